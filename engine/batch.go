@@ -1,0 +1,46 @@
+package engine
+
+import "github.com/walkerdb/walkerdb/engine/record"
+
+// op is one operation of a write.
+type op struct {
+	kind     uint8
+	key      []byte
+	value    []byte
+	expireAt int64
+}
+
+// Batch collects puts and deletes that DB.Write commits atomically. A Batch
+// keeps references to the keys and values it is given until Write returns:
+// do not change them in between. Not safe for concurrent use.
+type Batch struct {
+	ops []op
+	seq uint64
+}
+
+// Put adds a put with no expiry.
+func (b *Batch) Put(key, value []byte) { b.PutWithExpiry(key, value, 0) }
+
+// PutWithExpiry adds a put that expires at expireAt (Unix milliseconds).
+func (b *Batch) PutWithExpiry(key, value []byte, expireAt int64) {
+	b.ops = append(b.ops, op{kind: record.KindPut, key: key, value: value, expireAt: expireAt})
+}
+
+// Delete adds a delete.
+func (b *Batch) Delete(key []byte) {
+	b.ops = append(b.ops, op{kind: record.KindDelete, key: key})
+}
+
+// SetSeq sets the sequence number stored with every record of the batch.
+// An empty batch with a sequence number records just that number: DB.Seq
+// returns it after a restart.
+func (b *Batch) SetSeq(seq uint64) { b.seq = seq }
+
+// Len is the number of operations.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Reset empties the batch for reuse.
+func (b *Batch) Reset() {
+	clear(b.ops)
+	b.ops, b.seq = b.ops[:0], 0
+}

@@ -1,0 +1,758 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/walkerdb/walkerdb/engine/hint"
+	"github.com/walkerdb/walkerdb/engine/keydir"
+	"github.com/walkerdb/walkerdb/engine/record"
+	"golang.org/x/sys/unix"
+)
+
+const lockName = "LOCK"
+
+// DB is an open data directory. All methods are safe for concurrent use.
+//
+// Locking: mu guards the keydir, the segment table and the active segment's
+// length; Get and Exists share it, writes and scans hold it alone for the
+// few microseconds of a copy into the mapping. Fsyncs run outside mu
+// (see syncTo). mergeMu serialises merges, hint writing and checkpoints,
+// the work that renames or links segment files.
+type DB struct {
+	dir  string
+	opts Options
+	lock *os.File
+
+	mu      sync.RWMutex
+	closed  bool
+	kd      *keydir.Keydir
+	segs    map[uint32]*segment
+	active  *segment
+	seq     uint64
+	failErr error // sticky: a failed fsync or rotation stops all writes
+
+	gc groupCommit
+
+	mergeMu   sync.Mutex
+	mergeErr  error // last automatic merge's error, for Stats
+	merges    int64
+	hintQueue chan uint32
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open opens or creates the data directory dir. It fails with ErrLocked
+// when another DB holds the directory, and with an error wrapping
+// ErrCorruption when a segment is damaged anywhere but its torn tail.
+// A nil opts means DefaultOptions.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{
+		dir:       dir,
+		opts:      o,
+		lock:      lock,
+		segs:      make(map[uint32]*segment),
+		hintQueue: make(chan uint32, 1024),
+		quit:      make(chan struct{}),
+	}
+	db.gc.cond = sync.NewCond(&db.gc.mu)
+	if err := db.load(); err != nil {
+		for _, s := range db.segs {
+			s.close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	db.start()
+	return db, nil
+}
+
+// lockDir takes the directory's flock. flock belongs to the open file, so a
+// second Open in the same process is refused as surely as another process.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("engine: lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// segmentIDs lists the segment files of dir in ascending order.
+func segmentIDs(dir string) ([]uint32, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	for _, e := range entries {
+		if id, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// load rebuilds the keydir from the directory: hints where they are good,
+// scans where not. The last segment becomes the active one.
+func (db *DB) load() error {
+	if err := finishMerge(db.dir); err != nil {
+		return err
+	}
+	removeTemps(db.dir)
+	os.RemoveAll(filepath.Join(db.dir, checkpointsDir)) // pins of a previous run
+	ids, err := segmentIDs(db.dir)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	db.kd = keydir.New(0)
+	now := db.nowMs()
+	for i, id := range ids {
+		if id > keydir.MaxSegmentID {
+			return fmt.Errorf("engine: segment id %d beyond %d", id, keydir.MaxSegmentID)
+		}
+		if i == len(ids)-1 {
+			err = db.loadActive(id, now)
+		} else {
+			err = db.loadSealed(id, now)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if db.active == nil {
+		s, err := createActive(db.dir, 1, db.opts.SegmentSize)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		db.segs[s.id] = s
+		db.active = s
+	}
+	db.gc.seg, db.gc.off = db.active.id, db.active.size
+	db.kd.Sync()
+	return nil
+}
+
+// loadSealed adds a sealed segment to the keydir from its hint or, failing
+// that, by scanning it.
+func (db *DB) loadSealed(id uint32, now int64) error {
+	path := filepath.Join(db.dir, segName(id))
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	var s *segment
+	if st.Size() == 0 {
+		s = &segment{id: id, path: path}
+	} else if s, err = openSealed(path, id); err != nil {
+		return err
+	}
+	db.segs[id] = s
+	if h, err := hint.ReadFile(filepath.Join(db.dir, hintName(id))); err == nil &&
+		h.SegmentID() == id && h.SegmentSize() == uint64(s.size) {
+		for i := range h.Len() {
+			e := h.Entry(i)
+			db.applyLoaded(s, e.Kind, e.Key, int64(e.Offset), int64(e.Size), e.ExpireAt, now)
+		}
+		db.seq = max(db.seq, h.MaxSeq())
+		return nil
+	}
+	res := db.scanInto(s, s.readerAt(), s.size, now)
+	if res.err != nil {
+		if nextValidRecord(s.readerAt(), res.bad, s.size, db.maxRecord()) >= 0 || !allZero(s.readerAt(), res.end, s.size) {
+			return fmt.Errorf("segment %d offset %d: %w", id, res.bad, corruptionOf(res.err))
+		}
+		// A preallocated tail that was never trimmed: the crash came between
+		// sealing's sync and its trim. Trim it now.
+		s.close()
+		if err := os.Truncate(path, res.end); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		if s, err = openSealed(path, id); err != nil {
+			return err
+		}
+		db.segs[id] = s
+	}
+	db.queueHint(id)
+	return nil
+}
+
+// loadActive scans the last segment, cuts off a torn tail and maps it for
+// writing.
+func (db *DB) loadActive(id uint32, now int64) error {
+	path := filepath.Join(db.dir, segName(id))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	// The scan applies records to a segment that is not mapped yet; reads of
+	// old record headers during it go through the segments already loaded.
+	s := &segment{id: id, path: path, loading: f}
+	db.segs[id] = s
+	res := db.scanInto(s, f, st.Size(), now)
+	if res.err != nil && nextValidRecord(f, res.bad, st.Size(), db.maxRecord()) >= 0 {
+		f.Close()
+		return fmt.Errorf("segment %d offset %d: %w", id, res.bad, corruptionOf(res.err))
+	}
+	// Whatever follows the last whole record is a torn write or the
+	// preallocated tail: drop it so new records start on clean bytes.
+	if err := f.Truncate(res.end); err != nil {
+		f.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	act, err := mapActive(f, path, id, res.end, max(db.opts.SegmentSize, res.end))
+	if err != nil {
+		f.Close()
+		return err
+	}
+	act.live = s.live
+	db.segs[id] = act
+	db.active = act
+	return nil
+}
+
+// scanInto applies every record of a segment to the keydir.
+func (db *DB) scanInto(s *segment, r interface {
+	ReadAt([]byte, int64) (int, error)
+}, size int64, now int64) scanResult {
+	res := scanSegment(r, size, db.maxRecord(), func(off int64, rec record.Record) error {
+		db.applyLoaded(s, rec.Kind(), rec.Key, off, rec.Size(), rec.ExpireAt, now)
+		return nil
+	})
+	db.seq = max(db.seq, res.maxSeq)
+	return res
+}
+
+// applyLoaded applies one record found while loading.
+func (db *DB) applyLoaded(s *segment, kind uint8, key []byte, off, size, expireAt, now int64) {
+	if kind == record.KindPut && (expireAt == 0 || expireAt > now) {
+		db.setLoc(key, keydir.MakeLoc(s.id, uint32(off), expiresFlag(expireAt)))
+		s.live += size
+		return
+	}
+	db.dropKey(key)
+}
+
+func expiresFlag(expireAt int64) uint8 {
+	if expireAt != 0 {
+		return keydir.FlagExpires
+	}
+	return 0
+}
+
+// setLoc points key at loc and moves the replaced record's bytes to dead.
+func (db *DB) setLoc(key []byte, loc keydir.Loc) {
+	if old, ok := db.kd.Put(key, loc); ok {
+		db.killLoc(old)
+	}
+}
+
+// dropKey removes key and moves its record's bytes to dead.
+func (db *DB) dropKey(key []byte) {
+	if old, ok := db.kd.Delete(key); ok {
+		db.killLoc(old)
+	}
+}
+
+// killLoc subtracts a record that the keydir no longer points at from its
+// segment's live bytes. Its length comes from its header.
+func (db *DB) killLoc(l keydir.Loc) {
+	s := db.segs[l.Segment()]
+	if s == nil {
+		return
+	}
+	if h, err := s.readHeader(l.Offset()); err == nil {
+		s.live -= h.Size()
+	}
+}
+
+// maxRecord is the longest record the options allow.
+func (db *DB) maxRecord() int64 {
+	return record.Size(db.opts.MaxKeySize, db.opts.MaxValueSize) + record.HeaderSize + 4
+}
+
+func corruptionOf(err error) error {
+	if errors.Is(err, ErrCorruption) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, ErrCorruption)
+}
+
+// removeTemps deletes what an interrupted atomic write left behind.
+func removeTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+func (db *DB) nowMs() int64 { return db.opts.Now().UnixMilli() }
+
+// start launches the background work: periodic fsync, hint writing and
+// automatic merge. Close stops them.
+func (db *DB) start() {
+	db.wg.Add(1)
+	go db.hintLoop()
+	if db.opts.Sync == SyncEverySec {
+		db.wg.Add(1)
+		go db.everySecLoop()
+	}
+	if db.opts.MergeRatio > 0 {
+		db.wg.Add(1)
+		go db.autoMergeLoop()
+	}
+}
+
+// Close syncs and closes the DB. It waits for a running merge to stop.
+// Closing twice returns nil.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	db.mu.Unlock()
+	close(db.quit)
+	db.wg.Wait()
+	db.mergeMu.Lock() // a caller's Merge sees closed and gives up
+	defer db.mergeMu.Unlock()
+
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var errs []error
+	if err := db.active.sync(); err != nil {
+		errs = append(errs, err)
+	}
+	// Trim the active segment's preallocation; the next Open grows it again.
+	act := db.active
+	for _, s := range db.segs {
+		errs = append(errs, s.close())
+	}
+	if err := os.Truncate(act.path, act.size); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	errs = append(errs, db.lock.Close())
+	return errors.Join(errs...)
+}
+
+// Get returns a copy of key's value, or ErrNotFound.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	v, _, err := db.GetWithExpiry(key)
+	return v, err
+}
+
+// GetWithExpiry returns key's value and its expiry time in Unix
+// milliseconds (0 = none).
+func (db *DB) GetWithExpiry(key []byte) ([]byte, int64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return nil, 0, ErrClosed
+	}
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return nil, 0, ErrNotFound
+	}
+	v, exp, err := db.segs[loc.Segment()].readValue(loc.Offset(), key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if exp != 0 && exp <= db.nowMs() {
+		return nil, 0, ErrNotFound
+	}
+	return v, exp, nil
+}
+
+// Meta is what the engine knows of a key without reading its value.
+type Meta struct {
+	ValueLen int
+	ExpireAt int64  // Unix milliseconds, 0 = none
+	Seq      uint64 // the seq of the write that set it
+}
+
+// Lookup returns key's metadata, or ErrNotFound.
+func (db *DB) Lookup(key []byte) (Meta, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return Meta{}, ErrClosed
+	}
+	return db.lookupLocked(key)
+}
+
+func (db *DB) lookupLocked(key []byte) (Meta, error) {
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return Meta{}, ErrNotFound
+	}
+	h, err := db.segs[loc.Segment()].readHeader(loc.Offset())
+	if err != nil {
+		return Meta{}, db.segs[loc.Segment()].wrap(loc.Offset(), err)
+	}
+	if h.ExpireAt != 0 && h.ExpireAt <= db.nowMs() {
+		return Meta{}, ErrNotFound
+	}
+	return Meta{ValueLen: int(h.ValueLen), ExpireAt: h.ExpireAt, Seq: h.Seq}, nil
+}
+
+// Exists reports whether key has a live value.
+func (db *DB) Exists(key []byte) (bool, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return false, ErrClosed
+	}
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return false, nil
+	}
+	if !loc.Expires() {
+		return true, nil
+	}
+	_, err := db.lookupLocked(key)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Len is the number of keys in the keydir. Keys that expired but were not
+// yet deleted or merged away are counted, as Redis's DBSIZE counts them.
+func (db *DB) Len() int {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.kd.Len()
+}
+
+// Seq is the highest sequence number written, as recovered after Open.
+func (db *DB) Seq() uint64 {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.seq
+}
+
+// Dir is the data directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Put sets key to value with no expiry.
+func (db *DB) Put(key, value []byte) error {
+	return db.write([]op{{kind: record.KindPut, key: key, value: value}}, 0)
+}
+
+// PutWithExpiry sets key to value until expireAt (Unix milliseconds; 0 =
+// never). A time already past writes a key that no read will see.
+func (db *DB) PutWithExpiry(key, value []byte, expireAt int64) error {
+	return db.write([]op{{kind: record.KindPut, key: key, value: value, expireAt: expireAt}}, 0)
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (db *DB) Delete(key []byte) error {
+	return db.write([]op{{kind: record.KindDelete, key: key}}, 0)
+}
+
+// Write commits a batch atomically: after a crash all of it is there or
+// none, and no reader ever sees part of it.
+func (db *DB) Write(b *Batch) error {
+	return db.write(b.ops, b.seq)
+}
+
+// write appends ops (and, for more than one, a commit) to the active
+// segment, updates the keydir, and in SyncAlways waits for the fsync.
+func (db *DB) write(ops []op, seq uint64) error {
+	var total int64
+	for i := range ops {
+		if len(ops[i].key) > db.opts.MaxKeySize {
+			return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(ops[i].key), db.opts.MaxKeySize)
+		}
+		if len(ops[i].value) > db.opts.MaxValueSize {
+			return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(ops[i].value), db.opts.MaxValueSize)
+		}
+		total += record.Size(len(ops[i].key), len(ops[i].value))
+	}
+	batched := len(ops) != 1
+	if batched {
+		if len(ops) == 0 && seq == 0 {
+			return nil // nothing to record
+		}
+		total += record.Size(0, 4)
+	}
+	if total > MaxSegmentSize {
+		return fmt.Errorf("%w: %d bytes", ErrBatchTooLarge, total)
+	}
+
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	if db.failErr != nil {
+		db.mu.Unlock()
+		return db.failErr
+	}
+	if db.active.size+total > db.active.capacity() {
+		if err := db.rotate(total); err != nil {
+			db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
+			db.mu.Unlock()
+			return err
+		}
+	}
+	act := db.active
+	var flag uint8
+	if batched {
+		flag = record.FlagInBatch
+	}
+	start := act.size
+	for i := range ops {
+		o := &ops[i]
+		act.appendRecord(o.kind|flag, seq, o.expireAt, o.key, o.value)
+	}
+	if batched {
+		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))
+	}
+	// The records are in place; now make them visible, all under one lock.
+	now := int64(0)
+	off := start
+	for i := range ops {
+		o := &ops[i]
+		size := record.Size(len(o.key), len(o.value))
+		if o.kind == record.KindPut && o.expireAt != 0 && now == 0 {
+			now = db.nowMs()
+		}
+		if o.kind == record.KindPut && (o.expireAt == 0 || o.expireAt > now) {
+			db.setLoc(o.key, keydir.MakeLoc(act.id, uint32(off), expiresFlag(o.expireAt)))
+			act.live += size
+		} else {
+			db.dropKey(o.key)
+		}
+		off += size
+	}
+	db.seq = max(db.seq, seq)
+	id, end := act.id, act.size
+	db.mu.Unlock()
+
+	if db.opts.Sync == SyncAlways {
+		return db.syncTo(id, end)
+	}
+	return nil
+}
+
+// rotate seals the active segment and starts a new one able to hold need
+// bytes. The caller holds mu for writing.
+func (db *DB) rotate(need int64) error {
+	old := db.active
+	capacity := max(db.opts.SegmentSize, need)
+	if old.size == 0 {
+		// Nothing written: replace the file with a larger one of the same id.
+		old.close()
+		if err := os.Remove(old.path); err != nil {
+			return err
+		}
+		s, err := createActive(db.dir, old.id, capacity)
+		if err != nil {
+			return err
+		}
+		db.segs[s.id], db.active = s, s
+		return nil
+	}
+	if old.id >= keydir.MaxSegmentID {
+		return fmt.Errorf("engine: segment ids exhausted at %d", old.id)
+	}
+	if err := old.seal(); err != nil {
+		return err
+	}
+	s, err := createActive(db.dir, old.id+1, capacity)
+	if err != nil {
+		return err
+	}
+	db.segs[s.id], db.active = s, s
+	db.gc.advance(s.id, 0) // sealing synced everything before it
+	db.queueHint(old.id)
+	return nil
+}
+
+// Sync makes every write so far durable, whatever the sync mode.
+func (db *DB) Sync() error {
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	id, end := db.active.id, db.active.size
+	db.mu.RUnlock()
+	return db.syncTo(id, end)
+}
+
+// groupCommit lets concurrent writers share fsyncs: the first writer to
+// need one runs it for everyone whose records it covers, and the writers
+// that arrive meanwhile wait and then find themselves covered too.
+type groupCommit struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	running bool
+	seg     uint32 // everything before (seg, off) is durable
+	off     int64
+	err     error
+	fsyncs  int64
+}
+
+func (g *groupCommit) advance(seg uint32, off int64) {
+	g.mu.Lock()
+	if seg > g.seg || (seg == g.seg && off > g.off) {
+		g.seg, g.off = seg, off
+	}
+	g.mu.Unlock()
+}
+
+// syncTo returns once everything up to (seg, end) is durable.
+func (db *DB) syncTo(seg uint32, end int64) error {
+	g := &db.gc
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for {
+		if g.err != nil {
+			return g.err
+		}
+		if g.seg > seg || (g.seg == seg && g.off >= end) {
+			return nil
+		}
+		if !g.running {
+			break
+		}
+		g.cond.Wait()
+	}
+	g.running = true
+	g.mu.Unlock()
+
+	db.mu.RLock()
+	act := db.active
+	id, size := act.id, act.size
+	db.mu.RUnlock()
+	err := act.sync()
+
+	g.mu.Lock()
+	g.running = false
+	g.fsyncs++
+	if err != nil {
+		g.err = fmt.Errorf("engine: fsync of segment %d failed, writes stopped: %w", id, err)
+	} else if id > g.seg || (id == g.seg && size > g.off) {
+		g.seg, g.off = id, size
+	}
+	g.cond.Broadcast()
+	if g.err != nil {
+		return g.err
+	}
+	// Our records lie at or before (id, size): the sync covered them.
+	return nil
+}
+
+func (db *DB) everySecLoop() {
+	defer db.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-t.C:
+			db.Sync()
+		}
+	}
+}
+
+// queueHint asks the hint writer to write a sealed segment's hint. When
+// the queue is full the hint is skipped: the next Open scans that segment
+// and queues it again.
+func (db *DB) queueHint(id uint32) {
+	select {
+	case db.hintQueue <- id:
+	default:
+	}
+}
+
+func (db *DB) hintLoop() {
+	defer db.wg.Done()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case id := <-db.hintQueue:
+			db.mergeMu.Lock()
+			db.writeHint(id)
+			db.mergeMu.Unlock()
+		}
+	}
+}
+
+// writeHint scans a sealed segment and writes its hint file. The caller
+// holds mergeMu, so the segment cannot be merged away meanwhile.
+func (db *DB) writeHint(id uint32) error {
+	db.mu.RLock()
+	s := db.segs[id]
+	closed := db.closed
+	db.mu.RUnlock()
+	if closed || s == nil || s.buf != nil || s.ra == nil {
+		return nil
+	}
+	data, err := buildHint(s.ra, id, s.size, db.maxRecord())
+	if err != nil {
+		return err
+	}
+	return hint.WriteFile(filepath.Join(db.dir, hintName(id)), data)
+}
+
+// buildHint scans a sealed segment into a hint file's bytes.
+func buildHint(r interface {
+	ReadAt([]byte, int64) (int, error)
+}, id uint32, size, maxRec int64) ([]byte, error) {
+	b := hint.NewBuilder(id)
+	res := scanSegment(r, size, maxRec, func(off int64, rec record.Record) error {
+		b.Add(hint.Entry{Key: rec.Key, Offset: uint32(off), Size: uint32(rec.Size()), ExpireAt: rec.ExpireAt, Seq: rec.Seq, Kind: rec.Kind()})
+		return nil
+	})
+	if res.err != nil {
+		return nil, fmt.Errorf("segment %d offset %d: %w", id, res.bad, corruptionOf(res.err))
+	}
+	return b.Finish(uint64(size), res.maxSeq), nil
+}

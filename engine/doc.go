@@ -1,0 +1,49 @@
+// Package engine is WalkerDB's storage engine, on the bitcask model: every
+// write is appended to a log, and an in-memory index (the keydir) remembers
+// where the newest record of each key lies, so a read is one index lookup and
+// one copy out of a memory-mapped file.
+//
+// # Files
+//
+//	dir/
+//	  LOCK                 flock'd by the one DB that has dir open
+//	  000000001.seg        sealed segment: records, trimmed, read through mmap
+//	  000000001.hint       its hint file (flatbuffers, package hint)
+//	  000000002.seg        ...
+//	  000000007.seg        the active segment: preallocated, mapped read-write
+//	  merge/               a merge in progress (see Merge)
+//	  checkpoints/N/       hard links pinned by a Checkpoint
+//
+// Segment ids grow by one at each rotation. Loading applies segments in id
+// order, so a later record of a key wins. The record format is drawn in
+// package record.
+//
+// # Writes
+//
+// The active segment is preallocated at Options.SegmentSize and mapped
+// shared and writable. A write encodes its records straight into the
+// mapping under the write lock, updates the keydir under the same lock (so a
+// reader sees a batch whole or not at all), and releases it. There is no
+// system call on this path, and because the bytes are in the page cache at
+// once, a crash of the process loses nothing that Put returned for, in any
+// sync mode. With SyncAlways the writer then waits for an fdatasync that
+// covers its bytes; concurrent writers share fsyncs (group commit).
+//
+// # Reads
+//
+// Get looks the key up in the keydir (a hash map: see package keydir),
+// reads the record from the segment's mapping, checks its CRC and its key,
+// and returns a copy of the value. Bytes that fail the check are reported as
+// an error wrapping ErrCorruption, never returned.
+//
+// # Opening and recovery
+//
+// Open loads each sealed segment from its hint file when the hint is whole
+// and matches the segment's length, and scans the segment otherwise (and
+// writes its hint in the background). The last segment is always scanned and
+// becomes the active one. A record that fails to decode at the end of a
+// segment with nothing valid after it is a torn write: it is cut off. One
+// with valid records after it is damage in the middle: Open fails with an
+// error that names the segment and offset and wraps ErrCorruption, and the
+// data is left as it is for walkerdump to recover.
+package engine

@@ -1,0 +1,29 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/walkerdb/walkerdb/engine/record"
+)
+
+// Errors returned by the engine. Test for them with errors.Is: most arrive
+// wrapped with the segment, offset or limit they concern.
+var (
+	// ErrNotFound: the key does not exist, was deleted, or has expired.
+	ErrNotFound = errors.New("engine: key not found")
+	// ErrClosed: the DB was used after Close.
+	ErrClosed = errors.New("engine: database is closed")
+	// ErrLocked: another DB, in this process or another, has the directory open.
+	ErrLocked = errors.New("engine: data directory is in use by another process")
+	// ErrKeyTooLarge: a key is longer than Options.MaxKeySize.
+	ErrKeyTooLarge = errors.New("engine: key too large")
+	// ErrValueTooLarge: a value is longer than Options.MaxValueSize.
+	ErrValueTooLarge = errors.New("engine: value too large")
+	// ErrBatchTooLarge: a batch does not fit in one segment file (4 GiB).
+	ErrBatchTooLarge = errors.New("engine: batch too large")
+	// ErrBadOptions: Options.Validate refused a setting.
+	ErrBadOptions = errors.New("engine: invalid options")
+	// ErrCorruption wraps every report of bytes on disk that are not what
+	// the engine wrote. It is never returned as data.
+	ErrCorruption = record.ErrCorruption
+)

@@ -1,0 +1,287 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/walkerdb/walkerdb/engine/record"
+	"golang.org/x/exp/mmap"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	segExt  = ".seg"
+	hintExt = ".hint"
+)
+
+func segName(id uint32) string  { return fmt.Sprintf("%09d%s", id, segExt) }
+func hintName(id uint32) string { return fmt.Sprintf("%09d%s", id, hintExt) }
+
+// parseSegName returns the id of a segment file name.
+func parseSegName(name string) (uint32, bool) {
+	base, ok := strings.CutSuffix(name, segExt)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(base, 10, 32)
+	if err != nil || segName(uint32(id)) != name {
+		return 0, false
+	}
+	return uint32(id), true
+}
+
+// segment is one data file. The active segment is preallocated at its
+// capacity and mapped read-write: a write is a copy into the page cache with
+// no system call, and it survives a crash of the process at once. Sealed
+// segments are trimmed to their length and read through x/exp/mmap.
+//
+// size and live change under DB.mu (held for writing); readers hold DB.mu
+// for reading.
+type segment struct {
+	id   uint32
+	path string
+	size int64 // bytes of whole records
+	live int64 // bytes of records the keydir points at
+
+	// active only
+	buf []byte // the read-write mapping, len = capacity
+
+	// sealed only
+	ra *mmap.ReaderAt
+
+	fmu sync.Mutex // guards f against Close while a sync runs
+	f   *os.File   // active only
+
+	// loading reads the last segment while Open scans it, before it is
+	// mapped, so that records it replaces can be measured.
+	loading io.ReaderAt
+}
+
+// capacity is how many bytes the segment can hold.
+func (s *segment) capacity() int64 {
+	if s.buf != nil {
+		return int64(len(s.buf))
+	}
+	return s.size
+}
+
+// readerAt gives the segment's bytes to the scanner.
+func (s *segment) readerAt() io.ReaderAt {
+	if s.buf != nil {
+		return bytesReaderAt(s.buf[:s.size])
+	}
+	return s.ra
+}
+
+type bytesReaderAt []byte
+
+func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// createActive makes a new segment file of the given capacity and maps it.
+func createActive(dir string, id uint32, capacity int64) (*segment, error) {
+	path := filepath.Join(dir, segName(id))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s, err := mapActive(f, path, id, 0, capacity)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// mapActive grows f to capacity and maps it for writing at size.
+func mapActive(f *os.File, path string, id uint32, size, capacity int64) (*segment, error) {
+	// Reserve the blocks so that a full disk fails here, not as a fault on a
+	// later copy into the mapping. Some filesystems cannot; they get a
+	// sparse file.
+	if err := unix.Fallocate(int(f.Fd()), 0, 0, capacity); err != nil {
+		if err := f.Truncate(capacity); err != nil {
+			return nil, fmt.Errorf("segment %d: grow to %d bytes: %w", id, capacity, err)
+		}
+	}
+	buf, err := unix.Mmap(int(f.Fd()), 0, int(capacity), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: map: %w", id, err)
+	}
+	return &segment{id: id, path: path, size: size, buf: buf, f: f}, nil
+}
+
+// openSealed maps a sealed segment for reading.
+func openSealed(path string, id uint32) (*segment, error) {
+	ra, err := mmap.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", id, err)
+	}
+	return &segment{id: id, path: path, size: int64(ra.Len()), ra: ra}, nil
+}
+
+// appendRecord encodes a record at the end of the active segment and
+// returns its offset. The caller has made room (see DB.rotate).
+func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value []byte) int64 {
+	off := s.size
+	n := record.Encode(s.buf[off:], typ, seq, expireAt, key, value)
+	s.size += int64(n)
+	return off
+}
+
+// sync makes the active segment's writes durable. Safe beside Close.
+func (s *segment) sync() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f == nil {
+		return nil // sealed (synced at seal) or closed
+	}
+	return unix.Fdatasync(int(s.f.Fd()))
+}
+
+// seal trims the active segment to its records, syncs it and remaps it
+// read-only. The caller holds DB.mu for writing.
+func (s *segment) seal() error {
+	if err := s.sync(); err != nil {
+		return fmt.Errorf("segment %d: sync: %w", s.id, err)
+	}
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if err := unix.Munmap(s.buf); err != nil {
+		return fmt.Errorf("segment %d: unmap: %w", s.id, err)
+	}
+	s.buf = nil
+	if err := s.f.Truncate(s.size); err != nil {
+		return fmt.Errorf("segment %d: trim: %w", s.id, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("segment %d: sync: %w", s.id, err)
+	}
+	s.f.Close()
+	s.f = nil
+	if s.size == 0 {
+		return nil // mmap refuses empty files; an empty segment needs no reader
+	}
+	ra, err := mmap.Open(s.path)
+	if err != nil {
+		return fmt.Errorf("segment %d: %w", s.id, err)
+	}
+	s.ra = ra
+	return nil
+}
+
+// close releases the segment's mapping and file.
+func (s *segment) close() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	var errs []error
+	if s.buf != nil {
+		errs = append(errs, unix.Munmap(s.buf))
+		s.buf = nil
+	}
+	if s.f != nil {
+		errs = append(errs, s.f.Close())
+		s.f = nil
+	}
+	if s.ra != nil {
+		errs = append(errs, s.ra.Close())
+		s.ra = nil
+	}
+	return errors.Join(errs...)
+}
+
+// readHeader decodes the header of the record at off.
+func (s *segment) readHeader(off uint32) (record.Header, error) {
+	if int64(off)+record.HeaderSize > s.size && s.loading == nil {
+		return record.Header{}, s.corrupt(off, "record header past the end of the segment")
+	}
+	if s.buf != nil {
+		return record.DecodeHeader(s.buf[off:])
+	}
+	var b [record.HeaderSize]byte
+	var r io.ReaderAt = s.ra
+	if s.ra == nil {
+		r = s.loading
+	}
+	if _, err := r.ReadAt(b[:], int64(off)); err != nil {
+		return record.Header{}, s.corrupt(off, err.Error())
+	}
+	return record.DecodeHeader(b[:])
+}
+
+// readValue returns a copy of the value of the record at off after checking
+// that the record is whole, is a put, and belongs to key. The returned slice
+// is the only allocation.
+func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int64, err error) {
+	h, err := s.readHeader(off)
+	if err != nil {
+		return nil, 0, s.wrap(off, err)
+	}
+	end := int64(off) + h.Size()
+	if h.Kind() != record.KindPut || end > s.size || int(h.KeyLen) != len(key) {
+		return nil, 0, s.corrupt(off, "keydir points at a record that is not this key's")
+	}
+	kEnd := int(off) + record.HeaderSize + len(key)
+	if s.buf != nil {
+		rec := s.buf[off:end]
+		if err := record.Verify(rec); err != nil || string(rec[record.HeaderSize:record.HeaderSize+len(key)]) != string(key) {
+			return nil, 0, s.corrupt(off, "checksum or key mismatch")
+		}
+		return append([]byte(nil), s.buf[kEnd:end]...), h.ExpireAt, nil
+	}
+	// One allocation holds key and value; the value is returned from it.
+	var hdr [record.HeaderSize]byte
+	kv := make([]byte, int(h.KeyLen)+int(h.ValueLen))
+	if _, err := s.ra.ReadAt(hdr[:], int64(off)); err != nil {
+		return nil, 0, s.corrupt(off, err.Error())
+	}
+	if _, err := s.ra.ReadAt(kv, int64(off)+record.HeaderSize); err != nil {
+		return nil, 0, s.corrupt(off, err.Error())
+	}
+	crc := record.Checksum(hdr[4:])
+	crc = record.ChecksumUpdate(crc, kv)
+	if crc != record.StoredChecksum(hdr[:]) || string(kv[:len(key)]) != string(key) {
+		return nil, 0, s.corrupt(off, "checksum or key mismatch")
+	}
+	return kv[len(key):len(kv):len(kv)], h.ExpireAt, nil
+}
+
+func (s *segment) corrupt(off uint32, what string) error {
+	return fmt.Errorf("segment %d offset %d: %s: %w", s.id, off, what, ErrCorruption)
+}
+
+func (s *segment) wrap(off uint32, err error) error {
+	if errors.Is(err, ErrCorruption) {
+		return fmt.Errorf("segment %d offset %d: %w", s.id, off, err)
+	}
+	return s.corrupt(off, err.Error())
+}
+
+// syncDir fsyncs a directory so that entries created, renamed or removed in
+// it survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,3 @@
+module github.com/walkerdb/walkerdb/internal
+
+go 1.26

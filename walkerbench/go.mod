@@ -1,0 +1,3 @@
+module github.com/walkerdb/walkerdb/walkerbench
+
+go 1.26

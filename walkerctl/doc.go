@@ -1,0 +1,3 @@
+// Command walkerctl is WalkerDB's cluster admin tool. It talks RESP to any
+// node and never imports walkerd. It arrives with the walkerctl issue.
+package main

@@ -1,0 +1,3 @@
+module github.com/walkerdb/walkerdb/walkerctl
+
+go 1.26

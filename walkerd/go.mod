@@ -1,0 +1,3 @@
+module github.com/walkerdb/walkerdb/walkerd
+
+go 1.26

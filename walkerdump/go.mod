@@ -1,0 +1,3 @@
+module github.com/walkerdb/walkerdb/walkerdump
+
+go 1.26
