@@ -385,24 +385,50 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 
 // GetWithExpiry returns key's value and its expiry time in Unix
 // milliseconds (0 = none).
-func (db *DB) GetWithExpiry(key []byte) ([]byte, int64, error) {
+func (db *DB) GetWithExpiry(key []byte) (v []byte, expireAt int64, err error) {
+	err = db.View(db.nowMs(), func(r *View) error {
+		v, expireAt, err = r.Get(key)
+		return err
+	})
+	return v, expireAt, err
+}
+
+// Lookup returns key's metadata without reading its value, or ErrNotFound.
+func (db *DB) Lookup(key []byte) (m Meta, err error) {
+	err = db.View(db.nowMs(), func(r *View) error {
+		m, err = r.Lookup(key)
+		return err
+	})
+	return m, err
+}
+
+// Exists reports whether key has a live value.
+func (db *DB) Exists(key []byte) (ok bool, err error) {
+	err = db.View(db.nowMs(), func(r *View) error {
+		ok, err = r.Exists(key)
+		return err
+	})
+	return ok, err
+}
+
+// View runs fn with a consistent view of the DB in which keys expire as of
+// nowMs (Unix milliseconds). Every read in fn sees the same state: no write
+// lands between them. walkerd's state machine reads at its log entry's time,
+// so every node decides expiry alike; MGET reads all its keys in one View.
+// fn must not write to the DB, and should be quick: writers wait for it.
+func (db *DB) View(nowMs int64, fn func(*View) error) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
-		return nil, 0, ErrClosed
+		return ErrClosed
 	}
-	loc, ok := db.kd.Get(key)
-	if !ok {
-		return nil, 0, ErrNotFound
-	}
-	v, exp, err := db.segs[loc.Segment()].readValue(loc.Offset(), key)
-	if err != nil {
-		return nil, 0, err
-	}
-	if exp != 0 && exp <= db.nowMs() {
-		return nil, 0, ErrNotFound
-	}
-	return v, exp, nil
+	return fn(&View{db: db, now: nowMs})
+}
+
+// View is a read-only view of the DB, valid during DB.View's callback.
+type View struct {
+	db  *DB
+	now int64
 }
 
 // Meta is what the engine knows of a key without reading its value.
@@ -412,46 +438,49 @@ type Meta struct {
 	Seq      uint64 // the seq of the write that set it
 }
 
-// Lookup returns key's metadata, or ErrNotFound.
-func (db *DB) Lookup(key []byte) (Meta, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.closed {
-		return Meta{}, ErrClosed
+// Get returns a copy of key's value and its expiry, or ErrNotFound.
+func (r *View) Get(key []byte) ([]byte, int64, error) {
+	loc, ok := r.db.kd.Get(key)
+	if !ok {
+		return nil, 0, ErrNotFound
 	}
-	return db.lookupLocked(key)
+	v, exp, err := r.db.segs[loc.Segment()].readValue(loc.Offset(), key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if exp != 0 && exp <= r.now {
+		return nil, 0, ErrNotFound
+	}
+	return v, exp, nil
 }
 
-func (db *DB) lookupLocked(key []byte) (Meta, error) {
-	loc, ok := db.kd.Get(key)
+// Lookup returns key's metadata, or ErrNotFound.
+func (r *View) Lookup(key []byte) (Meta, error) {
+	loc, ok := r.db.kd.Get(key)
 	if !ok {
 		return Meta{}, ErrNotFound
 	}
-	h, err := db.segs[loc.Segment()].readHeader(loc.Offset())
+	s := r.db.segs[loc.Segment()]
+	h, err := s.readHeader(loc.Offset())
 	if err != nil {
-		return Meta{}, db.segs[loc.Segment()].wrap(loc.Offset(), err)
+		return Meta{}, s.wrap(loc.Offset(), err)
 	}
-	if h.ExpireAt != 0 && h.ExpireAt <= db.nowMs() {
+	if h.ExpireAt != 0 && h.ExpireAt <= r.now {
 		return Meta{}, ErrNotFound
 	}
 	return Meta{ValueLen: int(h.ValueLen), ExpireAt: h.ExpireAt, Seq: h.Seq}, nil
 }
 
 // Exists reports whether key has a live value.
-func (db *DB) Exists(key []byte) (bool, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.closed {
-		return false, ErrClosed
-	}
-	loc, ok := db.kd.Get(key)
+func (r *View) Exists(key []byte) (bool, error) {
+	loc, ok := r.db.kd.Get(key)
 	if !ok {
 		return false, nil
 	}
 	if !loc.Expires() {
 		return true, nil
 	}
-	_, err := db.lookupLocked(key)
+	_, err := r.Lookup(key)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -464,6 +493,19 @@ func (db *DB) Len() int {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	return db.kd.Len()
+}
+
+// CountPrefix is the number of keys that begin with prefix, counted as Len
+// counts. It is immediate for prefixes of zero or one byte.
+func (db *DB) CountPrefix(prefix []byte) int {
+	if len(prefix) <= 1 {
+		db.mu.RLock()
+		defer db.mu.RUnlock()
+		return db.kd.CountPrefix(prefix)
+	}
+	db.mu.Lock() // the walk folds pending keys into the tree
+	defer db.mu.Unlock()
+	return db.kd.CountPrefix(prefix)
 }
 
 // Seq is the highest sequence number written, as recovered after Open.

@@ -28,6 +28,12 @@ type ScanOptions struct {
 	Limit int
 	// KeysOnly skips reading values.
 	KeysOnly bool
+	// Now is the time (Unix milliseconds) at which expiry is judged.
+	// Zero: the DB's clock.
+	Now int64
+	// IncludeExpired returns expired keys too, for callers that delete
+	// them (FLUSHDB).
+	IncludeExpired bool
 }
 
 // Scan returns one page of live keys in ascending order, and the cursor of
@@ -42,7 +48,10 @@ func (db *DB) Scan(o ScanOptions) (items []KV, next []byte, err error) {
 	if db.closed {
 		return nil, nil, ErrClosed
 	}
-	now := db.nowMs()
+	now := o.Now
+	if now == 0 {
+		now = db.nowMs()
+	}
 	db.kd.Ascend(o.Start, o.Prefix, func(key string, loc keydirLoc) bool {
 		if o.End != nil && bytes.Compare([]byte(key), o.End) >= 0 {
 			return false
@@ -68,7 +77,7 @@ func (db *DB) Scan(o ScanOptions) (items []KV, next []byte, err error) {
 				return false
 			}
 		}
-		if kv.ExpireAt != 0 && kv.ExpireAt <= now {
+		if kv.ExpireAt != 0 && kv.ExpireAt <= now && !o.IncludeExpired {
 			return true
 		}
 		items = append(items, kv)

@@ -66,6 +66,7 @@ const syncAfter = 1 << 15
 // Keydir maps keys to locations and iterates them in order.
 type Keydir struct {
 	m       map[string]Loc
+	byFirst [256]int // keys by their first byte: walkerd keeps its db index there
 	tree    *btree.BTreeG[string]
 	pending []string
 	removed []string
@@ -96,6 +97,7 @@ func (k *Keydir) Put(key []byte, loc Loc) (old Loc, replaced bool) {
 	}
 	s := string(key)
 	k.m[s] = loc
+	k.count(s, 1)
 	k.pending = append(k.pending, s)
 	k.maybeSync()
 	return 0, false
@@ -108,6 +110,7 @@ func (k *Keydir) Delete(key []byte) (old Loc, existed bool) {
 		return 0, false
 	}
 	delete(k.m, string(key))
+	k.count(string(key), -1)
 	k.removed = append(k.removed, string(key))
 	k.maybeSync()
 	return old, true
@@ -131,6 +134,26 @@ func (k *Keydir) CompareAndDelete(key []byte, old Loc) bool {
 		return true
 	}
 	return false
+}
+
+func (k *Keydir) count(key string, d int) {
+	if len(key) > 0 {
+		k.byFirst[key[0]] += d
+	}
+}
+
+// CountPrefix is the number of keys that begin with prefix: at once for an
+// empty or one-byte prefix, by walking the ordered tree otherwise.
+func (k *Keydir) CountPrefix(prefix []byte) int {
+	switch len(prefix) {
+	case 0:
+		return len(k.m)
+	case 1:
+		return k.byFirst[prefix[0]]
+	}
+	n := 0
+	k.Ascend(nil, prefix, func(string, Loc) bool { n++; return true })
+	return n
 }
 
 func (k *Keydir) maybeSync() {
