@@ -4,11 +4,11 @@
 // record is self-describing and covered by a CRC32-C (Castagnoli), so a reader
 // can tell a good record from a torn or damaged one without any other file:
 //
-//	 0      4    5          9          13               21               29
-//	 +------+----+----------+----------+----------------+----------------+-----+-------+
-//	 | crc  |type| key len  | value len|      seq       |   expire at    | key | value |
-//	 +------+----+----------+----------+----------------+----------------+-----+-------+
-//	   u32   u8     u32        u32           u64              i64
+//	0      4    5          9          13               21               29
+//	+------+----+----------+----------+----------------+----------------+-----+-------+
+//	| crc  |type| key len  | value len|      seq       |   expire at    | key | value |
+//	+------+----+----------+----------+----------------+----------------+-----+-------+
+//	  u32   u8     u32        u32           u64              i64
 //
 // All integers are little-endian. crc covers every byte after itself (type
 // through the end of value). seq is the caller's sequence number (walkerd
