@@ -136,15 +136,14 @@ func (db *DB) load() error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	db.kd = keydir.New(0)
-	now := db.nowMs()
 	for i, id := range ids {
 		if id > keydir.MaxSegmentID {
 			return fmt.Errorf("engine: segment id %d beyond %d", id, keydir.MaxSegmentID)
 		}
 		if i == len(ids)-1 {
-			err = db.loadActive(id, now)
+			err = db.loadActive(id)
 		} else {
-			err = db.loadSealed(id, now)
+			err = db.loadSealed(id)
 		}
 		if err != nil {
 			return err
@@ -165,7 +164,7 @@ func (db *DB) load() error {
 
 // loadSealed adds a sealed segment to the keydir from its hint or, failing
 // that, by scanning it.
-func (db *DB) loadSealed(id uint32, now int64) error {
+func (db *DB) loadSealed(id uint32) error {
 	path := filepath.Join(db.dir, segName(id))
 	st, err := os.Stat(path)
 	if err != nil {
@@ -182,12 +181,12 @@ func (db *DB) loadSealed(id uint32, now int64) error {
 		h.SegmentID() == id && h.SegmentSize() == uint64(s.size) {
 		for i := range h.Len() {
 			e := h.Entry(i)
-			db.applyLoaded(s, e.Kind, e.Key, int64(e.Offset), int64(e.Size), e.ExpireAt, now)
+			db.applyLoaded(s, e.Kind, e.Key, int64(e.Offset), int64(e.Size), e.ExpireAt)
 		}
 		db.seq = max(db.seq, h.MaxSeq())
 		return nil
 	}
-	res := db.scanInto(s, s.readerAt(), s.size, now)
+	res := db.scanInto(s, s.readerAt(), s.size)
 	if res.err != nil {
 		if nextValidRecord(s.readerAt(), res.bad, s.size, db.maxRecord()) >= 0 || !allZero(s.readerAt(), res.end, s.size) {
 			return fmt.Errorf("segment %d offset %d: %w", id, res.bad, corruptionOf(res.err))
@@ -209,7 +208,7 @@ func (db *DB) loadSealed(id uint32, now int64) error {
 
 // loadActive scans the last segment, cuts off a torn tail and maps it for
 // writing.
-func (db *DB) loadActive(id uint32, now int64) error {
+func (db *DB) loadActive(id uint32) error {
 	path := filepath.Join(db.dir, segName(id))
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -224,7 +223,7 @@ func (db *DB) loadActive(id uint32, now int64) error {
 	// old record headers during it go through the segments already loaded.
 	s := &segment{id: id, path: path, loading: f}
 	db.segs[id] = s
-	res := db.scanInto(s, f, st.Size(), now)
+	res := db.scanInto(s, f, st.Size())
 	if res.err != nil && nextValidRecord(f, res.bad, st.Size(), db.maxRecord()) >= 0 {
 		f.Close()
 		return fmt.Errorf("segment %d offset %d: %w", id, res.bad, corruptionOf(res.err))
@@ -253,18 +252,20 @@ func (db *DB) loadActive(id uint32, now int64) error {
 // scanInto applies every record of a segment to the keydir.
 func (db *DB) scanInto(s *segment, r interface {
 	ReadAt([]byte, int64) (int, error)
-}, size int64, now int64) scanResult {
+}, size int64) scanResult {
 	res := scanSegment(r, size, db.maxRecord(), func(off int64, rec record.Record) error {
-		db.applyLoaded(s, rec.Kind(), rec.Key, off, rec.Size(), rec.ExpireAt, now)
+		db.applyLoaded(s, rec.Kind(), rec.Key, off, rec.Size(), rec.ExpireAt)
 		return nil
 	})
 	db.seq = max(db.seq, res.maxSeq)
 	return res
 }
 
-// applyLoaded applies one record found while loading.
-func (db *DB) applyLoaded(s *segment, kind uint8, key []byte, off, size, expireAt, now int64) {
-	if kind == record.KindPut && (expireAt == 0 || expireAt > now) {
+// applyLoaded applies one record found while loading. Expired keys stay in
+// the keydir like any other: readers judge expiry at their own time, and
+// only merge drops them (see Options.Now).
+func (db *DB) applyLoaded(s *segment, kind uint8, key []byte, off, size, expireAt int64) {
+	if kind == record.KindPut {
 		db.setLoc(key, keydir.MakeLoc(s.id, uint32(off), expiresFlag(expireAt)))
 		s.live += size
 		return
@@ -524,7 +525,8 @@ func (db *DB) Put(key, value []byte) error {
 }
 
 // PutWithExpiry sets key to value until expireAt (Unix milliseconds; 0 =
-// never). A time already past writes a key that no read will see.
+// never). A time already past writes a key that no read will see until
+// merge removes it.
 func (db *DB) PutWithExpiry(key, value []byte, expireAt int64) error {
 	return db.write([]op{{kind: record.KindPut, key: key, value: value, expireAt: expireAt}}, 0)
 }
@@ -594,15 +596,11 @@ func (db *DB) write(ops []op, seq uint64) error {
 		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))
 	}
 	// The records are in place; now make them visible, all under one lock.
-	now := int64(0)
 	off := start
 	for i := range ops {
 		o := &ops[i]
 		size := record.Size(len(o.key), len(o.value))
-		if o.kind == record.KindPut && o.expireAt != 0 && now == 0 {
-			now = db.nowMs()
-		}
-		if o.kind == record.KindPut && (o.expireAt == 0 || o.expireAt > now) {
+		if o.kind == record.KindPut {
 			db.setLoc(o.key, keydir.MakeLoc(act.id, uint32(off), expiresFlag(o.expireAt)))
 			act.live += size
 		} else {

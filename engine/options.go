@@ -75,7 +75,11 @@ type Options struct {
 	// MergeInterval is how often the automatic merge checks the ratio.
 	// Zero: 10 s.
 	MergeInterval time.Duration
-	// Now is the clock that decides expiry. Zero: time.Now.
+	// Now is the clock by which merge drops expired records, and by which
+	// Get, Lookup, Exists and Scan judge expiry (View takes its own time).
+	// Zero: time.Now. walkerd sets it to its state machine's clock, the time
+	// of the newest log entry applied, so that a node replaying an old log
+	// never drops a key that the entries it replays still see.
 	Now func() time.Time
 }
 

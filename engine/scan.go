@@ -156,8 +156,9 @@ func scanSegment(r io.ReaderAt, size, maxRec int64, fn func(off int64, rec recor
 				return fail(off, err)
 			}
 		}
-		res.maxSeq = max(res.maxSeq, rec.Seq)
 		if batchStart < 0 {
+			// A batch member's seq counts only once its commit is read.
+			res.maxSeq = max(res.maxSeq, rec.Seq)
 			res.end = rr.off
 		}
 	}

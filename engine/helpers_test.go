@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+)
+
+// openTest opens a DB in a fresh directory with small segments, and checks
+// on cleanup that it still agrees with itself after a close and reopen.
+func openTest(t testing.TB, o *Options) (*DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if o == nil {
+		o = &Options{SegmentSize: 16 << 10, Sync: SyncNo}
+	}
+	db, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dir
+}
+
+func reopen(t testing.TB, db *DB, o *Options) *DB {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if o == nil {
+		o = &db.opts
+	}
+	db2, err := Open(db.dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db2.Close() })
+	return db2
+}
+
+func mustPut(t testing.TB, db *DB, k, v string) {
+	t.Helper()
+	if err := db.Put([]byte(k), []byte(v)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustGet(t testing.TB, db *DB, k, want string) {
+	t.Helper()
+	v, err := db.Get([]byte(k))
+	if err != nil {
+		t.Fatalf("Get(%q): %v, want %q", k, err, want)
+	}
+	if string(v) != want {
+		t.Fatalf("Get(%q) = %q, want %q", k, v, want)
+	}
+}
+
+func mustMiss(t testing.TB, db *DB, k string) {
+	t.Helper()
+	if v, err := db.Get([]byte(k)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", k, v, err)
+	}
+}
+
+// contents reads every key through Scan.
+func contents(t testing.TB, db *DB) map[string]string {
+	t.Helper()
+	items, _, err := db.Scan(ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string]string, len(items))
+	for _, kv := range items {
+		m[string(kv.Key)] = string(kv.Value)
+	}
+	return m
+}
+
+func sameContents(t testing.TB, got, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d keys, want %d", len(got), len(want))
+	}
+	var bad []string
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			bad = append(bad, fmt.Sprintf("%q: got %q (present %v), want %q", k, g, ok, v))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			bad = append(bad, fmt.Sprintf("%q: present, want absent", k))
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 5 {
+		bad = append(bad[:5], fmt.Sprintf("... and %d more", len(bad)-5))
+	}
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+func segFiles(t testing.TB, dir, ext string) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
+	sort.Strings(m)
+	return m
+}
+
+// fakeClock is a settable clock for expiry tests.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}

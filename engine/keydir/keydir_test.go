@@ -1,0 +1,184 @@
+package keydir
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+func keys(d *Keydir, start, prefix string) []string {
+	var out []string
+	d.Ascend([]byte(start), []byte(prefix), func(k string, _ Loc) bool {
+		out = append(out, k)
+		return true
+	})
+	return out
+}
+
+func TestLoc_PacksAndUnpacks(t *testing.T) {
+	for _, c := range []struct {
+		seg, off uint32
+		flags    uint8
+	}{{0, 0, 0}, {1, 2, 1}, {MaxSegmentID, 1<<32 - 1, FlagExpires}} {
+		l := MakeLoc(c.seg, c.off, c.flags)
+		if l.Segment() != c.seg || l.Offset() != c.off || l.Expires() != (c.flags&FlagExpires != 0) {
+			t.Errorf("MakeLoc(%d, %d, %d) unpacks to %d, %d, %v", c.seg, c.off, c.flags, l.Segment(), l.Offset(), l.Expires())
+		}
+	}
+}
+
+func TestKeydir_AscendMatchesAModelThroughPutsAndDeletes(t *testing.T) {
+	d := New(0)
+	model := map[string]Loc{}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200_000 { // crosses syncAfter several times
+		k := fmt.Sprintf("k%05d", r.IntN(20_000))
+		if r.IntN(3) == 0 {
+			d.Delete([]byte(k))
+			delete(model, k)
+		} else {
+			d.Put([]byte(k), Loc(i))
+			model[k] = Loc(i)
+		}
+		if i%50_000 == 0 {
+			want := slices.Sorted(func(yield func(string) bool) {
+				for k := range model {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			if got := keys(d, "", ""); !slices.Equal(got, want) {
+				t.Fatalf("after %d ops: ascend gives %d keys, model has %d", i, len(got), len(want))
+			}
+		}
+	}
+	if d.Len() != len(model) {
+		t.Fatalf("Len = %d, model %d", d.Len(), len(model))
+	}
+	for k, l := range model {
+		if got, ok := d.Get([]byte(k)); !ok || got != l {
+			t.Fatalf("Get(%s) = %v %v, want %v", k, got, ok, l)
+		}
+	}
+}
+
+func TestKeydir_DeleteThenPutAgainAppearsOnce(t *testing.T) {
+	d := New(0)
+	d.Put([]byte("a"), 1)
+	d.Sync()
+	d.Delete([]byte("a"))
+	d.Put([]byte("a"), 2)
+	d.Put([]byte("b"), 3)
+	d.Delete([]byte("b"))
+	if got := keys(d, "", ""); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("keys = %q, want [a]", got)
+	}
+}
+
+func TestKeydir_AscendHonoursStartAndPrefix(t *testing.T) {
+	d := New(0)
+	for _, k := range []string{"a", "b\x00", "b\x001", "b\x00\xff", "b\x01", "c", ""} {
+		d.Put([]byte(k), 1)
+	}
+	if got := keys(d, "", "b\x00"); !slices.Equal(got, []string{"b\x00", "b\x001", "b\x00\xff"}) {
+		t.Errorf("prefix b\\x00: %q", got)
+	}
+	if got := keys(d, "b\x001", "b\x00"); !slices.Equal(got, []string{"b\x001", "b\x00\xff"}) {
+		t.Errorf("prefix b\\x00 from b\\x001: %q", got)
+	}
+	if got := keys(d, "b", ""); !slices.Equal(got, []string{"b\x00", "b\x001", "b\x00\xff", "b\x01", "c"}) {
+		t.Errorf("from b: %q", got)
+	}
+	if got := keys(d, "", ""); got[0] != "" {
+		t.Errorf("the empty key sorts first: %q", got)
+	}
+}
+
+func TestKeydir_CompareAndSwapLosesToANewerWrite(t *testing.T) {
+	d := New(0)
+	d.Put([]byte("k"), 1)
+	d.Put([]byte("k"), 2) // a write that raced with a merge
+	if d.CompareAndSwap([]byte("k"), 1, 9) {
+		t.Fatal("swap succeeded against a stale location")
+	}
+	if !d.CompareAndSwap([]byte("k"), 2, 9) {
+		t.Fatal("swap failed against the current location")
+	}
+	if d.CompareAndDelete([]byte("k"), 2) {
+		t.Fatal("delete succeeded against a stale location")
+	}
+	if !d.CompareAndDelete([]byte("k"), 9) || d.Len() != 0 {
+		t.Fatal("delete failed against the current location")
+	}
+}
+
+func TestKeydir_CountPrefixByFirstByte(t *testing.T) {
+	d := New(0)
+	for i := range 100 {
+		d.Put([]byte{byte(i % 3), byte(i)}, 1)
+	}
+	d.Delete([]byte{0, 0})
+	if n := d.CountPrefix([]byte{0}); n != 33 {
+		t.Errorf("db 0 has %d keys, want 33", n)
+	}
+	if n := d.CountPrefix([]byte{1, 1}); n != 1 {
+		t.Errorf("prefix 1,1 has %d keys, want 1", n)
+	}
+	if n := d.CountPrefix(nil); n != 99 {
+		t.Errorf("all: %d, want 99", n)
+	}
+}
+
+// TestKeydir_MemoryPerKey measures the index's heap cost per key beyond
+// the key's own bytes, and holds it to the engine's budget of 64 bytes.
+func TestKeydir_MemoryPerKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a million keys")
+	}
+	const n = 1_000_000
+	ks := make([][]byte, n)
+	for i := range ks {
+		ks[i] = fmt.Appendf(nil, "key:%012d", rand.Int64N(1e12)) // 16 bytes
+	}
+	before := heap()
+	d := New(0)
+	for i, k := range ks {
+		d.Put(k, Loc(i))
+	}
+	d.Sync()
+	after := heap()
+	perKey := float64(after-before)/float64(d.Len()) - 16
+	t.Logf("%.1f bytes per key beyond the key's 16 (MemoryPerKey = %d)", perKey, MemoryPerKey)
+	if perKey > 64 {
+		t.Errorf("index costs %.1f bytes per key beyond the key, budget 64", perKey)
+	}
+	runtime.KeepAlive(d)
+}
+
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func BenchmarkKeydirGet1M(b *testing.B) {
+	d := New(0)
+	ks := make([][]byte, 1_000_000)
+	for i := range ks {
+		ks[i] = fmt.Appendf(nil, "key:%012d", i)
+		d.Put(ks[i], Loc(i))
+	}
+	d.Sync()
+	r := rand.New(rand.NewPCG(1, 1))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ok := d.Get(ks[r.IntN(len(ks))]); !ok {
+			b.Fatal("missing")
+		}
+	}
+}
