@@ -266,7 +266,7 @@ func (db *DB) scanInto(s *segment, r interface {
 // only merge drops them (see Options.Now).
 func (db *DB) applyLoaded(s *segment, kind uint8, key []byte, off, size, expireAt int64) {
 	if kind == record.KindPut {
-		db.setLoc(key, keydir.MakeLoc(s.id, uint32(off), expiresFlag(expireAt)))
+		db.setLoc(key, keydir.MakeLoc(s.id, uint32(off), expiresFlag(expireAt)), size)
 		s.live += size
 		return
 	}
@@ -280,29 +280,26 @@ func expiresFlag(expireAt int64) uint8 {
 	return 0
 }
 
-// setLoc points key at loc and moves the replaced record's bytes to dead.
-func (db *DB) setLoc(key []byte, loc keydir.Loc) {
-	if old, ok := db.kd.Put(key, loc); ok {
-		db.killLoc(old)
+// setLoc points key at loc, a record of size bytes, and moves the bytes
+// of the record it replaces to dead.
+func (db *DB) setLoc(key []byte, loc keydir.Loc, size int64) {
+	if old, oldSize, ok := db.kd.Put(key, loc, uint32(size)); ok {
+		db.kill(old, oldSize)
 	}
 }
 
 // dropKey removes key and moves its record's bytes to dead.
 func (db *DB) dropKey(key []byte) {
-	if old, ok := db.kd.Delete(key); ok {
-		db.killLoc(old)
+	if old, oldSize, ok := db.kd.Delete(key); ok {
+		db.kill(old, oldSize)
 	}
 }
 
-// killLoc subtracts a record that the keydir no longer points at from its
-// segment's live bytes. Its length comes from its header.
-func (db *DB) killLoc(l keydir.Loc) {
-	s := db.segs[l.Segment()]
-	if s == nil {
-		return
-	}
-	if h, err := s.readHeader(l.Offset()); err == nil {
-		s.live -= h.Size()
+// kill subtracts a record the keydir no longer points at from its
+// segment's live bytes.
+func (db *DB) kill(l keydir.Loc, size uint32) {
+	if s := db.segs[l.Segment()]; s != nil {
+		s.live -= int64(size)
 	}
 }
 
@@ -386,30 +383,89 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 
 // GetWithExpiry returns key's value and its expiry time in Unix
 // milliseconds (0 = none).
-func (db *DB) GetWithExpiry(key []byte) (v []byte, expireAt int64, err error) {
-	err = db.View(db.nowMs(), func(r *View) error {
-		v, expireAt, err = r.Get(key)
-		return err
-	})
-	return v, expireAt, err
+func (db *DB) GetWithExpiry(key []byte) ([]byte, int64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return nil, 0, ErrClosed
+	}
+	return db.get(key, 0)
 }
 
 // Lookup returns key's metadata without reading its value, or ErrNotFound.
-func (db *DB) Lookup(key []byte) (m Meta, err error) {
-	err = db.View(db.nowMs(), func(r *View) error {
-		m, err = r.Lookup(key)
-		return err
-	})
-	return m, err
+func (db *DB) Lookup(key []byte) (Meta, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return Meta{}, ErrClosed
+	}
+	return db.lookup(key, 0)
 }
 
 // Exists reports whether key has a live value.
-func (db *DB) Exists(key []byte) (ok bool, err error) {
-	err = db.View(db.nowMs(), func(r *View) error {
-		ok, err = r.Exists(key)
-		return err
-	})
-	return ok, err
+func (db *DB) Exists(key []byte) (bool, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return false, ErrClosed
+	}
+	return db.exists(key, 0)
+}
+
+// get reads key as of now (Unix ms; 0: the clock, read only if the record
+// expires). The caller holds mu.
+func (db *DB) get(key []byte, now int64) ([]byte, int64, error) {
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return nil, 0, ErrNotFound
+	}
+	v, exp, err := db.segs[loc.Segment()].readValue(loc.Offset(), key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if exp != 0 && db.expired(exp, now) {
+		return nil, 0, ErrNotFound
+	}
+	return v, exp, nil
+}
+
+func (db *DB) lookup(key []byte, now int64) (Meta, error) {
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return Meta{}, ErrNotFound
+	}
+	s := db.segs[loc.Segment()]
+	h, err := s.readHeader(loc.Offset())
+	if err != nil {
+		return Meta{}, s.wrap(loc.Offset(), err)
+	}
+	if h.ExpireAt != 0 && db.expired(h.ExpireAt, now) {
+		return Meta{}, ErrNotFound
+	}
+	return Meta{ValueLen: int(h.ValueLen), ExpireAt: h.ExpireAt, Seq: h.Seq}, nil
+}
+
+func (db *DB) exists(key []byte, now int64) (bool, error) {
+	loc, ok := db.kd.Get(key)
+	if !ok {
+		return false, nil
+	}
+	if !loc.Expires() {
+		return true, nil
+	}
+	_, err := db.lookup(key, now)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// expired reports whether expireAt has passed at now (0: the clock).
+func (db *DB) expired(expireAt, now int64) bool {
+	if now == 0 {
+		now = db.nowMs()
+	}
+	return expireAt <= now
 }
 
 // View runs fn with a consistent view of the DB in which keys expire as of
@@ -422,6 +478,9 @@ func (db *DB) View(nowMs int64, fn func(*View) error) error {
 	defer db.mu.RUnlock()
 	if db.closed {
 		return ErrClosed
+	}
+	if nowMs == 0 {
+		nowMs = db.nowMs()
 	}
 	return fn(&View{db: db, now: nowMs})
 }
@@ -440,53 +499,13 @@ type Meta struct {
 }
 
 // Get returns a copy of key's value and its expiry, or ErrNotFound.
-func (r *View) Get(key []byte) ([]byte, int64, error) {
-	loc, ok := r.db.kd.Get(key)
-	if !ok {
-		return nil, 0, ErrNotFound
-	}
-	v, exp, err := r.db.segs[loc.Segment()].readValue(loc.Offset(), key)
-	if err != nil {
-		return nil, 0, err
-	}
-	if exp != 0 && exp <= r.now {
-		return nil, 0, ErrNotFound
-	}
-	return v, exp, nil
-}
+func (r *View) Get(key []byte) ([]byte, int64, error) { return r.db.get(key, r.now) }
 
 // Lookup returns key's metadata, or ErrNotFound.
-func (r *View) Lookup(key []byte) (Meta, error) {
-	loc, ok := r.db.kd.Get(key)
-	if !ok {
-		return Meta{}, ErrNotFound
-	}
-	s := r.db.segs[loc.Segment()]
-	h, err := s.readHeader(loc.Offset())
-	if err != nil {
-		return Meta{}, s.wrap(loc.Offset(), err)
-	}
-	if h.ExpireAt != 0 && h.ExpireAt <= r.now {
-		return Meta{}, ErrNotFound
-	}
-	return Meta{ValueLen: int(h.ValueLen), ExpireAt: h.ExpireAt, Seq: h.Seq}, nil
-}
+func (r *View) Lookup(key []byte) (Meta, error) { return r.db.lookup(key, r.now) }
 
 // Exists reports whether key has a live value.
-func (r *View) Exists(key []byte) (bool, error) {
-	loc, ok := r.db.kd.Get(key)
-	if !ok {
-		return false, nil
-	}
-	if !loc.Expires() {
-		return true, nil
-	}
-	_, err := r.Lookup(key)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
+func (r *View) Exists(key []byte) (bool, error) { return r.db.exists(key, r.now) }
 
 // Len is the number of keys in the keydir. Keys that expired but were not
 // yet deleted or merged away are counted, as Redis's DBSIZE counts them.
@@ -601,7 +620,7 @@ func (db *DB) write(ops []op, seq uint64) error {
 		o := &ops[i]
 		size := record.Size(len(o.key), len(o.value))
 		if o.kind == record.KindPut {
-			db.setLoc(o.key, keydir.MakeLoc(act.id, uint32(off), expiresFlag(o.expireAt)))
+			db.setLoc(o.key, keydir.MakeLoc(act.id, uint32(off), expiresFlag(o.expireAt)), size)
 			act.live += size
 		} else {
 			db.dropKey(o.key)

@@ -217,7 +217,9 @@ func TestMain(m *testing.M) {
 		fmt.Print(err)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupFixtures()
+	os.Exit(code)
 }
 
 func TestOpen_SecondOpenInAnotherProcessIsRefused(t *testing.T) {

@@ -186,7 +186,7 @@ func (db *DB) mergeInstall(mdir string, inputs []*segment, ids, outIDs []uint32,
 				continue
 			}
 			loc := keydir.MakeLoc(o.id, e.Offset, expiresFlag(e.ExpireAt))
-			if db.kd.CompareAndSwap(e.Key, o.olds[i], loc) {
+			if db.kd.CompareAndSwap(e.Key, o.olds[i], loc, e.Size) {
 				s.live += int64(e.Size)
 			}
 		}

@@ -216,15 +216,22 @@ func (s *segment) readHeader(off uint32) (record.Header, error) {
 	if s.buf != nil {
 		return record.DecodeHeader(s.buf[off:])
 	}
-	var b [record.HeaderSize]byte
-	var r io.ReaderAt = s.ra
 	if s.ra == nil {
-		r = s.loading
+		return s.readHeaderLoading(off)
 	}
-	if _, err := r.ReadAt(b[:], int64(off)); err != nil {
+	var b [record.HeaderSize]byte
+	if _, err := s.ra.ReadAt(b[:], int64(off)); err != nil { // concrete: b stays on the stack
 		return record.Header{}, s.corrupt(off, err.Error())
 	}
 	return record.DecodeHeader(b[:])
+}
+
+func (s *segment) readHeaderLoading(off uint32) (record.Header, error) {
+	b := make([]byte, record.HeaderSize)
+	if _, err := s.loading.ReadAt(b, int64(off)); err != nil {
+		return record.Header{}, s.corrupt(off, err.Error())
+	}
+	return record.DecodeHeader(b)
 }
 
 // readValue returns a copy of the value of the record at off after checking
@@ -247,21 +254,17 @@ func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int6
 		}
 		return append([]byte(nil), s.buf[kEnd:end]...), h.ExpireAt, nil
 	}
-	// One allocation holds key and value; the value is returned from it.
-	var hdr [record.HeaderSize]byte
-	kv := make([]byte, int(h.KeyLen)+int(h.ValueLen))
-	if _, err := s.ra.ReadAt(hdr[:], int64(off)); err != nil {
+	// One allocation holds the whole record, to check its CRC; the value is
+	// returned from it. (crc32 lets any buffer it sums escape to the heap,
+	// so summing a stack copy of the header would cost an allocation too.)
+	rec := make([]byte, end-int64(off))
+	if _, err := s.ra.ReadAt(rec, int64(off)); err != nil {
 		return nil, 0, s.corrupt(off, err.Error())
 	}
-	if _, err := s.ra.ReadAt(kv, int64(off)+record.HeaderSize); err != nil {
-		return nil, 0, s.corrupt(off, err.Error())
-	}
-	crc := record.Checksum(hdr[4:])
-	crc = record.ChecksumUpdate(crc, kv)
-	if crc != record.StoredChecksum(hdr[:]) || string(kv[:len(key)]) != string(key) {
+	if err := record.Verify(rec); err != nil || string(rec[record.HeaderSize:kEnd-int(off)]) != string(key) {
 		return nil, 0, s.corrupt(off, "checksum or key mismatch")
 	}
-	return kv[len(key):len(kv):len(kv)], h.ExpireAt, nil
+	return rec[kEnd-int(off) : len(rec) : len(rec)], h.ExpireAt, nil
 }
 
 func (s *segment) corrupt(off uint32, what string) error {

@@ -43,12 +43,7 @@ func (db *DB) Stats() (Stats, error) {
 	if db.mergeErr != nil {
 		st.MergeError = db.mergeErr.Error()
 	}
-	var keyBytes int64
-	db.kd.All(func(key string, _ keydir.Loc) bool {
-		keyBytes += int64(len(key))
-		return true
-	})
-	st.IndexBytes = keyBytes + int64(st.Keys)*keydir.MemoryPerKey
+	st.IndexBytes = db.kd.KeyBytes() + int64(st.Keys)*keydir.MemoryPerKey
 	ids := make([]uint32, 0, len(db.segs))
 	for id := range db.segs {
 		ids = append(ids, id)

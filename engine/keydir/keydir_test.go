@@ -39,7 +39,7 @@ func TestKeydir_AscendMatchesAModelThroughPutsAndDeletes(t *testing.T) {
 			d.Delete([]byte(k))
 			delete(model, k)
 		} else {
-			d.Put([]byte(k), Loc(i))
+			d.Put([]byte(k), Loc(i), 10)
 			model[k] = Loc(i)
 		}
 		if i%50_000 == 0 {
@@ -67,11 +67,11 @@ func TestKeydir_AscendMatchesAModelThroughPutsAndDeletes(t *testing.T) {
 
 func TestKeydir_DeleteThenPutAgainAppearsOnce(t *testing.T) {
 	d := New(0)
-	d.Put([]byte("a"), 1)
+	d.Put([]byte("a"), 1, 10)
 	d.Sync()
 	d.Delete([]byte("a"))
-	d.Put([]byte("a"), 2)
-	d.Put([]byte("b"), 3)
+	d.Put([]byte("a"), 2, 10)
+	d.Put([]byte("b"), 3, 10)
 	d.Delete([]byte("b"))
 	if got := keys(d, "", ""); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("keys = %q, want [a]", got)
@@ -81,7 +81,7 @@ func TestKeydir_DeleteThenPutAgainAppearsOnce(t *testing.T) {
 func TestKeydir_AscendHonoursStartAndPrefix(t *testing.T) {
 	d := New(0)
 	for _, k := range []string{"a", "b\x00", "b\x001", "b\x00\xff", "b\x01", "c", ""} {
-		d.Put([]byte(k), 1)
+		d.Put([]byte(k), 1, 10)
 	}
 	if got := keys(d, "", "b\x00"); !slices.Equal(got, []string{"b\x00", "b\x001", "b\x00\xff"}) {
 		t.Errorf("prefix b\\x00: %q", got)
@@ -99,12 +99,12 @@ func TestKeydir_AscendHonoursStartAndPrefix(t *testing.T) {
 
 func TestKeydir_CompareAndSwapLosesToANewerWrite(t *testing.T) {
 	d := New(0)
-	d.Put([]byte("k"), 1)
-	d.Put([]byte("k"), 2) // a write that raced with a merge
-	if d.CompareAndSwap([]byte("k"), 1, 9) {
+	d.Put([]byte("k"), 1, 10)
+	d.Put([]byte("k"), 2, 10) // a write that raced with a merge
+	if d.CompareAndSwap([]byte("k"), 1, 9, 10) {
 		t.Fatal("swap succeeded against a stale location")
 	}
-	if !d.CompareAndSwap([]byte("k"), 2, 9) {
+	if !d.CompareAndSwap([]byte("k"), 2, 9, 10) {
 		t.Fatal("swap failed against the current location")
 	}
 	if d.CompareAndDelete([]byte("k"), 2) {
@@ -115,10 +115,47 @@ func TestKeydir_CompareAndSwapLosesToANewerWrite(t *testing.T) {
 	}
 }
 
+// TestKeydir_KeysWhoseHashesCollideStaySeparate narrows the hash to two
+// bits, so nearly every key shares its 64-bit hash with others and lives
+// in the overflow map.
+func TestKeydir_KeysWhoseHashesCollideStaySeparate(t *testing.T) {
+	d := New(0)
+	d.mask = 3
+	model := map[string]Loc{}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 20_000 {
+		k := []byte(fmt.Sprintf("k%03d", r.IntN(300)))
+		if r.IntN(4) == 0 {
+			_, _, existed := d.Delete(k)
+			if _, want := model[string(k)]; existed != want {
+				t.Fatalf("Delete(%s) existed=%v, model %v", k, existed, want)
+			}
+			delete(model, string(k))
+		} else {
+			d.Put(k, Loc(i), uint32(i))
+			model[string(k)] = Loc(i)
+		}
+	}
+	if len(d.over) == 0 {
+		t.Fatal("no key reached the overflow map: the test tests nothing")
+	}
+	if d.Len() != len(model) {
+		t.Fatalf("Len %d, model %d", d.Len(), len(model))
+	}
+	for k, l := range model {
+		if got, ok := d.Get([]byte(k)); !ok || got != l {
+			t.Fatalf("Get(%s) = %v, %v; want %v", k, got, ok, l)
+		}
+	}
+	if got := keys(d, "", ""); len(got) != len(model) {
+		t.Fatalf("ascend gives %d keys, model %d", len(got), len(model))
+	}
+}
+
 func TestKeydir_CountPrefixByFirstByte(t *testing.T) {
 	d := New(0)
 	for i := range 100 {
-		d.Put([]byte{byte(i % 3), byte(i)}, 1)
+		d.Put([]byte{byte(i % 3), byte(i)}, 1, 10)
 	}
 	d.Delete([]byte{0, 0})
 	if n := d.CountPrefix([]byte{0}); n != 33 {
@@ -146,7 +183,7 @@ func TestKeydir_MemoryPerKey(t *testing.T) {
 	before := heap()
 	d := New(0)
 	for i, k := range ks {
-		d.Put(k, Loc(i))
+		d.Put(k, Loc(i), 10)
 	}
 	d.Sync()
 	after := heap()
@@ -171,7 +208,7 @@ func BenchmarkKeydirGet1M(b *testing.B) {
 	ks := make([][]byte, 1_000_000)
 	for i := range ks {
 		ks[i] = fmt.Appendf(nil, "key:%012d", i)
-		d.Put(ks[i], Loc(i))
+		d.Put(ks[i], Loc(i), 10)
 	}
 	d.Sync()
 	r := rand.New(rand.NewPCG(1, 1))

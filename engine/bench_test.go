@@ -1,0 +1,313 @@
+package engine
+
+// Benchmarks for the engine's speed targets. The shared fixture is a
+// million 16-byte keys with 100-byte values, built once per run:
+//
+//	go test -run '^$' -bench . -benchmem
+//
+// WALKER_BENCH_10M=1 adds the 10-million-key Open (about 1.5 GB of disk).
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	benchKeys     = 1_000_000
+	benchValueLen = 100
+)
+
+func benchKey(i int) []byte { return appendBenchKey(nil, i) }
+
+// appendBenchKey formats key:%012d (16 bytes) without fmt, so a benchmark
+// can make its keys in a hot buffer as a server gets them off the network.
+func appendBenchKey(b []byte, i int) []byte {
+	b = append(b, "key:000000000000"...)
+	for j := len(b) - 1; i > 0; j-- {
+		b[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return b
+}
+
+var benchValue = func() []byte {
+	v := make([]byte, benchValueLen)
+	for i := range v {
+		v[i] = byte('a' + i%26)
+	}
+	return v
+}()
+
+var fixtures sync.Map // n -> dir; TestMain removes them (cleanupFixtures)
+
+// fixture returns a closed data directory holding n keys, built once.
+func fixture(b *testing.B, n int) string {
+	if dir, ok := fixtures.Load(n); ok {
+		return dir.(string)
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("walker-bench-%d-", n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var batch Batch
+	for i := range n {
+		batch.Put(benchKey(i), benchValue)
+		if batch.Len() == 1000 {
+			if err := db.Write(&batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	db.Write(&batch)
+	if err := db.Merge(); err != nil { // seals everything and writes hints
+		b.Fatal(err)
+	}
+	db.Close()
+	fixtures.Store(n, dir)
+	return dir
+}
+
+func cleanupFixtures() {
+	fixtures.Range(func(_, dir any) bool {
+		os.RemoveAll(dir.(string))
+		return true
+	})
+}
+
+func openFixture(b *testing.B, n int, o *Options) *DB {
+	db, err := Open(fixture(b, n), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+func BenchmarkGet(b *testing.B) {
+	db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+	defer db.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	key := make([]byte, 0, 16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key = appendBenchKey(key[:0], r.IntN(benchKeys))
+		v, err := db.Get(key)
+		if err != nil || len(v) != benchValueLen {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPut(b *testing.B) {
+	for _, mode := range []string{"overwrite", "new"} {
+		b.Run("sync=no/"+mode, func(b *testing.B) {
+			db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+			defer db.Close()
+			r := rand.New(rand.NewPCG(3, 4))
+			k := make([]byte, 0, 16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if mode == "new" {
+					k = appendBenchKey(k[:0], benchKeys+i) // past the fixture's keys
+				} else {
+					k = appendBenchKey(k[:0], r.IntN(benchKeys))
+				}
+				if err := db.Put(k, benchValue); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPutSyncAlways32 writes from 32 goroutines with an fsync before
+// every acknowledgement; group commit shares the fsyncs.
+func BenchmarkPutSyncAlways32(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(dir, &Options{Sync: SyncAlways})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var n atomic.Int64
+	b.SetParallelism(32 / max(1, runtimeProcs()))
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if err := db.Put(benchKey(int(i)), benchValue); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	el := time.Since(start)
+	st, _ := db.Stats()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "puts/s")
+	b.ReportMetric(float64(b.N)/float64(max(1, st.Fsyncs)), "puts/fsync")
+}
+
+// BenchmarkBatch100SyncAlways commits 100 puts with one fsync. Compare
+// with BenchmarkFsync, one small write and fdatasync, in the same run.
+func BenchmarkBatch100SyncAlways(b *testing.B) {
+	db, err := Open(b.TempDir(), &Options{Sync: SyncAlways})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var batch Batch
+	keys := make([][]byte, 100)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch.Reset()
+		for j := range keys {
+			keys[j] = benchKey(i*100 + j)
+			batch.Put(keys[j], benchValue)
+		}
+		if err := db.Write(&batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "f"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 145)
+	for i := 0; i < b.N; i++ {
+		f.Write(buf)
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	sizes := []int{benchKeys}
+	if os.Getenv("WALKER_BENCH_10M") != "" {
+		sizes = append(sizes, 10*benchKeys)
+	}
+	for _, n := range sizes {
+		for _, hints := range []bool{true, false} {
+			b.Run(fmt.Sprintf("keys=%d/hints=%v", n, hints), func(b *testing.B) {
+				dir := fixture(b, n)
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					if !hints {
+						for _, h := range segFiles(b, dir, hintExt) {
+							os.Remove(h)
+						}
+					}
+					b.StartTimer()
+					db, err := Open(dir, &Options{Sync: SyncNo})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if db.Len() != n {
+						b.Fatalf("%d keys, want %d", db.Len(), n)
+					}
+					if !hints { // put the hints back for the next run
+						db.mu.RLock()
+						var ids []uint32
+						for id := range db.segs {
+							if id != db.active.id {
+								ids = append(ids, id)
+							}
+						}
+						db.mu.RUnlock()
+						db.mergeMu.Lock()
+						for _, id := range ids {
+							db.writeHint(id)
+						}
+						db.mergeMu.Unlock()
+					}
+					db.Close()
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMerge rewrites a million live records; MB/s counts live data.
+func BenchmarkMerge(b *testing.B) {
+	db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+	defer db.Close()
+	st, _ := db.Stats()
+	b.SetBytes(st.LiveBytes)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := db.Merge(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIndexMemory reports the keydir's heap cost per key beyond the
+// key's own bytes, measured after a million puts.
+func BenchmarkIndexMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		before := heapAlloc()
+		db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+		after := heapAlloc()
+		b.ReportMetric(float64(after-before)/benchKeys-16, "bytes/key")
+		db.Close()
+	}
+}
+
+// BenchmarkMemoryFloor is what any bitcask Get pays on this machine: a
+// random read from a heap array the size of the fixture's index (the slot),
+// whose contents say where to read in a mapped file the size of its data
+// (the record). The second read depends on the first, as in Get, so the
+// CPU cannot overlap them. Compare BenchmarkGet with it.
+func BenchmarkMemoryFloor(b *testing.B) {
+	const dataLen, indexLen = benchKeys * 145, benchKeys * 40
+	f, err := os.Create(filepath.Join(b.TempDir(), "data"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(dataLen); err != nil {
+		b.Fatal(err)
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, dataLen, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Munmap(data)
+	for i := 0; i < dataLen; i += 4096 {
+		data[i] = 1 // fault every page in, as the fixture's are
+	}
+	index := make([]uint64, indexLen/8)
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range index {
+		index[i] = uint64(r.IntN(dataLen))
+	}
+	var sink uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		off := index[(r.IntN(len(index))+int(sink&1))%len(index)]
+		sink += uint64(data[off])
+	}
+	if sink == 42 {
+		b.Log(sink)
+	}
+}
