@@ -145,6 +145,20 @@ func writeStreamFile(bw *bufio.Writer, path, name string) error {
 	return err
 }
 
+// StreamSeq reads the sequence number from the head of a checkpoint stream
+// without reading the rest, so a caller can tell whether a stored snapshot
+// is newer than its DB.
+func StreamSeq(r io.Reader) (uint64, error) {
+	var hdr [20]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, fmt.Errorf("engine: checkpoint stream header: %w", err)
+	}
+	if string(hdr[:8]) != streamMagic || binary.LittleEndian.Uint32(hdr[8:]) != streamVersion {
+		return 0, fmt.Errorf("engine: not a checkpoint stream: %w", ErrCorruption)
+	}
+	return binary.LittleEndian.Uint64(hdr[12:]), nil
+}
+
 // Restore writes the data directory dir from a checkpoint stream; Open it
 // afterwards. dir must not exist or be empty. It is built beside dir and
 // renamed into place, so a failed restore leaves nothing half-written.

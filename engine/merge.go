@@ -117,7 +117,7 @@ func (db *DB) mergeWrite(mdir string, inputs []*segment, ids []uint32) ([]mergeO
 	defer w.abort()
 	var expired []expiredKey
 	var maxSeq uint64
-	now := db.nowMs()
+	now := db.opts.MergeNow().UnixMilli()
 	n := 0
 	for _, s := range inputs {
 		if s.size == 0 {

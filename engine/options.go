@@ -75,12 +75,14 @@ type Options struct {
 	// MergeInterval is how often the automatic merge checks the ratio.
 	// Zero: 10 s.
 	MergeInterval time.Duration
-	// Now is the clock by which merge drops expired records, and by which
-	// Get, Lookup, Exists and Scan judge expiry (View takes its own time).
-	// Zero: time.Now. walkerd sets it to its state machine's clock, the time
-	// of the newest log entry applied, so that a node replaying an old log
-	// never drops a key that the entries it replays still see.
+	// Now is the clock by which Get, Lookup, Exists and Scan judge expiry
+	// (View takes its own time). Zero: time.Now.
 	Now func() time.Time
+	// MergeNow is the clock by which merge drops expired records. Zero: Now.
+	// walkerd sets it to its state machine's clock, the time of the newest
+	// log entry applied, so that a node replaying an old log never drops a
+	// key that the entries it replays still see.
+	MergeNow func() time.Time
 }
 
 // DefaultOptions returns the options a zero Options stands for.
@@ -116,6 +118,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = d.Now
+	}
+	if o.MergeNow == nil {
+		o.MergeNow = o.Now
 	}
 	return o
 }

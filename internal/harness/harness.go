@@ -1,0 +1,411 @@
+// Package harness drives real walkerd processes for end-to-end tests: it
+// builds the binary once, starts nodes on free loopback ports, kills,
+// pauses and restarts them by pid, and waits for conditions with
+// deadlines. Every process it starts is killed when the test ends.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
+)
+
+// Build compiles the Go main package in dir into a temporary binary and
+// returns its path. Builds are cached per package for the test process.
+func Build(t testing.TB, dir string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bin, ok := built[abs]; ok {
+		return bin
+	}
+	out, err := os.MkdirTemp("", "walker-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(out, filepath.Base(abs))
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = abs
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", abs, err, b)
+	}
+	built[abs] = bin
+	return bin
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Node is one walkerd process.
+type Node struct {
+	ID, RESP, Raft string
+	Dir            string // holds data/ and raft/
+	Args           []string
+
+	t     testing.TB
+	bin   string
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	log   *bytes.Buffer
+	state string // running, paused, stopped
+}
+
+// NewNode prepares a node with fresh ports and a directory under the
+// test's temporary directory; Start starts it.
+func NewNode(t testing.TB, bin, id string, args ...string) *Node {
+	return &Node{ID: id, RESP: FreeAddr(t), Raft: FreeAddr(t), Dir: filepath.Join(t.TempDir(), id), Args: args, t: t, bin: bin, log: &bytes.Buffer{}, state: "stopped"}
+}
+
+// Start runs the node with its flags plus extra ones, and waits until its
+// RESP port answers PING.
+func (n *Node) Start(extra ...string) {
+	n.t.Helper()
+	if err := n.start(extra...); err != nil {
+		n.t.Fatal(err)
+	}
+	if err := n.WaitReady(15 * time.Second); err != nil {
+		n.t.Fatalf("node %s: %v\n%s", n.ID, err, n.Log())
+	}
+}
+
+func (n *Node) start(extra ...string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil {
+		return fmt.Errorf("node %s already running", n.ID)
+	}
+	args := append([]string{
+		"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft,
+		"-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft"),
+	}, n.Args...)
+	args = append(args, extra...)
+	cmd := exec.Command(n.bin, args...)
+	fmt.Fprintf(n.log, "--- start %s %s\n", n.bin, strings.Join(args, " "))
+	cmd.Stdout, cmd.Stderr = &lockedWriter{w: n.log, mu: &n.mu}, &lockedWriter{w: n.log, mu: &n.mu}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	n.cmd, n.done, n.state = cmd, make(chan struct{}), "running"
+	done := n.done
+	go func() {
+		err := cmd.Wait()
+		n.mu.Lock()
+		fmt.Fprintf(n.log, "--- exited: %v\n", err)
+		if n.cmd == cmd {
+			n.cmd, n.state = nil, "stopped"
+		}
+		n.mu.Unlock()
+		close(done)
+	}()
+	n.t.Cleanup(func() { n.Kill() })
+	return nil
+}
+
+// Pid is the running process's id, or 0.
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
+// Running reports whether the process is alive (paused counts).
+func (n *Node) Running() bool { return n.Pid() != 0 }
+
+// Kill sends SIGKILL to the node's own pid and waits for it to exit.
+func (n *Node) Kill() { n.signal(syscall.SIGKILL, true) }
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (n *Node) Stop() { n.signal(syscall.SIGTERM, true) }
+
+// Pause stops the process with SIGSTOP, as a long GC pause would.
+func (n *Node) Pause() {
+	n.signal(syscall.SIGSTOP, false)
+	n.mu.Lock()
+	n.state = "paused"
+	n.mu.Unlock()
+}
+
+// Resume continues a paused process.
+func (n *Node) Resume() {
+	n.signal(syscall.SIGCONT, false)
+	n.mu.Lock()
+	n.state = "running"
+	n.mu.Unlock()
+}
+
+func (n *Node) signal(sig syscall.Signal, wait bool) {
+	n.mu.Lock()
+	cmd, done, paused := n.cmd, n.done, n.state == "paused"
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	if paused && sig == syscall.SIGTERM {
+		cmd.Process.Signal(syscall.SIGCONT)
+	}
+	if wait {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// Log returns what the process printed.
+func (n *Node) Log() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.log.String()
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// Do sends one command to the node on a fresh connection and returns the
+// raw reply.
+func (n *Node) Do(args ...string) (string, error) {
+	return Do(n.RESP, args...)
+}
+
+// Do sends one command to addr on a fresh connection.
+func Do(addr string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	bs := make([][]byte, len(args))
+	for i, a := range args {
+		bs[i] = []byte(a)
+	}
+	if _, err := c.Write(resp.AppendCommand(nil, bs)); err != nil {
+		return "", err
+	}
+	raw, err := resp.ReadRaw(bufio.NewReader(c))
+	return string(raw), err
+}
+
+// WaitReady waits until the node answers PING.
+func (n *Node) WaitReady(timeout time.Duration) error {
+	return WaitFor(timeout, func() error {
+		if !n.Running() {
+			return errors.New("process exited")
+		}
+		r, err := n.Do("PING")
+		if err != nil {
+			return err
+		}
+		if r != "+PONG\r\n" {
+			return fmt.Errorf("PING answered %q", r)
+		}
+		return nil
+	})
+}
+
+// Info returns the fields of INFO raft as a map.
+func (n *Node) Info() (map[string]string, error) {
+	raw, err := n.Do("INFO", "raft")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(raw, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+// WaitFor polls fn until it returns nil or the timeout passes, and then
+// returns fn's last error.
+func WaitFor(timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Cluster is a set of nodes.
+type Cluster struct {
+	T     testing.TB
+	Bin   string
+	Nodes []*Node
+}
+
+// StartCluster starts n nodes: the first bootstraps, the rest join it.
+func StartCluster(t testing.TB, bin string, n int, args ...string) *Cluster {
+	c := &Cluster{T: t, Bin: bin}
+	for i := range n {
+		node := NewNode(t, bin, "node"+strconv.Itoa(i+1), args...)
+		c.Nodes = append(c.Nodes, node)
+		if i == 0 {
+			node.Start()
+			if _, err := c.Leader(10 * time.Second); err != nil {
+				t.Fatalf("first node never led: %v\n%s", err, node.Log())
+			}
+		} else {
+			node.Start("-join", c.Nodes[0].RESP)
+		}
+	}
+	if err := c.WaitMembers(n, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Leader returns the node that all running nodes agree leads and that
+// calls itself leader.
+func (c *Cluster) Leader(timeout time.Duration) (*Node, error) {
+	var leader *Node
+	err := WaitFor(timeout, func() error {
+		leader = nil
+		ids := map[string]bool{}
+		for _, n := range c.Nodes {
+			if !n.Running() {
+				continue
+			}
+			info, err := n.Info()
+			if err != nil {
+				continue
+			}
+			ids[info["raft_leader_id"]] = true
+			if info["raft_state"] == "leader" && info["raft_ready"] == "true" {
+				leader = n
+			}
+		}
+		if leader == nil {
+			return errors.New("no ready leader")
+		}
+		if len(ids) != 1 || !ids[leader.ID] {
+			return fmt.Errorf("nodes disagree on the leader: %v", ids)
+		}
+		return nil
+	})
+	return leader, err
+}
+
+// WaitMembers waits until the leader's configuration has n members and
+// every running node knows the leader's RESP address.
+func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
+	return WaitFor(timeout, func() error {
+		l, err := c.Leader(time.Second)
+		if err != nil {
+			return err
+		}
+		info, err := l.Info()
+		if err != nil {
+			return err
+		}
+		if info["raft_members"] != strconv.Itoa(n) {
+			return fmt.Errorf("%s members, want %d", info["raft_members"], n)
+		}
+		for _, node := range c.Nodes {
+			if !node.Running() {
+				continue
+			}
+			ni, err := node.Info()
+			if err != nil {
+				return err
+			}
+			if ni["raft_leader_addr"] != l.RESP {
+				return fmt.Errorf("%s names leader address %q, want %q", node.ID, ni["raft_leader_addr"], l.RESP)
+			}
+		}
+		return nil
+	})
+}
+
+// Followers returns the running nodes other than the leader.
+func (c *Cluster) Followers(leader *Node) []*Node {
+	var fs []*Node
+	for _, n := range c.Nodes {
+		if n != leader && n.Running() {
+			fs = append(fs, n)
+		}
+	}
+	return fs
+}
+
+// Logs joins every node's output, for a failing test.
+func (c *Cluster) Logs() string {
+	var b strings.Builder
+	for _, n := range c.Nodes {
+		fmt.Fprintf(&b, "===== %s (%s)\n%s\n", n.ID, n.RESP, n.Log())
+	}
+	return b.String()
+}
+
+// RunOnce runs bin with args to completion (at most 20 s) and returns its
+// combined output and exit code.
+func RunOnce(t testing.TB, bin string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
