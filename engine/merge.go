@@ -43,7 +43,7 @@ const (
 	mergeDoneName = "DONE"
 )
 
-var errMergeAborted = errors.New("engine: merge aborted by Close")
+var errMergeAborted = fmt.Errorf("engine: merge aborted by Close: %w", ErrClosed)
 
 // mergeOutput is one segment the merge wrote.
 type mergeOutput struct {
@@ -119,13 +119,23 @@ func (db *DB) mergeWrite(mdir string, inputs []*segment, ids []uint32) ([]mergeO
 	var maxSeq uint64
 	now := db.opts.MergeNow().UnixMilli()
 	n := 0
+	progress := db.opts.MergeProgress
+	var done, total int64
+	for _, s := range inputs {
+		total += s.size
+	}
 	for _, s := range inputs {
 		if s.size == 0 {
 			continue
 		}
 		res := scanSegment(s.ra, s.size, db.maxRecord(), func(off int64, rec record.Record) error {
-			if n++; n%1024 == 0 && db.quitting() {
-				return errMergeAborted
+			if n++; n%1024 == 0 {
+				if db.quitting() {
+					return errMergeAborted
+				}
+				if progress != nil {
+					progress(done+off, total)
+				}
 			}
 			if rec.Kind() != record.KindPut {
 				return nil
@@ -150,6 +160,9 @@ func (db *DB) mergeWrite(mdir string, inputs []*segment, ids []uint32) ([]mergeO
 			return nil, nil, fmt.Errorf("engine: merge: segment %d offset %d: %w", s.id, res.bad, corruptionOf(res.err))
 		}
 		maxSeq = max(maxSeq, res.maxSeq)
+		if done += s.size; progress != nil {
+			progress(done, total)
+		}
 	}
 	outs, err := w.finish(maxSeq)
 	return outs, expired, err

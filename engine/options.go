@@ -83,6 +83,10 @@ type Options struct {
 	// log entry applied, so that a node replaying an old log never drops a
 	// key that the entries it replays still see.
 	MergeNow func() time.Time
+	// MergeProgress, when set, is called by the goroutine that runs a merge
+	// as it reads the merge's input segments: done of total input bytes,
+	// ending with done == total. It must be quick. Zero: no reports.
+	MergeProgress func(done, total int64)
 }
 
 // DefaultOptions returns the options a zero Options stands for.
