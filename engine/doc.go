@@ -41,9 +41,11 @@
 // Open loads each sealed segment from its hint file when the hint is whole
 // and matches the segment's length, and scans the segment otherwise (and
 // writes its hint in the background). The last segment is always scanned and
-// becomes the active one. A record that fails to decode at the end of a
-// segment with nothing valid after it is a torn write: it is cut off. One
-// with valid records after it is damage in the middle: Open fails with an
-// error that names the segment and offset and wraps ErrCorruption, and the
-// data is left as it is for walkerdump to recover.
+// becomes the active one. In the last segment, a record that fails to decode
+// with nothing valid after it is a torn write: it is cut off. A sealed
+// segment is synced whole before the next one starts, so the only tail it
+// may carry is the zeros of a preallocation that a crash kept from being
+// trimmed; those are cut too. Anything else, in any segment, is damage:
+// Open fails with an error that names the segment and offset and wraps
+// ErrCorruption, and the data is left as it is for walkerdump recover.
 package engine

@@ -47,8 +47,9 @@ var errMergeAborted = fmt.Errorf("engine: merge aborted by Close: %w", ErrClosed
 
 // mergeOutput is one segment the merge wrote.
 type mergeOutput struct {
-	id   uint32
-	size int64
+	id     uint32
+	size   int64
+	maxSeq uint64 // highest seq of the records it holds
 	hint []byte       // the output's hint file; its entries name the keys
 	olds []keydir.Loc // entry i replaces the record at olds[i]
 }
@@ -271,6 +272,7 @@ func (w *mergeWriter) add(rec record.Record, old keydir.Loc) error {
 	w.hb.Add(hint.Entry{Key: rec.Key, Offset: uint32(w.cur.size), Size: uint32(size), ExpireAt: rec.ExpireAt, Seq: rec.Seq, Kind: record.KindPut})
 	w.cur.olds = append(w.cur.olds, old)
 	w.cur.size += size
+	w.cur.maxSeq = max(w.cur.maxSeq, rec.Seq)
 	return nil
 }
 
@@ -312,7 +314,7 @@ func (w *mergeWriter) close(seq uint64) error {
 		return err
 	}
 	w.open = false
-	w.cur.hint = w.hb.Finish(uint64(w.cur.size), seq)
+	w.cur.hint = w.hb.Finish(uint64(w.cur.size), max(seq, w.cur.maxSeq))
 	if err := hint.WriteFile(filepath.Join(w.dir, hintName(w.cur.id)), w.cur.hint); err != nil {
 		return err
 	}
@@ -359,8 +361,10 @@ func writeMergeDone(mdir string, inputs, outputs []uint32) error {
 		b.WriteString(" " + strconv.FormatUint(uint64(id), 10))
 	}
 	b.WriteString("\n")
+	// Written aside and renamed, so DONE is either whole or absent: an
+	// empty or torn marker could only come from before the commit point.
 	path := filepath.Join(mdir, mergeDoneName)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
@@ -373,6 +377,9 @@ func writeMergeDone(mdir string, inputs, outputs []uint32) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
 		return err
 	}
 	return syncDir(mdir)

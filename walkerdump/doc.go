@@ -1,3 +1,53 @@
 // Command walkerdump inspects, verifies, recovers, merges and exports a
-// WalkerDB data directory offline. It arrives with the walkerdump issue.
+// WalkerDB data directory offline, with walkerd stopped.
+//
+//	walkerdump inspect [--json] DIR          segments, hints, live/dead bytes, garbage ratio
+//	walkerdump dump [--segment N] [--keys-only] [--format text|json] DIR
+//	walkerdump verify [--json] DIR           every CRC and hint; exit 1 naming each bad place
+//	walkerdump recover [--json] DIR          make DIR openable; set unreadable bytes aside
+//	walkerdump merge [--json] DIR            offline compaction (the engine's merge)
+//	walkerdump hint [--json] DIR             rebuild hint files
+//	walkerdump export [--format resp|json] DIR | redis-cli --pipe
+//
+// Every command takes the directory's lock (engine.OpenOffline, or
+// engine.Open for merge) and refuses a directory that a live walkerd holds.
+// The read-only commands (inspect, dump, verify, export) change nothing in
+// DIR beyond creating its LOCK file if it is missing. Flags go before DIR
+// (urfave/cli stops parsing flags at the first argument).
+//
+// # Exit status
+//
+// 0: done, no damage. 1: verify found damage (or hint met a damaged
+// segment). 2: the command failed or was misused, or DIR is locked.
+//
+// # Decisions
+//
+// What verify counts as an error (exit 1) and as a warning (exit 0): a
+// missing hint is a warning, because walkerd scans that segment instead and
+// writes the hint again in the background (and a clean shutdown can leave
+// one missing, since hints are written asynchronously). So is a hint
+// without a segment, and the all-zero preallocated tail that a crash leaves
+// on a segment (walkerd trims it). Everything else is an error: corrupt or
+// torn bytes, a batch whose commit is damaged or missing, a hint that does
+// not parse, names another length, or disagrees with its segment entry by
+// entry (walkerd would trust such a hint), a merge directory, a *.tmp file.
+//
+// recover cuts all-zero regions (preallocated, never written) without
+// copying them: they hold nothing. A torn tail is copied up to its last
+// non-zero byte. Everything else it cuts is copied byte for byte to
+// DIR/quarantine/<UTC time>/segment-N-offset-M.bin, with report.txt. A
+// delete whose record is lost can bring back an older value of its key: the
+// report lists every region, and the quarantine keeps the bytes.
+//
+// JSON carries bytes (dump, export) as a string when they are valid UTF-8
+// and as standard base64 in a field with a _base64 suffix otherwise
+// (key_base64, value_base64); exactly one of the two is present.
+//
+// export skips keys already expired, walkerd's internal keys (first byte
+// 0xFF) and keys outside walkerd's layout (first byte 16..254), and keeps
+// the TTL of the others as an absolute PXAT (Redis 6.2 or later).
+//
+// Long work (merge, verify, recover, export, and the load behind inspect)
+// shows a progress line on stderr when stderr is a terminal, and nothing
+// when it is piped.
 package main

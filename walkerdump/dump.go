@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/engine/record"
+)
+
+func dumpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "dump",
+		Usage:     "print every record with its offset, type, sequence, expiry, key and value",
+		ArgsUsage: "DIR",
+		Description: "Prints the records of every segment (or one) exactly as stored, in order:\n" +
+			"batch members as they come and the commit that ends their batch, tombstones,\n" +
+			"and each stretch that does not decode (then goes on at the next valid record).\n" +
+			"Keys and values are engine bytes: walkerd's keys start with their database\n" +
+			"byte. Text shows them Go-quoted when printable, as 0x-hex otherwise; JSON\n" +
+			"lines carry key/value as strings when valid UTF-8, else key_base64/value_base64.",
+		Flags: []cli.Flag{
+			&cli.UintFlag{Name: "segment", Usage: "dump only segment `N`"},
+			&cli.BoolFlag{Name: "keys-only", Usage: "leave values out"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output format: text or json (JSON lines)"},
+			&cli.BoolFlag{Name: "json", Usage: "same as --format json"},
+		},
+		Action: dumpAction,
+	}
+}
+
+// dumpJSON is one line of dump --format json: a record, or (type "bad") a
+// region that does not decode.
+type dumpJSON struct {
+	Segment     uint32  `json:"segment"`
+	Offset      int64   `json:"offset"`
+	Type        string  `json:"type"` // put, delete, commit, bad
+	Batch       bool    `json:"batch,omitempty"`
+	Size        int64   `json:"size"`
+	Seq         uint64  `json:"seq,omitempty"`
+	ExpireAt    int64   `json:"expire_at,omitempty"` // Unix ms
+	Key         *string `json:"key,omitempty"`
+	KeyBase64   []byte  `json:"key_base64,omitempty"`
+	Value       *string `json:"value,omitempty"`
+	ValueBase64 []byte  `json:"value_base64,omitempty"`
+	Count       *uint32 `json:"count,omitempty"` // a commit's batch size
+	Error       string  `json:"error,omitempty"` // bad regions
+	Tail        bool    `json:"tail,omitempty"`
+	Zero        bool    `json:"zero,omitempty"`
+}
+
+func kindName(k uint8) string {
+	switch k {
+	case record.KindPut:
+		return "put"
+	case record.KindDelete:
+		return "delete"
+	case record.KindCommit:
+		return "commit"
+	}
+	return fmt.Sprintf("kind%d", k)
+}
+
+func dumpAction(c *cli.Context) error {
+	format := c.String("format")
+	if c.Bool("json") {
+		format = "json"
+	}
+	if format != "text" && format != "json" {
+		return cli.Exit(fmt.Sprintf("dump: --format %q: want text or json", format), exitError)
+	}
+	d, err := openDir(c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	l, err := d.Layout()
+	if err != nil {
+		return err
+	}
+	ids := l.Segments
+	if c.IsSet("segment") {
+		id := uint32(c.Uint("segment"))
+		if !l.HasSegment(id) {
+			return cli.Exit(fmt.Sprintf("dump: no segment %d in %s", id, d.Dir()), exitError)
+		}
+		ids = []uint32{id}
+	}
+	keysOnly := c.Bool("keys-only")
+	w := bufio.NewWriterSize(c.App.Writer, 1<<20)
+	defer w.Flush()
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, id := range ids {
+		fn := func(off int64, rec record.Record) error {
+			if format == "json" {
+				j := dumpJSON{Segment: id, Offset: off, Type: kindName(rec.Kind()), Batch: rec.InBatch(), Size: rec.Size(),
+					Seq: rec.Seq, ExpireAt: rec.ExpireAt}
+				if rec.Kind() == record.KindCommit {
+					n, _ := record.CommitCount(rec.Value)
+					j.Count = &n
+				} else {
+					j.Key, j.KeyBase64 = jsonBytes(rec.Key)
+					if !keysOnly && rec.Kind() == record.KindPut {
+						j.Value, j.ValueBase64 = jsonBytes(rec.Value)
+					}
+				}
+				return enc.Encode(j)
+			}
+			typ := kindName(rec.Kind())
+			if rec.InBatch() {
+				typ += "+batch"
+			}
+			fmt.Fprintf(w, "segment %d offset %d %s seq %d", id, off, typ, rec.Seq)
+			if rec.Kind() == record.KindCommit {
+				n, _ := record.CommitCount(rec.Value)
+				_, err := fmt.Fprintf(w, " count %d\n", n)
+				return err
+			}
+			if rec.ExpireAt != 0 {
+				fmt.Fprintf(w, " expire %s", time.UnixMilli(rec.ExpireAt).UTC().Format("2006-01-02T15:04:05.000Z"))
+			}
+			fmt.Fprintf(w, " key %s", text(rec.Key))
+			if !keysOnly && rec.Kind() == record.KindPut {
+				fmt.Fprintf(w, " value %s", text(rec.Value))
+			}
+			_, err := fmt.Fprintln(w)
+			return err
+		}
+		bad := func(b engine.BadRegion) error {
+			r := newRegionJSON(b)
+			if format == "json" {
+				return enc.Encode(dumpJSON{Segment: id, Offset: b.Start, Type: "bad", Size: b.End - b.Start, Error: r.Error, Tail: b.Tail, Zero: b.Zero})
+			}
+			_, err := fmt.Fprintf(w, "segment %d offset %d BAD %d bytes up to %d: %s\n", id, b.Start, b.End-b.Start, b.End, regionWhat(r))
+			return err
+		}
+		if err := d.WalkRecords(id, fn, bad); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}

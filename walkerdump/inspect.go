@@ -1,0 +1,267 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/engine"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "describe every segment and hint file: sizes, records, live and dead bytes",
+		ArgsUsage: "DIR",
+		Description: "Loads the directory as walkerd would (hint files where they are valid, scans\n" +
+			"elsewhere) without changing it, and prints per segment: size, records,\n" +
+			"tombstones, live keys and bytes, dead bytes, live keys already expired (merge\n" +
+			"drops them), the hint's state, and damage met while scanning; then totals and\n" +
+			"the garbage ratio (dead / all bytes). Segments loaded from their hints are not\n" +
+			"read record by record: use verify to check every CRC.",
+		Flags:  []cli.Flag{jsonFlag},
+		Action: inspectAction,
+	}
+}
+
+// inspectJSON is inspect's --json output.
+type inspectJSON struct {
+	Dir         string            `json:"dir"`
+	Segments    []segmentJSON     `json:"segments"`
+	Totals      inspectTotalsJSON `json:"totals"`
+	Merge       mergeJSON         `json:"merge"`
+	Temps       []string          `json:"temp_files"`
+	OrphanHints []uint32          `json:"orphan_hints"`
+	Quarantine  bool              `json:"quarantine"`
+	Seq         uint64            `json:"seq"`
+}
+
+type segmentJSON struct {
+	ID           uint32       `json:"id"`
+	Size         int64        `json:"size"`
+	Active       bool         `json:"active"`
+	Records      int64        `json:"records"`
+	Tombstones   int64        `json:"tombstones"`
+	LiveKeys     int64        `json:"live_keys"`
+	LiveBytes    int64        `json:"live_bytes"`
+	DeadBytes    int64        `json:"dead_bytes"`
+	Expired      int64        `json:"expired"`
+	ExpiredBytes int64        `json:"expired_bytes"`
+	Hint         string       `json:"hint"` // missing, valid, corrupt, stale
+	HintError    string       `json:"hint_error,omitempty"`
+	FromHint     bool         `json:"loaded_from_hint"`
+	Bad          []regionJSON `json:"bad_regions"`
+}
+
+type inspectTotalsJSON struct {
+	Segments     int     `json:"segments"`
+	Bytes        int64   `json:"bytes"`
+	Records      int64   `json:"records"`
+	Tombstones   int64   `json:"tombstones"`
+	Keys         int     `json:"keys"`
+	LiveBytes    int64   `json:"live_bytes"`
+	DeadBytes    int64   `json:"dead_bytes"`
+	Expired      int64   `json:"expired"`
+	ExpiredBytes int64   `json:"expired_bytes"`
+	GarbageRatio float64 `json:"garbage_ratio"`
+	HintFiles    int     `json:"hint_files"`
+	ValidHints   int     `json:"valid_hints"`
+}
+
+type mergeJSON struct {
+	State   string   `json:"state"` // none, uncommitted, committed, unreadable
+	Inputs  []uint32 `json:"inputs,omitempty"`
+	Outputs []uint32 `json:"outputs,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+type regionJSON struct {
+	Start int64  `json:"start"`
+	End   int64  `json:"end"`
+	At    int64  `json:"at"`
+	Tail  bool   `json:"tail"`
+	Zero  bool   `json:"zero"`
+	Error string `json:"error,omitempty"`
+}
+
+func newRegionJSON(b engine.BadRegion) regionJSON {
+	r := regionJSON{Start: b.Start, End: b.End, At: b.At, Tail: b.Tail, Zero: b.Zero}
+	if b.Err != nil {
+		r.Error = b.Err.Error()
+	}
+	return r
+}
+
+func newMergeJSON(l *engine.Layout) mergeJSON {
+	m := mergeJSON{State: l.Merge.String(), Inputs: l.MergeInputs, Outputs: l.MergeOutputs}
+	if l.MergeErr != nil {
+		m.Error = l.MergeErr.Error()
+	}
+	return m
+}
+
+func orphanHints(l *engine.Layout) []uint32 {
+	out := []uint32{}
+	for _, id := range l.Hints {
+		if !l.HasSegment(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func inspectAction(c *cli.Context) error {
+	d, err := openDir(c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	l, err := d.Layout()
+	if err != nil {
+		return err
+	}
+	p := newProgress(c, "inspect", "B")
+	x, err := d.Load(0, p.update)
+	p.finish()
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+
+	out := inspectJSON{Dir: d.Dir(), Merge: newMergeJSON(&l), Temps: l.Temps, OrphanHints: orphanHints(&l),
+		Quarantine: l.Quarantine, Seq: x.Seq(), Segments: []segmentJSON{}}
+	if out.Temps == nil {
+		out.Temps = []string{}
+	}
+	t := &out.Totals
+	t.Keys = x.Len()
+	t.HintFiles = len(l.Hints)
+	for _, s := range x.Segments() {
+		sj := segmentJSON{ID: s.ID, Size: s.Size, Active: s.Active, Records: s.Puts + s.Tombstones, Tombstones: s.Tombstones,
+			LiveKeys: s.LiveKeys, LiveBytes: s.LiveBytes, DeadBytes: s.DeadBytes, Expired: s.Expired, ExpiredBytes: s.ExpiredBytes,
+			Hint: s.Hint.State.String(), FromHint: s.FromHint, Bad: []regionJSON{}}
+		if s.Hint.Err != nil {
+			sj.HintError = s.Hint.Err.Error()
+		}
+		for _, b := range s.Bad {
+			sj.Bad = append(sj.Bad, newRegionJSON(b))
+		}
+		out.Segments = append(out.Segments, sj)
+		t.Segments++
+		t.Bytes += s.Size
+		t.Records += sj.Records
+		t.Tombstones += s.Tombstones
+		t.LiveBytes += s.LiveBytes
+		t.DeadBytes += s.DeadBytes
+		t.Expired += s.Expired
+		t.ExpiredBytes += s.ExpiredBytes
+		if s.Hint.State == engine.HintValid {
+			t.ValidHints++
+		}
+	}
+	if t.Bytes > 0 {
+		t.GarbageRatio = float64(t.DeadBytes) / float64(t.Bytes)
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, out)
+	}
+	return printInspect(c.App.Writer, &out)
+}
+
+func printInspect(w io.Writer, out *inspectJSON) error {
+	fmt.Fprintf(w, "directory %s\n\n", out.Dir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "segment\tsize\trecords\ttombstones\tlive keys\tlive bytes\tdead bytes\texpired\t hint\t damage\t")
+	for _, s := range out.Segments {
+		id := fmt.Sprint(s.ID)
+		if s.Active {
+			id += " (active)"
+		}
+		hint := s.Hint
+		if s.Active && s.Hint == "missing" {
+			hint = "- (active)"
+		}
+		damage := "-"
+		if len(s.Bad) > 0 {
+			var n int64
+			for _, b := range s.Bad {
+				n += b.End - b.Start
+			}
+			damage = fmt.Sprintf("%d regions, %d bytes", len(s.Bad), n)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t %s\t %s\t\n", id, s.Size, s.Records, s.Tombstones,
+			s.LiveKeys, s.LiveBytes, s.DeadBytes, s.Expired, hint, damage)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	t := out.Totals
+	fmt.Fprintf(w, "\n%d segments, %s (%d bytes): %d records, %d tombstones\n", t.Segments, bytesText(t.Bytes), t.Bytes, t.Records, t.Tombstones)
+	fmt.Fprintf(w, "%d keys (%d already expired); live %d bytes, dead %d bytes; garbage ratio %.3f\n",
+		t.Keys, t.Expired, t.LiveBytes, t.DeadBytes, t.GarbageRatio)
+	fmt.Fprintf(w, "hint files: %d, valid: %d; highest seq %d\n", t.HintFiles, t.ValidHints, out.Seq)
+	if t.ValidHints > 0 {
+		fmt.Fprintln(w, "(segments with a valid hint were loaded from it, not read record by record: verify checks every CRC)")
+	}
+	for _, s := range out.Segments {
+		if s.HintError != "" {
+			fmt.Fprintf(w, "segment %d hint %s: %s\n", s.ID, s.Hint, s.HintError)
+		}
+		for _, b := range s.Bad {
+			fmt.Fprintf(w, "segment %d offset %d: %d bad bytes up to %d: %s\n", s.ID, b.Start, b.End-b.Start, b.End, regionWhat(b))
+		}
+	}
+	if out.Merge.State != "none" {
+		fmt.Fprintf(w, "interrupted merge: %s%s (walkerd or walkerdump recover finishes or discards it)\n", out.Merge.State, mergeDetail(out.Merge))
+	}
+	for _, tmp := range out.Temps {
+		fmt.Fprintf(w, "temporary file from an interrupted write: %s\n", tmp)
+	}
+	for _, id := range out.OrphanHints {
+		fmt.Fprintf(w, "hint file without a segment: %d\n", id)
+	}
+	if out.Quarantine {
+		fmt.Fprintln(w, "quarantine/ holds what an earlier recover set aside")
+	}
+	return nil
+}
+
+func mergeDetail(m mergeJSON) string {
+	switch {
+	case m.Error != "":
+		return ": " + m.Error
+	case m.State == "committed":
+		return fmt.Sprintf(", inputs %v, outputs %v", m.Inputs, m.Outputs)
+	}
+	return ""
+}
+
+func regionWhat(b regionJSON) string {
+	var s string
+	switch {
+	case b.Zero && b.Tail:
+		s = "zero tail (preallocated, never written)"
+	case b.Zero:
+		s = "zeroed bytes"
+	case b.Tail:
+		s = "torn tail"
+	default:
+		s = "corrupt"
+	}
+	if b.At != b.Start {
+		s += fmt.Sprintf(", with a batch whose commit is bad or missing before offset %d", b.At)
+	}
+	if b.Error != "" && !b.Zero {
+		s += ": " + b.Error
+	}
+	return s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
