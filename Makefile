@@ -31,7 +31,7 @@ build:
 	done
 
 run: build
-	$(GO) run ./tools/enginedemo
+	./bin/walkerd
 
 test:
 	@set -e; for m in $(MODULES); do \

@@ -1,3 +1,357 @@
 package main
 
-func main() {}
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/version"
+	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/server"
+	"github.com/walkerdb/walkerdb/walkerd/store"
+)
+
+func main() {
+	if err := app().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "walkerd:", err)
+		os.Exit(1)
+	}
+}
+
+// Flags keep the original walkerDb's names (-id, -raft, -tcp, -raftdir,
+// -dir, -bootstrap, -join); Go's flag parsing takes them with one dash or
+// two. Each can also come from WALKERD_<NAME> or from --config.
+func app() *cli.App {
+	env := func(name string) []string {
+		return []string{"WALKERD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+	}
+	str := func(name, value, usage string) *cli.StringFlag {
+		return &cli.StringFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
+	}
+	return &cli.App{
+		Name:    "walkerd",
+		Usage:   "WalkerDB: a Redis-protocol key-value store on Raft and a bitcask engine",
+		Version: version.String(),
+		Flags: []cli.Flag{
+			str("config", "", "read settings from `FILE` (lines of: name value)"),
+			str("id", "", "this node's Raft id (default: the Raft address)"),
+			str("tcp", "127.0.0.1:6379", "RESP `ADDRESS` clients connect to"),
+			str("raft", "127.0.0.1:16379", "Raft bind `ADDRESS`"),
+			str("advertise", "", "RESP `ADDRESS` other nodes and clients reach this node at (default: -tcp)"),
+			str("dir", "walker-data/data", "engine data `DIR`"),
+			str("raftdir", "walker-data/raft", "Raft log and snapshots `DIR`"),
+			str("bootstrap", "true", "true: Raft cluster mode (a new node with no -join starts a one-node cluster); false: standalone, as --standalone"),
+			str("join", "", "RESP `ADDRESS` of any member of the cluster to join"),
+			&cli.BoolFlag{Name: "standalone", Usage: "the engine without Raft, one machine at full speed", EnvVars: env("standalone")},
+			str("appendfsync", "always", "when writes reach disk: always, everysec or no (the Raft log; the engine in standalone mode)"),
+			str("read-consistency", "default", "level of plain reads: default (leader), stale (any node), consistent (linearizable); or 0, 1, 2"),
+			str("requirepass", "", "password clients must AUTH with"),
+			str("raft-log", "bolt", "Raft log store: bolt (raft-boltdb) or wal (raft-wal)"),
+			&cli.Int64Flag{Name: "segment-size", Value: 64 << 20, Usage: "engine segment size in bytes", EnvVars: env("segment-size")},
+			&cli.Float64Flag{Name: "merge-ratio", Value: 0.5, Usage: "merge when this fraction of the data is dead (0: never by itself)", EnvVars: env("merge-ratio")},
+			&cli.Uint64Flag{Name: "snapshot-threshold", Value: 8192, Usage: "Raft log entries between snapshots", EnvVars: env("snapshot-threshold")},
+			&cli.Uint64Flag{Name: "trailing-logs", Value: 10240, Usage: "Raft log entries kept after a snapshot, for followers that lag", EnvVars: env("trailing-logs")},
+			&cli.DurationFlag{Name: "snapshot-interval", Value: 30 * time.Second, Usage: "how often Raft checks whether to snapshot", EnvVars: env("snapshot-interval")},
+			str("log-level", "info", "debug, info, warn or error"),
+			str("log-format", "text", "text or json"),
+		},
+		Action: run,
+	}
+}
+
+// settings are the validated flags.
+type settings struct {
+	id, tcp, raftAddr, advertise, dir, raftDir, join, pass, raftLog string
+	standalone                                                      bool
+	sync                                                            engine.SyncMode
+	readLevel                                                       int
+	engine                                                          engine.Options
+	snapThreshold, trailingLogs                                     uint64
+	snapInterval                                                    time.Duration
+	logLevel                                                        string
+	logJSON                                                         bool
+}
+
+func parse(c *cli.Context) (*settings, error) {
+	if f := c.String("config"); f != "" {
+		if err := applyConfigFile(c, f); err != nil {
+			return nil, err
+		}
+	}
+	s := &settings{
+		id: c.String("id"), tcp: c.String("tcp"), raftAddr: c.String("raft"), advertise: c.String("advertise"),
+		dir: c.String("dir"), raftDir: c.String("raftdir"), join: c.String("join"), pass: c.String("requirepass"),
+		raftLog: c.String("raft-log"), standalone: c.Bool("standalone"), logLevel: c.String("log-level"),
+		snapThreshold: c.Uint64("snapshot-threshold"), snapInterval: c.Duration("snapshot-interval"),
+		trailingLogs: c.Uint64("trailing-logs"),
+	}
+	switch strings.ToLower(c.String("bootstrap")) {
+	case "true", "yes", "1":
+	case "false", "no", "0":
+		s.standalone = true
+	default:
+		return nil, fmt.Errorf("-bootstrap %q: want true or false", c.String("bootstrap"))
+	}
+	var err error
+	if s.sync, err = engine.ParseSyncMode(c.String("appendfsync")); err != nil {
+		return nil, fmt.Errorf("--appendfsync %q: want always, everysec or no", c.String("appendfsync"))
+	}
+	if s.readLevel, err = server.ParseLevel(c.String("read-consistency")); err != nil {
+		return nil, fmt.Errorf("--read-consistency %q: want default, stale, consistent, 0, 1 or 2", c.String("read-consistency"))
+	}
+	for name, a := range map[string]string{"tcp": s.tcp, "raft": s.raftAddr, "advertise": s.advertise, "join": s.join} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("-%s %q: want host:port", name, a)
+		}
+	}
+	if s.advertise == "" {
+		s.advertise = s.tcp
+	}
+	if s.id == "" {
+		s.id = s.raftAddr
+	}
+	switch s.raftLog {
+	case "bolt", "wal":
+	default:
+		return nil, fmt.Errorf("--raft-log %q: want bolt or wal", s.raftLog)
+	}
+	switch c.String("log-format") {
+	case "text":
+	case "json":
+		s.logJSON = true
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.String("log-format"))
+	}
+	s.engine = engine.DefaultOptions()
+	s.engine.SegmentSize = c.Int64("segment-size")
+	s.engine.MergeRatio = c.Float64("merge-ratio")
+	s.engine.Sync = s.sync
+	if err := s.engine.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// applyConfigFile sets each flag the file names, unless the command line
+// or the environment set it already.
+func applyConfigFile(c *cli.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, _ := strings.Cut(line, " ")
+		name = strings.TrimLeft(name, "-")
+		value = strings.Trim(strings.TrimSpace(value), `"`)
+		if name == "config" || !hasFlag(c, name) {
+			return fmt.Errorf("%s:%d: unknown setting %q", path, n, name)
+		}
+		if c.IsSet(name) {
+			continue
+		}
+		if err := c.Set(name, value); err != nil {
+			return fmt.Errorf("%s:%d: %s: %v", path, n, name, err)
+		}
+	}
+	return sc.Err()
+}
+
+func hasFlag(c *cli.Context, name string) bool {
+	for _, f := range c.App.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func newLogger(level string, json bool) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: l}
+	if json {
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		// The original walkerDb's examples end in a stray path
+		// ("~/.walkerDb"); it is accepted and ignored.
+		slog.Debug("ignoring positional arguments", "args", c.Args().Slice())
+	}
+	s, err := parse(c)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(s.logLevel, s.logJSON)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+
+	// Listen first, so that a port in use is reported before anything
+	// touches the data directory.
+	ln, err := net.Listen("tcp", s.tcp)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	shutdown := make(chan struct{})
+	var once sync.Once
+	requestShutdown := func() { once.Do(func() { close(shutdown) }) }
+
+	pool := forward.New(forward.Options{Password: s.pass})
+	defer pool.Close()
+	var backend server.Backend
+	var st *store.Store
+	var db *engine.DB
+	if s.standalone {
+		eopts := s.engine
+		if s.sync == engine.SyncAlways {
+			// Commands run one at a time under the backend's lock; the
+			// engine syncs after each releases it, so concurrent clients
+			// share fsyncs instead of queueing behind one each.
+			eopts.Sync = engine.SyncNo
+		}
+		if db, err = engine.Open(s.dir, &eopts); err != nil {
+			return err
+		}
+		if s.sync == engine.SyncAlways {
+			backend = server.NewStandaloneGroupCommit(db)
+		} else {
+			backend = server.NewStandalone(db)
+		}
+		log.Info("walkerd standalone", "version", version.String(), "resp", s.tcp, "dir", s.dir)
+	} else {
+		if s.raftDir == "" {
+			s.raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
+		}
+		st, err = store.Open(store.Config{
+			ID: s.id, RaftAddr: s.raftAddr, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
+			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
+			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
+			Forwarder: pool, Logger: log, LogLevel: raftLogLevel(s.logLevel), LogJSON: s.logJSON,
+			OnFatal: func(err error) {
+				log.Error("stopping: the state machine cannot apply the log", "err", err)
+				os.Exit(70)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		backend = st
+		log.Info("walkerd", "version", version.String(), "id", s.id, "resp", s.tcp, "raft", s.raftAddr, "dir", s.dir, "raftdir", s.raftDir)
+	}
+
+	srv := server.New(backend, server.Config{
+		RequirePass: s.pass,
+		ReadLevel:   s.readLevel,
+		Forwarder:   pool,
+		Version:     version.Version,
+		OnShutdown:  requestShutdown,
+		Logger:      log,
+		Settings: map[string]string{
+			"appendfsync": s.sync.String(),
+			"dir":         s.dir,
+			"bind":        s.tcp,
+			"mode":        map[bool]string{true: "standalone", false: "cluster"}[s.standalone],
+			"raft-log":    s.raftLog,
+		},
+	})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	if s.join != "" {
+		go joinCluster(log, pool, s, shutdown)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case got := <-sig:
+		log.Info("shutting down", "signal", got.String())
+	case <-shutdown:
+		log.Info("shutting down", "by", "SHUTDOWN")
+	case err := <-served:
+		if err != nil {
+			log.Error("RESP server stopped", "err", err)
+		}
+	}
+
+	// Shutdown order:
+	// 1. Stop accepting clients and close their connections once the
+	//    command each is running has replied.
+	// 2. Hand leadership to another voter if this node leads, so the
+	//    cluster does not wait out an election timeout (store.Close).
+	// 3. Stop Raft: no more entries are applied.
+	// 4. Sync and close the engine.
+	var errs []error
+	errs = append(errs, srv.Close())
+	if st != nil {
+		errs = append(errs, st.Close())
+	}
+	if db != nil {
+		errs = append(errs, db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// joinCluster asks a member to add this node, and retries until one does.
+// Joining when already a member is a no-op on the leader.
+func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, stop <-chan struct{}) {
+	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAddr), []byte(s.advertise)}
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		raw, err := pool.Do(s.join, args)
+		if err == nil && string(raw) == "+OK\r\n" {
+			log.Info("joined the cluster", "via", s.join)
+			return
+		}
+		if err == nil {
+			err = errors.New(strings.TrimSpace(string(raw)))
+		}
+		log.Warn("join failed; retrying", "via", s.join, "err", err, "in", delay)
+		select {
+		case <-stop:
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func raftLogLevel(level string) string {
+	if level == "info" {
+		return "warn" // raft's info lines are many; ours say what matters
+	}
+	return level
+}

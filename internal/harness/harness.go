@@ -252,6 +252,20 @@ func (n *Node) WaitReady(timeout time.Duration) error {
 	})
 }
 
+// WaitLeader waits until this node leads and is ready for consistent reads.
+func (n *Node) WaitLeader(timeout time.Duration) error {
+	return WaitFor(timeout, func() error {
+		info, err := n.Info()
+		if err != nil {
+			return err
+		}
+		if info["raft_state"] != "leader" || info["raft_ready"] != "true" {
+			return fmt.Errorf("%s is %s (ready %s)", n.ID, info["raft_state"], info["raft_ready"])
+		}
+		return nil
+	})
+}
+
 // Info returns the fields of INFO raft as a map.
 func (n *Node) Info() (map[string]string, error) {
 	raw, err := n.Do("INFO", "raft")

@@ -1,0 +1,40 @@
+package command
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+func BenchmarkApply_Set(b *testing.B) {
+	db := openDB(b)
+	now := time.Now().UnixMilli()
+	val := []byte("xxx")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
+		ApplyEntry(db, uint64(i+1), e)
+	}
+}
+
+func BenchmarkApply_Incr(b *testing.B) {
+	db := openDB(b)
+	now := time.Now().UnixMilli()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("INCR"), []byte("key:" + strconv.Itoa(i%1000))}}}
+		ApplyEntry(db, uint64(i+1), e)
+	}
+}
+
+func BenchmarkRead_Get(b *testing.B) {
+	db := openDB(b)
+	now := time.Now().UnixMilli()
+	ApplyEntry(db, 1, &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("xxx")}}})
+	args := [][]byte{[]byte("GET"), []byte("k")}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = Read(db, 0, now, args, buf[:0])
+	}
+}

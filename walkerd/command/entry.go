@@ -1,0 +1,236 @@
+package command
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Entry is one write as it travels through the Raft log. The leader builds
+// it from a client's command (or a MULTI/EXEC transaction) and every node
+// applies it with Apply; since Apply reads only the engine and the entry,
+// every node computes the same state and the same reply.
+type Entry struct {
+	// NowMs is the leader's clock (Unix milliseconds) when the entry was
+	// proposed. Relative TTLs and expiry checks use it, never a node's own
+	// clock.
+	NowMs int64
+	// DB is the logical database (0..15) the commands start in.
+	DB int
+	// Cmds holds one write command, or the queued commands of a MULTI/EXEC.
+	// Each command is its arguments, name first.
+	Cmds [][][]byte
+	// Exec: the reply is an array of the commands' replies (EXEC).
+	Exec bool
+	// Watches (EXEC only) abort the transaction, with a null array reply,
+	// unless every watched key still has the version WATCH recorded.
+	Watches []Watch
+}
+
+// Watch is a key watched by WATCH and the version it had then: the engine
+// sequence number of the write that set it (Meta.Seq), 0 when the key was
+// absent or expired.
+type Watch struct {
+	DB  int
+	Key []byte
+	Seq uint64
+}
+
+// Entry wire format, version 1. uvarint and varint are encoding/binary's.
+//
+//	+---------+-------------+---------+-------+
+//	| version | NowMs       | DB      | flags |   version = 1, flags bit 0 = Exec
+//	| 1 byte  | varint      | uvarint | 1 byte|
+//	+---------+-------------+---------+-------+
+//	| ncmds uvarint | per command: nargs uvarint, per arg: len uvarint, bytes
+//	+---------------+------------------------------------------------------+
+//	| nwatches uvarint | per watch: DB uvarint, keylen uvarint, key, Seq uvarint
+//	+------------------+---------------------------------------------------+
+//
+// Nothing may follow the last watch.
+const entryVersion = 1
+
+const flagExec = 1
+
+// Limits DecodeEntry enforces, so a hostile entry cannot make it allocate
+// more than its own size suggests.
+const (
+	maxDB = 15
+)
+
+// ErrBadEntry wraps every reason DecodeEntry refuses its input.
+var ErrBadEntry = errors.New("command: malformed log entry")
+
+// Encode returns the entry's compact binary form.
+func (e *Entry) Encode() []byte {
+	n := 1 + binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + 1
+	for _, c := range e.Cmds {
+		n += binary.MaxVarintLen32
+		for _, a := range c {
+			n += binary.MaxVarintLen32 + len(a)
+		}
+	}
+	for _, w := range e.Watches {
+		n += 2*binary.MaxVarintLen32 + binary.MaxVarintLen64 + len(w.Key)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, entryVersion)
+	b = binary.AppendVarint(b, e.NowMs)
+	b = binary.AppendUvarint(b, uint64(e.DB))
+	var flags byte
+	if e.Exec {
+		flags |= flagExec
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(e.Cmds)))
+	for _, c := range e.Cmds {
+		b = binary.AppendUvarint(b, uint64(len(c)))
+		for _, a := range c {
+			b = binary.AppendUvarint(b, uint64(len(a)))
+			b = append(b, a...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Watches)))
+	for _, w := range e.Watches {
+		b = binary.AppendUvarint(b, uint64(w.DB))
+		b = binary.AppendUvarint(b, uint64(len(w.Key)))
+		b = append(b, w.Key...)
+		b = binary.AppendUvarint(b, w.Seq)
+	}
+	return b
+}
+
+// DecodeEntry parses an encoded entry. The arguments and keys of the result
+// alias b: do not change b while the entry is in use. It never panics; any
+// malformed input yields an error wrapping ErrBadEntry.
+func DecodeEntry(b []byte) (*Entry, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != entryVersion {
+		if d.err != nil {
+			return nil, d.err
+		}
+		return nil, fmt.Errorf("%w: version %d", ErrBadEntry, v)
+	}
+	e := &Entry{}
+	e.NowMs = d.varint()
+	db := d.uvarint()
+	if db > maxDB {
+		d.fail("database %d", db)
+	}
+	e.DB = int(db)
+	flags := d.byte()
+	if flags&^flagExec != 0 {
+		d.fail("flags %#x", flags)
+	}
+	e.Exec = flags&flagExec != 0
+	// Every command takes at least one byte (its argument count) and every
+	// argument at least one (its length), so counts are bounded by what is
+	// left of the input.
+	ncmds := d.count()
+	if d.err == nil && ncmds > 0 {
+		e.Cmds = make([][][]byte, ncmds)
+	}
+	for i := 0; i < ncmds && d.err == nil; i++ {
+		nargs := d.count()
+		if d.err != nil {
+			break
+		}
+		args := make([][]byte, nargs)
+		for j := range args {
+			args[j] = d.bytes()
+		}
+		e.Cmds[i] = args
+	}
+	nw := d.count()
+	if d.err == nil && nw > 0 {
+		e.Watches = make([]Watch, nw)
+	}
+	for i := 0; i < nw && d.err == nil; i++ {
+		wdb := d.uvarint()
+		if wdb > maxDB {
+			d.fail("watch database %d", wdb)
+		}
+		e.Watches[i] = Watch{DB: int(wdb), Key: d.bytes(), Seq: d.uvarint()}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("%d trailing bytes", len(d.b))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: "+format, append([]any{ErrBadEntry}, args...)...)
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) == 0 {
+		d.fail("truncated")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad uvarint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a count of items that take at least one byte each.
+func (d *decoder) count() int {
+	v := d.uvarint()
+	if d.err == nil && v > uint64(len(d.b)) {
+		d.fail("count %d beyond the %d bytes left", v, len(d.b))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("length %d beyond the %d bytes left", n, len(d.b))
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}

@@ -1,0 +1,222 @@
+package main_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
+)
+
+// These tests drive the built walkerd binary on loopback ports.
+
+func bin(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs walkerd processes")
+	}
+	return harness.Build(t, ".")
+}
+
+func must(t *testing.T, n *harness.Node, want string, args ...string) {
+	t.Helper()
+	got, err := n.Do(args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v", n.ID, args, err)
+	}
+	if got != want {
+		t.Fatalf("%s %v = %q, want %q", n.ID, args, got, want)
+	}
+}
+
+func bulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
+
+func TestE2E_SingleNodeIncrSurvivesKill9(t *testing.T) {
+	n := harness.NewNode(t, bin(t), "solo", "--snapshot-threshold", "300", "--snapshot-interval", "100ms", "--trailing-logs", "50")
+	n.Start()
+	if err := n.WaitLeader(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		must(t, n, fmt.Sprintf(":%d\r\n", i+1), "INCR", "counter")
+		if i == 600 {
+			must(t, n, "+OK\r\n", "SNAPSHOT") // some of the log is compacted, some replays
+		}
+	}
+	n.Kill()
+	n.Start()
+	if err := harness.WaitFor(10*time.Second, func() error {
+		got, err := n.Do("LEVELGET", "counter", "consistent")
+		if err != nil || got != bulk("1000") {
+			return fmt.Errorf("GET counter = %q, %v", got, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, n.Log())
+	}
+	must(t, n, ":1001\r\n", "INCR", "counter")
+}
+
+func TestE2E_StandaloneModeServesWithoutRaft(t *testing.T) {
+	n := harness.NewNode(t, bin(t), "alone", "-bootstrap", "false")
+	n.Start()
+	must(t, n, "+OK\r\n", "SET", "k", "v")
+	n.Kill()
+	n.Start()
+	must(t, n, bulk("v"), "GET", "k")
+	got, _ := n.Do("RAFT.LEADER")
+	if !strings.HasPrefix(got, "-ERR") {
+		t.Fatalf("RAFT.LEADER in standalone mode = %q, want an error", got)
+	}
+}
+
+func TestE2E_ThreeNodesFailOverAndCatchUp(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3)
+	leader, err := c.Leader(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follower := c.Followers(leader)[0]
+
+	// A write through a follower is forwarded to the leader.
+	must(t, follower, "+OK\r\n", "SET", "k1", "v1")
+	for _, n := range c.Nodes {
+		must(t, n, bulk("v1"), "LEVELGET", "k1", "2")
+		must(t, n, bulk("v1"), "LEVELGET", "k1", "consistent")
+		must(t, n, bulk("v1"), "GET", "k1")
+	}
+
+	// Kill the leader: a new one is elected and writes go on.
+	killed := time.Now()
+	leader.Kill()
+	var newLeader *harness.Node
+	if err := harness.WaitFor(15*time.Second, func() error {
+		l, err := c.Leader(200 * time.Millisecond)
+		if err != nil {
+			return err
+		}
+		newLeader = l
+		return nil
+	}); err != nil {
+		t.Fatalf("no new leader: %v\n%s", err, c.Logs())
+	}
+	t.Logf("new leader %s ready %v after the old one was killed", newLeader.ID, time.Since(killed).Round(time.Millisecond))
+	for _, n := range c.Followers(newLeader) {
+		must(t, n, "+OK\r\n", "SET", "k2", "v2")
+	}
+	must(t, newLeader, ":1\r\n", "INCR", "n")
+
+	// The old leader comes back as a follower and catches up.
+	leader.Start()
+	if err := harness.WaitFor(15*time.Second, func() error {
+		got, err := leader.Do("LEVELGET", "n", "stale")
+		if err != nil || got != bulk("1") {
+			return fmt.Errorf("stale read of n on %s = %q, %v", leader.ID, got, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	must(t, leader, bulk("v2"), "LEVELGET", "k2", "1")
+}
+
+func TestE2E_ANodeDownDuringCompactionCatchesUpFromASnapshot(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3, "--snapshot-threshold", "100", "--trailing-logs", "10", "--snapshot-interval", "100ms")
+	leader, _ := c.Leader(10 * time.Second)
+	down := c.Followers(leader)[0]
+	must(t, leader, "+OK\r\n", "SET", "doomed", "x")
+	if err := harness.WaitFor(5*time.Second, func() error {
+		got, _ := down.Do("LEVELGET", "doomed", "stale")
+		if got != bulk("x") {
+			return fmt.Errorf("doomed on %s = %q", down.ID, got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	down.Stop()
+	must(t, leader, ":1\r\n", "DEL", "doomed") // a delete the snapshot must carry
+	for i := range 500 {
+		if _, err := leader.Do("SET", fmt.Sprintf("key%03d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, leader, "+OK\r\n", "SNAPSHOT")
+	info, _ := leader.Info()
+	t.Logf("leader snapshot at %s, log at %s", info["raft_last_snapshot_index"], info["raft_last_log_index"])
+	down.Start()
+	if err := harness.WaitFor(20*time.Second, func() error {
+		got, err := down.Do("LEVELGET", "key499", "stale")
+		if err != nil || got != bulk("499") {
+			return fmt.Errorf("key499 on %s = %q, %v", down.ID, got, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	must(t, down, "$-1\r\n", "LEVELGET", "doomed", "stale")
+	must(t, down, bulk("250"), "LEVELGET", "key250", "stale")
+	if !strings.Contains(down.Log(), "restored snapshot") {
+		t.Fatalf("%s caught up without installing a snapshot: the test did not test it\n%s", down.ID, down.Log())
+	}
+}
+
+func TestE2E_LeaveAndJoinAgain(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3)
+	leader, _ := c.Leader(10 * time.Second)
+	gone := c.Followers(leader)[0]
+	gone.Stop()
+	must(t, c.Followers(leader)[0], "+OK\r\n", "LEAVE", gone.ID) // sent to a follower, done by the leader
+	if err := harness.WaitFor(10*time.Second, func() error {
+		info, _ := leader.Info()
+		if info["raft_members"] != "2" {
+			return fmt.Errorf("%s members", info["raft_members"])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, leader, "+OK\r\n", "SET", "while-away", "1")
+	gone.Start("-join", leader.RESP)
+	if err := c.WaitMembers(3, 15*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	if err := harness.WaitFor(10*time.Second, func() error {
+		got, _ := gone.Do("LEVELGET", "while-away", "stale")
+		if got != bulk("1") {
+			return fmt.Errorf("while-away on %s = %q", gone.ID, got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Joining again when already a member changes nothing.
+	must(t, leader, "+OK\r\n", "JOIN", gone.ID, gone.Raft, gone.RESP)
+	info, _ := leader.Info()
+	if info["raft_members"] != "3" {
+		t.Fatalf("%s members after a repeated JOIN", info["raft_members"])
+	}
+}
+
+func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
+	b := bin(t)
+	busy := harness.NewNode(t, b, "busy")
+	busy.Start()
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"port in use":     {[]string{"-tcp", busy.RESP, "-dir", t.TempDir()}, "address already in use"},
+		"locked dir":      {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-dir", busy.Dir + "/data", "-raftdir", t.TempDir()}, "in use"},
+		"bad fsync":       {[]string{"--appendfsync", "sometimes"}, "--appendfsync"},
+		"bad consistency": {[]string{"--read-consistency", "strong"}, "--read-consistency"},
+		"bad bootstrap":   {[]string{"-bootstrap", "maybe"}, "-bootstrap"},
+		"bad address":     {[]string{"-tcp", "nowhere"}, "-tcp"},
+	} {
+		out, code := harness.RunOnce(t, b, c.args...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code == 0 || !strings.Contains(lines[len(lines)-1], c.want) {
+			t.Errorf("%s: exit %d, output %q; want a non-zero exit and a last line naming %q", name, code, out, c.want)
+		}
+	}
+}

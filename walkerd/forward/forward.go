@@ -1,0 +1,237 @@
+// Package forward carries commands from a follower to its leader. Many
+// client connections share a few TCP connections per leader: each call
+// writes its command and queues itself; a reader goroutine per connection
+// reads replies in order and hands each to the call at the head of the
+// queue. That keeps replies in the order their commands were sent (RESP has
+// no request ids) while letting calls from different clients overlap on
+// the wire.
+//
+// A connection that fails fails every call queued on it. A caller cannot
+// know whether a write sent on a failed connection reached the leader, so
+// walkerd reports such writes as of unknown outcome and never resends them.
+package forward
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
+)
+
+// ErrConnLost reports a call whose connection failed after the command may
+// have been sent: the leader may or may not have run it.
+var ErrConnLost = errors.New("forward: connection to leader lost")
+
+// Options configures a Pool.
+type Options struct {
+	// ConnsPerAddr is how many connections to keep to each leader. Zero: 4.
+	ConnsPerAddr int
+	// Password is sent with AUTH on every new connection, if not empty.
+	Password string
+	// DialTimeout bounds connecting. Zero: 2 s.
+	DialTimeout time.Duration
+	// CallTimeout bounds waiting for a reply. Zero: 30 s.
+	CallTimeout time.Duration
+}
+
+// Pool forwards commands over pooled, pipelined connections.
+type Pool struct {
+	opts   Options
+	mu     sync.Mutex
+	addrs  map[string][]*conn
+	next   atomic.Uint64
+	closed bool
+}
+
+// New returns an empty Pool; connections are made on first use.
+func New(o Options) *Pool {
+	if o.ConnsPerAddr <= 0 {
+		o.ConnsPerAddr = 4
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 2 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	return &Pool{opts: o, addrs: make(map[string][]*conn)}
+}
+
+// Do sends args to addr and returns the raw reply. An error means no reply
+// was read: before the command was sent (dial failed) or after
+// (ErrConnLost, a timeout).
+func (p *Pool) Do(addr string, args [][]byte) ([]byte, error) {
+	c, err := p.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(args, p.opts.CallTimeout)
+}
+
+// conn picks a live connection to addr, dialling if the slot is empty or dead.
+func (p *Pool) conn(addr string) (*conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errors.New("forward: pool closed")
+	}
+	cs := p.addrs[addr]
+	if cs == nil {
+		cs = make([]*conn, p.opts.ConnsPerAddr)
+		p.addrs[addr] = cs
+	}
+	i := int(p.next.Add(1) % uint64(len(cs)))
+	c := cs[i]
+	p.mu.Unlock()
+	if c != nil && !c.dead.Load() {
+		return c, nil
+	}
+	nc, err := dial(addr, p.opts)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		nc.close(errors.New("forward: pool closed"))
+		return nil, errors.New("forward: pool closed")
+	}
+	if cur := p.addrs[addr][i]; cur != nil && !cur.dead.Load() {
+		nc.close(nil) // another caller filled the slot first
+		return cur, nil
+	}
+	p.addrs[addr][i] = nc
+	return nc, nil
+}
+
+// Close closes every connection; calls in flight fail.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, cs := range p.addrs {
+		for _, c := range cs {
+			if c != nil {
+				c.close(errors.New("forward: pool closed"))
+			}
+		}
+	}
+	return nil
+}
+
+type call struct {
+	reply []byte
+	err   error
+	done  chan struct{}
+}
+
+type conn struct {
+	nc      net.Conn
+	wmu     sync.Mutex // orders writes with their place in the queue
+	w       *bufio.Writer
+	buf     []byte
+	pending chan *call
+	dead    atomic.Bool
+	failMu  sync.Mutex
+	failErr error
+}
+
+func dial(addr string, o Options) (*conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, o.DialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("forward: dial leader %s: %w", addr, err)
+	}
+	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}
+	r := bufio.NewReaderSize(nc, 64<<10)
+	if o.Password != "" {
+		nc.SetDeadline(time.Now().Add(o.DialTimeout))
+		c.w.Write(resp.AppendCommand(nil, [][]byte{[]byte("AUTH"), []byte(o.Password)}))
+		c.w.Flush()
+		raw, err := resp.ReadRaw(r)
+		nc.SetDeadline(time.Time{})
+		if err != nil || resp.IsError(raw) {
+			nc.Close()
+			return nil, fmt.Errorf("forward: AUTH to leader %s failed: %q %v", addr, raw, err)
+		}
+	}
+	go c.readLoop(r)
+	return c, nil
+}
+
+func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
+	cl := &call{done: make(chan struct{})}
+	c.wmu.Lock()
+	if c.dead.Load() {
+		c.wmu.Unlock()
+		return nil, c.err()
+	}
+	c.buf = resp.AppendCommand(c.buf[:0], args)
+	_, err := c.w.Write(c.buf)
+	if err == nil {
+		c.pending <- cl
+		err = c.w.Flush()
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		c.close(err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-cl.done:
+		return cl.reply, cl.err
+	case <-t.C:
+		// The reply may still come; the connection can no longer be
+		// trusted to pair replies with calls, so drop it.
+		c.close(fmt.Errorf("forward: no reply from leader within %v", timeout))
+		<-cl.done
+		return cl.reply, cl.err
+	}
+}
+
+func (c *conn) readLoop(r *bufio.Reader) {
+	for cl := range c.pending {
+		raw, err := resp.ReadRaw(r)
+		if err != nil {
+			c.close(err)
+			cl.err = c.err()
+			close(cl.done)
+			continue // fail the rest of the queue
+		}
+		cl.reply = raw
+		close(cl.done)
+	}
+}
+
+func (c *conn) err() error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return fmt.Errorf("%w: %v", ErrConnLost, c.failErr)
+}
+
+// close marks the connection dead and fails its queued calls.
+func (c *conn) close(cause error) {
+	c.failMu.Lock()
+	if c.failErr == nil {
+		if cause == nil {
+			cause = errors.New("closed")
+		}
+		c.failErr = cause
+	}
+	c.failMu.Unlock()
+	if c.dead.Swap(true) {
+		return
+	}
+	c.nc.Close() // the read loop's read fails and drains the queue
+	go func() {
+		// No more calls can be queued once dead is set and wmu is taken.
+		c.wmu.Lock()
+		close(c.pending)
+		c.wmu.Unlock()
+	}()
+}

@@ -1,0 +1,476 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// role is the replication role reported by HELLO and INFO: master unless
+// the backend's Raft section says this node is a follower or candidate
+// ("raft_state:Follower", any case).
+func (s *Server) role() string {
+	info := strings.ToLower(s.b.InfoRaft())
+	if strings.Contains(info, "state:follower") || strings.Contains(info, "state:candidate") {
+		return "slave"
+	}
+	return "master"
+}
+
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "raft"}
+
+func cmdInfo(s *Server, c *client, args [][]byte) {
+	want := map[string]bool{}
+	if len(args) == 1 {
+		for _, n := range infoSections {
+			want[n] = true
+		}
+	}
+	for _, a := range args[1:] {
+		n := strings.ToLower(string(a))
+		switch n {
+		case "all", "everything", "default":
+			for _, n := range infoSections {
+				want[n] = true
+			}
+		default:
+			want[n] = true
+		}
+	}
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if !want[sec] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		s.infoSection(&b, sec)
+	}
+	c.bulkString(b.String())
+}
+
+func (s *Server) infoSection(b *strings.Builder, sec string) {
+	line := func(k string, v any) { fmt.Fprintf(b, "%s:%v\r\n", k, v) }
+	switch sec {
+	case "server":
+		b.WriteString("# Server\r\n")
+		line("redis_version", s.cfg.RedisVersion)
+		line("walkerdb_version", s.cfg.Version)
+		line("redis_mode", s.cfg.Mode)
+		line("os", runtime.GOOS+" "+runtime.GOARCH)
+		line("arch_bits", strconv.IntSize)
+		line("go_version", runtime.Version())
+		line("process_id", os.Getpid())
+		if a := s.Addr(); a != nil {
+			if _, port, err := splitPort(a.String()); err == nil {
+				line("tcp_port", port)
+			}
+		}
+		now := time.Now()
+		line("server_time_usec", now.UnixMicro())
+		up := now.Sub(s.started)
+		line("uptime_in_seconds", int64(up/time.Second))
+		line("uptime_in_days", int64(up/(24*time.Hour)))
+		line("hz", 10)
+		line("executable", executable())
+		line("config_file", "")
+	case "clients":
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		b.WriteString("# Clients\r\n")
+		line("connected_clients", n)
+		line("maxclients", s.maxConns.Load())
+		line("blocked_clients", 0)
+	case "memory":
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.WriteString("# Memory\r\n")
+		line("used_memory", m.HeapAlloc)
+		line("used_memory_human", human(m.HeapAlloc))
+		line("used_memory_rss", m.Sys)
+		line("used_memory_rss_human", human(m.Sys))
+		line("maxmemory", 0)
+		line("maxmemory_policy", "noeviction")
+		line("mem_allocator", "go")
+	case "persistence":
+		b.WriteString("# Persistence\r\n")
+		line("loading", 0)
+		line("rdb_changes_since_last_save", 0)
+		line("aof_enabled", 1)
+		if st, err := s.b.Engine().Stats(); err == nil {
+			line("engine_keys", st.Keys)
+			line("engine_seq", st.Seq)
+			line("engine_segments", len(st.Segments))
+			line("engine_bytes", st.Bytes)
+			line("engine_live_bytes", st.LiveBytes)
+			line("engine_dead_bytes", st.DeadBytes)
+			line("engine_garbage_ratio", fmt.Sprintf("%.4f", st.GarbageRatio))
+			line("engine_index_bytes", st.IndexBytes)
+			line("engine_fsyncs", st.Fsyncs)
+			line("engine_merges", st.Merges)
+		}
+	case "stats":
+		b.WriteString("# Stats\r\n")
+		line("total_connections_received", s.stats.connections.Load())
+		line("total_commands_processed", s.stats.commands.Load())
+		line("rejected_connections", s.stats.rejected.Load())
+		line("protocol_error_connections", s.stats.protocol.Load())
+		line("expired_keys", s.stats.expired.Load())
+		line("forwarded_commands", s.stats.forwarded.Load())
+		line("keyspace_hits", 0)
+		line("keyspace_misses", 0)
+	case "replication":
+		b.WriteString("# Replication\r\n")
+		line("role", s.role())
+		line("connected_slaves", 0)
+	case "cpu":
+		b.WriteString("# CPU\r\n")
+		line("go_goroutines", runtime.NumGoroutine())
+	case "keyspace":
+		b.WriteString("# Keyspace\r\n")
+		db := s.b.Engine()
+		for d := range command.Databases {
+			if n := db.CountPrefix([]byte{byte(d)}); n > 0 {
+				fmt.Fprintf(b, "db%d:keys=%d,expires=0,avg_ttl=0\r\n", d, n)
+			}
+		}
+	case "raft":
+		b.WriteString("# Raft\r\n")
+		b.WriteString(s.b.InfoRaft())
+	}
+}
+
+func splitPort(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", fmt.Errorf("no port in %q", addr)
+	}
+	return addr[:i], addr[i+1:], nil
+}
+
+func executable() string {
+	p, _ := os.Executable()
+	return p
+}
+
+func human(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// --- CONFIG ---
+
+// configParam is one CONFIG GET/SET parameter.
+type configParam struct {
+	get func(s *Server) string
+	set func(s *Server, v []byte) error // nil: immutable
+	// check validates a value before any parameter of the CONFIG SET
+	// changes.
+	check func(v []byte) error
+}
+
+func (s *Server) configParams() map[string]configParam {
+	ro := func(v string) configParam { return configParam{get: func(*Server) string { return v }} }
+	ps := map[string]configParam{
+		"requirepass": {
+			get:   func(s *Server) string { return s.requirePass() },
+			check: func([]byte) error { return nil },
+			set: func(s *Server, v []byte) error {
+				p := string(v)
+				s.pass.Store(&p)
+				return nil
+			},
+		},
+		"read-consistency": {
+			get: func(s *Server) string { return strconv.Itoa(int(s.readLevel.Load())) },
+			check: func(v []byte) error {
+				if _, ok := parseLevel(v); !ok {
+					return fmt.Errorf("argument must be 0 (default), 1 (stale) or 2 (consistent)")
+				}
+				return nil
+			},
+			set: func(s *Server, v []byte) error {
+				l, _ := parseLevel(v)
+				s.readLevel.Store(int32(l))
+				return nil
+			},
+		},
+		"maxclients": {
+			get: func(s *Server) string { return strconv.FormatInt(s.maxConns.Load(), 10) },
+			check: func(v []byte) error {
+				n, ok := command.ParseInt(v)
+				if !ok {
+					return fmt.Errorf("argument couldn't be parsed into an integer")
+				}
+				if n < 1 {
+					return fmt.Errorf("argument must be between 1 and 9223372036854775807 inclusive")
+				}
+				return nil
+			},
+			set: func(s *Server, v []byte) error {
+				n, _ := command.ParseInt(v)
+				s.maxConns.Store(n)
+				return nil
+			},
+		},
+		"databases":          ro(strconv.Itoa(command.Databases)),
+		"appendonly":         ro("yes"),
+		"appendfsync":        ro("always"),
+		"save":               ro(""),
+		"proto-max-bulk-len": ro(strconv.Itoa(maxBulkLen)),
+		"maxmemory":          ro("0"),
+		"timeout":            ro("0"),
+	}
+	for k, v := range s.cfg.Settings {
+		ps[strings.ToLower(k)] = ro(v)
+	}
+	return ps
+}
+
+func cmdConfigGet(s *Server, c *client, args [][]byte) {
+	ps := s.configParams()
+	names := make([]string, 0, len(ps))
+	for n := range ps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	// As Redis: a plain name is looked up and echoed as given; a pattern
+	// matches names case-insensitively.
+	seen := map[string]bool{}
+	var out [][2]string
+	for _, a := range args[2:] {
+		pat := strings.ToLower(string(a))
+		if !strings.ContainsAny(pat, "*?[") {
+			if p, ok := ps[pat]; ok && !seen[pat] {
+				seen[pat] = true
+				out = append(out, [2]string{string(a), p.get(s)})
+			}
+			continue
+		}
+		for _, n := range names {
+			if !seen[n] && command.Match([]byte(pat), []byte(n)) {
+				seen[n] = true
+				out = append(out, [2]string{n, ps[n].get(s)})
+			}
+		}
+	}
+	c.array(2 * len(out))
+	for _, kv := range out {
+		c.bulkString(kv[0])
+		c.bulkString(kv[1])
+	}
+}
+
+func cmdConfigSet(s *Server, c *client, args [][]byte) {
+	if len(args)%2 != 0 {
+		c.fail(command.ErrSyntax)
+		return
+	}
+	ps := s.configParams()
+	for i := 2; i < len(args); i += 2 {
+		name := strings.ToLower(string(args[i]))
+		p, ok := ps[name]
+		if !ok {
+			c.errorReply(fmt.Sprintf("ERR Unknown option or number of arguments for CONFIG SET - '%s'", args[i]))
+			return
+		}
+		if p.set == nil {
+			c.errorReply(fmt.Sprintf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", args[i]))
+			return
+		}
+		if err := p.check(args[i+1]); err != nil {
+			c.errorReply(fmt.Sprintf("ERR CONFIG SET failed (possibly related to argument '%s') - %v", args[i], err))
+			return
+		}
+	}
+	for i := 2; i < len(args); i += 2 {
+		ps[strings.ToLower(string(args[i]))].set(s, args[i+1])
+	}
+	c.ok()
+}
+
+func cmdConfigResetstat(s *Server, c *client, args [][]byte) {
+	s.stats.commands.Store(0)
+	s.stats.connections.Store(0)
+	s.stats.rejected.Store(0)
+	s.stats.protocol.Store(0)
+	s.stats.expired.Store(0)
+	s.stats.forwarded.Store(0)
+	c.ok()
+}
+
+func cmdConfigRewrite(s *Server, c *client, args [][]byte) {
+	c.errorReply("ERR The server is running without a config file")
+}
+
+func cmdConfigHelp(s *Server, c *client, args [][]byte) {
+	lines := []string{
+		"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+		"SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+		"RESETSTAT", "    Reset statistics reported by the INFO command.",
+		"HELP", "    Print this help.",
+	}
+	c.array(len(lines))
+	for _, l := range lines {
+		c.simple(l)
+	}
+}
+
+// --- SHUTDOWN ---
+
+func cmdShutdown(s *Server, c *client, args [][]byte) {
+	for _, a := range args[1:] {
+		switch strings.ToLower(string(a)) {
+		case "nosave", "save", "now", "force":
+		case "abort":
+			c.errorReply("ERR No shutdown in progress.")
+			return
+		default:
+			c.fail(command.ErrSyntax)
+			return
+		}
+	}
+	if s.cfg.OnShutdown == nil {
+		c.errorReply("ERR Errors trying to SHUTDOWN. Check logs.")
+		return
+	}
+	// Redis does not answer a successful SHUTDOWN: the connection closes.
+	c.quit = true
+	go s.cfg.OnShutdown()
+}
+
+// --- COMMAND ---
+
+func (s *Server) commandInfo(c *client, k *cmd) {
+	var flags []string
+	var first, last, step int
+	switch {
+	case k.spec != nil:
+		f := k.spec.Flags
+		switch {
+		case f&command.FlagWrite != 0:
+			flags = append(flags, "write")
+		case f&command.FlagRead != 0:
+			flags = append(flags, "readonly")
+		}
+		flags = append(flags, "fast")
+		first, last, step = k.spec.FirstKey, k.spec.LastKey, k.spec.Step
+	case k.flags&admin != 0:
+		flags = append(flags, "admin", "noscript")
+	}
+	if k.flags&noAuth != 0 {
+		flags = append(flags, "no-auth")
+	}
+	c.array(10)
+	c.bulkString(k.name)
+	c.integer(int64(k.arity))
+	c.array(len(flags))
+	for _, f := range flags {
+		c.simple(f)
+	}
+	c.integer(int64(first))
+	c.integer(int64(last))
+	c.integer(int64(step))
+	c.array(0) // ACL categories
+	c.array(0) // tips
+	c.array(0) // key specs
+	subs := make([]*cmd, 0, len(k.subs))
+	for _, sub := range k.subs {
+		subs = append(subs, sub)
+	}
+	slices.SortFunc(subs, func(a, b *cmd) int { return strings.Compare(a.name, b.name) })
+	c.array(len(subs))
+	for _, sub := range subs {
+		s.commandInfo(c, sub)
+	}
+}
+
+func cmdCommand(s *Server, c *client, args [][]byte) {
+	names := s.sortedNames()
+	c.array(len(names))
+	for _, n := range names {
+		s.commandInfo(c, s.cmds[n])
+	}
+}
+
+func cmdCommandCount(s *Server, c *client, args [][]byte) { c.integer(int64(len(s.cmds))) }
+
+func cmdCommandInfo(s *Server, c *client, args [][]byte) {
+	if len(args) == 2 {
+		cmdCommand(s, c, args)
+		return
+	}
+	c.array(len(args) - 2)
+	for _, a := range args[2:] {
+		if k := s.cmds[strings.ToLower(string(a))]; k != nil {
+			s.commandInfo(c, k)
+		} else {
+			c.null()
+		}
+	}
+}
+
+func cmdCommandDocs(s *Server, c *client, args [][]byte) {
+	var names []string
+	if len(args) == 2 {
+		names = s.sortedNames()
+	} else {
+		for _, a := range args[2:] {
+			if n := strings.ToLower(string(a)); s.cmds[n] != nil {
+				names = append(names, n)
+			}
+		}
+	}
+	c.array(2 * len(names))
+	for _, n := range names {
+		k := s.cmds[n]
+		c.bulkString(n)
+		c.array(6)
+		c.bulkString("summary")
+		c.bulkString(k.summary)
+		c.bulkString("since")
+		c.bulkString("1.0.0")
+		c.bulkString("group")
+		c.bulkString(k.group)
+	}
+}
+
+func cmdCommandList(s *Server, c *client, args [][]byte) {
+	names := s.sortedNames()
+	c.array(len(names))
+	for _, n := range names {
+		c.bulkString(n)
+	}
+}
+
+func cmdCommandHelp(s *Server, c *client, args [][]byte) {
+	lines := []string{
+		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"(no subcommand)", "    Return details about all commands.",
+		"COUNT", "    Return the total number of commands in this server.",
+		"LIST", "    Return a list of all commands in this server.",
+		"INFO [<command-name> ...]", "    Return details about the given commands, or all of them.",
+		"DOCS [<command-name> ...]", "    Return documentation details about the given commands, or all of them.",
+		"HELP", "    Print this help.",
+	}
+	c.array(len(lines))
+	for _, l := range lines {
+		c.simple(l)
+	}
+}

@@ -1,0 +1,296 @@
+package server
+
+import (
+	"cmp"
+	"crypto/subtle"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+func cmdPing(s *Server, c *client, args [][]byte) {
+	switch len(args) {
+	case 1:
+		c.simple("PONG")
+	case 2:
+		c.bulk(args[1])
+	default:
+		c.fail(command.ErrArity("ping"))
+	}
+}
+
+func cmdEcho(s *Server, c *client, args [][]byte) { c.bulk(args[1]) }
+
+func cmdQuit(s *Server, c *client, args [][]byte) {
+	c.ok()
+	c.quit = true
+}
+
+func cmdSelect(s *Server, c *client, args [][]byte) {
+	d, err := command.ParseDB(args[1])
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.setDB(d)
+	c.ok()
+}
+
+func cmdTime(s *Server, c *client, args [][]byte) {
+	now := s.now()
+	c.array(2)
+	c.bulkString(fmt.Sprint(now.Unix()))
+	c.bulkString(fmt.Sprint(now.Nanosecond() / 1000))
+}
+
+const (
+	errWrongPass = "WRONGPASS invalid username-password pair or user is disabled."
+	errNoPass    = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+)
+
+// authenticate checks a username and password against the default user,
+// the only user there is: with no requirepass it takes any password.
+func (s *Server) authenticate(user, pass []byte) bool {
+	if string(user) != "default" {
+		return false
+	}
+	want := s.requirePass()
+	if want == "" {
+		return true
+	}
+	return subtle.ConstantTimeCompare(pass, []byte(want)) == 1
+}
+
+func cmdAuth(s *Server, c *client, args [][]byte) {
+	var user, pass []byte
+	switch len(args) {
+	case 2:
+		if s.requirePass() == "" {
+			c.errorReply(errNoPass)
+			return
+		}
+		user, pass = []byte("default"), args[1]
+	case 3:
+		user, pass = args[1], args[2]
+	default:
+		c.fail(command.ErrSyntax)
+		return
+	}
+	if !s.authenticate(user, pass) {
+		c.errorReply(errWrongPass)
+		return
+	}
+	c.authed = true
+	c.ok()
+}
+
+// HELLO [protover [AUTH user pass] [SETNAME name]]. Only RESP2 is spoken:
+// HELLO 3 is refused with NOPROTO, which clients (go-redis, redis-cli -3)
+// take as a cue to stay on RESP2.
+func cmdHello(s *Server, c *client, args [][]byte) {
+	i := 1
+	if len(args) >= 2 {
+		ver, ok := command.ParseInt(args[1])
+		if !ok {
+			c.errorReply("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if ver != 2 {
+			c.errorReply("NOPROTO unsupported protocol version")
+			return
+		}
+		i = 2
+	}
+	var user, pass, name []byte
+	setName := false
+	for ; i < len(args); i++ {
+		more := len(args) - 1 - i
+		switch {
+		case equalFoldStr(args[i], "auth") && more >= 2:
+			user, pass = args[i+1], args[i+2]
+			i += 2
+		case equalFoldStr(args[i], "setname") && more >= 1:
+			name, setName = args[i+1], true
+			if err := validName(name); err != "" {
+				c.errorReply(err)
+				return
+			}
+			i++
+		default:
+			c.errorReply(fmt.Sprintf("ERR Syntax error in HELLO option '%s'", args[i]))
+			return
+		}
+	}
+	if user != nil {
+		if !s.authenticate(user, pass) {
+			c.errorReply(errWrongPass)
+			return
+		}
+		c.authed = true
+	}
+	if !c.authed && s.requirePass() != "" {
+		c.errorReply("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		return
+	}
+	if setName {
+		c.setName(string(name))
+	}
+	c.array(14)
+	c.bulkString("server")
+	c.bulkString("redis")
+	c.bulkString("version")
+	c.bulkString(s.cfg.RedisVersion)
+	c.bulkString("proto")
+	c.integer(2)
+	c.bulkString("id")
+	c.integer(c.id)
+	c.bulkString("mode")
+	c.bulkString(s.cfg.Mode)
+	c.bulkString("role")
+	c.bulkString(s.role())
+	c.bulkString("modules")
+	c.array(0)
+}
+
+func (c *client) setName(n string) {
+	c.mu.Lock()
+	c.name = n
+	c.mu.Unlock()
+}
+
+// validName checks a client name as Redis does: printable ASCII, no spaces.
+func validName(n []byte) string {
+	for _, ch := range n {
+		if ch < '!' || ch > '~' {
+			return "ERR Client names cannot contain spaces, newlines or special characters."
+		}
+	}
+	return ""
+}
+
+func cmdClientID(s *Server, c *client, args [][]byte) { c.integer(c.id) }
+
+func cmdClientGetname(s *Server, c *client, args [][]byte) {
+	c.mu.Lock()
+	n := c.name
+	c.mu.Unlock()
+	if n == "" {
+		c.null()
+		return
+	}
+	c.bulkString(n)
+}
+
+func cmdClientSetname(s *Server, c *client, args [][]byte) {
+	if err := validName(args[2]); err != "" {
+		c.errorReply(err)
+		return
+	}
+	c.setName(string(args[2]))
+	c.ok()
+}
+
+func cmdClientSetinfo(s *Server, c *client, args [][]byte) {
+	if !equalFoldStr(args[2], "lib-name") && !equalFoldStr(args[2], "lib-ver") {
+		c.errorReply(fmt.Sprintf("ERR Unrecognized option '%s'", args[2]))
+		return
+	}
+	c.ok()
+}
+
+func cmdClientFlagOK(s *Server, c *client, args [][]byte) {
+	if !equalFoldStr(args[2], "on") && !equalFoldStr(args[2], "off") {
+		c.fail(command.ErrSyntax)
+		return
+	}
+	c.ok()
+}
+
+// clientLine describes a connection as CLIENT LIST does; the fields walkerd
+// does not track are zero.
+func (s *Server) clientLine(k *client, now time.Time, self bool) string {
+	k.mu.Lock()
+	name, db := k.name, k.db
+	last := k.lastCommand()
+	k.mu.Unlock()
+	idle := now.Sub(time.Unix(0, k.lastCmd.Load())) / time.Second
+	multi := -1
+	if self && k.multi {
+		multi = len(k.queue)
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
+		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), db, multi, last)
+}
+
+func cmdClientList(s *Server, c *client, args [][]byte) {
+	var ids map[int64]bool
+	for i := 2; i < len(args); i++ {
+		switch {
+		case equalFoldStr(args[i], "type") && i+1 < len(args):
+			if !equalFoldStr(args[i+1], "normal") {
+				if !equalFoldStr(args[i+1], "master") && !equalFoldStr(args[i+1], "replica") && !equalFoldStr(args[i+1], "pubsub") && !equalFoldStr(args[i+1], "slave") {
+					c.errorReply(fmt.Sprintf("ERR Unknown client type '%s'", args[i+1]))
+					return
+				}
+				ids = map[int64]bool{} // no clients of those types
+			}
+			i++
+		case equalFoldStr(args[i], "id") && i+1 < len(args):
+			ids = map[int64]bool{}
+			for i++; i < len(args); i++ {
+				n, ok := command.ParseInt(args[i])
+				if !ok {
+					c.errorReply("ERR Invalid client ID")
+					return
+				}
+				ids[n] = true
+			}
+		default:
+			c.fail(command.ErrSyntax)
+			return
+		}
+	}
+	s.mu.Lock()
+	list := make([]*client, 0, len(s.conns))
+	for k := range s.conns {
+		if ids == nil || ids[k.id] {
+			list = append(list, k)
+		}
+	}
+	s.mu.Unlock()
+	sortClients(list)
+	now := time.Now()
+	var b strings.Builder
+	for _, k := range list {
+		b.WriteString(s.clientLine(k, now, k == c))
+	}
+	c.bulkString(b.String())
+}
+
+func cmdClientInfo(s *Server, c *client, args [][]byte) {
+	c.bulkString(s.clientLine(c, time.Now(), true))
+}
+
+func cmdClientHelp(s *Server, c *client, args [][]byte) {
+	lines := []string{
+		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GETNAME", "    Return the name of the current connection.",
+		"ID", "    Return the ID of the current connection.",
+		"INFO", "    Return information about the current client connection.",
+		"LIST [TYPE <type>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+		"SETNAME <name>", "    Assign the name <name> to the current connection.",
+		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
+		"HELP", "    Print this help.",
+	}
+	c.array(len(lines))
+	for _, l := range lines {
+		c.simple(l)
+	}
+}
+
+func sortClients(list []*client) {
+	slices.SortFunc(list, func(a, b *client) int { return cmp.Compare(a.id, b.id) })
+}

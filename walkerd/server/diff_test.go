@@ -1,0 +1,199 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The differential test runs the command sequences of testdata/*.txt
+// against a real redis-server and against walkerd (standalone, in process)
+// and compares the replies exactly.
+//
+// Format: sequences are blocks of lines separated by blank lines. A line
+// starting with '#' is a comment (the block's first one names it). Other
+// lines are commands, split as redis-cli splits them, optionally preceded
+// by one directive that says how to compare:
+//
+//	!sort CMD     the reply is an array whose order may differ (KEYS): sort it
+//	!scan CMD     a SCAN reply: compare only whether the cursor is 0, and the
+//	              keys sorted (cursors are opaque numbers in both servers)
+//	!~N CMD       an integer reply that may differ by up to N (TTL, PTTL)
+//	!type CMD     compare only the reply's type (INFO, TIME, CLIENT ID, ...)
+//	!sleep N      no command: sleep N milliseconds (expiry)
+//	!reconnect    no command: both connections are replaced by new ones
+//
+// Each sequence starts on fresh connections after FLUSHALL (and with no
+// requirepass), so its state is its own.
+type diffSeq struct {
+	name  string
+	lines []diffLine
+}
+
+type diffLine struct {
+	lineNo    int
+	directive string
+	arg       int
+	args      []string
+	text      string
+}
+
+func loadSequences(t *testing.T) []diffSeq {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []diffSeq
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		var cur *diffSeq
+		flush := func() {
+			if cur != nil && len(cur.lines) > 0 {
+				seqs = append(seqs, *cur)
+			}
+			cur = nil
+		}
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimRight(sc.Text(), " \t")
+			if line == "" {
+				flush()
+				continue
+			}
+			if cur == nil {
+				cur = &diffSeq{name: fmt.Sprintf("%s:%d", filepath.Base(f), n)}
+			}
+			if strings.HasPrefix(line, "#") {
+				if len(cur.lines) == 0 && !strings.Contains(cur.name, " ") {
+					cur.name += " " + strings.TrimSpace(strings.TrimLeft(line, "#"))
+				}
+				continue
+			}
+			dl := diffLine{lineNo: n, text: line}
+			if strings.HasPrefix(line, "!") {
+				d, rest, _ := strings.Cut(line, " ")
+				dl.directive = d
+				switch {
+				case d == "!reconnect":
+					cur.lines = append(cur.lines, dl)
+					continue
+				case d == "!sleep":
+					dl.arg, err = strconv.Atoi(strings.TrimSpace(rest))
+					if err != nil {
+						t.Fatalf("%s:%d: %v", f, n, err)
+					}
+					cur.lines = append(cur.lines, dl)
+					continue
+				case strings.HasPrefix(d, "!~"):
+					dl.arg, err = strconv.Atoi(d[2:])
+					if err != nil {
+						t.Fatalf("%s:%d: %v", f, n, err)
+					}
+					dl.directive = "!~"
+				case d == "!sort" || d == "!scan" || d == "!type":
+				default:
+					t.Fatalf("%s:%d: unknown directive %s", f, n, d)
+				}
+				line = rest
+			}
+			if dl.args, err = splitArgs(line); err != nil || len(dl.args) == 0 {
+				t.Fatalf("%s:%d: bad command line %q: %v", f, n, line, err)
+			}
+			cur.lines = append(cur.lines, dl)
+		}
+		flush()
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return seqs
+}
+
+// normalise renders a reply for comparison under a directive.
+func normalise(d string, v value) string {
+	switch d {
+	case "!sort":
+		if v.kind == '*' && !v.null {
+			parts := make([]string, len(v.elems))
+			for i, e := range v.elems {
+				parts[i] = format(e)
+			}
+			slices.Sort(parts)
+			return "sorted[" + strings.Join(parts, ", ") + "]"
+		}
+	case "!scan":
+		if v.kind == '*' && len(v.elems) == 2 && v.elems[1].kind == '*' {
+			cur := "cursor!=0"
+			if string(v.elems[0].str) == "0" {
+				cur = "cursor=0"
+			}
+			return cur + " " + normalise("!sort", v.elems[1])
+		}
+	case "!type":
+		return "type " + string(v.kind)
+	}
+	return format(v)
+}
+
+func TestDifferential_RepliesMatchRedis(t *testing.T) {
+	redisAddr := startRedis(t)
+	ws := startServer(t, Config{})
+	seqs := loadSequences(t)
+	t.Logf("%d sequences", len(seqs))
+	if len(seqs) < 200 {
+		t.Errorf("only %d differential sequences; want at least 200", len(seqs))
+	}
+	radm, wadm := dial(t, redisAddr), dial(t, ws.addr)
+	for _, seq := range seqs {
+		for _, a := range []*conn{radm, wadm} {
+			a.must(t, "CONFIG", "SET", "requirepass", "")
+			if got := a.must(t, "FLUSHALL"); got != "+OK" {
+				t.Fatalf("FLUSHALL: %s", got)
+			}
+		}
+		r, w := dial(t, redisAddr), dial(t, ws.addr)
+		for _, l := range seq.lines {
+			if l.directive == "!sleep" {
+				time.Sleep(time.Duration(l.arg) * time.Millisecond)
+				continue
+			}
+			if l.directive == "!reconnect" {
+				r.c.Close()
+				w.c.Close()
+				r, w = dial(t, redisAddr), dial(t, ws.addr)
+				continue
+			}
+			rv, rerr := r.do(l.args...)
+			wv, werr := w.do(l.args...)
+			if rerr != nil || werr != nil {
+				if (rerr == nil) != (werr == nil) {
+					t.Errorf("%s line %d %q: redis err %v, walkerd err %v", seq.name, l.lineNo, l.text, rerr, werr)
+				}
+				break // a closed connection (QUIT) ends the sequence
+			}
+			if l.directive == "!~" {
+				if rv.kind == ':' && wv.kind == ':' {
+					if d := rv.num - wv.num; d <= int64(l.arg) && d >= -int64(l.arg) {
+						continue
+					}
+				}
+			}
+			rs, wsr := normalise(l.directive, rv), normalise(l.directive, wv)
+			if rs != wsr {
+				t.Errorf("%s line %d: %s\n  redis:   %s\n  walkerd: %s", seq.name, l.lineNo, l.text, rs, wsr)
+			}
+		}
+		r.c.Close()
+		w.c.Close()
+	}
+}

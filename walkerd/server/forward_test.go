@@ -1,0 +1,285 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// follower is a Backend that is not the leader: writes and non-stale reads
+// go to the leader it names. Its own engine (for stale reads) is empty.
+type follower struct {
+	Backend
+	leader  atomic.Pointer[string]
+	outcome error // what Apply returns instead of NotLeaderError, if set
+}
+
+func newFollower(t *testing.T, leader string) *follower {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &follower{Backend: NewStandalone(db)}
+	f.leader.Store(&leader)
+	return f
+}
+
+func (f *follower) notLeader() error { return &NotLeaderError{LeaderAddr: *f.leader.Load()} }
+
+func (f *follower) Apply(e *command.Entry) ([]byte, error) {
+	if f.outcome != nil {
+		return nil, f.outcome
+	}
+	return nil, f.notLeader()
+}
+
+func (f *follower) ReadBarrier(level int) error {
+	if level == 1 {
+		return nil
+	}
+	return f.notLeader()
+}
+
+func (f *follower) InfoRaft() string { return "raft_state:follower\r\n" }
+
+// dialForwarder opens a connection per command (and AUTHs when told).
+type dialForwarder struct {
+	pass  string
+	calls atomic.Int64
+	fail  error
+}
+
+func (d *dialForwarder) Do(addr string, args [][]byte) ([]byte, error) {
+	d.calls.Add(1)
+	if d.fail != nil {
+		return nil, d.fail
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotSent, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	if d.pass != "" {
+		c.Write(encodeCommand([][]byte{[]byte("AUTH"), []byte(d.pass)}))
+		if raw, err := readRaw(r); err != nil || string(raw) != "+OK\r\n" {
+			return nil, fmt.Errorf("auth: %q %v", raw, err)
+		}
+	}
+	if _, err := c.Write(encodeCommand(args)); err != nil {
+		return nil, err
+	}
+	return readRaw(r)
+}
+
+func startPair(t *testing.T, pass string) (leader, follow *testServer, f *follower, fw *dialForwarder) {
+	leader = startServer(t, Config{RequirePass: pass})
+	f = newFollower(t, leader.addr)
+	fw = &dialForwarder{pass: pass}
+	follow = startServerOn(t, f, Config{RequirePass: pass, Forwarder: fw})
+	return leader, follow, f, fw
+}
+
+func TestForwarding_WritesAndReadsGoToTheLeader(t *testing.T) {
+	leader, follow, _, fw := startPair(t, "pw")
+	lc, fc := dial(t, leader.addr), dial(t, follow.addr)
+	lc.must(t, "AUTH", "pw")
+	if got := fc.must(t, "SET", "k", "v"); got != "-NOAUTH Authentication required." {
+		t.Fatalf("unauthenticated: %s", got)
+	}
+	fc.must(t, "AUTH", "pw")
+	steps := []struct {
+		c    *conn
+		args []string
+		want string
+	}{
+		{fc, []string{"SET", "k", "v"}, "+OK"},
+		{lc, []string{"GET", "k"}, `"v"`},
+		{fc, []string{"GET", "k"}, `"v"`},                 // default level: the leader's state
+		{fc, []string{"LEVELGET", "k", "stale"}, "(nil)"}, // stale: the follower's own (empty) engine
+		{fc, []string{"LEVELGET", "k", "2"}, `"v"`},
+		{fc, []string{"LEVELGET", "k", "9"}, "-ERR invalid consistency level: want 0/default, 1/stale or 2/consistent"},
+		{fc, []string{"SET", "k", "v", "FOO"}, "-ERR syntax error"}, // refused before forwarding
+		{fc, []string{"SELECT", "3"}, "+OK"},
+		{fc, []string{"SET", "k", "three"}, "+OK"},
+		{lc, []string{"GET", "k"}, `"v"`},
+		{fc, []string{"GET", "k"}, `"three"`},
+		{fc, []string{"MULTI"}, "+OK"},
+		{fc, []string{"INCR", "n"}, "+QUEUED"},
+		{fc, []string{"CLIENT", "SETNAME", "x"}, "+QUEUED"},
+		{fc, []string{"INCR", "n"}, "+QUEUED"},
+		{fc, []string{"EXEC"}, "[:1, +OK, :2]"},
+		{fc, []string{"CLIENT", "GETNAME"}, `"x"`},
+		{fc, []string{"DBSIZE"}, ":2"},
+		{fc, []string{"WALKER.APPLY", "garbage"}, "-ERR command: malformed log entry: version 103"},
+		{fc, []string{"WALKER.READ", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
+		{fc, []string{"WALKER.READ", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},
+		{fc, []string{"INFO", "replication"}, `"# Replication\r\nrole:slave\r\nconnected_slaves:0\r\n"`},
+	}
+	for i, s := range steps {
+		if got := s.c.must(t, s.args...); got != s.want {
+			t.Errorf("step %d %q: got %s, want %s", i, s.args, got, s.want)
+		}
+	}
+	if fw.calls.Load() == 0 {
+		t.Fatal("nothing was forwarded")
+	}
+}
+
+func TestForwarding_WatchUsesTheLeadersVersions(t *testing.T) {
+	leader, follow, _, _ := startPair(t, "")
+	lc, fc := dial(t, leader.addr), dial(t, follow.addr)
+	lc.must(t, "SET", "k", "1")
+	fc.must(t, "WATCH", "k")
+	lc.must(t, "SET", "k", "2")
+	fc.must(t, "MULTI")
+	fc.must(t, "SET", "k", "3")
+	if got := fc.must(t, "EXEC"); got != "(nil array)" {
+		t.Fatalf("EXEC after a conflicting write = %s", got)
+	}
+	fc.must(t, "WATCH", "k")
+	fc.must(t, "MULTI")
+	fc.must(t, "SET", "k", "4")
+	if got := fc.must(t, "EXEC"); got != "[+OK]" {
+		t.Fatalf("EXEC = %s", got)
+	}
+	if got := lc.must(t, "GET", "k"); got != `"4"` {
+		t.Fatalf("GET = %s", got)
+	}
+}
+
+func TestForwarding_LargeRepliesAndPipelines(t *testing.T) {
+	leader, follow, _, _ := startPair(t, "")
+	fc := dial(t, follow.addr)
+	big := strings.Repeat("x", 1<<20)
+	if got := fc.must(t, "SET", "big", big); got != "+OK" {
+		t.Fatal(got)
+	}
+	v, err := fc.do("GET", "big")
+	if err != nil || string(v.str) != big {
+		t.Fatalf("GET big through the follower: %d bytes, %v", len(v.str), err)
+	}
+	// A pipeline through the follower: replies in order.
+	var in []byte
+	for i := range 200 {
+		in = append(in, encodeCommand([][]byte{[]byte("SET"), []byte(fmt.Sprint("p", i)), []byte(fmt.Sprint(i))})...)
+		in = append(in, encodeCommand([][]byte{[]byte("GET"), []byte(fmt.Sprint("p", i))})...)
+	}
+	go fc.c.Write(in)
+	for i := range 200 {
+		if v, err := readValue(fc); err != nil || format(v) != "+OK" {
+			t.Fatalf("SET %d: %s %v", i, format(v), err)
+		}
+		if v, err := readValue(fc); err != nil || string(v.str) != fmt.Sprint(i) {
+			t.Fatalf("GET %d: %s %v", i, format(v), err)
+		}
+	}
+	// SCAN through the follower: the cursors live on the leader.
+	seen := 0
+	cursor := "0"
+	for {
+		v, err := fc.do("SCAN", cursor, "COUNT", "7")
+		if err != nil || v.kind != '*' {
+			t.Fatalf("SCAN: %s %v", format(v), err)
+		}
+		seen += len(v.elems[1].elems)
+		cursor = string(v.elems[0].str)
+		if cursor == "0" {
+			break
+		}
+	}
+	if want := dial(t, leader.addr).must(t, "DBSIZE"); fmt.Sprint(":", seen) != want {
+		t.Fatalf("SCAN saw %d keys, DBSIZE %s", seen, want)
+	}
+}
+
+func TestForwarding_ErrorsAreExplicit(t *testing.T) {
+	_, follow, f, fw := startPair(t, "")
+	fc := dial(t, follow.addr)
+	empty := ""
+	f.leader.Store(&empty)
+	if got := fc.must(t, "SET", "k", "v"); got != "-CLUSTERDOWN no leader" {
+		t.Errorf("no leader, write: %s", got)
+	}
+	if got := fc.must(t, "GET", "k"); got != "-CLUSTERDOWN no leader" {
+		t.Errorf("no leader, read: %s", got)
+	}
+	gone := "127.0.0.1:1"
+	f.leader.Store(&gone)
+	if got := fc.must(t, "SET", "k", "v"); !strings.HasPrefix(got, "-CLUSTERDOWN leader unreachable") {
+		t.Errorf("unreachable leader: %s", got)
+	}
+	fw.fail = errors.New("connection reset")
+	if got := fc.must(t, "SET", "k", "v"); !strings.HasPrefix(got, "-UNKNOWN ") {
+		t.Errorf("lost forwarded write: %s", got)
+	}
+	fw.fail = nil
+	f.outcome = fmt.Errorf("raft: %w", ErrUnknownOutcome)
+	if got := fc.must(t, "INCR", "n"); !strings.HasPrefix(got, "-UNKNOWN ") {
+		t.Errorf("unknown outcome: %s", got)
+	}
+	f.outcome = errors.New("disk on fire")
+	if got := fc.must(t, "INCR", "n"); got != "-ERR disk on fire" {
+		t.Errorf("other error: %s", got)
+	}
+}
+
+// A leader that lost leadership answers forwarded commands with an error
+// instead of forwarding them again.
+func TestForwarding_ForwardedCommandsAreNotForwardedTwice(t *testing.T) {
+	a := newFollower(t, "")
+	fw := &dialForwarder{}
+	s := startServerOn(t, a, Config{Forwarder: fw})
+	self := s.addr
+	a.leader.Store(&self) // it names itself: a loop, if it forwarded again
+	c := dial(t, s.addr)
+	if got := c.must(t, "SET", "k", "v"); got != "-CLUSTERDOWN not the leader (leadership moved)" {
+		t.Fatalf("SET = %s", got)
+	}
+	if got := c.must(t, "GET", "k"); got != "-CLUSTERDOWN not the leader (leadership moved)" {
+		t.Fatalf("GET = %s", got)
+	}
+	if n := fw.calls.Load(); n != 2 {
+		t.Fatalf("%d forwards, want 2", n)
+	}
+}
+
+func TestSweeper_DeletesExpiredKeysOnTheLeaderOnly(t *testing.T) {
+	s := startServer(t, Config{SweepInterval: 10 * time.Millisecond})
+	c := dial(t, s.addr)
+	for i := range 50 {
+		c.must(t, "SET", fmt.Sprint("e", i), "v", "PX", "20")
+	}
+	c.must(t, "SET", "keep", "v")
+	deadline := time.Now().Add(5 * time.Second)
+	for s.db.Len() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d keys stored after the sweep, want 1", s.db.Len())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := c.must(t, "DBSIZE"); got != ":1" {
+		t.Fatalf("DBSIZE = %s", got)
+	}
+
+	// A follower never sweeps: its Apply says it is not the leader.
+	f := newFollower(t, "")
+	fs := startServerOn(t, f, Config{SweepInterval: 10 * time.Millisecond})
+	if _, err := command.ApplyEntry(f.Engine(), 1, &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{{[]byte("SET"), []byte("x"), []byte("v"), []byte("PX"), []byte("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := f.Engine().Len(); n != 1 {
+		t.Fatalf("follower's engine has %d keys, want 1 (unswept)", n)
+	}
+	_ = fs
+}

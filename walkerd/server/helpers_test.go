@@ -1,0 +1,319 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/engine"
+)
+
+// testServer is a standalone walkerd server on a loopback port, its engine
+// in a temporary directory; both close when the test ends.
+type testServer struct {
+	*Server
+	addr string
+	db   *engine.DB
+}
+
+func startServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServerOn(t, NewStandalone(db), cfg)
+}
+
+func startServerOn(t testing.TB, b Backend, cfg Config) *testServer {
+	t.Helper()
+	s := New(b, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		b.Engine().Close()
+	})
+	return &testServer{Server: s, addr: ln.Addr().String(), db: b.Engine()}
+}
+
+// startRedis starts a real redis-server on a free loopback port, killed by
+// pid when the test ends. It skips the test when redis-server is missing.
+func startRedis(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not on PATH: install the Debian package redis-server to run the differential tests")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			tc := &conn{c: c, r: bufio.NewReader(c)}
+			v, err := tc.do("PING")
+			c.Close()
+			if err == nil && v.kind == '+' {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not start", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// conn is a minimal RESP client for tests.
+type conn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t testing.TB, addr string) *conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &conn{c: c, r: bufio.NewReader(c)}
+}
+
+func encodeCommand(args [][]byte) []byte {
+	var b []byte
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
+
+func (c *conn) send(args ...[]byte) error {
+	_, err := c.c.Write(encodeCommand(args))
+	return err
+}
+
+func (c *conn) doBytes(args ...[]byte) (value, error) {
+	c.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := c.send(args...); err != nil {
+		return value{}, err
+	}
+	raw, err := readRaw(c.r)
+	if err != nil {
+		return value{}, err
+	}
+	v, _, err := parseValue(raw)
+	return v, err
+}
+
+func (c *conn) do(args ...string) (value, error) {
+	bs := make([][]byte, len(args))
+	for i, a := range args {
+		bs[i] = []byte(a)
+	}
+	return c.doBytes(bs...)
+}
+
+// must runs a command and returns its reply in text form (see format).
+func (c *conn) must(t testing.TB, args ...string) string {
+	t.Helper()
+	v, err := c.do(args...)
+	if err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	return format(v)
+}
+
+// readRaw reads one whole RESP reply from r.
+func readRaw(r *bufio.Reader) ([]byte, error) {
+	var out []byte
+	need := 1
+	for need > 0 {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, line...)
+		need--
+		if len(line) < 3 {
+			return nil, errors.New("short line")
+		}
+		body := line[1 : len(line)-2]
+		switch line[0] {
+		case '$':
+			n, err := strconv.Atoi(string(body))
+			if err != nil {
+				return nil, err
+			}
+			if n >= 0 {
+				buf := make([]byte, n+2)
+				if _, err := io.ReadFull(r, buf); err != nil {
+					return nil, err
+				}
+				out = append(out, buf...)
+			}
+		case '*':
+			n, err := strconv.Atoi(string(body))
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				need += n
+			}
+		}
+	}
+	return out, nil
+}
+
+// format renders a reply as text: "+OK", "-ERR ...", ":1", "\"bulk\"",
+// "(nil)", "[a, b]", "(nil array)".
+func format(v value) string {
+	switch v.kind {
+	case '+':
+		return "+" + string(v.str)
+	case '-':
+		return "-" + string(v.str)
+	case ':':
+		return ":" + strconv.FormatInt(v.num, 10)
+	case '$':
+		if v.null {
+			return "(nil)"
+		}
+		return strconv.Quote(string(v.str))
+	case '*':
+		if v.null {
+			return "(nil array)"
+		}
+		parts := make([]string, len(v.elems))
+		for i, e := range v.elems {
+			parts[i] = format(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return "?" + string(v.kind)
+}
+
+// splitArgs splits a command line as redis-cli does: spaces separate
+// arguments; "..." takes \n \r \t \" \\ and \xHH escapes; '...' is literal.
+func splitArgs(line string) ([]string, error) {
+	var args []string
+	i := 0
+	for {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		if i == len(line) {
+			return args, nil
+		}
+		var b bytes.Buffer
+		switch line[i] {
+		case '"':
+			i++
+			for {
+				if i >= len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				ch := line[i]
+				if ch == '"' {
+					i++
+					break
+				}
+				if ch == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						b.WriteByte('\n')
+					case 'r':
+						b.WriteByte('\r')
+					case 't':
+						b.WriteByte('\t')
+					case 'x':
+						if i+2 < len(line) {
+							n, err := strconv.ParseUint(line[i+1:i+3], 16, 8)
+							if err == nil {
+								b.WriteByte(byte(n))
+								i += 2
+								break
+							}
+						}
+						b.WriteByte('x')
+					default:
+						b.WriteByte(line[i])
+					}
+					i++
+					continue
+				}
+				b.WriteByte(ch)
+				i++
+			}
+		case '\'':
+			i++
+			j := strings.IndexByte(line[i:], '\'')
+			if j < 0 {
+				return nil, errors.New("unbalanced quotes")
+			}
+			b.WriteString(line[i : i+j])
+			i += j + 1
+		default:
+			j := i
+			for j < len(line) && line[j] != ' ' {
+				j++
+			}
+			b.WriteString(line[i:j])
+			i = j
+		}
+		args = append(args, b.String())
+	}
+}
+
+func redisCLI(t testing.TB) string {
+	p, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("redis-cli is not on PATH")
+	}
+	return p
+}
+
+var _ = os.Getenv
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

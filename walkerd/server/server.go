@@ -1,0 +1,431 @@
+// Package server is walkerd's RESP front: a redcon server with Redis's
+// command table, errors and reply formats, MULTI/EXEC, AUTH, SELECT over 16
+// logical databases, and forwarding from followers to the leader.
+//
+// Every write is validated here (command.Spec.Check), turned into a
+// command.Entry and handed to the Backend, which applies it directly
+// (standalone) or through the Raft log. Reads run on the local engine after
+// the Backend's ReadBarrier allows it. When the Backend says it is not the
+// leader, the server forwards: WALKER.APPLY <entry> for writes and
+// WALKER.READ <level> <db> <args...> for reads, to the leader's server,
+// which handles both like any other (authenticated) command.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// Config configures a Server. The zero value of every field is usable.
+type Config struct {
+	// RequirePass, when not empty, makes clients AUTH first. CONFIG SET
+	// requirepass changes it at run time.
+	RequirePass string
+	// ReadLevel is the consistency level of plain reads (GET, MGET, ...):
+	// 0 default, 1 stale, 2 consistent. CONFIG SET read-consistency
+	// changes it.
+	ReadLevel int
+	// Forwarder carries commands to the leader; nil in standalone mode.
+	Forwarder Forwarder
+	// MaxClients is the most connections served at once. Zero: 10000.
+	MaxClients int
+	// Version is walkerd's version, shown by INFO. Zero: "dev".
+	Version string
+	// RedisVersion is the Redis version reported to clients (HELLO, INFO
+	// redis_version). Zero: "7.0.15", the semantics implemented.
+	RedisVersion string
+	// Mode is INFO's redis_mode and HELLO's mode. Zero: "standalone".
+	Mode string
+	// OnShutdown is called (in its own goroutine) by SHUTDOWN. nil: SHUTDOWN
+	// fails.
+	OnShutdown func()
+	// Settings are extra read-only values for CONFIG GET (for example
+	// "appendfsync", "dir", "port"). Names are lower case.
+	Settings map[string]string
+	// SweepInterval is how often the expiry sweeper runs. Zero: 100 ms;
+	// negative: never.
+	SweepInterval time.Duration
+	// SweepBatch is how many keys one sweep examines. Zero: 1000.
+	SweepBatch int
+	// Now is the clock. Zero: time.Now.
+	Now func() time.Time
+	// Logger receives the server's own events (a recovered panic, a
+	// failing sweep). nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxClients == 0 {
+		c.MaxClients = 10000
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.RedisVersion == "" {
+		c.RedisVersion = "7.0.15"
+	}
+	if c.Mode == "" {
+		c.Mode = "standalone"
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = 100 * time.Millisecond
+	}
+	if c.SweepBatch == 0 {
+		c.SweepBatch = 1000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Server serves the Redis protocol over a Backend.
+type Server struct {
+	b   Backend
+	cfg Config
+
+	pass      atomic.Pointer[string] // requirepass
+	readLevel atomic.Int32
+	maxConns  atomic.Int64
+
+	cmds    map[string]*cmd
+	cursors *cursorTable
+	started time.Time
+
+	rs     *redcon.Server
+	mu     sync.Mutex
+	ln     net.Listener
+	closed bool
+	conns  map[*client]struct{}
+	nextID atomic.Int64
+	wg     sync.WaitGroup // connection handlers
+	quit   chan struct{}
+	bg     sync.WaitGroup // the sweeper
+
+	stats struct {
+		connections atomic.Int64
+		commands    atomic.Int64
+		rejected    atomic.Int64 // connections refused: max clients
+		protocol    atomic.Int64 // connections cut by the protocol guard
+		expired     atomic.Int64 // keys the sweeper deleted
+		forwarded   atomic.Int64
+	}
+}
+
+// New returns a server over b. It serves nothing until Serve.
+func New(b Backend, cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		b:       b,
+		cfg:     cfg,
+		cursors: newCursorTable(1<<17, 64<<20),
+		started: time.Now(),
+		conns:   make(map[*client]struct{}),
+		quit:    make(chan struct{}),
+	}
+	pass := cfg.RequirePass
+	s.pass.Store(&pass)
+	s.readLevel.Store(int32(cfg.ReadLevel))
+	s.maxConns.Store(int64(cfg.MaxClients))
+	s.cmds = s.table()
+	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
+	return s
+}
+
+// Serve accepts connections on ln until Close, and runs the expiry sweeper
+// meanwhile. It returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("server: closed")
+	}
+	if s.ln != nil {
+		s.mu.Unlock()
+		return errors.New("server: already serving")
+	}
+	s.ln = ln
+	if s.cfg.SweepInterval > 0 {
+		s.bg.Add(1)
+		go s.sweepLoop()
+	}
+	s.mu.Unlock()
+	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol})
+}
+
+// Close stops accepting, closes every client connection, stops the
+// sweeper and waits for the connection handlers to return (a handler
+// waiting on Backend.Apply finishes that first).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ln := s.ln
+	conns := make([]*client, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	close(s.quit)
+	if ln != nil {
+		s.rs.Close()
+		ln.Close()
+	}
+	for _, c := range conns {
+		c.conn.NetConn().Close()
+	}
+	s.wg.Wait()
+	s.bg.Wait()
+	return nil
+}
+
+// Addr is the address served, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+func (s *Server) requirePass() string { return *s.pass.Load() }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) nowMs() int64 { return s.cfg.Now().UnixMilli() }
+
+func (s *Server) accept(conn redcon.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if int64(len(s.conns)) >= s.maxConns.Load() {
+		s.stats.rejected.Add(1)
+		conn.WriteError("ERR max number of clients reached")
+		return false
+	}
+	now := time.Now()
+	c := &client{
+		id:      s.nextID.Add(1),
+		conn:    conn,
+		addr:    conn.RemoteAddr(),
+		laddr:   conn.NetConn().LocalAddr().String(),
+		created: now,
+		authed:  s.requirePass() == "",
+	}
+	c.lastCmd.Store(now.UnixNano())
+	conn.SetContext(c)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.stats.connections.Add(1)
+	return true
+}
+
+func (s *Server) disconnected(conn redcon.Conn, err error) {
+	c, _ := conn.Context().(*client)
+	if c == nil {
+		return
+	}
+	s.mu.Lock()
+	_, ok := s.conns[c]
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if ok {
+		s.wg.Done()
+	}
+}
+
+// handle runs one command of a connection. redcon calls it in order for
+// the commands of a pipeline and flushes the replies after the last, so
+// replies keep the order of the commands.
+func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
+	c, _ := conn.Context().(*client)
+	if c == nil {
+		conn.WriteError("ERR internal error: connection without state")
+		return
+	}
+	if c.quit {
+		// QUIT or SHUTDOWN came earlier in this pipeline: as Redis, run
+		// nothing after it.
+		return
+	}
+	c.out = c.out[:0]
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.out = command.AppendError(c.out[:0], fmt.Sprintf("ERR internal error: %v", r))
+				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		s.dispatch(c, rc.Args)
+	}()
+	conn.WriteRaw(c.out)
+	if cap(c.out) > 1<<20 {
+		c.out = nil
+	}
+	if c.quit {
+		conn.Close()
+	}
+}
+
+// dispatch finds the command, checks arity and authentication, queues it
+// inside MULTI, and runs it otherwise.
+func (s *Server) dispatch(c *client, args [][]byte) {
+	s.stats.commands.Add(1)
+	c.lastCmd.Store(time.Now().UnixNano())
+	if len(args) == 0 {
+		return
+	}
+	k := s.lookup(args[0])
+	if k == nil {
+		c.reject(string(command.ErrUnknownCommand(args)))
+		return
+	}
+	c.last.Store(&k.name)
+	reject := c.reject
+	if k.name == "exec" {
+		reject = c.rejectExec
+	}
+	if !command.ArityOK(k.arity, len(args)) {
+		reject(string(command.ErrArity(k.name)))
+		return
+	}
+	if k.subs != nil && len(args) >= 2 {
+		sub := k.subs[strings.ToLower(string(args[1]))]
+		if sub == nil {
+			reject(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(k.name)))
+			return
+		}
+		if !command.ArityOK(sub.arity, len(args)) {
+			reject(string(command.ErrArity(sub.name)))
+			return
+		}
+		c.last.Store(&sub.name)
+		k = sub
+	}
+	if !c.authed && k.flags&noAuth == 0 && s.requirePass() != "" {
+		reject("NOAUTH Authentication required.")
+		return
+	}
+	if c.multi && k.flags&notQueued == 0 {
+		if k.flags&noMulti != 0 {
+			c.reject("ERR Command not allowed inside a transaction")
+			return
+		}
+		c.queue = append(c.queue, queued{args: args, k: k})
+		c.out = command.AppendSimple(c.out, "QUEUED")
+		return
+	}
+	k.run(s, c, args)
+}
+
+func (s *Server) lookup(name []byte) *cmd {
+	if len(name) > 32 {
+		return nil
+	}
+	var buf [32]byte
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return s.cmds[string(buf[:len(name)])]
+}
+
+// client is one connection's state. Only its connection's goroutine
+// touches it, except the atomics and name (read by CLIENT LIST and INFO).
+type client struct {
+	id      int64
+	conn    redcon.Conn
+	addr    string
+	laddr   string
+	created time.Time
+	lastCmd atomic.Int64 // unix nanoseconds
+
+	// mu guards name, and db against CLIENT LIST: only the connection's
+	// goroutine writes db (setDB), so it reads it without the lock.
+	mu   sync.Mutex
+	name string
+	db   int
+	last atomic.Pointer[string] // the last command's name
+
+	authed bool
+	quit   bool
+	out    []byte
+
+	multi   bool
+	dirty   bool // a command was refused while queuing: EXEC aborts
+	queue   []queued
+	watches []command.Watch
+}
+
+type queued struct {
+	args [][]byte
+	k    *cmd
+}
+
+// reply helpers
+
+func (c *client) ok()                 { c.out = command.AppendSimple(c.out, "OK") }
+func (c *client) simple(v string)     { c.out = command.AppendSimple(c.out, v) }
+func (c *client) errorReply(m string) { c.out = command.AppendError(c.out, m) }
+func (c *client) integer(n int64)     { c.out = command.AppendInt(c.out, n) }
+func (c *client) bulk(v []byte)       { c.out = command.AppendBulk(c.out, v) }
+func (c *client) bulkString(v string) { c.out = command.AppendBulkString(c.out, v) }
+func (c *client) null()               { c.out = command.AppendNull(c.out) }
+func (c *client) array(n int)         { c.out = command.AppendArray(c.out, n) }
+func (c *client) raw(b []byte)        { c.out = append(c.out, b...) }
+func (c *client) fail(err error)      { c.errorReply(errorText(err)) }
+func (c *client) setDB(d int)         { c.mu.Lock(); c.db = d; c.mu.Unlock() }
+
+func (c *client) lastCommand() string {
+	if p := c.last.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// reject answers with an error and, inside MULTI, marks the transaction to
+// abort at EXEC (Redis's flagTransaction).
+func (c *client) reject(msg string) {
+	c.errorReply(msg)
+	if c.multi {
+		c.dirty = true
+	}
+}
+
+// rejectExec refuses EXEC itself (arity, NOAUTH): as Redis, the
+// transaction is discarded and the error says so.
+func (c *client) rejectExec(msg string) {
+	c.resetMulti()
+	c.errorReply("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
+}
+
+// errorText is the error reply text of err: an error reply of the command
+// package as it is, anything else behind "ERR ".
+func errorText(err error) string {
+	var e command.Error
+	if errors.As(err, &e) {
+		return string(e)
+	}
+	return "ERR " + err.Error()
+}

@@ -1,0 +1,268 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// Cluster implements server.Backend for JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS,
+// RAFT.LEADER and RAFT.TRANSFER. args[0] is the command name.
+func (s *Store) Cluster(args [][]byte) []byte {
+	name := strings.ToUpper(string(args[0]))
+	switch name {
+	case "JOIN":
+		if len(args) != 3 && len(args) != 4 {
+			return arityErr(name)
+		}
+		return s.leaderOnly(args, func() []byte {
+			resp := ""
+			if len(args) == 4 {
+				resp = string(args[3])
+			}
+			if err := s.Join(string(args[1]), string(args[2]), resp); err != nil {
+				return errReply("ERR " + err.Error())
+			}
+			return []byte("+OK\r\n")
+		})
+	case "LEAVE":
+		if len(args) != 2 {
+			return arityErr(name)
+		}
+		return s.leaderOnly(args, func() []byte {
+			if err := s.Leave(string(args[1])); err != nil {
+				return errReply("ERR " + err.Error())
+			}
+			return []byte("+OK\r\n")
+		})
+	case "SNAPSHOT":
+		if len(args) != 1 {
+			return arityErr(name)
+		}
+		if err := s.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+			return errReply("ERR snapshot: " + err.Error())
+		}
+		return []byte("+OK\r\n")
+	case "RAFT.MEMBERS":
+		if len(args) != 1 {
+			return arityErr(name)
+		}
+		ms, err := s.Members()
+		if err != nil {
+			return errReply("ERR " + err.Error())
+		}
+		b := fmt.Appendf(nil, "*%d\r\n", len(ms))
+		for _, m := range ms {
+			b = appendArray(b, m.ID, m.RaftAddr, m.RESPAddr, m.Role, m.Suffrage)
+		}
+		return b
+	case "RAFT.LEADER":
+		if len(args) != 1 {
+			return arityErr(name)
+		}
+		addr, id := s.raft.LeaderWithID()
+		if id == "" {
+			return []byte("*-1\r\n")
+		}
+		return appendArray(nil, string(id), string(addr), s.leaderRESP())
+	case "RAFT.TRANSFER":
+		if len(args) > 2 {
+			return arityErr(name)
+		}
+		if s.raft.State() != raft.Leader {
+			return errReply("ERR this node is not the leader; send RAFT.TRANSFER to " + orDefault(s.leaderRESP(), "the leader"))
+		}
+		var f raft.Future
+		if len(args) == 2 {
+			addr, ok := s.raftAddrOf(string(args[1]))
+			if !ok {
+				return errReply("ERR no member with id " + string(args[1]))
+			}
+			f = s.raft.LeadershipTransferToServer(raft.ServerID(args[1]), addr)
+		} else {
+			f = s.raft.LeadershipTransfer()
+		}
+		if err := f.Error(); err != nil {
+			return errReply("ERR transfer: " + err.Error())
+		}
+		return []byte("+OK\r\n")
+	}
+	return errReply("ERR unknown cluster command '" + name + "'")
+}
+
+// leaderOnly runs fn on the leader, or forwards the command to it.
+func (s *Store) leaderOnly(args [][]byte, fn func() []byte) []byte {
+	if s.raft.State() == raft.Leader {
+		return fn()
+	}
+	addr := s.leaderRESP()
+	if addr == "" || s.cfg.Forwarder == nil {
+		return errReply("CLUSTERDOWN no leader is known")
+	}
+	raw, err := s.cfg.Forwarder.Do(addr, args)
+	if err != nil {
+		return errReply("ERR forwarding to the leader: " + err.Error())
+	}
+	return raw
+}
+
+// Join adds a voter, and records its RESP address. Joining a member that
+// is already in the configuration with the same Raft address only updates
+// its RESP address.
+func (s *Store) Join(id, raftAddr, respAddr string) error {
+	if id == "" {
+		return errors.New("empty node id")
+	}
+	if err := validAddr(raftAddr); err != nil {
+		return fmt.Errorf("raft address: %w", err)
+	}
+	if respAddr != "" {
+		if err := validAddr(respAddr); err != nil {
+			return fmt.Errorf("resp address: %w", err)
+		}
+	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	member := false
+	for _, srv := range f.Configuration().Servers {
+		switch {
+		case srv.ID == raft.ServerID(id) && srv.Address == raft.ServerAddress(raftAddr):
+			member = true
+		case srv.ID == raft.ServerID(id) || srv.Address == raft.ServerAddress(raftAddr):
+			// The same id at a new address, or a new id at a taken address:
+			// the old entry goes first, as rqlite and consul do.
+			if err := s.raft.RemoveServer(srv.ID, 0, 0).Error(); err != nil {
+				return fmt.Errorf("remove stale member %s: %w", srv.ID, err)
+			}
+		}
+	}
+	if !member {
+		if err := s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, 0).Error(); err != nil {
+			return err
+		}
+		s.log.Info("member joined", "id", id, "raft", raftAddr, "resp", respAddr)
+	}
+	if respAddr != "" {
+		if members, err := command.Members(s.fsm.engine()); err != nil || members[id] != respAddr {
+			if _, err := s.Apply(memberEntry("WALKER.SETMEMBER", id, respAddr)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Leave removes a member and its recorded address.
+func (s *Store) Leave(id string) error {
+	if _, ok := s.raftAddrOf(id); !ok {
+		return fmt.Errorf("no member with id %s", id)
+	}
+	if err := s.raft.RemoveServer(raft.ServerID(id), 0, 0).Error(); err != nil {
+		return err
+	}
+	s.log.Info("member left", "id", id)
+	_, err := s.Apply(memberEntry("WALKER.DELMEMBER", id))
+	return err
+}
+
+func (s *Store) raftAddrOf(id string) (raft.ServerAddress, bool) {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return "", false
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == id {
+			return srv.Address, true
+		}
+	}
+	return "", false
+}
+
+// Member is one server of the Raft configuration.
+type Member struct {
+	ID, RaftAddr, RESPAddr string
+	Role                   string // leader or follower
+	Suffrage               string // voter, nonvoter, staging
+}
+
+// Members lists the configuration with each member's RESP address.
+func (s *Store) Members() ([]Member, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	resp, _ := command.Members(s.fsm.engine())
+	_, leader := s.raft.LeaderWithID()
+	var ms []Member
+	for _, srv := range f.Configuration().Servers {
+		m := Member{ID: string(srv.ID), RaftAddr: string(srv.Address), RESPAddr: resp[string(srv.ID)], Role: "follower", Suffrage: strings.ToLower(srv.Suffrage.String())}
+		if srv.ID == leader {
+			m.Role = "leader"
+		}
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	return ms, nil
+}
+
+// InfoRaft implements server.Backend: the body of INFO's raft section.
+func (s *Store) InfoRaft() string {
+	st := s.raft.Stats()
+	_, leader := s.raft.LeaderWithID()
+	var b strings.Builder
+	line := func(k, v string) { b.WriteString(k + ":" + v + "\r\n") }
+	line("raft_node_id", s.cfg.ID)
+	line("raft_state", strings.ToLower(s.raft.State().String()))
+	line("raft_term", strconv.FormatUint(s.raft.CurrentTerm(), 10))
+	line("raft_leader_id", string(leader))
+	line("raft_leader_addr", s.leaderRESP())
+	line("raft_commit_index", strconv.FormatUint(s.raft.CommitIndex(), 10))
+	line("raft_applied_index", strconv.FormatUint(s.fsm.applied.Load(), 10))
+	line("raft_last_log_index", st["last_log_index"])
+	line("raft_last_snapshot_index", st["last_snapshot_index"])
+	line("raft_last_contact", st["last_contact"])
+	line("raft_ready", strconv.FormatBool(s.ready.Load() == s.raft.CurrentTerm() && s.raft.State() == raft.Leader))
+	ms, _ := s.Members()
+	line("raft_members", strconv.Itoa(len(ms)))
+	for i, m := range ms {
+		line("raft_member"+strconv.Itoa(i), "id="+m.ID+",raft="+m.RaftAddr+",resp="+m.RESPAddr+",role="+m.Role+",suffrage="+m.Suffrage)
+	}
+	return b.String()
+}
+
+// WaitLeader blocks until some leader is known or the timeout passes.
+func (s *Store) WaitLeader(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if _, id := s.raft.LeaderWithID(); id != "" {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+func errReply(msg string) []byte {
+	msg = strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+	return []byte("-" + msg + "\r\n")
+}
+
+func arityErr(name string) []byte {
+	return errReply("ERR wrong number of arguments for '" + strings.ToLower(name) + "' command")
+}
+
+func appendArray(b []byte, items ...string) []byte {
+	b = fmt.Appendf(b, "*%d\r\n", len(items))
+	for _, it := range items {
+		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(it), it)
+	}
+	return b
+}

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// fsm applies the Raft log to the engine. raft calls Apply, Snapshot and
+// Restore from one goroutine, never two at once.
+type fsm struct {
+	dir   string
+	opts  engine.Options
+	log   *slog.Logger
+	fatal func(error)
+
+	mu sync.RWMutex // Restore swaps db under mu; readers take it to load db
+	db *engine.DB
+
+	applied atomic.Uint64 // newest log index applied (or skipped as applied)
+	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
+}
+
+func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error)) (*fsm, error) {
+	f := &fsm{dir: dir, log: log, fatal: fatal}
+	// Merge judges expiry by the state machine's clock, never the wall clock:
+	// see engine.Options.MergeNow.
+	opts.MergeNow = func() time.Time { return time.UnixMilli(f.nowMs.Load()) }
+	f.opts = opts
+	if err := finishSwap(dir); err != nil {
+		return nil, err
+	}
+	db, err := engine.Open(dir, &opts)
+	if err != nil {
+		return nil, err
+	}
+	f.db = db
+	f.applied.Store(db.Seq())
+	return f, nil
+}
+
+// engine returns the current engine; a Restore may close it at any time,
+// after which it answers engine.ErrClosed.
+func (f *fsm) engine() *engine.DB {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db
+}
+
+// Apply implements raft.FSM. It returns the RESP reply the command computed.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	if l.Index <= f.applied.Load() {
+		return nil // in the engine already: written before a restart
+	}
+	defer f.applied.Store(l.Index)
+	e, err := command.DecodeEntry(l.Data)
+	if err != nil {
+		// Every node reads the same bytes and refuses them alike.
+		f.log.Error("undecodable log entry", "index", l.Index, "err", err)
+		return []byte("-ERR undecodable log entry\r\n")
+	}
+	if e.NowMs > f.nowMs.Load() {
+		f.nowMs.Store(e.NowMs)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	reply, err := command.ApplyEntry(f.db, l.Index, e)
+	if err != nil {
+		// The engine could not write a committed entry. Answering an error
+		// would leave this node without the write that the others have.
+		f.fatal(fmt.Errorf("apply log index %d: %w", l.Index, err))
+	}
+	return reply
+}
+
+// Snapshot implements raft.FSM: a checkpoint of the engine's files.
+// Sealing the active segment syncs it, so the engine is durable up to here
+// before raft compacts its log.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	cp, err := f.engine().Checkpoint()
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{cp: cp}, nil
+}
+
+type snapshot struct{ cp *engine.Checkpoint }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.cp.WriteTo(sink); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() { s.cp.Close() }
+
+// Restore implements raft.FSM: replace the engine's data whole with a
+// snapshot from the leader.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	incoming := f.dir + ".incoming"
+	if err := os.RemoveAll(incoming); err != nil {
+		return err
+	}
+	if _, err := engine.Restore(rc, incoming); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.db.Close(); err != nil {
+		f.log.Warn("closing engine for restore", "err", err)
+	}
+	old := f.dir + ".old"
+	os.RemoveAll(old)
+	if err := os.Rename(f.dir, old); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if err := os.Rename(incoming, f.dir); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	db, err := engine.Open(f.dir, &f.opts)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: open: %w", err)
+	}
+	f.db = db
+	f.applied.Store(db.Seq())
+	os.RemoveAll(old)
+	f.log.Info("restored snapshot", "keys", db.Len(), "seq", db.Seq())
+	return nil
+}
+
+// finishSwap repairs what a crash in the middle of Restore's swap left: the
+// old directory put aside with the new one not yet in place. The old data
+// comes back; the snapshot check at Open brings it up to date.
+func finishSwap(dir string) error {
+	old, incoming := dir+".old", dir+".incoming"
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(old); err == nil {
+			if err := os.Rename(old, dir); err != nil {
+				return err
+			}
+		}
+	}
+	os.RemoveAll(incoming)
+	os.RemoveAll(old)
+	return nil
+}
+
+func (f *fsm) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.db.Close()
+}

@@ -1,0 +1,450 @@
+// Package store is walkerd's replication layer: hashicorp/raft over the
+// bitcask engine. It implements server.Backend. DESIGN.md beside this file
+// explains the applied index, snapshots, and how each read level is served.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	raftwal "github.com/hashicorp/raft-wal"
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/server"
+)
+
+// Config configures a Store. Zero durations take loopback-friendly defaults.
+type Config struct {
+	ID        string // this node's Raft id
+	RaftAddr  string // Raft bind and advertised address
+	RESPAddr  string // the address clients and other nodes reach this node's RESP server at
+	RaftDir   string
+	DataDir   string
+	Bootstrap bool // with no Raft state, start a one-node cluster of this node
+
+	Sync    engine.SyncMode // how the Raft log reaches disk (appendfsync)
+	LogKind string          // "bolt" (raft-boltdb, the default) or "wal" (raft-wal)
+	Engine  engine.Options  // the engine's options; its Sync is forced to SyncNo
+
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+
+	Forwarder server.Forwarder // carries JOIN and LEAVE from followers to the leader
+	// OnFatal is called when the engine fails to apply a committed entry
+	// (an I/O error): the node must stop rather than diverge from the
+	// others. Zero: panic.
+	OnFatal  func(error)
+	Logger   *slog.Logger
+	LogLevel string // for raft's own logger: trace, debug, info, warn, error
+	LogJSON  bool
+}
+
+// Store is a Raft node and its engine.
+type Store struct {
+	cfg   Config
+	log   *slog.Logger
+	raft  *raft.Raft
+	fsm   *fsm
+	trans *raft.NetworkTransport
+	logs  io.Closer
+	snaps *raft.FileSnapshotStore
+
+	ready  atomic.Uint64 // the term in which this node, as leader, applied its barrier
+	verify verifier
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Open starts the engine and the Raft node.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ID == "" {
+		cfg.ID = cfg.RaftAddr
+	}
+	if err := os.MkdirAll(cfg.RaftDir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeParts()
+		}
+	}()
+
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.LevelFromString(orDefault(cfg.LogLevel, "warn")), Output: os.Stderr, JSONFormat: cfg.LogJSON})
+	var logStore raft.LogStore
+	var stable raft.StableStore
+	switch cfg.LogKind {
+	case "", "bolt":
+		b, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.RaftDir, "raft.db"), NoSync: cfg.Sync != engine.SyncAlways})
+		if err != nil {
+			return nil, fmt.Errorf("raft log: %w", err)
+		}
+		logStore, stable, s.logs = b, b, b
+	case "wal":
+		dir := filepath.Join(cfg.RaftDir, "wal")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		w, err := raftwal.Open(dir)
+		if err != nil {
+			return nil, fmt.Errorf("raft log: %w", err)
+		}
+		logStore, stable, s.logs = w, w, w
+	default:
+		return nil, fmt.Errorf("raft log kind %q: want bolt or wal", cfg.LogKind)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.RaftDir, 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot store: %w", err)
+	}
+	s.snaps = snaps
+
+	eopts := cfg.Engine
+	eopts.Sync = engine.SyncNo // the Raft log is the durable record
+	fatal := cfg.OnFatal
+	if fatal == nil {
+		fatal = func(err error) { panic(err) }
+	}
+	if s.fsm, err = openFSM(cfg.DataDir, eopts, s.log, fatal); err != nil {
+		return nil, err
+	}
+	if err := s.catchUpFromSnapshot(); err != nil {
+		return nil, err
+	}
+
+	s.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, nil, 3, 10*time.Second, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("raft transport: %w", err)
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.NoSnapshotRestoreOnStart = true
+	rc.HeartbeatTimeout = orDuration(cfg.HeartbeatTimeout, 500*time.Millisecond)
+	rc.ElectionTimeout = orDuration(cfg.ElectionTimeout, 500*time.Millisecond)
+	rc.LeaderLeaseTimeout = orDuration(cfg.LeaderLeaseTimeout, 250*time.Millisecond)
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.SnapshotInterval > 0 {
+		rc.SnapshotInterval = cfg.SnapshotInterval
+	}
+	if cfg.TrailingLogs > 0 {
+		rc.TrailingLogs = cfg.TrailingLogs
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		return nil, err
+	}
+
+	hasState, err := raft.HasExistingState(logStore, stable, snaps)
+	if err != nil {
+		return nil, err
+	}
+	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, stable, snaps, s.trans)
+	if err != nil {
+		return nil, err
+	}
+	s.verify.raft = s.raft
+	if !hasState && cfg.Bootstrap {
+		f := s.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
+			{ID: rc.LocalID, Address: s.trans.LocalAddr()},
+		}})
+		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+		s.log.Info("bootstrapped a new cluster", "id", cfg.ID)
+	}
+	s.wg.Add(1)
+	go s.watchLeadership()
+	ok = true
+	return s, nil
+}
+
+// catchUpFromSnapshot restores the engine from the newest local snapshot
+// when the snapshot holds writes the engine lacks (its directory was lost
+// or replaced): raft, which does not restore on start, would otherwise
+// replay only the log after the snapshot onto data that misses what came
+// before it.
+func (s *Store) catchUpFromSnapshot() error {
+	metas, err := s.snaps.List()
+	if err != nil || len(metas) == 0 {
+		return err
+	}
+	_, rc, err := s.snaps.Open(metas[0].ID)
+	if err != nil {
+		return err
+	}
+	seq, err := engine.StreamSeq(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", metas[0].ID, err)
+	}
+	if s.fsm.engine().Seq() >= seq {
+		return nil
+	}
+	s.log.Warn("engine is behind its newest snapshot: restoring it", "engine_seq", s.fsm.engine().Seq(), "snapshot_seq", seq, "snapshot", metas[0].ID)
+	_, rc, err = s.snaps.Open(metas[0].ID)
+	if err != nil {
+		return err
+	}
+	return s.fsm.Restore(rc)
+}
+
+// watchLeadership runs the barrier that makes a new leader ready for
+// consistent reads, and registers the leader's own RESP address.
+func (s *Store) watchLeadership() {
+	defer s.wg.Done()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-s.raft.LeaderCh():
+		case <-t.C:
+		}
+		if s.raft.State() != raft.Leader {
+			continue
+		}
+		term := s.raft.CurrentTerm()
+		if s.ready.Load() == term {
+			continue
+		}
+		// The barrier commits an entry of this term and returns when all
+		// before it is applied: then this node has every write that any
+		// earlier leader acknowledged.
+		if err := s.raft.Barrier(5 * time.Second).Error(); err != nil {
+			continue
+		}
+		if s.raft.CurrentTerm() == term {
+			s.ready.Store(term)
+			s.log.Info("leader ready", "term", term)
+			s.registerSelf()
+		}
+	}
+}
+
+// registerSelf replicates this node's RESP address if the data lacks it.
+func (s *Store) registerSelf() {
+	members, err := command.Members(s.fsm.engine())
+	if err == nil && members[s.cfg.ID] == s.cfg.RESPAddr {
+		return
+	}
+	if _, err := s.Apply(memberEntry("WALKER.SETMEMBER", s.cfg.ID, s.cfg.RESPAddr)); err != nil {
+		s.log.Warn("registering own address", "err", err)
+	}
+}
+
+func memberEntry(args ...string) *command.Entry {
+	cmd := make([][]byte, len(args))
+	for i, a := range args {
+		cmd[i] = []byte(a)
+	}
+	return &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{cmd}}
+}
+
+// Engine implements server.Backend.
+func (s *Store) Engine() *engine.DB { return s.fsm.engine() }
+
+// Apply implements server.Backend: the write goes through the Raft log.
+func (s *Store) Apply(e *command.Entry) ([]byte, error) {
+	if s.raft.State() != raft.Leader {
+		return nil, s.notLeader()
+	}
+	f := s.raft.Apply(e.Encode(), 0)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return nil, s.notLeader() // never appended: the server may forward it
+		}
+		return nil, fmt.Errorf("%w: %v", server.ErrUnknownOutcome, err)
+	}
+	reply, ok := f.Response().([]byte)
+	if !ok {
+		return nil, fmt.Errorf("%w: no reply from the state machine", server.ErrUnknownOutcome)
+	}
+	return reply, nil
+}
+
+// ReadBarrier implements server.Backend.
+func (s *Store) ReadBarrier(level int) error {
+	switch level {
+	case 1: // stale: this node's own state, whatever it is
+		return nil
+	case 0:
+		if s.raft.State() == raft.Leader {
+			return nil
+		}
+		return s.notLeader()
+	case 2:
+		if s.raft.State() != raft.Leader {
+			return s.notLeader()
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for s.ready.Load() != s.raft.CurrentTerm() {
+			if time.Now().After(deadline) || s.raft.State() != raft.Leader {
+				return errors.New("TRYAGAIN the new leader has not yet applied its first entry")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err := s.verify.do(); err != nil {
+			return s.notLeader()
+		}
+		return nil
+	}
+	return fmt.Errorf("ERR read consistency level %d: want 0, 1 or 2", level)
+}
+
+// notLeader names the leader's RESP address, if this node knows it.
+func (s *Store) notLeader() error {
+	return &server.NotLeaderError{LeaderAddr: s.leaderRESP()}
+}
+
+func (s *Store) leaderRESP() string {
+	_, id := s.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	if string(id) == s.cfg.ID {
+		return s.cfg.RESPAddr
+	}
+	members, err := command.Members(s.fsm.engine())
+	if err != nil {
+		return ""
+	}
+	return members[string(id)]
+}
+
+// IsLeader reports whether this node leads.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// verifier lets concurrent consistent reads share VerifyLeader rounds: a
+// read joins the next round that starts after it arrived.
+type verifier struct {
+	raft    *raft.Raft
+	mu      sync.Mutex
+	running bool
+	waiting []chan error
+}
+
+func (v *verifier) do() error {
+	ch := make(chan error, 1)
+	v.mu.Lock()
+	v.waiting = append(v.waiting, ch)
+	if !v.running {
+		v.running = true
+		go v.rounds()
+	}
+	v.mu.Unlock()
+	return <-ch
+}
+
+func (v *verifier) rounds() {
+	for {
+		v.mu.Lock()
+		batch := v.waiting
+		v.waiting = nil
+		if len(batch) == 0 {
+			v.running = false
+			v.mu.Unlock()
+			return
+		}
+		v.mu.Unlock()
+		err := v.raft.VerifyLeader().Error()
+		for _, ch := range batch {
+			ch <- err
+		}
+	}
+}
+
+// Close shuts the node down in order: hand leadership over if leading (so
+// the cluster does not wait out an election), stop raft, close the log and
+// the engine.
+func (s *Store) Close() error {
+	if s.raft.State() == raft.Leader && s.voters() > 1 {
+		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+			s.log.Warn("leadership transfer on shutdown", "err", err)
+		}
+	}
+	close(s.quit)
+	err := s.raft.Shutdown().Error()
+	s.wg.Wait()
+	return errors.Join(err, s.closeParts())
+}
+
+func (s *Store) closeParts() error {
+	var errs []error
+	if s.trans != nil {
+		errs = append(errs, s.trans.Close())
+	}
+	if s.logs != nil {
+		errs = append(errs, s.logs.Close())
+	}
+	if s.fsm != nil {
+		errs = append(errs, s.fsm.close())
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) voters() int {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func orDuration(v, d time.Duration) time.Duration {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// validAddr checks a host:port.
+func validAddr(a string) error {
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("bad port in %q", a)
+	}
+	return nil
+}
