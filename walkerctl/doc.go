@@ -1,3 +1,24 @@
 // Command walkerctl is WalkerDB's cluster admin tool. It talks RESP to any
-// node and never imports walkerd. It arrives with the walkerctl issue.
+// walkerd node and never imports walkerd.
+//
+//	walkerctl [--addr host:port[,host:port...]] [--password P] [--timeout 5s] [--json] COMMAND
+//
+//	join ID RAFT-ADDR [RESP-ADDR]   add a voter (any node; followers forward to the leader)
+//	leave ID                        remove a member
+//	members                         every member, each asked at its RESP address: role, reachable, applied, lag
+//	leader                          the leader as the node at --addr knows it
+//	transfer [ID]                   hand leadership over and wait for the new leader
+//	snapshot [--all]                take a Raft snapshot
+//	status [--max-lag N]            one-screen health; exit 6 when unhealthy
+//	levelget KEY LEVEL, get, set, del   quick data checks
+//	info [SECTION...] [--all]       INFO of one node, or of every member side by side
+//	completion bash|zsh|fish        shell completion script
+//
+// Exit codes: 0 ok, 1 a node refused or another failure, 2 usage, 3 a node
+// unreachable, 4 authentication (NOAUTH/WRONGPASS), 5 no leader, 6 status
+// found the cluster unhealthy. Each command's --help repeats them.
+//
+// Files: main.go (the app, common flags), client.go (one connection, RESP
+// via internal/resp), errors.go (error kinds and exit codes), table.go
+// (table and JSON output), and one file per command.
 package main

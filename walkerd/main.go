@@ -289,7 +289,7 @@ func run(c *cli.Context) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	if s.join != "" {
-		go joinCluster(log, pool, s, shutdown)
+		go joinCluster(log, pool, s, st, shutdown)
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -327,11 +327,16 @@ func run(c *cli.Context) error {
 	return nil
 }
 
-// joinCluster asks a member to add this node, and retries until one does.
+// joinCluster asks a member to add this node, and retries until one does
+// or the node finds itself a member by other means (walkerctl join).
 // Joining when already a member is a no-op on the leader.
-func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, stop <-chan struct{}) {
+func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, stop <-chan struct{}) {
 	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAddr), []byte(s.advertise)}
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		if st.Joined() {
+			log.Info("already a member of the cluster", "id", s.id)
+			return
+		}
 		raw, err := pool.Do(s.join, args)
 		if err == nil && string(raw) == "+OK\r\n" {
 			log.Info("joined the cluster", "via", s.join)

@@ -226,6 +226,9 @@ func (s *Store) InfoRaft() string {
 	line("raft_leader_addr", s.leaderRESP())
 	line("raft_commit_index", strconv.FormatUint(s.raft.CommitIndex(), 10))
 	line("raft_applied_index", strconv.FormatUint(s.fsm.applied.Load(), 10))
+	// raft's own applied index counts every entry (no-ops and membership
+	// changes too), so it matches the commit index when a node is caught up.
+	line("raft_log_applied_index", st["applied_index"])
 	line("raft_last_log_index", st["last_log_index"])
 	line("raft_last_snapshot_index", st["last_snapshot_index"])
 	line("raft_last_contact", st["last_contact"])
@@ -236,6 +239,16 @@ func (s *Store) InfoRaft() string {
 		line("raft_member"+strconv.Itoa(i), "id="+m.ID+",raft="+m.RaftAddr+",resp="+m.RESPAddr+",role="+m.Role+",suffrage="+m.Suffrage)
 	}
 	return b.String()
+}
+
+// Joined reports whether this node is in the cluster's configuration and
+// knows a leader: a pending -join has nothing left to do.
+func (s *Store) Joined() bool {
+	if _, id := s.raft.LeaderWithID(); id == "" {
+		return false
+	}
+	_, ok := s.raftAddrOf(s.cfg.ID)
+	return ok
 }
 
 // WaitLeader blocks until some leader is known or the timeout passes.

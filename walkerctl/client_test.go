@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/resp"
+)
+
+// fakeNode serves RESP on a loopback port: reply gets each command and
+// returns the raw reply; "" never answers, "close" hangs up.
+func fakeNode(t *testing.T, reply func(args []string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					raw, err := resp.ReadRaw(r)
+					if err != nil {
+						return
+					}
+					v, _, _ := parseValue(raw)
+					args, _ := v.strings()
+					switch out := reply(args); out {
+					case "":
+						io.Copy(io.Discard, r) // until the client gives up
+						return
+					case "close":
+						return
+					default:
+						c.Write([]byte(out))
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestClient_UnreachableNodeIsOneClearLine(t *testing.T) {
+	addr := harness.FreeAddr(t)
+	r := wantExit(t, exitUnreachable, nil, "--addr", addr, "members")
+	if want := "walkerctl: cannot reach " + addr + ": connection refused\n"; r.stderr != want {
+		t.Fatalf("stderr %q, want %q", r.stderr, want)
+	}
+}
+
+func TestClient_SilentNodeTimesOut(t *testing.T) {
+	addr := fakeNode(t, func([]string) string { return "" })
+	wantExit(t, exitUnreachable, []string{"walkerctl: " + addr + " did not answer within 200ms"}, "--addr", addr, "--timeout", "200ms", "get", "k")
+}
+
+func TestClient_HangUpIsReported(t *testing.T) {
+	addr := fakeNode(t, func([]string) string { return "close" })
+	wantExit(t, exitUnreachable, []string{addr + " closed the connection before it answered"}, "--addr", addr, "leader")
+}
+
+func TestClient_PasswordIsNotNeededByANodeWithout(t *testing.T) {
+	addr := fakeNode(t, func(args []string) string {
+		if args[0] == "AUTH" {
+			return "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+		}
+		return "$5\r\nvalue\r\n"
+	})
+	if out := ok(t, "--addr", addr, "--password", "x", "get", "k"); out != "value\n" {
+		t.Fatalf("get printed %q", out)
+	}
+}
+
+func TestClient_ErrorRepliesMapToExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		reply string
+		code  int
+		msg   string
+	}{
+		{"-CLUSTERDOWN no leader\r\n", exitNoLeader, "no leader: ADDR answered CLUSTERDOWN no leader"},
+		{"-NOAUTH Authentication required.\r\n", exitAuth, "ADDR requires a password (NOAUTH)"},
+		{"-ERR this command requires cluster mode\r\n", exitError, "walkerctl: ADDR: this command requires cluster mode"},
+		{"-UNKNOWN the outcome of this write is unknown\r\n", exitError, "ADDR: UNKNOWN the outcome of this write is unknown"},
+		{"?garbage\r\n", exitError, "resp: protocol error"},
+	} {
+		addr := fakeNode(t, func([]string) string { return tc.reply })
+		wantExit(t, tc.code, []string{replaceAddr(tc.msg, addr)}, "--addr", addr, "set", "k", "v")
+	}
+}
+
+func replaceAddr(s, addr string) string {
+	out := ""
+	for i := 0; i < len(s); i++ {
+		if i+4 <= len(s) && s[i:i+4] == "ADDR" {
+			out += addr
+			i += 3
+			continue
+		}
+		out += s[i : i+1]
+	}
+	return out
+}
+
+func TestParseValue_ReadsEveryReplyType(t *testing.T) {
+	raw := "*3\r\n*5\r\n$5\r\nnode1\r\n$11\r\n127.0.0.1:1\r\n$0\r\n\r\n+leader\r\n:7\r\n$-1\r\n*-1\r\n"
+	v, rest, err := parseValue([]byte(raw))
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("err %v, %d bytes left", err, len(rest))
+	}
+	f, err := v.array[0].strings()
+	if err != nil || len(f) != 5 || f[0] != "node1" || f[2] != "" || f[3] != "leader" || f[4] != "7" {
+		t.Fatalf("members row %q, %v", f, err)
+	}
+	if !v.array[1].null || v.array[1].kind != '$' || !v.array[2].null || v.array[2].kind != '*' {
+		t.Fatalf("nulls: %+v", v.array[1:])
+	}
+	for _, bad := range []string{"", "$5\r\nab\r\n", "*2\r\n:1\r\n", ":x\r\n", "!1\r\n"} {
+		if _, _, err := parseValue([]byte(bad)); !errors.Is(err, resp.ErrProtocol) {
+			t.Errorf("parseValue(%q) = %v, want a protocol error", bad, err)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func leaderCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "leader",
+		Usage: "print the leader, as the node at --addr knows it",
+		Description: `Sends RAFT.LEADER to the node at --addr and prints the leader's id, Raft
+address and RESP address. Exits with 5 when that node knows no leader.
+
+--json prints {"id", "raft_addr", "resp_addr"}.`,
+		Action: runLeader,
+	}
+}
+
+// leaderRef is RAFT.LEADER's reply.
+type leaderRef struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	RESPAddr string `json:"resp_addr"`
+}
+
+func runLeader(c *cli.Context) error {
+	if err := args(c, 0, 0); err != nil {
+		return err
+	}
+	o, err := optsOf(c)
+	if err != nil {
+		return err
+	}
+	l, err := findLeader(o)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(o.stdout, l)
+	}
+	t := newTable("ID", "RAFT ADDRESS", "RESP ADDRESS")
+	t.add(l.ID, l.RaftAddr, l.RESPAddr)
+	return t.write(o.stdout)
+}
+
+// findLeader asks the first node of --addr that answers who leads.
+func findLeader(o *opts) (leaderRef, error) {
+	c, err := o.anyNode()
+	if err != nil {
+		return leaderRef{}, err
+	}
+	defer c.close()
+	return askLeader(c)
+}
+
+func askLeader(c *client) (leaderRef, error) {
+	v, err := c.do("RAFT.LEADER")
+	if err != nil {
+		return leaderRef{}, err
+	}
+	if v.null {
+		return leaderRef{}, &noLeaderError{detail: c.addr + " knows no leader (an election may be running, or a quorum of voters is down)"}
+	}
+	f, err := v.strings()
+	if err == nil && len(f) < 3 {
+		err = fmt.Errorf("%d fields, want 3", len(f))
+	}
+	if err != nil {
+		return leaderRef{}, fmt.Errorf("%s: RAFT.LEADER: %w", c.addr, err)
+	}
+	return leaderRef{ID: f[0], RaftAddr: f[1], RESPAddr: f[2]}, nil
+}
