@@ -49,6 +49,7 @@ func app() *cli.App {
 			str("tcp", "127.0.0.1:6379", "RESP `ADDRESS` clients connect to"),
 			str("raft", "127.0.0.1:16379", "Raft bind `ADDRESS`"),
 			str("advertise", "", "RESP `ADDRESS` other nodes and clients reach this node at (default: -tcp)"),
+			str("raft-advertise", "", "Raft `ADDRESS` other nodes dial (default: -raft)"),
 			str("dir", "walker-data/data", "engine data `DIR`"),
 			str("raftdir", "walker-data/raft", "Raft log and snapshots `DIR`"),
 			str("bootstrap", "true", "true: Raft cluster mode (a new node with no -join starts a one-node cluster); false: standalone, as --standalone"),
@@ -72,15 +73,15 @@ func app() *cli.App {
 
 // settings are the validated flags.
 type settings struct {
-	id, tcp, raftAddr, advertise, dir, raftDir, join, pass, raftLog string
-	standalone                                                      bool
-	sync                                                            engine.SyncMode
-	readLevel                                                       int
-	engine                                                          engine.Options
-	snapThreshold, trailingLogs                                     uint64
-	snapInterval                                                    time.Duration
-	logLevel                                                        string
-	logJSON                                                         bool
+	id, tcp, raftAddr, raftAdvertise, advertise, dir, raftDir, join, pass, raftLog string
+	standalone                                                                     bool
+	sync                                                                           engine.SyncMode
+	readLevel                                                                      int
+	engine                                                                         engine.Options
+	snapThreshold, trailingLogs                                                    uint64
+	snapInterval                                                                   time.Duration
+	logLevel                                                                       string
+	logJSON                                                                        bool
 }
 
 func parse(c *cli.Context) (*settings, error) {
@@ -91,7 +92,8 @@ func parse(c *cli.Context) (*settings, error) {
 	}
 	s := &settings{
 		id: c.String("id"), tcp: c.String("tcp"), raftAddr: c.String("raft"), advertise: c.String("advertise"),
-		dir: c.String("dir"), raftDir: c.String("raftdir"), join: c.String("join"), pass: c.String("requirepass"),
+		raftAdvertise: c.String("raft-advertise"),
+		dir:           c.String("dir"), raftDir: c.String("raftdir"), join: c.String("join"), pass: c.String("requirepass"),
 		raftLog: c.String("raft-log"), standalone: c.Bool("standalone"), logLevel: c.String("log-level"),
 		snapThreshold: c.Uint64("snapshot-threshold"), snapInterval: c.Duration("snapshot-interval"),
 		trailingLogs: c.Uint64("trailing-logs"),
@@ -110,7 +112,7 @@ func parse(c *cli.Context) (*settings, error) {
 	if s.readLevel, err = server.ParseLevel(c.String("read-consistency")); err != nil {
 		return nil, fmt.Errorf("--read-consistency %q: want default, stale, consistent, 0, 1 or 2", c.String("read-consistency"))
 	}
-	for name, a := range map[string]string{"tcp": s.tcp, "raft": s.raftAddr, "advertise": s.advertise, "join": s.join} {
+	for name, a := range map[string]string{"tcp": s.tcp, "raft": s.raftAddr, "advertise": s.advertise, "raft-advertise": s.raftAdvertise, "join": s.join} {
 		if a == "" {
 			continue
 		}
@@ -121,8 +123,11 @@ func parse(c *cli.Context) (*settings, error) {
 	if s.advertise == "" {
 		s.advertise = s.tcp
 	}
+	if s.raftAdvertise == "" {
+		s.raftAdvertise = s.raftAddr
+	}
 	if s.id == "" {
-		s.id = s.raftAddr
+		s.id = s.raftAdvertise
 	}
 	switch s.raftLog {
 	case "bolt", "wal":
@@ -227,7 +232,7 @@ func run(c *cli.Context) error {
 	var once sync.Once
 	requestShutdown := func() { once.Do(func() { close(shutdown) }) }
 
-	pool := forward.New(forward.Options{Password: s.pass})
+	pool := forward.New(forward.Options{Password: s.pass, LocalIP: bindIP(s.tcp)})
 	defer pool.Close()
 	var backend server.Backend
 	var st *store.Store
@@ -254,7 +259,7 @@ func run(c *cli.Context) error {
 			s.raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
 		}
 		st, err = store.Open(store.Config{
-			ID: s.id, RaftAddr: s.raftAddr, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
+			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
 			Forwarder: pool, Logger: log, LogLevel: raftLogLevel(s.logLevel), LogJSON: s.logJSON,
@@ -331,7 +336,7 @@ func run(c *cli.Context) error {
 // or the node finds itself a member by other means (walkerctl join).
 // Joining when already a member is a no-op on the leader.
 func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, stop <-chan struct{}) {
-	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAddr), []byte(s.advertise)}
+	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAdvertise), []byte(s.advertise)}
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		if st.Joined() {
 			log.Info("already a member of the cluster", "id", s.id)
@@ -352,6 +357,19 @@ func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.St
 		case <-time.After(delay):
 		}
 	}
+}
+
+// bindIP is the IP of a listen address, if it names one.
+func bindIP(addr string) net.IP {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
 }
 
 func raftLogLevel(level string) string {

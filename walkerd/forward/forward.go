@@ -37,6 +37,10 @@ type Options struct {
 	DialTimeout time.Duration
 	// CallTimeout bounds waiting for a reply. Zero: 30 s.
 	CallTimeout time.Duration
+	// LocalIP, if set, is the source address of every connection: walkerd
+	// dials from the IP it serves on, so the leader (or a fault-injecting
+	// proxy) sees which node is talking.
+	LocalIP net.IP
 }
 
 // Pool forwards commands over pooled, pipelined connections.
@@ -142,7 +146,11 @@ type conn struct {
 }
 
 func dial(addr string, o Options) (*conn, error) {
-	nc, err := net.DialTimeout("tcp", addr, o.DialTimeout)
+	d := net.Dialer{Timeout: o.DialTimeout}
+	if o.LocalIP != nil {
+		d.LocalAddr = &net.TCPAddr{IP: o.LocalIP}
+	}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("forward: dial leader %s: %w", addr, err)
 	}

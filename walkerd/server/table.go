@@ -108,6 +108,7 @@ func (s *Server) table() map[string]*cmd {
 	}
 	add(&cmd{name: "walker.apply", arity: 2, flags: noMulti | admin, run: cmdWalkerApply, group: "cluster"})
 	add(&cmd{name: "walker.read", arity: -4, flags: noMulti | admin, run: cmdWalkerRead, group: "cluster"})
+	add(&cmd{name: "walker.digest", arity: 1, flags: noMulti | admin, run: cmdWalkerDigest, group: "cluster"})
 	return t
 }
 

@@ -27,12 +27,15 @@ import (
 
 // Config configures a Store. Zero durations take loopback-friendly defaults.
 type Config struct {
-	ID        string // this node's Raft id
-	RaftAddr  string // Raft bind and advertised address
-	RESPAddr  string // the address clients and other nodes reach this node's RESP server at
-	RaftDir   string
-	DataDir   string
-	Bootstrap bool // with no Raft state, start a one-node cluster of this node
+	ID       string // this node's Raft id
+	RaftAddr string // Raft bind address
+	// RaftAdvertise is the Raft address peers dial, when it is not
+	// RaftAddr (a proxy in front of this node). Zero: RaftAddr.
+	RaftAdvertise string
+	RESPAddr      string // the address clients and other nodes reach this node's RESP server at
+	RaftDir       string
+	DataDir       string
+	Bootstrap     bool // with no Raft state, start a one-node cluster of this node
 
 	Sync    engine.SyncMode // how the Raft log reaches disk (appendfsync)
 	LogKind string          // "bolt" (raft-boltdb, the default) or "wal" (raft-wal)
@@ -133,10 +136,11 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	s.trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, nil, 3, 10*time.Second, hlog)
+	stream, err := newStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise)
 	if err != nil {
 		return nil, fmt.Errorf("raft transport: %w", err)
 	}
+	s.trans = raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hlog)
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = hlog
