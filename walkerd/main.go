@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -64,6 +66,7 @@ func app() *cli.App {
 			&cli.Uint64Flag{Name: "snapshot-threshold", Value: 8192, Usage: "Raft log entries between snapshots", EnvVars: env("snapshot-threshold")},
 			&cli.Uint64Flag{Name: "trailing-logs", Value: 10240, Usage: "Raft log entries kept after a snapshot, for followers that lag", EnvVars: env("trailing-logs")},
 			&cli.DurationFlag{Name: "snapshot-interval", Value: 30 * time.Second, Usage: "how often Raft checks whether to snapshot", EnvVars: env("snapshot-interval")},
+			str("pprof", "", "serve Go's profiler (net/http/pprof) on `ADDRESS`, e.g. 127.0.0.1:6060"),
 			str("log-level", "info", "debug, info, warn or error"),
 			str("log-format", "text", "text or json"),
 		},
@@ -219,6 +222,14 @@ func run(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if addr := c.String("pprof"); addr != "" {
+		pln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		go http.Serve(pln, nil) // the default mux, where net/http/pprof registers
+		log.Info("profiler listening", "addr", pln.Addr().String())
+	}
 
 	// Listen first, so that a port in use is reported before anything
 	// touches the data directory.
