@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +219,54 @@ func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
 		if code == 0 || !strings.Contains(lines[len(lines)-1], c.want) {
 			t.Errorf("%s: exit %d, output %q; want a non-zero exit and a last line naming %q", name, code, out, c.want)
 		}
+	}
+}
+
+func TestE2E_TransactionsAndBenchmarkThroughAFollower(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3)
+	leader, _ := c.Leader(10 * time.Second)
+	f := c.Followers(leader)[0]
+
+	// MULTI/EXEC on a follower: one connection, the commands pipelined.
+	raw, err := harness.DoPipeline(f.RESP, [][]string{
+		{"MULTI"}, {"SET", "a", "1"}, {"INCR", "a"}, {"GET", "a"}, {"EXEC"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n"}
+	for i := range want {
+		if raw[i] != want[i] {
+			t.Fatalf("reply %d = %q, want %q (all: %q)", i, raw[i], want[i], raw)
+		}
+	}
+	// WATCH on a follower: a change made elsewhere aborts the EXEC.
+	conn, err := harness.Dial(f.RESP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, step := range []struct {
+		args []string
+		want string
+	}{{[]string{"WATCH", "a"}, "+OK\r\n"}, {[]string{"MULTI"}, "+OK\r\n"}, {[]string{"SET", "a", "mine"}, "+QUEUED\r\n"}} {
+		if got, err := conn.Do(step.args...); err != nil || got != step.want {
+			t.Fatalf("%v = %q, %v", step.args, got, err)
+		}
+	}
+	must(t, leader, "+OK\r\n", "SET", "a", "theirs")
+	if got, _ := conn.Do("EXEC"); got != "*-1\r\n" {
+		t.Fatalf("EXEC after a watched key changed = %q, want a null array", got)
+	}
+	must(t, leader, bulk("theirs"), "GET", "a")
+
+	// redis-benchmark through the follower: every write is forwarded.
+	out, err := exec.Command("redis-benchmark", "-h", "127.0.0.1", "-p", strings.Split(f.RESP, ":")[1],
+		"-t", "set,get,incr,mset", "-n", "2000", "-c", "20", "-P", "4", "-q").CombinedOutput()
+	if err != nil {
+		t.Skipf("redis-benchmark not available: %v", err)
+	}
+	if strings.Contains(strings.ToLower(string(out)), "error") || strings.Count(string(out), "requests per second") != 4 {
+		t.Fatalf("redis-benchmark through a follower:\n%s", out)
 	}
 }

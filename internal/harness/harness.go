@@ -215,24 +215,76 @@ func (n *Node) Do(args ...string) (string, error) {
 
 // Do sends one command to addr on a fresh connection.
 func Do(addr string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := Dial(addr)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.Do(args...)
+}
+
+// Conn is one client connection for commands that need their own
+// connection (MULTI, WATCH).
+type Conn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// Dial opens a connection to addr.
+func Dial(addr string) (*Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{c: c, r: bufio.NewReader(c)}, nil
+}
+
+// Do sends one command and reads its reply.
+func (c *Conn) Do(args ...string) (string, error) {
+	c.c.SetDeadline(time.Now().Add(10 * time.Second))
 	bs := make([][]byte, len(args))
 	for i, a := range args {
 		bs[i] = []byte(a)
 	}
-	if _, err := c.Write(resp.AppendCommand(nil, bs)); err != nil {
+	if _, err := c.c.Write(resp.AppendCommand(nil, bs)); err != nil {
 		return "", err
 	}
-	raw, err := resp.ReadRaw(bufio.NewReader(c))
+	raw, err := resp.ReadRaw(c.r)
 	return string(raw), err
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.c.Close() }
+
+// DoPipeline sends commands in one write on one connection and returns
+// their replies in order.
+func DoPipeline(addr string, cmds [][]string) ([]string, error) {
+	c, err := Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.c.SetDeadline(time.Now().Add(10 * time.Second))
+	var buf []byte
+	for _, args := range cmds {
+		bs := make([][]byte, len(args))
+		for i, a := range args {
+			bs[i] = []byte(a)
+		}
+		buf = resp.AppendCommand(buf, bs)
+	}
+	if _, err := c.c.Write(buf); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cmds))
+	for i := range cmds {
+		raw, err := resp.ReadRaw(c.r)
+		if err != nil {
+			return out, err
+		}
+		out[i] = string(raw)
+	}
+	return out, nil
 }
 
 // WaitReady waits until the node answers PING.

@@ -1,0 +1,453 @@
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Node is one walkerd process of a chaos cluster. Node i (0-based) owns
+// the loopback IP 127.0.0.(11+i): its RESP and Raft ports, and the two
+// proxies in front of them, all bind there, so every connection it opens
+// to another node comes from its own IP.
+type Node struct {
+	Index     int
+	ID        string
+	IP        string
+	RESP      string // walkerd's RESP port: the clients' way in
+	Raft      string // walkerd's Raft port
+	RaftProxy string // what the other nodes dial for Raft (--raft-advertise)
+	RESPProxy string // what the other nodes forward to (--advertise)
+	Dir       string // data/ and raft/
+	LogPath   string
+
+	bin  string
+	args []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+	paused bool
+	starts int
+}
+
+// NodeIP is the loopback IP of node i.
+func NodeIP(i int) string { return "127.0.0.1" + strconv.Itoa(i+1) }
+
+func (n *Node) baseArgs() []string {
+	return append([]string{
+		"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft,
+		"--raft-advertise", n.RaftProxy, "--advertise", n.RESPProxy,
+		"-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft"),
+	}, n.args...)
+}
+
+// Start starts the process (it must not be running) with the node's flags
+// plus extra, and waits up to timeout for it to answer PING.
+func (n *Node) Start(timeout time.Duration, extra ...string) error {
+	if err := n.start(extra...); err != nil {
+		return err
+	}
+	return n.WaitReady(timeout)
+}
+
+func (n *Node) start(extra ...string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil {
+		return fmt.Errorf("%s: already running", n.ID)
+	}
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	args := append(n.baseArgs(), extra...)
+	fmt.Fprintf(logf, "--- %s start %s %s\n", time.Now().Format(time.RFC3339Nano), n.bin, strings.Join(args, " "))
+	cmd := exec.Command(n.bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// If the harness dies, so do its nodes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	n.cmd, n.done, n.paused = cmd, make(chan struct{}), false
+	n.starts++
+	done := n.done
+	go func() {
+		err := cmd.Wait()
+		fmt.Fprintf(logf, "--- %s exited: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		logf.Close()
+		n.mu.Lock()
+		if n.cmd == cmd {
+			n.cmd, n.paused = nil, false
+		}
+		n.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+// Pid is the process id, or 0 when the node is not running.
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
+// Running reports whether the process exists (paused counts).
+func (n *Node) Running() bool { return n.Pid() != 0 }
+
+// Paused reports whether the process is stopped by SIGSTOP.
+func (n *Node) Paused() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cmd != nil && n.paused
+}
+
+// Kill sends SIGKILL to the node's pid and waits for it to exit.
+func (n *Node) Kill() {
+	n.mu.Lock()
+	cmd, done := n.cmd, n.done
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM (and SIGCONT if paused), and SIGKILL after timeout.
+func (n *Node) Stop(timeout time.Duration) {
+	n.mu.Lock()
+	cmd, done, paused := n.cmd, n.done, n.paused
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if paused {
+		cmd.Process.Signal(syscall.SIGCONT)
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Pause stops the process with SIGSTOP, as a long GC pause would.
+func (n *Node) Pause() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil && !n.paused {
+		n.cmd.Process.Signal(syscall.SIGSTOP)
+		n.paused = true
+	}
+}
+
+// Resume continues a paused process.
+func (n *Node) Resume() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil && n.paused {
+		n.cmd.Process.Signal(syscall.SIGCONT)
+		n.paused = false
+	}
+}
+
+// Do sends one command on a fresh connection.
+func (n *Node) Do(timeout time.Duration, args ...string) (Value, error) {
+	c := NewClient(n.RESP, timeout)
+	defer c.Close()
+	return c.Do1(args...)
+}
+
+// WaitReady waits until the node answers PING.
+func (n *Node) WaitReady(timeout time.Duration) error {
+	return waitFor(timeout, func() error {
+		if !n.Running() {
+			return fmt.Errorf("%s: process exited", n.ID)
+		}
+		v, err := n.Do(time.Second, "PING")
+		if err != nil {
+			return err
+		}
+		if v.Str != "PONG" {
+			return fmt.Errorf("%s: PING answered %v", n.ID, v)
+		}
+		return nil
+	})
+}
+
+// Info returns INFO raft as a map.
+func (n *Node) Info(timeout time.Duration) (map[string]string, error) {
+	v, err := n.Do(timeout, "INFO", "raft")
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind == '-' {
+		return nil, errors.New(v.Str)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(v.Str, "\r\n") {
+		if k, val, ok := strings.Cut(line, ":"); ok {
+			m[k] = val
+		}
+	}
+	return m, nil
+}
+
+// Digest returns WALKER.DIGEST's "<keys> <sha256>".
+func (n *Node) Digest(timeout time.Duration) (string, error) {
+	v, err := n.Do(timeout, "WALKER.DIGEST")
+	if err != nil {
+		return "", err
+	}
+	if v.Kind != '$' {
+		return "", fmt.Errorf("WALKER.DIGEST: %v", v)
+	}
+	return v.Str, nil
+}
+
+func waitFor(timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ClusterOptions configures a Cluster.
+type ClusterOptions struct {
+	Bin   string   // the walkerd binary
+	Dir   string   // nodes' directories and logs go under it
+	Nodes int      // 3 or 5
+	Args  []string // extra walkerd flags for every node
+}
+
+// Cluster is a set of walkerd processes behind the proxies of one Net.
+type Cluster struct {
+	Nodes []*Node
+	Net   *Net
+}
+
+// freePort returns a port on ip that was free a moment ago.
+func freePort(ip string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// StartCluster starts o.Nodes nodes: the first bootstraps, the others join
+// it through its RESP proxy. On error every process started is killed.
+func StartCluster(o ClusterOptions) (c *Cluster, err error) {
+	nodeOf := map[string]int{}
+	for i := range o.Nodes {
+		nodeOf[NodeIP(i)] = i
+	}
+	c = &Cluster{Net: NewNet(nodeOf)}
+	defer func() {
+		if err != nil {
+			c.Close()
+			c = nil
+		}
+	}()
+	for i := range o.Nodes {
+		ip := NodeIP(i)
+		n := &Node{Index: i, ID: "n" + strconv.Itoa(i+1), IP: ip, bin: o.Bin, args: o.Args}
+		n.Dir = filepath.Join(o.Dir, n.ID)
+		n.LogPath = filepath.Join(o.Dir, n.ID+".log")
+		if err := os.MkdirAll(n.Dir, 0o755); err != nil {
+			return c, err
+		}
+		if n.RESP, err = freePort(ip); err != nil {
+			return c, fmt.Errorf("loopback IP %s: %w", ip, err)
+		}
+		if n.Raft, err = freePort(ip); err != nil {
+			return c, err
+		}
+		rp, err := c.Net.NewProxy(net.JoinHostPort(ip, "0"), n.Raft, i)
+		if err != nil {
+			return c, err
+		}
+		qp, err := c.Net.NewProxy(net.JoinHostPort(ip, "0"), n.RESP, i)
+		if err != nil {
+			return c, err
+		}
+		n.RaftProxy, n.RESPProxy = rp.Addr(), qp.Addr()
+		c.Nodes = append(c.Nodes, n)
+	}
+	first := c.Nodes[0]
+	if err := first.Start(20 * time.Second); err != nil {
+		return c, err
+	}
+	if _, err := c.WaitLeader(20 * time.Second); err != nil {
+		return c, fmt.Errorf("the first node never led: %w", err)
+	}
+	for _, n := range c.Nodes[1:] {
+		if err := n.Start(20*time.Second, "-join", first.RESPProxy); err != nil {
+			return c, err
+		}
+	}
+	if err := c.WaitMembers(o.Nodes, 30*time.Second); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Close kills every node by pid and closes the network.
+func (c *Cluster) Close() {
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Kill() }()
+	}
+	wg.Wait()
+	c.Net.Close()
+}
+
+// LeaderInfo is what one node says about itself.
+type LeaderInfo struct {
+	Node  *Node
+	Term  uint64
+	Ready bool
+}
+
+// Leaders returns the running, unpaused nodes that call themselves leader,
+// newest term first.
+func (c *Cluster) Leaders(timeout time.Duration) []LeaderInfo {
+	var mu sync.Mutex
+	var out []LeaderInfo
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes {
+		if !n.Running() || n.Paused() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			info, err := n.Info(timeout)
+			if err != nil || info["raft_state"] != "leader" {
+				return
+			}
+			term, _ := strconv.ParseUint(info["raft_term"], 10, 64)
+			mu.Lock()
+			out = append(out, LeaderInfo{Node: n, Term: term, Ready: info["raft_ready"] == "true"})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Term > out[j-1].Term; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Leader returns the node that leads in the newest term, or nil.
+func (c *Cluster) Leader() *Node {
+	ls := c.Leaders(time.Second)
+	if len(ls) == 0 {
+		return nil
+	}
+	return ls[0].Node
+}
+
+// WaitLeader waits until one node leads, is ready, and every other running
+// node names it.
+func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
+	var leader *Node
+	err := waitFor(timeout, func() error {
+		ls := c.Leaders(time.Second)
+		if len(ls) == 0 || !ls[0].Ready {
+			return errors.New("no ready leader")
+		}
+		leader = ls[0].Node
+		for _, n := range c.Nodes {
+			if !n.Running() || n.Paused() {
+				continue
+			}
+			info, err := n.Info(time.Second)
+			if err != nil {
+				return err
+			}
+			if info["raft_leader_id"] != leader.ID {
+				return fmt.Errorf("%s names leader %q, want %s", n.ID, info["raft_leader_id"], leader.ID)
+			}
+		}
+		return nil
+	})
+	return leader, err
+}
+
+// WaitMembers waits until the leader's configuration has want members and
+// every running node knows the leader's RESP address.
+func (c *Cluster) WaitMembers(want int, timeout time.Duration) error {
+	return waitFor(timeout, func() error {
+		l, err := c.WaitLeader(time.Second)
+		if err != nil {
+			return err
+		}
+		info, err := l.Info(time.Second)
+		if err != nil {
+			return err
+		}
+		if info["raft_members"] != strconv.Itoa(want) {
+			return fmt.Errorf("%s members, want %d", info["raft_members"], want)
+		}
+		for _, n := range c.Nodes {
+			if !n.Running() {
+				continue
+			}
+			ni, err := n.Info(time.Second)
+			if err != nil {
+				return err
+			}
+			if ni["raft_leader_addr"] != l.RESPProxy {
+				return fmt.Errorf("%s names leader address %q, want %q", n.ID, ni["raft_leader_addr"], l.RESPProxy)
+			}
+		}
+		return nil
+	})
+}
+
+// Members returns the ids in the configuration as node n sees it.
+func (n *Node) Members(timeout time.Duration) ([]string, error) {
+	v, err := n.Do(timeout, "RAFT.MEMBERS")
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind != '*' {
+		return nil, fmt.Errorf("RAFT.MEMBERS: %v", v)
+	}
+	var ids []string
+	for _, m := range v.Elems {
+		if len(m.Elems) > 0 {
+			ids = append(ids, m.Elems[0].Str)
+		}
+	}
+	return ids, nil
+}
