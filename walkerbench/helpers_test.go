@@ -1,18 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 )
@@ -23,39 +15,10 @@ type redisServer struct {
 	Pid  int
 }
 
-// startRedis starts redis-server with no persistence and kills it, by its
-// pid, when the test ends. It skips the test if redis-server is not
-// installed.
+// startRedis starts redis-server for the test (see harness.StartRedis).
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on PATH (Debian: apt-get install redis-server); skipping the tests against a real Redis")
-	}
-	addr := harness.FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	t.Cleanup(func() {
-		syscall.Kill(pid, syscall.SIGCONT) // in case a test left it stopped
-		syscall.Kill(pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	err = harness.WaitFor(10*time.Second, func() error {
-		r, err := harness.Do(addr, "PING")
-		if err == nil && r != "+PONG\r\n" {
-			err = errors.New("PING answered " + strconv.Quote(r))
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("redis-server on %s: %v\n%s", addr, err, log.String())
-	}
+	addr, pid := harness.StartRedis(t)
 	return &redisServer{Addr: addr, Pid: pid}
 }
 
@@ -115,63 +78,12 @@ func checkClean(t *testing.T, r *Report, want int64) {
 }
 
 // fakeServer is a RESP server whose every reply comes from answer, to
-// make a server misbehave on purpose; an empty answer hangs up. It closes
-// when the test ends.
+// make a server misbehave on purpose; an empty answer hangs up.
 func fakeServer(t *testing.T, answer func(args []string) string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveFake(c, answer)
+	return harness.FakeRESP(t, func(args []string) string {
+		if a := answer(args); a != "" {
+			return a
 		}
-	}()
-	return ln.Addr().String()
-}
-
-func serveFake(c net.Conn, answer func(args []string) string) {
-	defer c.Close()
-	r, w := bufio.NewReader(c), bufio.NewWriter(c)
-	readLine := func() (string, error) {
-		l, err := r.ReadString('\n')
-		return strings.TrimRight(l, "\r\n"), err
-	}
-	for {
-		l, err := readLine()
-		if err != nil || !strings.HasPrefix(l, "*") {
-			return
-		}
-		n, _ := strconv.Atoi(l[1:])
-		args := make([]string, n)
-		for i := range args {
-			l, err := readLine()
-			if err != nil {
-				return
-			}
-			size, _ := strconv.Atoi(l[1:])
-			b := make([]byte, size+2)
-			if _, err := io.ReadFull(r, b); err != nil {
-				return
-			}
-			args[i] = string(b[:size])
-		}
-		a := answer(args)
-		if a == "" { // hang up
-			w.Flush()
-			return
-		}
-		w.WriteString(a)
-		if r.Buffered() == 0 {
-			if w.Flush() != nil {
-				return
-			}
-		}
-	}
+		return harness.HangUp
+	})
 }

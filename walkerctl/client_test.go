@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"errors"
-	"io"
-	"net"
 	"testing"
 
 	"github.com/walkerdb/walkerdb/internal/harness"
@@ -14,42 +11,16 @@ import (
 // fakeNode serves RESP on a loopback port: reply gets each command and
 // returns the raw reply; "" never answers, "close" hangs up.
 func fakeNode(t *testing.T, reply func(args []string) string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					raw, err := resp.ReadRaw(r)
-					if err != nil {
-						return
-					}
-					v, _, _ := parseValue(raw)
-					args, _ := v.strings()
-					switch out := reply(args); out {
-					case "":
-						io.Copy(io.Discard, r) // until the client gives up
-						return
-					case "close":
-						return
-					default:
-						c.Write([]byte(out))
-					}
-				}
-			}()
+	return harness.FakeRESP(t, func(args []string) string {
+		switch out := reply(args); out {
+		case "":
+			return harness.Silent
+		case "close":
+			return harness.HangUp
+		default:
+			return out
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestClient_UnreachableNodeIsOneClearLine(t *testing.T) {

@@ -4,60 +4,29 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // echoServer answers every command with a bulk string naming its
-// arguments, and can be told to die after n commands.
+// arguments, and hangs up on the dieAfter-th command (0: never).
 func echoServer(t *testing.T, dieAfter int) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				r, w := bufio.NewReader(nc), bufio.NewWriter(nc)
-				for n := 0; ; n++ {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					var argc int
-					fmt.Sscanf(line, "*%d", &argc)
-					var args []string
-					for range argc {
-						r.ReadString('\n')
-						a, _ := r.ReadString('\n')
-						args = append(args, strings.TrimSuffix(a, "\r\n"))
-					}
-					if dieAfter > 0 && n == dieAfter {
-						return
-					}
-					body := strings.Join(args, " ")
-					if args[0] == "BIG" {
-						body = strings.Repeat("y", 200_000)
-					}
-					fmt.Fprintf(w, "$%d\r\n%s\r\n", len(body), body)
-					if r.Buffered() == 0 {
-						w.Flush()
-					}
-				}
-			}()
+	var n atomic.Int64
+	return harness.FakeRESP(t, func(args []string) string {
+		if dieAfter > 0 && n.Add(1) == int64(dieAfter+1) {
+			return harness.HangUp
 		}
-	}()
-	return ln.Addr().String()
+		body := strings.Join(args, " ")
+		if args[0] == "BIG" {
+			body = strings.Repeat("y", 200_000)
+		}
+		return fmt.Sprintf("$%d\r\n%s\r\n", len(body), body)
+	})
 }
 
 func TestPool_RepliesReachTheirCallersInOrder(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/harness"
 )
 
 // testServer is a standalone walkerd server on a loopback port, its engine
@@ -55,46 +55,12 @@ func startServerOn(t testing.TB, b Backend, cfg Config) *testServer {
 	return &testServer{Server: s, addr: ln.Addr().String(), db: b.Engine()}
 }
 
-// startRedis starts a real redis-server on a free loopback port, killed by
-// pid when the test ends. It skips the test when redis-server is missing.
+// startRedis starts a real redis-server for the test (see
+// harness.StartRedis) and returns its address.
 func startRedis(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not on PATH: install the Debian package redis-server to run the differential tests")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			tc := &conn{c: c, r: bufio.NewReader(c)}
-			v, err := tc.do("PING")
-			c.Close()
-			if err == nil && v.kind == '+' {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, _ := harness.StartRedis(t)
+	return addr
 }
 
 // conn is a minimal RESP client for tests.
