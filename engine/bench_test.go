@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -87,17 +88,33 @@ func cleanupFixtures() {
 	})
 }
 
+// openFixture opens the shared fixture for reading; a benchmark that
+// writes opens a copy (openFixtureCopy), so the fixture stays as built.
 func openFixture(b *testing.B, n int, o *Options) *DB {
 	db, err := Open(fixture(b, n), o)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openFixtureCopy(b *testing.B, n int, o *Options) *DB {
+	dir := filepath.Join(b.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-r", fixture(b, n), dir).CombinedOutput(); err != nil {
+		b.Fatalf("copy fixture: %v %s", err, out)
+	}
+	os.Remove(filepath.Join(dir, lockName))
+	db, err := Open(dir, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
 	return db
 }
 
 func BenchmarkGet(b *testing.B) {
 	db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
-	defer db.Close()
 	r := rand.New(rand.NewPCG(1, 2))
 	key := make([]byte, 0, 16)
 	b.ReportAllocs()
@@ -114,8 +131,7 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkPut(b *testing.B) {
 	for _, mode := range []string{"overwrite", "new"} {
 		b.Run("sync=no/"+mode, func(b *testing.B) {
-			db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
-			defer db.Close()
+			db := openFixtureCopy(b, benchKeys, &Options{Sync: SyncNo})
 			r := rand.New(rand.NewPCG(3, 4))
 			k := make([]byte, 0, 16)
 			b.ReportAllocs()
@@ -182,20 +198,29 @@ func BenchmarkBatch100SyncAlways(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	st, _ := db.Stats()
+	b.ReportMetric(float64(st.Fsyncs)/float64(b.N), "fsyncs/batch")
 }
 
+// BenchmarkFsync appends a record's worth (145 B) or a 100-record batch's
+// worth (14.5 KB) to a file and fdatasyncs it: the floor for a synced write.
 func BenchmarkFsync(b *testing.B) {
-	f, err := os.Create(filepath.Join(b.TempDir(), "f"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 145)
-	for i := 0; i < b.N; i++ {
-		f.Write(buf)
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{145, 14500} {
+		b.Run(fmt.Sprintf("bytes=%d", n), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "f"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			buf := make([]byte, n)
+			for i := 0; i < b.N; i++ {
+				f.Write(buf)
+				if err := unix.Fdatasync(int(f.Fd())); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -222,6 +247,7 @@ func BenchmarkOpen(b *testing.B) {
 					}
 					b.StopTimer()
 					if db.Len() != n {
+						db.Close()
 						b.Fatalf("%d keys, want %d", db.Len(), n)
 					}
 					if !hints { // put the hints back for the next run
@@ -249,8 +275,7 @@ func BenchmarkOpen(b *testing.B) {
 
 // BenchmarkMerge rewrites a million live records; MB/s counts live data.
 func BenchmarkMerge(b *testing.B) {
-	db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
-	defer db.Close()
+	db := openFixtureCopy(b, benchKeys, &Options{Sync: SyncNo})
 	st, _ := db.Stats()
 	b.SetBytes(st.LiveBytes)
 	b.ResetTimer()
@@ -266,7 +291,10 @@ func BenchmarkMerge(b *testing.B) {
 func BenchmarkIndexMemory(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		before := heapAlloc()
-		db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+		db, err := Open(fixture(b, benchKeys), &Options{Sync: SyncNo})
+		if err != nil {
+			b.Fatal(err)
+		}
 		after := heapAlloc()
 		b.ReportMetric(float64(after-before)/benchKeys-16, "bytes/key")
 		db.Close()
