@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -250,9 +251,7 @@ func (db *DB) loadActive(id uint32) error {
 }
 
 // scanInto applies every record of a segment to the keydir.
-func (db *DB) scanInto(s *segment, r interface {
-	ReadAt([]byte, int64) (int, error)
-}, size int64) scanResult {
+func (db *DB) scanInto(s *segment, r io.ReaderAt, size int64) scanResult {
 	res := scanSegment(r, size, db.maxRecord(), func(off int64, rec record.Record) error {
 		db.applyLoaded(s, rec.Kind(), rec.Key, off, rec.Size(), rec.ExpireAt)
 		return nil
@@ -802,9 +801,7 @@ func (db *DB) writeHint(id uint32) error {
 }
 
 // buildHint scans a sealed segment into a hint file's bytes.
-func buildHint(r interface {
-	ReadAt([]byte, int64) (int, error)
-}, id uint32, size, maxRec int64) ([]byte, error) {
+func buildHint(r io.ReaderAt, id uint32, size, maxRec int64) ([]byte, error) {
 	b := hint.NewBuilder(id)
 	res := scanSegment(r, size, maxRec, func(off int64, rec record.Record) error {
 		b.Add(hint.Entry{Key: rec.Key, Offset: uint32(off), Size: uint32(rec.Size()), ExpireAt: rec.ExpireAt, Seq: rec.Seq, Kind: rec.Kind()})
