@@ -49,9 +49,9 @@ var errMergeAborted = fmt.Errorf("engine: merge aborted by Close: %w", ErrClosed
 type mergeOutput struct {
 	id     uint32
 	size   int64
-	maxSeq uint64 // highest seq of the records it holds
-	hint []byte       // the output's hint file; its entries name the keys
-	olds []keydir.Loc // entry i replaces the record at olds[i]
+	maxSeq uint64       // highest seq of the records it holds
+	hint   []byte       // the output's hint file; its entries name the keys
+	olds   []keydir.Loc // entry i replaces the record at olds[i]
 }
 
 type expiredKey struct {
