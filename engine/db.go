@@ -136,7 +136,7 @@ func (db *DB) load() error {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	db.kd = keydir.New(0)
+	db.kd = keydir.New(hintedKeys(db.dir, ids))
 	for i, id := range ids {
 		if id > keydir.MaxSegmentID {
 			return fmt.Errorf("engine: segment id %d beyond %d", id, keydir.MaxSegmentID)
@@ -161,6 +161,19 @@ func (db *DB) load() error {
 	db.gc.seg, db.gc.off = db.active.id, db.active.size
 	db.kd.Sync()
 	return nil
+}
+
+// hintedKeys estimates the keys a directory holds from its hint files'
+// sizes (a hint entry takes about 40 bytes plus its key), so the keydir's
+// map is made once at about its final size.
+func hintedKeys(dir string, ids []uint32) int {
+	var bytes int64
+	for _, id := range ids {
+		if st, err := os.Stat(filepath.Join(dir, hintName(id))); err == nil {
+			bytes += st.Size()
+		}
+	}
+	return int(bytes / 56)
 }
 
 // loadSealed adds a sealed segment to the keydir from its hint or, failing
