@@ -160,17 +160,31 @@ func (s *Store) Join(id, raftAddr, respAddr string) error {
 	return nil
 }
 
-// Leave removes a member and its recorded address.
+// Leave removes a member and its recorded address. The address goes
+// first, while this node surely leads: when the member is the leader
+// itself, removing it ends its leadership (and shuts its raft down), and
+// nothing could be written after that.
 func (s *Store) Leave(id string) error {
 	if _, ok := s.raftAddrOf(id); !ok {
 		return fmt.Errorf("no member with id %s", id)
 	}
-	if err := s.raft.RemoveServer(raft.ServerID(id), 0, 0).Error(); err != nil {
+	if _, err := s.Apply(memberEntry("WALKER.DELMEMBER", id)); err != nil {
+		return err
+	}
+	err := s.wait(s.raft.RemoveServer(raft.ServerID(id), 0, 0))
+	if err != nil && id == s.cfg.ID {
+		// Removing itself, the leader may lose leadership, or shut raft
+		// down, before the future answers; the removal stands if it left
+		// the configuration.
+		if _, still := s.raftAddrOf(id); !still || errors.Is(err, errRaftDown) || errors.Is(err, raft.ErrLeadershipLost) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	s.log.Info("member left", "id", id)
-	_, err := s.Apply(memberEntry("WALKER.DELMEMBER", id))
-	return err
+	return nil
 }
 
 func (s *Store) raftAddrOf(id string) (raft.ServerAddress, bool) {

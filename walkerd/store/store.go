@@ -71,6 +71,13 @@ type Store struct {
 	ready  atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	verify verifier
 
+	// raftDown is closed once raft has shut down (after Close, or when a
+	// removal from the configuration shut it). hashicorp/raft v1.7.3 can
+	// leave a future unanswered after shutdown (its buffered channels race
+	// its shutdown channel), so every wait on a future also waits on this.
+	raftDown     chan struct{}
+	raftDownOnce sync.Once
+
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
@@ -86,7 +93,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.RaftDir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	s := &Store{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), raftDown: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -172,7 +179,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.verify.raft = s.raft
+	s.verify.store = s
 	if !hasState && cfg.Bootstrap {
 		f := s.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
 			{ID: rc.LocalID, Address: s.trans.LocalAddr()},
@@ -231,7 +238,12 @@ func (s *Store) watchLeadership() {
 		case <-s.raft.LeaderCh():
 		case <-t.C:
 		}
-		if s.raft.State() != raft.Leader {
+		switch s.raft.State() {
+		case raft.Shutdown:
+			s.markRaftDown()
+			continue
+		case raft.Leader:
+		default:
 			continue
 		}
 		term := s.raft.CurrentTerm()
@@ -241,7 +253,7 @@ func (s *Store) watchLeadership() {
 		// The barrier commits an entry of this term and returns when all
 		// before it is applied: then this node has every write that any
 		// earlier leader acknowledged.
-		if err := s.raft.Barrier(5 * time.Second).Error(); err != nil {
+		if err := s.wait(s.raft.Barrier(5 * time.Second)); err != nil {
 			continue
 		}
 		if s.raft.CurrentTerm() == term {
@@ -280,7 +292,7 @@ func (s *Store) Apply(e *command.Entry) ([]byte, error) {
 		return nil, s.notLeader()
 	}
 	f := s.raft.Apply(e.Encode(), 0)
-	if err := f.Error(); err != nil {
+	if err := s.wait(f); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return nil, s.notLeader() // never appended: the server may forward it
 		}
@@ -345,10 +357,40 @@ func (s *Store) leaderRESP() string {
 // IsLeader reports whether this node leads.
 func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
 
+func (s *Store) markRaftDown() { s.raftDownOnce.Do(func() { close(s.raftDown) }) }
+
+// errRaftDown answers calls whose future raft left unanswered at shutdown.
+var errRaftDown = errors.New("raft has shut down on this node")
+
+// wait returns a future's error, or errRaftDown once raft has shut down
+// without answering it. The goroutine left waiting on such a future ends
+// with the process.
+func (s *Store) wait(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-s.raftDown:
+			select {
+			case err := <-done:
+				return err
+			default:
+				return errRaftDown
+			}
+		case <-time.After(50 * time.Millisecond):
+			if s.raft.State() == raft.Shutdown {
+				s.markRaftDown()
+			}
+		}
+	}
+}
+
 // verifier lets concurrent consistent reads share VerifyLeader rounds: a
 // read joins the next round that starts after it arrived.
 type verifier struct {
-	raft    *raft.Raft
+	store   *Store
 	mu      sync.Mutex
 	running bool
 	waiting []chan error
@@ -377,7 +419,7 @@ func (v *verifier) rounds() {
 			return
 		}
 		v.mu.Unlock()
-		err := v.raft.VerifyLeader().Error()
+		err := v.store.wait(v.store.raft.VerifyLeader())
 		for _, ch := range batch {
 			ch <- err
 		}
@@ -395,6 +437,7 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	err := s.raft.Shutdown().Error()
+	s.markRaftDown()
 	s.wg.Wait()
 	return errors.Join(err, s.closeParts())
 }
