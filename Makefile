@@ -6,6 +6,8 @@
 #   make generate   re-run flatc for fbs/ (the output is committed)
 #   make lint       go vet and staticcheck
 #   make clean      remove ./bin and test caches
+#   make fuzz       every fuzz target for FUZZTIME_LONG (fuzz-short: 5 s each)
+#   make chaos      the long fault-injection run (chaos-short: 2 min, in test)
 
 MODULES    := engine fbs internal walkerd walkerctl walkerbench walkerdump tools
 BINARIES   := walkerd walkerctl walkerbench walkerdump
@@ -38,6 +40,7 @@ test:
 		echo "== $$m"; \
 		(cd $$m && $(GO) test $(TEST_FLAGS) ./...); \
 	done
+	@$(MAKE) --no-print-directory fuzz-short chaos-short
 
 bench:
 	cd engine && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
@@ -57,3 +60,46 @@ lint:
 clean:
 	rm -rf bin
 	$(GO) clean -testcache
+
+# Fuzzing: every decoder's fuzz target for FUZZTIME each. `make test` runs
+# the short pass; `make fuzz` the long one (FUZZTIME_LONG each).
+#   make fuzz FUZZTIME_LONG=30m
+FUZZTIME      ?= 5s
+FUZZTIME_LONG ?= 5m
+FUZZ_TARGETS  := engine:.:FuzzRestore engine:./record:FuzzDecode engine:./hint:FuzzParse \
+                 walkerd:./command:FuzzDecodeEntry walkerd:./server:FuzzRESPArgs \
+                 walkerd:./server:FuzzGuard_PassesWellFormedCommandsWhole internal:./resp:FuzzReadRaw
+
+.PHONY: fuzz-short fuzz chaos-short chaos
+
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		m=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; fn=$${rest#*:}; \
+		echo "== fuzz $$m $$pkg $$fn for $(FUZZTIME)"; \
+		(cd $$m && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg); \
+	done
+
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-short FUZZTIME=$(FUZZTIME_LONG)
+
+# Chaos: a walkerd cluster on loopback behind fault-injecting proxies,
+# register/append/counter workloads checked for linearizability and lost
+# writes under kill, pause, partitions, membership changes and restarts
+# (tools/chaos, internal/chaos). `make test` runs the short pass (2 min,
+# fixed seed, fails on any violation); `make chaos` the long one:
+#   make chaos CHAOS_DURATION=30m CHAOS_SEED=7 CHAOS_NODES=5
+CHAOS_DURATION ?= 10m
+CHAOS_SEED     ?= 0
+CHAOS_NODES    ?= 3
+CHAOS_NEMESIS  ?= kill,kill-leader,pause,partition-leader,split,isolate,delay,member,restart-all
+CHAOS_WORKLOAD ?= register,append,counter
+CHAOS_OUT      ?= chaos-results
+
+chaos-short: build
+	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration 2m --seed 1 --nodes 3 \
+		--nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short
+
+chaos: build
+	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) \
+		--nodes $(CHAOS_NODES) --nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) \
+		--out $(CHAOS_OUT)/$$(date +%Y%m%d-%H%M%S)

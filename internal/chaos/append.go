@@ -131,23 +131,18 @@ func (w *Append) Final(env *Env) error {
 	f := newFinalReader(env)
 	defer f.close()
 	ops := env.History.Ops()
+	var keys []string
 	for _, key := range opKeys(ops, w.Name()) {
 		if strings.HasPrefix(key, "a:") {
-			if _, err := f.get(w.Name(), key); err != nil {
-				return err
-			}
+			keys = append(keys, key)
 		}
 	}
 	for _, o := range ops {
 		if o.Workload == w.Name() && o.Kind == "txn-set" {
-			for _, k := range o.Keys {
-				if _, err := f.get(w.Name(), k); err != nil {
-					return err
-				}
-			}
+			keys = append(keys, o.Keys...)
 		}
 	}
-	return nil
+	return f.get(w.Name(), keys...)
 }
 
 func tokens(s string) []string {
@@ -393,6 +388,12 @@ func (w *Append) Check(env *Env, ops []*Op) []Verdict {
 
 	// MGET during the run: a transaction's token in one of its keys but
 	// not the other, when both were read together.
+	txnsOn := map[string][]*Op{} // first key -> txn-appends
+	for _, o := range ops {
+		if o.Kind == "txn-append" {
+			txnsOn[o.Keys[0]] = append(txnsOn[o.Keys[0]], o)
+		}
+	}
 	for _, m := range mgets {
 		mget.Checked++
 		seen := map[string]map[string]bool{}
@@ -404,8 +405,12 @@ func (w *Append) Check(env *Env, ops []*Op) []Verdict {
 				}
 			}
 		}
-		for _, o := range ops {
-			if o.Kind != "txn-append" || o.Call > m.Return {
+		var near []*Op
+		for _, key := range m.Keys {
+			near = append(near, txnsOn[key]...)
+		}
+		for _, o := range near {
+			if o.Call > m.Return {
 				continue
 			}
 			a, b := o.Keys[0], o.Keys[1]

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
 )
 
 // Node is one walkerd process of a chaos cluster. Node i (0-based) owns
@@ -70,7 +72,7 @@ func (n *Node) start(extra ...string) error {
 		return err
 	}
 	args := append(n.baseArgs(), extra...)
-	fmt.Fprintf(logf, "--- %s start %s %s\n", time.Now().Format(time.RFC3339Nano), n.bin, strings.Join(args, " "))
+	fmt.Fprintf(logf, "--- start %s %s %s\n", time.Now().Format(time.RFC3339Nano), n.bin, strings.Join(args, " "))
 	cmd := exec.Command(n.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// If the harness dies, so do its nodes.
@@ -84,7 +86,7 @@ func (n *Node) start(extra ...string) error {
 	done := n.done
 	go func() {
 		err := cmd.Wait()
-		fmt.Fprintf(logf, "--- %s exited: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		fmt.Fprintf(logf, "--- exited %s: %v\n", time.Now().Format(time.RFC3339Nano), err)
 		logf.Close()
 		n.mu.Lock()
 		if n.cmd == cmd {
@@ -177,7 +179,7 @@ func (n *Node) Do(timeout time.Duration, args ...string) (Value, error) {
 
 // WaitReady waits until the node answers PING.
 func (n *Node) WaitReady(timeout time.Duration) error {
-	return waitFor(timeout, func() error {
+	return harness.WaitFor(timeout, func() error {
 		if !n.Running() {
 			return fmt.Errorf("%s: process exited", n.ID)
 		}
@@ -220,20 +222,6 @@ func (n *Node) Digest(timeout time.Duration) (string, error) {
 		return "", fmt.Errorf("WALKER.DIGEST: %v", v)
 	}
 	return v.Str, nil
-}
-
-func waitFor(timeout time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // ClusterOptions configures a Cluster.
@@ -380,7 +368,7 @@ func (c *Cluster) Leader() *Node {
 // node names it.
 func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
 	var leader *Node
-	err := waitFor(timeout, func() error {
+	err := harness.WaitFor(timeout, func() error {
 		ls := c.Leaders(time.Second)
 		if len(ls) == 0 || !ls[0].Ready {
 			return errors.New("no ready leader")
@@ -406,7 +394,7 @@ func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
 // WaitMembers waits until the leader's configuration has want members and
 // every running node knows the leader's RESP address.
 func (c *Cluster) WaitMembers(want int, timeout time.Duration) error {
-	return waitFor(timeout, func() error {
+	return harness.WaitFor(timeout, func() error {
 		l, err := c.WaitLeader(time.Second)
 		if err != nil {
 			return err
@@ -450,4 +438,44 @@ func (n *Node) Members(timeout time.Duration) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// CatchUp waits until every running node has applied the log up to the
+// leader's commit index (as the leader reports it once known), and returns
+// the time since began, or -1 after timeout.
+func (c *Cluster) CatchUp(began time.Time, timeout time.Duration) time.Duration {
+	var target uint64
+	err := harness.WaitFor(timeout, func() error {
+		if target == 0 {
+			l := c.Leader()
+			if l == nil {
+				return errors.New("no leader")
+			}
+			info, err := l.Info(time.Second)
+			if err != nil {
+				return err
+			}
+			if target, err = strconv.ParseUint(info["raft_commit_index"], 10, 64); err != nil || target == 0 {
+				target = 0
+				return errors.New("no commit index")
+			}
+		}
+		for _, n := range c.Nodes {
+			if !n.Running() {
+				continue
+			}
+			info, err := n.Info(time.Second)
+			if err != nil {
+				return err
+			}
+			if a, _ := strconv.ParseUint(info["raft_log_applied_index"], 10, 64); a < target {
+				return fmt.Errorf("%s applied %d < %d", n.ID, a, target)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return -1
+	}
+	return time.Since(began)
 }

@@ -49,12 +49,7 @@ func (w *Counter) Step(cl *Conn) {
 func (w *Counter) Final(env *Env) error {
 	f := newFinalReader(env)
 	defer f.close()
-	for _, key := range opKeys(env.History.Ops(), w.Name()) {
-		if _, err := f.get(w.Name(), key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.get(w.Name(), opKeys(env.History.Ops(), w.Name())...)
 }
 
 func counterValue(o *Op) (int64, bool) {

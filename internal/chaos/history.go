@@ -2,9 +2,12 @@ package chaos
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -71,13 +74,20 @@ func (h *History) Ops() []*Op {
 	return ops
 }
 
-// WriteJSONL writes ops one JSON object per line.
+// WriteJSONL writes items one JSON object per line, gzipped if path ends
+// in .gz.
 func WriteJSONL[T any](path string, items []T) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
+	var out io.Writer = f
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(f)
+		out = zw
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
 	enc := json.NewEncoder(w)
 	for _, it := range items {
 		if err := enc.Encode(it); err != nil {
@@ -85,7 +95,11 @@ func WriteJSONL[T any](path string, items []T) error {
 			return err
 		}
 	}
-	if err := w.Flush(); err != nil {
+	err = w.Flush()
+	if zw != nil && err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
 )
 
 // Fault is one fault injected, as the results record it. Times are on the
@@ -22,11 +24,15 @@ type Fault struct {
 	End     int64    `json:"end"` // when it was healed
 	Targets []string `json:"targets,omitempty"`
 	Leader  string   `json:"leader,omitempty"` // the leader when it began
-	// LeaderCut: the leader was cut off from the majority (a window in
-	// which a default read may be stale).
+	// LeaderCut: the leader was cut off from the majority, or paused (a
+	// window in which a default read may be stale).
 	LeaderCut bool   `json:"leader_cut,omitempty"`
 	Detail    string `json:"detail,omitempty"`
 	Err       string `json:"err,omitempty"`
+	// CatchUp is how long after the heal began every node had applied
+	// the log up to the leader's commit index at the heal (-1: not within
+	// a minute; 0: not measured).
+	CatchUp time.Duration `json:"catch_up_ns,omitempty"`
 }
 
 // nemesis is one kind of fault. start injects it and returns how to heal
@@ -67,6 +73,7 @@ type Nemeses struct {
 	Logf    func(format string, args ...any)
 
 	mu      sync.Mutex
+	wg      sync.WaitGroup
 	faults  []*Fault
 	removed map[int]bool // nodes that left and have not rejoined
 }
@@ -176,6 +183,7 @@ func (ns *Nemeses) inject(kind string) func() {
 	}
 	ns.logf("%7.2fs fault %s %v %s", float64(f.Start)/1e9, kind, f.Targets, f.Detail)
 	return func() {
+		began := time.Now()
 		var err error
 		if heal != nil {
 			err = heal()
@@ -187,8 +195,19 @@ func (ns *Nemeses) inject(kind string) func() {
 		}
 		ns.mu.Unlock()
 		ns.logf("%7.2fs heal  %s %v", float64(f.End)/1e9, kind, errString(err))
+		ns.wg.Add(1)
+		go func() {
+			defer ns.wg.Done()
+			d := ns.C.CatchUp(began, time.Minute)
+			ns.mu.Lock()
+			f.CatchUp = d
+			ns.mu.Unlock()
+		}()
 	}
 }
+
+// Wait waits for the catch-up measurements still running.
+func (ns *Nemeses) Wait() { ns.wg.Wait() }
 
 func errString(err error) string {
 	if err == nil {
@@ -261,6 +280,7 @@ func startPause(ns *Nemeses, f *Fault) (func() error, error) {
 	}
 	n := ns.C.Nodes[i]
 	f.Targets = []string{n.ID}
+	f.LeaderCut = n.ID == f.Leader
 	n.Pause()
 	return func() error { n.Resume(); return nil }, nil
 }
@@ -400,7 +420,7 @@ func startMember(ns *Nemeses, f *Fault) (func() error, error) {
 // removedFromConfig reports whether some other node's configuration,
 // within timeout, lacks n.
 func (ns *Nemeses) removedFromConfig(n *Node, timeout time.Duration) bool {
-	return waitFor(timeout, func() error {
+	return harness.WaitFor(timeout, func() error {
 		for _, m := range ns.C.Nodes {
 			if m == n || !m.Running() || m.Paused() {
 				continue

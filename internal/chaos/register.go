@@ -100,12 +100,7 @@ func first(vs []Value) Value {
 func (w *Register) Final(env *Env) error {
 	f := newFinalReader(env)
 	defer f.close()
-	for _, key := range opKeys(env.History.Ops(), w.Name()) {
-		if _, err := f.get(w.Name(), key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f.get(w.Name(), opKeys(env.History.Ops(), w.Name())...)
 }
 
 func opKeys(ops []*Op, wl string) []string {
@@ -460,8 +455,9 @@ func staleReads(env *Env, ops []*Op) Verdict {
 	}
 	type count struct{ reads, stale int }
 	levels := map[int]*count{0: {}, 1: {}, 2: {}}
-	window := &count{}
-	windows := env.leaderPartitionWindows()
+	window, pauses := &count{}, &count{}
+	windows := env.leaderWindows(func(f *Fault) bool { return f.Kind != "pause" })
+	pauseWindows := env.leaderWindows(func(f *Fault) bool { return f.Kind == "pause" })
 	for _, kops := range byKey {
 		var writes []*Op
 		setBy := map[string]*Op{}
@@ -516,13 +512,20 @@ func staleReads(env *Env, ops []*Op) Verdict {
 			c := levels[r.Level]
 			c.reads++
 			inWindow := r.Level == 0 && windows.contains(r.Call)
+			inPause := r.Level == 0 && pauseWindows.contains(r.Call)
 			if inWindow {
 				window.reads++
+			}
+			if inPause {
+				pauses.reads++
 			}
 			if stale {
 				c.stale++
 				if inWindow {
 					window.stale++
+				}
+				if inPause {
+					pauses.stale++
 				}
 				if r.Level == 2 {
 					v.addViolation("consistent read is stale: %s", describeOp(r))
@@ -540,8 +543,10 @@ func staleReads(env *Env, ops []*Op) Verdict {
 	v.Stats["default_reads_in_leader_partitions"] = window.reads
 	v.Stats["default_stale_in_leader_partitions"] = window.stale
 	v.Stats["default_stale_fraction_in_leader_partitions"] = frac(window.stale, window.reads)
-	v.Summary = fmt.Sprintf("stale: consistent %d/%d, default %d/%d (in leader partitions %d/%d), stale-level %d/%d",
-		levels[2].stale, levels[2].reads, levels[0].stale, levels[0].reads, window.stale, window.reads, levels[1].stale, levels[1].reads)
+	v.Stats["default_reads_in_leader_pauses"] = pauses.reads
+	v.Stats["default_stale_in_leader_pauses"] = pauses.stale
+	v.Summary = fmt.Sprintf("stale: consistent %d/%d, default %d/%d (in leader partitions %d/%d, in leader pauses %d/%d), stale-level %d/%d",
+		levels[2].stale, levels[2].reads, levels[0].stale, levels[0].reads, window.stale, window.reads, pauses.stale, pauses.reads, levels[1].stale, levels[1].reads)
 	return v
 }
 

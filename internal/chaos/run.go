@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,13 +40,14 @@ func (w windows) contains(t int64) bool {
 	return false
 }
 
-// leaderPartitionWindows are the spans in which the leader was cut off
-// from the majority, plus 3 s after each heal (the deposed leader steps
-// down, the cluster settles).
-func (e *Env) leaderPartitionWindows() windows {
+// leaderWindows are the spans of the faults that cut the leader off from
+// the majority (a partition, or a pause of the leader) and that match,
+// plus 3 s after each heal (the deposed leader steps down, the cluster
+// settles).
+func (e *Env) leaderWindows(match func(*Fault) bool) windows {
 	var w windows
 	for _, f := range e.Faults {
-		if f.LeaderCut && f.Err == "" {
+		if f.LeaderCut && f.Err == "" && match(f) {
 			end := f.End
 			if end < 0 {
 				end = e.History.Now()
@@ -113,17 +116,29 @@ type Report struct {
 	Workloads []string       `json:"workloads"`
 	Ops       map[string]int `json:"ops"` // "workload kind outcome" -> count
 	OpsTotal  int            `json:"ops_total"`
+	// Errors counts the errors clients saw, by outcome and kind.
+	Errors    map[string]int `json:"errors"`
 	Faults    map[string]int `json:"faults"` // kind -> count injected
 	FaultErrs int            `json:"fault_errors"`
 	// Convergence: from the moment faults and clients stopped until every
 	// node's WALKER.DIGEST agreed.
-	Converged   bool      `json:"converged"`
-	Convergence string    `json:"convergence"`
-	Digest      string    `json:"digest,omitempty"`
-	Verdicts    []Verdict `json:"verdicts"`
-	Valid       bool      `json:"valid"`
-	Problems    []string  `json:"problems,omitempty"` // harness trouble
-	Out         string    `json:"out"`
+	Converged   bool   `json:"converged"`
+	Convergence string `json:"convergence"`
+	// SinceLastHeal is the convergence time counted from the last fault's
+	// heal (faults may have ended before the clients stopped).
+	SinceLastHeal string `json:"since_last_heal"`
+	// CatchUp: per fault kind, how long after each heal every node had
+	// applied the leader's commit index ("max", "median", "n").
+	CatchUp map[string]string `json:"catch_up"`
+	Digest  string            `json:"digest,omitempty"`
+	// SnapshotInstalls counts snapshots nodes restored from their leader;
+	// Starts counts process starts (from the nodes' logs).
+	SnapshotInstalls int       `json:"snapshot_installs"`
+	Starts           int       `json:"starts"`
+	Verdicts         []Verdict `json:"verdicts"`
+	Valid            bool      `json:"valid"`
+	Problems         []string  `json:"problems,omitempty"` // harness trouble
+	Out              string    `json:"out"`
 }
 
 // Run starts a cluster, runs the workloads under the nemeses for
@@ -149,6 +164,12 @@ func Run(o Options) (*Report, error) {
 	}
 	if o.NodeArgs == nil {
 		o.NodeArgs = DefaultNodeArgs
+		// Merges run only every --merge-interval past --merge-min-bytes of
+		// garbage (10 s and 16 MiB by default): where walkerd has the
+		// flags, make them run within a chaos run.
+		if help, _ := exec.Command(o.Bin, "--help").CombinedOutput(); strings.Contains(string(help), "--merge-interval") && strings.Contains(string(help), "--merge-min-bytes") {
+			o.NodeArgs = append(slices.Clone(o.NodeArgs), "--merge-interval", "500ms", "--merge-min-bytes", "65536")
+		}
 	}
 	if err := ValidateNemeses(o.Nemeses); err != nil {
 		return nil, err
@@ -203,6 +224,7 @@ func Run(o Options) (*Report, error) {
 	for _, w := range waits {
 		w()
 	}
+	ns.Wait()
 	env.Faults = ns.Faults()
 	for _, f := range env.Faults {
 		rep.Faults[f.Kind]++
@@ -221,6 +243,21 @@ func Run(o Options) (*Report, error) {
 	rep.Convergence = took.Round(time.Millisecond).String()
 	rep.Digest = digest
 	conv.Stats["seconds"] = took.Seconds()
+	// The last heal: the latest fault's end, or the final heal if a fault
+	// was still on when the run ended.
+	var lastHeal time.Time
+	for _, f := range env.Faults {
+		if t := env.History.Time(f.End); f.End >= 0 && t.After(lastHeal) {
+			lastHeal = t
+		}
+	}
+	if lastHeal.IsZero() || lastHeal.After(healAt) {
+		lastHeal = healAt
+	}
+	rep.SinceLastHeal = (took + healAt.Sub(lastHeal)).Round(time.Millisecond).String()
+	rep.CatchUp = catchUpStats(env.Faults)
+	conv.Stats["since_last_heal"] = rep.SinceLastHeal
+	conv.Stats["catch_up"] = rep.CatchUp
 	conv.Checked = len(c.Nodes)
 	if err != nil {
 		conv.addViolation("no convergence: %v", err)
@@ -237,8 +274,12 @@ func Run(o Options) (*Report, error) {
 	}
 	ops := env.History.Ops()
 	rep.OpsTotal = len(ops)
+	rep.Errors = map[string]int{}
 	for _, op := range ops {
 		rep.Ops[op.Workload+" "+op.Kind+" "+string(op.Outcome)]++
+		if op.Err != "" {
+			rep.Errors[string(op.Outcome)+": "+errKind(op.Err)]++
+		}
 	}
 	logf("checking %d operations", len(ops))
 	rep.Verdicts = append(rep.Verdicts, conv)
@@ -259,6 +300,12 @@ func Run(o Options) (*Report, error) {
 	}
 
 	c.Close()
+	for _, n := range c.Nodes {
+		if b, err := os.ReadFile(n.LogPath); err == nil {
+			rep.SnapshotInstalls += strings.Count(string(b), "restored snapshot")
+			rep.Starts += strings.Count(string(b), "--- start ")
+		}
+	}
 	if err := writeResults(o.Out, rep, ops, env.Faults); err != nil {
 		return rep, err
 	}
@@ -338,7 +385,7 @@ func waitConverged(c *Cluster, since time.Time, timeout time.Duration) (time.Dur
 }
 
 func writeResults(out string, rep *Report, ops []*Op, faults []*Fault) error {
-	if err := WriteJSONL(filepath.Join(out, "history.jsonl"), ops); err != nil {
+	if err := WriteJSONL(filepath.Join(out, "history.jsonl.gz"), ops); err != nil {
 		return err
 	}
 	if err := WriteJSONL(filepath.Join(out, "faults.jsonl"), faults); err != nil {
@@ -372,6 +419,15 @@ func (r *Report) Summary() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "  %-36s %d\n", k, r.Ops[k])
 	}
+	fmt.Fprintf(&b, "errors seen by clients:\n")
+	keys = keys[:0]
+	for k := range r.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-36s %d\n", k, r.Errors[k])
+	}
 	fmt.Fprintf(&b, "faults injected (%d failed to inject):\n", r.FaultErrs)
 	keys = keys[:0]
 	for k := range r.Faults {
@@ -381,7 +437,16 @@ func (r *Report) Summary() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "  %-20s %d\n", k, r.Faults[k])
 	}
-	fmt.Fprintf(&b, "convergence: %v in %s\n", r.Converged, r.Convergence)
+	fmt.Fprintf(&b, "process starts %d, snapshots installed from a leader %d\n", r.Starts, r.SnapshotInstalls)
+	fmt.Fprintf(&b, "convergence: %v in %s after the clients stopped (%s after the last heal)\n", r.Converged, r.Convergence, r.SinceLastHeal)
+	keys = keys[:0]
+	for k := range r.CatchUp {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  catch-up after %-18s %s\n", k, r.CatchUp[k])
+	}
 	for _, v := range r.Verdicts {
 		mark := "ok  "
 		switch {
@@ -405,4 +470,50 @@ func (r *Report) Summary() string {
 	}
 	fmt.Fprintf(&b, "results in %s\n", r.Out)
 	return b.String()
+}
+
+// catchUpStats summarises Fault.CatchUp per kind.
+func catchUpStats(faults []*Fault) map[string]string {
+	by := map[string][]time.Duration{}
+	missed := map[string]int{}
+	for _, f := range faults {
+		switch {
+		case f.CatchUp > 0:
+			by[f.Kind] = append(by[f.Kind], f.CatchUp)
+		case f.CatchUp < 0:
+			missed[f.Kind]++
+		}
+	}
+	out := map[string]string{}
+	for k, ds := range by {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		out[k] = fmt.Sprintf("median %v, max %v (n=%d)", ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond), len(ds))
+	}
+	for k, n := range missed {
+		out[k] += fmt.Sprintf("; %d not caught up within a minute", n)
+	}
+	return out
+}
+
+// errKind names an error for counting: the error reply's first word, or
+// the kind of network failure.
+func errKind(e string) string {
+	switch {
+	case strings.Contains(e, "i/o timeout"):
+		return "timeout"
+	case strings.Contains(e, "connection refused"):
+		return "connection refused"
+	case strings.Contains(e, "connection reset"), strings.Contains(e, "broken pipe"), strings.HasSuffix(e, "EOF"):
+		return "connection lost"
+	case strings.HasPrefix(e, "not sent"):
+		return "not sent"
+	case strings.HasPrefix(e, "ERR inside EXEC: "):
+		return "EXEC: " + errPrefix(strings.TrimPrefix(e, "ERR inside EXEC: "))
+	case strings.HasPrefix(e, "ERR "), strings.HasPrefix(e, "unexpected reply"):
+		if len(e) > 60 {
+			e = e[:60]
+		}
+		return e
+	}
+	return errPrefix(e)
 }

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -163,24 +162,45 @@ func (f *finalReader) close() {
 	}
 }
 
-// get reads key at level 2 (consistent), trying every node until one
-// answers within the deadline; the read is recorded as an op of workload
-// wl by client -1.
-func (f *finalReader) get(wl, key string) (*Op, error) {
+// get reads keys at level 2 (consistent), pipelined in batches, trying
+// every node in turn until one answers each batch; each read is recorded
+// as an op of workload wl by client -1.
+func (f *finalReader) get(wl string, keys ...string) error {
+	const batch = 100
+	for len(keys) > 0 {
+		chunk := keys[:min(batch, len(keys))]
+		if err := f.getBatch(wl, chunk); err != nil {
+			return err
+		}
+		keys = keys[len(chunk):]
+	}
+	return nil
+}
+
+func (f *finalReader) getBatch(wl string, keys []string) error {
+	cmds := make([][]string, len(keys))
+	for i, k := range keys {
+		cmds[i] = []string{"LEVELGET", k, "2"}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		c := f.cls[i%len(f.cls)]
-		op := &Op{Client: -1, Node: i % len(f.cls), Workload: wl, Kind: "get", Key: key, Level: 2}
-		op.Call = f.env.History.Now()
-		v, err := c.Do1("LEVELGET", key, "2")
-		op.Return = f.env.History.Now()
-		if err != nil || v.Kind == '-' || (v.Kind != '$') {
+		call := f.env.History.Now()
+		vs, err := c.Do(cmds...)
+		ret := f.env.History.Now()
+		ok := err == nil
+		for _, v := range vs {
+			ok = ok && v.Kind == '$'
+		}
+		if !ok {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		op.Outcome, op.Result, op.Null = OK, v.Str, v.Null
-		f.env.History.Add(op)
-		return op, nil
+		for j, v := range vs {
+			f.env.History.Add(&Op{Client: -1, Node: i % len(f.cls), Workload: wl, Kind: "get", Key: keys[j], Level: 2,
+				Call: call, Return: ret, Outcome: OK, Result: v.Str, Null: v.Null})
+		}
+		return nil
 	}
-	return nil, errors.New("final read of " + key + ": no node answered a consistent read")
+	return fmt.Errorf("final reads of %d keys from %s: no node answered consistent reads", len(keys), keys[0])
 }
