@@ -63,6 +63,8 @@ func app() *cli.App {
 			str("raft-log", "bolt", "Raft log store: bolt (raft-boltdb) or wal (raft-wal)"),
 			&cli.Int64Flag{Name: "segment-size", Value: 64 << 20, Usage: "engine segment size in bytes", EnvVars: env("segment-size")},
 			&cli.Float64Flag{Name: "merge-ratio", Value: 0.5, Usage: "merge when this fraction of the data is dead (0: never by itself)", EnvVars: env("merge-ratio")},
+			&cli.DurationFlag{Name: "merge-interval", Value: 10 * time.Second, Usage: "how often to check the merge ratio", EnvVars: env("merge-interval")},
+			&cli.Int64Flag{Name: "merge-min-bytes", Value: 16 << 20, Usage: "least dead data worth a merge, in bytes", EnvVars: env("merge-min-bytes")},
 			&cli.Uint64Flag{Name: "snapshot-threshold", Value: 8192, Usage: "Raft log entries between snapshots", EnvVars: env("snapshot-threshold")},
 			&cli.Uint64Flag{Name: "trailing-logs", Value: 10240, Usage: "Raft log entries kept after a snapshot, for followers that lag", EnvVars: env("trailing-logs")},
 			&cli.DurationFlag{Name: "snapshot-interval", Value: 30 * time.Second, Usage: "how often Raft checks whether to snapshot", EnvVars: env("snapshot-interval")},
@@ -147,6 +149,8 @@ func parse(c *cli.Context) (*settings, error) {
 	s.engine = engine.DefaultOptions()
 	s.engine.SegmentSize = c.Int64("segment-size")
 	s.engine.MergeRatio = c.Float64("merge-ratio")
+	s.engine.MergeInterval = c.Duration("merge-interval")
+	s.engine.MergeMinBytes = c.Int64("merge-min-bytes")
 	s.engine.Sync = s.sync
 	if err := s.engine.Validate(); err != nil {
 		return nil, err

@@ -278,13 +278,28 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		s.dispatch(c, rc.Args)
 	}()
 	conn.WriteRaw(c.out)
+	c.pending += len(c.out)
 	if cap(c.out) > 1<<20 {
 		c.out = nil
+	}
+	if len(conn.PeekPipeline()) == 0 {
+		c.pending = 0 // the last of the pipeline: redcon flushes now
+	} else if c.pending > outputLimit {
+		// A client that pipelines faster than it reads would make the
+		// server hold its replies: close it, as Redis does past
+		// client-output-buffer-limit, without flushing what is held.
+		s.cfg.Logger.Warn("closing a client past the output buffer limit", "addr", c.addr, "bytes", c.pending)
+		c.quit = true
+		conn.NetConn().Close()
+		return
 	}
 	if c.quit {
 		conn.Close()
 	}
 }
+
+// outputLimit bounds the replies one connection's pipeline may hold.
+const outputLimit = 32 << 20
 
 // dispatch finds the command, checks arity and authentication, queues it
 // inside MULTI, and runs it otherwise.
@@ -371,6 +386,10 @@ type client struct {
 	authed bool
 	quit   bool
 	out    []byte
+	// pending is how many reply bytes this pipeline has produced that
+	// redcon has not flushed yet (it flushes after a pipeline's last
+	// command): the connection's output buffer.
+	pending int
 
 	multi   bool
 	dirty   bool // a command was refused while queuing: EXEC aborts
