@@ -530,21 +530,9 @@ func TestMerge_CrashAtEveryStepLosesNothing(t *testing.T) {
 			}
 			// Run the merge's steps by hand, stopping where a crash would.
 			db.mergeMu.Lock()
-			db.mu.Lock()
-			if err := db.rotate(0); err != nil {
+			inputs, ids, err := db.sealForMerge()
+			if err != nil {
 				t.Fatal(err)
-			}
-			var inputs []*segment
-			for id, s := range db.segs {
-				if id != db.active.id {
-					inputs = append(inputs, s)
-				}
-			}
-			db.mu.Unlock()
-			sortSegments(inputs)
-			ids := make([]uint32, len(inputs))
-			for i, s := range inputs {
-				ids[i] = s.id
 			}
 			mdir := filepath.Join(dir, mergeDirName)
 			os.Mkdir(mdir, 0o755)

@@ -60,32 +60,9 @@ type expiredKey struct {
 }
 
 func (db *DB) merge() error {
-	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return ErrClosed
-	}
-	if db.active.size > 0 {
-		if err := db.rotate(0); err != nil {
-			db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
-			db.mu.Unlock()
-			return err
-		}
-	}
-	var inputs []*segment
-	for id, s := range db.segs {
-		if id != db.active.id {
-			inputs = append(inputs, s)
-		}
-	}
-	db.mu.Unlock()
-	if len(inputs) == 0 {
-		return nil
-	}
-	sortSegments(inputs)
-	ids := make([]uint32, len(inputs))
-	for i, s := range inputs {
-		ids[i] = s.id
+	inputs, ids, err := db.sealForMerge()
+	if err != nil || len(inputs) == 0 {
+		return err
 	}
 
 	mdir := filepath.Join(db.dir, mergeDirName)
@@ -109,6 +86,37 @@ func (db *DB) merge() error {
 		return err
 	}
 	return db.mergeInstall(mdir, inputs, ids, outIDs, outs, expired)
+}
+
+// sealForMerge seals the active segment, if it holds anything, and returns
+// every sealed segment and its id in id order: what a merge rewrites. The
+// caller holds mergeMu.
+func (db *DB) sealForMerge() ([]*segment, []uint32, error) {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	if db.active.size > 0 {
+		if err := db.rotate(0); err != nil {
+			db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
+			db.mu.Unlock()
+			return nil, nil, err
+		}
+	}
+	var inputs []*segment
+	for id, s := range db.segs {
+		if id != db.active.id {
+			inputs = append(inputs, s)
+		}
+	}
+	db.mu.Unlock()
+	sortSegments(inputs)
+	ids := make([]uint32, len(inputs))
+	for i, s := range inputs {
+		ids[i] = s.id
+	}
+	return inputs, ids, nil
 }
 
 // mergeWrite copies the live records of inputs into new segment files in

@@ -358,21 +358,9 @@ func TestRecover_FinishesACommittedMergeAndDiscardsAnUncommittedOne(t *testing.T
 				delete(want, fmt.Sprintf("k%03d", i))
 			}
 			db.mergeMu.Lock()
-			db.mu.Lock()
-			if err := db.rotate(0); err != nil {
+			inputs, ids, err := db.sealForMerge()
+			if err != nil {
 				t.Fatal(err)
-			}
-			var inputs []*segment
-			for id, s := range db.segs {
-				if id != db.active.id {
-					inputs = append(inputs, s)
-				}
-			}
-			db.mu.Unlock()
-			sortSegments(inputs)
-			ids := make([]uint32, len(inputs))
-			for i, s := range inputs {
-				ids[i] = s.id
 			}
 			mdir := filepath.Join(dir, mergeDirName)
 			os.Mkdir(mdir, 0o755)
