@@ -63,9 +63,12 @@ clean:
 
 # Fuzzing: every decoder's fuzz target for FUZZTIME each. `make test` runs
 # the short pass; `make fuzz` the long one (FUZZTIME_LONG each).
-#   make fuzz FUZZTIME_LONG=30m
-FUZZTIME      ?= 5s
-FUZZTIME_LONG ?= 5m
+#   make fuzz FUZZTIME_LONG=30000000x
+# Budgets are execution counts, not durations: with a duration, Go 1.26's
+# fuzz coordinator can report its own deadline as a failure on a loaded
+# machine (golang/go#75804, fixed in Go 1.27), with nothing found.
+FUZZTIME      ?= 20000x
+FUZZTIME_LONG ?= 20000000x
 FUZZ_TARGETS  := engine:.:FuzzRestore engine:./record:FuzzDecode engine:./hint:FuzzParse \
                  walkerd:./command:FuzzDecodeEntry walkerd:./server:FuzzRESPArgs \
                  walkerd:./server:FuzzGuard_PassesWellFormedCommandsWhole internal:./resp:FuzzReadRaw
