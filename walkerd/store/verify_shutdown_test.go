@@ -60,8 +60,19 @@ func leaderRemovesItself(t *testing.T, try int) bool {
 	waitReady(t, leader)
 	for _, id := range []string{"s2", "s3"} {
 		n := openNode(t, id, false)
-		if err := leader.Join(id, n.cfg.RaftAddr, ""); err != nil {
-			t.Fatal(err)
+		// With two voters the leader needs the new one's answer within its
+		// lease; on a loaded machine it may step down and win again. Wait
+		// for it to lead again and retry.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			waitReady(t, leader)
+			err := leader.Join(id, n.cfg.RaftAddr, "")
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
 		}
 	}
 	stop := make(chan struct{})
