@@ -517,33 +517,10 @@ func TestMerge_ReclaimsDiskAtOnceAndKeepsNewerWrites(t *testing.T) {
 func TestMerge_CrashAtEveryStepLosesNothing(t *testing.T) {
 	for _, step := range []string{"outputs written", "committed", "half installed", "installed"} {
 		t.Run(step, func(t *testing.T) {
-			db, dir := openTest(t, &Options{SegmentSize: 4096, Sync: SyncNo})
-			want := map[string]string{}
-			for i := range 600 {
-				k, v := fmt.Sprintf("k%03d", i%150), fmt.Sprintf("v%d", i)
-				mustPut(t, db, k, v)
-				want[k] = v
-			}
-			for i := 0; i < 150; i += 3 {
-				db.Delete([]byte(fmt.Sprintf("k%03d", i)))
-				delete(want, fmt.Sprintf("k%03d", i))
-			}
+			db, dir, want := garbageDB(t)
 			// Run the merge's steps by hand, stopping where a crash would.
 			db.mergeMu.Lock()
-			inputs, ids, err := db.sealForMerge()
-			if err != nil {
-				t.Fatal(err)
-			}
-			mdir := filepath.Join(dir, mergeDirName)
-			os.Mkdir(mdir, 0o755)
-			outs, _, err := db.mergeWrite(mdir, inputs, ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var outIDs []uint32
-			for _, o := range outs {
-				outIDs = append(outIDs, o.id)
-			}
+			mdir, ids, outIDs := mergeUpToOutputs(t, db, dir)
 			if len(outIDs) >= len(ids) {
 				t.Fatalf("merge wrote %d outputs for %d inputs: the test needs fewer", len(outIDs), len(ids))
 			}

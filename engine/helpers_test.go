@@ -138,3 +138,42 @@ func fileSize(t testing.TB, path string) int64 {
 	}
 	return st.Size()
 }
+
+// garbageDB opens a DB of several small segments holding overwritten and
+// deleted keys, and returns what it should contain.
+func garbageDB(t testing.TB) (*DB, string, map[string]string) {
+	t.Helper()
+	db, dir := openTest(t, &Options{SegmentSize: 4096, Sync: SyncNo})
+	want := map[string]string{}
+	for i := range 600 {
+		k, v := fmt.Sprintf("k%03d", i%150), fmt.Sprintf("v%d", i)
+		mustPut(t, db, k, v)
+		want[k] = v
+	}
+	for i := 0; i < 150; i += 3 {
+		db.Delete([]byte(fmt.Sprintf("k%03d", i)))
+		delete(want, fmt.Sprintf("k%03d", i))
+	}
+	return db, dir, want
+}
+
+// mergeUpToOutputs runs a merge's first steps by hand, as far as its
+// outputs written in dir/merge and no further: what a crash before the
+// commit point leaves. The caller holds db.mergeMu.
+func mergeUpToOutputs(t testing.TB, db *DB, dir string) (mdir string, ids, outIDs []uint32) {
+	t.Helper()
+	inputs, ids, err := db.sealForMerge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdir = filepath.Join(dir, mergeDirName)
+	os.Mkdir(mdir, 0o755)
+	outs, _, err := db.mergeWrite(mdir, inputs, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		outIDs = append(outIDs, o.id)
+	}
+	return mdir, ids, outIDs
+}

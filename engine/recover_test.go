@@ -346,32 +346,9 @@ func TestRecover_ZeroTailOfACrashedActiveSegmentIsCutWithoutACopy(t *testing.T) 
 func TestRecover_FinishesACommittedMergeAndDiscardsAnUncommittedOne(t *testing.T) {
 	for _, committed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("committed=%v", committed), func(t *testing.T) {
-			db, dir := openTest(t, &Options{SegmentSize: 4096, Sync: SyncNo})
-			want := map[string]string{}
-			for i := range 600 {
-				k, v := fmt.Sprintf("k%03d", i%150), fmt.Sprintf("v%d", i)
-				mustPut(t, db, k, v)
-				want[k] = v
-			}
-			for i := 0; i < 150; i += 3 {
-				db.Delete([]byte(fmt.Sprintf("k%03d", i)))
-				delete(want, fmt.Sprintf("k%03d", i))
-			}
+			db, dir, want := garbageDB(t)
 			db.mergeMu.Lock()
-			inputs, ids, err := db.sealForMerge()
-			if err != nil {
-				t.Fatal(err)
-			}
-			mdir := filepath.Join(dir, mergeDirName)
-			os.Mkdir(mdir, 0o755)
-			outs, _, err := db.mergeWrite(mdir, inputs, ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var outIDs []uint32
-			for _, o := range outs {
-				outIDs = append(outIDs, o.id)
-			}
+			mdir, ids, outIDs := mergeUpToOutputs(t, db, dir)
 			if committed {
 				if err := writeMergeDone(mdir, ids, outIDs); err != nil {
 					t.Fatal(err)

@@ -81,31 +81,28 @@ func (c *ctx) fail(err error) {
 
 // engineGet reads an engine key at c.now.
 func (c *ctx) engineGet(k []byte) (v []byte, exp int64, ok bool) {
-	get := func(r *engine.View) {
-		var err error
-		v, exp, err = r.Get(k)
-		switch {
-		case err == nil:
-			ok = true
-		case !errors.Is(err, engine.ErrNotFound):
-			c.fail(err)
-		}
+	type got struct {
+		v   []byte
+		exp int64
 	}
-	if c.view != nil {
-		get(c.view)
-		return
-	}
-	if err := c.db.View(c.now, func(r *engine.View) error { get(r); return nil }); err != nil {
-		c.fail(err)
-	}
-	return
+	g, ok := viewRead(c, func(r *engine.View) (got, error) {
+		v, exp, err := r.Get(k)
+		return got{v, exp}, err
+	})
+	return g.v, g.exp, ok
 }
 
 // engineMeta looks an engine key up at c.now without reading its value.
-func (c *ctx) engineMeta(k []byte) (m engine.Meta, ok bool) {
-	look := func(r *engine.View) {
+func (c *ctx) engineMeta(k []byte) (engine.Meta, bool) {
+	return viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup(k) })
+}
+
+// viewRead runs read in the entry's view (or one of its own at c.now):
+// ok is false for a missing key, and any other error fails the command.
+func viewRead[T any](c *ctx, read func(*engine.View) (T, error)) (out T, ok bool) {
+	run := func(r *engine.View) {
 		var err error
-		m, err = r.Lookup(k)
+		out, err = read(r)
 		switch {
 		case err == nil:
 			ok = true
@@ -114,10 +111,10 @@ func (c *ctx) engineMeta(k []byte) (m engine.Meta, ok bool) {
 		}
 	}
 	if c.view != nil {
-		look(c.view)
+		run(c.view)
 		return
 	}
-	if err := c.db.View(c.now, func(r *engine.View) error { look(r); return nil }); err != nil {
+	if err := c.db.View(c.now, func(r *engine.View) error { run(r); return nil }); err != nil {
 		c.fail(err)
 	}
 	return
