@@ -8,6 +8,7 @@ type op struct {
 	key      []byte
 	value    []byte
 	expireAt int64
+	seq      uint64 // 0: the batch's seq
 }
 
 // Batch collects puts and deletes that DB.Write commits atomically. A Batch
@@ -29,6 +30,15 @@ func (b *Batch) PutWithExpiry(key, value []byte, expireAt int64) {
 // Delete adds a delete.
 func (b *Batch) Delete(key []byte) {
 	b.ops = append(b.ops, op{kind: record.KindDelete, key: key})
+}
+
+// PutSeq adds a put whose record carries its own sequence number seq
+// instead of the batch's. walkerd applies several Raft log entries as one
+// batch and stamps each key with the index of the entry that wrote it, so
+// that a key's version (Meta.Seq) does not depend on how entries were
+// grouped. The batch's own seq (SetSeq) should be at least every op's.
+func (b *Batch) PutSeq(key, value []byte, expireAt int64, seq uint64) {
+	b.ops = append(b.ops, op{kind: record.KindPut, key: key, value: value, expireAt: expireAt, seq: seq})
 }
 
 // SetSeq sets the sequence number stored with every record of the batch.

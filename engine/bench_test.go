@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 	"golang.org/x/sys/unix"
 )
 
@@ -237,7 +238,7 @@ func BenchmarkOpen(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					if !hints {
-						for _, h := range segFiles(b, dir, hintExt) {
+						for _, h := range enginetest.Files(b, dir, hintExt) {
 							os.Remove(h)
 						}
 					}

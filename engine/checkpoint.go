@@ -24,9 +24,10 @@ var checkpointCounter atomic.Uint64
 // without changing it, since they only ever create, rename or remove
 // files, never rewrite them. walkerd streams one as a Raft snapshot.
 type Checkpoint struct {
-	dir   string
-	files []string
-	seq   uint64
+	dir    string
+	files  []string
+	seq    uint64
+	layout uint32 // the DB's key-layout version, for the stream's header
 }
 
 // Checkpoint seals the active segment and pins every segment. Close the
@@ -47,7 +48,7 @@ func (db *DB) Checkpoint() (*Checkpoint, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cp := &Checkpoint{dir: dir, seq: db.seq}
+	cp := &Checkpoint{dir: dir, seq: db.seq, layout: db.opts.LayoutVersion}
 	var ids []uint32
 	for id, s := range db.segs {
 		if id != db.active.id && s.size > 0 {
@@ -93,22 +94,33 @@ func (c *Checkpoint) Close() error { return os.RemoveAll(c.dir) }
 
 // The checkpoint stream, as WriteTo writes and Restore reads it:
 //
-//	"WALKERCP" | version u32 | seq u64
+//	header:     "WALKERCP" | version u32 | seq u64 | format u32 | layout u32 | crc u32
 //	repeated:   name len u16 | name | size u64 | bytes | crc32c(bytes) u32
 //	end:        name len 0
+//
+// version is the stream's own (streamVersion); format and layout are the
+// data's, as the directory's FORMAT file records them (format.go), and
+// Restore writes them to the restored directory's FORMAT. The header's crc
+// is the CRC32-C of the 28 bytes before it. Version 1, written before
+// format versions, had only "WALKERCP" | 1 | seq; it is refused, as a
+// directory without FORMAT is.
 const (
-	streamMagic   = "WALKERCP"
-	streamVersion = 1
+	streamMagic     = "WALKERCP"
+	streamVersion   = 2
+	streamHeaderLen = 32
 )
 
 // WriteTo streams the checkpoint's files to w.
 func (c *Checkpoint) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	var hdr [20]byte
+	var hdr [streamHeaderLen]byte
 	copy(hdr[:], streamMagic)
 	binary.LittleEndian.PutUint32(hdr[8:], streamVersion)
 	binary.LittleEndian.PutUint64(hdr[12:], c.seq)
+	binary.LittleEndian.PutUint32(hdr[20:], FormatVersion)
+	binary.LittleEndian.PutUint32(hdr[24:], c.layout)
+	binary.LittleEndian.PutUint32(hdr[28:], record.Checksum(hdr[:28]))
 	bw.Write(hdr[:])
 	for _, name := range c.files {
 		if err := writeStreamFile(bw, filepath.Join(c.dir, name), name); err != nil {
@@ -145,24 +157,67 @@ func writeStreamFile(bw *bufio.Writer, path, name string) error {
 	return err
 }
 
-// StreamSeq reads the sequence number from the head of a checkpoint stream
-// without reading the rest, so a caller can tell whether a stored snapshot
-// is newer than its DB.
-func StreamSeq(r io.Reader) (uint64, error) {
-	var hdr [20]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, fmt.Errorf("engine: checkpoint stream header: %w", err)
+// readStreamHeader reads and checks a checkpoint stream's header. It
+// refuses, wrapping ErrFormat, a stream of another stream version, of a
+// newer format version, or of a key layout other than layout when both are
+// non-zero; a header that does not decode wraps ErrCorruption.
+func readStreamHeader(r io.Reader, layout uint32) (uint64, Format, error) {
+	var hdr [streamHeaderLen]byte
+	if _, err := io.ReadFull(r, hdr[:12]); err != nil {
+		return 0, Format{}, fmt.Errorf("engine: checkpoint stream header: %w", err)
 	}
-	if string(hdr[:8]) != streamMagic || binary.LittleEndian.Uint32(hdr[8:]) != streamVersion {
-		return 0, fmt.Errorf("engine: not a checkpoint stream: %w", ErrCorruption)
+	if string(hdr[:8]) != streamMagic {
+		return 0, Format{}, fmt.Errorf("engine: not a checkpoint stream: %w", ErrCorruption)
 	}
-	return binary.LittleEndian.Uint64(hdr[12:]), nil
+	switch v := binary.LittleEndian.Uint32(hdr[8:]); {
+	case v == 1:
+		return 0, Format{}, formatErrorf("engine: checkpoint stream has stream version 1 (written before format versions); this build reads stream version %d", streamVersion)
+	case v > streamVersion:
+		return 0, Format{}, formatErrorf("engine: checkpoint stream has stream version %d (written by a newer build); this build reads stream version %d", v, streamVersion)
+	case v != streamVersion:
+		return 0, Format{}, fmt.Errorf("engine: checkpoint stream version %d: %w", v, ErrCorruption)
+	}
+	if _, err := io.ReadFull(r, hdr[12:]); err != nil {
+		return 0, Format{}, fmt.Errorf("engine: checkpoint stream header: %w", err)
+	}
+	if record.Checksum(hdr[:28]) != binary.LittleEndian.Uint32(hdr[28:]) {
+		return 0, Format{}, fmt.Errorf("engine: checkpoint stream header: checksum mismatch: %w", ErrCorruption)
+	}
+	f := Format{Version: binary.LittleEndian.Uint32(hdr[20:]), Layout: binary.LittleEndian.Uint32(hdr[24:])}
+	if f.Version == 0 {
+		return 0, Format{}, fmt.Errorf("engine: checkpoint stream header: format version 0: %w", ErrCorruption)
+	}
+	if err := f.check("checkpoint stream", layout); err != nil {
+		return 0, Format{}, err
+	}
+	return binary.LittleEndian.Uint64(hdr[12:]), f, nil
 }
 
-// Restore writes the data directory dir from a checkpoint stream; Open it
-// afterwards. dir must not exist or be empty. It is built beside dir and
-// renamed into place, so a failed restore leaves nothing half-written.
-func Restore(r io.Reader, dir string) (seq uint64, err error) {
+// StreamSeq is StreamSeqLayout with layout 0: it checks the stream's
+// versions but not its key layout.
+func StreamSeq(r io.Reader) (uint64, error) { return StreamSeqLayout(r, 0) }
+
+// StreamSeqLayout reads the sequence number from the head of a checkpoint
+// stream without reading the rest, so a caller can tell whether a stored
+// snapshot is newer than its DB. It refuses, wrapping ErrFormat, a stream
+// this build cannot restore: of a newer version, or of a key layout other
+// than layout when both are non-zero.
+func StreamSeqLayout(r io.Reader, layout uint32) (uint64, error) {
+	seq, _, err := readStreamHeader(r, layout)
+	return seq, err
+}
+
+// Restore is RestoreLayout with layout 0: it checks the stream's versions
+// but not its key layout.
+func Restore(r io.Reader, dir string) (seq uint64, err error) { return RestoreLayout(r, dir, 0) }
+
+// RestoreLayout writes the data directory dir from a checkpoint stream,
+// with the FORMAT file the stream's header describes; Open it afterwards.
+// dir must not exist or be empty. It is built beside dir and renamed into
+// place, so a failed restore leaves nothing half-written. It refuses,
+// wrapping ErrFormat, a stream of a newer version, or of a key layout
+// other than layout when both are non-zero (pass Options.LayoutVersion).
+func RestoreLayout(r io.Reader, dir string, layout uint32) (seq uint64, err error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return 0, fmt.Errorf("engine: restore into %s: directory not empty", dir)
 	}
@@ -175,14 +230,13 @@ func Restore(r io.Reader, dir string) (seq uint64, err error) {
 	}
 	defer os.RemoveAll(tmp)
 	br := bufio.NewReaderSize(r, 1<<20)
-	var hdr [20]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		return 0, fmt.Errorf("engine: restore: header: %w", err)
+	seq, f, err := readStreamHeader(br, layout)
+	if err != nil {
+		return 0, err
 	}
-	if string(hdr[:8]) != streamMagic || binary.LittleEndian.Uint32(hdr[8:]) != streamVersion {
-		return 0, fmt.Errorf("engine: restore: not a checkpoint stream: %w", ErrCorruption)
+	if err := writeFormat(tmp, f); err != nil {
+		return 0, err
 	}
-	seq = binary.LittleEndian.Uint64(hdr[12:])
 	for {
 		var b [8]byte
 		if _, err := io.ReadFull(br, b[:2]); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,8 +53,11 @@ type DB struct {
 }
 
 // Open opens or creates the data directory dir. It fails with ErrLocked
-// when another DB holds the directory, and with an error wrapping
-// ErrCorruption when a segment is damaged anywhere but its torn tail.
+// when another DB holds the directory, with an error wrapping ErrFormat
+// when the directory's FORMAT file (format.go) names a version or layout
+// this build does not read, or is missing beside segments, and with an
+// error wrapping ErrCorruption when FORMAT or a segment is damaged
+// (a segment anywhere but its torn tail).
 // A nil opts means DefaultOptions.
 func Open(dir string, opts *Options) (*DB, error) {
 	var o Options
@@ -69,6 +73,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
+		return nil, err
+	}
+	// Check FORMAT (or write it, in a new directory). From here on
+	// o.LayoutVersion is the one the directory records: checkpoints carry it.
+	if o.LayoutVersion, err = openFormat(dir, o.LayoutVersion); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	db := &DB{
@@ -494,13 +504,16 @@ func (db *DB) View(nowMs int64, fn func(*View) error) error {
 	if nowMs == 0 {
 		nowMs = db.nowMs()
 	}
-	return fn(&View{db: db, now: nowMs})
+	v := &View{db: db, now: nowMs}
+	defer func() { v.done = true }() // before RUnlock: its Iterators stop
+	return fn(v)
 }
 
 // View is a read-only view of the DB, valid during DB.View's callback.
 type View struct {
-	db  *DB
-	now int64
+	db   *DB
+	now  int64
+	done bool // fn has returned (iter.go)
 }
 
 // Meta is what the engine knows of a key without reading its value.
@@ -518,6 +531,11 @@ func (r *View) Lookup(key []byte) (Meta, error) { return r.db.lookup(key, r.now)
 
 // Exists reports whether key has a live value.
 func (r *View) Exists(key []byte) (bool, error) { return r.db.exists(key, r.now) }
+
+// LookupAny returns key's metadata whatever its expiry, or ErrNotFound:
+// it sees keys that expired but are still stored (walkerd's expiry
+// sweeper deletes those).
+func (r *View) LookupAny(key []byte) (Meta, error) { return r.db.lookup(key, math.MinInt64) }
 
 // Len is the number of keys in the keydir. Keys that expired but were not
 // yet deleted or merged away are counted, as Redis's DBSIZE counts them.
@@ -586,7 +604,9 @@ func (db *DB) write(ops []op, seq uint64) error {
 		}
 		total += record.Size(len(ops[i].key), len(ops[i].value))
 	}
-	batched := len(ops) != 1
+	// A single op with a seq of its own still gets a commit record, which
+	// carries the batch's seq: after a restart Seq must return it.
+	batched := len(ops) != 1 || (ops[0].seq != 0 && ops[0].seq != seq)
 	if batched {
 		if len(ops) == 0 && seq == 0 {
 			return nil // nothing to record
@@ -621,7 +641,11 @@ func (db *DB) write(ops []op, seq uint64) error {
 	start := act.size
 	for i := range ops {
 		o := &ops[i]
-		act.appendRecord(o.kind|flag, seq, o.expireAt, o.key, o.value)
+		s := seq
+		if o.seq != 0 {
+			s = o.seq
+		}
+		act.appendRecord(o.kind|flag, s, o.expireAt, o.key, o.value)
 	}
 	if batched {
 		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 	"github.com/walkerdb/walkerdb/engine/record"
 )
 
@@ -70,7 +71,7 @@ func TestDB_ValuesSurviveReopenAndRotation(t *testing.T) {
 		mustPut(t, db, k, v)
 		want[k] = v
 	}
-	if n := len(segFiles(t, dir, ".seg")); n < 10 {
+	if n := len(enginetest.Files(t, dir, ".seg")); n < 10 {
 		t.Fatalf("%d segments after 2000 writes of 4 KiB segments; rotation did not happen", n)
 	}
 	sameContents(t, contents(t, db), want)
@@ -346,7 +347,7 @@ func TestRecovery_TornTailIsCutOff(t *testing.T) {
 	db, dir := openTest(t, nil)
 	mustPut(t, db, "kept", "v")
 	db.Close()
-	segs := segFiles(t, dir, ".seg")
+	segs := enginetest.Files(t, dir, ".seg")
 	last := segs[len(segs)-1]
 	size := fileSize(t, last)
 	// Half of a record, as a crash in the middle of a write leaves it.
@@ -372,7 +373,7 @@ func TestRecovery_BatchWithoutCommitIsDropped(t *testing.T) {
 	db, dir := openTest(t, nil)
 	mustPut(t, db, "before", "v")
 	db.Close()
-	last := segFiles(t, dir, ".seg")[0]
+	last := enginetest.Files(t, dir, ".seg")[0]
 	var tail []byte
 	for _, k := range []string{"b1", "b2"} {
 		rec := make([]byte, record.Size(2, 1))
@@ -399,11 +400,11 @@ func TestRecovery_CorruptionInTheMiddleFailsOpenNamingThePlace(t *testing.T) {
 		mustPut(t, db, fmt.Sprintf("k%03d", i), "some value bytes")
 	}
 	db.Close()
-	segs := segFiles(t, dir, ".seg")
-	for _, h := range segFiles(t, dir, ".hint") {
+	segs := enginetest.Files(t, dir, ".seg")
+	for _, h := range enginetest.Files(t, dir, ".hint") {
 		os.Remove(h) // force a scan of the data
 	}
-	flipByte(t, segs[0], 100)
+	enginetest.FlipBytes(t, segs[0], 100, 101)
 	_, err := Open(dir, nil)
 	if !errors.Is(err, ErrCorruption) {
 		t.Fatalf("Open of a segment damaged in the middle: %v, want ErrCorruption", err)
@@ -422,11 +423,11 @@ func TestRecovery_CorruptRecordBehindAGoodHintIsNeverReturned(t *testing.T) {
 	for i := range 200 {
 		mustPut(t, db, fmt.Sprintf("k%03d", i), "some value bytes")
 	}
-	waitFor(t, "hint of segment 1", 5*time.Second, func() bool { return len(segFiles(t, dir, ".hint")) > 0 })
+	waitFor(t, "hint of segment 1", 5*time.Second, func() bool { return len(enginetest.Files(t, dir, ".hint")) > 0 })
 	db.Close()
-	seg := segFiles(t, dir, ".seg")[0]
+	seg := enginetest.Files(t, dir, ".seg")[0]
 	off := int64(record.HeaderSize + 4 + 2) // inside the first record's value
-	flipByte(t, seg, off)
+	enginetest.FlipBytes(t, seg, off, off+1)
 	db, err := Open(dir, nil) // the hint is good: open does not read the data
 	if err != nil {
 		t.Fatal(err)
@@ -451,13 +452,13 @@ func TestHints_BadOrMissingHintFallsBackToScanning(t *testing.T) {
 		db.Delete([]byte(fmt.Sprintf("k%03d", i)))
 		delete(want, fmt.Sprintf("k%03d", i))
 	}
-	nsegs := len(segFiles(t, dir, ".seg"))
+	nsegs := len(enginetest.Files(t, dir, ".seg"))
 	waitFor(t, "hints for every sealed segment", 5*time.Second, func() bool {
-		return len(segFiles(t, dir, ".hint")) == nsegs-1
+		return len(enginetest.Files(t, dir, ".hint")) == nsegs-1
 	})
 	db.Close()
-	hints := segFiles(t, dir, ".hint")
-	flipByte(t, hints[0], 20)
+	hints := enginetest.Files(t, dir, ".hint")
+	enginetest.FlipBytes(t, hints[0], 20, 21)
 	os.Remove(hints[1])
 	os.WriteFile(hints[2], []byte("not a hint"), 0o644)
 	db, err := Open(dir, nil)
@@ -551,8 +552,8 @@ func TestMerge_CrashAtEveryStepLosesNothing(t *testing.T) {
 			if _, err := os.Stat(mdir); !os.IsNotExist(err) {
 				t.Fatal("merge directory left after open")
 			}
-			if step != "outputs written" && len(segFiles(t, dir, ".seg")) != len(outIDs)+1 {
-				t.Fatalf("%d segments after finishing the merge, want %d", len(segFiles(t, dir, ".seg")), len(outIDs)+1)
+			if step != "outputs written" && len(enginetest.Files(t, dir, ".seg")) != len(outIDs)+1 {
+				t.Fatalf("%d segments after finishing the merge, want %d", len(enginetest.Files(t, dir, ".seg")), len(outIDs)+1)
 			}
 		})
 	}
@@ -714,19 +715,6 @@ func appendTo(t testing.TB, path string, b []byte) {
 	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func flipByte(t testing.TB, path string, off int64) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	f.ReadAt(b, off)
-	b[0] ^= 0x5a
-	f.WriteAt(b, off)
 }
 
 func dirBytes(t testing.TB, dir string) int64 {

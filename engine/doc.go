@@ -6,6 +6,7 @@
 // # Files
 //
 //	dir/
+//	  FORMAT               magic, format version, key-layout version (format.go)
 //	  LOCK                 flock'd by the one DB that has dir open
 //	  000000001.seg        sealed segment: records, trimmed, read through mmap
 //	  000000001.hint       its hint file (flatbuffers, package hint)
@@ -17,6 +18,19 @@
 // Segment ids grow by one at each rotation. Loading applies segments in id
 // order, so a later record of a key wins. The record format is drawn in
 // package record.
+//
+// # Format versions
+//
+// FORMAT, written when Open creates the directory, records the engine's
+// on-disk format (FormatVersion) and the application's key-layout version
+// (Options.LayoutVersion). Open refuses, with an error wrapping ErrFormat
+// that names both versions, a directory of a newer format, one with
+// segments but no FORMAT (written before format versions: version 0), and
+// one whose layout differs from a non-zero Options.LayoutVersion; a
+// damaged FORMAT wraps ErrCorruption. A checkpoint stream carries the same
+// two versions in its header, and Restore checks them alike and writes
+// them to the restored directory's FORMAT. The file's layout and the
+// full table are in format.go.
 //
 // # Writes
 //

@@ -23,6 +23,10 @@ var (
 	ErrBatchTooLarge = errors.New("engine: batch too large")
 	// ErrBadOptions: Options.Validate refused a setting.
 	ErrBadOptions = errors.New("engine: invalid options")
+	// ErrFormat: a data directory or checkpoint stream is of a format
+	// version or key layout this build does not read, or a directory is not
+	// a WalkerDB data directory at all. The error names both versions.
+	ErrFormat = errors.New("engine: unsupported data format")
 	// ErrCorruption wraps every report of bytes on disk that are not what
 	// the engine wrote. It is never returned as data.
 	ErrCorruption = record.ErrCorruption

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 // openTest opens a DB in a fresh directory with small segments, and checks
@@ -106,12 +108,8 @@ func sameContents(t testing.TB, got, want map[string]string) {
 	}
 }
 
-func segFiles(t testing.TB, dir, ext string) []string {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
-	sort.Strings(m)
-	return m
-}
+// segFiles is enginetest.Files, under the name format_test.go uses.
+func segFiles(t testing.TB, dir, ext string) []string { return enginetest.Files(t, dir, ext) }
 
 // fakeClock is a settable clock for expiry tests.
 type fakeClock struct{ now time.Time }

@@ -25,14 +25,21 @@ import (
 // meanwhile (and Offline refuses a directory walkerd holds), but it loads
 // nothing until asked. Methods are not safe for concurrent use.
 type Offline struct {
-	dir  string
-	opts Options
-	lock *os.File
+	dir    string
+	opts   Options
+	lock   *os.File
+	format Format
 }
 
 // OpenOffline locks the existing data directory dir for offline work. It
 // fails with ErrLocked when a DB (walkerd) has it open. A nil opts means
 // DefaultOptions; MaxKeySize and MaxValueSize bound the records it accepts.
+// Before it takes the lock (so creating no LOCK file) it refuses, wrapping
+// ErrFormat, a directory that is not a data directory (no FORMAT file and
+// no segments) or whose FORMAT names a newer version or another non-zero
+// layout than opts.LayoutVersion; a damaged FORMAT wraps ErrCorruption. A
+// directory written before format versions (segments, no FORMAT) is
+// accepted, with Format().Version 0, so that it can be inspected.
 func OpenOffline(dir string, opts *Options) (*Offline, error) {
 	var o Options
 	if opts != nil {
@@ -41,18 +48,20 @@ func OpenOffline(dir string, opts *Options) (*Offline, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(dir)
+	f, err := ReadFormat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+		return nil, err
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("engine: %s is not a directory", dir)
+	if f.Version != 0 {
+		if err := f.check("data directory "+dir, o.LayoutVersion); err != nil {
+			return nil, err
+		}
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Offline{dir: dir, opts: o.withDefaults(), lock: lock}, nil
+	return &Offline{dir: dir, opts: o.withDefaults(), lock: lock, format: f}, nil
 }
 
 // Close releases the directory's lock. Closing twice returns nil.
@@ -171,7 +180,7 @@ func (d *Offline) Layout() (Layout, error) {
 			}
 		case name == quarantineDir:
 			l.Quarantine = true
-		case name == lockName:
+		case name == lockName, name == formatName:
 		default:
 			l.Others = append(l.Others, name)
 		}

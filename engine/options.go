@@ -83,6 +83,12 @@ type Options struct {
 	// log entry applied, so that a node replaying an old log never drops a
 	// key that the entries it replays still see.
 	MergeNow func() time.Time
+	// LayoutVersion is the version of the application's key layout stored
+	// with the data (walkerd sets keyspace.LayoutVersion from
+	// github.com/walkerdb/walkerdb/internal/keyspace). Open records it in a
+	// new directory's FORMAT file and refuses a directory, and Restore a
+	// stream, that records another non-zero one. Zero: not checked.
+	LayoutVersion uint32
 	// MergeProgress, when set, is called by the goroutine that runs a merge
 	// as it reads the merge's input segments: done of total input bytes,
 	// ending with done == total. It must be quick. Zero: no reports.

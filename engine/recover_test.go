@@ -1,120 +1,15 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/walkerdb/walkerdb/engine/record"
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
-
-// rawRec is one record of an undamaged segment, decoded by the test itself
-// with record.Decode, independently of the engine's scanner.
-type rawRec struct {
-	off, size int64
-	rec       record.Record
-}
-
-func rawRecords(t testing.TB, path string) []rawRec {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []rawRec
-	for off := int64(0); off < int64(len(data)); {
-		rec, err := record.Decode(data[off:], int64(len(data)))
-		if err != nil {
-			t.Fatalf("%s offset %d: %v (the test decodes undamaged files only)", path, off, err)
-		}
-		out = append(out, rawRec{off, rec.Size(), rec})
-		off += rec.Size()
-	}
-	return out
-}
-
-// readable is the state Open loads from segs (each segment's records, in
-// id order) once the bytes lost says are gone: a record is lost if any of
-// its bytes is, a batch if any of its members or its commit is, and a batch
-// without its commit is never applied.
-func readable(segs [][]rawRec, lost func(seg int, off, end int64) bool) map[string]string {
-	m := map[string]string{}
-	apply := func(r rawRec) {
-		if r.rec.Kind() == record.KindPut {
-			m[string(r.rec.Key)] = string(r.rec.Value)
-		} else {
-			delete(m, string(r.rec.Key))
-		}
-	}
-	for si, recs := range segs {
-		var batch []rawRec
-		batchLost := false
-		for _, r := range recs {
-			gone := lost(si, r.off, r.off+r.size)
-			switch {
-			case r.rec.InBatch():
-				batch = append(batch, r)
-				batchLost = batchLost || gone
-			case r.rec.Kind() == record.KindCommit:
-				if !gone && !batchLost {
-					for _, b := range batch {
-						apply(b)
-					}
-				}
-				batch, batchLost = nil, false
-			default:
-				if !gone {
-					apply(r)
-				}
-			}
-		}
-	}
-	return m
-}
-
-// snapshotDir reads every file under dir, by relative path.
-func snapshotDir(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if d.IsDir() {
-			m[rel+"/"] = ""
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		m[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func sameSnapshot(t testing.TB, got, want map[string]string) {
-	t.Helper()
-	for k, v := range want {
-		if g, ok := got[k]; !ok {
-			t.Errorf("%s: gone", k)
-		} else if g != v {
-			t.Errorf("%s: changed", k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: new", k)
-		}
-	}
-}
 
 // fillDir writes puts, overwrites, deletes and batches across many small
 // segments, closes the DB, and writes every sealed segment's hint.
@@ -160,15 +55,6 @@ func rebuildHints(t testing.TB, dir string) {
 	}
 }
 
-func allRecords(t testing.TB, dir string) [][]rawRec {
-	t.Helper()
-	var segs [][]rawRec
-	for _, p := range segFiles(t, dir, ".seg") {
-		segs = append(segs, rawRecords(t, p))
-	}
-	return segs
-}
-
 func recoverDir(t testing.TB, dir string) *RecoverReport {
 	t.Helper()
 	d, err := OpenOffline(dir, nil)
@@ -189,11 +75,11 @@ func checkRecovered(t *testing.T, dir string, want map[string]string) *RecoverRe
 	t.Helper()
 	r := recoverDir(t, dir)
 	t.Logf("%s", r)
-	before := snapshotDir(t, dir)
+	before := enginetest.Snapshot(t, dir)
 	if r2 := recoverDir(t, dir); r2.Changed {
 		t.Errorf("second recover changed the directory:\n%s", r2)
 	}
-	sameSnapshot(t, snapshotDir(t, dir), before)
+	enginetest.SameSnapshot(t, enginetest.Snapshot(t, dir), before)
 	db, err := Open(dir, &Options{SegmentSize: 4096, Sync: SyncNo})
 	if err != nil {
 		t.Fatalf("open after recover: %v", err)
@@ -205,63 +91,36 @@ func checkRecovered(t *testing.T, dir string, want map[string]string) *RecoverRe
 	return r
 }
 
-// quarantined checks that each set-aside region's file holds exactly the
-// damaged segment's bytes.
-func quarantined(t *testing.T, dir string, r *RecoverReport, damaged map[uint32][]byte) {
+// quarantined checks what r set aside against the segments as they were
+// damaged (damaged, by id) and the records lost (see
+// enginetest.CheckSetAside).
+func quarantined(t *testing.T, dir string, r *RecoverReport, damaged map[uint32][]byte, segs [][]enginetest.Record, lost enginetest.Lost) {
 	t.Helper()
+	var regions []enginetest.SetAside
 	for _, s := range r.Segments {
 		for _, a := range s.SetAside {
-			if a.File == "" {
-				if !bytes.Equal(damaged[s.ID][a.Start:a.End], make([]byte, a.End-a.Start)) {
-					t.Errorf("segment %d [%d,%d): not copied but not all zero", s.ID, a.Start, a.End)
-				}
-				continue
-			}
-			got, err := os.ReadFile(filepath.Join(dir, a.File))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := damaged[s.ID][a.Start : a.Start+a.Copied]; !bytes.Equal(got, want) {
-				t.Errorf("%s: %d bytes, not the damaged bytes of segment %d at %d", a.File, len(got), s.ID, a.Start)
-			}
+			regions = append(regions, enginetest.SetAside{Seg: s.ID, Start: a.Start, End: a.End, Tail: a.Tail, File: a.File, Copied: a.Copied})
 		}
 	}
-}
-
-func readSegments(t testing.TB, dir string) map[uint32][]byte {
-	t.Helper()
-	m := map[uint32][]byte{}
-	for _, p := range segFiles(t, dir, ".seg") {
-		id, _ := parseSegName(filepath.Base(p))
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[id] = b
-	}
-	return m
+	enginetest.CheckSetAside(t, dir, damaged, regions, segs, lost)
 }
 
 func TestRecover_TornTailOfASealedSegmentIsSetAside(t *testing.T) {
 	dir := fillDir(t)
-	segs := allRecords(t, dir)
-	paths := segFiles(t, dir, ".seg")
-	if len(paths) < 4 {
-		t.Fatalf("%d segments: the test needs several", len(paths))
+	segs := enginetest.AllRecords(t, dir)
+	if len(segs) < 4 {
+		t.Fatalf("%d segments: the test needs several", len(segs))
 	}
 	// Cut segment 2 in the middle of its third record from the end.
 	r := segs[1][len(segs[1])-3]
-	cut := r.off + r.size/2
-	if err := os.Truncate(paths[1], cut); err != nil {
-		t.Fatal(err)
-	}
+	cut := r.Off + r.Size/2
+	lost := enginetest.CutTail(t, dir, 1, cut)
 	if _, err := Open(dir, nil); !errors.Is(err, ErrCorruption) {
 		t.Fatalf("open of a sealed segment with a torn tail: %v, want ErrCorruption", err)
 	}
-	want := readable(segs, func(seg int, off, end int64) bool { return seg == 1 && end > cut })
-	damaged := readSegments(t, dir)
-	rep := checkRecovered(t, dir, want)
-	quarantined(t, dir, rep, damaged)
+	damaged := enginetest.ReadSegments(t, dir)
+	rep := checkRecovered(t, dir, enginetest.Values(enginetest.Readable(segs, lost)))
+	quarantined(t, dir, rep, damaged, segs, lost)
 	s := rep.Segments[1]
 	if len(s.SetAside) != 1 || !s.SetAside[0].Tail || s.SetAside[0].End != cut || s.NewSize != s.SetAside[0].Start {
 		t.Fatalf("segment 2: %+v", s)
@@ -270,53 +129,19 @@ func TestRecover_TornTailOfASealedSegmentIsSetAside(t *testing.T) {
 
 func TestRecover_DamageInTheMiddleKeepsEveryReadableRecord(t *testing.T) {
 	dir := fillDir(t)
-	segs := allRecords(t, dir)
-	paths := segFiles(t, dir, ".seg")
+	segs := enginetest.AllRecords(t, dir)
 	// Damage: a value byte in segment 1, a header in segment 3, a stretch
 	// across two records in segment 4, and the commit of a batch.
-	type hit struct {
-		seg      int
-		from, to int64
-	}
-	var hits []hit
-	r := segs[0][2]
-	hits = append(hits, hit{0, r.off + r.size - 2, r.off + r.size - 1})
-	r = segs[2][1]
-	hits = append(hits, hit{2, r.off + 6, r.off + 7})
-	r = segs[3][3]
-	hits = append(hits, hit{3, r.off + r.size - 4, r.off + r.size + 4})
-	found := false
-	for si := range segs {
-		for _, r := range segs[si] {
-			if r.rec.Kind() == record.KindCommit && si != 0 && si != 2 && si != 3 && si < len(segs)-1 {
-				hits = append(hits, hit{si, r.off + record.HeaderSize, r.off + record.HeaderSize + 1})
-				found = true
-				break
-			}
-		}
-		if found {
-			break
-		}
-	}
-	if !found {
-		t.Fatal("no batch in a sealed segment to damage")
-	}
-	for _, h := range hits {
-		for off := h.from; off < h.to; off++ {
-			flipByte(t, paths[h.seg], off)
-		}
-	}
-	want := readable(segs, func(seg int, off, end int64) bool {
-		for _, h := range hits {
-			if h.seg == seg && off < h.to && h.from < end {
-				return true
-			}
-		}
-		return false
-	})
-	damaged := readSegments(t, dir)
-	rep := checkRecovered(t, dir, want)
-	quarantined(t, dir, rep, damaged)
+	a, b, c := segs[0][2], segs[2][1], segs[3][3]
+	flipped := enginetest.Flip(t, dir,
+		enginetest.Region{Seg: 0, From: a.Off + a.Size - 2, To: a.Off + a.Size - 1},
+		enginetest.Region{Seg: 2, From: b.Off + 6, To: b.Off + 7},
+		enginetest.Region{Seg: 3, From: c.Off + c.Size - 4, To: c.Off + c.Size + 4})
+	_, commit := enginetest.BatchCommit(t, dir, segs, 0, 2, 3)
+	lost := enginetest.Union(flipped, commit)
+	damaged := enginetest.ReadSegments(t, dir)
+	rep := checkRecovered(t, dir, enginetest.Values(enginetest.Readable(segs, lost)))
+	quarantined(t, dir, rep, damaged, segs, lost)
 	if rep.Quarantine == "" {
 		t.Fatal("nothing was set aside")
 	}
@@ -359,7 +184,7 @@ func TestRecover_FinishesACommittedMergeAndDiscardsAnUncommittedOne(t *testing.T
 			}
 			db.mergeMu.Unlock()
 			crash(db)
-			os.WriteFile(filepath.Join(dir, hintName(ids[0])+".tmp"), []byte("half a hint"), 0o644)
+			enginetest.StrayTemp(t, dir, hintName(ids[0]))
 
 			d, err := OpenOffline(dir, nil)
 			if err != nil {
@@ -386,7 +211,7 @@ func TestRecover_FinishesACommittedMergeAndDiscardsAnUncommittedOne(t *testing.T
 
 func TestRecover_UnreadableMergeMarkerIsSetAside(t *testing.T) {
 	dir := fillDir(t)
-	want := readable(allRecords(t, dir), func(int, int64, int64) bool { return false })
+	want := enginetest.Values(enginetest.Readable(enginetest.AllRecords(t, dir), nil))
 	mdir := filepath.Join(dir, mergeDirName)
 	os.Mkdir(mdir, 0o755)
 	os.WriteFile(filepath.Join(mdir, mergeDoneName), []byte("inpu"), 0o644) // torn before its fsync
@@ -404,12 +229,11 @@ func TestRecover_UnreadableMergeMarkerIsSetAside(t *testing.T) {
 
 func TestRecover_BadHintsAreRebuiltAndOrphansSetAside(t *testing.T) {
 	dir := fillDir(t)
-	want := readable(allRecords(t, dir), func(int, int64, int64) bool { return false })
-	hints := segFiles(t, dir, ".hint")
-	flipByte(t, hints[0], 20)                                   // corrupt
-	os.Remove(hints[1])                                         // missing
-	os.WriteFile(hints[2], []byte("not a hint"), 0o644)         // corrupt
-	os.WriteFile(filepath.Join(dir, hintName(900)), nil, 0o644) // orphan
+	want := enginetest.Values(enginetest.Readable(enginetest.AllRecords(t, dir), nil))
+	enginetest.CorruptHint(t, dir, 1)
+	enginetest.DeleteHint(t, dir, 2)
+	os.WriteFile(filepath.Join(dir, hintName(3)), []byte("not a hint"), 0o644) // not a hint at all
+	os.WriteFile(filepath.Join(dir, hintName(900)), nil, 0o644)                // an orphan
 	r := checkRecovered(t, dir, want)
 	if len(r.Orphans) != 1 || r.Segments[0].Hint == "" || r.Segments[1].Hint == "" || r.Segments[2].Hint == "" {
 		t.Fatalf("report:\n%s", r)

@@ -1,4 +1,5 @@
 // Package internal is the home of code shared by WalkerDB's binaries: the
-// version stamp, RESP client helpers, output printers and the test harness
-// that drives real processes. Nothing here is a public API.
+// version stamp, RESP client helpers, output printers, the process manager
+// (proc) behind the test harness and the chaos harness that drive real
+// processes. Nothing here is a public API.
 package internal

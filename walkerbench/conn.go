@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
@@ -28,7 +27,7 @@ type conn struct {
 	nc      net.Conn
 	tr      timedReader
 	r       *bufio.Reader
-	scratch []byte
+	raw     []byte // the last reply read, its buffer reused
 	timeout time.Duration
 	pushed  int64 // now() when the deadline was last pushed forward
 }
@@ -60,9 +59,9 @@ func dial(addr, password string, timeout time.Duration) (*conn, error) {
 			nc.Close()
 			return nil, fmt.Errorf("AUTH: %w", err)
 		}
-		if rp.typ != '+' {
+		if rp.Kind != resp.KindSimple {
 			nc.Close()
-			return nil, fmt.Errorf("AUTH: %s", rp.data)
+			return nil, fmt.Errorf("AUTH: %s", rp.Str)
 		}
 	}
 	return c, nil
@@ -98,122 +97,24 @@ func (c *conn) write(b []byte) error {
 	return err
 }
 
-// reply is one parsed reply. data (a status, an error's text, a bulk
-// string) points into the connection's buffer: it is valid until the
-// next read.
+// reply is one parsed reply. Its strings point into the connection's
+// buffer: they are valid until the next read.
 type reply struct {
-	typ  byte // '+', '-', ':', '$' or '*'
-	null bool // $-1 or *-1
-	n    int64
-	data []byte
-	at   int64 // now() when its last byte had arrived
+	resp.Value
+	at int64 // now() when its last byte had arrived
 }
 
-// read reads one reply. Arrays are read whole and their elements dropped:
-// no command walkerbench sends expects one.
+// read reads one reply.
 func (c *conn) read(rp *reply) error {
-	if err := c.readValue(rp, 0); err != nil {
+	var err error
+	if c.raw, err = resp.ReadRawAppend(c.r, c.raw[:0]); err != nil {
+		return err
+	}
+	if rp.Value, _, err = resp.Parse(c.raw); err != nil {
 		return err
 	}
 	rp.at = c.tr.at
 	return nil
-}
-
-func (c *conn) readValue(rp *reply, depth int) error {
-	line, err := c.r.ReadSlice('\n')
-	if err != nil {
-		if err == bufio.ErrBufferFull {
-			return fmt.Errorf("%w: line longer than %d bytes", resp.ErrProtocol, c.r.Size())
-		}
-		return err
-	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return fmt.Errorf("%w: bad line %q", resp.ErrProtocol, line)
-	}
-	rp.typ, rp.null, rp.n, rp.data = line[0], false, 0, line[1:len(line)-2]
-	switch rp.typ {
-	case '+', '-':
-		return nil
-	case ':':
-		n, ok := parseInt(rp.data)
-		if !ok {
-			return fmt.Errorf("%w: integer %q", resp.ErrProtocol, line)
-		}
-		rp.n = n
-		return nil
-	case '$':
-		n, ok := parseInt(rp.data)
-		if !ok || n < -1 || n > resp.MaxBulkLen {
-			return fmt.Errorf("%w: bulk length %q", resp.ErrProtocol, line)
-		}
-		rp.n, rp.data = n, nil
-		if n == -1 {
-			rp.null = true
-			return nil
-		}
-		var b []byte
-		if int(n)+2 <= c.r.Size() {
-			if b, err = c.r.Peek(int(n) + 2); err != nil {
-				return err
-			}
-			c.r.Discard(len(b))
-		} else {
-			if cap(c.scratch) < int(n)+2 {
-				c.scratch = make([]byte, n+2)
-			}
-			b = c.scratch[:n+2]
-			if _, err := io.ReadFull(c.r, b); err != nil {
-				return err
-			}
-		}
-		if b[n] != '\r' || b[n+1] != '\n' {
-			return fmt.Errorf("%w: bulk string not ended by CRLF", resp.ErrProtocol)
-		}
-		rp.data = b[:n]
-		return nil
-	case '*':
-		n, ok := parseInt(rp.data)
-		if !ok || n < -1 || n > resp.MaxArrayLen {
-			return fmt.Errorf("%w: array length %q", resp.ErrProtocol, line)
-		}
-		if depth > 64 {
-			return fmt.Errorf("%w: nesting too deep", resp.ErrProtocol)
-		}
-		var el reply
-		for range max(n, 0) {
-			if err := c.readValue(&el, depth+1); err != nil {
-				return err
-			}
-		}
-		rp.typ, rp.null, rp.n, rp.data = '*', n == -1, n, nil
-		return nil
-	}
-	return fmt.Errorf("%w: unknown reply type %q", resp.ErrProtocol, line[0])
-}
-
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 19 {
-		n, err := strconv.ParseInt(string(b), 10, 64)
-		return n, err == nil
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 // ioKind names a connection error for counting, without addresses.
@@ -231,25 +132,4 @@ func ioKind(err error) string {
 		return "io: " + op.Err.Error()
 	}
 	return "io: " + err.Error()
-}
-
-// RESP encoding of the commands walkerbench sends, straight into the
-// write buffer.
-
-func appendArrayHeader(b []byte, n int) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(n), 10)
-	return append(b, '\r', '\n')
-}
-
-func appendBulkHeader(b []byte, n int) []byte {
-	b = append(b, '$')
-	b = strconv.AppendInt(b, int64(n), 10)
-	return append(b, '\r', '\n')
-}
-
-func appendBulkString(b []byte, s string) []byte {
-	b = appendBulkHeader(b, len(s))
-	b = append(b, s...)
-	return append(b, '\r', '\n')
 }

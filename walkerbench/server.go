@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // serverRun is one target in server mode: a connection per client and
@@ -97,15 +99,15 @@ func (r *serverRun) check() error {
 	if err := c.do(&rp, "PING"); err != nil {
 		return err
 	}
-	if rp.typ == '-' {
-		return fmt.Errorf("PING: %s", rp.data)
+	if rp.Kind == '-' {
+		return fmt.Errorf("PING: %s", rp.Str)
 	}
 	if r.w.level != "" {
 		if err := c.do(&rp, "LEVELGET", string(r.ks.prefix)+"probe", r.w.level); err != nil {
 			return err
 		}
-		if rp.typ == '-' {
-			return fmt.Errorf("LEVELGET (for --level): %s", rp.data)
+		if rp.Kind == '-' {
+			return fmt.Errorf("LEVELGET (for --level): %s", rp.Str)
 		}
 	}
 	return nil
@@ -139,8 +141,8 @@ func (r *serverRun) prefill(ctx context.Context) error {
 						errs[i] = err
 						return
 					}
-					if rp.typ != '+' {
-						errs[i] = fmt.Errorf("SET answered %c%s", rp.typ, rp.data)
+					if rp.Kind != '+' {
+						errs[i] = fmt.Errorf("SET answered %c%s", rp.Kind, rp.Str)
 						return
 					}
 					r.ks.acked(k)
@@ -191,21 +193,21 @@ func (sc *serverClient) encode(b []byte, p *pending, ch *chooser, keys *[]int) [
 		} else {
 			b = append(b, "*3\r\n$8\r\nLEVELGET\r\n"...)
 		}
-		b = appendBulkHeader(b, ks.keyLen())
+		b = resp.AppendBulkHeader(b, ks.keyLen())
 		b = append(ks.appendKey(b, p.key), '\r', '\n')
 		if w.level != "" {
-			b = appendBulkString(b, w.level)
+			b = resp.AppendBulkString(b, w.level)
 		}
 	case opSet:
 		b = append(b, "*3\r\n$3\r\nSET\r\n"...)
 		b = sc.appendPair(b, p.key, p.ver)
 	case opIncr:
 		b = append(b, "*2\r\n$4\r\nINCR\r\n"...)
-		b = appendBulkHeader(b, ks.keyLen()+2)
+		b = resp.AppendBulkHeader(b, ks.keyLen()+2)
 		b = append(ks.appendCounter(b, p.key), '\r', '\n')
 	case opMset:
 		p.keys = len(*keys)
-		b = appendArrayHeader(b, 1+2*w.msetKeys)
+		b = resp.AppendArray(b, 1+2*w.msetKeys)
 		b = append(b, "$4\r\nMSET\r\n"...)
 		for range w.msetKeys {
 			k := ch.pick.key()
@@ -219,12 +221,12 @@ func (sc *serverClient) encode(b []byte, p *pending, ch *chooser, keys *[]int) [
 // appendPair appends key i and the value of version ver, as two bulk strings.
 func (sc *serverClient) appendPair(b []byte, i int, ver uint64) []byte {
 	ks, size := sc.run.ks, sc.run.w.valueSize
-	b = appendBulkHeader(b, ks.keyLen())
+	b = resp.AppendBulkHeader(b, ks.keyLen())
 	start := len(b)
 	b = ks.appendKey(b, i)
 	sum := keySum(b[start:])
 	b = append(b, '\r', '\n')
-	b = appendBulkHeader(b, size)
+	b = resp.AppendBulkHeader(b, size)
 	b = appendValue(b, size, sum, ver)
 	return append(b, '\r', '\n')
 }
@@ -232,16 +234,16 @@ func (sc *serverClient) appendPair(b []byte, i int, ver uint64) []byte {
 // judge checks one reply to p and counts it if wrong; it reports whether
 // the reply was right. keys holds the keys of msets.
 func (sc *serverClient) judge(st *stats, ctr *counters, p *pending, rp *reply, keys []int) bool {
-	if rp.typ == '-' {
-		st.fail(ctr, errorKind(rp.data), 1, "")
+	if rp.Kind == '-' {
+		st.fail(ctr, errorKind(rp.Str), 1, "")
 		return false
 	}
 	ks := sc.run.ks
 	var pr problem
 	switch p.kind {
 	case opGet:
-		if rp.typ == '$' {
-			pr = sc.ck.checkValue(p, rp.data, rp.null)
+		if rp.Kind == '$' {
+			pr = sc.ck.checkValue(p, rp.Str, rp.Null)
 		} else {
 			pr = unexpected(rp)
 		}
@@ -252,8 +254,8 @@ func (sc *serverClient) judge(st *stats, ctr *counters, p *pending, rp *reply, k
 			pr = unexpected(rp)
 		}
 	case opIncr:
-		if rp.typ == ':' {
-			pr = sc.ck.checkIncr(p, rp.n)
+		if rp.Kind == ':' {
+			pr = sc.ck.checkIncr(p, rp.Int)
 		} else {
 			pr = unexpected(rp)
 		}
@@ -273,10 +275,10 @@ func (sc *serverClient) judge(st *stats, ctr *counters, p *pending, rp *reply, k
 	return true
 }
 
-func isOK(rp *reply) bool { return rp.typ == '+' && string(rp.data) == "OK" }
+func isOK(rp *reply) bool { return rp.Kind == '+' && string(rp.Str) == "OK" }
 
 func unexpected(rp *reply) problem {
-	return problem{"unexpected reply type", fmt.Sprintf("reply %c%.40q", rp.typ, rp.data)}
+	return problem{"unexpected reply type", fmt.Sprintf("reply %c%.40q", rp.Kind, rp.Str)}
 }
 
 // fail stops the client after a connection error: n requests sent and

@@ -83,22 +83,19 @@ func replaceAddr(s, addr string) string {
 	return out
 }
 
-func TestParseValue_ReadsEveryReplyType(t *testing.T) {
-	raw := "*3\r\n*5\r\n$5\r\nnode1\r\n$11\r\n127.0.0.1:1\r\n$0\r\n\r\n+leader\r\n:7\r\n$-1\r\n*-1\r\n"
-	v, rest, err := parseValue([]byte(raw))
-	if err != nil || len(rest) != 0 {
-		t.Fatalf("err %v, %d bytes left", err, len(rest))
+func TestReplyFields_ReadsARowOfStrings(t *testing.T) {
+	raw := "*3\r\n*5\r\n$5\r\nnode1\r\n$11\r\n127.0.0.1:1\r\n$0\r\n\r\n+leader\r\n:7\r\n$-1\r\n*1\r\n*0\r\n"
+	v, _, err := resp.Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
 	}
-	f, err := v.array[0].strings()
+	f, err := replyFields(v.Elems[0])
 	if err != nil || len(f) != 5 || f[0] != "node1" || f[2] != "" || f[3] != "leader" || f[4] != "7" {
 		t.Fatalf("members row %q, %v", f, err)
 	}
-	if !v.array[1].null || v.array[1].kind != '$' || !v.array[2].null || v.array[2].kind != '*' {
-		t.Fatalf("nulls: %+v", v.array[1:])
-	}
-	for _, bad := range []string{"", "$5\r\nab\r\n", "*2\r\n:1\r\n", ":x\r\n", "!1\r\n"} {
-		if _, _, err := parseValue([]byte(bad)); !errors.Is(err, resp.ErrProtocol) {
-			t.Errorf("parseValue(%q) = %v, want a protocol error", bad, err)
+	for _, bad := range v.Elems[1:] {
+		if _, err := replyFields(bad); !errors.Is(err, resp.ErrProtocol) {
+			t.Errorf("replyFields(%v) = %v, want a protocol error", bad, err)
 		}
 	}
 }

@@ -43,9 +43,9 @@ func runInfo(c *cli.Context) error {
 		return err
 	}
 	if o.json {
-		return writeJSON(o.stdout, parseInfo(v.str).jsonMap())
+		return writeJSON(o.stdout, parseInfo(string(v.Str)).jsonMap())
 	}
-	text := strings.ReplaceAll(v.str, "\r\n", "\n")
+	text := strings.ReplaceAll(string(v.Str), "\r\n", "\n")
 	if !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}

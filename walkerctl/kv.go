@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // get, set and del are for quick checks; use redis-cli for anything more.
@@ -99,24 +100,24 @@ func runDel(c *cli.Context) error {
 		return err
 	}
 	if o.json {
-		return writeJSON(o.stdout, map[string]any{"deleted": v.int})
+		return writeJSON(o.stdout, map[string]any{"deleted": v.Int})
 	}
-	_, err = fmt.Fprintf(o.stdout, "%d deleted\n", v.int)
+	_, err = fmt.Fprintf(o.stdout, "%d deleted\n", v.Int)
 	return err
 }
 
 // nullable is a reply as JSON: a string, or nil for a missing key.
-func nullable(v value) any {
-	if v.null {
+func nullable(v resp.Value) any {
+	if v.Null {
 		return nil
 	}
-	return v.text()
+	return replyText(v)
 }
 
 // printValue prints a reply the way redis-cli does for a string.
-func printValue(o *opts, v value) error {
-	s := v.text()
-	if v.null {
+func printValue(o *opts, v resp.Value) error {
+	s := replyText(v)
+	if v.Null {
 		s = "(nil)"
 	}
 	_, err := fmt.Fprintln(o.stdout, s)

@@ -60,10 +60,10 @@ func askLeader(c *client) (leaderRef, error) {
 	if err != nil {
 		return leaderRef{}, err
 	}
-	if v.null {
+	if v.Null {
 		return leaderRef{}, &noLeaderError{detail: c.addr + " knows no leader (an election may be running, or a quorum of voters is down)"}
 	}
-	f, err := v.strings()
+	f, err := replyFields(v)
 	if err == nil && len(f) < 3 {
 		err = fmt.Errorf("%d fields, want 3", len(f))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/internal/version"
 )
 
@@ -184,10 +185,10 @@ func (e allUnreachable) Error() string {
 func (e allUnreachable) Unwrap() []error { return e }
 
 // doOnce sends one command to the first node of --addr that answers.
-func (o *opts) doOnce(args ...string) (value, string, error) {
+func (o *opts) doOnce(args ...string) (resp.Value, string, error) {
 	c, err := o.anyNode()
 	if err != nil {
-		return value{}, "", err
+		return resp.Value{}, "", err
 	}
 	defer c.close()
 	v, err := c.do(args...)

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 func membersCommand() *cli.Command {
@@ -114,12 +115,12 @@ func fetchMembers(o *opts) ([]member, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.kind != '*' {
-		return nil, fmt.Errorf("%s: RAFT.MEMBERS answered %q, not an array", addr, v.kind)
+	if v.Kind != resp.KindArray {
+		return nil, fmt.Errorf("%s: RAFT.MEMBERS answered %q, not an array", addr, v.Kind)
 	}
-	ms := make([]member, 0, len(v.array))
-	for i, e := range v.array {
-		f, err := e.strings()
+	ms := make([]member, 0, len(v.Elems))
+	for i, e := range v.Elems {
+		f, err := replyFields(e)
 		if err == nil && len(f) < 5 {
 			err = fmt.Errorf("%d fields, want 5", len(f))
 		}
@@ -165,7 +166,7 @@ func probe(o *opts, ms []member, sections ...string) []probeResult {
 				out[i].err = err
 				return
 			}
-			out[i].info = parseInfo(v.str)
+			out[i].info = parseInfo(string(v.Str))
 		}()
 	}
 	wg.Wait()

@@ -111,6 +111,6 @@ func snapshotOn(c *client, r *snapshotResult) error {
 	if err != nil {
 		return err
 	}
-	r.SnapshotIndex = parseInfo(v.str).uint("raft_last_snapshot_index")
+	r.SnapshotIndex = parseInfo(string(v.Str)).uint("raft_last_snapshot_index")
 	return nil
 }

@@ -18,7 +18,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/version"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/store"
@@ -247,9 +249,11 @@ func run(c *cli.Context) error {
 	var once sync.Once
 	requestShutdown := func() { once.Do(func() { close(shutdown) }) }
 
+	// Every data directory records the key layout it was written with.
+	s.engine.LayoutVersion = keyspace.LayoutVersion
 	pool := forward.New(forward.Options{Password: s.pass, LocalIP: bindIP(s.tcp)})
 	defer pool.Close()
-	var backend server.Backend
+	var be backend.Backend
 	var st *store.Store
 	var db *engine.DB
 	if s.standalone {
@@ -264,9 +268,9 @@ func run(c *cli.Context) error {
 			return err
 		}
 		if s.sync == engine.SyncAlways {
-			backend = server.NewStandaloneGroupCommit(db)
+			be = backend.NewStandaloneGroupCommit(db)
 		} else {
-			backend = server.NewStandalone(db)
+			be = backend.NewStandalone(db)
 		}
 		log.Info("walkerd standalone", "version", version.String(), "resp", s.tcp, "dir", s.dir)
 	} else {
@@ -277,7 +281,7 @@ func run(c *cli.Context) error {
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
-			Forwarder: pool, Logger: log, LogLevel: raftLogLevel(s.logLevel), LogJSON: s.logJSON,
+			Logger: log, LogLevel: raftLogLevel(s.logLevel), LogJSON: s.logJSON,
 			OnFatal: func(err error) {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
@@ -286,11 +290,11 @@ func run(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		backend = st
+		be = st
 		log.Info("walkerd", "version", version.String(), "id", s.id, "resp", s.tcp, "raft", s.raftAddr, "dir", s.dir, "raftdir", s.raftDir)
 	}
 
-	srv := server.New(backend, server.Config{
+	srv := server.New(be, server.Config{
 		RequirePass: s.pass,
 		ReadLevel:   s.readLevel,
 		Forwarder:   pool,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 	"github.com/walkerdb/walkerdb/engine/record"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkOffline(b *testing.B) {
 	src := filepath.Join(base, "src")
 	start := time.Now()
 	size := benchDir(b, src, records)
-	b.Logf("%d records, %s in %d segments, written in %v", records, bytesText(size), len(segments(b, src)), time.Since(start).Round(time.Millisecond))
+	b.Logf("%d records, %s in %d segments, written in %v", records, bytesText(size), len(enginetest.Segments(b, src)), time.Since(start).Round(time.Millisecond))
 
 	b.Run("verify", func(b *testing.B) {
 		b.SetBytes(size)
@@ -70,7 +71,7 @@ func BenchmarkOffline(b *testing.B) {
 		b.SetBytes(size)
 		for i := range b.N {
 			b.StopTimer()
-			segs := segments(b, src)
+			segs := enginetest.Segments(b, src)
 			damaged := map[string]bool{}
 			for j := range 10 {
 				damaged[filepath.Base(segs[j*(len(segs)-1)/10])] = true // sealed ones
@@ -81,7 +82,7 @@ func BenchmarkOffline(b *testing.B) {
 				p := filepath.Join(dir, name)
 				st, _ := os.Stat(p)
 				off := rng.Int64N(st.Size() - 64)
-				flipBytes(b, p, off, off+8)
+				enginetest.FlipBytes(b, p, off, off+8)
 			}
 			b.StartTimer()
 			var out strings.Builder
@@ -152,7 +153,7 @@ func linkCopy(b *testing.B, src, dst string, copies map[string]bool) string {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	segs := segments(b, src)
+	segs := enginetest.Segments(b, src)
 	last := filepath.Base(segs[len(segs)-1])
 	entries, err := os.ReadDir(src)
 	if err != nil {
@@ -164,7 +165,7 @@ func linkCopy(b *testing.B, src, dst string, copies map[string]bool) string {
 		}
 		s, d := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 		if e.Name() == last || copies[e.Name()] {
-			copyFile(b, s, d)
+			enginetest.CopyFile(b, s, d)
 		} else if err := os.Link(s, d); err != nil {
 			b.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func linkCopy(b *testing.B, src, dst string, copies map[string]bool) string {
 // dirSize is the bytes of dir's segment files.
 func dirSize(b testing.TB, dir string) int64 {
 	var n int64
-	for _, p := range segments(b, dir) {
+	for _, p := range enginetest.Segments(b, dir) {
 		st, err := os.Stat(p)
 		if err != nil {
 			b.Fatal(err)

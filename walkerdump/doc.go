@@ -11,6 +11,14 @@
 //
 // Every command takes the directory's lock (engine.OpenOffline, or
 // engine.Open for merge) and refuses a directory that a live walkerd holds.
+// Before that, every command reads DIR's FORMAT file and refuses, with one
+// line, exit 2 and no LOCK file created, a directory that is not a WalkerDB
+// data directory (no FORMAT file and no segments: the parent folder, say),
+// one of a newer format version, or one of another key layout than this
+// build's (keyspace.LayoutVersion); a damaged FORMAT is refused as damage.
+// A directory written before format versions (segments, no FORMAT) is read
+// by every command but merge, which opens it as walkerd would, and inspect
+// reports it as format version 0.
 // The read-only commands (inspect, dump, verify, export) change nothing in
 // DIR beyond creating its LOCK file if it is missing. Flags go before DIR
 // (urfave/cli stops parsing flags at the first argument).

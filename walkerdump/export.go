@@ -94,18 +94,31 @@ func exportAction(c *cli.Context) error {
 		if done := n + expired + internal + foreign; done%4096 == 0 {
 			p.update(done, total)
 		}
-		db, k, ok := keyspace.Split(key)
+		db, k, ok := keyspace.SplitMeta(key)
+		var m keyspace.Meta
+		if ok {
+			var err error
+			if m, err = keyspace.DecodeMeta(value); err != nil {
+				foreign++
+				return nil
+			}
+		}
 		switch {
+		case keyspace.IsSub(key):
+			return nil // a collection's element: exported with its collection
 		case !ok && len(key) > 0 && key[0] == keyspace.Internal:
 			internal++
 			return nil
-		case !ok:
+		case !ok || m.Type != keyspace.String:
+			// Only strings exist in this layout version; anything else is
+			// not walkerd's.
 			foreign++
 			return nil
 		case exp != 0 && exp <= now:
 			expired++
 			return nil
 		}
+		value = m.Value
 		n++
 		if format == "json" {
 			j := exportJSON{DB: db, ExpireAt: exp}

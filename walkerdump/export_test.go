@@ -14,22 +14,28 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 // exportModel is what export should write: every unexpired user key of
 // the directory, by database, from the records as the test decodes them.
-func exportModel(t *testing.T, dir string) map[int]map[string]kv {
+func exportModel(t *testing.T, dir string) map[int]map[string]enginetest.KV {
 	t.Helper()
-	m := map[int]map[string]kv{}
-	for k, v := range unexpired(readable(allRecords(t, dir), nil)) {
-		db, key, ok := keyspace.Split([]byte(k))
+	m := map[int]map[string]enginetest.KV{}
+	for k, v := range enginetest.Unexpired(enginetest.Readable(enginetest.AllRecords(t, dir), nil)) {
+		db, key, ok := keyspace.SplitMeta([]byte(k))
 		if !ok {
 			continue
 		}
+		meta, err := keyspace.DecodeMeta([]byte(v.Value))
+		if err != nil {
+			t.Fatalf("key %q: %v", k, err)
+		}
+		v.Value = string(meta.Value)
 		if m[db] == nil {
-			m[db] = map[string]kv{}
+			m[db] = map[string]enginetest.KV{}
 		}
 		m[db][string(key)] = v
 	}
@@ -90,19 +96,19 @@ func TestExport_RESPLoadsIntoRedisWithValuesAndTTLs(t *testing.T) {
 		for k, v := range want[db] {
 			keys++
 			got, err := c.Get(ctx, k).Result()
-			if err != nil || got != v.value {
-				t.Errorf("db %d GET %q = %q, %v; want %q", db, k, got, err, v.value)
+			if err != nil || got != v.Value {
+				t.Errorf("db %d GET %q = %q, %v; want %q", db, k, got, err, v.Value)
 			}
 			ttl, err := c.PTTL(ctx, k).Result()
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch {
-			case v.exp == 0 && ttl != -1:
+			case v.ExpireAt == 0 && ttl != -1:
 				t.Errorf("db %d %q: PTTL %v, want none", db, k, ttl)
-			case v.exp != 0:
-				if d := ttl.Milliseconds() - (v.exp - now); d < -5000 || d > 5000 {
-					t.Errorf("db %d %q: PTTL %v, want about %dms", db, k, ttl, v.exp-now)
+			case v.ExpireAt != 0:
+				if d := ttl.Milliseconds() - (v.ExpireAt - now); d < -5000 || d > 5000 {
+					t.Errorf("db %d %q: PTTL %v, want about %dms", db, k, ttl, v.ExpireAt-now)
 				}
 			}
 		}
@@ -117,7 +123,7 @@ func TestExport_JSONLinesAreBinarySafe(t *testing.T) {
 	dir := makeDir(t)
 	want := exportModel(t, dir)
 	out := mustRun(t, exitOK, "export", "--format", "json", dir)
-	got := map[int]map[string]kv{}
+	got := map[int]map[string]enginetest.KV{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	binary := 0
 	for sc.Scan() {
@@ -132,16 +138,16 @@ func TestExport_JSONLinesAreBinarySafe(t *testing.T) {
 			binary++
 		}
 		if got[j.DB] == nil {
-			got[j.DB] = map[string]kv{}
+			got[j.DB] = map[string]enginetest.KV{}
 		}
-		got[j.DB][decodeField(j.Key, j.KeyBase64)] = kv{decodeField(j.Value, j.ValueBase64), j.ExpireAt}
+		got[j.DB][decodeField(j.Key, j.KeyBase64)] = enginetest.KV{Value: decodeField(j.Value, j.ValueBase64), ExpireAt: j.ExpireAt}
 	}
 	if binary == 0 {
 		t.Fatal("no binary key or value in the export: the test checks no encoding")
 	}
 	for db := range keyspace.Databases {
 		if len(want[db]) > 0 || len(got[db]) > 0 {
-			t.Run(fmt.Sprintf("db%d", db), func(t *testing.T) { sameKVs(t, got[db], want[db]) })
+			t.Run(fmt.Sprintf("db%d", db), func(t *testing.T) { enginetest.SameKVs(t, got[db], want[db]) })
 		}
 	}
 }
@@ -153,11 +159,11 @@ func TestExport_RefusesADamagedDirectory(t *testing.T) {
 			if scanned {
 				os.Remove(filepath.Join(dir, "000000006.hint"))
 			} // else the damage hides behind a valid hint until the value is read
-			segs := allRecords(t, dir)
-			r := liveRecord(t, segs, 5)
-			flipBytes(t, segments(t, dir)[5], r.off+r.size-1, r.off+r.size)
+			segs := enginetest.AllRecords(t, dir)
+			r := enginetest.LiveRecord(t, segs, 5)
+			enginetest.FlipBytes(t, enginetest.Segments(t, dir)[5], r.Off+r.Size-1, r.Off+r.Size)
 			_, errs, code := runCmd(t, "export", dir)
-			if code != exitError || !strings.Contains(errs, fmt.Sprintf("segment 6 offset %d", r.off)) || !strings.Contains(errs, "walkerdump recover") {
+			if code != exitError || !strings.Contains(errs, fmt.Sprintf("segment 6 offset %d", r.Off)) || !strings.Contains(errs, "walkerdump recover") {
 				t.Fatalf("export of a damaged directory: exit %d: %s", code, errs)
 			}
 		})

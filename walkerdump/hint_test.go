@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 func TestHint_RebuildsMissingAndCorruptHints(t *testing.T) {
@@ -19,8 +21,8 @@ func TestHint_RebuildsMissingAndCorruptHints(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, exitOK, "hint", "--json", dir)), &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != len(segments(t, dir))-1 {
-		t.Fatalf("%d hints rebuilt for %d segments", len(res), len(segments(t, dir)))
+	if len(res) != len(enginetest.Segments(t, dir))-1 {
+		t.Fatalf("%d hints rebuilt for %d segments", len(res), len(enginetest.Segments(t, dir)))
 	}
 	for _, h := range res {
 		if h.Entries == 0 || h.Error != "" {
@@ -34,9 +36,9 @@ func TestHint_RebuildsMissingAndCorruptHints(t *testing.T) {
 
 func TestHint_NamesADamagedSegmentAndRebuildsTheOthers(t *testing.T) {
 	dir := makeDir(t)
-	segs := allRecords(t, dir)
-	r := segs[1][plainRecords(segs[1])[1]]
-	flipBytes(t, segments(t, dir)[1], r.off+r.size-1, r.off+r.size)
+	segs := enginetest.AllRecords(t, dir)
+	r := segs[1][enginetest.PlainRecords(segs[1])[1]]
+	enginetest.FlipBytes(t, enginetest.Segments(t, dir)[1], r.Off+r.Size-1, r.Off+r.Size)
 	os.Remove(filepath.Join(dir, "000000004.hint"))
 	out, errs, code := runCmd(t, "hint", dir)
 	if code != exitProblems || !strings.Contains(out, "segment 2: not rebuilt") || !strings.Contains(errs, "recover") {

@@ -15,7 +15,8 @@ func inspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "describe every segment and hint file: sizes, records, live and dead bytes",
 		ArgsUsage: "DIR",
-		Description: "Loads the directory as walkerd would (hint files where they are valid, scans\n" +
+		Description: "Prints the directory's format and key layout versions (its FORMAT file).\n" +
+			"Loads the directory as walkerd would (hint files where they are valid, scans\n" +
 			"elsewhere) without changing it, and prints per segment: size, records,\n" +
 			"tombstones, live keys and bytes, dead bytes, live keys already expired (merge\n" +
 			"drops them), the hint's state, and damage met while scanning; then totals and\n" +
@@ -29,6 +30,8 @@ func inspectCommand() *cli.Command {
 // inspectJSON is inspect's --json output.
 type inspectJSON struct {
 	Dir         string            `json:"dir"`
+	Format      uint32            `json:"format_version"` // 0: written before format versions
+	Layout      uint32            `json:"layout_version"` // 0: none recorded
 	Segments    []segmentJSON     `json:"segments"`
 	Totals      inspectTotalsJSON `json:"totals"`
 	Merge       mergeJSON         `json:"merge"`
@@ -130,7 +133,7 @@ func inspectAction(c *cli.Context) error {
 	}
 	defer x.Close()
 
-	out := inspectJSON{Dir: d.Dir(), Merge: newMergeJSON(&l), Temps: l.Temps, OrphanHints: orphanHints(&l),
+	out := inspectJSON{Dir: d.Dir(), Format: d.Format().Version, Layout: d.Format().Layout, Merge: newMergeJSON(&l), Temps: l.Temps, OrphanHints: orphanHints(&l),
 		Quarantine: l.Quarantine, Seq: x.Seq(), Segments: []segmentJSON{}}
 	if out.Temps == nil {
 		out.Temps = []string{}
@@ -171,7 +174,7 @@ func inspectAction(c *cli.Context) error {
 }
 
 func printInspect(w io.Writer, out *inspectJSON) error {
-	fmt.Fprintf(w, "directory %s\n\n", out.Dir)
+	fmt.Fprintf(w, "directory %s\n%s\n\n", out.Dir, formatText(out.Format, out.Layout))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "segment\tsize\trecords\ttombstones\tlive keys\tlive bytes\tdead bytes\texpired\t hint\t damage\t")
 	for _, s := range out.Segments {
@@ -226,6 +229,18 @@ func printInspect(w io.Writer, out *inspectJSON) error {
 		fmt.Fprintln(w, "quarantine/ holds what an earlier recover set aside")
 	}
 	return nil
+}
+
+// formatText describes the versions a directory's FORMAT file records.
+func formatText(format, layout uint32) string {
+	if format == 0 {
+		return fmt.Sprintf("format version 0: no FORMAT file, written before format versions (walkerd refuses it; this build reads format version %d)", engine.FormatVersion)
+	}
+	l := fmt.Sprint(layout)
+	if layout == 0 {
+		l = "none recorded"
+	}
+	return fmt.Sprintf("format version %d, key layout version %s", format, l)
 }
 
 func mergeDetail(m mergeJSON) string {

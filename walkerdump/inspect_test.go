@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 func TestInspect_JSONDescribesEverySegmentAndAddsUp(t *testing.T) {
 	dir := makeDir(t)
-	segs := allRecords(t, dir)
+	segs := enginetest.AllRecords(t, dir)
 	var out inspectJSON
 	if err := json.Unmarshal([]byte(mustRun(t, exitOK, "inspect", "--json", dir)), &out); err != nil {
 		t.Fatal(err)
@@ -22,7 +24,7 @@ func TestInspect_JSONDescribesEverySegmentAndAddsUp(t *testing.T) {
 	for i, s := range out.Segments {
 		var n int64
 		for _, r := range segs[i] {
-			if r.rec.Kind() != 3 {
+			if r.Rec.Kind() != 3 {
 				n++
 			}
 		}
@@ -43,9 +45,9 @@ func TestInspect_JSONDescribesEverySegmentAndAddsUp(t *testing.T) {
 	if tot.Records != records || tot.Bytes != bytes || tot.LiveBytes != live || tot.GarbageRatio <= 0 || tot.GarbageRatio >= 1 {
 		t.Fatalf("totals %+v", tot)
 	}
-	all := readable(segs, nil)
-	if tot.Keys != len(all) || tot.Expired != int64(len(all)-len(unexpired(all))) || tot.Expired == 0 {
-		t.Fatalf("%d keys, %d expired; the records hold %d keys, %d expired", tot.Keys, tot.Expired, len(all), len(all)-len(unexpired(all)))
+	all := enginetest.Readable(segs, nil)
+	if tot.Keys != len(all) || tot.Expired != int64(len(all)-len(enginetest.Unexpired(all))) || tot.Expired == 0 {
+		t.Fatalf("%d keys, %d expired; the records hold %d keys, %d expired", tot.Keys, tot.Expired, len(all), len(all)-len(enginetest.Unexpired(all)))
 	}
 	if out.Merge.State != "none" || len(out.Temps) != 0 || len(out.OrphanHints) != 0 {
 		t.Fatalf("clean directory reported with leftovers: %+v", out)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/version"
 )
 
@@ -84,13 +85,15 @@ func dirArg(c *cli.Context) (string, error) {
 	return c.Args().First(), nil
 }
 
-// openDir takes the directory's lock for offline work.
+// openDir takes the directory's lock for offline work. engine.OpenOffline
+// first refuses, creating no LOCK file, a directory that is not a data
+// directory, of a newer format, or of another key layout than walkerd's.
 func openDir(c *cli.Context) (*engine.Offline, error) {
 	dir, err := dirArg(c)
 	if err != nil {
 		return nil, err
 	}
-	d, err := engine.OpenOffline(dir, nil)
+	d, err := engine.OpenOffline(dir, &engine.Options{LayoutVersion: keyspace.LayoutVersion})
 	return d, lockedError(dir, err)
 }
 

@@ -3,11 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 func mergeCommand() *cli.Command {
@@ -41,13 +41,12 @@ func mergeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(dir); err != nil {
+	// engine.Open would make a new data directory of anything else.
+	if _, err := engine.ReadFormat(dir); err != nil {
 		return err
-	} else if !st.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
 	}
 	p := newProgress(c, "merge", "B")
-	db, err := engine.Open(dir, &engine.Options{Sync: engine.SyncNo, MergeProgress: p.update})
+	db, err := engine.Open(dir, &engine.Options{Sync: engine.SyncNo, MergeProgress: p.update, LayoutVersion: keyspace.LayoutVersion})
 	if errors.Is(err, engine.ErrCorruption) {
 		return fmt.Errorf("%w\nthe directory is damaged: run 'walkerdump recover %s' first", err, dir)
 	}

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 func TestMerge_CompactsOfflineAndKeepsEveryLiveKey(t *testing.T) {
 	dir := makeDir(t)
-	want := unexpired(readable(allRecords(t, dir), nil))
+	want := enginetest.Unexpired(enginetest.Readable(enginetest.AllRecords(t, dir), nil))
 	var res mergeResultJSON
 	if err := json.Unmarshal([]byte(mustRun(t, exitOK, "merge", "--json", dir)), &res); err != nil {
 		t.Fatal(err)
@@ -24,7 +26,7 @@ func TestMerge_CompactsOfflineAndKeepsEveryLiveKey(t *testing.T) {
 	if out := mustRun(t, exitOK, "verify", dir); !strings.Contains(out, "0 errors, 0 warnings: ok") {
 		t.Fatalf("verify after merge:\n%s", out)
 	}
-	sameKVs(t, engineContents(t, dir), want)
+	enginetest.SameKVs(t, engineContents(t, dir), want)
 }
 
 func TestMerge_RefusesALockedOrDamagedDirectory(t *testing.T) {
@@ -35,9 +37,9 @@ func TestMerge_RefusesALockedOrDamagedDirectory(t *testing.T) {
 	}
 
 	dir = makeDir(t)
-	segs := allRecords(t, dir)
+	segs := enginetest.AllRecords(t, dir)
 	r := segs[1][len(segs[1])-2]
-	os.Truncate(segments(t, dir)[1], r.off+r.size/2)
+	os.Truncate(enginetest.Segments(t, dir)[1], r.Off+r.Size/2)
 	if _, errs, code := runCmd(t, "merge", dir); code != exitError || !strings.Contains(errs, "walkerdump recover") {
 		t.Fatalf("merge of a damaged directory: exit %d, %s", code, errs)
 	}

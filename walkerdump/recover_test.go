@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 // TestRecover_DamagedDirectories damages a directory each way of damages(),
@@ -20,18 +21,13 @@ func TestRecover_DamagedDirectories(t *testing.T) {
 	for _, dm := range damages() {
 		t.Run(dm.name, func(t *testing.T) {
 			dir := makeDir(t)
-			segs := allRecords(t, dir)
-			paths := segments(t, dir)
+			segs := enginetest.AllRecords(t, dir)
 			lost, place := dm.apply(t, dir, segs)
-			want := readable(segs, lost)
-			if dm.loses && reflect.DeepEqual(want, readable(segs, nil)) {
+			want := enginetest.Readable(segs, lost)
+			if dm.loses && reflect.DeepEqual(want, enginetest.Readable(segs, nil)) {
 				t.Fatal("the damage destroyed no key's newest value: the test would not see a lost record invented")
 			}
-			damaged := map[string][]byte{}
-			for _, p := range paths {
-				b, _ := os.ReadFile(p)
-				damaged[filepath.Base(p)] = b
-			}
+			damaged := enginetest.ReadSegments(t, dir)
 			if out := mustRun(t, dm.verifyExit, "verify", dir); !strings.Contains(out, place) {
 				t.Fatalf("verify does not name %q:\n%s", place, out)
 			}
@@ -49,78 +45,35 @@ func TestRecover_DamagedDirectories(t *testing.T) {
 			if !rep.Changed && dm.verifyExit != exitOK {
 				t.Fatalf("recover changed nothing in a damaged directory: %+v", rep)
 			}
-			checkQuarantine(t, dir, &rep, segs, lost, damaged)
+			var regions []enginetest.SetAside
+			for _, s := range rep.Segments {
+				for _, a := range s.SetAside {
+					regions = append(regions, enginetest.SetAside{Seg: s.ID, Start: a.Start, End: a.End, Tail: a.Tail, File: a.File, Copied: a.Copied})
+				}
+			}
+			enginetest.CheckSetAside(t, dir, damaged, regions, segs, lost)
+			if rep.Quarantine != "" {
+				if _, err := os.Stat(filepath.Join(dir, rep.Quarantine, "report.txt")); err != nil {
+					t.Error(err)
+				}
+			}
 
-			before := snapshotDir(t, dir)
+			before := enginetest.Snapshot(t, dir)
 			again := mustRun(t, exitOK, "recover", dir)
 			if !strings.Contains(again, "nothing to do") {
 				t.Errorf("second recover:\n%s", again)
 			}
-			sameSnapshot(t, snapshotDir(t, dir), before)
+			enginetest.SameSnapshot(t, enginetest.Snapshot(t, dir), before)
 			if out := mustRun(t, exitOK, "verify", dir); !strings.Contains(out, "0 errors, 0 warnings: ok") {
 				t.Errorf("verify after recover:\n%s", out)
 			}
 
 			got := engineContents(t, dir)
 			if dm.merged { // the merge dropped the expired keys
-				got, want = unexpired(got), unexpired(want)
+				got, want = enginetest.Unexpired(got), enginetest.Unexpired(want)
 			}
-			sameKVs(t, got, want)
+			enginetest.SameKVs(t, got, want)
 		})
-	}
-}
-
-// checkQuarantine checks that every record lost lies in a region recover
-// set aside, and that each quarantine file holds the damaged bytes.
-func checkQuarantine(t *testing.T, dir string, rep *recoverJSON, segs [][]rawRec, lost func(int, int64, int64) bool, damaged map[string][]byte) {
-	t.Helper()
-	regions := map[uint32][]setAsideJSON{}
-	for _, s := range rep.Segments {
-		regions[s.ID] = s.SetAside
-		for _, a := range s.SetAside {
-			name := segName(s.ID)
-			if a.File == "" {
-				if !bytes.Equal(damaged[name][a.Start:a.End], make([]byte, a.End-a.Start)) {
-					t.Errorf("segment %d [%d, %d) cut without a copy but not all zero", s.ID, a.Start, a.End)
-				}
-				continue
-			}
-			got, err := os.ReadFile(filepath.Join(dir, a.File))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, damaged[name][a.Start:a.Start+a.Copied]) {
-				t.Errorf("%s does not hold the damaged bytes of segment %d at %d", a.File, s.ID, a.Start)
-			}
-			if !strings.HasPrefix(a.File, "quarantine/") || !strings.HasSuffix(a.File, "-offset-"+itoa(a.Start)+".bin") {
-				t.Errorf("quarantine file name %s", a.File)
-			}
-		}
-	}
-	if lost == nil {
-		return
-	}
-	for si, recs := range segs {
-		for _, r := range recs {
-			if !lost(si, r.off, r.off+r.size) {
-				continue
-			}
-			covered := false
-			for _, a := range regions[uint32(si+1)] {
-				// A torn tail's record may lie partly beyond the cut file.
-				if a.Start <= r.off && (r.off+r.size <= a.End || a.Tail) {
-					covered = true
-				}
-			}
-			if !covered {
-				t.Errorf("segment %d: lost record at %d (%d bytes) is in no set-aside region", si+1, r.off, r.size)
-			}
-		}
-	}
-	if rep.Quarantine != "" {
-		if _, err := os.Stat(filepath.Join(dir, rep.Quarantine, "report.txt")); err != nil {
-			t.Error(err)
-		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/walkerdb/walkerdb/engine/enginetest"
 )
 
 func TestVerify_CleanDirectoryPasses(t *testing.T) {
@@ -25,7 +27,7 @@ func TestVerify_NamesEachDamagedPlace(t *testing.T) {
 	for _, dm := range damages() {
 		t.Run(dm.name, func(t *testing.T) {
 			dir := makeDir(t)
-			_, place := dm.apply(t, dir, allRecords(t, dir))
+			_, place := dm.apply(t, dir, enginetest.AllRecords(t, dir))
 			out := mustRun(t, dm.verifyExit, "verify", dir)
 			if !strings.Contains(out, place) {
 				t.Fatalf("verify does not name %q:\n%s", place, out)

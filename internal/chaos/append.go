@@ -77,7 +77,7 @@ func (w *Append) Step(cl *Conn) {
 		vs, err := cl.do(op, cmd)
 		v := first(vs)
 		if err == nil && v.Kind == '$' {
-			op.Result, op.Null = v.Str, v.Null
+			op.Result, op.Null = string(v.Str), v.Null
 		}
 		cl.recordRead(op, v, err)
 	default:
@@ -86,7 +86,7 @@ func (w *Append) Step(cl *Conn) {
 		v := first(vs)
 		if err == nil && v.Kind == '*' {
 			for _, e := range v.Elems {
-				op.Results = append(op.Results, e.Str)
+				op.Results = append(op.Results, string(e.Str))
 				op.Nulls = append(op.Nulls, e.Null)
 			}
 		}
@@ -113,14 +113,14 @@ func execReply(vs []Value, n int) Value {
 	x := vs[len(vs)-1]
 	if x.Kind == '*' {
 		if x.Null {
-			return Value{Kind: '-', Str: "EXECABORT null reply"}
+			return Value{Kind: '-', Str: []byte("EXECABORT null reply")}
 		}
 		if len(x.Elems) != n {
-			return Value{Kind: '-', Str: fmt.Sprintf("ERR EXEC returned %d replies for %d commands", len(x.Elems), n)}
+			return Value{Kind: '-', Str: fmt.Appendf(nil, "ERR EXEC returned %d replies for %d commands", len(x.Elems), n)}
 		}
 		for _, e := range x.Elems {
 			if e.Kind == '-' {
-				return Value{Kind: '-', Str: "ERR inside EXEC: " + e.Str}
+				return Value{Kind: '-', Str: append([]byte("ERR inside EXEC: "), e.Str...)}
 			}
 		}
 	}

@@ -2,125 +2,17 @@ package chaos
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
-// Value is a parsed RESP2 reply.
-type Value struct {
-	Kind  byte // '+', '-', ':', '$', '*'
-	Str   string
-	Int   int64
-	Null  bool
-	Elems []Value
-}
-
-// Err returns the error text of an error reply, or "".
-func (v Value) Err() string {
-	if v.Kind == '-' {
-		return v.Str
-	}
-	return ""
-}
-
-func (v Value) String() string {
-	switch v.Kind {
-	case '+':
-		return v.Str
-	case '-':
-		return "(error) " + v.Str
-	case ':':
-		return strconv.FormatInt(v.Int, 10)
-	case '$':
-		if v.Null {
-			return "(nil)"
-		}
-		return strconv.Quote(v.Str)
-	case '*':
-		if v.Null {
-			return "(nil array)"
-		}
-		parts := make([]string, len(v.Elems))
-		for i, e := range v.Elems {
-			parts[i] = e.String()
-		}
-		return "[" + strings.Join(parts, " ") + "]"
-	}
-	return "?"
-}
-
-// ParseValue parses one whole raw reply.
-func ParseValue(raw []byte) (Value, error) {
-	v, n, err := parseValue(raw)
-	if err != nil {
-		return Value{}, err
-	}
-	if n != len(raw) {
-		return Value{}, fmt.Errorf("%w: %d trailing bytes", resp.ErrProtocol, len(raw)-n)
-	}
-	return v, nil
-}
-
-func parseValue(b []byte) (Value, int, error) {
-	nl := bytes.Index(b, []byte("\r\n"))
-	if nl < 1 {
-		return Value{}, 0, fmt.Errorf("%w: no line", resp.ErrProtocol)
-	}
-	v := Value{Kind: b[0]}
-	line := string(b[1:nl])
-	pos := nl + 2
-	switch v.Kind {
-	case '+', '-':
-		v.Str = line
-	case ':':
-		n, err := strconv.ParseInt(line, 10, 64)
-		if err != nil {
-			return Value{}, 0, fmt.Errorf("%w: integer %q", resp.ErrProtocol, line)
-		}
-		v.Int = n
-	case '$':
-		n, err := strconv.Atoi(line)
-		if err != nil || n < -1 {
-			return Value{}, 0, fmt.Errorf("%w: bulk length %q", resp.ErrProtocol, line)
-		}
-		if n == -1 {
-			v.Null = true
-			break
-		}
-		if len(b) < pos+n+2 {
-			return Value{}, 0, fmt.Errorf("%w: short bulk", resp.ErrProtocol)
-		}
-		v.Str = string(b[pos : pos+n])
-		pos += n + 2
-	case '*':
-		n, err := strconv.Atoi(line)
-		if err != nil || n < -1 {
-			return Value{}, 0, fmt.Errorf("%w: array length %q", resp.ErrProtocol, line)
-		}
-		if n == -1 {
-			v.Null = true
-			break
-		}
-		for range n {
-			e, k, err := parseValue(b[pos:])
-			if err != nil {
-				return Value{}, 0, err
-			}
-			v.Elems = append(v.Elems, e)
-			pos += k
-		}
-	default:
-		return Value{}, 0, fmt.Errorf("%w: type %q", resp.ErrProtocol, v.Kind)
-	}
-	return v, pos, nil
-}
+// Value is a reply, as internal/resp reads it.
+type Value = resp.Value
 
 // Client is one connection to one node, used by one goroutine. A call
 // that fails at the network level (a timeout, a reset) closes the
@@ -165,12 +57,7 @@ func (c *Client) Do(cmds ...[]string) ([]Value, error) {
 	}
 	out := make([]Value, 0, len(cmds))
 	for range cmds {
-		raw, err := resp.ReadRaw(c.br)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		v, err := ParseValue(raw)
+		v, err := resp.ReadValue(c.br)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -219,14 +106,15 @@ func classifyWrite(v Value, err error) (Outcome, string) {
 		}
 		return Unknown, err.Error()
 	}
-	if v.Kind != '-' {
+	if v.Kind != resp.KindError {
 		return OK, ""
 	}
-	switch errPrefix(v.Str) {
+	msg := string(v.Str)
+	switch errPrefix(msg) {
 	case "CLUSTERDOWN", "TRYAGAIN", "LOADING", "EXECABORT", "NOAUTH":
-		return Fail, v.Str
+		return Fail, msg
 	}
-	return Unknown, v.Str
+	return Unknown, msg
 }
 
 // errPrefix is the first word of an error reply.

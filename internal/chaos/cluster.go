@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/proc"
 )
 
 // Node is one walkerd process of a chaos cluster. Node i (0-based) owns
 // the loopback IP 127.0.0.(11+i): its RESP and Raft ports, and the two
 // proxies in front of them, all bind there, so every connection it opens
-// to another node comes from its own IP.
+// to another node comes from its own IP. Its embedded Process offers Pid,
+// Running, Paused, Kill, Stop, Pause, Resume and LogPath; Node's Start
+// wraps the Process's with the node's flags and a wait for PING.
 type Node struct {
 	Index     int
 	ID        string
@@ -29,145 +29,26 @@ type Node struct {
 	RaftProxy string // what the other nodes dial for Raft (--raft-advertise)
 	RESPProxy string // what the other nodes forward to (--advertise)
 	Dir       string // data/ and raft/
-	LogPath   string
 
-	bin  string
+	*proc.Process
 	args []string
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	done   chan struct{}
-	paused bool
-	starts int
 }
 
 // NodeIP is the loopback IP of node i.
 func NodeIP(i int) string { return "127.0.0.1" + strconv.Itoa(i+1) }
 
-func (n *Node) baseArgs() []string {
-	return append([]string{
+// Start starts the process (it must not be running) with the node's flags
+// plus extra, and waits up to timeout for it to answer PING.
+func (n *Node) Start(timeout time.Duration, extra ...string) error {
+	args := append([]string{
 		"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft,
 		"--raft-advertise", n.RaftProxy, "--advertise", n.RESPProxy,
 		"-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft"),
 	}, n.args...)
-}
-
-// Start starts the process (it must not be running) with the node's flags
-// plus extra, and waits up to timeout for it to answer PING.
-func (n *Node) Start(timeout time.Duration, extra ...string) error {
-	if err := n.start(extra...); err != nil {
-		return err
+	if err := n.Process.Start(append(args, extra...)...); err != nil {
+		return fmt.Errorf("%s: %w", n.ID, err)
 	}
 	return n.WaitReady(timeout)
-}
-
-func (n *Node) start(extra ...string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd != nil {
-		return fmt.Errorf("%s: already running", n.ID)
-	}
-	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	args := append(n.baseArgs(), extra...)
-	fmt.Fprintf(logf, "--- start %s %s %s\n", time.Now().Format(time.RFC3339Nano), n.bin, strings.Join(args, " "))
-	cmd := exec.Command(n.bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// If the harness dies, so do its nodes.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return err
-	}
-	n.cmd, n.done, n.paused = cmd, make(chan struct{}), false
-	n.starts++
-	done := n.done
-	go func() {
-		err := cmd.Wait()
-		fmt.Fprintf(logf, "--- exited %s: %v\n", time.Now().Format(time.RFC3339Nano), err)
-		logf.Close()
-		n.mu.Lock()
-		if n.cmd == cmd {
-			n.cmd, n.paused = nil, false
-		}
-		n.mu.Unlock()
-		close(done)
-	}()
-	return nil
-}
-
-// Pid is the process id, or 0 when the node is not running.
-func (n *Node) Pid() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
-}
-
-// Running reports whether the process exists (paused counts).
-func (n *Node) Running() bool { return n.Pid() != 0 }
-
-// Paused reports whether the process is stopped by SIGSTOP.
-func (n *Node) Paused() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.cmd != nil && n.paused
-}
-
-// Kill sends SIGKILL to the node's pid and waits for it to exit.
-func (n *Node) Kill() {
-	n.mu.Lock()
-	cmd, done := n.cmd, n.done
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-}
-
-// Stop sends SIGTERM (and SIGCONT if paused), and SIGKILL after timeout.
-func (n *Node) Stop(timeout time.Duration) {
-	n.mu.Lock()
-	cmd, done, paused := n.cmd, n.done, n.paused
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	if paused {
-		cmd.Process.Signal(syscall.SIGCONT)
-	}
-	select {
-	case <-done:
-	case <-time.After(timeout):
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-	}
-}
-
-// Pause stops the process with SIGSTOP, as a long GC pause would.
-func (n *Node) Pause() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd != nil && !n.paused {
-		n.cmd.Process.Signal(syscall.SIGSTOP)
-		n.paused = true
-	}
-}
-
-// Resume continues a paused process.
-func (n *Node) Resume() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd != nil && n.paused {
-		n.cmd.Process.Signal(syscall.SIGCONT)
-		n.paused = false
-	}
 }
 
 // Do sends one command on a fresh connection.
@@ -179,7 +60,7 @@ func (n *Node) Do(timeout time.Duration, args ...string) (Value, error) {
 
 // WaitReady waits until the node answers PING.
 func (n *Node) WaitReady(timeout time.Duration) error {
-	return harness.WaitFor(timeout, func() error {
+	return proc.WaitFor(timeout, func() error {
 		if !n.Running() {
 			return fmt.Errorf("%s: process exited", n.ID)
 		}
@@ -187,7 +68,7 @@ func (n *Node) WaitReady(timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		if v.Str != "PONG" {
+		if string(v.Str) != "PONG" {
 			return fmt.Errorf("%s: PING answered %v", n.ID, v)
 		}
 		return nil
@@ -201,10 +82,10 @@ func (n *Node) Info(timeout time.Duration) (map[string]string, error) {
 		return nil, err
 	}
 	if v.Kind == '-' {
-		return nil, errors.New(v.Str)
+		return nil, errors.New(string(v.Str))
 	}
 	m := map[string]string{}
-	for _, line := range strings.Split(v.Str, "\r\n") {
+	for _, line := range strings.Split(string(v.Str), "\r\n") {
 		if k, val, ok := strings.Cut(line, ":"); ok {
 			m[k] = val
 		}
@@ -221,7 +102,7 @@ func (n *Node) Digest(timeout time.Duration) (string, error) {
 	if v.Kind != '$' {
 		return "", fmt.Errorf("WALKER.DIGEST: %v", v)
 	}
-	return v.Str, nil
+	return string(v.Str), nil
 }
 
 // ClusterOptions configures a Cluster.
@@ -236,16 +117,6 @@ type ClusterOptions struct {
 type Cluster struct {
 	Nodes []*Node
 	Net   *Net
-}
-
-// freePort returns a port on ip that was free a moment ago.
-func freePort(ip string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // StartCluster starts o.Nodes nodes: the first bootstraps, the others join
@@ -264,16 +135,16 @@ func StartCluster(o ClusterOptions) (c *Cluster, err error) {
 	}()
 	for i := range o.Nodes {
 		ip := NodeIP(i)
-		n := &Node{Index: i, ID: "n" + strconv.Itoa(i+1), IP: ip, bin: o.Bin, args: o.Args}
-		n.Dir = filepath.Join(o.Dir, n.ID)
-		n.LogPath = filepath.Join(o.Dir, n.ID+".log")
+		id := "n" + strconv.Itoa(i+1)
+		n := &Node{Index: i, ID: id, IP: ip, Dir: filepath.Join(o.Dir, id), args: o.Args,
+			Process: &proc.Process{Bin: o.Bin, LogPath: filepath.Join(o.Dir, id+".log")}}
 		if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 			return c, err
 		}
-		if n.RESP, err = freePort(ip); err != nil {
+		if n.RESP, err = proc.FreeAddr(ip); err != nil {
 			return c, fmt.Errorf("loopback IP %s: %w", ip, err)
 		}
-		if n.Raft, err = freePort(ip); err != nil {
+		if n.Raft, err = proc.FreeAddr(ip); err != nil {
 			return c, err
 		}
 		rp, err := c.Net.NewProxy(net.JoinHostPort(ip, "0"), n.Raft, i)
@@ -368,7 +239,7 @@ func (c *Cluster) Leader() *Node {
 // node names it.
 func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
 	var leader *Node
-	err := harness.WaitFor(timeout, func() error {
+	err := proc.WaitFor(timeout, func() error {
 		ls := c.Leaders(time.Second)
 		if len(ls) == 0 || !ls[0].Ready {
 			return errors.New("no ready leader")
@@ -394,7 +265,7 @@ func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
 // WaitMembers waits until the leader's configuration has want members and
 // every running node knows the leader's RESP address.
 func (c *Cluster) WaitMembers(want int, timeout time.Duration) error {
-	return harness.WaitFor(timeout, func() error {
+	return proc.WaitFor(timeout, func() error {
 		l, err := c.WaitLeader(time.Second)
 		if err != nil {
 			return err
@@ -434,7 +305,7 @@ func (n *Node) Members(timeout time.Duration) ([]string, error) {
 	var ids []string
 	for _, m := range v.Elems {
 		if len(m.Elems) > 0 {
-			ids = append(ids, m.Elems[0].Str)
+			ids = append(ids, string(m.Elems[0].Str))
 		}
 	}
 	return ids, nil
@@ -445,7 +316,7 @@ func (n *Node) Members(timeout time.Duration) ([]string, error) {
 // the time since began, or -1 after timeout.
 func (c *Cluster) CatchUp(began time.Time, timeout time.Duration) time.Duration {
 	var target uint64
-	err := harness.WaitFor(timeout, func() error {
+	err := proc.WaitFor(timeout, func() error {
 		if target == 0 {
 			l := c.Leader()
 			if l == nil {

@@ -41,7 +41,7 @@ func (w *Counter) Step(cl *Conn) {
 	vs, err := cl.do(op, []string{"LEVELGET", key, strconv.Itoa(op.Level)})
 	v := first(vs)
 	if err == nil && v.Kind == '$' {
-		op.Result, op.Null = v.Str, v.Null
+		op.Result, op.Null = string(v.Str), v.Null
 	}
 	cl.recordRead(op, v, err)
 }

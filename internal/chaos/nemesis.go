@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/proc"
 )
 
 // Fault is one fault injected, as the results record it. Times are on the
@@ -387,7 +387,7 @@ func startMember(ns *Nemeses, f *Fault) (func() error, error) {
 	f.Targets = []string{n.ID}
 	v, err := via.Do(10*time.Second, "LEAVE", n.ID)
 	if err == nil && v.Kind == '-' {
-		err = errors.New(v.Str)
+		err = errors.New(string(v.Str))
 	}
 	wipe := ns.Rand.IntN(2) == 0
 	f.Detail = fmt.Sprintf("LEAVE via %s; rejoin wiped=%v", via.ID, wipe)
@@ -420,7 +420,7 @@ func startMember(ns *Nemeses, f *Fault) (func() error, error) {
 // removedFromConfig reports whether some other node's configuration,
 // within timeout, lacks n.
 func (ns *Nemeses) removedFromConfig(n *Node, timeout time.Duration) bool {
-	return harness.WaitFor(timeout, func() error {
+	return proc.WaitFor(timeout, func() error {
 		for _, m := range ns.C.Nodes {
 			if m == n || !m.Running() || m.Paused() {
 				continue

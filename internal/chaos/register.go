@@ -80,7 +80,7 @@ func (w *Register) Step(cl *Conn) {
 		vs, err := cl.do(op, cmd)
 		v := first(vs)
 		if err == nil && v.Kind == '$' {
-			op.Result, op.Null = v.Str, v.Null
+			op.Result, op.Null = string(v.Str), v.Null
 		} else if err == nil && v.Kind != '-' {
 			op.Outcome, op.Err = Fail, "unexpected reply "+v.String()
 			cl.env.History.Add(op)

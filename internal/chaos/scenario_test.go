@@ -72,7 +72,7 @@ func TestScenario_NewLeaderNeverServesDefaultReadsOlderThanAcknowledgedWrites(t 
 	mustDo(a, "OK", "SET", "k", "v0")
 	if err := harness.WaitFor(5*time.Second, func() error {
 		for _, n := range c.Nodes {
-			if v, _ := n.Do(time.Second, "LEVELGET", "k", "1"); v.Str != "v0" {
+			if v, _ := n.Do(time.Second, "LEVELGET", "k", "1"); string(v.Str) != "v0" {
 				return fmt.Errorf("%s has %v", n.ID, v)
 			}
 		}
@@ -108,7 +108,7 @@ func TestScenario_NewLeaderNeverServesDefaultReadsOlderThanAcknowledgedWrites(t 
 				t.Fatal(err)
 			}
 			reads++
-			if v.Kind == '$' && v.Str != "v1" {
+			if v.Kind == '$' && string(v.Str) != "v1" {
 				t.Fatalf("new leader %s (ready %s) answered %v with %v, though SET k v1 was acknowledged before\n%s", b.ID, info["raft_ready"], cmd, v, dump())
 			}
 		}

@@ -93,7 +93,7 @@ func (cl *Conn) recordRead(op *Op, v Value, err error) bool {
 	case err != nil:
 		op.Outcome, op.Err = Fail, err.Error()
 	case v.Kind == '-':
-		op.Outcome, op.Err = Fail, v.Str
+		op.Outcome, op.Err = Fail, string(v.Str)
 	default:
 		op.Outcome = OK
 	}
@@ -198,7 +198,7 @@ func (f *finalReader) getBatch(wl string, keys []string) error {
 		}
 		for j, v := range vs {
 			f.env.History.Add(&Op{Client: -1, Node: i % len(f.cls), Workload: wl, Kind: "get", Key: keys[j], Level: 2,
-				Call: call, Return: ret, Outcome: OK, Result: v.Str, Null: v.Null})
+				Call: call, Return: ret, Outcome: OK, Result: string(v.Str), Null: v.Null})
 		}
 		return nil
 	}

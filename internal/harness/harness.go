@@ -1,26 +1,25 @@
 // Package harness drives real walkerd processes for end-to-end tests: it
 // builds the binary once, starts nodes on free loopback ports, kills,
-// pauses and restarts them by pid, and waits for conditions with
-// deadlines. Every process it starts is killed when the test ends.
+// pauses and restarts them by pid (through internal/proc), and waits for
+// conditions with deadlines. Every process it starts is killed when the
+// test ends.
 package harness
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/proc"
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
@@ -37,15 +36,9 @@ func Build(t testing.TB, dir string) string {
 	if bin, ok := built[abs]; ok {
 		return bin
 	}
-	out, err := os.MkdirTemp("", "walker-bin-")
+	bin, err := proc.Build(abs)
 	if err != nil {
 		t.Fatal(err)
-	}
-	bin := filepath.Join(out, filepath.Base(abs))
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = abs
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", abs, err, b)
 	}
 	built[abs] = bin
 	return bin
@@ -59,153 +52,54 @@ var (
 // FreeAddr returns a loopback address with a port that was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := proc.FreeAddr("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-// Node is one walkerd process.
+// Node is one walkerd process. Its embedded Process offers Pid, Running,
+// Paused, Kill, Pause, Resume and Log; Node's Start and Stop wrap the
+// Process's with the node's flags, a wait for PING and a default timeout.
 type Node struct {
 	ID, RESP, Raft string
 	Dir            string // holds data/ and raft/
 	Args           []string
 
-	t     testing.TB
-	bin   string
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   *bytes.Buffer
-	state string // running, paused, stopped
+	*proc.Process // logs to Dir + ".log"
+	t             testing.TB
 }
 
 // NewNode prepares a node with fresh ports and a directory under the
-// test's temporary directory; Start starts it.
+// test's temporary directory; Start starts it. The node is killed when
+// the test ends.
 func NewNode(t testing.TB, bin, id string, args ...string) *Node {
-	return &Node{ID: id, RESP: FreeAddr(t), Raft: FreeAddr(t), Dir: filepath.Join(t.TempDir(), id), Args: args, t: t, bin: bin, log: &bytes.Buffer{}, state: "stopped"}
+	dir := filepath.Join(t.TempDir(), id)
+	n := &Node{ID: id, RESP: FreeAddr(t), Raft: FreeAddr(t), Dir: dir, Args: args, t: t,
+		Process: &proc.Process{Bin: bin, LogPath: dir + ".log"}}
+	t.Cleanup(n.Kill)
+	return n
 }
 
 // Start runs the node with its flags plus extra ones, and waits until its
 // RESP port answers PING.
 func (n *Node) Start(extra ...string) {
 	n.t.Helper()
-	if err := n.start(extra...); err != nil {
-		n.t.Fatal(err)
+	args := append([]string{
+		"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft,
+		"-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft"),
+	}, n.Args...)
+	if err := n.Process.Start(append(args, extra...)...); err != nil {
+		n.t.Fatalf("node %s: %v", n.ID, err)
 	}
 	if err := n.WaitReady(15 * time.Second); err != nil {
 		n.t.Fatalf("node %s: %v\n%s", n.ID, err, n.Log())
 	}
 }
 
-func (n *Node) start(extra ...string) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd != nil {
-		return fmt.Errorf("node %s already running", n.ID)
-	}
-	args := append([]string{
-		"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft,
-		"-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft"),
-	}, n.Args...)
-	args = append(args, extra...)
-	cmd := exec.Command(n.bin, args...)
-	fmt.Fprintf(n.log, "--- start %s %s\n", n.bin, strings.Join(args, " "))
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: n.log, mu: &n.mu}, &lockedWriter{w: n.log, mu: &n.mu}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	n.cmd, n.done, n.state = cmd, make(chan struct{}), "running"
-	done := n.done
-	go func() {
-		err := cmd.Wait()
-		n.mu.Lock()
-		fmt.Fprintf(n.log, "--- exited: %v\n", err)
-		if n.cmd == cmd {
-			n.cmd, n.state = nil, "stopped"
-		}
-		n.mu.Unlock()
-		close(done)
-	}()
-	n.t.Cleanup(func() { n.Kill() })
-	return nil
-}
-
-// Pid is the running process's id, or 0.
-func (n *Node) Pid() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd == nil {
-		return 0
-	}
-	return n.cmd.Process.Pid
-}
-
-// Running reports whether the process is alive (paused counts).
-func (n *Node) Running() bool { return n.Pid() != 0 }
-
-// Kill sends SIGKILL to the node's own pid and waits for it to exit.
-func (n *Node) Kill() { n.signal(syscall.SIGKILL, true) }
-
-// Stop sends SIGTERM and waits for a clean exit.
-func (n *Node) Stop() { n.signal(syscall.SIGTERM, true) }
-
-// Pause stops the process with SIGSTOP, as a long GC pause would.
-func (n *Node) Pause() {
-	n.signal(syscall.SIGSTOP, false)
-	n.mu.Lock()
-	n.state = "paused"
-	n.mu.Unlock()
-}
-
-// Resume continues a paused process.
-func (n *Node) Resume() {
-	n.signal(syscall.SIGCONT, false)
-	n.mu.Lock()
-	n.state = "running"
-	n.mu.Unlock()
-}
-
-func (n *Node) signal(sig syscall.Signal, wait bool) {
-	n.mu.Lock()
-	cmd, done, paused := n.cmd, n.done, n.state == "paused"
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(sig)
-	if paused && sig == syscall.SIGTERM {
-		cmd.Process.Signal(syscall.SIGCONT)
-	}
-	if wait {
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-}
-
-// Log returns what the process printed.
-func (n *Node) Log() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.log.String()
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
+// Stop sends SIGTERM and waits for a clean exit (SIGKILL after 30 s).
+func (n *Node) Stop() { n.Process.Stop(30 * time.Second) }
 
 // Do sends one command to the node on a fresh connection and returns the
 // raw reply.
@@ -324,8 +218,15 @@ func (n *Node) Info() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	v, _, err := resp.Parse([]byte(raw))
+	if err == nil && v.Kind != resp.KindBulk {
+		err = fmt.Errorf("INFO raft answered %v", v)
+	}
+	if err != nil {
+		return nil, err
+	}
 	m := map[string]string{}
-	for _, line := range strings.Split(raw, "\r\n") {
+	for _, line := range strings.Split(string(v.Str), "\r\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok {
 			m[k] = v
 		}
@@ -335,19 +236,7 @@ func (n *Node) Info() (map[string]string, error) {
 
 // WaitFor polls fn until it returns nil or the timeout passes, and then
 // returns fn's last error.
-func WaitFor(timeout time.Duration, fn func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %v: %w", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func WaitFor(timeout time.Duration, fn func() error) error { return proc.WaitFor(timeout, fn) }
 
 // Cluster is a set of nodes.
 type Cluster struct {

@@ -3,14 +3,15 @@ package harness
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/proc"
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
@@ -26,16 +27,12 @@ func StartRedis(t testing.TB) (addr string, pid int) {
 	}
 	addr = FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(path, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
+	dir := t.TempDir()
+	p := &proc.Process{Bin: path, LogPath: filepath.Join(dir, "redis.log")}
+	t.Cleanup(p.Kill) // SIGKILL ends it even if the test left it stopped
+	if err := p.Start("--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir); err != nil {
 		t.Fatal(err)
 	}
-	pid = cmd.Process.Pid
-	t.Cleanup(func() {
-		syscall.Kill(pid, syscall.SIGCONT) // in case the test left it stopped
-		syscall.Kill(pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
 	if err := WaitFor(10*time.Second, func() error {
 		r, err := Do(addr, "PING")
 		if err == nil && r != "+PONG\r\n" {
@@ -43,9 +40,9 @@ func StartRedis(t testing.TB) (addr string, pid int) {
 		}
 		return err
 	}); err != nil {
-		t.Fatalf("redis-server on %s: %v", addr, err)
+		t.Fatalf("redis-server on %s: %v\n%s", addr, err, p.Log())
 	}
-	return addr, pid
+	return addr, p.Pid()
 }
 
 // Replies of a FakeRESP answer function that are not RESP.
@@ -98,28 +95,21 @@ func serveFake(c net.Conn, answer func(args []string) string) {
 	}
 }
 
-// readCommand reads one RESP array of bulk strings.
+// readCommand reads one command: an array of bulk strings.
 func readCommand(r *bufio.Reader) ([]string, error) {
-	raw, err := resp.ReadRaw(r)
+	v, err := resp.ReadValue(r)
 	if err != nil {
 		return nil, err
 	}
-	lines := strings.Split(string(raw), "\r\n")
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "*") {
+	if v.Kind != resp.KindArray || v.Null {
 		return nil, errors.New("not a command")
 	}
-	n, _ := strconv.Atoi(lines[0][1:])
-	args := make([]string, 0, n)
-	// Bulk strings may hold CRLF: walk by the declared lengths.
-	rest := string(raw[len(lines[0])+2:])
-	for range n {
-		i := strings.Index(rest, "\r\n")
-		size, err := strconv.Atoi(rest[1:i])
-		if err != nil || i+2+size > len(rest) {
-			return nil, errors.New("bad bulk string")
+	args := make([]string, len(v.Elems))
+	for i, e := range v.Elems {
+		if e.Kind != resp.KindBulk || e.Null {
+			return nil, fmt.Errorf("argument %d is not a bulk string", i)
 		}
-		args = append(args, rest[i+2:i+2+size])
-		rest = rest[i+2+size+2:]
+		args[i] = string(e.Str)
 	}
 	return args, nil
 }

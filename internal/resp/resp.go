@@ -1,124 +1,88 @@
-// Package resp holds the small pieces of the Redis protocol (RESP2) that
-// WalkerDB's programs need as a client: encoding a command and reading one
-// whole reply as raw bytes, whatever its size or nesting, so it can be
-// relayed unchanged (walkerd forwards to its leader this way).
+// Package resp is WalkerDB's one implementation of the Redis protocol,
+// RESP2 and RESP3. The Append functions write values (a server's replies,
+// a client's commands); Parse and ReadValue read any value into a Value;
+// ReadRaw reads one whole value as bytes, so that it can be relayed
+// unchanged (walkerd forwards to its leader this way).
 //
-//	+OK\r\n                simple string
-//	-ERR message\r\n       error
-//	:42\r\n                integer
-//	$5\r\nhello\r\n        bulk string ($-1\r\n is null)
-//	*2\r\n$1\r\na\r\n:1\r\n  array of any of these (*-1\r\n is null)
+// Every value starts with a type byte (its Kind) and every line ends with
+// CRLF. A length or a count comes on the line before what it counts.
+//
+//	RESP2, which RESP3 keeps
+//	+OK\r\n                          simple string: one line, no CR or LF
+//	-ERR unknown command\r\n         error: code, space, message
+//	:-42\r\n                         integer: signed 64-bit, decimal
+//	$5\r\nhello\r\n                  bulk string: byte length, bytes, CRLF
+//	$-1\r\n                          null bulk string (RESP2's null)
+//	*2\r\n$1\r\na\r\n:1\r\n          array: count, then that many values
+//	*-1\r\n                          null array (RESP2: an aborted EXEC)
+//
+//	RESP3, after HELLO 3
+//	_\r\n                            null
+//	,3.25\r\n                        double; also ,inf ,-inf ,nan
+//	#t\r\n  #f\r\n                   boolean
+//	(12345678901234567890\r\n        big number: decimal digits, maybe '-'
+//	!9\r\nERR oops!\r\n              blob error: byte length, bytes, CRLF
+//	=9\r\ntxt:hello\r\n              verbatim string: length, 3-byte format, ':', text
+//	%1\r\n+key\r\n:1\r\n             map: count of pairs, then key, value, ...
+//	~2\r\n:1\r\n:2\r\n               set: count, then the members
+//	>2\r\n+message\r\n$2\r\nhi\r\n   push: out-of-band data (invalidations, pub/sub)
+//	|1\r\n+ttl\r\n:9\r\n+OK\r\n      attribute: pairs about the value after them
+//
+// A writer whose type RESP2 lacks takes proto, the version the client
+// chose with HELLO (2 unless it chose 3), and writes to a RESP2 client what
+// Redis 7.0 writes to one: null as $-1 (*-1 for a null array), a double as
+// a bulk string ("%.17g", "inf", "-inf"), a boolean as :1 or :0, a map as
+// an array of 2n values, a set or push as an array, a verbatim string or
+// big number as a bulk string.
+//
+// RESP3's streamed strings and aggregates ($?, *?, ';' and '.') are not
+// supported: Redis never sends them.
+//
+// Reading is bounded so that a hostile peer cannot make it allocate
+// without limit or recurse without end: a line is at most 1 MiB, a bulk
+// string at most MaxBulkLen, nesting at most 64 deep, and memory for an
+// aggregate grows only with the values that actually arrive.
 package resp
 
-import (
-	"bufio"
-	"errors"
-	"fmt"
-	"strconv"
-)
+import "errors"
 
-// Limits a reply must stay within, as Redis's own client limits.
+// Kind is a value's type: the byte it starts with on the wire.
+type Kind byte
+
+// The kinds of value, RESP2's first.
 const (
-	MaxBulkLen  = 512 << 20
-	MaxArrayLen = 1<<31 - 1
-	maxDepth    = 64
-	maxLine     = 1 << 20 // a simple string, error or length line
+	KindSimple    Kind = '+'
+	KindError     Kind = '-'
+	KindInt       Kind = ':'
+	KindBulk      Kind = '$'
+	KindArray     Kind = '*'
+	KindNull      Kind = '_'
+	KindDouble    Kind = ','
+	KindBool      Kind = '#'
+	KindBigNumber Kind = '('
+	KindBlobError Kind = '!'
+	KindVerbatim  Kind = '='
+	KindMap       Kind = '%'
+	KindSet       Kind = '~'
+	KindPush      Kind = '>'
+	KindAttribute Kind = '|' // only before another value: see Value.Attrs
 )
 
-// ErrProtocol wraps every malformed reply.
-var ErrProtocol = errors.New("resp: protocol error")
+// Limits a value must stay within, as Redis's own.
+const (
+	// MaxBulkLen bounds a bulk string, blob error or verbatim string.
+	MaxBulkLen = 512 << 20
+	// MaxArrayLen bounds an aggregate's count (of pairs, for a map).
+	MaxArrayLen = 1<<31 - 1
 
-// AppendCommand appends args as a RESP array of bulk strings.
-func AppendCommand(b []byte, args [][]byte) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, '\r', '\n')
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, '\r', '\n')
-		b = append(b, a...)
-		b = append(b, '\r', '\n')
-	}
-	return b
-}
+	maxDepth = 64
+	maxLine  = 1 << 20 // a line, type byte and CRLF included
+)
 
-// ReadRaw reads one whole reply from r and returns its bytes, framing
-// included.
-func ReadRaw(r *bufio.Reader) ([]byte, error) {
-	var out []byte
-	err := readValue(r, &out, 0)
-	return out, err
-}
-
-func readValue(r *bufio.Reader, out *[]byte, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: nesting deeper than %d", ErrProtocol, maxDepth)
-	}
-	start := len(*out)
-	for {
-		frag, err := r.ReadSlice('\n')
-		*out = append(*out, frag...)
-		if err == nil {
-			break
-		}
-		if err != bufio.ErrBufferFull {
-			return err
-		}
-		if len(*out)-start > maxLine {
-			return fmt.Errorf("%w: line longer than %d bytes", ErrProtocol, maxLine)
-		}
-	}
-	line := (*out)[start:]
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return fmt.Errorf("%w: bad line %q", ErrProtocol, line)
-	}
-	switch line[0] {
-	case '+', '-', ':':
-		return nil
-	case '$':
-		n, err := strconv.Atoi(string(line[1 : len(line)-2]))
-		if err != nil || n < -1 || n > MaxBulkLen {
-			return fmt.Errorf("%w: bulk length %q", ErrProtocol, line)
-		}
-		if n == -1 {
-			return nil
-		}
-		start := len(*out)
-		*out = append(*out, make([]byte, n+2)...)
-		if _, err := readFull(r, (*out)[start:]); err != nil {
-			return err
-		}
-		if (*out)[len(*out)-2] != '\r' || (*out)[len(*out)-1] != '\n' {
-			return fmt.Errorf("%w: bulk string not ended by CRLF", ErrProtocol)
-		}
-		return nil
-	case '*':
-		n, err := strconv.Atoi(string(line[1 : len(line)-2]))
-		if err != nil || n < -1 || n > MaxArrayLen {
-			return fmt.Errorf("%w: array length %q", ErrProtocol, line)
-		}
-		for range max(n, 0) {
-			if err := readValue(r, out, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: unknown reply type %q", ErrProtocol, line[0])
-}
-
-func readFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		k, err := r.Read(b[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// IsError reports whether a raw reply is an error reply.
-func IsError(raw []byte) bool { return len(raw) > 0 && raw[0] == '-' }
+var (
+	// ErrProtocol wraps every error about malformed input.
+	ErrProtocol = errors.New("resp: protocol error")
+	// ErrIncomplete is Parse's answer when its input ends before the value
+	// does: more bytes may complete it.
+	ErrIncomplete = errors.New("resp: incomplete value")
+)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/chaos"
+	"github.com/walkerdb/walkerdb/internal/proc"
 )
 
 func main() {
@@ -80,16 +81,5 @@ func buildWalkerd() (string, error) {
 	if err != nil || strings.TrimSpace(string(work)) == "" || strings.TrimSpace(string(work)) == "off" {
 		return "", fmt.Errorf("no go.work found: pass --walkerd")
 	}
-	dir, err := os.MkdirTemp("", "chaos-walkerd-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "walkerd")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(work))), "walkerd")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build walkerd: %w", err)
-	}
-	return bin, nil
+	return proc.Build(filepath.Join(filepath.Dir(strings.TrimSpace(string(work))), "walkerd"))
 }

@@ -8,156 +8,249 @@ import (
 	"github.com/walkerdb/walkerdb/engine"
 )
 
-// Apply executes e against the engine as Raft log index index and returns
-// the RESP reply. See ApplyEntry.
-func Apply(db *engine.DB, index uint64, e *Entry) []byte {
-	reply, _ := ApplyEntry(db, index, e)
-	return reply
+// batchBytes is how much an Applier holds before it commits on its own: a
+// batch of many entries stays well inside an engine batch's limit.
+const batchBytes = 64 << 20
+
+// Applier applies log entries to an engine. Entries applied one after
+// another share one overlay, so each sees the writes of those before it,
+// and Commit writes them all as one engine batch: the state machine hands
+// it a whole batch of Raft log entries at a time (raft.BatchingFSM). Each
+// key is stamped with the index of the entry that wrote it (its WATCH
+// version) and the batch with the last index, so the applied index is
+// stored atomically with the data, and neither depends on how entries
+// were grouped. Not safe for concurrent use.
+type Applier struct {
+	db      *engine.DB
+	tx      *overlay
+	last    uint64 // index of the newest entry applied
+	pending int    // entries applied since the last commit
 }
 
-// ApplyEntry executes e against the engine as log index index and returns
-// the RESP reply the client gets.
+// NewApplier returns an Applier over db.
+func NewApplier(db *engine.DB) *Applier { return &Applier{db: db, tx: newOverlay()} }
+
+// ApplyEntry applies one entry as log index index and commits it.
+func ApplyEntry(db *engine.DB, index uint64, e *Entry) (*Result, error) {
+	a := NewApplier(db)
+	res, err := a.Apply(index, e)
+	if err != nil {
+		return res, err
+	}
+	if err := a.Commit(); err != nil {
+		if Deterministic(err) {
+			return &Result{Error: "ERR " + err.Error()}, nil
+		}
+		return &Result{Error: "ERR " + err.Error()}, err
+	}
+	return res, nil
+}
+
+// Apply executes e as log index index (greater than every index applied
+// before) and returns its result. Its writes are committed by Commit, or
+// by Apply itself once the batch holds batchBytes; the result stands only
+// once they are.
 //
 // It is deterministic: expiry is judged at e.NowMs (never the node's
-// clock), random choices are seeded from index, and every write of the
-// entry goes to the engine in one batch stamped with index (Batch.SetSeq),
-// so the applied index is stored atomically with the data. An entry that
-// changes nothing writes nothing.
-//
-// It never panics. A malformed entry, an unknown command or bad arguments
-// become error replies, identical on every node, and change nothing. err is
-// non-nil only when the engine failed for reasons of its own (I/O, closed):
-// then nothing was written, the reply is an error, and the node's state may
-// now lag the others': the caller should stop applying.
-func ApplyEntry(db *engine.DB, index uint64, e *Entry) (reply []byte, err error) {
+// clock), relative TTLs are added to it, random choices are seeded from
+// index, and collection versions are made from it. So every node reaches
+// the same state and computes the same result. It never panics: a
+// malformed entry, an unknown command or bad arguments become error
+// replies, identical on every node, and change nothing. err is non-nil
+// only when the engine failed for reasons of its own (I/O, closed): then
+// the node's state may lag the others', and the caller should stop
+// applying.
+func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
+	a.last = index
+	a.pending++
+	a.tx.begin()
 	defer func() {
 		if r := recover(); r != nil {
-			reply = appendError(nil, fmt.Sprintf("ERR internal error applying log entry %d: %v", index, r))
+			a.tx.rollback()
+			res = &Result{Error: fmt.Sprintf("ERR internal error applying log entry %d: %v", index, r)}
 			err = nil
 		}
 	}()
-	if e == nil {
-		return appendError(nil, "ERR malformed log entry: nil"), nil
-	}
-	if e.DB < 0 || e.DB >= Databases {
-		return appendError(nil, string(ErrDBRange)), nil
-	}
-	if !e.Exec && len(e.Cmds) != 1 {
-		return appendError(nil, fmt.Sprintf("ERR malformed log entry: %d commands outside EXEC", len(e.Cmds))), nil
+	switch {
+	case e == nil:
+		return &Result{Error: "ERR malformed log entry: nil"}, nil
+	case e.DB < 0 || e.DB >= Databases:
+		return &Result{Error: string(ErrDBRange)}, nil
+	case !e.Exec && len(e.Cmds) != 1:
+		return &Result{Error: fmt.Sprintf("ERR malformed log entry: %d commands outside EXEC", len(e.Cmds))}, nil
+	case e.Parsed != nil && len(e.Parsed) != len(e.Cmds):
+		return &Result{Error: "ERR malformed log entry: parsed commands do not match"}, nil
 	}
 	// The engine takes time 0 to mean its own clock: never let it.
-	now := e.NowMs
-	if now == 0 {
-		now = 1
-	}
-	c := &ctx{db: db, now: now, dbi: e.DB, w: newOverlay(), rnd: index}
+	now := max(e.NowMs, 1)
+	c := &ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index}
+	res = &Result{}
 	if e.Exec {
-		ok, err := watchesHold(db, now, e.Watches)
+		ok, err := a.watchesHold(c, e.Watches)
 		if err != nil {
-			return appendError(nil, "ERR "+err.Error()), err
+			return &Result{Error: "ERR " + err.Error()}, err
 		}
 		if !ok {
-			return appendNullArray(nil), nil
+			res.Aborted = true
+			return res, nil
 		}
-		c.out = appendArray(c.out, len(e.Cmds))
 	}
-	for _, args := range e.Cmds {
-		c.exec(args, true)
+	res.Replies = make([]Reply, len(e.Cmds))
+	for i, args := range e.Cmds {
+		var p *Parsed
+		if e.Parsed != nil {
+			p = &e.Parsed[i]
+		}
+		var rec Recorder
+		c.r = &rec
+		c.exec(args, p, true)
 		if c.fatal != nil {
-			return appendError(nil, "ERR "+c.fatal.Error()), c.fatal
+			a.tx.rollback()
+			return &Result{Error: "ERR " + c.fatal.Error()}, c.fatal
+		}
+		res.Replies[i] = rec.R
+	}
+	res.Touched = a.tx.touched
+	a.tx.touched = nil
+	if a.tx.bytes >= batchBytes {
+		if err := a.Commit(); err != nil {
+			return &Result{Error: "ERR " + err.Error()}, err
 		}
 	}
-	if err := c.commit(index); err != nil {
-		if deterministic(err) {
-			return appendError(nil, "ERR "+err.Error()), nil
-		}
-		return appendError(nil, "ERR "+err.Error()), err
-	}
-	return c.out, nil
+	return res, nil
 }
 
-// deterministic reports whether an engine write error follows from the
+// Commit writes every entry applied since the last commit as one engine
+// batch, stamped with the newest index. Entries that wrote nothing leave no
+// trace: after a restart the state machine applies them again, to the
+// same state, with the same (empty) effect.
+func (a *Applier) Commit() error {
+	if a.pending == 0 {
+		return nil
+	}
+	a.pending = 0
+	if len(a.tx.m) == 0 && a.tx.flushed == [Databases]bool{} {
+		return nil
+	}
+	return a.tx.commit(a.db, a.last)
+}
+
+// Deterministic reports whether an engine write error follows from the
 // data alone (and so happens on every node with the same options).
-func deterministic(err error) bool {
+func Deterministic(err error) bool {
 	return errors.Is(err, engine.ErrKeyTooLarge) || errors.Is(err, engine.ErrValueTooLarge) ||
 		errors.Is(err, engine.ErrBatchTooLarge)
 }
 
-func watchesHold(db *engine.DB, now int64, ws []Watch) (bool, error) {
+// watchesHold reports whether every watched key still has the version
+// WATCH recorded, the batch's writes so far included.
+func (a *Applier) watchesHold(c *ctx, ws []Watch) (bool, error) {
 	if len(ws) == 0 {
 		return true, nil
 	}
 	ok := true
-	err := db.View(now, func(r *engine.View) error {
+	err := a.db.View(c.now, func(r *engine.View) error {
+		c.view = r
+		defer func() { c.view = nil }()
 		for _, w := range ws {
-			if w.DB < 0 || w.DB >= Databases {
-				ok = false
-				return nil
-			}
-			s, err := version(r, w.DB, w.Key)
-			if err != nil {
-				return err
-			}
-			if s != w.Seq {
+			if w.DB < 0 || w.DB >= Databases || version(c, w.DB, w.Key) != w.Seq {
 				ok = false
 				return nil
 			}
 		}
-		return nil
+		return c.fatal
 	})
 	return ok, err
 }
 
-// exec runs one command in c. inApply: the command is part of a log entry.
-func (c *ctx) exec(args [][]byte, inApply bool) {
+// Parsed is one command of an entry as its proposer parsed it
+// (Spec.Parse), so that the node that proposed the entry does not parse it
+// again. It never enters the log: other nodes parse the command from its
+// arguments, once.
+type Parsed struct {
+	Spec *Spec
+	Args any   // what Spec.Parse returned
+	Err  error // what Spec.Parse refused it with: the command's reply
+}
+
+// ParseArgs is Parse for a command whose arity has been checked, as
+// Entry.Parsed holds it.
+func (s *Spec) ParseArgs(args [][]byte, now int64) Parsed {
+	p, err := s.Parse(args, now)
+	return Parsed{Spec: s, Args: p, Err: err}
+}
+
+// ParseCommand looks a data command up and parses it at time now, as
+// Apply would: an unknown command, a wrong arity and bad arguments come
+// back in Err, worded as Redis words them.
+func ParseCommand(args [][]byte, now int64) Parsed {
 	if len(args) == 0 {
-		c.out = appendError(c.out, "ERR empty command")
-		return
+		return Parsed{Err: Error("ERR empty command")}
 	}
 	s := Lookup(args[0])
-	if s == nil || (!inApply && s.Flags&FlagRead == 0) {
-		c.out = appendError(c.out, string(ErrUnknownCommand(args)))
+	if s == nil || !s.IsData() {
+		return Parsed{Err: ErrUnknownCommand(args)}
+	}
+	if !ArityOK(s.Arity, len(args)) {
+		return Parsed{Spec: s, Err: ErrArity(s.Name)}
+	}
+	return s.ParseArgs(args, now)
+}
+
+// exec runs one command in c. inApply: the command is part of a log entry;
+// otherwise only reads may run. p, when not nil, is the command already
+// parsed.
+func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
+	if p == nil || (p.Spec == nil && p.Err == nil) {
+		pp := ParseCommand(args, c.now)
+		p = &pp
+	}
+	if p.Spec != nil && !inApply && p.Spec.Flags&FlagReadonly == 0 {
+		c.r.Error(string(ErrUnknownCommand(args)))
 		return
 	}
-	if err := s.Check(args, c.now); err != nil {
-		c.out = appendError(c.out, err.Error())
+	if p.Err != nil {
+		c.r.Error(errorText(p.Err))
 		return
 	}
-	start := len(c.out)
-	if s.Flags&flagNoView != 0 {
-		s.run(c, args)
-	} else {
-		err := c.db.View(c.now, func(r *engine.View) error {
-			c.view = r
-			defer func() { c.view = nil }()
-			s.run(c, args)
-			return nil
-		})
-		if err != nil {
-			c.fail(err)
-		}
-	}
-	if c.fatal != nil {
-		c.out = appendError(c.out[:start], "ERR "+c.fatal.Error())
+	err := c.db.View(c.now, func(r *engine.View) error {
+		c.view = r
+		defer func() { c.view = nil }()
+		p.Spec.run(c, args, p.Args)
+		return nil
+	})
+	if err != nil {
+		c.fail(err)
 	}
 }
 
-// Read runs a read command (Flags&Read) against the local engine in
-// database dbi, judging expiry at now (Unix ms), and appends its RESP reply
-// to dst. A command that is not a read gets an unknown-command error. A
-// command reads one consistent state: MGET sees all its keys as of one
-// moment.
-func Read(db *engine.DB, dbi int, now int64, args [][]byte, dst []byte) (out []byte) {
-	n := len(dst)
+// errorText is the reply text of an error: an Error as it is, anything
+// else behind "ERR ".
+func errorText(err error) string {
+	var e Error
+	if errors.As(err, &e) {
+		return string(e)
+	}
+	return "ERR " + err.Error()
+}
+
+// Read runs a read command (FlagReadonly) against the local engine in
+// database dbi, judging expiry at now (Unix ms), and writes its reply to
+// w. A command that is not a read gets an unknown-command error. A command
+// reads one consistent state: MGET sees all its keys as of one moment. A
+// non-nil error is an engine failure (I/O, closed): the reply written so
+// far is incomplete, and the caller answers with the error instead.
+func Read(db *engine.DB, dbi int, now int64, args [][]byte, w Writer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out = appendError(dst[:n], fmt.Sprintf("ERR internal error: %v", r))
+			err = fmt.Errorf("internal error: %v", r)
 		}
 	}()
 	if dbi < 0 || dbi >= Databases {
-		return appendError(dst, string(ErrDBRange))
+		w.Error(string(ErrDBRange))
+		return nil
 	}
-	c := &ctx{db: db, now: now, dbi: dbi, out: dst, rnd: rand.Uint64()}
-	c.exec(args, false)
-	return c.out
+	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64()}
+	c.exec(args, nil, false)
+	return c.fatal
 }

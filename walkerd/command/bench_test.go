@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 func BenchmarkApply_Set(b *testing.B) {
@@ -32,9 +34,10 @@ func BenchmarkRead_Get(b *testing.B) {
 	now := time.Now().UnixMilli()
 	ApplyEntry(db, 1, &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("xxx")}}})
 	args := [][]byte{[]byte("GET"), []byte("k")}
-	var buf []byte
+	e := &resp.Encoder{Proto: 2}
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = Read(db, 0, now, args, buf[:0])
+		e.B = e.B[:0]
+		Read(db, 0, now, args, e)
 	}
 }

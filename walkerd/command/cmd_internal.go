@@ -2,91 +2,149 @@ package command
 
 import (
 	"bytes"
+	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
-// Internal commands. They reach Apply only inside entries that walkerd
-// builds itself (membership changes, the expiry sweeper); the server never
-// takes them from a client as they are.
+// Internal commands. The writes reach Apply only inside entries that
+// walkerd builds itself (membership changes, the background sweeper); the
+// server never takes them from a client as they are.
 //
 //	WALKER.SETMEMBER id resp-addr   record a cluster member's client address
 //	WALKER.DELMEMBER id             forget it
 //	WALKER.DELEXPIRED key [key...]  delete each key of Entry.DB that has
 //	                                expired at Entry.NowMs (and only those:
 //	                                a key set again meanwhile survives)
+//	WALKER.RECLAIM db key version [db key version ...]
+//	                                delete up to ReclaimBatch sub-keys of
+//	                                each collection version that no live
+//	                                key names at Entry.NowMs
 //	WALKER.VERSIONS key [key...]    (read) the WATCH version of each key
 func init() {
+	internal := func(name string, arity int, flags Flags, first, last int, summary string,
+		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: flags | FlagInternal, FirstKey: first, LastKey: last, Step: 1,
+			Group: "cluster", Since: "walkerdb", Summary: summary, parse: parse, run: run}
+	}
 	register(
-		&Spec{Name: "walker.setmember", Arity: 3, Flags: FlagWrite | FlagInternal, run: runSetMember},
-		&Spec{Name: "walker.delmember", Arity: 2, Flags: FlagWrite | FlagInternal, run: runDelMember},
-		&Spec{Name: "walker.delexpired", Arity: -2, Flags: FlagWrite | FlagInternal, FirstKey: 1, LastKey: -1, Step: 1, run: runDelExpired},
-		&Spec{Name: "walker.versions", Arity: -2, Flags: FlagRead | FlagInternal, FirstKey: 1, LastKey: -1, Step: 1, run: runVersions},
+		internal("walker.setmember", 3, FlagWrite, 0, 0, "Records a cluster member's client address (internal).", nil, runSetMember),
+		internal("walker.delmember", 2, FlagWrite, 0, 0, "Forgets a cluster member's client address (internal).", nil, runDelMember),
+		internal("walker.delexpired", -2, FlagWrite, 1, -1, "Deletes keys that have expired (internal: the expiry sweeper).", nil, runDelExpired),
+		internal("walker.reclaim", -4, FlagWrite, 0, 0, "Deletes the elements of dead collection versions (internal: the sweeper).", parseReclaim, runReclaim),
+		internal("walker.versions", -2, FlagReadonly, 1, -1, "Returns the WATCH versions of keys (internal: WATCH through a follower).", nil, runVersions),
 	)
 }
 
-var memberPrefix = []byte{InternalPrefix, 'm', ':'}
+// ReclaimBatch is how many sub-keys one WALKER.RECLAIM deletes at most.
+const ReclaimBatch = 4096
 
-func memberKey(id []byte) []byte {
-	return append(append([]byte(nil), memberPrefix...), id...)
+func runSetMember(c *ctx, args [][]byte, _ any) {
+	c.putRaw(keyspace.MemberKey(args[1]), args[2], 0)
+	c.r.Status("OK")
 }
 
-func runSetMember(c *ctx, args [][]byte) {
-	c.putKey(memberKey(args[1]), args[2], 0)
-	c.out = appendSimple(c.out, "OK")
-}
-
-func runDelMember(c *ctx, args [][]byte) {
-	k := memberKey(args[1])
-	if _, _, ok := c.getKey(k); !ok {
-		c.out = appendInt(c.out, 0)
+func runDelMember(c *ctx, args [][]byte, _ any) {
+	k := keyspace.MemberKey(args[1])
+	if _, ok := c.metaRaw(k); !ok {
+		c.r.Int(0)
 		return
 	}
-	c.delKey(k)
-	c.out = appendInt(c.out, 1)
+	c.delRaw(k)
+	c.r.Int(1)
 }
 
-func runDelExpired(c *ctx, args [][]byte) {
+func runDelExpired(c *ctx, args [][]byte, _ any) {
 	n := int64(0)
 	for _, key := range args[1:] {
-		k := ekey(c.dbi, key)
-		if s, ok := c.w.m[string(k)]; ok {
-			// Written earlier in this entry: expired slots are dropped.
+		k := c.metaKey(key)
+		if s, ok := c.tx.m[string(k)]; ok {
+			// Written earlier in this batch: expired slots are dropped.
 			if !s.del && s.exp != 0 && s.exp <= c.now {
-				c.delKey(k)
+				c.delRaw(k)
+				c.touch(key, "expired")
 				n++
 			}
 			continue
 		}
-		if c.w.flushed[c.dbi] {
+		if c.tx.hides(k) {
 			continue
 		}
-		m, ok := c.rawMeta(k)
-		if ok && m.ExpireAt != 0 && m.ExpireAt <= c.now {
-			c.delKey(k)
+		m, err := c.view.LookupAny(k)
+		if err == nil && m.ExpireAt != 0 && m.ExpireAt <= c.now {
+			c.delRaw(k)
+			c.touch(key, "expired")
 			n++
 		}
 	}
-	c.out = appendInt(c.out, n)
+	c.r.Int(n)
 }
 
-// rawMeta looks an engine key up whatever its expiry.
-func (c *ctx) rawMeta(k []byte) (engine.Meta, bool) {
-	m, ok, err := rawMeta(c.db, k)
-	if err != nil {
-		c.fail(err)
+type reclaimGroup struct {
+	db      int
+	key     []byte
+	version uint64
+}
+
+func parseReclaim(args [][]byte, now int64) (any, error) {
+	if (len(args)-1)%3 != 0 {
+		return nil, ErrArity("walker.reclaim")
 	}
-	return m, ok
+	var gs []reclaimGroup
+	for i := 1; i < len(args); i += 3 {
+		db, err := ParseDB(args[i])
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.ParseUint(string(args[i+2]), 10, 64)
+		if err != nil {
+			return nil, ErrNotInteger
+		}
+		gs = append(gs, reclaimGroup{db: db, key: args[i+1], version: v})
+	}
+	return gs, nil
 }
 
-func runVersions(c *ctx, args [][]byte) {
-	c.out = appendArray(c.out, len(args)-1)
-	for _, key := range args[1:] {
-		var seq uint64
-		if m, ok := c.engineMeta(ekey(c.dbi, key)); ok {
-			seq = m.Seq
+// liveVersion reports whether the key names version as a live collection
+// at c.now.
+func (c *ctx) liveVersion(db int, key []byte, version uint64) bool {
+	saved := c.dbi
+	c.dbi = db
+	val, ok := c.lookup(key)
+	c.dbi = saved
+	return ok && val.Type != keyspace.String && val.Version == version
+}
+
+func runReclaim(c *ctx, args [][]byte, p any) {
+	left := ReclaimBatch
+	n := int64(0)
+	for _, g := range p.([]reclaimGroup) {
+		if c.liveVersion(g.db, g.key, g.version) {
+			continue
 		}
-		c.out = appendInt(c.out, int64(seq))
+		pre := keyspace.SubPrefix(g.db, g.key, g.version)
+		it := c.iterate(pre, keyspace.PrefixEnd(pre), false)
+		var dead [][]byte
+		for ; it.Valid() && left > 0; it.Next() {
+			dead = append(dead, bytes.Clone(it.Key()))
+			left--
+		}
+		it.close()
+		for _, k := range dead {
+			c.delRaw(k)
+		}
+		n += int64(len(dead))
+	}
+	c.r.Int(n)
+}
+
+func runVersions(c *ctx, args [][]byte, _ any) {
+	c.r.Array(len(args) - 1)
+	for _, key := range args[1:] {
+		c.r.Int(int64(version(c, c.dbi, key)))
 	}
 }
 
@@ -94,65 +152,162 @@ func runVersions(c *ctx, args [][]byte) {
 // RESP address.
 func Members(db *engine.DB) (map[string]string, error) {
 	out := make(map[string]string)
-	var start []byte
-	for {
-		items, next, err := db.Scan(engine.ScanOptions{Start: start, Prefix: memberPrefix, Limit: 1024, IncludeExpired: true})
-		if err != nil {
-			return nil, err
+	err := db.View(math.MinInt64, func(v *engine.View) error {
+		p := keyspace.MemberPrefix
+		it := v.Iter(engine.IterOptions{Lower: p, Upper: keyspace.PrefixEnd(p), IncludeExpired: true})
+		for ok := it.First(); ok; ok = it.Next() {
+			val, err := it.Value()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			out[string(it.Key()[len(p):])] = string(val)
 		}
-		for _, it := range items {
-			out[string(it.Key[len(memberPrefix):])] = string(it.Value)
-		}
-		if next == nil {
-			return out, nil
-		}
-		start = next
+		return closeIter(it)
+	})
+	return out, err
+}
+
+func closeIter(it *engine.Iterator) error {
+	err := it.Err()
+	if cerr := it.Close(); err == nil {
+		err = cerr
 	}
+	return err
 }
 
 // ExpiredKeys looks for keys that have expired at now but are still stored,
 // for the leader's sweeper to delete with WALKER.DELEXPIRED. It examines up
-// to limit keys from cursor (nil: the beginning) and returns the expired
-// ones, each with its database, and the cursor to pass next time (nil when
-// the scan reached the end).
+// to limit keys of every database from cursor (nil: the beginning) and
+// returns the expired ones, each with its database, and the cursor to pass
+// next time (nil when the walk reached the end).
 func ExpiredKeys(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []int, keys [][]byte, next []byte, err error) {
-	items, next, err := db.Scan(engine.ScanOptions{Start: cursor, Limit: limit, KeysOnly: true, IncludeExpired: true, Now: now})
-	if err != nil {
-		return nil, nil, nil, err
+	lower := cursor
+	if lower == nil {
+		lower = keyspace.DBPrefix(0)
 	}
-	for _, it := range items {
-		if len(it.Key) == 0 || it.Key[0] >= Databases {
-			continue
+	err = db.View(now, func(v *engine.View) error {
+		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.SubSpace(0), KeysOnly: true, IncludeExpired: true})
+		seen := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if seen == limit {
+				next = bytes.Clone(it.Key())
+				break
+			}
+			seen++
+			m, err := it.Meta()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			if m.ExpireAt != 0 && m.ExpireAt <= now {
+				d, k, _ := keyspace.SplitMeta(it.Key())
+				dbIndex = append(dbIndex, d)
+				keys = append(keys, bytes.Clone(k))
+			}
 		}
-		if it.ExpireAt != 0 && it.ExpireAt <= now {
-			dbIndex = append(dbIndex, int(it.Key[0]))
-			keys = append(keys, it.Key[1:])
-		}
+		return closeIter(it)
+	})
+	return dbIndex, keys, next, err
+}
+
+// DeadGroup is one dead collection version that still has sub-keys.
+type DeadGroup struct {
+	DB      int
+	Key     []byte
+	Version uint64
+}
+
+// Args are the group's arguments to WALKER.RECLAIM.
+func (g DeadGroup) Args() [][]byte {
+	return [][]byte{strconv.AppendInt(nil, int64(g.DB), 10), g.Key, strconv.AppendUint(nil, g.Version, 10)}
+}
+
+// DeadCollections walks the sub-keys of every database from cursor (nil:
+// the beginning), looking at up to limit collection versions, and returns
+// those that no live key names at now, for the sweeper to propose
+// WALKER.RECLAIM for, and the cursor to pass next time (nil at the end).
+// A live version is skipped with one seek, so a walk costs about one step
+// per collection, not per element.
+func DeadCollections(db *engine.DB, now int64, cursor []byte, limit int) (dead []DeadGroup, next []byte, err error) {
+	lower := cursor
+	if lower == nil {
+		lower = keyspace.SubSpace(0)
 	}
-	return dbIndex, keys, next, nil
+	err = db.View(now, func(v *engine.View) error {
+		c := &ctx{db: db, view: v, now: now}
+		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.SubSpace(Databases), KeysOnly: true, IncludeExpired: true})
+		seen := 0
+		for ok := it.First(); ok; {
+			if seen == limit {
+				next = bytes.Clone(it.Key())
+				break
+			}
+			seen++
+			p, err := keyspace.SplitSub(it.Key())
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("sweeping sub-keys: %w", err)
+			}
+			if !c.liveVersion(p.DB, p.Key, p.Version) {
+				dead = append(dead, DeadGroup{DB: p.DB, Key: bytes.Clone(p.Key), Version: p.Version})
+			}
+			end := keyspace.PrefixEnd(p.Prefix)
+			if end == nil {
+				break
+			}
+			ok = it.SeekGE(end)
+		}
+		if err := closeIter(it); err != nil {
+			return err
+		}
+		return c.fatal
+	})
+	return dead, next, err
 }
 
 // ScanKeys returns one page of SCAN for database dbi at time now: up to
 // count live keys from cursor (an engine key, nil for the start), the ones
-// matching pattern (nil: all) kept, and the next cursor (nil: done). typ
-// filters by type: only "string" exists, any other keeps nothing.
+// matching pattern (nil: all) and of type typ (nil: any) kept, and the
+// next cursor (nil: done).
 func ScanKeys(db *engine.DB, dbi int, now int64, cursor []byte, count int, pattern, typ []byte) (keys [][]byte, next []byte, err error) {
-	prefix := []byte{byte(dbi)}
+	prefix := keyspace.DBPrefix(dbi)
 	if cursor != nil && !bytes.HasPrefix(cursor, prefix) {
 		return nil, nil, ErrInvalidCursor
 	}
-	items, next, err := db.Scan(engine.ScanOptions{Start: cursor, Prefix: prefix, Limit: count, KeysOnly: true, Now: now})
-	if err != nil {
-		return nil, nil, err
+	// An unknown type matches nothing, as in Redis 7.0 (7.2 made it an
+	// error).
+	want, known := keyspace.ParseType(lowerASCII(typ))
+	lower := cursor
+	if lower == nil {
+		lower = prefix
 	}
-	if typ != nil && !equalFold(typ, "string") {
-		return nil, next, nil
-	}
-	for _, it := range items {
-		k := it.Key[1:]
-		if pattern == nil || Match(pattern, k) {
-			keys = append(keys, k)
+	err = db.View(now, func(v *engine.View) error {
+		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.PrefixEnd(prefix), KeysOnly: typ == nil})
+		seen := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if seen == count {
+				next = bytes.Clone(it.Key())
+				break
+			}
+			seen++
+			_, k, _ := keyspace.SplitMeta(it.Key())
+			if pattern != nil && !Match(pattern, k) {
+				continue
+			}
+			if typ != nil {
+				val, err := it.Value()
+				if err != nil {
+					it.Close()
+					return err
+				}
+				if t, ok := keyspace.TypeOf(val); !known || !ok || t != want {
+					continue
+				}
+			}
+			keys = append(keys, bytes.Clone(k))
 		}
-	}
-	return keys, next, nil
+		return closeIter(it)
+	})
+	return keys, next, err
 }

@@ -2,155 +2,166 @@ package command
 
 import (
 	"math"
+	"slices"
 	"strconv"
+
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 func init() {
+	key := func(name string, arity int, flags Flags, cats Category, first, last, step int, since, summary string,
+		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatKeyspace | cats, FirstKey: first, LastKey: last,
+			Step: step, Group: "generic", Since: since, Summary: summary, parse: parse, run: run}
+	}
+	w, wf, r, rf := FlagWrite, FlagWrite|FlagFast, FlagReadonly, FlagReadonly|FlagFast
 	register(
-		&Spec{Name: "del", Arity: -2, Flags: FlagWrite, FirstKey: 1, LastKey: -1, Step: 1, run: runDel},
-		&Spec{Name: "unlink", Arity: -2, Flags: FlagWrite, FirstKey: 1, LastKey: -1, Step: 1, run: runDel},
-		&Spec{Name: "exists", Arity: -2, Flags: FlagRead, FirstKey: 1, LastKey: -1, Step: 1, run: runExists},
-		&Spec{Name: "type", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runType},
-		&Spec{Name: "rename", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 2, Step: 1, run: runRename},
-		&Spec{Name: "renamenx", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 2, Step: 1, run: runRename},
-		&Spec{Name: "keys", Arity: 2, Flags: FlagRead | flagNoView, run: runKeys},
-		&Spec{Name: "dbsize", Arity: 1, Flags: FlagRead | flagNoView, run: runDbsize},
-		&Spec{Name: "randomkey", Arity: 1, Flags: FlagRead | flagNoView, run: runRandomkey},
-		&Spec{Name: "flushdb", Arity: -1, Flags: FlagWrite | flagNoView, check: checkFlush, run: runFlush},
-		&Spec{Name: "flushall", Arity: -1, Flags: FlagWrite | flagNoView, check: checkFlush, run: runFlush},
-		&Spec{Name: "expire", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkExpire, run: runExpire},
-		&Spec{Name: "pexpire", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkExpire, run: runExpire},
-		&Spec{Name: "expireat", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkExpire, run: runExpire},
-		&Spec{Name: "pexpireat", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkExpire, run: runExpire},
-		&Spec{Name: "ttl", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runTTL},
-		&Spec{Name: "pttl", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runTTL},
-		&Spec{Name: "expiretime", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runTTL},
-		&Spec{Name: "pexpiretime", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runTTL},
-		&Spec{Name: "persist", Arity: 2, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runPersist},
+		key("del", -2, w, 0, 1, -1, 1, "1.0.0", "Deletes one or more keys.", nil, runDel),
+		key("unlink", -2, wf, 0, 1, -1, 1, "4.0.0", "Asynchronously deletes one or more keys.", nil, runDel),
+		key("exists", -2, rf, 0, 1, -1, 1, "1.0.0", "Determines whether one or more keys exist.", nil, runExists),
+		key("type", 2, rf, 0, 1, 1, 1, "1.0.0", "Determines the type of value stored at a key.", nil, runType),
+		key("rename", 3, w, 0, 1, 2, 1, "1.0.0", "Renames a key and overwrites the destination.", nil, runRename),
+		key("renamenx", 3, wf, 0, 1, 2, 1, "1.0.0", "Renames a key only when the target key name doesn't exist.", nil, runRename),
+		key("keys", 2, r, CatDangerous, 0, 0, 0, "1.0.0", "Returns all key names that match a pattern.", nil, runKeys),
+		key("randomkey", 1, r, 0, 0, 0, 0, "1.0.0", "Returns a random key name from the database.", nil, runRandomkey),
+		key("expire", -3, wf, 0, 1, 1, 1, "1.0.0", "Sets the expiration time of a key in seconds.", parseExpire, runExpire),
+		key("pexpire", -3, wf, 0, 1, 1, 1, "2.6.0", "Sets the expiration time of a key in milliseconds.", parseExpire, runExpire),
+		key("expireat", -3, wf, 0, 1, 1, 1, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", parseExpire, runExpire),
+		key("pexpireat", -3, wf, 0, 1, 1, 1, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", parseExpire, runExpire),
+		key("ttl", 2, rf, 0, 1, 1, 1, "1.0.0", "Returns the expiration time in seconds of a key.", nil, runTTL),
+		key("pttl", 2, rf, 0, 1, 1, 1, "2.6.0", "Returns the expiration time in milliseconds of a key.", nil, runTTL),
+		key("expiretime", 2, rf, 0, 1, 1, 1, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", nil, runTTL),
+		key("pexpiretime", 2, rf, 0, 1, 1, 1, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", nil, runTTL),
+		key("persist", 2, wf, 0, 1, 1, 1, "2.2.0", "Removes the expiration time of a key.", nil, runPersist),
+		&Spec{Name: "dbsize", Arity: 1, Flags: rf, Cats: CatKeyspace, Group: "server", Since: "1.0.0",
+			Summary: "Returns the number of keys in the database.", run: runDbsize},
+		&Spec{Name: "flushdb", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0",
+			Summary: "Remove all keys from the current database.", parse: parseFlush, run: runFlush},
+		&Spec{Name: "flushall", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0",
+			Summary: "Removes all keys from all databases.", parse: parseFlush, run: runFlush},
 		// Commands that need no data; Apply runs them inside transactions.
-		&Spec{Name: "ping", Arity: -1, Flags: FlagPure, check: checkPing, run: runPing},
-		&Spec{Name: "echo", Arity: 2, Flags: FlagPure, run: runEcho},
-		&Spec{Name: "select", Arity: 2, Flags: FlagPure, check: checkSelect, run: runSelect},
-		&Spec{Name: "time", Arity: 1, Flags: FlagPure, run: runTime},
+		&Spec{Name: "ping", Arity: -1, Flags: FlagPure | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0",
+			Summary: "Returns the server's liveliness response.", parse: parsePing, run: runPing},
+		&Spec{Name: "echo", Arity: 2, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0",
+			Summary: "Returns the given string.", run: runEcho},
+		&Spec{Name: "select", Arity: 2, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Cats: CatConnection, Group: "connection",
+			Since: "1.0.0", Summary: "Changes the selected database.", parse: parseSelect, run: runSelect},
+		&Spec{Name: "time", Arity: 1, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Group: "server", Since: "2.6.0",
+			Summary: "Returns the server time.", run: runTime},
 	)
 }
 
-func runDel(c *ctx, args [][]byte) {
+func runDel(c *ctx, args [][]byte, _ any) {
 	n := int64(0)
 	for _, k := range args[1:] {
 		if c.exists(k) {
 			c.del(k)
+			c.touch(k, "del")
 			n++
 		}
 	}
-	c.out = appendInt(c.out, n)
+	c.r.Int(n)
 }
 
-func runExists(c *ctx, args [][]byte) {
+func runExists(c *ctx, args [][]byte, _ any) {
 	n := int64(0)
 	for _, k := range args[1:] {
 		if c.exists(k) {
 			n++
 		}
 	}
-	c.out = appendInt(c.out, n)
+	c.r.Int(n)
 }
 
-func runType(c *ctx, args [][]byte) {
-	if c.exists(args[1]) {
-		c.out = appendSimple(c.out, "string")
+func runType(c *ctx, args [][]byte, _ any) {
+	if v, ok := c.lookup(args[1]); ok {
+		c.r.Status(v.Type.String())
 	} else {
-		c.out = appendSimple(c.out, "none")
+		c.r.Status("none")
 	}
 }
 
-func runRename(c *ctx, args [][]byte) {
+// copyValue writes val (a key's value, any type) under dst with expiry
+// exp: a string's bytes, or a collection's elements under a new version.
+func (c *ctx) copyValue(src []byte, val value, dst []byte, exp int64) {
+	if val.Type == keyspace.String {
+		c.putRaw(c.metaKey(dst), val.raw, exp)
+		return
+	}
+	ver := c.newVersion()
+	p := keyspace.SubPrefix(c.dbi, src, val.Version)
+	np := keyspace.SubPrefix(c.dbi, dst, ver)
+	it := c.iterate(p, keyspace.PrefixEnd(p), false)
+	for ; it.Valid(); it.Next() {
+		elem := it.Key()[len(p):]
+		c.putRaw(append(slices.Clone(np), elem...), it.Value(), 0)
+	}
+	it.close()
+	c.putRaw(c.metaKey(dst), keyspace.AppendCollection(nil, val.Type, ver, val.Count, val.Extra), exp)
+}
+
+func runRename(c *ctx, args [][]byte, _ any) {
 	nx := isName(args[0], "renamenx")
 	src, dst := args[1], args[2]
-	v, exp, ok := c.get(src)
+	val, ok := c.lookup(src)
 	if !ok {
-		c.out = appendError(c.out, string(ErrNoSuchKey))
+		c.r.Error(string(ErrNoSuchKey))
 		return
 	}
 	if string(src) == string(dst) {
 		if nx {
-			c.out = appendInt(c.out, 0)
+			c.r.Int(0)
 		} else {
-			c.out = appendSimple(c.out, "OK")
+			c.r.Status("OK")
 		}
 		return
 	}
 	if nx && c.exists(dst) {
-		c.out = appendInt(c.out, 0)
+		c.r.Int(0)
 		return
 	}
-	c.put(dst, v, exp)
+	c.copyValue(src, val, dst, val.exp)
 	c.del(src)
+	c.touch(src, "rename_from")
+	c.touch(dst, "rename_to")
 	if nx {
-		c.out = appendInt(c.out, 1)
+		c.r.Int(1)
 	} else {
-		c.out = appendSimple(c.out, "OK")
+		c.r.Status("OK")
 	}
 }
 
-// literalPrefix is the part of a glob pattern before its first special
-// character: every match begins with it.
-func literalPrefix(pattern []byte) []byte {
-	for i, ch := range pattern {
-		switch ch {
-		case '*', '?', '[', '\\':
-			return pattern[:i]
-		}
-	}
-	return pattern
-}
-
-func runKeys(c *ctx, args [][]byte) {
+func runKeys(c *ctx, args [][]byte, _ any) {
 	pattern := args[1]
-	keys := c.allKeys(literalPrefix(pattern))
+	all := len(pattern) == 1 && pattern[0] == '*'
+	keys := c.userKeys(func(k []byte) bool { return all || Match(pattern, k) })
 	if c.fatal != nil {
 		return
 	}
-	match := keys[:0]
-	all := len(pattern) == 1 && pattern[0] == '*'
+	c.r.Array(len(keys))
 	for _, k := range keys {
-		if all || Match(pattern, k) {
-			match = append(match, k)
-		}
-	}
-	c.out = appendArray(c.out, len(match))
-	for _, k := range match {
-		c.out = appendBulk(c.out, k)
+		c.r.Bulk(k)
 	}
 }
 
-func runDbsize(c *ctx, args [][]byte) {
-	c.out = appendInt(c.out, c.dbsize())
+func runDbsize(c *ctx, args [][]byte, _ any) { c.r.Int(c.dbsize()) }
+
+func runRandomkey(c *ctx, args [][]byte, _ any) {
+	k, ok := c.randomKey()
+	c.bulkOrNull(k, ok)
 }
 
-func runRandomkey(c *ctx, args [][]byte) {
-	if k, ok := c.randomKey(); ok {
-		c.out = appendBulk(c.out, k)
-	} else {
-		c.out = appendNull(c.out)
-	}
-}
-
-func checkFlush(args [][]byte, now int64) error {
+func parseFlush(args [][]byte, now int64) (any, error) {
 	if len(args) > 2 {
-		return ErrSyntax
+		return nil, ErrSyntax
 	}
 	if len(args) == 2 && !equalFold(args[1], "sync") && !equalFold(args[1], "async") {
-		return ErrSyntax
+		return nil, ErrSyntax
 	}
-	return nil
+	return nil, nil
 }
 
-func runFlush(c *ctx, args [][]byte) {
-	if err := checkFlush(args, c.now); err != nil {
-		c.out = appendError(c.out, err.Error())
-		return
-	}
+func runFlush(c *ctx, args [][]byte, _ any) {
 	if isName(args[0], "flushall") {
 		for d := range Databases {
 			c.flush(d)
@@ -158,7 +169,7 @@ func runFlush(c *ctx, args [][]byte) {
 	} else {
 		c.flush(c.dbi)
 	}
-	c.out = appendSimple(c.out, "OK")
+	c.r.Status("OK")
 }
 
 // EXPIRE options.
@@ -169,10 +180,15 @@ const (
 	expLT
 )
 
+type expireArgs struct {
+	when  int64 // absolute, Unix ms
+	flags int
+}
+
 // parseExpire parses EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT as Redis's
-// expireGenericCommand does, up to the key lookup: it returns the absolute
-// expiry time in ms and the option flags.
-func parseExpire(args [][]byte, now int64) (when int64, flags int, err error) {
+// expireGenericCommand does, up to the key lookup: the absolute expiry
+// time in ms and the option flags.
+func parseExpire(args [][]byte, now int64) (any, error) {
 	var nx, xx, gt, lt bool
 	for _, opt := range args[3:] {
 		switch {
@@ -185,23 +201,24 @@ func parseExpire(args [][]byte, now int64) (when int64, flags int, err error) {
 		case equalFold(opt, "lt"):
 			lt = true
 		default:
-			return 0, 0, Error("ERR Unsupported option " + string(cstr(opt)))
+			return nil, Error("ERR Unsupported option " + string(cstr(opt)))
 		}
 	}
 	if nx && (xx || gt || lt) {
-		return 0, 0, Error("ERR NX and XX, GT or LT options at the same time are not compatible")
+		return nil, Error("ERR NX and XX, GT or LT options at the same time are not compatible")
 	}
 	if gt && lt {
-		return 0, 0, Error("ERR GT and LT options at the same time are not compatible")
+		return nil, Error("ERR GT and LT options at the same time are not compatible")
 	}
+	a := &expireArgs{}
 	for f, on := range []bool{nx, xx, gt, lt} {
 		if on {
-			flags |= 1 << f
+			a.flags |= 1 << f
 		}
 	}
 	when, ok := ParseInt(args[2])
 	if !ok {
-		return 0, 0, ErrNotInteger
+		return nil, ErrNotInteger
 	}
 	name := lowerASCII(args[0])
 	var base int64
@@ -210,95 +227,90 @@ func parseExpire(args [][]byte, now int64) (when int64, flags int, err error) {
 	}
 	if name == "expire" || name == "expireat" {
 		if when > math.MaxInt64/1000 || when < math.MinInt64/1000 {
-			return 0, 0, errExpireTime(name)
+			return nil, errExpireTime(name)
 		}
 		when *= 1000
 	}
 	if when > math.MaxInt64-base {
-		return 0, 0, errExpireTime(name)
+		return nil, errExpireTime(name)
 	}
-	return when + base, flags, nil
+	a.when = when + base
+	return a, nil
 }
 
-func checkExpire(args [][]byte, now int64) error {
-	_, _, err := parseExpire(args, now)
-	return err
-}
-
-func runExpire(c *ctx, args [][]byte) {
-	when, flags, err := parseExpire(args, c.now)
-	if err != nil {
-		c.out = appendError(c.out, err.Error())
-		return
-	}
-	v, cur, ok := c.get(args[1])
+func runExpire(c *ctx, args [][]byte, p any) {
+	a := p.(*expireArgs)
+	val, ok := c.lookup(args[1])
 	if !ok {
-		c.out = appendInt(c.out, 0)
+		c.r.Int(0)
 		return
 	}
+	cur := val.exp
 	switch {
-	case flags&expNX != 0 && cur != 0,
-		flags&expXX != 0 && cur == 0,
-		flags&expGT != 0 && (cur == 0 || when <= cur),
-		flags&expLT != 0 && cur != 0 && when >= cur:
-		c.out = appendInt(c.out, 0)
+	case a.flags&expNX != 0 && cur != 0,
+		a.flags&expXX != 0 && cur == 0,
+		a.flags&expGT != 0 && (cur == 0 || a.when <= cur),
+		a.flags&expLT != 0 && cur != 0 && a.when >= cur:
+		c.r.Int(0)
 		return
 	}
-	if when <= c.now {
+	if a.when <= c.now {
 		c.del(args[1])
+		c.touch(args[1], "del")
 	} else {
-		c.put(args[1], v, when)
+		c.setExpire(args[1], val, a.when)
+		c.touch(args[1], "expire")
 	}
-	c.out = appendInt(c.out, 1)
+	c.r.Int(1)
 }
 
-func runTTL(c *ctx, args [][]byte) {
-	_, exp, ok := c.meta(args[1])
+func runTTL(c *ctx, args [][]byte, _ any) {
+	m, ok := c.metaRaw(c.metaKey(args[1]))
+	exp := m.ExpireAt
 	name := lowerASCII(args[0])
 	switch {
 	case !ok:
-		c.out = appendInt(c.out, -2)
+		c.r.Int(-2)
 	case exp == 0:
-		c.out = appendInt(c.out, -1)
+		c.r.Int(-1)
 	case name == "ttl":
-		c.out = appendInt(c.out, (max(exp-c.now, 0)+500)/1000)
+		c.r.Int((max(exp-c.now, 0) + 500) / 1000)
 	case name == "pttl":
-		c.out = appendInt(c.out, max(exp-c.now, 0))
+		c.r.Int(max(exp-c.now, 0))
 	case name == "expiretime":
-		c.out = appendInt(c.out, exp/1000)
+		c.r.Int(exp / 1000)
 	default:
-		c.out = appendInt(c.out, exp)
+		c.r.Int(exp)
 	}
 }
 
-func runPersist(c *ctx, args [][]byte) {
-	v, exp, ok := c.get(args[1])
-	if !ok || exp == 0 {
-		c.out = appendInt(c.out, 0)
+func runPersist(c *ctx, args [][]byte, _ any) {
+	val, ok := c.lookup(args[1])
+	if !ok || val.exp == 0 {
+		c.r.Int(0)
 		return
 	}
-	c.put(args[1], v, 0)
-	c.out = appendInt(c.out, 1)
+	c.setExpire(args[1], val, 0)
+	c.touch(args[1], "persist")
+	c.r.Int(1)
 }
 
-func checkPing(args [][]byte, now int64) error {
+func parsePing(args [][]byte, now int64) (any, error) {
 	if len(args) > 2 {
-		return ErrArity("ping")
+		return nil, ErrArity("ping")
 	}
-	return nil
+	return nil, nil
 }
 
-func runPing(c *ctx, args [][]byte) {
-	if len(args) > 2 {
-		c.out = appendError(c.out, string(ErrArity("ping")))
-	} else if len(args) == 2 {
-		c.out = appendBulk(c.out, args[1])
+func runPing(c *ctx, args [][]byte, _ any) {
+	if len(args) == 2 {
+		c.r.Bulk(args[1])
 	} else {
-		c.out = appendSimple(c.out, "PONG")
+		c.r.Status("PONG")
 	}
 }
 
-func runEcho(c *ctx, args [][]byte) { c.out = appendBulk(c.out, args[1]) }
+func runEcho(c *ctx, args [][]byte, _ any) { c.r.Bulk(args[1]) }
 
 // ParseDB parses SELECT's argument.
 func ParseDB(arg []byte) (int, error) {
@@ -315,25 +327,17 @@ func ParseDB(arg []byte) (int, error) {
 	return int(n), nil
 }
 
-func checkSelect(args [][]byte, now int64) error {
-	_, err := ParseDB(args[1])
-	return err
-}
+func parseSelect(args [][]byte, now int64) (any, error) { return ParseDB(args[1]) }
 
-func runSelect(c *ctx, args [][]byte) {
-	d, err := ParseDB(args[1])
-	if err != nil {
-		c.out = appendError(c.out, err.Error())
-		return
-	}
-	c.dbi = d
-	c.out = appendSimple(c.out, "OK")
+func runSelect(c *ctx, args [][]byte, p any) {
+	c.dbi = p.(int)
+	c.r.Status("OK")
 }
 
 // runTime answers TIME inside a transaction from the entry's clock, so
 // every node gives the same reply.
-func runTime(c *ctx, args [][]byte) {
-	c.out = appendArray(c.out, 2)
-	c.out = appendBulkString(c.out, strconv.FormatInt(c.now/1000, 10))
-	c.out = appendBulkString(c.out, strconv.FormatInt((c.now%1000)*1000, 10))
+func runTime(c *ctx, args [][]byte, _ any) {
+	c.r.Array(2)
+	c.r.BulkString(strconv.FormatInt(c.now/1000, 10))
+	c.r.BulkString(strconv.FormatInt((c.now%1000)*1000, 10))
 }

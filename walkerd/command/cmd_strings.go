@@ -4,31 +4,39 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 func init() {
+	str := func(name string, arity int, flags Flags, first, last, step int, since, summary string,
+		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatString, FirstKey: first, LastKey: last, Step: step,
+			Group: "string", Since: since, Summary: summary, parse: parse, run: run}
+	}
+	w, wd, wdf, r, rf := FlagWrite, FlagWrite|FlagDenyOOM, FlagWrite|FlagDenyOOM|FlagFast, FlagReadonly, FlagReadonly|FlagFast
 	register(
-		&Spec{Name: "get", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runGet},
-		&Spec{Name: "set", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkSet, run: runSet},
-		&Spec{Name: "setnx", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runSetnx},
-		&Spec{Name: "setex", Arity: 4, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkSetex, run: runSetex},
-		&Spec{Name: "psetex", Arity: 4, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkSetex, run: runSetex},
-		&Spec{Name: "getset", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runGetset},
-		&Spec{Name: "getdel", Arity: 2, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runGetdel},
-		&Spec{Name: "getex", Arity: -2, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkGetex, run: runGetex},
-		&Spec{Name: "mget", Arity: -2, Flags: FlagRead, FirstKey: 1, LastKey: -1, Step: 1, run: runMget},
-		&Spec{Name: "mset", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: -1, Step: 2, check: checkMset, run: runMset},
-		&Spec{Name: "msetnx", Arity: -3, Flags: FlagWrite, FirstKey: 1, LastKey: -1, Step: 2, check: checkMset, run: runMset},
-		&Spec{Name: "incr", Arity: 2, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runIncr},
-		&Spec{Name: "decr", Arity: 2, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runIncr},
-		&Spec{Name: "incrby", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkIncrby, run: runIncr},
-		&Spec{Name: "decrby", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkIncrby, run: runIncr},
-		&Spec{Name: "incrbyfloat", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkIncrbyfloat, run: runIncrbyfloat},
-		&Spec{Name: "append", Arity: 3, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, run: runAppend},
-		&Spec{Name: "strlen", Arity: 2, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runStrlen},
-		&Spec{Name: "getrange", Arity: 4, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runGetrange},
-		&Spec{Name: "substr", Arity: 4, Flags: FlagRead, FirstKey: 1, LastKey: 1, Step: 1, run: runGetrange},
-		&Spec{Name: "setrange", Arity: 4, Flags: FlagWrite, FirstKey: 1, LastKey: 1, Step: 1, check: checkSetrange, run: runSetrange},
+		str("get", 2, rf, 1, 1, 1, "1.0.0", "Returns the string value of a key.", nil, runGet),
+		str("set", -3, wd, 1, 1, 1, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", parseSet, runSet),
+		str("setnx", 3, wdf, 1, 1, 1, "1.0.0", "Set the string value of a key only when the key doesn't exist.", nil, runSetnx),
+		str("setex", 4, wd, 1, 1, 1, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", parseSetex, runSetex),
+		str("psetex", 4, wd, 1, 1, 1, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", parseSetex, runSetex),
+		str("getset", 3, wdf, 1, 1, 1, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", nil, runGetset),
+		str("getdel", 2, w|FlagFast, 1, 1, 1, "6.2.0", "Returns the string value of a key after deleting the key.", nil, runGetdel),
+		str("getex", -2, w|FlagFast, 1, 1, 1, "6.2.0", "Returns the string value of a key after setting its expiration time.", parseGetex, runGetex),
+		str("mget", -2, rf, 1, -1, 1, "1.0.0", "Atomically returns the string values of one or more keys.", nil, runMget),
+		str("mset", -3, wd, 1, -1, 2, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", parseMset, runMset),
+		str("msetnx", -3, wd, 1, -1, 2, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", parseMset, runMset),
+		str("incr", 2, wdf, 1, 1, 1, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
+		str("decr", 2, wdf, 1, 1, 1, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
+		str("incrby", 3, wdf, 1, 1, 1, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
+		str("decrby", 3, wdf, 1, 1, 1, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
+		str("incrbyfloat", 3, wdf, 1, 1, 1, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", parseIncrbyfloat, runIncrbyfloat),
+		str("append", 3, wdf, 1, 1, 1, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", nil, runAppend),
+		str("strlen", 2, rf, 1, 1, 1, "2.2.0", "Returns the length of a string value.", nil, runStrlen),
+		str("getrange", 4, r, 1, 1, 1, "2.4.0", "Returns a substring of the string stored at a key.", parseRange, runGetrange),
+		str("substr", 4, r, 1, 1, 1, "1.0.0", "Returns a substring from a string value.", parseRange, runGetrange),
+		str("setrange", 4, wd, 1, 1, 1, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", parseSetrange, runSetrange),
 	)
 }
 
@@ -129,260 +137,278 @@ func (o strOpts) expireAt(now int64, name string) (int64, error) {
 	return expireAt(o.expire, o.flags&(optEX|optEXAT) != 0, o.flags&(optEX|optPX) != 0, now, name)
 }
 
-func runGet(c *ctx, args [][]byte) {
-	if v, _, ok := c.get(args[1]); ok {
-		c.out = appendBulk(c.out, v)
+// reply helpers
+
+func (c *ctx) bulkOrNull(v []byte, ok bool) {
+	if ok {
+		c.r.Bulk(v)
 	} else {
-		c.out = appendNull(c.out)
+		c.r.Null()
 	}
 }
 
-func parseSet(args [][]byte, now int64) (strOpts, int64, error) {
-	o, err := parseStrOpts(args, true)
-	if err != nil {
-		return o, 0, err
-	}
-	var exp int64
-	if o.flags&optAnyExpire != 0 {
-		if exp, err = o.expireAt(now, "set"); err != nil {
-			return o, 0, err
-		}
-	}
-	if len(args[2]) > MaxValueLen {
-		return o, 0, ErrStringTooLong
-	}
-	return o, exp, nil
-}
-
-func checkSet(args [][]byte, now int64) error {
-	_, _, err := parseSet(args, now)
-	return err
-}
-
-func runSet(c *ctx, args [][]byte) {
-	o, exp, err := parseSet(args, c.now)
-	if err != nil {
-		c.out = appendError(c.out, err.Error())
+func runGet(c *ctx, args [][]byte, _ any) {
+	v, _, ok, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
 		return
 	}
+	c.bulkOrNull(v, ok)
+}
+
+type setArgs struct {
+	strOpts
+	exp int64
+}
+
+func parseSet(args [][]byte, now int64) (any, error) {
+	o, err := parseStrOpts(args, true)
+	if err != nil {
+		return nil, err
+	}
+	a := &setArgs{strOpts: o}
+	if o.flags&optAnyExpire != 0 {
+		if a.exp, err = o.expireAt(now, "set"); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func runSet(c *ctx, args [][]byte, p any) {
+	a := p.(*setArgs)
 	key := args[1]
+	exp := a.exp
 	var old []byte
 	var oldExp int64
 	var found bool
-	if o.flags&(optGet|optNX|optXX|optKeepTTL) != 0 {
-		old, oldExp, found = c.get(key)
-	}
-	if o.flags&optGet != 0 {
-		if found {
-			c.out = appendBulk(c.out, old)
-		} else {
-			c.out = appendNull(c.out)
+	if a.flags&(optGet|optNX|optXX|optKeepTTL) != 0 {
+		var wrong bool
+		if a.flags&optGet != 0 {
+			old, oldExp, found, wrong = c.getString(key)
+			if wrong {
+				c.r.Error(errWrongType)
+				return
+			}
+		} else if v, ok := c.lookup(key); ok {
+			found, oldExp = true, v.exp
 		}
 	}
-	if (o.flags&optNX != 0 && found) || (o.flags&optXX != 0 && !found) {
-		if o.flags&optGet == 0 {
-			c.out = appendNull(c.out)
+	if a.flags&optGet != 0 {
+		c.bulkOrNull(old, found)
+	}
+	if (a.flags&optNX != 0 && found) || (a.flags&optXX != 0 && !found) {
+		if a.flags&optGet == 0 {
+			c.r.Null()
 		}
 		return
 	}
-	if o.flags&optKeepTTL != 0 && found {
+	if a.flags&optKeepTTL != 0 && found {
 		exp = oldExp
 	}
-	c.put(key, args[2], exp)
-	if o.flags&optGet == 0 {
-		c.out = appendSimple(c.out, "OK")
+	c.putString(key, args[2], exp)
+	c.touch(key, "set")
+	if a.flags&optAnyExpire != 0 {
+		c.touch(key, "expire")
+	}
+	if a.flags&optGet == 0 {
+		c.r.Status("OK")
 	}
 }
 
-func runSetnx(c *ctx, args [][]byte) {
+func runSetnx(c *ctx, args [][]byte, _ any) {
 	if c.exists(args[1]) {
-		c.out = appendInt(c.out, 0)
+		c.r.Int(0)
 		return
 	}
-	c.put(args[1], args[2], 0)
-	c.out = appendInt(c.out, 1)
+	c.putString(args[1], args[2], 0)
+	c.touch(args[1], "set")
+	c.r.Int(1)
 }
 
-func parseSetex(args [][]byte, now int64) (int64, error) {
+func parseSetex(args [][]byte, now int64) (any, error) {
 	name := lowerASCII(args[0])
 	return expireAt(args[2], name == "setex", true, now, name)
 }
 
-func checkSetex(args [][]byte, now int64) error {
-	_, err := parseSetex(args, now)
-	return err
+func runSetex(c *ctx, args [][]byte, p any) {
+	c.putString(args[1], args[3], p.(int64))
+	c.touch(args[1], "set")
+	c.touch(args[1], "expire")
+	c.r.Status("OK")
 }
 
-func runSetex(c *ctx, args [][]byte) {
-	exp, err := parseSetex(args, c.now)
-	if err != nil {
-		c.out = appendError(c.out, err.Error())
+func runGetset(c *ctx, args [][]byte, _ any) {
+	v, _, ok, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
 		return
 	}
-	c.put(args[1], args[3], exp)
-	c.out = appendSimple(c.out, "OK")
+	c.bulkOrNull(v, ok)
+	c.putString(args[1], args[2], 0)
+	c.touch(args[1], "set")
 }
 
-func runGetset(c *ctx, args [][]byte) {
-	if v, _, ok := c.get(args[1]); ok {
-		c.out = appendBulk(c.out, v)
-	} else {
-		c.out = appendNull(c.out)
+func runGetdel(c *ctx, args [][]byte, _ any) {
+	v, _, ok, wrong := c.getString(args[1])
+	switch {
+	case wrong:
+		c.r.Error(errWrongType)
+	case !ok:
+		c.r.Null()
+	default:
+		c.r.Bulk(v)
+		c.del(args[1])
+		c.touch(args[1], "del")
 	}
-	c.put(args[1], args[2], 0)
 }
 
-func runGetdel(c *ctx, args [][]byte) {
-	v, _, ok := c.get(args[1])
-	if !ok {
-		c.out = appendNull(c.out)
-		return
-	}
-	c.out = appendBulk(c.out, v)
-	c.del(args[1])
-}
-
-func checkGetex(args [][]byte, now int64) error {
-	_, err := parseStrOpts(args, false)
-	return err
-}
-
-func runGetex(c *ctx, args [][]byte) {
+func parseGetex(args [][]byte, now int64) (any, error) {
 	o, err := parseStrOpts(args, false)
 	if err != nil {
-		c.out = appendError(c.out, err.Error())
+		return nil, err
+	}
+	return &o, nil
+}
+
+func runGetex(c *ctx, args [][]byte, p any) {
+	o := p.(*strOpts)
+	val, ok := c.lookup(args[1])
+	if !ok {
+		c.r.Null()
 		return
 	}
-	v, oldExp, ok := c.get(args[1])
-	if !ok {
-		c.out = appendNull(c.out)
+	if val.Type != keyspace.String {
+		c.r.Error(errWrongType)
 		return
 	}
 	var exp int64
 	if o.flags&optAnyExpire != 0 {
+		var err error
 		if exp, err = o.expireAt(c.now, "getex"); err != nil {
-			c.out = appendError(c.out, err.Error())
+			c.r.Error(err.Error())
 			return
 		}
 	}
-	c.out = appendBulk(c.out, v)
+	c.r.Bulk(val.Value)
 	switch {
 	case o.flags&(optEXAT|optPXAT) != 0 && exp <= c.now:
 		c.del(args[1])
+		c.touch(args[1], "del")
 	case o.flags&optAnyExpire != 0:
-		c.put(args[1], v, exp)
-	case o.flags&optPersist != 0 && oldExp != 0:
-		c.put(args[1], v, 0)
+		c.setExpire(args[1], val, exp)
+		c.touch(args[1], "expire")
+	case o.flags&optPersist != 0 && val.exp != 0:
+		c.setExpire(args[1], val, 0)
+		c.touch(args[1], "persist")
 	}
 }
 
-func runMget(c *ctx, args [][]byte) {
-	c.out = appendArray(c.out, len(args)-1)
+func runMget(c *ctx, args [][]byte, _ any) {
+	c.r.Array(len(args) - 1)
 	for _, k := range args[1:] {
-		if v, _, ok := c.get(k); ok {
-			c.out = appendBulk(c.out, v)
-		} else {
-			c.out = appendNull(c.out)
-		}
+		v, _, ok, _ := c.getString(k) // not a string: nil, as Redis answers
+		c.bulkOrNull(v, ok)
 	}
 }
 
-func checkMset(args [][]byte, now int64) error {
+func parseMset(args [][]byte, now int64) (any, error) {
 	if len(args)%2 == 0 {
-		return ErrArity(lowerASCII(args[0]))
+		return nil, ErrArity(lowerASCII(args[0]))
 	}
-	return nil
+	return nil, nil
 }
 
-func runMset(c *ctx, args [][]byte) {
-	if err := checkMset(args, c.now); err != nil {
-		c.out = appendError(c.out, err.Error())
-		return
-	}
+func runMset(c *ctx, args [][]byte, _ any) {
 	nx := isName(args[0], "msetnx")
 	if nx {
 		for i := 1; i < len(args); i += 2 {
 			if c.exists(args[i]) {
-				c.out = appendInt(c.out, 0)
+				c.r.Int(0)
 				return
 			}
 		}
 	}
 	for i := 1; i < len(args); i += 2 {
-		c.put(args[i], args[i+1], 0)
+		c.putString(args[i], args[i+1], 0)
+		c.touch(args[i], "set")
 	}
 	if nx {
-		c.out = appendInt(c.out, 1)
+		c.r.Int(1)
 	} else {
-		c.out = appendSimple(c.out, "OK")
+		c.r.Status("OK")
 	}
 }
 
 // parseIncr returns the signed increment of INCR, DECR, INCRBY, DECRBY.
-func parseIncr(args [][]byte) (int64, error) {
+func parseIncr(args [][]byte, now int64) (any, error) {
 	name := args[0]
 	switch {
 	case isName(name, "incr"):
-		return 1, nil
+		return int64(1), nil
 	case isName(name, "decr"):
-		return -1, nil
+		return int64(-1), nil
 	}
 	n, ok := ParseInt(args[2])
 	if !ok {
-		return 0, ErrNotInteger
+		return nil, ErrNotInteger
 	}
 	if isName(name, "decrby") {
 		if n == math.MinInt64 {
-			return 0, ErrDecrOverflow
+			return nil, ErrDecrOverflow
 		}
 		n = -n
 	}
 	return n, nil
 }
 
-func checkIncrby(args [][]byte, now int64) error {
-	_, err := parseIncr(args)
-	return err
-}
-
-func runIncr(c *ctx, args [][]byte) {
-	incr, err := parseIncr(args)
-	if err != nil {
-		c.out = appendError(c.out, err.Error())
+func runIncr(c *ctx, args [][]byte, p any) {
+	incr := p.(int64)
+	v, exp, ok, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
 		return
 	}
-	v, exp, ok := c.get(args[1])
 	var cur int64
 	if ok {
 		if cur, ok = ParseInt(v); !ok {
-			c.out = appendError(c.out, string(ErrNotInteger))
+			c.r.Error(string(ErrNotInteger))
 			return
 		}
 	}
 	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
-		c.out = appendError(c.out, string(ErrOverflow))
+		c.r.Error(string(ErrOverflow))
 		return
 	}
 	cur += incr
-	c.put(args[1], strconv.AppendInt(nil, cur, 10), exp)
-	c.out = appendInt(c.out, cur)
+	c.putString(args[1], strconv.AppendInt(nil, cur, 10), exp)
+	c.touch(args[1], "incrby")
+	c.r.Int(cur)
 }
 
-func checkIncrbyfloat(args [][]byte, now int64) error {
-	if _, _, ok := parseLongDouble(args[2]); !ok {
-		return ErrNotFloat
+func parseIncrbyfloat(args [][]byte, now int64) (any, error) {
+	f, inf, ok := parseLongDouble(args[2])
+	if !ok {
+		return nil, ErrNotFloat
 	}
-	return nil
+	if inf {
+		return nil, nil // refused at run time, after the key's own check
+	}
+	return f, nil
 }
 
-func runIncrbyfloat(c *ctx, args [][]byte) {
-	v, exp, found := c.get(args[1])
+func runIncrbyfloat(c *ctx, args [][]byte, p any) {
+	v, exp, found, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
+		return
+	}
 	cur := new(big.Float).SetPrec(ldPrec)
 	curInf := false
 	if found {
 		f, inf, ok := parseLongDouble(v)
 		if !ok {
-			c.out = appendError(c.out, string(ErrNotFloat))
+			c.r.Error(string(ErrNotFloat))
 			return
 		}
 		curInf = inf
@@ -390,60 +416,75 @@ func runIncrbyfloat(c *ctx, args [][]byte) {
 			cur = f
 		}
 	}
-	incr, incrInf, ok := parseLongDouble(args[2])
-	if !ok {
-		c.out = appendError(c.out, string(ErrNotFloat))
-		return
-	}
-	if curInf || incrInf {
-		c.out = appendError(c.out, string(ErrNaN))
+	incr, _ := p.(*big.Float)
+	if curInf || incr == nil {
+		c.r.Error(string(ErrNaN))
 		return
 	}
 	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
 	if ldOverflows(sum) {
-		c.out = appendError(c.out, string(ErrNaN))
+		c.r.Error(string(ErrNaN))
 		return
 	}
 	if sum.Sign() != 0 && sum.MantExp(nil) < ldMinExp {
 		sum.SetInt64(0)
 	}
 	s := formatLongDouble(sum)
-	c.put(args[1], []byte(s), exp)
-	c.out = appendBulkString(c.out, s)
+	c.putString(args[1], []byte(s), exp)
+	c.touch(args[1], "incrbyfloat")
+	c.r.BulkString(s)
 }
 
-func runAppend(c *ctx, args [][]byte) {
-	v, exp, _ := c.get(args[1])
+func runAppend(c *ctx, args [][]byte, _ any) {
+	v, exp, _, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
+		return
+	}
 	if len(v)+len(args[2]) > MaxValueLen {
-		c.out = appendError(c.out, string(ErrStringTooLong))
+		c.r.Error(string(ErrStringTooLong))
 		return
 	}
 	nv := make([]byte, 0, len(v)+len(args[2]))
 	nv = append(append(nv, v...), args[2]...)
-	c.put(args[1], nv, exp)
-	c.out = appendInt(c.out, int64(len(nv)))
+	c.putString(args[1], nv, exp)
+	c.touch(args[1], "append")
+	c.r.Int(int64(len(nv)))
 }
 
-func runStrlen(c *ctx, args [][]byte) {
-	n, _, _ := c.meta(args[1])
-	c.out = appendInt(c.out, int64(n))
+func runStrlen(c *ctx, args [][]byte, _ any) {
+	v, _, _, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
+		return
+	}
+	c.r.Int(int64(len(v)))
 }
 
-func runGetrange(c *ctx, args [][]byte) {
+func parseRange(args [][]byte, now int64) (any, error) {
 	start, ok1 := ParseInt(args[2])
 	end, ok2 := ParseInt(args[3])
 	if !ok1 || !ok2 {
-		c.out = appendError(c.out, string(ErrNotInteger))
+		return nil, ErrNotInteger
+	}
+	return [2]int64{start, end}, nil
+}
+
+func runGetrange(c *ctx, args [][]byte, p any) {
+	se := p.([2]int64)
+	start, end := se[0], se[1]
+	v, _, ok, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
 		return
 	}
-	v, _, ok := c.get(args[1])
 	if !ok {
-		c.out = appendBulk(c.out, nil)
+		c.r.Bulk(nil)
 		return
 	}
 	n := int64(len(v))
 	if start < 0 && end < 0 && start > end {
-		c.out = appendBulk(c.out, nil)
+		c.r.Bulk(nil)
 		return
 	}
 	if start < 0 {
@@ -457,37 +498,37 @@ func runGetrange(c *ctx, args [][]byte) {
 		end = n - 1
 	}
 	if start > end || n == 0 {
-		c.out = appendBulk(c.out, nil)
+		c.r.Bulk(nil)
 		return
 	}
-	c.out = appendBulk(c.out, v[start:end+1])
+	c.r.Bulk(v[start : end+1])
 }
 
-func checkSetrange(args [][]byte, now int64) error {
+func parseSetrange(args [][]byte, now int64) (any, error) {
 	off, ok := ParseInt(args[2])
 	if !ok {
-		return ErrNotInteger
+		return nil, ErrNotInteger
 	}
 	if off < 0 {
-		return ErrOffsetRange
+		return nil, ErrOffsetRange
 	}
-	return nil
+	return off, nil
 }
 
-func runSetrange(c *ctx, args [][]byte) {
-	if err := checkSetrange(args, c.now); err != nil {
-		c.out = appendError(c.out, err.Error())
+func runSetrange(c *ctx, args [][]byte, p any) {
+	off := p.(int64)
+	val := args[3]
+	v, exp, found, wrong := c.getString(args[1])
+	if wrong {
+		c.r.Error(errWrongType)
 		return
 	}
-	off, _ := ParseInt(args[2])
-	val := args[3]
-	v, exp, found := c.get(args[1])
 	if len(val) == 0 {
-		c.out = appendInt(c.out, int64(len(v)))
+		c.r.Int(int64(len(v)))
 		return
 	}
 	if off > int64(MaxValueLen)-int64(len(val)) {
-		c.out = appendError(c.out, string(ErrStringTooLong))
+		c.r.Error(string(ErrStringTooLong))
 		return
 	}
 	n := max(int64(len(v)), off+int64(len(val)))
@@ -497,6 +538,7 @@ func runSetrange(c *ctx, args [][]byte) {
 	if !found {
 		exp = 0
 	}
-	c.put(args[1], nv, exp)
-	c.out = appendInt(c.out, n)
+	c.putString(args[1], nv, exp)
+	c.touch(args[1], "setrange")
+	c.r.Int(n)
 }

@@ -8,56 +8,96 @@ import (
 	"slices"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 // Databases is the number of logical databases (SELECT 0..15).
-const Databases = 16
-
-// InternalPrefix is the first byte of the engine keys walkerd keeps for
-// itself (cluster members). User keys start with their database index.
-const InternalPrefix = 0xFF
+const Databases = keyspace.Databases
 
 // Limits on what a command may store. The engine refuses keys and values
 // beyond its Options; set these to match them once at startup, before any
 // command runs, so that commands fail with a Redis error instead of the
-// whole entry failing in the engine. A key's engine form is one byte longer
-// than the user's key.
+// whole entry failing in the engine. A key's engine form is three bytes
+// longer than the user's key (database and slot), a string's value one
+// byte longer (its type).
 var (
-	MaxKeyLen   = 64<<10 - 1 // engine.DefaultOptions().MaxKeySize - 1
-	MaxValueLen = 512 << 20  // Redis's proto-max-bulk-len and the engine's default
+	MaxKeyLen   = 64<<10 - 3 // engine.DefaultOptions().MaxKeySize - 3
+	MaxValueLen = 512<<20 - 1
 )
 
-// ctx is what one command runs in: the engine, the time at which expiry is
-// judged, the current database, the reply being built and, in Apply, the
-// writes made so far (so later commands of a transaction see them).
-//
-// Reads go through view when one is open (one engine View per command, so
-// a command sees one consistent state) and through a View of their own
-// otherwise. Commands that scan (KEYS, FLUSHDB, ...) run without a view:
-// the engine's Scan must not be called inside View.
+// ctx is what one command runs in: the engine and the View it reads
+// through, the time at which expiry is judged, the current database, the
+// reply being written and, in Apply, the writes made so far (so later
+// commands of the entry, and later entries of a batch, see them).
 type ctx struct {
 	db   *engine.DB
-	view *engine.View
+	view *engine.View // open while a command runs
 	now  int64
 	dbi  int
-	out  []byte
-	w    *overlay // nil for reads outside Apply
-	rnd  uint64   // splitmix64 state for RANDOMKEY
+	r    Writer
+	tx   *overlay // nil for reads outside Apply
+	// index is the log index of the entry being applied: it seeds the
+	// random generator and makes collection versions.
+	index uint64
+	nver  uint32 // collections this entry created so far
+	rnd   uint64 // splitmix64 state
 	// fatal is an engine failure that is not a property of the data (I/O,
 	// closed DB): Apply gives up on the whole entry.
 	fatal error
 }
 
-// overlay holds the writes of the entry being applied, by engine key.
+// overlay holds the writes of the entries being applied, by engine key,
+// until they are committed as one engine batch.
 type overlay struct {
 	m       map[string]*slot
-	flushed [Databases]bool // FLUSHDB ran: the engine's keys of that db are gone
+	sorted  []string // the keys of m in order, when fresh
+	fresh   bool
+	flushed [Databases]bool // FLUSHDB ran: the engine's keys of that database are gone
+	bytes   int64           // about what the batch will write
+	touched []Touch         // of the entry being applied
+
+	// What the entry being applied changed, to take it back if the entry
+	// fails as a whole (a panic): a failed entry changes nothing.
+	undo       []undo
+	undoFlush  [Databases]bool
+	undoLength int64
+}
+
+type undo struct {
+	key  string
+	prev *slot // nil: the key was not in the overlay
+}
+
+// begin starts an entry: what follows can be rolled back.
+func (o *overlay) begin() {
+	o.undo = o.undo[:0]
+	o.undoFlush = o.flushed
+	o.undoLength = o.bytes
+	o.touched = nil
+}
+
+// rollback takes back everything since begin.
+func (o *overlay) rollback() {
+	for i := len(o.undo) - 1; i >= 0; i-- {
+		u := o.undo[i]
+		if u.prev == nil {
+			delete(o.m, u.key)
+		} else {
+			o.m[u.key] = u.prev
+		}
+	}
+	o.undo = o.undo[:0]
+	o.flushed = o.undoFlush
+	o.bytes = o.undoLength
+	o.fresh = false
+	o.touched = nil
 }
 
 type slot struct {
 	val []byte
 	exp int64
 	del bool
+	seq uint64 // the log index of the entry that wrote it: the key's WATCH version
 }
 
 func newOverlay() *overlay { return &overlay{m: make(map[string]*slot)} }
@@ -65,12 +105,47 @@ func newOverlay() *overlay { return &overlay{m: make(map[string]*slot)} }
 // live reports whether the slot holds a value visible at now.
 func (s *slot) live(now int64) bool { return !s.del && (s.exp == 0 || s.exp > now) }
 
-// ekey is the engine key of a user key in database dbi.
-func ekey(dbi int, key []byte) []byte {
-	k := make([]byte, 1+len(key))
-	k[0] = byte(dbi)
-	copy(k[1:], key)
-	return k
+func (o *overlay) set(k []byte, s *slot) {
+	prev, ok := o.m[string(k)]
+	if !ok {
+		o.fresh = false
+	}
+	o.undo = append(o.undo, undo{key: string(k), prev: prev})
+	o.m[string(k)] = s
+	o.bytes += int64(len(k) + len(s.val) + 32)
+}
+
+// hides reports whether the overlay flushed the database an engine key
+// (or a prefix of one, down to its first byte) belongs to: its metadata
+// keys and its collections' sub-keys alike.
+func (o *overlay) hides(k []byte) bool {
+	if len(k) == 0 {
+		return false
+	}
+	for d := range Databases {
+		if o.flushed[d] && (k[0] == keyspace.DBPrefix(d)[0] || k[0] == keyspace.SubSpace(d)[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+// keysIn returns the overlay's keys in [lower, upper), in order.
+func (o *overlay) keysIn(lower, upper []byte) []string {
+	if !o.fresh {
+		o.sorted = o.sorted[:0]
+		for k := range o.m {
+			o.sorted = append(o.sorted, k)
+		}
+		slices.Sort(o.sorted)
+		o.fresh = true
+	}
+	i, _ := slices.BinarySearch(o.sorted, string(lower))
+	j := len(o.sorted)
+	if upper != nil {
+		j, _ = slices.BinarySearch(o.sorted, string(upper))
+	}
+	return o.sorted[i:max(i, j)]
 }
 
 func (c *ctx) fail(err error) {
@@ -79,25 +154,13 @@ func (c *ctx) fail(err error) {
 	}
 }
 
-// engineGet reads an engine key at c.now.
-func (c *ctx) engineGet(k []byte) (v []byte, exp int64, ok bool) {
-	type got struct {
-		v   []byte
-		exp int64
+func (c *ctx) touch(key []byte, event string) {
+	if c.tx != nil {
+		c.tx.touched = append(c.tx.touched, Touch{DB: c.dbi, Key: key, Event: event})
 	}
-	g, ok := viewRead(c, func(r *engine.View) (got, error) {
-		v, exp, err := r.Get(k)
-		return got{v, exp}, err
-	})
-	return g.v, g.exp, ok
 }
 
-// engineMeta looks an engine key up at c.now without reading its value.
-func (c *ctx) engineMeta(k []byte) (engine.Meta, bool) {
-	return viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup(k) })
-}
-
-// viewRead runs read in the entry's view (or one of its own at c.now):
+// viewRead runs read in the command's view (or one of its own at c.now):
 // ok is false for a missing key, and any other error fails the command.
 func viewRead[T any](c *ctx, read func(*engine.View) (T, error)) (out T, ok bool) {
 	run := func(r *engine.View) {
@@ -120,141 +183,295 @@ func viewRead[T any](c *ctx, read func(*engine.View) (T, error)) (out T, ok bool
 	return
 }
 
-// lookup finds an engine key through the overlay. pending reports that the
-// overlay decided (the engine was not consulted).
+// slotOf finds an engine key in the overlay. decided reports that the
+// overlay decided (the engine need not be consulted).
 func (c *ctx) slotOf(k []byte) (s *slot, decided bool) {
-	if c.w == nil {
+	if c.tx == nil {
 		return nil, false
 	}
-	if s, ok := c.w.m[string(k)]; ok {
+	if s, ok := c.tx.m[string(k)]; ok {
 		return s, true
 	}
-	if k[0] < Databases && c.w.flushed[k[0]] {
-		return nil, true
-	}
-	return nil, false
+	return nil, c.tx.hides(k)
 }
 
-// getKey returns the value and expiry of an engine key.
-func (c *ctx) getKey(k []byte) (v []byte, exp int64, ok bool) {
+// getRaw returns the value and expiry of an engine key.
+func (c *ctx) getRaw(k []byte) (v []byte, exp int64, ok bool) {
 	if s, decided := c.slotOf(k); decided {
 		if s == nil || !s.live(c.now) {
 			return nil, 0, false
 		}
 		return s.val, s.exp, true
 	}
-	return c.engineGet(k)
+	type got struct {
+		v   []byte
+		exp int64
+	}
+	g, ok := viewRead(c, func(r *engine.View) (got, error) {
+		v, exp, err := r.Get(k)
+		return got{v, exp}, err
+	})
+	return g.v, g.exp, ok
 }
 
-// get returns the value and expiry of key in the current database.
-func (c *ctx) get(key []byte) ([]byte, int64, bool) { return c.getKey(ekey(c.dbi, key)) }
-
-// metaKey returns the expiry and existence of an engine key, and its value
-// length.
-func (c *ctx) metaKey(k []byte) (vlen int, exp int64, ok bool) {
+// metaRaw returns an engine key's metadata (its value length, expiry and
+// version) through the overlay.
+func (c *ctx) metaRaw(k []byte) (engine.Meta, bool) {
 	if s, decided := c.slotOf(k); decided {
 		if s == nil || !s.live(c.now) {
-			return 0, 0, false
+			return engine.Meta{}, false
 		}
-		return len(s.val), s.exp, true
+		return engine.Meta{ValueLen: len(s.val), ExpireAt: s.exp, Seq: s.seq}, true
 	}
-	m, ok := c.engineMeta(k)
-	return m.ValueLen, m.ExpireAt, ok
+	return viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup(k) })
 }
 
-func (c *ctx) meta(key []byte) (vlen int, exp int64, ok bool) {
-	return c.metaKey(ekey(c.dbi, key))
+// putRaw sets an engine key. exp is absolute (0 = none); a time not after
+// now makes the key absent at once.
+func (c *ctx) putRaw(k, v []byte, exp int64) {
+	if c.tx == nil {
+		panic("command: write in a read-only context")
+	}
+	c.tx.set(k, &slot{val: v, exp: exp, seq: c.index})
 }
 
+func (c *ctx) delRaw(k []byte) {
+	if c.tx == nil {
+		panic("command: write in a read-only context")
+	}
+	c.tx.set(k, &slot{del: true, seq: c.index})
+}
+
+// metaKey is the engine key of a user key in the current database.
+func (c *ctx) metaKey(key []byte) []byte { return keyspace.MetaKey(c.dbi, key) }
+
+// value is a key's metadata value as commands see it.
+type value struct {
+	keyspace.Meta
+	exp int64 // absolute expiry (Unix ms), 0 = none
+	raw []byte
+}
+
+// lookup reads a key of the current database: its decoded metadata and
+// expiry. A value that does not decode fails the command.
+func (c *ctx) lookup(key []byte) (value, bool) {
+	raw, exp, ok := c.getRaw(c.metaKey(key))
+	if !ok {
+		return value{}, false
+	}
+	m, err := keyspace.DecodeMeta(raw)
+	if err != nil {
+		c.fail(fmt.Errorf("key %q: %w", key, err))
+		return value{}, false
+	}
+	return value{Meta: m, exp: exp, raw: raw}, true
+}
+
+// errWrongType is Redis's reply to a command on a key of another type.
+const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+// ErrWrongType is the WRONGTYPE error reply.
+var ErrWrongType Error = errWrongType
+
+// getString reads a string key. wrong reports a key of another type, to
+// which the command answers WRONGTYPE.
+func (c *ctx) getString(key []byte) (v []byte, exp int64, found, wrong bool) {
+	val, ok := c.lookup(key)
+	if !ok {
+		return nil, 0, false, false
+	}
+	if val.Type != keyspace.String {
+		return nil, 0, false, true
+	}
+	return val.Value, val.exp, true, false
+}
+
+// exists reports whether a key of any type is live.
 func (c *ctx) exists(key []byte) bool {
-	_, _, ok := c.meta(key)
+	_, ok := c.metaRaw(c.metaKey(key))
 	return ok
 }
 
-// putKey sets an engine key. exp is absolute (0 = none); a time not after
-// now makes the key absent at once.
-func (c *ctx) putKey(k, v []byte, exp int64) {
-	if c.w == nil {
-		panic("command: write in a read-only context")
-	}
-	c.w.m[string(k)] = &slot{val: v, exp: exp}
+// putString sets a string key.
+func (c *ctx) putString(key, v []byte, exp int64) {
+	c.putRaw(c.metaKey(key), keyspace.EncodeString(v), exp)
 }
 
-func (c *ctx) put(key, v []byte, exp int64) { c.putKey(ekey(c.dbi, key), v, exp) }
+// del deletes a key of any type: one write of its metadata key. A
+// collection's sub-keys are dead from then on and reclaimed later.
+func (c *ctx) del(key []byte) { c.delRaw(c.metaKey(key)) }
 
-func (c *ctx) delKey(k []byte) {
-	if c.w == nil {
-		panic("command: write in a read-only context")
-	}
-	c.w.m[string(k)] = &slot{del: true}
+// setExpire rewrites a key's metadata with a new expiry (0: none).
+func (c *ctx) setExpire(key []byte, val value, exp int64) {
+	c.putRaw(c.metaKey(key), val.raw, exp)
 }
 
-func (c *ctx) del(key []byte) { c.delKey(ekey(c.dbi, key)) }
+// newVersion returns the version of a collection this entry creates.
+func (c *ctx) newVersion() uint64 {
+	c.nver++
+	return keyspace.NewVersion(c.index, c.nver)
+}
 
 // flush empties database dbi.
 func (c *ctx) flush(dbi int) {
-	c.w.flushed[dbi] = true
-	for k := range c.w.m {
-		if k[0] == byte(dbi) {
-			delete(c.w.m, k)
+	c.tx.flushed[dbi] = true
+	for k, prev := range c.tx.m {
+		if c.tx.hides([]byte(k)) {
+			c.tx.undo = append(c.tx.undo, undo{key: k, prev: prev})
+			delete(c.tx.m, k)
+			c.tx.fresh = false
 		}
 	}
+	c.tx.touched = append(c.tx.touched, Touch{DB: dbi, Event: "flushdb"})
 }
 
-// scanPage is one page of the engine's live keys in the current database
-// (user keys, prefix stripped), from start (an engine key, nil for the
-// beginning) for up to limit keys, without the overlay.
-func (c *ctx) scanPage(prefix, start []byte, limit int) (keys [][]byte, next []byte) {
-	if c.w != nil && c.w.flushed[c.dbi] {
-		return nil, nil
-	}
-	p := ekey(c.dbi, prefix)
-	items, next, err := c.db.Scan(engine.ScanOptions{Start: start, Prefix: p, Limit: limit, KeysOnly: true, Now: c.now})
-	if err != nil {
-		c.fail(err)
-		return nil, nil
-	}
-	keys = make([][]byte, len(items))
-	for i := range items {
-		keys[i] = items[i].Key[1:]
-	}
-	return keys, next
+// iter is an ordered walk over engine keys in [lower, upper), the
+// overlay's writes applied: what a transaction wrote is seen in key order
+// among what the engine holds. It runs inside the command's View.
+type iter struct {
+	c       *ctx
+	ei      *engine.Iterator // nil when the overlay flushed the range's database
+	eok     bool             // ei is on a key
+	moveEi  bool             // the current key is ei's: move ei before the next step
+	ov      []string         // overlay keys in range, in walk order
+	oi      int
+	reverse bool
+
+	key   []byte
+	slot  *slot // set when the current key comes from the overlay
+	valid bool
 }
 
-// allKeys returns every live key of the current database that begins with
-// prefix, sorted, the overlay applied.
-func (c *ctx) allKeys(prefix []byte) [][]byte {
-	var keys [][]byte
-	var start []byte
+// iterate opens an iterator over [lower, upper) (upper nil: no bound),
+// forward or in reverse, positioned on its first key. Close it.
+func (c *ctx) iterate(lower, upper []byte, reverse bool) *iter {
+	it := &iter{c: c, reverse: reverse}
+	if c.view == nil {
+		panic("command: iterate outside a view")
+	}
+	if c.tx == nil || !c.tx.hides(lower) {
+		it.ei = c.view.Iter(engine.IterOptions{Lower: lower, Upper: upper})
+		if reverse {
+			it.eok = it.ei.Last()
+		} else {
+			it.eok = it.ei.First()
+		}
+	}
+	if c.tx != nil {
+		it.ov = slices.Clone(c.tx.keysIn(lower, upper))
+		if reverse {
+			slices.Reverse(it.ov)
+		}
+	}
+	it.step()
+	return it
+}
+
+// before reports whether a comes before b in the walk's order.
+func (it *iter) before(a, b []byte) bool {
+	if it.reverse {
+		return bytes.Compare(a, b) > 0
+	}
+	return bytes.Compare(a, b) < 0
+}
+
+func (it *iter) advanceEngine() {
+	if it.reverse {
+		it.eok = it.ei.Prev()
+	} else {
+		it.eok = it.ei.Next()
+	}
+}
+
+// step moves to the next visible key.
+func (it *iter) step() {
+	if it.moveEi {
+		it.advanceEngine()
+		it.moveEi = false
+	}
 	for {
-		page, next := c.scanPage(prefix, start, 4096)
-		if c.fatal != nil {
-			return nil
+		var ek []byte
+		if it.eok {
+			ek = it.ei.Key()
 		}
-		keys = append(keys, page...)
-		if next == nil {
-			break
+		var ok []byte
+		if it.oi < len(it.ov) {
+			ok = []byte(it.ov[it.oi])
 		}
-		start = next
-	}
-	if c.w == nil || len(c.w.m) == 0 {
-		return keys
-	}
-	// Apply the overlay: drop keys it deleted or expired, add those it set.
-	out := keys[:0]
-	for _, k := range keys {
-		if s, ok := c.w.m[string(ekey(c.dbi, k))]; ok && !s.live(c.now) {
-			continue
+		switch {
+		case ek == nil && ok == nil:
+			if it.ei != nil {
+				if err := it.ei.Err(); err != nil {
+					it.c.fail(err)
+				}
+			}
+			it.valid = false
+			return
+		case ok == nil || (ek != nil && it.before(ek, ok)):
+			it.key, it.slot, it.valid, it.moveEi = ek, nil, true, true
+			return
+		default:
+			if ek != nil && bytes.Equal(ek, ok) {
+				it.advanceEngine() // the overlay's write replaces it
+			}
+			it.oi++
+			s := it.c.tx.m[string(ok)]
+			if !s.live(it.c.now) {
+				continue
+			}
+			it.key, it.slot, it.valid = ok, s, true
+			return
 		}
-		out = append(out, k)
 	}
-	for k, s := range c.w.m {
-		if k[0] == byte(c.dbi) && s.live(c.now) && bytes.HasPrefix([]byte(k[1:]), prefix) {
-			out = append(out, []byte(k[1:]))
+}
+
+// Next moves on; Valid reports whether there is a current key.
+func (it *iter) Next() {
+	if it.valid {
+		it.step()
+	}
+}
+
+func (it *iter) Valid() bool { return it.valid && it.c.fatal == nil }
+
+// Key is the current engine key, valid until Next.
+func (it *iter) Key() []byte { return it.key }
+
+// Value is a copy of the current key's value (or the overlay's own).
+func (it *iter) Value() []byte {
+	if it.slot != nil {
+		return it.slot.val
+	}
+	v, err := it.ei.Value()
+	if err != nil {
+		it.c.fail(err)
+	}
+	return v
+}
+
+// close releases the engine iterator.
+func (it *iter) close() {
+	if it.ei != nil {
+		if err := it.ei.Close(); err != nil {
+			it.c.fail(err)
 		}
 	}
-	slices.SortFunc(out, bytes.Compare)
-	return slices.CompactFunc(out, bytes.Equal)
+}
+
+// userKeys returns the live keys of the current database whose user key
+// begins with prefix, in engine order (slot, then key), overlay applied.
+func (c *ctx) userKeys(match func(key []byte) bool) [][]byte {
+	p := keyspace.DBPrefix(c.dbi)
+	it := c.iterate(p, keyspace.PrefixEnd(p), false)
+	defer it.close()
+	var keys [][]byte
+	for ; it.Valid(); it.Next() {
+		_, k, _ := keyspace.SplitMeta(it.Key())
+		if match == nil || match(k) {
+			keys = append(keys, bytes.Clone(k))
+		}
+	}
+	return keys
 }
 
 // dbsize counts the keys of the current database as Redis's DBSIZE does
@@ -262,22 +479,20 @@ func (c *ctx) allKeys(prefix []byte) [][]byte {
 // transaction the overlay's changes are added, judged by liveness.
 func (c *ctx) dbsize() int64 {
 	n := int64(0)
-	flushed := c.w != nil && c.w.flushed[c.dbi]
+	flushed := c.tx != nil && c.tx.flushed[c.dbi]
 	if !flushed {
-		n = int64(c.db.CountPrefix([]byte{byte(c.dbi)}))
+		n = int64(c.db.CountPrefix(keyspace.DBPrefix(c.dbi)))
 	}
-	if c.w == nil {
+	if c.tx == nil {
 		return n
 	}
-	for k, s := range c.w.m {
-		if k[0] != byte(c.dbi) {
-			continue
-		}
+	p := keyspace.DBPrefix(c.dbi)
+	for _, k := range c.tx.keysIn(p, keyspace.PrefixEnd(p)) {
 		before := false
 		if !flushed {
-			_, before = c.engineMeta([]byte(k))
+			_, before = viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup([]byte(k)) })
 		}
-		after := s.live(c.now)
+		after := c.tx.m[k].live(c.now)
 		switch {
 		case after && !before:
 			n++
@@ -299,99 +514,81 @@ func (c *ctx) random() uint64 {
 }
 
 // randomKey picks a live key of the current database, or reports none. It
-// starts a scan at a random point of the key space, so keys that follow
-// wide gaps are likelier than others.
+// starts a walk at a random point of the database's range, so keys that
+// follow wide gaps are likelier than others.
 func (c *ctx) randomKey() ([]byte, bool) {
+	p := keyspace.DBPrefix(c.dbi)
+	end := keyspace.PrefixEnd(p)
 	var r [8]byte
 	v := c.random()
 	for i := range r {
 		r[i] = byte(v >> (56 - 8*i))
 	}
-	start := ekey(c.dbi, r[:])
 	var cands [][]byte
-	page, _ := c.scanPage(nil, start, 16)
-	cands = append(cands, page...)
-	if len(cands) == 0 {
-		page, _ = c.scanPage(nil, nil, 16)
-		cands = append(cands, page...)
-	}
-	if c.w != nil {
-		live := cands[:0]
-		for _, k := range cands {
-			if s, ok := c.w.m[string(ekey(c.dbi, k))]; ok && !s.live(c.now) {
-				continue
-			}
-			live = append(live, k)
+	for _, from := range [][]byte{append(slices.Clone(p), r[:]...), p} {
+		it := c.iterate(from, end, false)
+		for ; it.Valid() && len(cands) < 16; it.Next() {
+			cands = append(cands, bytes.Clone(it.Key()))
 		}
-		cands = live
-		for k, s := range c.w.m {
-			if k[0] == byte(c.dbi) && s.live(c.now) {
-				cands = append(cands, []byte(k[1:]))
-			}
+		it.close()
+		if len(cands) > 0 {
+			break
 		}
-		// Map order is random: sort so every node picks alike.
-		slices.SortFunc(cands, bytes.Compare)
 	}
 	if len(cands) == 0 {
 		return nil, false
 	}
-	return cands[c.random()%uint64(len(cands))], true
+	_, k, _ := keyspace.SplitMeta(cands[c.random()%uint64(len(cands))])
+	return k, true
 }
 
-// commit writes the overlay as one engine batch stamped with index.
-func (c *ctx) commit(index uint64) error {
-	w := c.w
-	anyFlush := slices.Contains(w.flushed[:], true)
-	if len(w.m) == 0 && !anyFlush {
-		return nil
-	}
+// commit writes the overlay as one engine batch whose seq is index (the
+// last entry's), each key stamped with the index of the entry that wrote
+// it, and empties the overlay.
+func (o *overlay) commit(db *engine.DB, index uint64) error {
 	var b engine.Batch
-	for d, f := range w.flushed {
+	for d, f := range o.flushed {
 		if !f {
 			continue
 		}
-		var start []byte
-		for {
-			items, next, err := c.db.Scan(engine.ScanOptions{Start: start, Prefix: []byte{byte(d)}, Limit: 4096, KeysOnly: true, IncludeExpired: true})
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				if _, ok := w.m[string(it.Key)]; !ok {
-					b.Delete(it.Key)
+		// The flushed database's metadata keys go; its collections'
+		// sub-keys are dead from here on, and reclaimed later.
+		p := keyspace.DBPrefix(d)
+		err := db.View(math.MinInt64, func(v *engine.View) error {
+			it := v.Iter(engine.IterOptions{Lower: p, Upper: keyspace.PrefixEnd(p), KeysOnly: true, IncludeExpired: true})
+			for ok := it.First(); ok; ok = it.Next() {
+				if _, mine := o.m[string(it.Key())]; !mine {
+					b.Delete(bytes.Clone(it.Key()))
 				}
 			}
-			if next == nil {
-				break
-			}
-			start = next
+			return errors.Join(it.Err(), it.Close())
+		})
+		if err != nil {
+			return err
 		}
 	}
-	keys := make([]string, 0, len(w.m))
-	for k := range w.m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := o.keysIn(nil, nil)
 	for _, k := range keys {
-		s := w.m[k]
+		s := o.m[k]
 		if s.del {
 			b.Delete([]byte(k))
 		} else {
-			b.PutWithExpiry([]byte(k), s.val, s.exp)
+			b.PutSeq([]byte(k), s.val, s.exp, s.seq)
 		}
 	}
 	b.SetSeq(index)
-	return c.db.Write(&b)
+	*o = overlay{m: make(map[string]*slot)}
+	return db.Write(&b)
 }
 
-// version is a key's WATCH version at c.now: the seq of the write that set
-// it, 0 when absent or expired.
-func version(r *engine.View, dbi int, key []byte) (uint64, error) {
-	m, err := r.Lookup(ekey(dbi, key))
-	if errors.Is(err, engine.ErrNotFound) {
-		return 0, nil
+// version is a key's WATCH version at the view's time: the seq of the
+// write that set it, 0 when absent or expired.
+func version(c *ctx, dbi int, key []byte) uint64 {
+	m, ok := c.metaRaw(keyspace.MetaKey(dbi, key))
+	if !ok {
+		return 0
 	}
-	return m.Seq, err
+	return m.Seq
 }
 
 // Versions returns the WATCH versions of keys in database dbi at time now.
@@ -401,31 +598,11 @@ func Versions(db *engine.DB, dbi int, now int64, keys [][]byte) ([]uint64, error
 	}
 	seqs := make([]uint64, len(keys))
 	err := db.View(now, func(r *engine.View) error {
+		c := &ctx{db: db, view: r, now: now}
 		for i, k := range keys {
-			s, err := version(r, dbi, k)
-			if err != nil {
-				return err
-			}
-			seqs[i] = s
+			seqs[i] = version(c, dbi, k)
 		}
-		return nil
+		return c.fatal
 	})
 	return seqs, err
-}
-
-// rawMeta looks an engine key up whatever its expiry: it reports keys that
-// expired but are still stored.
-func rawMeta(db *engine.DB, k []byte) (engine.Meta, bool, error) {
-	var m engine.Meta
-	var ok bool
-	err := db.View(math.MinInt64, func(r *engine.View) error {
-		var err error
-		m, err = r.Lookup(k)
-		if errors.Is(err, engine.ErrNotFound) {
-			return nil
-		}
-		ok = err == nil
-		return err
-	})
-	return m, ok, err
 }

@@ -25,6 +25,10 @@ type Entry struct {
 	// Watches (EXEC only) abort the transaction, with a null array reply,
 	// unless every watched key still has the version WATCH recorded.
 	Watches []Watch
+	// Parsed, when the proposer sets it, holds Cmds already parsed (one
+	// per command), so that the proposing node does not parse them again.
+	// It is not encoded: every other node parses Cmds itself.
+	Parsed []Parsed
 }
 
 // Watch is a key watched by WATCH and the version it had then: the engine
@@ -164,11 +168,16 @@ func DecodeEntry(b []byte) (*Entry, error) {
 type decoder struct {
 	b   []byte
 	err error
+	bad error // the sentinel errors wrap; nil: ErrBadEntry
 }
 
 func (d *decoder) fail(format string, args ...any) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: "+format, append([]any{ErrBadEntry}, args...)...)
+		bad := d.bad
+		if bad == nil {
+			bad = ErrBadEntry
+		}
+		d.err = fmt.Errorf("%w: "+format, append([]any{bad}, args...)...)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -111,8 +112,8 @@ func FuzzDecodeEntry(f *testing.F) {
 			defer func(old int) { MaxValueLen = old }(MaxValueLen)
 			MaxValueLen = 1 << 16
 			db := fuzzDB(t)
-			if reply, _ := ApplyEntry(db, 1, e); bytes.Contains(reply, []byte("internal error")) {
-				t.Fatalf("apply: %s", reply)
+			if res, _ := ApplyEntry(db, 1, e); strings.Contains(render(res, e.Exec), "internal error") {
+				t.Fatalf("apply: %s", render(res, e.Exec))
 			}
 		}
 	})

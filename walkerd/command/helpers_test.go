@@ -6,7 +6,17 @@ import (
 	"testing"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
+
+// rawMeta looks an engine key up whatever its expiry.
+func rawMeta(db *engine.DB, k []byte) (m engine.Meta, err error) {
+	err = db.View(0, func(v *engine.View) error {
+		m, err = v.LookupAny(k)
+		return err
+	})
+	return m, err
+}
 
 func openDB(t testing.TB) *engine.DB {
 	t.Helper()
@@ -43,11 +53,40 @@ func (a *applier) apply(e *Entry) string {
 	if e.NowMs == 0 {
 		e.NowMs = a.now
 	}
-	reply, err := ApplyEntry(a.db, a.index, e)
+	res, err := ApplyEntry(a.db, a.index, e)
 	if err != nil {
 		a.t.Fatalf("apply %d: %v", a.index, err)
 	}
-	return string(reply)
+	return render(res, e != nil && e.Exec)
+}
+
+// render encodes a result as the server sends it to a RESP2 client: the
+// reply of one command, or EXEC's array.
+func render(res *Result, exec bool) string {
+	e := &resp.Encoder{Proto: 2}
+	switch {
+	case res.Error != "":
+		e.Error(res.Error)
+	case res.Aborted:
+		e.NullArray()
+	case exec:
+		e.Array(len(res.Replies))
+		for _, r := range res.Replies {
+			r.WriteTo(e)
+		}
+	default:
+		res.Reply().WriteTo(e)
+	}
+	return string(e.B)
+}
+
+// read runs a read as the server does and renders its RESP2 reply.
+func read(db *engine.DB, dbi int, now int64, args [][]byte) string {
+	e := &resp.Encoder{Proto: 2}
+	if err := Read(db, dbi, now, args, e); err != nil {
+		return "-ERR " + err.Error() + "\r\n"
+	}
+	return string(e.B)
 }
 
 func (a *applier) do(args ...string) string {
@@ -55,7 +94,7 @@ func (a *applier) do(args ...string) string {
 }
 
 func (a *applier) read(args ...string) string {
-	return string(Read(a.db, 0, a.now, cmd(args...), nil))
+	return read(a.db, 0, a.now, cmd(args...))
 }
 
 // dump renders every engine record: key, value, expiry and seq.
@@ -69,9 +108,9 @@ func dump(t testing.TB, db *engine.DB) string {
 			t.Fatal(err)
 		}
 		for _, it := range items {
-			m, ok, err := rawMeta(db, it.Key)
-			if err != nil || !ok {
-				t.Fatalf("meta of %q: %v %v", it.Key, ok, err)
+			m, err := rawMeta(db, it.Key)
+			if err != nil {
+				t.Fatalf("meta of %q: %v", it.Key, err)
 			}
 			fmt.Fprintf(&b, "%q=%q exp=%d seq=%d\n", it.Key, it.Value, it.ExpireAt, m.Seq)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -124,6 +125,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("rejected_connections", s.stats.rejected.Load())
 		line("protocol_error_connections", s.stats.protocol.Load())
 		line("expired_keys", s.stats.expired.Load())
+		line("reclaimed_elements", s.stats.reclaimed.Load())
 		line("forwarded_commands", s.stats.forwarded.Load())
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
@@ -138,7 +140,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		b.WriteString("# Keyspace\r\n")
 		db := s.b.Engine()
 		for d := range command.Databases {
-			if n := db.CountPrefix([]byte{byte(d)}); n > 0 {
+			if n := db.CountPrefix(keyspace.DBPrefix(d)); n > 0 {
 				fmt.Fprintf(b, "db%d:keys=%d,expires=0,avg_ttl=0\r\n", d, n)
 			}
 		}
@@ -310,6 +312,7 @@ func cmdConfigResetstat(s *Server, c *client, args [][]byte) {
 	s.stats.rejected.Store(0)
 	s.stats.protocol.Store(0)
 	s.stats.expired.Store(0)
+	s.stats.reclaimed.Store(0)
 	s.stats.forwarded.Store(0)
 	c.ok()
 }
@@ -356,60 +359,119 @@ func cmdShutdown(s *Server, c *client, args [][]byte) {
 }
 
 // --- COMMAND ---
+//
+// Every reply is generated from the command registry (command.Specs), the
+// one place commands are defined, in the shapes Redis 7.0 gives them.
 
-func (s *Server) commandInfo(c *client, k *cmd) {
-	var flags []string
-	var first, last, step int
-	switch {
-	case k.spec != nil:
-		f := k.spec.Flags
-		switch {
-		case f&command.FlagWrite != 0:
-			flags = append(flags, "write")
-		case f&command.FlagRead != 0:
-			flags = append(flags, "readonly")
+// visible lists the commands a client sees: every registered command but
+// the internal writes, which only walkerd itself proposes.
+func visible() []*command.Spec {
+	var out []*command.Spec
+	for _, k := range command.Specs() {
+		if k.Flags&command.FlagInternal != 0 && k.IsData() && k.Flags&command.FlagWrite != 0 {
+			continue
 		}
-		flags = append(flags, "fast")
-		first, last, step = k.spec.FirstKey, k.spec.LastKey, k.spec.Step
-	case k.flags&admin != 0:
-		flags = append(flags, "admin", "noscript")
+		out = append(out, k)
 	}
-	if k.flags&noAuth != 0 {
-		flags = append(flags, "no-auth")
+	return out
+}
+
+// lookupVisible finds a visible command by its full name, any case.
+func lookupVisible(name string) *command.Spec {
+	k := command.LookupName(name)
+	if k == nil {
+		return nil
 	}
+	top := k
+	if k.Parent != nil {
+		top = k.Parent
+	}
+	if top.Flags&command.FlagInternal != 0 && top.IsData() && top.Flags&command.FlagWrite != 0 {
+		return nil
+	}
+	return k
+}
+
+// commandInfo writes one command's COMMAND INFO entry: name, arity, flags,
+// first key, last key, step, ACL categories, tips, key specs, subcommands.
+func commandInfo(c *client, k *command.Spec) {
 	c.array(10)
-	c.bulkString(k.name)
-	c.integer(int64(k.arity))
-	c.array(len(flags))
+	c.bulkString(k.Name)
+	c.integer(int64(k.Arity))
+	flags := k.Flags.FlagNames()
+	c.w.Set(len(flags))
 	for _, f := range flags {
 		c.simple(f)
 	}
-	c.integer(int64(first))
-	c.integer(int64(last))
-	c.integer(int64(step))
-	c.array(0) // ACL categories
+	c.integer(int64(k.FirstKey))
+	c.integer(int64(k.LastKey))
+	c.integer(int64(k.Step))
+	cats := k.Categories().Names()
+	c.w.Set(len(cats))
+	for _, cat := range cats {
+		c.simple(cat)
+	}
 	c.array(0) // tips
-	c.array(0) // key specs
-	subs := make([]*cmd, 0, len(k.subs))
-	for _, sub := range k.subs {
-		subs = append(subs, sub)
+	keySpecs(c, k)
+	c.array(len(k.Subs))
+	for _, sub := range k.Subs {
+		commandInfo(c, sub)
 	}
-	slices.SortFunc(subs, func(a, b *cmd) int { return strings.Compare(a.name, b.name) })
-	c.array(len(subs))
-	for _, sub := range subs {
-		s.commandInfo(c, sub)
+}
+
+// keySpecs writes a command's key specifications (Redis 7's "key_specs"),
+// derived from its key positions: one range from the first key.
+func keySpecs(c *client, k *command.Spec) {
+	if k.FirstKey <= 0 {
+		c.array(0)
+		return
 	}
+	flags := []string{"RO", "ACCESS"}
+	if k.Flags&command.FlagWrite != 0 {
+		flags = []string{"RW", "UPDATE"}
+	}
+	last := k.LastKey
+	if last > 0 {
+		last -= k.FirstKey
+	}
+	c.array(1)
+	c.w.Map(3)
+	c.bulkString("flags")
+	c.w.Set(len(flags))
+	for _, f := range flags {
+		c.simple(f)
+	}
+	c.bulkString("begin_search")
+	c.w.Map(2)
+	c.bulkString("type")
+	c.bulkString("index")
+	c.bulkString("spec")
+	c.w.Map(1)
+	c.bulkString("index")
+	c.integer(int64(k.FirstKey))
+	c.bulkString("find_keys")
+	c.w.Map(2)
+	c.bulkString("type")
+	c.bulkString("range")
+	c.bulkString("spec")
+	c.w.Map(3)
+	c.bulkString("lastkey")
+	c.integer(int64(last))
+	c.bulkString("keystep")
+	c.integer(int64(max(k.Step, 1)))
+	c.bulkString("limit")
+	c.integer(0)
 }
 
 func cmdCommand(s *Server, c *client, args [][]byte) {
-	names := s.sortedNames()
-	c.array(len(names))
-	for _, n := range names {
-		s.commandInfo(c, s.cmds[n])
+	all := visible()
+	c.array(len(all))
+	for _, k := range all {
+		commandInfo(c, k)
 	}
 }
 
-func cmdCommandCount(s *Server, c *client, args [][]byte) { c.integer(int64(len(s.cmds))) }
+func cmdCommandCount(s *Server, c *client, args [][]byte) { c.integer(int64(len(visible()))) }
 
 func cmdCommandInfo(s *Server, c *client, args [][]byte) {
 	if len(args) == 2 {
@@ -418,44 +480,125 @@ func cmdCommandInfo(s *Server, c *client, args [][]byte) {
 	}
 	c.array(len(args) - 2)
 	for _, a := range args[2:] {
-		if k := s.cmds[strings.ToLower(string(a))]; k != nil {
-			s.commandInfo(c, k)
+		if k := lookupVisible(string(a)); k != nil {
+			commandInfo(c, k)
 		} else {
 			c.null()
 		}
 	}
 }
 
-func cmdCommandDocs(s *Server, c *client, args [][]byte) {
-	var names []string
-	if len(args) == 2 {
-		names = s.sortedNames()
-	} else {
-		for _, a := range args[2:] {
-			if n := strings.ToLower(string(a)); s.cmds[n] != nil {
-				names = append(names, n)
-			}
-		}
+// commandDocs writes one command's COMMAND DOCS map.
+func commandDocs(c *client, k *command.Spec) {
+	n := 3
+	if k.Complexity != "" {
+		n++
 	}
-	c.array(2 * len(names))
-	for _, n := range names {
-		k := s.cmds[n]
-		c.bulkString(n)
-		c.array(6)
-		c.bulkString("summary")
-		c.bulkString(k.summary)
-		c.bulkString("since")
-		c.bulkString("1.0.0")
-		c.bulkString("group")
-		c.bulkString(k.group)
+	if len(k.Subs) > 0 {
+		n++
+	}
+	c.w.Map(n)
+	c.bulkString("summary")
+	c.bulkString(k.Summary)
+	c.bulkString("since")
+	c.bulkString(k.Since)
+	c.bulkString("group")
+	c.bulkString(k.Group)
+	if k.Complexity != "" {
+		c.bulkString("complexity")
+		c.bulkString(k.Complexity)
+	}
+	if len(k.Subs) > 0 {
+		c.bulkString("subcommands")
+		c.w.Map(len(k.Subs))
+		for _, sub := range k.Subs {
+			c.bulkString(sub.Name)
+			commandDocs(c, sub)
+		}
 	}
 }
 
+func cmdCommandDocs(s *Server, c *client, args [][]byte) {
+	var list []*command.Spec
+	if len(args) == 2 {
+		list = visible()
+	} else {
+		for _, a := range args[2:] {
+			if k := lookupVisible(string(a)); k != nil {
+				list = append(list, k)
+			}
+		}
+	}
+	c.w.Map(len(list))
+	for _, k := range list {
+		c.bulkString(k.Name)
+		commandDocs(c, k)
+	}
+}
+
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
 func cmdCommandList(s *Server, c *client, args [][]byte) {
-	names := s.sortedNames()
+	keep := func(*command.Spec) bool { return true }
+	switch {
+	case len(args) == 2:
+	case len(args) == 5 && equalFoldStr(args[2], "filterby"):
+		arg := args[4]
+		switch {
+		case equalFoldStr(args[3], "module"):
+			keep = func(*command.Spec) bool { return false }
+		case equalFoldStr(args[3], "aclcat"):
+			cat, ok := command.ParseCategory(string(arg))
+			keep = func(k *command.Spec) bool { return ok && k.Categories()&cat != 0 }
+		case equalFoldStr(args[3], "pattern"):
+			keep = func(k *command.Spec) bool { return command.Match(arg, []byte(k.Name)) }
+		default:
+			c.fail(command.ErrSyntax)
+			return
+		}
+	default:
+		c.fail(command.ErrSyntax)
+		return
+	}
+	var names []string
+	for _, k := range visible() {
+		for _, x := range append([]*command.Spec{k}, k.Subs...) {
+			if (x == k || len(args) == 5) && keep(x) {
+				names = append(names, x.Name)
+			}
+		}
+	}
 	c.array(len(names))
 	for _, n := range names {
 		c.bulkString(n)
+	}
+}
+
+// COMMAND GETKEYS command [arg ...]: the key arguments, by the command's
+// key positions, with Redis's errors.
+func cmdCommandGetkeys(s *Server, c *client, args [][]byte) {
+	inner := args[2:]
+	k := command.Lookup(inner[0])
+	if k != nil && len(k.Subs) > 0 && len(inner) > 1 {
+		if sub := k.Sub(inner[1]); sub != nil {
+			k = sub
+		}
+	}
+	switch {
+	case k == nil || lookupVisible(k.Name) == nil:
+		c.errorReply("ERR Invalid command specified")
+		return
+	case !command.ArityOK(k.Arity, len(inner)):
+		c.errorReply("ERR Invalid number of arguments specified for command")
+		return
+	}
+	keys := k.Keys(inner)
+	if len(keys) == 0 {
+		c.errorReply("ERR The command has no key arguments")
+		return
+	}
+	c.array(len(keys))
+	for _, key := range keys {
+		c.bulk(key)
 	}
 }
 
@@ -464,9 +607,10 @@ func cmdCommandHelp(s *Server, c *client, args [][]byte) {
 		"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"(no subcommand)", "    Return details about all commands.",
 		"COUNT", "    Return the total number of commands in this server.",
-		"LIST", "    Return a list of all commands in this server.",
+		"LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]", "    Return a list of all commands in this server.",
 		"INFO [<command-name> ...]", "    Return details about the given commands, or all of them.",
 		"DOCS [<command-name> ...]", "    Return documentation details about the given commands, or all of them.",
+		"GETKEYS <full-command>", "    Return the keys from a full command.",
 		"HELP", "    Print this help.",
 	}
 	c.array(len(lines))

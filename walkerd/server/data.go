@@ -5,94 +5,157 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
-// runWrite validates a write command and applies it as a one-command entry.
-func (s *Server) runWrite(c *client, args [][]byte, spec *command.Spec) {
+// runWrite parses a write command once and applies it as a one-command
+// entry that carries the parsed arguments.
+func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 	now := s.nowMs()
-	if err := spec.Check(args, now); err != nil {
-		c.fail(err)
+	p := spec.ParseArgs(args, now)
+	if p.Err != nil {
+		c.fail(p.Err)
 		return
 	}
-	e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}}
-	c.raw(s.propose(e))
+	e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{p}}
+	res := s.propose(c, e)
+	res.Reply().WriteTo(c.w)
 }
 
 // propose applies an entry through the backend, forwarding it to the
-// leader when this node is not the leader, and returns the RESP reply.
-func (s *Server) propose(e *command.Entry) []byte {
-	reply, err := s.b.Apply(e)
+// leader when this node is not the leader. Failures come back as the
+// result's Error.
+func (s *Server) propose(c *client, e *command.Entry) *command.Result {
+	res, err := s.b.Apply(e)
 	if err == nil {
-		return reply
+		return res
 	}
-	var nl *NotLeaderError
+	var nl *backend.NotLeaderError
 	if errors.As(err, &nl) {
-		return s.forwardApply(nl, e)
+		return s.forwardApply(c, nl, e)
 	}
-	return applyErrorReply(err)
+	return &command.Result{Error: applyErrorText(err)}
 }
 
-func applyErrorReply(err error) []byte {
-	if errors.Is(err, ErrUnknownOutcome) {
-		return command.AppendError(nil, "UNKNOWN the outcome of this write is unknown: leadership was lost while it was in flight; it may or may not have been applied")
+const unknownOutcome = "UNKNOWN the outcome of this write is unknown: "
+
+func applyErrorText(err error) string {
+	if errors.Is(err, backend.ErrUnknownOutcome) {
+		return unknownOutcome + "leadership was lost while it was in flight; it may or may not have been applied"
 	}
-	return command.AppendError(nil, errorText(err))
+	return errorText(err)
 }
 
-// forwardApply sends an entry to the leader as WALKER.APPLY.
-func (s *Server) forwardApply(nl *NotLeaderError, e *command.Entry) []byte {
+// forwardApply sends an entry to the leader as WALKER.APPLY, whose reply is
+// the result in command's binary form.
+func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.Entry) *command.Result {
+	if c.forwarded {
+		return &command.Result{Error: "CLUSTERDOWN not the leader (leadership moved)"}
+	}
 	if nl.LeaderAddr == "" || s.cfg.Forwarder == nil {
-		return command.AppendError(nil, "CLUSTERDOWN no leader")
+		return &command.Result{Error: "CLUSTERDOWN no leader"}
 	}
 	s.stats.forwarded.Add(1)
-	reply, err := s.cfg.Forwarder.Do(nl.LeaderAddr, [][]byte{[]byte("WALKER.APPLY"), e.Encode()})
+	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, [][]byte{[]byte("WALKER.APPLY"), e.Encode()})
 	if err != nil {
-		if errors.Is(err, ErrNotSent) {
-			return command.AppendError(nil, "CLUSTERDOWN leader unreachable: "+err.Error())
+		if errors.Is(err, backend.ErrNotSent) {
+			return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
 		}
-		return command.AppendError(nil, "UNKNOWN the outcome of this write is unknown: forwarding to the leader failed: "+err.Error())
+		return &command.Result{Error: unknownOutcome + "forwarding to the leader failed: " + err.Error()}
 	}
-	return reply
+	body, errText := leaderReply(raw)
+	if errText != "" {
+		return &command.Result{Error: errText}
+	}
+	res, err := command.DecodeResult(body)
+	if err != nil {
+		return &command.Result{Error: unknownOutcome + "bad reply from the leader: " + err.Error()}
+	}
+	return res
 }
 
-// readAt runs a read at a consistency level: locally when the backend
-// allows it, else at the leader through WALKER.READ. local appends the
-// reply of running the read here.
+// leaderReply takes the bulk string a leader answers WALKER.APPLY and
+// WALKER.FORWARD with, or the text of its error reply.
+func leaderReply(raw []byte) (body []byte, errText string) {
+	v, _, err := resp.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, "ERR bad reply from the leader: " + err.Error()
+	case v.Kind == resp.KindError:
+		return nil, string(v.Str)
+	case v.Kind != resp.KindBulk || v.Null:
+		return nil, "ERR bad reply from the leader"
+	}
+	return v.Str, ""
+}
+
+// readAt runs a read at a consistency level: locally (local writes its
+// reply) when the backend allows it, else at the leader.
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	err := s.b.ReadBarrier(level)
 	if err == nil {
 		local()
 		return
 	}
-	var nl *NotLeaderError
+	var nl *backend.NotLeaderError
 	if !errors.As(err, &nl) {
 		c.fail(err)
 		return
 	}
-	c.raw(s.forwardRead(nl, level, c.db, args))
+	s.forward(c, nl, level, args)
 }
 
-func (s *Server) forwardRead(nl *NotLeaderError, level, db int, args [][]byte) []byte {
-	if nl.LeaderAddr == "" || s.cfg.Forwarder == nil {
-		return command.AppendError(nil, "CLUSTERDOWN no leader")
+// forward runs a command at the leader with WALKER.FORWARD and writes its
+// reply: reads at a consistency level, and leader-only commands (JOIN,
+// LEAVE). It is the one path every forwarded command takes but writes
+// (forwardApply).
+func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) {
+	switch {
+	case c.forwarded:
+		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
+		return
+	case nl.LeaderAddr == "" || s.cfg.Forwarder == nil:
+		c.errorReply("CLUSTERDOWN no leader")
+		return
 	}
 	s.stats.forwarded.Add(1)
 	fw := make([][]byte, 0, len(args)+3)
-	fw = append(fw, []byte("WALKER.READ"), strconv.AppendInt(nil, int64(level), 10), strconv.AppendInt(nil, int64(db), 10))
+	fw = append(fw, []byte("WALKER.FORWARD"), strconv.AppendInt(nil, int64(level), 10), strconv.AppendInt(nil, int64(c.db), 10))
 	fw = append(fw, args...)
-	reply, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
+	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
-		return command.AppendError(nil, "CLUSTERDOWN forwarding the read to the leader failed: "+err.Error())
+		c.errorReply("CLUSTERDOWN forwarding to the leader failed: " + err.Error())
+		return
 	}
-	return reply
+	body, errText := leaderReply(raw)
+	if errText != "" {
+		c.errorReply(errText)
+		return
+	}
+	r, err := command.DecodeReply(body)
+	if err != nil {
+		c.errorReply("ERR bad reply from the leader: " + err.Error())
+		return
+	}
+	r.WriteTo(c.w)
 }
 
 // runRead runs a data read at the configured level.
-func (s *Server) runRead(c *client, args [][]byte, spec *command.Spec) {
-	s.readAt(c, int(s.readLevel.Load()), args, func() {
-		c.out = command.Read(s.b.Engine(), c.db, s.nowMs(), args, c.out)
-	})
+func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
+	s.readAt(c, int(s.readLevel.Load()), args, func() { s.readLocal(c, args) })
+}
+
+// readLocal runs a data read on this node's engine.
+func (s *Server) readLocal(c *client, args [][]byte) {
+	mark := len(c.enc.B)
+	if err := command.Read(s.b.Engine(), c.db, s.nowMs(), args, c.w); err != nil {
+		if c.w == &c.enc {
+			c.enc.B = c.enc.B[:mark]
+		}
+		c.fail(err)
+	}
 }
 
 // ParseLevel reads a consistency level: 0 or default, 1 or stale, 2 or
@@ -124,13 +187,11 @@ func cmdLevelget(s *Server, c *client, args [][]byte) {
 		return
 	}
 	get := [][]byte{[]byte("GET"), args[1]}
-	s.readAt(c, level, get, func() {
-		c.out = command.Read(s.b.Engine(), c.db, s.nowMs(), get, c.out)
-	})
+	s.readAt(c, level, get, func() { s.readLocal(c, get) })
 }
 
 // WALKER.APPLY <entry>: a follower forwards a write. The entry is applied
-// with this node's clock.
+// with this node's clock; the reply is the Result in command's binary form.
 func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	e, err := command.DecodeEntry(args[1])
 	if err != nil {
@@ -138,21 +199,34 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 		return
 	}
 	e.NowMs = s.nowMs()
-	reply, err := s.b.Apply(e)
+	res, err := s.b.Apply(e)
 	if err != nil {
-		var nl *NotLeaderError
+		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) {
 			c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
 			return
 		}
-		c.raw(applyErrorReply(err))
-		return
+		res = &command.Result{Error: applyErrorText(err)}
 	}
-	c.raw(reply)
+	c.bulk(command.EncodeResult(res))
 }
 
-// WALKER.READ <level> <db> <args...>: a follower forwards a read.
-func cmdWalkerRead(s *Server, c *client, args [][]byte) {
+// forwardable reports whether a follower may run a command at the leader
+// through WALKER.FORWARD: reads, and the commands only a leader carries
+// out.
+func forwardable(k *command.Spec) bool {
+	switch k.Name {
+	case "join", "leave":
+		return true
+	}
+	return k.Flags&command.FlagReadonly != 0
+}
+
+// WALKER.FORWARD <level> <db> <command...>: a follower forwards a read at a
+// consistency level, or a leader-only command. The command runs here as
+// the follower's client would run it, with its reply recorded and sent
+// back in command's binary form.
+func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	level, ok := parseLevel(args[1])
 	if !ok {
 		c.errorReply("ERR invalid consistency level")
@@ -164,28 +238,23 @@ func cmdWalkerRead(s *Server, c *client, args [][]byte) {
 		return
 	}
 	inner := args[3:]
-	k := s.lookup(inner[0])
-	if k == nil || k.local == nil {
+	k := command.Lookup(inner[0])
+	if k == nil || !forwardable(k) {
 		c.errorReply(string(command.ErrUnknownCommand(inner)))
 		return
 	}
-	if !command.ArityOK(k.arity, len(inner)) {
-		c.errorReply(string(command.ErrArity(k.name)))
+	if !command.ArityOK(k.Arity, len(inner)) {
+		c.errorReply(string(command.ErrArity(k.Name)))
 		return
 	}
-	if err := s.b.ReadBarrier(level); err != nil {
-		var nl *NotLeaderError
-		if errors.As(err, &nl) {
-			c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
-			return
-		}
-		c.fail(err)
-		return
+	var rec command.Recorder
+	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true}
+	if k.IsData() {
+		s.readAt(fc, level, inner, func() { s.readLocal(fc, inner) })
+	} else {
+		s.run(fc, k, inner) // SCAN, JOIN, LEAVE
 	}
-	saved := c.db
-	c.setDB(db)
-	k.local(s, c, inner)
-	c.setDB(saved)
+	c.bulk(command.EncodeReply(rec.R))
 }
 
 // --- transactions ---
@@ -218,56 +287,23 @@ func cmdWatch(s *Server, c *client, args [][]byte) {
 		return
 	}
 	keys := args[1:]
+	var rec command.Recorder
+	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded}
 	vargs := append([][]byte{[]byte("WALKER.VERSIONS")}, keys...)
-	var seqs []uint64
-	var failed []byte
-	err := s.b.ReadBarrier(int(s.readLevel.Load()))
-	var nl *NotLeaderError
-	switch {
-	case err == nil:
-		seqs, err = command.Versions(s.b.Engine(), c.db, s.nowMs(), keys)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-	case errors.As(err, &nl):
-		reply := s.forwardRead(nl, int(s.readLevel.Load()), c.db, vargs)
-		seqs, failed = parseVersions(reply, len(keys))
-	default:
-		c.fail(err)
+	s.readAt(vc, int(s.readLevel.Load()), vargs, func() { s.readLocal(vc, vargs) })
+	r := rec.R
+	if msg, isErr := r.Err(); isErr {
+		c.errorReply(msg)
 		return
 	}
-	if failed != nil {
-		c.raw(failed)
+	if len(r) != len(keys)+1 || r[0].Kind != command.KindArray {
+		c.errorReply("ERR bad reply to WALKER.VERSIONS")
 		return
 	}
 	for i, k := range keys {
-		c.watches = append(c.watches, command.Watch{DB: c.db, Key: k, Seq: seqs[i]})
+		c.watches = append(c.watches, command.Watch{DB: c.db, Key: k, Seq: uint64(r[i+1].N)})
 	}
 	c.ok()
-}
-
-// parseVersions reads WALKER.VERSIONS's reply; on anything else it returns
-// the reply to relay.
-func parseVersions(reply []byte, n int) ([]uint64, []byte) {
-	v, _, err := parseValue(reply)
-	if err != nil {
-		return nil, command.AppendError(nil, "ERR bad reply from the leader: "+err.Error())
-	}
-	if v.kind == '-' {
-		return nil, reply
-	}
-	if v.kind != '*' || len(v.elems) != n {
-		return nil, command.AppendError(nil, "ERR bad reply from the leader to WALKER.VERSIONS")
-	}
-	seqs := make([]uint64, n)
-	for i, e := range v.elems {
-		if e.kind != ':' {
-			return nil, command.AppendError(nil, "ERR bad reply from the leader to WALKER.VERSIONS")
-		}
-		seqs[i] = uint64(e.num)
-	}
-	return seqs, nil
 }
 
 func cmdUnwatch(s *Server, c *client, args [][]byte) {
@@ -276,10 +312,10 @@ func cmdUnwatch(s *Server, c *client, args [][]byte) {
 }
 
 // cmdExec runs the queued commands. Data commands (and PING, ECHO, SELECT,
-// TIME) go into one entry that the state machine applies atomically, its
-// reads included; server-local commands (CONFIG, CLIENT, INFO, SCAN, ...)
-// run here after the entry, and their replies take their places in the
-// array.
+// TIME) go into one entry, parsed once here at the entry's time, that the
+// state machine applies atomically, its reads included; server-local
+// commands (CONFIG, CLIENT, INFO, SCAN, ...) run here after the entry, and
+// their replies take their places in the array.
 func cmdExec(s *Server, c *client, args [][]byte) {
 	if !c.multi {
 		c.errorReply("ERR EXEC without MULTI")
@@ -291,33 +327,35 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		c.errorReply("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	e := &command.Entry{NowMs: s.nowMs(), DB: c.db, Exec: true, Watches: watches}
+	now := s.nowMs()
+	e := &command.Entry{NowMs: now, DB: c.db, Exec: true, Watches: watches}
 	for _, q := range queue {
-		if q.k.spec != nil {
+		if q.spec.IsData() {
 			e.Cmds = append(e.Cmds, q.args)
+			e.Parsed = append(e.Parsed, q.spec.ParseArgs(q.args, now))
 		}
 	}
-	var reply []byte
-	if len(e.Cmds) == 0 && len(watches) == 0 {
-		reply = command.AppendArray(nil, 0)
-	} else {
-		reply = s.propose(e)
+	res := &command.Result{}
+	if len(e.Cmds) > 0 || len(watches) > 0 {
+		res = s.propose(c, e)
 	}
-	v, _, err := parseValue(reply)
-	if err != nil {
-		c.errorReply("ERR bad transaction reply: " + err.Error())
+	switch {
+	case res.Error != "":
+		c.errorReply(res.Error)
 		return
-	}
-	if v.kind != '*' || v.null || len(v.elems) != len(e.Cmds) {
-		c.raw(reply) // aborted (null array) or failed (error)
+	case res.Aborted:
+		c.w.NullArray()
+		return
+	case len(res.Replies) != len(e.Cmds):
+		c.errorReply("ERR internal error: the transaction's result does not match its commands")
 		return
 	}
 	// The transaction ran: its SELECTs move the connection.
 	db := c.db
-	for _, q := range queue {
-		if q.k.name == "select" {
-			if d, err := command.ParseDB(q.args[1]); err == nil {
-				db = d
+	for i, p := range e.Parsed {
+		if p.Spec.Name == "select" && p.Err == nil {
+			if _, isErr := res.Replies[i].Err(); !isErr {
+				db = p.Args.(int)
 			}
 		}
 	}
@@ -325,13 +363,12 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	c.array(len(queue))
 	next := 0
 	for _, q := range queue {
-		if q.k.spec != nil {
-			el := v.elems[next]
-			c.raw(reply[el.start:el.end])
+		if q.spec.IsData() {
+			res.Replies[next].WriteTo(c.w)
 			next++
 			continue
 		}
-		q.k.run(s, c, q.args)
+		s.run(c, q.spec, q.args)
 	}
 }
 
@@ -387,15 +424,6 @@ func cmdScan(s *Server, c *client, args [][]byte) {
 		return
 	}
 	s.readAt(c, int(s.readLevel.Load()), args, func() { s.scanLocal(c, a) })
-}
-
-func localScan(s *Server, c *client, args [][]byte) {
-	a, err := parseScan(args)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	s.scanLocal(c, a)
 }
 
 func (s *Server) scanLocal(c *client, a scanArgs) {

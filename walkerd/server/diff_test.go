@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,27 +121,27 @@ func loadSequences(t *testing.T) []diffSeq {
 }
 
 // normalise renders a reply for comparison under a directive.
-func normalise(d string, v value) string {
+func normalise(d string, v resp.Value) string {
 	switch d {
 	case "!sort":
-		if v.kind == '*' && !v.null {
-			parts := make([]string, len(v.elems))
-			for i, e := range v.elems {
+		if v.Kind == '*' && !v.Null {
+			parts := make([]string, len(v.Elems))
+			for i, e := range v.Elems {
 				parts[i] = format(e)
 			}
 			slices.Sort(parts)
 			return "sorted[" + strings.Join(parts, ", ") + "]"
 		}
 	case "!scan":
-		if v.kind == '*' && len(v.elems) == 2 && v.elems[1].kind == '*' {
+		if v.Kind == '*' && len(v.Elems) == 2 && v.Elems[1].Kind == '*' {
 			cur := "cursor!=0"
-			if string(v.elems[0].str) == "0" {
+			if string(v.Elems[0].Str) == "0" {
 				cur = "cursor=0"
 			}
-			return cur + " " + normalise("!sort", v.elems[1])
+			return cur + " " + normalise("!sort", v.Elems[1])
 		}
 	case "!type":
-		return "type " + string(v.kind)
+		return "type " + string(rune(v.Kind))
 	}
 	return format(v)
 }
@@ -182,8 +183,8 @@ func TestDifferential_RepliesMatchRedis(t *testing.T) {
 				break // a closed connection (QUIT) ends the sequence
 			}
 			if l.directive == "!~" {
-				if rv.kind == ':' && wv.kind == ':' {
-					if d := rv.num - wv.num; d <= int64(l.arg) && d >= -int64(l.arg) {
+				if rv.Kind == ':' && wv.Kind == ':' {
+					if d := rv.Int - wv.Int; d <= int64(l.arg) && d >= -int64(l.arg) {
 						continue
 					}
 				}

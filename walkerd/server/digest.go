@@ -9,8 +9,9 @@ import (
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
-// WALKER.DIGEST: "<keys> <sha256 hex>" over every user key of this node's
-// own state (every database), with its value and expiry, in key order.
+// WALKER.DIGEST: "<keys> <sha256 hex>" over every engine key of this
+// node's user data (every database's metadata keys and collection
+// sub-keys), with its value and expiry, in key order.
 // Expired keys not yet swept count: they are state until the log deletes
 // them. Nodes that have applied the same log give the same digest, so a
 // fault-injection run checks convergence by comparing them.
@@ -28,7 +29,7 @@ func digest(db *engine.DB) (int, []byte, error) {
 	var lens [16]byte
 	n := 0
 	cursor := []byte{}
-	end := []byte{keyspace.Databases}
+	end := keyspace.SubSpace(keyspace.Databases) // past the last sub-key
 	for {
 		page, next, err := db.Scan(engine.ScanOptions{Start: cursor, End: end, Limit: 1024, IncludeExpired: true})
 		if err != nil {

@@ -20,14 +20,14 @@ func TestDigest_SameStateSameDigestAndAnyChangeShows(t *testing.T) {
 	}
 	a, b := open(), open()
 	for i := range 3000 {
-		k := keyspace.Key(i%16, []byte(fmt.Sprintf("k%d", i)))
+		k := keyspace.MetaKey(i%16, []byte(fmt.Sprintf("k%d", i)))
 		a.Put(k, []byte("v"))
 		b.Put(k, []byte("v"))
 	}
 	exp := time.Now().Add(time.Hour).UnixMilli()
-	a.PutWithExpiry(keyspace.Key(3, []byte("ttl")), []byte("x"), exp)
-	b.PutWithExpiry(keyspace.Key(3, []byte("ttl")), []byte("x"), exp)
-	a.Put([]byte(keyspace.MemberPrefix+"n1"), []byte("127.0.0.1:1")) // cluster data is not user data
+	a.PutWithExpiry(keyspace.MetaKey(3, []byte("ttl")), []byte("x"), exp)
+	b.PutWithExpiry(keyspace.MetaKey(3, []byte("ttl")), []byte("x"), exp)
+	a.Put(keyspace.MemberKey([]byte("n1")), []byte("127.0.0.1:1")) // cluster data is not user data
 	na, da, err := digest(a)
 	if err != nil {
 		t.Fatal(err)
@@ -37,16 +37,19 @@ func TestDigest_SameStateSameDigestAndAnyChangeShows(t *testing.T) {
 		t.Fatalf("equal states: %d %x vs %d %x", na, da, nb, db)
 	}
 	for name, change := range map[string]func(){
-		"value":  func() { b.Put(keyspace.Key(0, []byte("k0")), []byte("w")) },
-		"expiry": func() { b.PutWithExpiry(keyspace.Key(0, []byte("k0")), []byte("v"), exp+1) },
-		"db":     func() { b.Delete(keyspace.Key(0, []byte("k0"))); b.Put(keyspace.Key(1, []byte("k0")), []byte("v")) },
+		"value":  func() { b.Put(keyspace.MetaKey(0, []byte("k0")), []byte("w")) },
+		"expiry": func() { b.PutWithExpiry(keyspace.MetaKey(0, []byte("k0")), []byte("v"), exp+1) },
+		"db": func() {
+			b.Delete(keyspace.MetaKey(0, []byte("k0")))
+			b.Put(keyspace.MetaKey(1, []byte("k0")), []byte("v"))
+		},
 	} {
 		change()
 		_, d, _ := digest(b)
 		if string(d) == string(da) {
 			t.Errorf("a changed %s left the digest as it was", name)
 		}
-		b.Delete(keyspace.Key(1, []byte("k0")))
-		b.Put(keyspace.Key(0, []byte("k0")), []byte("v"))
+		b.Delete(keyspace.MetaKey(1, []byte("k0")))
+		b.Put(keyspace.MetaKey(0, []byte("k0")), []byte("v"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -11,13 +12,14 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 // follower is a Backend that is not the leader: writes and non-stale reads
 // go to the leader it names. Its own engine (for stale reads) is empty.
 type follower struct {
-	Backend
+	backend.Backend
 	leader  atomic.Pointer[string]
 	outcome error // what Apply returns instead of NotLeaderError, if set
 }
@@ -27,14 +29,14 @@ func newFollower(t *testing.T, leader string) *follower {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &follower{Backend: NewStandalone(db)}
+	f := &follower{Backend: backend.NewStandalone(db)}
 	f.leader.Store(&leader)
 	return f
 }
 
-func (f *follower) notLeader() error { return &NotLeaderError{LeaderAddr: *f.leader.Load()} }
+func (f *follower) notLeader() error { return &backend.NotLeaderError{LeaderAddr: *f.leader.Load()} }
 
-func (f *follower) Apply(e *command.Entry) ([]byte, error) {
+func (f *follower) Apply(e *command.Entry) (*command.Result, error) {
 	if f.outcome != nil {
 		return nil, f.outcome
 	}
@@ -50,6 +52,9 @@ func (f *follower) ReadBarrier(level int) error {
 
 func (f *follower) InfoRaft() string { return "raft_state:follower\r\n" }
 
+func (f *follower) Join(id, raftAddr, respAddr string) error { return f.notLeader() }
+func (f *follower) Leave(id string) error                    { return f.notLeader() }
+
 // dialForwarder opens a connection per command (and AUTHs when told).
 type dialForwarder struct {
 	pass  string
@@ -64,21 +69,21 @@ func (d *dialForwarder) Do(addr string, args [][]byte) ([]byte, error) {
 	}
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotSent, err)
+		return nil, fmt.Errorf("%w: %v", backend.ErrNotSent, err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	r := bufio.NewReader(c)
 	if d.pass != "" {
 		c.Write(encodeCommand([][]byte{[]byte("AUTH"), []byte(d.pass)}))
-		if raw, err := readRaw(r); err != nil || string(raw) != "+OK\r\n" {
+		if raw, err := resp.ReadRaw(r); err != nil || string(raw) != "+OK\r\n" {
 			return nil, fmt.Errorf("auth: %q %v", raw, err)
 		}
 	}
 	if _, err := c.Write(encodeCommand(args)); err != nil {
 		return nil, err
 	}
-	return readRaw(r)
+	return resp.ReadRaw(r)
 }
 
 func startPair(t *testing.T, pass string) (leader, follow *testServer, f *follower, fw *dialForwarder) {
@@ -121,8 +126,8 @@ func TestForwarding_WritesAndReadsGoToTheLeader(t *testing.T) {
 		{fc, []string{"CLIENT", "GETNAME"}, `"x"`},
 		{fc, []string{"DBSIZE"}, ":2"},
 		{fc, []string{"WALKER.APPLY", "garbage"}, "-ERR command: malformed log entry: version 103"},
-		{fc, []string{"WALKER.READ", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
-		{fc, []string{"WALKER.READ", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},
+		{fc, []string{"WALKER.FORWARD", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
+		{fc, []string{"WALKER.FORWARD", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},
 		{fc, []string{"INFO", "replication"}, `"# Replication\r\nrole:slave\r\nconnected_slaves:0\r\n"`},
 	}
 	for i, s := range steps {
@@ -165,8 +170,8 @@ func TestForwarding_LargeRepliesAndPipelines(t *testing.T) {
 		t.Fatal(got)
 	}
 	v, err := fc.do("GET", "big")
-	if err != nil || string(v.str) != big {
-		t.Fatalf("GET big through the follower: %d bytes, %v", len(v.str), err)
+	if err != nil || string(v.Str) != big {
+		t.Fatalf("GET big through the follower: %d bytes, %v", len(v.Str), err)
 	}
 	// A pipeline through the follower: replies in order.
 	var in []byte
@@ -179,7 +184,7 @@ func TestForwarding_LargeRepliesAndPipelines(t *testing.T) {
 		if v, err := readValue(fc); err != nil || format(v) != "+OK" {
 			t.Fatalf("SET %d: %s %v", i, format(v), err)
 		}
-		if v, err := readValue(fc); err != nil || string(v.str) != fmt.Sprint(i) {
+		if v, err := readValue(fc); err != nil || string(v.Str) != fmt.Sprint(i) {
 			t.Fatalf("GET %d: %s %v", i, format(v), err)
 		}
 	}
@@ -188,11 +193,11 @@ func TestForwarding_LargeRepliesAndPipelines(t *testing.T) {
 	cursor := "0"
 	for {
 		v, err := fc.do("SCAN", cursor, "COUNT", "7")
-		if err != nil || v.kind != '*' {
+		if err != nil || v.Kind != '*' {
 			t.Fatalf("SCAN: %s %v", format(v), err)
 		}
-		seen += len(v.elems[1].elems)
-		cursor = string(v.elems[0].str)
+		seen += len(v.Elems[1].Elems)
+		cursor = string(v.Elems[0].Str)
 		if cursor == "0" {
 			break
 		}
@@ -223,7 +228,7 @@ func TestForwarding_ErrorsAreExplicit(t *testing.T) {
 		t.Errorf("lost forwarded write: %s", got)
 	}
 	fw.fail = nil
-	f.outcome = fmt.Errorf("raft: %w", ErrUnknownOutcome)
+	f.outcome = fmt.Errorf("raft: %w", backend.ErrUnknownOutcome)
 	if got := fc.must(t, "INCR", "n"); !strings.HasPrefix(got, "-UNKNOWN ") {
 		t.Errorf("unknown outcome: %s", got)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"io"
 	"net"
 	"sync/atomic"
@@ -26,7 +27,7 @@ var respSeeds = []string{
 	"*4\r\n$4\r\nSCAN\r\n$1\r\n0\r\n$5\r\nCOUNT\r\n$2\r\n-1\r\n",
 	"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$3\r\na b\r\n",
 	"*2\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n",
-	"*2\r\n$11\r\nWALKER.READ\r\n$1\r\n0\r\n",
+	"*2\r\n$14\r\nWALKER.FORWARD\r\n$1\r\n0\r\n",
 	"*2\r\n$12\r\nWALKER.APPLY\r\n$3\r\n\x01\x00\x00\r\n",
 	"*-1\r\n*0\r\n",
 	"*2\r\n$-1\r\n",
@@ -72,7 +73,7 @@ func FuzzRESPArgs(f *testing.F) {
 			t.Fatalf("a command panicked: %q", out)
 		}
 		for rest := out; len(rest) > 0; {
-			_, n, err := parseValue(rest)
+			_, n, err := resp.Parse(rest)
 			if err != nil {
 				t.Fatalf("the server's output is not whole RESP replies: %v at %q (all: %q)", err, rest, out)
 			}

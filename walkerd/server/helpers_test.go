@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
+	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"net"
 	"os"
 	"os/exec"
@@ -31,10 +32,10 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startServerOn(t, NewStandalone(db), cfg)
+	return startServerOn(t, backend.NewStandalone(db), cfg)
 }
 
-func startServerOn(t testing.TB, b Backend, cfg Config) *testServer {
+func startServerOn(t testing.TB, b backend.Backend, cfg Config) *testServer {
 	t.Helper()
 	s := New(b, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -99,20 +100,20 @@ func (c *conn) send(args ...[]byte) error {
 	return err
 }
 
-func (c *conn) doBytes(args ...[]byte) (value, error) {
+func (c *conn) doBytes(args ...[]byte) (resp.Value, error) {
 	c.c.SetDeadline(time.Now().Add(10 * time.Second))
 	if err := c.send(args...); err != nil {
-		return value{}, err
+		return resp.Value{}, err
 	}
-	raw, err := readRaw(c.r)
+	raw, err := resp.ReadRaw(c.r)
 	if err != nil {
-		return value{}, err
+		return resp.Value{}, err
 	}
-	v, _, err := parseValue(raw)
+	v, _, err := resp.Parse(raw)
 	return v, err
 }
 
-func (c *conn) do(args ...string) (value, error) {
+func (c *conn) do(args ...string) (resp.Value, error) {
 	bs := make([][]byte, len(args))
 	for i, a := range args {
 		bs[i] = []byte(a)
@@ -130,73 +131,32 @@ func (c *conn) must(t testing.TB, args ...string) string {
 	return format(v)
 }
 
-// readRaw reads one whole RESP reply from r.
-func readRaw(r *bufio.Reader) ([]byte, error) {
-	var out []byte
-	need := 1
-	for need > 0 {
-		line, err := r.ReadBytes('\n')
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, line...)
-		need--
-		if len(line) < 3 {
-			return nil, errors.New("short line")
-		}
-		body := line[1 : len(line)-2]
-		switch line[0] {
-		case '$':
-			n, err := strconv.Atoi(string(body))
-			if err != nil {
-				return nil, err
-			}
-			if n >= 0 {
-				buf := make([]byte, n+2)
-				if _, err := io.ReadFull(r, buf); err != nil {
-					return nil, err
-				}
-				out = append(out, buf...)
-			}
-		case '*':
-			n, err := strconv.Atoi(string(body))
-			if err != nil {
-				return nil, err
-			}
-			if n > 0 {
-				need += n
-			}
-		}
-	}
-	return out, nil
-}
-
 // format renders a reply as text: "+OK", "-ERR ...", ":1", "\"bulk\"",
 // "(nil)", "[a, b]", "(nil array)".
-func format(v value) string {
-	switch v.kind {
+func format(v resp.Value) string {
+	switch v.Kind {
 	case '+':
-		return "+" + string(v.str)
+		return "+" + string(v.Str)
 	case '-':
-		return "-" + string(v.str)
+		return "-" + string(v.Str)
 	case ':':
-		return ":" + strconv.FormatInt(v.num, 10)
+		return ":" + strconv.FormatInt(v.Int, 10)
 	case '$':
-		if v.null {
+		if v.Null {
 			return "(nil)"
 		}
-		return strconv.Quote(string(v.str))
+		return strconv.Quote(string(v.Str))
 	case '*':
-		if v.null {
+		if v.Null {
 			return "(nil array)"
 		}
-		parts := make([]string, len(v.elems))
-		for i, e := range v.elems {
+		parts := make([]string, len(v.Elems))
+		for i, e := range v.Elems {
 			parts[i] = format(e)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
-	return "?" + string(v.kind)
+	return "?" + string(rune(v.Kind))
 }
 
 // splitArgs splits a command line as redis-cli does: spaces separate

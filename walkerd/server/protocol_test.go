@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"io"
 	"net"
 	"strings"
@@ -81,13 +82,13 @@ func TestProtocolGuard_AllowsLargeValuesInPieces(t *testing.T) {
 	w := bufio.NewWriterSize(c.c, 1000) // many small writes
 	w.Write(encodeCommand([][]byte{[]byte("SET"), []byte("big"), []byte(big)}))
 	w.Flush()
-	raw, err := readRaw(c.r)
+	raw, err := resp.ReadRaw(c.r)
 	if err != nil || string(raw) != "+OK\r\n" {
 		t.Fatalf("SET big: %q %v", raw, err)
 	}
 	v, err := c.do("GET", "big")
-	if err != nil || string(v.str) != big {
-		t.Fatalf("GET big: %d bytes, %v", len(v.str), err)
+	if err != nil || string(v.Str) != big {
+		t.Fatalf("GET big: %d bytes, %v", len(v.Str), err)
 	}
 }
 
@@ -106,12 +107,12 @@ func TestPipelining_RepliesKeepTheirOrder(t *testing.T) {
 	next := int64(1)
 	for i := range n {
 		v, err := readValue(c)
-		if err != nil || v.kind != ':' || v.num != next {
+		if err != nil || v.Kind != ':' || v.Int != next {
 			t.Fatalf("reply %d: %s %v, want :%d", i, format(v), err, next)
 		}
 		if i%7 == 0 {
 			v, err := readValue(c)
-			if err != nil || string(v.str) != itoa(next) {
+			if err != nil || string(v.Str) != itoa(next) {
 				t.Fatalf("GET after %d: %s %v", i, format(v), err)
 			}
 		}
@@ -119,11 +120,11 @@ func TestPipelining_RepliesKeepTheirOrder(t *testing.T) {
 	}
 }
 
-func readValue(c *conn) (value, error) {
-	raw, err := readRaw(c.r)
+func readValue(c *conn) (resp.Value, error) {
+	raw, err := resp.ReadRaw(c.r)
 	if err != nil {
-		return value{}, err
+		return resp.Value{}, err
 	}
-	v, _, err := parseValue(raw)
+	v, _, err := resp.Parse(raw)
 	return v, err
 }

@@ -1,14 +1,18 @@
-// Package server is walkerd's RESP front: a redcon server with Redis's
-// command table, errors and reply formats, MULTI/EXEC, AUTH, SELECT over 16
-// logical databases, and forwarding from followers to the leader.
+// Package server is walkerd's RESP front: a redcon server that looks every
+// command up in the command package's registry, speaks Redis's errors and
+// reply formats, and runs MULTI/EXEC, AUTH, SELECT over 16 logical
+// databases, and forwarding from followers to the leader.
 //
-// Every write is validated here (command.Spec.Check), turned into a
-// command.Entry and handed to the Backend, which applies it directly
-// (standalone) or through the Raft log. Reads run on the local engine after
-// the Backend's ReadBarrier allows it. When the Backend says it is not the
-// leader, the server forwards: WALKER.APPLY <entry> for writes and
-// WALKER.READ <level> <db> <args...> for reads, to the leader's server,
-// which handles both like any other (authenticated) command.
+// Every write is parsed here once (command.Spec.Parse), turned into a
+// command.Entry that carries the parsed arguments, and handed to the
+// Backend, which applies it directly (standalone) or through the Raft log
+// and returns a typed command.Result. Reads run on the local engine after
+// the Backend's ReadBarrier allows it. Only this package turns replies into
+// protocol bytes (enc). When the Backend says it is not the leader, the
+// server forwards to the leader's server: WALKER.APPLY <entry> for writes,
+// WALKER.FORWARD <level> <db> <command...> for reads and leader-only
+// commands (JOIN, LEAVE); the leader answers with the result in command's
+// binary form, never with RESP to parse back.
 package server
 
 import (
@@ -23,6 +27,8 @@ import (
 	"time"
 
 	"github.com/tidwall/redcon"
+	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -36,7 +42,7 @@ type Config struct {
 	// changes it.
 	ReadLevel int
 	// Forwarder carries commands to the leader; nil in standalone mode.
-	Forwarder Forwarder
+	Forwarder backend.Forwarder
 	// MaxClients is the most connections served at once. Zero: 10000.
 	MaxClients int
 	// Version is walkerd's version, shown by INFO. Zero: "dev".
@@ -94,15 +100,15 @@ func (c Config) withDefaults() Config {
 
 // Server serves the Redis protocol over a Backend.
 type Server struct {
-	b   Backend
+	b   backend.Backend
 	cfg Config
 
 	pass      atomic.Pointer[string] // requirepass
 	readLevel atomic.Int32
 	maxConns  atomic.Int64
 
-	cmds    map[string]*cmd
-	cursors *cursorTable
+	handlers map[*command.Spec]handler
+	cursors  *cursorTable
 	started time.Time
 
 	rs     *redcon.Server
@@ -121,12 +127,13 @@ type Server struct {
 		rejected    atomic.Int64 // connections refused: max clients
 		protocol    atomic.Int64 // connections cut by the protocol guard
 		expired     atomic.Int64 // keys the sweeper deleted
+		reclaimed   atomic.Int64 // dead collection elements the sweeper deleted
 		forwarded   atomic.Int64
 	}
 }
 
 // New returns a server over b. It serves nothing until Serve.
-func New(b Backend, cfg Config) *Server {
+func New(b backend.Backend, cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
 		b:       b,
@@ -140,7 +147,7 @@ func New(b Backend, cfg Config) *Server {
 	s.pass.Store(&pass)
 	s.readLevel.Store(int32(cfg.ReadLevel))
 	s.maxConns.Store(int64(cfg.MaxClients))
-	s.cmds = s.table()
+	s.handlers = handlers()
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	return s
 }
@@ -231,6 +238,8 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		created: now,
 		authed:  s.requirePass() == "",
 	}
+	c.enc.Proto = 2
+	c.w = &c.enc
 	c.lastCmd.Store(now.UnixNano())
 	conn.SetContext(c)
 	s.conns[c] = struct{}{}
@@ -267,20 +276,21 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		// nothing after it.
 		return
 	}
-	c.out = c.out[:0]
+	c.enc.B = c.enc.B[:0]
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.out = command.AppendError(c.out[:0], fmt.Sprintf("ERR internal error: %v", r))
+				c.enc.B = c.enc.B[:0]
+				c.enc.Error(fmt.Sprintf("ERR internal error: %v", r))
 				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
 		s.dispatch(c, rc.Args)
 	}()
-	conn.WriteRaw(c.out)
-	c.pending += len(c.out)
-	if cap(c.out) > 1<<20 {
-		c.out = nil
+	conn.WriteRaw(c.enc.B)
+	c.pending += len(c.enc.B)
+	if cap(c.enc.B) > 1<<20 {
+		c.enc.B = nil
 	}
 	if len(conn.PeekPipeline()) == 0 {
 		c.pending = 0 // the last of the pipeline: redcon flushes now
@@ -301,69 +311,73 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 // outputLimit bounds the replies one connection's pipeline may hold.
 const outputLimit = 32 << 20
 
-// dispatch finds the command, checks arity and authentication, queues it
-// inside MULTI, and runs it otherwise.
+// dispatch finds the command in the registry, checks its arity and the
+// client's authentication, queues it inside MULTI, and runs it otherwise.
 func (s *Server) dispatch(c *client, args [][]byte) {
 	s.stats.commands.Add(1)
 	c.lastCmd.Store(time.Now().UnixNano())
 	if len(args) == 0 {
 		return
 	}
-	k := s.lookup(args[0])
-	if k == nil {
+	k := command.Lookup(args[0])
+	if k == nil || (k.Flags&command.FlagInternal != 0 && k.IsData() && k.Flags&command.FlagWrite != 0) {
+		// Internal writes reach the state machine only inside entries
+		// walkerd builds itself.
 		c.reject(string(command.ErrUnknownCommand(args)))
 		return
 	}
-	c.last.Store(&k.name)
+	c.last.Store(&k.Name)
 	reject := c.reject
-	if k.name == "exec" {
+	if k.Name == "exec" {
 		reject = c.rejectExec
 	}
-	if !command.ArityOK(k.arity, len(args)) {
-		reject(string(command.ErrArity(k.name)))
+	if !command.ArityOK(k.Arity, len(args)) {
+		reject(string(command.ErrArity(k.Name)))
 		return
 	}
-	if k.subs != nil && len(args) >= 2 {
-		sub := k.subs[strings.ToLower(string(args[1]))]
+	top := k
+	if len(k.Subs) > 0 && len(args) > 1 {
+		sub := k.Sub(args[1])
 		if sub == nil {
-			reject(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(k.name)))
+			reject(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(k.Name)))
 			return
 		}
-		if !command.ArityOK(sub.arity, len(args)) {
-			reject(string(command.ErrArity(sub.name)))
+		if !command.ArityOK(sub.Arity, len(args)) {
+			reject(string(command.ErrArity(sub.Name)))
 			return
 		}
-		c.last.Store(&sub.name)
+		c.last.Store(&sub.Name)
 		k = sub
 	}
-	if !c.authed && k.flags&noAuth == 0 && s.requirePass() != "" {
+	if !c.authed && k.Flags&command.FlagNoAuth == 0 && s.requirePass() != "" {
 		reject("NOAUTH Authentication required.")
 		return
 	}
-	if c.multi && k.flags&notQueued == 0 {
-		if k.flags&noMulti != 0 {
+	if c.multi && top.Flags&command.FlagNotQueued == 0 {
+		if k.Flags&command.FlagNoMulti != 0 {
 			c.reject("ERR Command not allowed inside a transaction")
 			return
 		}
-		c.queue = append(c.queue, queued{args: args, k: k})
-		c.out = command.AppendSimple(c.out, "QUEUED")
+		c.queue = append(c.queue, queued{args: args, spec: k})
+		c.w.Status("QUEUED")
 		return
 	}
-	k.run(s, c, args)
+	s.run(c, k, args)
 }
 
-func (s *Server) lookup(name []byte) *cmd {
-	if len(name) > 32 {
-		return nil
+// run runs a command whose arity has been checked: by its handler, or as a
+// write or a read of the data layer.
+func (s *Server) run(c *client, k *command.Spec, args [][]byte) {
+	switch {
+	case s.handlers[k] != nil:
+		s.handlers[k](s, c, args)
+	case k.Flags&command.FlagWrite != 0:
+		s.runWrite(c, k, args)
+	case k.Flags&command.FlagReadonly != 0:
+		s.runRead(c, k, args)
+	default:
+		c.errorReply("ERR internal error: no handler for '" + k.Name + "'")
 	}
-	var buf [32]byte
-	for i, ch := range name {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		buf[i] = ch
-	}
-	return s.cmds[string(buf[:len(name)])]
 }
 
 // client is one connection's state. Only its connection's goroutine
@@ -385,7 +399,13 @@ type client struct {
 
 	authed bool
 	quit   bool
-	out    []byte
+	// enc encodes this connection's replies; w is where handlers write
+	// them: &enc, or a Recorder while the leader runs a forwarded command.
+	enc resp.Encoder
+	w   command.Writer
+	// forwarded: the command came from a follower (WALKER.FORWARD); if
+	// this node is no longer the leader it fails rather than forward again.
+	forwarded bool
 	// pending is how many reply bytes this pipeline has produced that
 	// redcon has not flushed yet (it flushes after a pipeline's last
 	// command): the connection's output buffer.
@@ -399,20 +419,19 @@ type client struct {
 
 type queued struct {
 	args [][]byte
-	k    *cmd
+	spec *command.Spec
 }
 
 // reply helpers
 
-func (c *client) ok()                 { c.out = command.AppendSimple(c.out, "OK") }
-func (c *client) simple(v string)     { c.out = command.AppendSimple(c.out, v) }
-func (c *client) errorReply(m string) { c.out = command.AppendError(c.out, m) }
-func (c *client) integer(n int64)     { c.out = command.AppendInt(c.out, n) }
-func (c *client) bulk(v []byte)       { c.out = command.AppendBulk(c.out, v) }
-func (c *client) bulkString(v string) { c.out = command.AppendBulkString(c.out, v) }
-func (c *client) null()               { c.out = command.AppendNull(c.out) }
-func (c *client) array(n int)         { c.out = command.AppendArray(c.out, n) }
-func (c *client) raw(b []byte)        { c.out = append(c.out, b...) }
+func (c *client) ok()                 { c.w.Status("OK") }
+func (c *client) simple(v string)     { c.w.Status(v) }
+func (c *client) errorReply(m string) { c.w.Error(m) }
+func (c *client) integer(n int64)     { c.w.Int(n) }
+func (c *client) bulk(v []byte)       { c.w.Bulk(v) }
+func (c *client) bulkString(v string) { c.w.BulkString(v) }
+func (c *client) null()               { c.w.Null() }
+func (c *client) array(n int)         { c.w.Array(n) }
 func (c *client) fail(err error)      { c.errorReply(errorText(err)) }
 func (c *client) setDB(d int)         { c.mu.Lock(); c.db = d; c.mu.Unlock() }
 

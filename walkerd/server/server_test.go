@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"io"
 	"log/slog"
 	"net"
@@ -36,7 +37,9 @@ func TestServer_ConnectionCommands(t *testing.T) {
 		{[]string{"LEVELGET", "k", "consistent"}, "(nil)"},
 		{[]string{"SHUTDOWN"}, "-ERR Errors trying to SHUTDOWN. Check logs."},
 		{[]string{"SHUTDOWN", "BOGUS"}, "-ERR syntax error"},
-		{[]string{"COMMAND", "INFO", "get"}, "[[\"get\", :2, [+readonly, +fast], :1, :1, :1, [], [], [], []]]"},
+		{[]string{"COMMAND", "INFO", "get"}, "[[\"get\", :2, [+readonly, +fast], :1, :1, :1, [+@read, +@string, +@fast], [], " +
+			"[[\"flags\", [+RO, +ACCESS], \"begin_search\", [\"type\", \"index\", \"spec\", [\"index\", :1]], \"find_keys\", " +
+			"[\"type\", \"range\", \"spec\", [\"lastkey\", :0, \"keystep\", :1, \"limit\", :0]]]], []]]"},
 		{[]string{"WALKER.SETMEMBER", "a", "b"}, "-ERR unknown command 'WALKER.SETMEMBER', with args beginning with: 'a' 'b' "},
 		{[]string{"MULTI"}, "+OK"},
 		{[]string{"WALKER.APPLY", "x"}, "-ERR Command not allowed inside a transaction"},
@@ -60,13 +63,13 @@ func TestServer_ConnectionCommands(t *testing.T) {
 		t.Errorf("INFO nosuchsection = %s", got)
 	}
 	docs, err := c.do("COMMAND", "DOCS")
-	if err != nil || len(docs.elems) < 2*50 {
-		t.Fatalf("COMMAND DOCS: %d elements, %v", len(docs.elems), err)
+	if err != nil || len(docs.Elems) < 2*50 {
+		t.Fatalf("COMMAND DOCS: %d elements, %v", len(docs.Elems), err)
 	}
 	count, _ := c.do("COMMAND", "COUNT")
 	all, _ := c.do("COMMAND")
-	if int(count.num) != len(all.elems) {
-		t.Fatalf("COMMAND COUNT %d, COMMAND %d", count.num, len(all.elems))
+	if int(count.Int) != len(all.Elems) {
+		t.Fatalf("COMMAND COUNT %d, COMMAND %d", count.Int, len(all.Elems))
 	}
 	if got := c.must(t, "CLIENT", "SETNAME", "me"); got != "+OK" {
 		t.Fatal(got)
@@ -104,14 +107,14 @@ func TestServer_MaxClients(t *testing.T) {
 	dial(t, s.addr).must(t, "PING")
 }
 
-// panicky is a backend whose Cluster panics.
-type panicky struct{ Backend }
+// panicky is a backend whose Leader panics.
+type panicky struct{ backend.Backend }
 
-func (panicky) Cluster(args [][]byte) []byte { panic("boom") }
+func (panicky) Leader() (backend.Member, bool, error) { panic("boom") }
 
 func TestServer_RecoversFromPanics(t *testing.T) {
 	s := startServer(t, Config{})
-	p := startServerOn(t, panicky{NewStandalone(s.db)}, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := startServerOn(t, panicky{backend.NewStandalone(s.db)}, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	_ = p
 	c := dial(t, p.addr)
 	if got := c.must(t, "RAFT.LEADER"); got != "-ERR internal error: boom" {
@@ -167,7 +170,7 @@ func TestServer_ConcurrentClients(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			c := dial(t, s.addr)
 			for i := range 300 {
-				if v, err := c.do("INCR", "shared"); err != nil || v.kind != ':' {
+				if v, err := c.do("INCR", "shared"); err != nil || v.Kind != ':' {
 					errs.Add(1)
 				}
 				if i%50 == 0 {
@@ -195,7 +198,7 @@ func TestStandaloneGroupCommit_WritersShareFsyncs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServerOn(t, NewStandaloneGroupCommit(db), Config{})
+	s := startServerOn(t, backend.NewStandaloneGroupCommit(db), Config{})
 	const clients, writes = 16, 100
 	done := make(chan struct{})
 	for w := range clients {

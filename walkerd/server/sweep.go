@@ -4,21 +4,25 @@ import (
 	"errors"
 	"time"
 
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
-// sweepLoop deletes expired keys through the log, as Redis's active expiry
-// does: readers never see an expired key, but it takes space until
-// deleted. Every SweepInterval it examines SweepBatch keys from where it
-// stopped and proposes WALKER.DELEXPIRED for those expired; when most of a
-// batch had expired it goes on at once, for up to a quarter of the
-// interval. On a follower Apply refuses with *NotLeaderError and the sweep
-// does nothing: only the leader sweeps.
+// sweepLoop is walkerd's background maintenance through the log, on the
+// leader: it deletes expired keys, as Redis's active expiry does (readers
+// never see an expired key, but it takes space until deleted), and
+// reclaims the elements of collections that were deleted, overwritten or
+// expired (a DEL of a collection is one metadata write; its sub-keys stay
+// until this sweep proposes WALKER.RECLAIM for them). Every SweepInterval
+// it examines SweepBatch keys of each kind from where it stopped; when
+// most of a batch needed work it goes on at once, for up to a quarter of
+// the interval. On a follower Apply refuses with *NotLeaderError and the
+// sweep does nothing.
 func (s *Server) sweepLoop() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
-	var cursor []byte
+	var expCursor, subCursor []byte
 	for {
 		select {
 		case <-s.quit:
@@ -27,10 +31,13 @@ func (s *Server) sweepLoop() {
 		}
 		deadline := time.Now().Add(s.cfg.SweepInterval / 4)
 		for {
-			var found int
+			var expired, dead int
 			var err error
-			cursor, found, err = s.sweepOnce(cursor)
-			if err != nil || found < s.cfg.SweepBatch/4 || time.Now().After(deadline) {
+			expCursor, expired, err = s.sweepExpired(expCursor)
+			if err == nil {
+				subCursor, dead, err = s.sweepDead(subCursor)
+			}
+			if err != nil || max(expired, dead) < s.cfg.SweepBatch/4 || time.Now().After(deadline) {
 				break
 			}
 			select {
@@ -42,9 +49,9 @@ func (s *Server) sweepLoop() {
 	}
 }
 
-// sweepOnce examines one batch and returns the next cursor and how many
-// expired keys it found.
-func (s *Server) sweepOnce(cursor []byte) ([]byte, int, error) {
+// sweepExpired examines one batch of keys and proposes the deletion of
+// those expired; it returns the next cursor and how many it found.
+func (s *Server) sweepExpired(cursor []byte) ([]byte, int, error) {
 	now := s.nowMs()
 	dbs, keys, next, err := command.ExpiredKeys(s.b.Engine(), now, cursor, s.cfg.SweepBatch)
 	if err != nil {
@@ -60,17 +67,56 @@ func (s *Server) sweepOnce(cursor []byte) ([]byte, int, error) {
 			continue
 		}
 		args := append([][]byte{[]byte("WALKER.DELEXPIRED")}, ks...)
-		reply, err := s.b.Apply(&command.Entry{NowMs: now, DB: d, Cmds: [][][]byte{args}})
-		var nl *NotLeaderError
-		if errors.As(err, &nl) {
-			return nil, 0, err // not the leader: nothing to do here
-		}
+		n, err := s.maintain(now, d, args)
 		if err != nil {
-			return next, 0, err
+			return nextOnError(err, next), 0, err
 		}
-		if v, _, perr := parseValue(reply); perr == nil && v.kind == ':' {
-			s.stats.expired.Add(v.num)
-		}
+		s.stats.expired.Add(n)
 	}
 	return next, len(keys), nil
+}
+
+// sweepDead examines one batch of collection versions and proposes the
+// reclaiming of the dead ones.
+func (s *Server) sweepDead(cursor []byte) ([]byte, int, error) {
+	now := s.nowMs()
+	dead, next, err := command.DeadCollections(s.b.Engine(), now, cursor, s.cfg.SweepBatch)
+	if err != nil || len(dead) == 0 {
+		return next, 0, err
+	}
+	args := [][]byte{[]byte("WALKER.RECLAIM")}
+	for _, g := range dead {
+		args = append(args, g.Args()...)
+	}
+	n, err := s.maintain(now, 0, args)
+	if err != nil {
+		return nextOnError(err, next), 0, err
+	}
+	s.stats.reclaimed.Add(n)
+	if n >= command.ReclaimBatch {
+		// More of these versions' elements remain: come back to them.
+		return cursor, len(dead), nil
+	}
+	return next, len(dead), nil
+}
+
+// maintain proposes one internal command and returns its integer reply.
+func (s *Server) maintain(now int64, db int, args [][]byte) (int64, error) {
+	res, err := s.b.Apply(&command.Entry{NowMs: now, DB: db, Cmds: [][][]byte{args}})
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.Reply().Int()
+	return n, nil
+}
+
+// nextOnError is where a sweep goes on after a failed proposal: from the
+// start when this node is not the leader (nothing to do here), else past
+// the batch.
+func nextOnError(err error, next []byte) []byte {
+	var nl *backend.NotLeaderError
+	if errors.As(err, &nl) {
+		return nil
+	}
+	return next
 }

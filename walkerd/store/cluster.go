@@ -9,113 +9,56 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
-// Cluster implements server.Backend for JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS,
-// RAFT.LEADER and RAFT.TRANSFER. args[0] is the command name.
-func (s *Store) Cluster(args [][]byte) []byte {
-	name := strings.ToUpper(string(args[0]))
-	switch name {
-	case "JOIN":
-		if len(args) != 3 && len(args) != 4 {
-			return arityErr(name)
-		}
-		return s.leaderOnly(args, func() []byte {
-			resp := ""
-			if len(args) == 4 {
-				resp = string(args[3])
-			}
-			if err := s.Join(string(args[1]), string(args[2]), resp); err != nil {
-				return errReply("ERR " + err.Error())
-			}
-			return []byte("+OK\r\n")
-		})
-	case "LEAVE":
-		if len(args) != 2 {
-			return arityErr(name)
-		}
-		return s.leaderOnly(args, func() []byte {
-			if err := s.Leave(string(args[1])); err != nil {
-				return errReply("ERR " + err.Error())
-			}
-			return []byte("+OK\r\n")
-		})
-	case "SNAPSHOT":
-		if len(args) != 1 {
-			return arityErr(name)
-		}
-		if err := s.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
-			return errReply("ERR snapshot: " + err.Error())
-		}
-		return []byte("+OK\r\n")
-	case "RAFT.MEMBERS":
-		if len(args) != 1 {
-			return arityErr(name)
-		}
-		ms, err := s.Members()
-		if err != nil {
-			return errReply("ERR " + err.Error())
-		}
-		b := fmt.Appendf(nil, "*%d\r\n", len(ms))
-		for _, m := range ms {
-			b = appendArray(b, m.ID, m.RaftAddr, m.RESPAddr, m.Role, m.Suffrage)
-		}
-		return b
-	case "RAFT.LEADER":
-		if len(args) != 1 {
-			return arityErr(name)
-		}
-		addr, id := s.raft.LeaderWithID()
-		if id == "" {
-			return []byte("*-1\r\n")
-		}
-		return appendArray(nil, string(id), string(addr), s.leaderRESP())
-	case "RAFT.TRANSFER":
-		if len(args) > 2 {
-			return arityErr(name)
-		}
-		if s.raft.State() != raft.Leader {
-			return errReply("ERR this node is not the leader; send RAFT.TRANSFER to " + orDefault(s.leaderRESP(), "the leader"))
-		}
-		var f raft.Future
-		if len(args) == 2 {
-			addr, ok := s.raftAddrOf(string(args[1]))
-			if !ok {
-				return errReply("ERR no member with id " + string(args[1]))
-			}
-			f = s.raft.LeadershipTransferToServer(raft.ServerID(args[1]), addr)
-		} else {
-			f = s.raft.LeadershipTransfer()
-		}
-		if err := f.Error(); err != nil {
-			return errReply("ERR transfer: " + err.Error())
-		}
-		return []byte("+OK\r\n")
+// Snapshot implements backend.Cluster.
+func (s *Store) Snapshot() error {
+	if err := s.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+		return fmt.Errorf("snapshot: %w", err)
 	}
-	return errReply("ERR unknown cluster command '" + name + "'")
+	return nil
 }
 
-// leaderOnly runs fn on the leader, or forwards the command to it.
-func (s *Store) leaderOnly(args [][]byte, fn func() []byte) []byte {
-	if s.raft.State() == raft.Leader {
-		return fn()
+// Leader implements backend.Cluster.
+func (s *Store) Leader() (backend.Member, bool, error) {
+	addr, id := s.raft.LeaderWithID()
+	if id == "" {
+		return backend.Member{}, false, nil
 	}
-	addr := s.leaderRESP()
-	if addr == "" || s.cfg.Forwarder == nil {
-		return errReply("CLUSTERDOWN no leader is known")
-	}
-	raw, err := s.cfg.Forwarder.Do(addr, args)
-	if err != nil {
-		return errReply("ERR forwarding to the leader: " + err.Error())
-	}
-	return raw
+	return backend.Member{ID: string(id), RaftAddr: string(addr), RESPAddr: s.leaderRESP(), Role: "leader"}, true, nil
 }
 
-// Join adds a voter, and records its RESP address. Joining a member that
-// is already in the configuration with the same Raft address only updates
-// its RESP address.
+// Transfer implements backend.Cluster: from the leader, to id ("" any).
+func (s *Store) Transfer(id string) error {
+	if s.raft.State() != raft.Leader {
+		return s.notLeader()
+	}
+	var f raft.Future
+	if id != "" {
+		addr, ok := s.raftAddrOf(id)
+		if !ok {
+			return fmt.Errorf("no member with id %s", id)
+		}
+		f = s.raft.LeadershipTransferToServer(raft.ServerID(id), addr)
+	} else {
+		f = s.raft.LeadershipTransfer()
+	}
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	return nil
+}
+
+// Join implements backend.Cluster: it adds a voter, and records its RESP
+// address. Joining a member that is already in the configuration with the
+// same Raft address only updates its RESP address. A follower answers
+// *backend.NotLeaderError.
 func (s *Store) Join(id, raftAddr, respAddr string) error {
+	if s.raft.State() != raft.Leader {
+		return s.notLeader()
+	}
 	if id == "" {
 		return errors.New("empty node id")
 	}
@@ -165,6 +108,9 @@ func (s *Store) Join(id, raftAddr, respAddr string) error {
 // itself, removing it ends its leadership (and shuts its raft down), and
 // nothing could be written after that.
 func (s *Store) Leave(id string) error {
+	if s.raft.State() != raft.Leader {
+		return s.notLeader()
+	}
 	if _, ok := s.raftAddrOf(id); !ok {
 		return fmt.Errorf("no member with id %s", id)
 	}
@@ -200,24 +146,17 @@ func (s *Store) raftAddrOf(id string) (raft.ServerAddress, bool) {
 	return "", false
 }
 
-// Member is one server of the Raft configuration.
-type Member struct {
-	ID, RaftAddr, RESPAddr string
-	Role                   string // leader or follower
-	Suffrage               string // voter, nonvoter, staging
-}
-
 // Members lists the configuration with each member's RESP address.
-func (s *Store) Members() ([]Member, error) {
+func (s *Store) Members() ([]backend.Member, error) {
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err
 	}
 	resp, _ := command.Members(s.fsm.engine())
 	_, leader := s.raft.LeaderWithID()
-	var ms []Member
+	var ms []backend.Member
 	for _, srv := range f.Configuration().Servers {
-		m := Member{ID: string(srv.ID), RaftAddr: string(srv.Address), RESPAddr: resp[string(srv.ID)], Role: "follower", Suffrage: strings.ToLower(srv.Suffrage.String())}
+		m := backend.Member{ID: string(srv.ID), RaftAddr: string(srv.Address), RESPAddr: resp[string(srv.ID)], Role: "follower", Suffrage: strings.ToLower(srv.Suffrage.String())}
 		if srv.ID == leader {
 			m.Role = "leader"
 		}
@@ -227,7 +166,7 @@ func (s *Store) Members() ([]Member, error) {
 	return ms, nil
 }
 
-// InfoRaft implements server.Backend: the body of INFO's raft section.
+// InfoRaft implements backend.Backend: the body of INFO's raft section.
 func (s *Store) InfoRaft() string {
 	st := s.raft.Stats()
 	_, leader := s.raft.LeaderWithID()
@@ -275,21 +214,4 @@ func (s *Store) WaitLeader(timeout time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
-}
-
-func errReply(msg string) []byte {
-	msg = strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
-	return []byte("-" + msg + "\r\n")
-}
-
-func arityErr(name string) []byte {
-	return errReply("ERR wrong number of arguments for '" + strings.ToLower(name) + "' command")
-}
-
-func appendArray(b []byte, items ...string) []byte {
-	b = fmt.Appendf(b, "*%d\r\n", len(items))
-	for _, it := range items {
-		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(it), it)
-	}
-	return b
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/raft"
 	"github.com/walkerdb/walkerdb/engine"
@@ -28,6 +29,10 @@ type fsm struct {
 
 	applied atomic.Uint64 // newest log index applied (or skipped as applied)
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
+
+	// proposed holds the entries this node is proposing, already parsed,
+	// by the address of their encoded bytes (see entry).
+	proposed sync.Map // *byte -> *command.Entry
 }
 
 func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error)) (*fsm, error) {
@@ -56,33 +61,69 @@ func (f *fsm) engine() *engine.DB {
 	return f.db
 }
 
-// Apply implements raft.FSM. It returns the RESP reply the command computed.
-func (f *fsm) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return nil
-	}
-	if l.Index <= f.applied.Load() {
-		return nil // in the engine already: written before a restart
-	}
-	defer f.applied.Store(l.Index)
-	e, err := command.DecodeEntry(l.Data)
-	if err != nil {
-		// Every node reads the same bytes and refuses them alike.
-		f.log.Error("undecodable log entry", "index", l.Index, "err", err)
-		return []byte("-ERR undecodable log entry\r\n")
-	}
-	if e.NowMs > f.nowMs.Load() {
-		f.nowMs.Store(e.NowMs)
-	}
+// Apply implements raft.FSM for a single entry: ApplyBatch of one.
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch implements raft.BatchingFSM: raft hands it the committed
+// entries it has at hand (up to MaxAppendEntries), and they go to the
+// engine as one batch (command.Applier), with the newest index stored in
+// it. Each command entry's response is its *command.Result; entries
+// applied before a restart are skipped, so none is applied twice.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	reply, err := command.ApplyEntry(f.db, l.Index, e)
-	if err != nil {
-		// The engine could not write a committed entry. Answering an error
-		// would leave this node without the write that the others have.
-		f.fatal(fmt.Errorf("apply log index %d: %w", l.Index, err))
+	a := command.NewApplier(f.db)
+	applied := f.applied.Load()
+	last, n, only := applied, 0, -1
+	for i, l := range logs {
+		if l.Type != raft.LogCommand || l.Index <= applied {
+			continue // in the engine already: written before a restart
+		}
+		e, err := f.entry(l)
+		if err != nil {
+			// Every node reads the same bytes and refuses them alike; the
+			// entry still counts as applied.
+			f.log.Error("undecodable log entry", "index", l.Index, "err", err)
+		}
+		if e != nil && e.NowMs > f.nowMs.Load() {
+			f.nowMs.Store(e.NowMs)
+		}
+		res, err := a.Apply(l.Index, e)
+		if err != nil {
+			// The engine failed for reasons of its own. Answering an error
+			// would leave this node without the write the others have.
+			f.fatal(fmt.Errorf("apply log index %d: %w", l.Index, err))
+		}
+		out[i], last, n, only = res, l.Index, n+1, i
 	}
-	return reply
+	if n == 0 {
+		return out
+	}
+	if err := a.Commit(); err != nil {
+		if n == 1 && command.Deterministic(err) {
+			// The one entry's writes are refused by the engine on every
+			// node alike (too large): it fails, and nothing was written.
+			out[only] = &command.Result{Error: "ERR " + err.Error()}
+		} else {
+			f.fatal(fmt.Errorf("apply log indexes up to %d: %w", last, err))
+		}
+	}
+	f.applied.Store(last)
+	return out
+}
+
+// entry returns a log entry's command.Entry: the proposer's own, already
+// parsed, when this node proposed it (Store.Apply registers it by the
+// address of the bytes it handed raft, which raft gives back unchanged on
+// the leader), or else decoded from the log.
+func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
+	if len(l.Data) > 0 {
+		if e, ok := f.proposed.Load(unsafe.SliceData(l.Data)); ok {
+			return e.(*command.Entry), nil
+		}
+	}
+	return command.DecodeEntry(l.Data)
 }
 
 // Snapshot implements raft.FSM: a checkpoint of the engine's files.

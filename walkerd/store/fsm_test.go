@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -33,14 +34,27 @@ func entry(args ...string) []byte {
 }
 
 func apply(f *fsm, index uint64, args ...string) string {
-	r, _ := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: entry(args...)}).([]byte)
-	return string(r)
+	res, _ := f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: entry(args...)}).(*command.Result)
+	return render(res)
+}
+
+// render encodes one command's result as a RESP2 client gets it.
+func render(res *command.Result) string {
+	if res == nil {
+		return ""
+	}
+	e := &resp.Encoder{Proto: 2}
+	res.Reply().WriteTo(e)
+	return string(e.B)
 }
 
 func get(t *testing.T, f *fsm, key string) string {
 	t.Helper()
-	r := command.Read(f.engine(), 0, time.Now().UnixMilli(), [][]byte{[]byte("GET"), []byte(key)}, nil)
-	return string(r)
+	e := &resp.Encoder{Proto: 2}
+	if err := command.Read(f.engine(), 0, time.Now().UnixMilli(), [][]byte{[]byte("GET"), []byte(key)}, e); err != nil {
+		t.Fatal(err)
+	}
+	return string(e.B)
 }
 
 func TestFSM_SkipsEntriesAlreadyAppliedBeforeARestart(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package store is walkerd's replication layer: hashicorp/raft over the
-// bitcask engine. It implements server.Backend. DESIGN.md beside this file
+// bitcask engine. It implements backend.Backend. DESIGN.md beside this file
 // explains the applied index, snapshots, and how each read level is served.
 package store
 
@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -22,7 +23,7 @@ import (
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/command"
-	"github.com/walkerdb/walkerdb/walkerd/server"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 )
 
 // Config configures a Store. Zero durations take loopback-friendly defaults.
@@ -48,7 +49,6 @@ type Config struct {
 	SnapshotInterval   time.Duration
 	TrailingLogs       uint64
 
-	Forwarder server.Forwarder // carries JOIN and LEAVE from followers to the leader
 	// OnFatal is called when the engine fails to apply a committed entry
 	// (an I/O error): the node must stop rather than diverge from the
 	// others. Zero: panic.
@@ -283,29 +283,37 @@ func memberEntry(args ...string) *command.Entry {
 	return &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{cmd}}
 }
 
-// Engine implements server.Backend.
+// Engine implements backend.Backend.
 func (s *Store) Engine() *engine.DB { return s.fsm.engine() }
 
-// Apply implements server.Backend: the write goes through the Raft log.
-func (s *Store) Apply(e *command.Entry) ([]byte, error) {
+// Apply implements backend.Backend: the write goes through the Raft log.
+// When e carries its commands parsed, the state machine of this node uses
+// them as they are (see fsm.entry): the leader parses a command once.
+func (s *Store) Apply(e *command.Entry) (*command.Result, error) {
 	if s.raft.State() != raft.Leader {
 		return nil, s.notLeader()
 	}
-	f := s.raft.Apply(e.Encode(), 0)
+	data := e.Encode()
+	if e.Parsed != nil {
+		key := unsafe.SliceData(data)
+		s.fsm.proposed.Store(key, e)
+		defer s.fsm.proposed.Delete(key)
+	}
+	f := s.raft.Apply(data, 0)
 	if err := s.wait(f); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return nil, s.notLeader() // never appended: the server may forward it
 		}
-		return nil, fmt.Errorf("%w: %v", server.ErrUnknownOutcome, err)
+		return nil, fmt.Errorf("%w: %v", backend.ErrUnknownOutcome, err)
 	}
-	reply, ok := f.Response().([]byte)
+	res, ok := f.Response().(*command.Result)
 	if !ok {
-		return nil, fmt.Errorf("%w: no reply from the state machine", server.ErrUnknownOutcome)
+		return nil, fmt.Errorf("%w: no result from the state machine", backend.ErrUnknownOutcome)
 	}
-	return reply, nil
+	return res, nil
 }
 
-// ReadBarrier implements server.Backend.
+// ReadBarrier implements backend.Backend.
 func (s *Store) ReadBarrier(level int) error {
 	switch level {
 	case 1: // stale: this node's own state, whatever it is
@@ -351,7 +359,7 @@ func (s *Store) waitReady() error {
 
 // notLeader names the leader's RESP address, if this node knows it.
 func (s *Store) notLeader() error {
-	return &server.NotLeaderError{LeaderAddr: s.leaderRESP()}
+	return &backend.NotLeaderError{LeaderAddr: s.leaderRESP()}
 }
 
 func (s *Store) leaderRESP() string {

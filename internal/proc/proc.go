@@ -1,0 +1,235 @@
+// Package proc runs programs as child processes that a test or a fault
+// injector controls by pid: it starts a binary with arguments, appends
+// its output to a log file, and kills (SIGKILL), stops (SIGTERM, then
+// SIGKILL after a timeout), pauses (SIGSTOP) and resumes (SIGCONT) it.
+// It knows nothing of walkerd's flags or of testing: internal/harness
+// wraps it for tests (cleanup, t.Fatal) and internal/chaos for the fault
+// injector.
+//
+//	p := &proc.Process{Bin: bin, LogPath: filepath.Join(dir, "n1.log")}
+//	if err := p.Start("-tcp", addr); err != nil { ... }
+//	p.Pause()             // SIGSTOP, as a long GC pause would
+//	p.Resume()            // SIGCONT
+//	p.Stop(time.Second)   // SIGTERM, and SIGKILL if it outlives the second
+//	p.Start("-tcp", addr) // the same Process runs again
+//
+// On Linux the kernel kills a child when its parent dies (Pdeathsig), so
+// a crashed test or fault injector leaves no processes behind.
+package proc
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Process is one program that runs at most once at a time and can be
+// started again after it exits. Set Bin and LogPath before the first
+// Start; a Process's methods are safe for concurrent use.
+type Process struct {
+	// Bin is the program to run.
+	Bin string
+	// LogPath is the file the program's stdout and stderr are appended
+	// to, each run between a "--- start <time> <command>" line and a
+	// "--- exited <time>: <status>" line. Empty: output is discarded.
+	LogPath string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd     // nil when not running
+	done   chan struct{} // closed when cmd has exited
+	paused bool
+}
+
+// Start runs Bin with args. It fails if the process is already running.
+func (p *Process) Start(args ...string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return fmt.Errorf("proc: %s already running as pid %d", filepath.Base(p.Bin), p.cmd.Process.Pid)
+	}
+	path := p.LogPath
+	if path == "" {
+		path = os.DevNull
+	}
+	logf, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logf, "--- start %s %s %s\n", time.Now().Format(time.RFC3339Nano), p.Bin, strings.Join(args, " "))
+	cmd := exec.Command(p.Bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	done := make(chan struct{})
+	p.cmd, p.done, p.paused = cmd, done, false
+	go func() {
+		err := cmd.Wait()
+		fmt.Fprintf(logf, "--- exited %s: %v\n", time.Now().Format(time.RFC3339Nano), err)
+		logf.Close()
+		p.mu.Lock()
+		if p.cmd == cmd {
+			p.cmd, p.paused = nil, false
+		}
+		p.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+// Pid is the running process's id, or 0.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// Running reports whether the process exists (a paused one does).
+func (p *Process) Running() bool { return p.Pid() != 0 }
+
+// Paused reports whether the process is stopped by Pause.
+func (p *Process) Paused() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil && p.paused
+}
+
+// current returns the running command and its exit channel, or nils.
+func (p *Process) current() (*exec.Cmd, chan struct{}, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd, p.done, p.paused
+}
+
+// Kill sends SIGKILL to the process's pid and waits for it to exit. It
+// does nothing if the process is not running.
+func (p *Process) Kill() {
+	cmd, done, _ := p.current()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM (and SIGCONT if paused, so that it can act on it),
+// waits up to timeout for the process to exit, and then kills it.
+func (p *Process) Stop(timeout time.Duration) {
+	cmd, done, paused := p.current()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if paused {
+		cmd.Process.Signal(syscall.SIGCONT)
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// Pause stops the process with SIGSTOP, as a long GC pause would.
+func (p *Process) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && !p.paused {
+		p.cmd.Process.Signal(syscall.SIGSTOP)
+		p.paused = true
+	}
+}
+
+// Resume continues a paused process with SIGCONT.
+func (p *Process) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && p.paused {
+		p.cmd.Process.Signal(syscall.SIGCONT)
+		p.paused = false
+	}
+}
+
+// Wait waits up to timeout for the running process to exit on its own; it
+// returns nil at once if none is running.
+func (p *Process) Wait(timeout time.Duration) error {
+	cmd, done, _ := p.current()
+	if cmd == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-time.After(timeout):
+		return fmt.Errorf("proc: pid %d still running after %v", cmd.Process.Pid, timeout)
+	}
+}
+
+// Log returns the log file's contents: the output of every run so far.
+func (p *Process) Log() string {
+	if p.LogPath == "" {
+		return ""
+	}
+	b, _ := os.ReadFile(p.LogPath)
+	return string(b)
+}
+
+// FreeAddr returns an address on host (an IP) with a TCP port that was
+// free a moment ago.
+func FreeAddr(host string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Build compiles the Go main package in dir into a new temporary folder
+// and returns the binary's path; a failed build's error holds the
+// compiler's output.
+func Build(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	out, err := os.MkdirTemp("", "walker-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(out, filepath.Base(abs))
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = abs
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", abs, err, b)
+	}
+	return bin, nil
+}
+
+// WaitFor polls fn until it returns nil or the timeout passes, and then
+// returns fn's last error.
+func WaitFor(timeout time.Duration, fn func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %v: %w", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

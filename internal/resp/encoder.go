@@ -1,0 +1,23 @@
+package resp
+
+// Encoder appends replies to B, one value at a time, in protocol Proto (2
+// or 3). Its methods are walkerd's command.Writer, so a command's reply
+// goes straight to a client's buffer; every method is one of the Append
+// functions.
+type Encoder struct {
+	B     []byte
+	Proto int
+}
+
+func (e *Encoder) Status(s string)     { e.B = AppendSimple(e.B, s) }
+func (e *Encoder) Error(msg string)    { e.B = AppendError(e.B, msg) }
+func (e *Encoder) Int(n int64)         { e.B = AppendInt(e.B, n) }
+func (e *Encoder) Bulk(v []byte)       { e.B = AppendBulk(e.B, v) }
+func (e *Encoder) BulkString(s string) { e.B = AppendBulkString(e.B, s) }
+func (e *Encoder) Null()               { e.B = AppendNull(e.B, e.Proto) }
+func (e *Encoder) NullArray()          { e.B = AppendNullArray(e.B, e.Proto) }
+func (e *Encoder) Array(n int)         { e.B = AppendArray(e.B, n) }
+func (e *Encoder) Map(n int)           { e.B = AppendMap(e.B, n, e.Proto) }
+func (e *Encoder) Set(n int)           { e.B = AppendSet(e.B, n, e.Proto) }
+func (e *Encoder) Double(f float64)    { e.B = AppendDouble(e.B, f, e.Proto) }
+func (e *Encoder) Bool(v bool)         { e.B = AppendBool(e.B, v, e.Proto) }

@@ -1,0 +1,170 @@
+// Package backend is the seam between walkerd's RESP front (package
+// server) and what runs commands below it: the Raft store (package store)
+// or the engine alone (standalone mode, here). Both sides import it; store
+// and server never import each other.
+//
+// The path of one write, as typed values all the way:
+//
+//	client --RESP--> server: look the command up in command's registry,
+//	                 check arity, Spec.Parse once -> command.Entry{Cmds, Parsed}
+//	server --Backend.Apply(entry)--> store: raft.Apply(entry.Encode())
+//	raft log --> every node's FSM: command.Applier (a batch of entries, one
+//	                 engine batch) -> *command.Result{Replies, Touched}
+//	store --*command.Result--> server: encode the replies as RESP2/RESP3
+//
+// On a follower, Apply answers *NotLeaderError and the server forwards the
+// entry to the leader (WALKER.APPLY), which returns the Result in
+// command's binary form; the follower's server encodes it for its client.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// Backend is what the RESP front runs commands against: the standalone
+// engine, or the Raft store. Its methods are called from many connection
+// goroutines at once and must be safe for that.
+type Backend interface {
+	// Engine is the local engine, for reads.
+	Engine() *engine.DB
+	// Apply runs a write (one command, or a MULTI/EXEC transaction) and
+	// returns the result the state machine computed. Errors:
+	// *NotLeaderError on a follower (the server forwards the entry to the
+	// leader); ErrUnknownOutcome when leadership was lost while the entry
+	// was in flight (the server answers with an "UNKNOWN" error and never
+	// retries); any other error becomes an error reply. The server has set
+	// e.NowMs, and e.Parsed when it parsed the commands.
+	Apply(e *command.Entry) (*command.Result, error)
+	// ReadBarrier prepares a read at a consistency level: 0 default (the
+	// leader reads its state), 1 stale (any node reads its own), 2
+	// consistent (linearizable). nil: read locally now; *NotLeaderError:
+	// forward the read to the leader; any other error becomes an error
+	// reply.
+	ReadBarrier(level int) error
+	// Cluster is the Raft membership and leadership of this node.
+	Cluster
+	// InfoRaft is the body of INFO's "# Raft" section: "key:value\r\n"
+	// lines.
+	InfoRaft() string
+}
+
+// Cluster is the cluster administration a Backend offers (JOIN, LEAVE,
+// SNAPSHOT, RAFT.*). Join and Leave answer *NotLeaderError on a follower:
+// the server forwards them to the leader like any other command. In
+// standalone mode every method answers ErrStandalone.
+type Cluster interface {
+	// Join adds a voter, and records its RESP address (respAddr may be
+	// empty). Joining again with the same addresses changes nothing.
+	Join(id, raftAddr, respAddr string) error
+	// Leave removes a member and its recorded address.
+	Leave(id string) error
+	// Snapshot takes a Raft snapshot on this node now.
+	Snapshot() error
+	// Members lists the configuration, sorted by id.
+	Members() ([]Member, error)
+	// Leader names the leader; ok is false when none is known.
+	Leader() (m Member, ok bool, err error)
+	// Transfer hands leadership to the member id ("" any), from the
+	// leader.
+	Transfer(id string) error
+}
+
+// Member is one server of the Raft configuration.
+type Member struct {
+	ID, RaftAddr, RESPAddr string
+	Role                   string // leader or follower
+	Suffrage               string // voter, nonvoter, staging
+}
+
+// NotLeaderError says this node is not the leader.
+type NotLeaderError struct {
+	// LeaderAddr is the leader's RESP address, "" when no leader is known.
+	LeaderAddr string
+}
+
+func (e *NotLeaderError) Error() string {
+	if e.LeaderAddr == "" {
+		return "backend: not the leader, and no leader is known"
+	}
+	return "backend: not the leader; the leader is " + e.LeaderAddr
+}
+
+// Errors of the backends.
+var (
+	// ErrUnknownOutcome: a write was proposed but leadership was lost before
+	// its outcome was known. It may or may not have been applied.
+	ErrUnknownOutcome = errors.New("backend: outcome unknown: leadership lost while the write was in flight")
+	// ErrNotSent may be wrapped by a Forwarder's error to say the command
+	// certainly never reached the leader (a failed dial): the server then
+	// reports a plain failure instead of an unknown outcome.
+	ErrNotSent = errors.New("backend: request not sent")
+	// ErrStandalone answers the cluster commands in standalone mode.
+	ErrStandalone = errors.New("this command requires cluster mode")
+)
+
+// Forwarder carries commands from a follower to the leader.
+type Forwarder interface {
+	// Do sends one command to the node at addr and returns its raw RESP
+	// reply bytes (whole, any size). It is called from many connection
+	// goroutines at once.
+	Do(addr string, args [][]byte) ([]byte, error)
+}
+
+// NewStandalone returns the backend of standalone mode: the engine alone,
+// no Raft. Writes apply under a mutex, each with the next index of a
+// counter that starts at db.Seq(), so sequence numbers keep growing across
+// restarts and WATCH versions stay unique.
+func NewStandalone(db *engine.DB) Backend {
+	return &standalone{db: db, index: db.Seq()}
+}
+
+// NewStandaloneGroupCommit is NewStandalone for appendfsync always at group
+// commit speed. Open db with engine.SyncNo: each write is applied under the
+// mutex as usual, and made durable with db.Sync after the mutex is released,
+// so writers that arrive meanwhile share one fsync; the reply still waits
+// for it. (With an engine opened in SyncAlways, NewStandalone fsyncs inside
+// its mutex: one fsync per write, no sharing.)
+func NewStandaloneGroupCommit(db *engine.DB) Backend {
+	return &standalone{db: db, index: db.Seq(), syncAfter: true}
+}
+
+type standalone struct {
+	db        *engine.DB
+	mu        sync.Mutex
+	index     uint64
+	syncAfter bool
+}
+
+func (s *standalone) Engine() *engine.DB { return s.db }
+
+func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
+	s.mu.Lock()
+	s.index++
+	res, err := command.ApplyEntry(s.db, s.index, e)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	if s.syncAfter {
+		if err := s.db.Sync(); err != nil {
+			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
+		}
+	}
+	return res, nil
+}
+
+func (s *standalone) ReadBarrier(level int) error { return nil }
+
+func (s *standalone) Join(id, raftAddr, respAddr string) error { return ErrStandalone }
+func (s *standalone) Leave(id string) error                    { return ErrStandalone }
+func (s *standalone) Snapshot() error                          { return ErrStandalone }
+func (s *standalone) Members() ([]Member, error)               { return nil, ErrStandalone }
+func (s *standalone) Leader() (Member, bool, error)            { return Member{}, false, ErrStandalone }
+func (s *standalone) Transfer(id string) error                 { return ErrStandalone }
+
+func (s *standalone) InfoRaft() string { return "raft_state:standalone\r\n" }
