@@ -108,8 +108,8 @@ type Iterator struct {
 	closed bool
 }
 
-// errKeysOnly and errNoKey are mistakes of the caller's, not states of the
-// data, and so are not exported.
+// Mistakes of the caller's, not states of the data: not exported, but the
+// last wraps ErrClosed.
 var (
 	errKeysOnly = errors.New("engine: Value of a KeysOnly iterator")
 	errNoKey    = errors.New("engine: iterator is not at a key")
@@ -120,6 +120,9 @@ var (
 // o's bounds. It does not read the disk, and costs about the same whatever
 // was written since the index was last sorted.
 func (v *View) Iter(o IterOptions) *Iterator {
+	if v.done {
+		return &Iterator{v: v, err: errIterDone}
+	}
 	lower, upper := o.Lower, o.Upper
 	if len(o.Prefix) > 0 {
 		if bytes.Compare(o.Prefix, lower) > 0 {
@@ -231,7 +234,9 @@ func (it *Iterator) Err() error { return it.err }
 func (it *Iterator) Close() error {
 	if !it.closed {
 		it.closed = true
-		it.kit.Close()
+		if it.kit != nil {
+			it.kit.Close()
+		}
 		it.key, it.val = nil, nil
 	}
 	return it.err

@@ -443,6 +443,12 @@ func TestIter_UsedAfterItsViewReturnedFailsWithErrClosed(t *testing.T) {
 	if _, err := it.Value(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Value after the View: %v", err)
 	}
+	var late *View
+	db.View(0, func(v *View) error { late = v; return nil })
+	it = late.Iter(IterOptions{})
+	if it.First() || !errors.Is(it.Err(), ErrClosed) || !errors.Is(it.Close(), ErrClosed) {
+		t.Fatalf("an Iterator made after its View: err %v", it.Err())
+	}
 }
 
 // TestIter_ViewsSeeWholeBatchesBesideWriters runs writers that each move a

@@ -16,9 +16,10 @@ import "github.com/tidwall/btree"
 // and yields a key only while the map holds it. A key deleted and added
 // again since the last Sync is in both trees and is yielded once.
 //
-// Making an Iter allocates it and nothing else; a seek is two tree descents,
-// and a step a tree step and a map lookup (which also gives the key's Loc).
-// Keys deleted since the last Sync (at most syncAfter) are stepped over.
+// Making an Iter allocates it and copies its bounds, whatever is pending;
+// a seek is two tree descents, and a step a tree step and a map lookup
+// (which also gives the key's Loc). Keys deleted since the last Sync (at
+// most syncAfter) are stepped over.
 //
 // Positioning methods return whether the Iter holds a key. An Iter that
 // runs off one end may be turned round: Prev after Next has returned false
@@ -117,8 +118,8 @@ func PrefixEnd(prefix []byte) []byte {
 // Valid reports whether the Iter holds a key.
 func (it *Iter) Valid() bool { return it.pos == atKey }
 
-// Key is the current key. It is the Keydir's own string: valid as long as
-// the Keydir holds it, immutable, and so safe to keep.
+// Key is the current key: the Keydir's own string, immutable, so safe to
+// keep.
 func (it *Iter) Key() string { return it.key }
 
 // Loc is the current key's location.

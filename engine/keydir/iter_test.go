@@ -301,3 +301,31 @@ func BenchmarkNewIter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPutNew is the cost of a Put of a key new to a million-key
+// Keydir, its share of Sync included: what keeping pending keys in a tree
+// (for Iter) costs writes. Keys arrive in random order or ascending.
+func BenchmarkPutNew(b *testing.B) {
+	for _, order := range []string{"random", "ascending"} {
+		b.Run(order, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			var d *Keydir
+			for i := 0; b.Loop(); i++ {
+				if i%200_000 == 0 { // a fresh million keys, synced
+					b.StopTimer()
+					d = New(1_000_000)
+					for j := range 1_000_000 {
+						d.Put(fmt.Appendf(nil, "key:%012d", r.Int64N(1e12)), Loc(j), 10)
+					}
+					d.Sync()
+					b.StartTimer()
+				}
+				k := fmt.Appendf(nil, "key:1%011d", i)
+				if order == "random" {
+					k = fmt.Appendf(k[:0], "key:%012d", r.Int64N(1e12))
+				}
+				d.Put(k, Loc(i), 10)
+			}
+		})
+	}
+}

@@ -61,6 +61,7 @@ type decoder struct {
 	pos   int           // next byte to decode
 	r     *bufio.Reader // ReadRaw's source, or nil
 	start int           // ReadRaw: where this value began in buf
+	owed  int           // Parse: room made for values not yet decoded
 }
 
 // value decodes one value into v (if not nil), after any attributes.
@@ -97,8 +98,11 @@ func (d *decoder) value(v *Value, depth int) error {
 
 // body decodes the rest of a value of kind k whose first line held text.
 func (d *decoder) body(v *Value, k Kind, text []byte, depth int) error {
+	var elems *[]Value // where an aggregate's values go: nowhere for ReadRaw
 	if v == nil {
-		v = new(Value) // ReadRaw: checked like Parse's, then dropped
+		v = new(Value) // ReadRaw's: checked as Parse's are, then dropped
+	} else {
+		elems = &v.Elems
 	}
 	switch k {
 	case KindSimple, KindError:
@@ -163,24 +167,31 @@ func (d *decoder) body(v *Value, k Kind, text []byte, depth int) error {
 		if k == KindMap {
 			n *= 2
 		}
-		return d.elems(&v.Elems, n, depth)
+		return d.elems(elems, n, depth)
 	default:
 		return fmt.Errorf("%w: unknown type %q", ErrProtocol, k)
 	}
 	return nil
 }
 
-// elems decodes n values, appending them to *out if out is not nil. Room
-// is made as they arrive, never for more than the input left could hold
-// (a value takes 3 bytes at least), so a huge count costs nothing until
-// its values come.
+// elems decodes n values, appending them to *out if out is not nil. It
+// makes room for them at once, but never for more than the input left
+// could complete: a value takes 3 bytes at least, and owed counts the room
+// that the aggregates around this one have made and not yet filled. So
+// memory grows with the input, whatever counts it declares, however deep.
 func (d *decoder) elems(out *[]Value, n, depth int) error {
-	if out != nil && n > 0 {
-		*out = slices.Grow(*out, min(n, (len(d.buf)-d.pos)/3))
+	room := 0
+	if out != nil {
+		room = max(0, min(n, (len(d.buf)-d.pos)/3-d.owed))
+		*out = slices.Grow(*out, room)
+		d.owed += room
 	}
-	for range n {
+	for i := range n {
 		var e *Value
 		if out != nil {
+			if i < room {
+				d.owed--
+			}
 			*out = append(*out, Value{})
 			e = &(*out)[len(*out)-1]
 		}
@@ -257,11 +268,12 @@ func (d *decoder) readLine() error {
 	}
 }
 
-// readFull reads n bytes from r onto buf, making room as they arrive: a
-// bulk string's declared length alone costs no memory.
+// readFull reads n bytes from r onto buf, making room as they arrive (64
+// KiB, then as much as has arrived): a bulk string's declared length alone
+// costs little memory.
 func (d *decoder) readFull(n int) error {
 	for n > 0 {
-		chunk := min(n, 1<<20)
+		chunk := min(n, max(64<<10, len(d.buf)-d.start))
 		old := len(d.buf)
 		d.buf = slices.Grow(d.buf, chunk)[:old+chunk]
 		k, err := io.ReadFull(d.r, d.buf[old:])

@@ -40,8 +40,8 @@
 //
 // Reading is bounded so that a hostile peer cannot make it allocate
 // without limit or recurse without end: a line is at most 1 MiB, a bulk
-// string at most MaxBulkLen, nesting at most 64 deep, and memory for an
-// aggregate grows only with the values that actually arrive.
+// string at most MaxBulkLen, nesting at most 64 deep, and memory grows
+// with the bytes that arrive, not with the lengths and counts they declare.
 package resp
 
 import "errors"

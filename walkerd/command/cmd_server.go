@@ -13,6 +13,11 @@ func init() {
 	conn := func(name string, arity int, flags Flags, since, summary string, subs ...*Spec) *Spec {
 		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatConnection, Group: "connection", Since: since, Summary: summary, Subs: subs}
 	}
+	// COMMAND and its subcommands are in the server group, with the
+	// connection category.
+	cmdc := func(name string, arity int, flags Flags, since, summary string, subs ...*Spec) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatConnection, Group: "server", Since: since, Summary: summary, Subs: subs}
+	}
 	srv := func(name string, arity int, flags Flags, since, summary string, subs ...*Spec) *Spec {
 		return &Spec{Name: name, Arity: arity, Flags: flags, Group: "server", Since: since, Summary: summary, Subs: subs}
 	}
@@ -38,13 +43,13 @@ func init() {
 			conn("no-touch", 3, nsl, "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."),
 			conn("help", 2, ls, "5.0.0", "Returns helpful text about the different subcommands."),
 		}},
-		srv("command", -1, ls, "2.8.13", "Returns detailed information about all commands.",
-			conn("count", 2, ls, "2.8.13", "Returns a count of commands."),
-			conn("info", -2, ls, "2.8.13", "Returns information about one, multiple or all commands."),
-			conn("docs", -2, ls, "7.0.0", "Returns documentary information about one, multiple or all commands."),
-			conn("list", -2, ls, "7.0.0", "Returns a list of command names."),
-			conn("getkeys", -3, ls, "2.8.13", "Extracts the key names from an arbitrary command."),
-			conn("help", 2, ls, "5.0.0", "Returns helpful text about the different subcommands."),
+		cmdc("command", -1, ls, "2.8.13", "Returns detailed information about all commands.",
+			cmdc("count", 2, ls, "2.8.13", "Returns a count of commands."),
+			cmdc("info", -2, ls, "2.8.13", "Returns information about one, multiple or all commands."),
+			cmdc("docs", -2, ls, "7.0.0", "Returns documentary information about one, multiple or all commands."),
+			cmdc("list", -2, ls, "7.0.0", "Returns a list of command names."),
+			cmdc("getkeys", -4, ls, "2.8.13", "Extracts the key names from an arbitrary command."),
+			cmdc("help", 2, ls, "5.0.0", "Returns helpful text about the different subcommands."),
 		),
 		&Spec{Name: "config", Arity: -2, Group: "server", Since: "2.0.0", Summary: "A container for server configuration commands.", Subs: []*Spec{
 			srv("get", -3, nsl|FlagAdmin, "2.0.0", "Returns the effective values of configuration parameters."),

@@ -315,8 +315,9 @@ func (c *ctx) newVersion() uint64 {
 // flush empties database dbi.
 func (c *ctx) flush(dbi int) {
 	c.tx.flushed[dbi] = true
+	meta, sub := keyspace.DBPrefix(dbi)[0], keyspace.SubSpace(dbi)[0]
 	for k, prev := range c.tx.m {
-		if c.tx.hides([]byte(k)) {
+		if k != "" && (k[0] == meta || k[0] == sub) {
 			c.tx.undo = append(c.tx.undo, undo{key: k, prev: prev})
 			delete(c.tx.m, k)
 			c.tx.fresh = false
@@ -486,13 +487,15 @@ func (c *ctx) dbsize() int64 {
 	if c.tx == nil {
 		return n
 	}
+	// Like the engine's count, a key counts while it is stored, expired or
+	// not: compare what the engine holds with what the overlay will.
 	p := keyspace.DBPrefix(c.dbi)
 	for _, k := range c.tx.keysIn(p, keyspace.PrefixEnd(p)) {
 		before := false
 		if !flushed {
-			_, before = viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup([]byte(k)) })
+			_, before = viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.LookupAny([]byte(k)) })
 		}
-		after := c.tx.m[k].live(c.now)
+		after := !c.tx.m[k].del
 		switch {
 		case after && !before:
 			n++

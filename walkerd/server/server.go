@@ -109,7 +109,7 @@ type Server struct {
 
 	handlers map[*command.Spec]handler
 	cursors  *cursorTable
-	started time.Time
+	started  time.Time
 
 	rs     *redcon.Server
 	mu     sync.Mutex

@@ -26,7 +26,7 @@ func handlers() map[*command.Spec]handler {
 		"command": cmdCommand, "command|count": cmdCommandCount, "command|info": cmdCommandInfo,
 		"command|docs": cmdCommandDocs, "command|list": cmdCommandList, "command|getkeys": cmdCommandGetkeys,
 		"command|help": cmdCommandHelp,
-		"config|get": cmdConfigGet, "config|set": cmdConfigSet, "config|resetstat": cmdConfigResetstat,
+		"config|get":   cmdConfigGet, "config|set": cmdConfigSet, "config|resetstat": cmdConfigResetstat,
 		"config|rewrite": cmdConfigRewrite, "config|help": cmdConfigHelp,
 		"info": cmdInfo, "shutdown": cmdShutdown,
 

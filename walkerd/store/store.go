@@ -22,8 +22,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/walkerdb/walkerdb/engine"
-	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 // Config configures a Store. Zero durations take loopback-friendly defaults.
