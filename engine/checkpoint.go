@@ -193,31 +193,23 @@ func readStreamHeader(r io.Reader, layout uint32) (uint64, Format, error) {
 	return binary.LittleEndian.Uint64(hdr[12:]), f, nil
 }
 
-// StreamSeq is StreamSeqLayout with layout 0: it checks the stream's
-// versions but not its key layout.
-func StreamSeq(r io.Reader) (uint64, error) { return StreamSeqLayout(r, 0) }
-
-// StreamSeqLayout reads the sequence number from the head of a checkpoint
+// StreamSeq reads the sequence number from the head of a checkpoint
 // stream without reading the rest, so a caller can tell whether a stored
 // snapshot is newer than its DB. It refuses, wrapping ErrFormat, a stream
 // this build cannot restore: of a newer version, or of a key layout other
 // than layout when both are non-zero.
-func StreamSeqLayout(r io.Reader, layout uint32) (uint64, error) {
+func StreamSeq(r io.Reader, layout uint32) (uint64, error) {
 	seq, _, err := readStreamHeader(r, layout)
 	return seq, err
 }
 
-// Restore is RestoreLayout with layout 0: it checks the stream's versions
-// but not its key layout.
-func Restore(r io.Reader, dir string) (seq uint64, err error) { return RestoreLayout(r, dir, 0) }
-
-// RestoreLayout writes the data directory dir from a checkpoint stream,
+// Restore writes the data directory dir from a checkpoint stream,
 // with the FORMAT file the stream's header describes; Open it afterwards.
 // dir must not exist or be empty. It is built beside dir and renamed into
 // place, so a failed restore leaves nothing half-written. It refuses,
 // wrapping ErrFormat, a stream of a newer version, or of a key layout
 // other than layout when both are non-zero (pass Options.LayoutVersion).
-func RestoreLayout(r io.Reader, dir string, layout uint32) (seq uint64, err error) {
+func Restore(r io.Reader, dir string, layout uint32) (seq uint64, err error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return 0, fmt.Errorf("engine: restore into %s: directory not empty", dir)
 	}

@@ -602,7 +602,7 @@ func streamRestore(t *testing.T, cp *engine.Checkpoint, dir string, opts *engine
 		_, err := cp.WriteTo(pw)
 		pw.CloseWithError(err)
 	}()
-	seq, err := engine.Restore(pr, dir)
+	seq, err := engine.Restore(pr, dir, 0)
 	pr.Close()
 	if err != nil {
 		t.Fatalf("Restore: %v", err)

@@ -680,7 +680,7 @@ func TestCheckpoint_RestoresToTheSameContents(t *testing.T) {
 	}
 	cp.Close()
 	dir := filepath.Join(t.TempDir(), "restored")
-	seq, err := Restore(bytes.NewReader(stream.Bytes()), dir)
+	seq, err := Restore(bytes.NewReader(stream.Bytes()), dir, 0)
 	if err != nil || seq != 99 {
 		t.Fatalf("Restore: seq %d, %v", seq, err)
 	}
@@ -697,7 +697,7 @@ func TestCheckpoint_RestoresToTheSameContents(t *testing.T) {
 	bad := bytes.Clone(stream.Bytes())
 	bad[len(bad)/2] ^= 0xff
 	dir3 := filepath.Join(t.TempDir(), "bad")
-	if _, err := Restore(bytes.NewReader(bad), dir3); err == nil {
+	if _, err := Restore(bytes.NewReader(bad), dir3, 0); err == nil {
 		t.Fatal("Restore accepted a damaged stream")
 	}
 	if _, err := os.Stat(dir3); !os.IsNotExist(err) {

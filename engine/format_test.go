@@ -273,7 +273,7 @@ func TestCheckpoint_RestoreKeepsTheFormat(t *testing.T) {
 	stream := checkpointBytes(t, db)
 
 	dir := filepath.Join(t.TempDir(), "restored")
-	if _, err := RestoreLayout(bytes.NewReader(stream), dir, 5); err != nil {
+	if _, err := Restore(bytes.NewReader(stream), dir, 5); err != nil {
 		t.Fatal(err)
 	}
 	if f := readFormatFile(t, dir); f != (Format{Version: FormatVersion, Layout: 5}) {
@@ -293,8 +293,8 @@ func TestCheckpoint_RestoreKeepsTheFormat(t *testing.T) {
 	}
 	defer r.Close()
 	again := checkpointBytes(t, r)
-	if seq, err := StreamSeqLayout(bytes.NewReader(again), 6); !errors.Is(err, ErrFormat) {
-		t.Fatalf("StreamSeqLayout(6) of a layout 5 stream: %d, %v; want ErrFormat", seq, err)
+	if seq, err := StreamSeq(bytes.NewReader(again), 6); !errors.Is(err, ErrFormat) {
+		t.Fatalf("StreamSeq(6) of a layout 5 stream: %d, %v; want ErrFormat", seq, err)
 	}
 }
 
@@ -303,16 +303,16 @@ func TestRestore_RefusesAnotherLayoutAndLeavesNothing(t *testing.T) {
 	mustPut(t, db, "k", "v")
 	stream := checkpointBytes(t, db)
 	parent := t.TempDir()
-	_, err := RestoreLayout(bytes.NewReader(stream), filepath.Join(parent, "data"), 2)
-	wantFormatError(t, "RestoreLayout(2) of a layout 1 stream", err, "checkpoint stream", "key layout version 1", "key layout version 2")
-	_, err = StreamSeqLayout(bytes.NewReader(stream), 2)
-	wantFormatError(t, "StreamSeqLayout(2) of a layout 1 stream", err, "key layout version 1", "key layout version 2")
+	_, err := Restore(bytes.NewReader(stream), filepath.Join(parent, "data"), 2)
+	wantFormatError(t, "Restore(2) of a layout 1 stream", err, "checkpoint stream", "key layout version 1", "key layout version 2")
+	_, err = StreamSeq(bytes.NewReader(stream), 2)
+	wantFormatError(t, "StreamSeq(2) of a layout 1 stream", err, "key layout version 1", "key layout version 2")
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 		t.Fatalf("a refused restore left %v", entries)
 	}
 	for _, layout := range []uint32{0, 1} {
-		if _, err := StreamSeqLayout(bytes.NewReader(stream), layout); err != nil {
-			t.Fatalf("StreamSeqLayout(%d): %v", layout, err)
+		if _, err := StreamSeq(bytes.NewReader(stream), layout); err != nil {
+			t.Fatalf("StreamSeq(%d): %v", layout, err)
 		}
 	}
 }
@@ -332,9 +332,9 @@ func TestRestore_RefusesANewerStream(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			parent := t.TempDir()
-			_, err := Restore(bytes.NewReader(c.stream), filepath.Join(parent, "data"))
+			_, err := Restore(bytes.NewReader(c.stream), filepath.Join(parent, "data"), 0)
 			wantFormatError(t, "Restore", err, c.parts...)
-			_, err = StreamSeq(bytes.NewReader(c.stream))
+			_, err = StreamSeq(bytes.NewReader(c.stream), 0)
 			wantFormatError(t, "StreamSeq", err, c.parts...)
 			if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 				t.Fatalf("a refused restore left %v", entries)
@@ -350,14 +350,14 @@ func TestRestore_ADamagedHeaderIsCorruption(t *testing.T) {
 	for _, at := range []int{12, 20, 24, 28} { // seq, format, layout, crc
 		bad := append([]byte(nil), stream...)
 		bad[at] ^= 0x10
-		if _, err := Restore(bytes.NewReader(bad), filepath.Join(t.TempDir(), "data")); !errors.Is(err, ErrCorruption) {
+		if _, err := Restore(bytes.NewReader(bad), filepath.Join(t.TempDir(), "data"), 0); !errors.Is(err, ErrCorruption) {
 			t.Errorf("byte %d flipped: Restore %v, want ErrCorruption", at, err)
 		}
-		if _, err := StreamSeq(bytes.NewReader(bad)); !errors.Is(err, ErrCorruption) {
+		if _, err := StreamSeq(bytes.NewReader(bad), 0); !errors.Is(err, ErrCorruption) {
 			t.Errorf("byte %d flipped: StreamSeq %v, want ErrCorruption", at, err)
 		}
 	}
-	if _, err := Restore(bytes.NewReader(withHeader(stream, streamVersion, 0, 0)), filepath.Join(t.TempDir(), "data")); !errors.Is(err, ErrCorruption) {
+	if _, err := Restore(bytes.NewReader(withHeader(stream, streamVersion, 0, 0)), filepath.Join(t.TempDir(), "data"), 0); !errors.Is(err, ErrCorruption) {
 		t.Errorf("format version 0 in a stream: %v, want ErrCorruption", err)
 	}
 }

@@ -48,7 +48,7 @@ func checkpointStream(tb testing.TB) []byte {
 func FuzzRestore(f *testing.F) {
 	good := checkpointStream(f)
 	f.Add(good)
-	f.Add(good[:20])          // header only
+	f.Add(good[:32])          // header only
 	f.Add(good[:len(good)/2]) // cut in a file
 	f.Add(good[:len(good)-1]) // end marker cut
 	f.Add([]byte("WALKERCP\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
@@ -59,7 +59,7 @@ func FuzzRestore(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "data")
-		seq, err := engine.Restore(bytes.NewReader(data), dir)
+		seq, err := engine.Restore(bytes.NewReader(data), dir, 0)
 		entries, _ := os.ReadDir(parent)
 		if err != nil {
 			if len(entries) != 0 {

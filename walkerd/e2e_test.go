@@ -2,11 +2,14 @@ package main_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/harness"
 )
 
@@ -213,6 +216,8 @@ func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
 		"bad consistency": {[]string{"--read-consistency", "strong"}, "--read-consistency"},
 		"bad bootstrap":   {[]string{"-bootstrap", "maybe"}, "-bootstrap"},
 		"bad address":     {[]string{"-tcp", "nowhere"}, "-tcp"},
+		"newer key layout": {[]string{"-dir", dataDir(t, 2, false)}, "key layout version 2; this build uses key layout version 1"},
+		"pre-format data":  {[]string{"-dir", dataDir(t, 1, true)}, "format version 0 (written before format versions); this build reads format version 1"},
 	} {
 		out, code := harness.RunOnce(t, b, c.args...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -220,6 +225,28 @@ func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
 			t.Errorf("%s: exit %d, output %q; want a non-zero exit and a last line naming %q", name, code, out, c.want)
 		}
 	}
+}
+
+// dataDir makes a data directory as a build of another key layout would,
+// or, with noFormat, as builds before format versions did.
+func dataDir(t *testing.T, layout uint32, noFormat bool) string {
+	dir := filepath.Join(t.TempDir(), "data")
+	db, err := engine.Open(dir, &engine.Options{LayoutVersion: layout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Put([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if noFormat {
+		if err := os.Remove(filepath.Join(dir, "FORMAT")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func TestE2E_TransactionsAndBenchmarkThroughAFollower(t *testing.T) {

@@ -157,7 +157,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := os.RemoveAll(incoming); err != nil {
 		return err
 	}
-	if _, err := engine.Restore(rc, incoming); err != nil {
+	if _, err := engine.Restore(rc, incoming, f.opts.LayoutVersion); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.mu.Lock()

@@ -209,7 +209,7 @@ func (s *Store) catchUpFromSnapshot() error {
 	if err != nil {
 		return err
 	}
-	seq, err := engine.StreamSeq(rc)
+	seq, err := engine.StreamSeq(rc, s.fsm.opts.LayoutVersion)
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", metas[0].ID, err)
