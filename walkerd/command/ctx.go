@@ -270,9 +270,6 @@ func (c *ctx) lookup(key []byte) (value, bool) {
 // errWrongType is Redis's reply to a command on a key of another type.
 const errWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
-// ErrWrongType is the WRONGTYPE error reply.
-var ErrWrongType Error = errWrongType
-
 // getString reads a string key. wrong reports a key of another type, to
 // which the command answers WRONGTYPE.
 func (c *ctx) getString(key []byte) (v []byte, exp int64, found, wrong bool) {

@@ -301,11 +301,5 @@ func (s *Spec) Parse(args [][]byte, now int64) (any, error) {
 	return s.parse(args, now)
 }
 
-// Check is Parse for callers that need only the verdict.
-func (s *Spec) Check(args [][]byte, now int64) error {
-	_, err := s.Parse(args, now)
-	return err
-}
-
 // isName reports whether name is, in any case, lower.
 func isName(name []byte, lower string) bool { return equalFold(name, lower) }

@@ -199,6 +199,11 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 		return
 	}
 	e.NowMs = s.nowMs()
+	// Parsed here once, so that this node's state machine does not parse
+	// the entry again (the follower parsed it at its own clock).
+	for _, args := range e.Cmds {
+		e.Parsed = append(e.Parsed, command.ParseCommand(args, e.NowMs))
+	}
 	res, err := s.b.Apply(e)
 	if err != nil {
 		var nl *backend.NotLeaderError

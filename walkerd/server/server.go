@@ -8,8 +8,9 @@
 // Backend, which applies it directly (standalone) or through the Raft log
 // and returns a typed command.Result. Reads run on the local engine after
 // the Backend's ReadBarrier allows it. Only this package turns replies into
-// protocol bytes (enc). When the Backend says it is not the leader, the
-// server forwards to the leader's server: WALKER.APPLY <entry> for writes,
+// protocol bytes (each connection's resp.Encoder). When the Backend says it
+// is not the leader, the server forwards to the leader's server:
+// WALKER.APPLY <entry> for writes,
 // WALKER.FORWARD <level> <db> <command...> for reads and leader-only
 // commands (JOIN, LEAVE); the leader answers with the result in command's
 // binary form, never with RESP to parse back.

@@ -289,7 +289,7 @@ func (s *Store) Engine() *engine.DB { return s.fsm.engine() }
 // Apply implements backend.Backend: the write goes through the Raft log.
 // When e carries its commands parsed, the state machine of this node uses
 // them as they are (see fsm.entry): the leader parses a command once.
-func (s *Store) Apply(e *command.Entry) (*command.Result, error) {
+func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 	if s.raft.State() != raft.Leader {
 		return nil, s.notLeader()
 	}
@@ -297,7 +297,18 @@ func (s *Store) Apply(e *command.Entry) (*command.Result, error) {
 	if e.Parsed != nil {
 		key := unsafe.SliceData(data)
 		s.fsm.proposed.Store(key, e)
-		defer s.fsm.proposed.Delete(key)
+		defer func() {
+			s.fsm.proposed.Delete(key)
+			if err != nil {
+				// The entry's arguments alias the client's buffer, which
+				// is reused once we return. A batch that took the entry
+				// may still be applying it (raft shutting down): the FSM
+				// holds mu for reading while it does, so wait it out.
+				//lint:ignore SA2001 the empty critical section waits for readers to leave
+				s.fsm.mu.Lock()
+				s.fsm.mu.Unlock()
+			}
+		}()
 	}
 	f := s.raft.Apply(data, 0)
 	if err := s.wait(f); err != nil {
