@@ -210,14 +210,16 @@ func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		"port in use":      {[]string{"-tcp", busy.RESP, "-dir", t.TempDir()}, "address already in use"},
-		"locked dir":       {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-dir", busy.Dir + "/data", "-raftdir", t.TempDir()}, "in use"},
-		"bad fsync":        {[]string{"--appendfsync", "sometimes"}, "--appendfsync"},
-		"bad consistency":  {[]string{"--read-consistency", "strong"}, "--read-consistency"},
-		"bad bootstrap":    {[]string{"-bootstrap", "maybe"}, "-bootstrap"},
-		"bad address":      {[]string{"-tcp", "nowhere"}, "-tcp"},
-		"newer key layout": {[]string{"-dir", dataDir(t, 2, false)}, "key layout version 2; this build uses key layout version 1"},
-		"pre-format data":  {[]string{"-dir", dataDir(t, 1, true)}, "format version 0 (written before format versions); this build reads format version 1"},
+		"port in use":     {[]string{"-tcp", busy.RESP, "-dir", t.TempDir()}, "address already in use"},
+		"locked dir":      {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-dir", busy.Dir + "/data", "-raftdir", t.TempDir()}, "in use"},
+		"bad fsync":       {[]string{"--appendfsync", "sometimes"}, "--appendfsync"},
+		"bad consistency": {[]string{"--read-consistency", "strong"}, "--read-consistency"},
+		"bad bootstrap":   {[]string{"-bootstrap", "maybe"}, "-bootstrap"},
+		"bad address":     {[]string{"-tcp", "nowhere"}, "-tcp"},
+		"newer key layout": {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-raftdir", t.TempDir(), "-dir", dataDir(t, 2, false)},
+			"key layout version 2; this build uses key layout version 1"},
+		"pre-format data": {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-raftdir", t.TempDir(), "-dir", dataDir(t, 1, true)},
+			"format version 0 (written before format versions); this build reads format version 1"},
 	} {
 		out, code := harness.RunOnce(t, b, c.args...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
