@@ -158,11 +158,18 @@ func indexByte(b []byte, c byte) int {
 }
 
 // crc16 is CRC-16/XMODEM (polynomial 0x1021, initial value 0), the CRC
-// Redis Cluster uses.
+// Redis Cluster uses, a byte at a time from a table.
 func crc16(b []byte) uint16 {
 	var crc uint16
 	for _, c := range b {
-		crc ^= uint16(c) << 8
+		crc = crc<<8 ^ crc16Table[byte(crc>>8)^c]
+	}
+	return crc
+}
+
+var crc16Table = func() (t [256]uint16) {
+	for i := range t {
+		crc := uint16(i) << 8
 		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
@@ -170,9 +177,10 @@ func crc16(b []byte) uint16 {
 				crc <<= 1
 			}
 		}
+		t[i] = crc
 	}
-	return crc
-}
+	return t
+}()
 
 // MetaKey returns the metadata key of a user key in database db.
 func MetaKey(db int, key []byte) []byte {

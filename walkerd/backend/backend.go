@@ -120,7 +120,7 @@ type Forwarder interface {
 // counter that starts at db.Seq(), so sequence numbers keep growing across
 // restarts and WATCH versions stay unique.
 func NewStandalone(db *engine.DB) Backend {
-	return &standalone{db: db, index: db.Seq()}
+	return &standalone{db: db, a: command.NewApplier(db), index: db.Seq()}
 }
 
 // NewStandaloneGroupCommit is NewStandalone for appendfsync always at group
@@ -130,11 +130,12 @@ func NewStandalone(db *engine.DB) Backend {
 // for it. (With an engine opened in SyncAlways, NewStandalone fsyncs inside
 // its mutex: one fsync per write, no sharing.)
 func NewStandaloneGroupCommit(db *engine.DB) Backend {
-	return &standalone{db: db, index: db.Seq(), syncAfter: true}
+	return &standalone{db: db, a: command.NewApplier(db), index: db.Seq(), syncAfter: true}
 }
 
 type standalone struct {
 	db        *engine.DB
+	a         *command.Applier // under mu
 	mu        sync.Mutex
 	index     uint64
 	syncAfter bool
@@ -145,7 +146,7 @@ func (s *standalone) Engine() *engine.DB { return s.db }
 func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 	s.mu.Lock()
 	s.index++
-	res, err := command.ApplyEntry(s.db, s.index, e)
+	res, err := s.a.ApplyOne(s.index, e)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)

@@ -32,7 +32,13 @@ func NewApplier(db *engine.DB) *Applier { return &Applier{db: db, tx: newOverlay
 
 // ApplyEntry applies one entry as log index index and commits it.
 func ApplyEntry(db *engine.DB, index uint64, e *Entry) (*Result, error) {
-	a := NewApplier(db)
+	return NewApplier(db).ApplyOne(index, e)
+}
+
+// ApplyOne applies one entry and commits it: a batch of one. A caller that
+// applies entries one at a time (standalone mode) keeps one Applier, whose
+// memory the entries reuse.
+func (a *Applier) ApplyOne(index uint64, e *Entry) (*Result, error) {
 	res, err := a.Apply(index, e)
 	if err != nil {
 		return res, err
@@ -213,10 +219,11 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 		c.r.Error(errorText(p.Err))
 		return
 	}
+	run, pargs := p.Spec.run, p.Args // the closure takes these, not p
 	err := c.db.View(c.now, func(r *engine.View) error {
 		c.view = r
-		defer func() { c.view = nil }()
-		p.Spec.run(c, args, p.Args)
+		run(c, args, pargs)
+		c.view = nil
 		return nil
 	})
 	if err != nil {

@@ -8,24 +8,28 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
+// The Apply benchmarks apply one entry at a time with one Applier, as
+// standalone mode does.
 func BenchmarkApply_Set(b *testing.B) {
 	db := openDB(b)
+	a := NewApplier(db)
 	now := time.Now().UnixMilli()
 	val := []byte("xxx")
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
-		ApplyEntry(db, uint64(i+1), e)
+		a.ApplyOne(uint64(i+1), e)
 	}
 }
 
 func BenchmarkApply_Incr(b *testing.B) {
 	db := openDB(b)
+	a := NewApplier(db)
 	now := time.Now().UnixMilli()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("INCR"), []byte("key:" + strconv.Itoa(i%1000))}}}
-		ApplyEntry(db, uint64(i+1), e)
+		a.ApplyOne(uint64(i+1), e)
 	}
 }
 

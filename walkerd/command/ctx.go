@@ -49,7 +49,7 @@ type ctx struct {
 // overlay holds the writes of the entries being applied, by engine key,
 // until they are committed as one engine batch.
 type overlay struct {
-	m       map[string]*slot
+	m       map[string]slot
 	sorted  []string // the keys of m in order, when fresh
 	fresh   bool
 	flushed [Databases]bool // FLUSHDB ran: the engine's keys of that database are gone
@@ -65,7 +65,8 @@ type overlay struct {
 
 type undo struct {
 	key  string
-	prev *slot // nil: the key was not in the overlay
+	prev slot
+	had  bool // the key was in the overlay (as prev)
 }
 
 // begin starts an entry: what follows can be rolled back.
@@ -80,10 +81,10 @@ func (o *overlay) begin() {
 func (o *overlay) rollback() {
 	for i := len(o.undo) - 1; i >= 0; i-- {
 		u := o.undo[i]
-		if u.prev == nil {
-			delete(o.m, u.key)
-		} else {
+		if u.had {
 			o.m[u.key] = u.prev
+		} else {
+			delete(o.m, u.key)
 		}
 	}
 	o.undo = o.undo[:0]
@@ -100,18 +101,34 @@ type slot struct {
 	seq uint64 // the log index of the entry that wrote it: the key's WATCH version
 }
 
-func newOverlay() *overlay { return &overlay{m: make(map[string]*slot)} }
+func newOverlay() *overlay { return &overlay{m: make(map[string]slot)} }
+
+// reset empties the overlay for the next batch, keeping its memory unless
+// a large transaction grew it.
+func (o *overlay) reset() {
+	if len(o.m) > 4096 {
+		o.m = make(map[string]slot)
+	} else {
+		clear(o.m)
+	}
+	clear(o.sorted)
+	o.sorted, o.fresh = o.sorted[:0], false
+	o.flushed = [Databases]bool{}
+	o.bytes = 0
+	o.touched, o.undo = nil, o.undo[:0]
+}
 
 // live reports whether the slot holds a value visible at now.
-func (s *slot) live(now int64) bool { return !s.del && (s.exp == 0 || s.exp > now) }
+func (s slot) live(now int64) bool { return !s.del && (s.exp == 0 || s.exp > now) }
 
-func (o *overlay) set(k []byte, s *slot) {
-	prev, ok := o.m[string(k)]
+func (o *overlay) set(k []byte, s slot) {
+	key := string(k)
+	prev, ok := o.m[key]
 	if !ok {
 		o.fresh = false
 	}
-	o.undo = append(o.undo, undo{key: string(k), prev: prev})
-	o.m[string(k)] = s
+	o.undo = append(o.undo, undo{key: key, prev: prev, had: ok})
+	o.m[key] = s
 	o.bytes += int64(len(k) + len(s.val) + 32)
 }
 
@@ -183,25 +200,33 @@ func viewRead[T any](c *ctx, read func(*engine.View) (T, error)) (out T, ok bool
 	return
 }
 
-// slotOf finds an engine key in the overlay. decided reports that the
-// overlay decided (the engine need not be consulted).
-func (c *ctx) slotOf(k []byte) (s *slot, decided bool) {
+// slotOf finds an engine key in the overlay: found, it is s; decided
+// reports that the overlay decided (the engine need not be consulted),
+// found or hidden by a FLUSHDB.
+func (c *ctx) slotOf(k []byte) (s slot, found, decided bool) {
 	if c.tx == nil {
-		return nil, false
+		return slot{}, false, false
 	}
 	if s, ok := c.tx.m[string(k)]; ok {
-		return s, true
+		return s, true, true
 	}
-	return nil, c.tx.hides(k)
+	return slot{}, false, c.tx.hides(k)
 }
 
 // getRaw returns the value and expiry of an engine key.
 func (c *ctx) getRaw(k []byte) (v []byte, exp int64, ok bool) {
-	if s, decided := c.slotOf(k); decided {
-		if s == nil || !s.live(c.now) {
+	if s, found, decided := c.slotOf(k); decided {
+		if !found || !s.live(c.now) {
 			return nil, 0, false
 		}
 		return s.val, s.exp, true
+	}
+	if c.view != nil { // the common case: a command reading in its View
+		v, exp, err := c.view.Get(k)
+		if err != nil && !errors.Is(err, engine.ErrNotFound) {
+			c.fail(err)
+		}
+		return v, exp, err == nil
 	}
 	type got struct {
 		v   []byte
@@ -217,8 +242,8 @@ func (c *ctx) getRaw(k []byte) (v []byte, exp int64, ok bool) {
 // metaRaw returns an engine key's metadata (its value length, expiry and
 // version) through the overlay.
 func (c *ctx) metaRaw(k []byte) (engine.Meta, bool) {
-	if s, decided := c.slotOf(k); decided {
-		if s == nil || !s.live(c.now) {
+	if s, found, decided := c.slotOf(k); decided {
+		if !found || !s.live(c.now) {
 			return engine.Meta{}, false
 		}
 		return engine.Meta{ValueLen: len(s.val), ExpireAt: s.exp, Seq: s.seq}, true
@@ -232,14 +257,14 @@ func (c *ctx) putRaw(k, v []byte, exp int64) {
 	if c.tx == nil {
 		panic("command: write in a read-only context")
 	}
-	c.tx.set(k, &slot{val: v, exp: exp, seq: c.index})
+	c.tx.set(k, slot{val: v, exp: exp, seq: c.index})
 }
 
 func (c *ctx) delRaw(k []byte) {
 	if c.tx == nil {
 		panic("command: write in a read-only context")
 	}
-	c.tx.set(k, &slot{del: true, seq: c.index})
+	c.tx.set(k, slot{del: true, seq: c.index})
 }
 
 // metaKey is the engine key of a user key in the current database.
@@ -315,7 +340,7 @@ func (c *ctx) flush(dbi int) {
 	meta, sub := keyspace.DBPrefix(dbi)[0], keyspace.SubSpace(dbi)[0]
 	for k, prev := range c.tx.m {
 		if k != "" && (k[0] == meta || k[0] == sub) {
-			c.tx.undo = append(c.tx.undo, undo{key: k, prev: prev})
+			c.tx.undo = append(c.tx.undo, undo{key: k, prev: prev, had: true})
 			delete(c.tx.m, k)
 			c.tx.fresh = false
 		}
@@ -335,9 +360,10 @@ type iter struct {
 	oi      int
 	reverse bool
 
-	key   []byte
-	slot  *slot // set when the current key comes from the overlay
-	valid bool
+	key    []byte
+	slot   slot // the overlay's, when fromTx
+	fromTx bool
+	valid  bool
 }
 
 // iterate opens an iterator over [lower, upper) (upper nil: no bound),
@@ -406,7 +432,7 @@ func (it *iter) step() {
 			it.valid = false
 			return
 		case ok == nil || (ek != nil && it.before(ek, ok)):
-			it.key, it.slot, it.valid, it.moveEi = ek, nil, true, true
+			it.key, it.fromTx, it.valid, it.moveEi = ek, false, true, true
 			return
 		default:
 			if ek != nil && bytes.Equal(ek, ok) {
@@ -417,7 +443,7 @@ func (it *iter) step() {
 			if !s.live(it.c.now) {
 				continue
 			}
-			it.key, it.slot, it.valid = ok, s, true
+			it.key, it.slot, it.fromTx, it.valid = ok, s, true, true
 			return
 		}
 	}
@@ -437,7 +463,7 @@ func (it *iter) Key() []byte { return it.key }
 
 // Value is a copy of the current key's value (or the overlay's own).
 func (it *iter) Value() []byte {
-	if it.slot != nil {
+	if it.fromTx {
 		return it.slot.val
 	}
 	v, err := it.ei.Value()
@@ -577,8 +603,9 @@ func (o *overlay) commit(db *engine.DB, index uint64) error {
 		}
 	}
 	b.SetSeq(index)
-	*o = overlay{m: make(map[string]*slot)}
-	return db.Write(&b)
+	err := db.Write(&b)
+	o.reset()
+	return err
 }
 
 // version is a key's WATCH version at the view's time: the seq of the
