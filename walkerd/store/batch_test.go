@@ -107,9 +107,7 @@ func TestStore_TheLeaderAppliesWhatItParsed(t *testing.T) {
 	if got := render(res); got != ":12\r\n" {
 		t.Fatalf("INCRBY n 5 replied %q", got)
 	}
-	n := 0
-	s.fsm.proposed.Range(func(any, any) bool { n++; return true })
-	if n != 0 {
+	if n := len(s.fsm.proposed); n != 0 {
 		t.Fatalf("%d proposed entries left registered", n)
 	}
 }

@@ -31,12 +31,29 @@ type fsm struct {
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
 
 	// proposed holds the entries this node is proposing, already parsed,
-	// by the address of their encoded bytes (see entry).
-	proposed sync.Map // *byte -> *command.Entry
+	// by the address of their encoded bytes (see entry). A plain map under
+	// a mutex: every key is added once and deleted once, the pattern
+	// sync.Map is slowest at.
+	proposedMu sync.Mutex
+	proposed   map[*byte]*command.Entry
+}
+
+// propose registers an entry this node is about to hand raft as data.
+func (f *fsm) propose(data []byte, e *command.Entry) {
+	f.proposedMu.Lock()
+	f.proposed[unsafe.SliceData(data)] = e
+	f.proposedMu.Unlock()
+}
+
+// unpropose forgets it.
+func (f *fsm) unpropose(data []byte) {
+	f.proposedMu.Lock()
+	delete(f.proposed, unsafe.SliceData(data))
+	f.proposedMu.Unlock()
 }
 
 func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error)) (*fsm, error) {
-	f := &fsm{dir: dir, log: log, fatal: fatal}
+	f := &fsm{dir: dir, log: log, fatal: fatal, proposed: make(map[*byte]*command.Entry)}
 	// Merge judges expiry by the state machine's clock, never the wall clock:
 	// see engine.Options.MergeNow.
 	opts.MergeNow = func() time.Time { return time.UnixMilli(f.nowMs.Load()) }
@@ -119,8 +136,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 // the leader), or else decoded from the log.
 func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
 	if len(l.Data) > 0 {
-		if e, ok := f.proposed.Load(unsafe.SliceData(l.Data)); ok {
-			return e.(*command.Entry), nil
+		f.proposedMu.Lock()
+		e := f.proposed[unsafe.SliceData(l.Data)]
+		f.proposedMu.Unlock()
+		if e != nil {
+			return e, nil
 		}
 	}
 	return command.DecodeEntry(l.Data)

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -295,10 +294,9 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 	}
 	data := e.Encode()
 	if e.Parsed != nil {
-		key := unsafe.SliceData(data)
-		s.fsm.proposed.Store(key, e)
+		s.fsm.propose(data, e)
 		defer func() {
-			s.fsm.proposed.Delete(key)
+			s.fsm.unpropose(data)
 			if err != nil {
 				// The entry's arguments alias the client's buffer, which
 				// is reused once we return. A batch that took the entry
