@@ -243,11 +243,13 @@ func errorText(err error) string {
 
 // Read runs a read command (FlagReadonly) against the local engine in
 // database dbi, judging expiry at now (Unix ms), and writes its reply to
-// w. A command that is not a read gets an unknown-command error. A command
-// reads one consistent state: MGET sees all its keys as of one moment. A
-// non-nil error is an engine failure (I/O, closed): the reply written so
-// far is incomplete, and the caller answers with the error instead.
-func Read(db *engine.DB, dbi int, now int64, args [][]byte, w Writer) (err error) {
+// w. spec, when not nil, is the command's, its arity already checked (the
+// server's dispatch looked it up); nil looks it up here. A command that is
+// not a read gets an unknown-command error. A command reads one
+// consistent state: MGET sees all its keys as of one moment. A non-nil
+// error is an engine failure (I/O, closed): the reply written so far is
+// incomplete, and the caller answers with the error instead.
+func Read(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
@@ -258,6 +260,11 @@ func Read(db *engine.DB, dbi int, now int64, args [][]byte, w Writer) (err error
 		return nil
 	}
 	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64()}
-	c.exec(args, nil, false)
+	if spec != nil {
+		p := spec.ParseArgs(args, now)
+		c.exec(args, &p, false)
+	} else {
+		c.exec(args, nil, false)
+	}
 	return c.fatal
 }

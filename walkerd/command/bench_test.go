@@ -42,6 +42,6 @@ func BenchmarkRead_Get(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e.B = e.B[:0]
-		Read(db, 0, now, args, e)
+		Read(db, 0, now, nil, args, e)
 	}
 }

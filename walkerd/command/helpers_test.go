@@ -83,7 +83,7 @@ func render(res *Result, exec bool) string {
 // read runs a read as the server does and renders its RESP2 reply.
 func read(db *engine.DB, dbi int, now int64, args [][]byte) string {
 	e := &resp.Encoder{Proto: 2}
-	if err := Read(db, dbi, now, args, e); err != nil {
+	if err := Read(db, dbi, now, nil, args, e); err != nil {
 		return "-ERR " + err.Error() + "\r\n"
 	}
 	return string(e.B)

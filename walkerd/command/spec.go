@@ -139,6 +139,9 @@ type Spec struct {
 	Subs []*Spec
 	// Parent is the container of a subcommand.
 	Parent *Spec
+	// ID numbers every registered spec, subcommands included, from 0 (in
+	// registration order), so callers can index tables by command.
+	ID int
 
 	// parse validates a data command's arguments (arity already checked)
 	// without reading data, at time now (Unix ms), and returns them parsed
@@ -153,7 +156,12 @@ type Spec struct {
 var (
 	specs   = map[string]*Spec{}
 	ordered []*Spec // every top-level spec, by name
+	nspecs  int     // specs registered, subcommands included
 )
+
+// Count is how many specs are registered, subcommands included: every
+// Spec.ID is below it.
+func Count() int { return nspecs }
 
 // register adds specs to the registry. Subcommands get their full name
 // ("parent|sub") and Parent here.
@@ -162,7 +170,9 @@ func register(list ...*Spec) {
 		if _, dup := specs[s.Name]; dup {
 			panic("command: registered twice: " + s.Name)
 		}
+		s.ID, nspecs = nspecs, nspecs+1
 		for _, sub := range s.Subs {
+			sub.ID, nspecs = nspecs, nspecs+1
 			sub.Parent = s
 			if !strings.Contains(sub.Name, "|") {
 				sub.Name = s.Name + "|" + sub.Name

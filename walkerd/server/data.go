@@ -144,13 +144,14 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 
 // runRead runs a data read at the configured level.
 func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
-	s.readAt(c, int(s.readLevel.Load()), args, func() { s.readLocal(c, args) })
+	s.readAt(c, int(s.readLevel.Load()), args, func() { s.readLocal(c, spec, args) })
 }
 
-// readLocal runs a data read on this node's engine.
-func (s *Server) readLocal(c *client, args [][]byte) {
+// readLocal runs a data read on this node's engine. spec is the command's,
+// its arity checked.
+func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
-	if err := command.Read(s.b.Engine(), c.db, s.nowMs(), args, c.w); err != nil {
+	if err := command.Read(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
 		if c.w == &c.enc {
 			c.enc.B = c.enc.B[:mark]
 		}
@@ -179,6 +180,12 @@ func parseLevel(b []byte) (int, bool) {
 	return 0, false
 }
 
+// Specs the server runs reads of itself.
+var (
+	specGet      = command.LookupName("get")
+	specVersions = command.LookupName("walker.versions")
+)
+
 // LEVELGET key level: a GET at the given consistency level.
 func cmdLevelget(s *Server, c *client, args [][]byte) {
 	level, ok := parseLevel(args[2])
@@ -187,7 +194,7 @@ func cmdLevelget(s *Server, c *client, args [][]byte) {
 		return
 	}
 	get := [][]byte{[]byte("GET"), args[1]}
-	s.readAt(c, level, get, func() { s.readLocal(c, get) })
+	s.readAt(c, level, get, func() { s.readLocal(c, specGet, get) })
 }
 
 // WALKER.APPLY <entry>: a follower forwards a write. The entry is applied
@@ -255,7 +262,7 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	var rec command.Recorder
 	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true}
 	if k.IsData() {
-		s.readAt(fc, level, inner, func() { s.readLocal(fc, inner) })
+		s.readAt(fc, level, inner, func() { s.readLocal(fc, k, inner) })
 	} else {
 		s.run(fc, k, inner) // SCAN, JOIN, LEAVE
 	}
@@ -295,7 +302,7 @@ func cmdWatch(s *Server, c *client, args [][]byte) {
 	var rec command.Recorder
 	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded}
 	vargs := append([][]byte{[]byte("WALKER.VERSIONS")}, keys...)
-	s.readAt(vc, int(s.readLevel.Load()), vargs, func() { s.readLocal(vc, vargs) })
+	s.readAt(vc, int(s.readLevel.Load()), vargs, func() { s.readLocal(vc, specVersions, vargs) })
 	r := rec.R
 	if msg, isErr := r.Err(); isErr {
 		c.errorReply(msg)

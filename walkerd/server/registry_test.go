@@ -18,17 +18,17 @@ func TestRegistry_EveryCommandHasExactlyOneWayToRun(t *testing.T) {
 			if len(x.Subs) > 0 {
 				// A container runs through its subcommands; COMMAND alone
 				// also runs as it is.
-				if x.IsData() || (h[x] != nil) != (x.Arity == -1) {
-					t.Errorf("%s: container with handler %v, data command %v", x.Name, h[x] != nil, x.IsData())
+				if x.IsData() || (h[x.ID] != nil) != (x.Arity == -1) {
+					t.Errorf("%s: container with handler %v, data command %v", x.Name, h[x.ID] != nil, x.IsData())
 				}
 				continue
 			}
 			pure := x.Flags&command.FlagPure != 0
 			switch {
-			case pure && (h[x] == nil || !x.IsData()):
+			case pure && (h[x.ID] == nil || !x.IsData()):
 				t.Errorf("%s: a pure command needs a handler (outside MULTI) and a run (inside)", x.Name)
-			case !pure && (h[x] == nil) == !x.IsData():
-				t.Errorf("%s: handler %v, data command %v", x.Name, h[x] != nil, x.IsData())
+			case !pure && (h[x.ID] == nil) == !x.IsData():
+				t.Errorf("%s: handler %v, data command %v", x.Name, h[x.ID] != nil, x.IsData())
 			}
 		}
 	}

@@ -108,7 +108,7 @@ type Server struct {
 	readLevel atomic.Int32
 	maxConns  atomic.Int64
 
-	handlers map[*command.Spec]handler
+	handlers []handler // by command.Spec.ID
 	cursors  *cursorTable
 	started  time.Time
 
@@ -370,8 +370,8 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 // write or a read of the data layer.
 func (s *Server) run(c *client, k *command.Spec, args [][]byte) {
 	switch {
-	case s.handlers[k] != nil:
-		s.handlers[k](s, c, args)
+	case s.handlers[k.ID] != nil:
+		s.handlers[k.ID](s, c, args)
 	case k.Flags&command.FlagWrite != 0:
 		s.runWrite(c, k, args)
 	case k.Flags&command.FlagReadonly != 0:

@@ -10,10 +10,10 @@ import (
 type handler func(s *Server, c *client, args [][]byte)
 
 // handlers attaches the server's own handlers to their specs in the
-// command registry, the one place commands are defined. A name the
+// command registry (a table indexed by Spec.ID), the one place commands are defined. A name the
 // registry lacks is a programming error: it panics at start-up (and in
 // every test).
-func handlers() map[*command.Spec]handler {
+func handlers() []handler {
 	byName := map[string]handler{
 		// Data commands the server answers itself outside MULTI; inside,
 		// their specs put them into the entry.
@@ -37,13 +37,13 @@ func handlers() map[*command.Spec]handler {
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 	}
-	m := make(map[*command.Spec]handler, len(byName))
+	hs := make([]handler, command.Count())
 	for name, h := range byName {
 		spec := command.LookupName(name)
 		if spec == nil {
 			panic(fmt.Sprintf("server: handler for %q, which the command registry lacks", name))
 		}
-		m[spec] = h
+		hs[spec.ID] = h
 	}
-	return m
+	return hs
 }

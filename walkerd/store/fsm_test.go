@@ -51,7 +51,7 @@ func render(res *command.Result) string {
 func get(t *testing.T, f *fsm, key string) string {
 	t.Helper()
 	e := &resp.Encoder{Proto: 2}
-	if err := command.Read(f.engine(), 0, time.Now().UnixMilli(), [][]byte{[]byte("GET"), []byte(key)}, e); err != nil {
+	if err := command.Read(f.engine(), 0, time.Now().UnixMilli(), nil, [][]byte{[]byte("GET"), []byte(key)}, e); err != nil {
 		t.Fatal(err)
 	}
 	return string(e.B)
