@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"runtime"
@@ -550,7 +551,9 @@ func cmdCommandList(s *Server, c *client, args [][]byte) {
 			cat, ok := command.ParseCategory(string(arg))
 			keep = func(k *command.Spec) bool { return ok && k.Categories()&cat != 0 }
 		case equalFoldStr(args[3], "pattern"):
-			keep = func(k *command.Spec) bool { return command.Match(arg, []byte(k.Name)) }
+			// Case-insensitive, as Redis matches it (names are lower case).
+			lower := bytes.ToLower(arg)
+			keep = func(k *command.Spec) bool { return command.Match(lower, []byte(k.Name)) }
 		default:
 			c.fail(command.ErrSyntax)
 			return

@@ -112,7 +112,7 @@ func TestCommand_ListsCountsAndDocumentsTheRegistry(t *testing.T) {
 	if strings.Join(names, " ") != "discard exec multi unwatch watch" {
 		t.Errorf("FILTERBY ACLCAT transaction = %v", names)
 	}
-	pat, _ := c.do("COMMAND", "LIST", "FILTERBY", "PATTERN", "client|*")
+	pat, _ := c.do("COMMAND", "LIST", "FILTERBY", "PATTERN", "CLIENT|*")
 	if len(pat.Elems) != len(command.LookupName("client").Subs) {
 		t.Errorf("FILTERBY PATTERN client|* = %s", format(pat))
 	}
