@@ -50,6 +50,13 @@
 // and returns a copy of the value. Bytes that fail the check are reported as
 // an error wrapping ErrCorruption, never returned.
 //
+// Ordered reads go through View.Iter, under the read lock and inside the
+// View: forward and reverse, SeekGE and SeekLT, prefix and range bounds,
+// expiry judged at the View's time. The keydir keeps its B-tree and a
+// small tree of keys added since the last fold; the iterator merges the
+// two, so it never waits for a fold or takes the write lock (iter.go).
+// Scan, older, takes the write lock and folds first.
+//
 // # Opening and recovery
 //
 // Open loads each sealed segment from its hint file when the hint is whole
