@@ -1,12 +1,6 @@
 package engine
 
-import (
-	"bytes"
-
-	"github.com/walkerdb/walkerdb/engine/keydir"
-)
-
-type keydirLoc = keydir.Loc
+import "bytes"
 
 // KV is one key with its value, as a scan returns it.
 type KV struct {
@@ -40,48 +34,30 @@ type ScanOptions struct {
 // the next page (nil when there is none). Pages taken one after another
 // with the returned cursor see every key that exists throughout, each once;
 // keys written or deleted meanwhile may or may not appear, as with Redis's
-// SCAN.
+// SCAN. A page is read in one View with View.Iter, under the read lock:
+// Scan is the iterator's paging form for callers outside a View.
 func (db *DB) Scan(o ScanOptions) (items []KV, next []byte, err error) {
-	// Exclusive: the scan folds pending keys into the ordered index.
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.closed {
-		return nil, nil, ErrClosed
-	}
-	now := o.Now
-	if now == 0 {
-		now = db.nowMs()
-	}
-	db.kd.Ascend(o.Start, o.Prefix, func(key string, loc keydirLoc) bool {
-		if o.End != nil && bytes.Compare([]byte(key), o.End) >= 0 {
-			return false
-		}
-		if o.Limit > 0 && len(items) == o.Limit {
-			next = []byte(key)
-			return false
-		}
-		s := db.segs[loc.Segment()]
-		kv := KV{Key: []byte(key)}
-		if o.KeysOnly {
-			if loc.Expires() {
-				h, herr := s.readHeader(loc.Offset())
-				if herr != nil {
-					err = s.wrap(loc.Offset(), herr)
-					return false
-				}
-				kv.ExpireAt = h.ExpireAt
+	err = db.View(o.Now, func(v *View) error {
+		it := v.Iter(IterOptions{Lower: o.Start, Upper: o.End, Prefix: o.Prefix, KeysOnly: o.KeysOnly, IncludeExpired: o.IncludeExpired})
+		for ok := it.First(); ok; ok = it.Next() {
+			if o.Limit > 0 && len(items) == o.Limit {
+				next = bytes.Clone(it.Key())
+				break
 			}
-		} else {
-			kv.Value, kv.ExpireAt, err = s.readValue(loc.Offset(), kv.Key)
+			kv := KV{Key: bytes.Clone(it.Key())}
+			m, err := it.Meta()
 			if err != nil {
-				return false
+				break
 			}
+			kv.ExpireAt = m.ExpireAt
+			if !o.KeysOnly {
+				if kv.Value, err = it.Value(); err != nil {
+					break
+				}
+			}
+			items = append(items, kv)
 		}
-		if kv.ExpireAt != 0 && kv.ExpireAt <= now && !o.IncludeExpired {
-			return true
-		}
-		items = append(items, kv)
-		return true
+		return it.Close()
 	})
 	if err != nil {
 		return nil, nil, err
