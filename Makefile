@@ -1,12 +1,15 @@
 # WalkerDB: one Makefile for every module of the go.work workspace.
 #   make run        build and start walkerd, single node, defaults
-#   make test       every module's tests with -race (what CI runs)
+#   make test       every module's tests with -race, then fuzz-short and
+#                   chaos-short (what CI runs; about 8 minutes on 2 cores).
+#                   Every step runs even when one fails; the failures are
+#                   listed at the end and make exits non-zero.
 #   make bench      engine benchmarks
 #   make build      every binary into ./bin, version and commit stamped
 #   make generate   re-run flatc for fbs/ (the output is committed)
 #   make lint       go vet and staticcheck
 #   make clean      remove ./bin and test caches
-#   make fuzz       every fuzz target for FUZZTIME_LONG (fuzz-short: 5 s each)
+#   make fuzz       every fuzz target for FUZZTIME_LONG executions (fuzz-short: FUZZTIME)
 #   make chaos      the long fault-injection run (chaos-short: 2 min, in test)
 
 MODULES    := engine fbs internal walkerd walkerctl walkerbench walkerdump tools
@@ -35,12 +38,44 @@ build:
 run: build
 	./bin/walkerd
 
-test:
-	@set -e; for m in $(MODULES); do \
-		echo "== $$m"; \
-		(cd $$m && $(GO) test $(TEST_FLAGS) ./...); \
+# STEP defines the shell function step, which runs one step of a long
+# target: `step NAME DIR COMMAND...` prints "== HH:MM:SS NAME", runs
+# COMMAND in DIR, prints how long it took, and on failure adds NAME to
+# $$failed and goes on. DONE ends the target: it lists every failed step
+# and exits non-zero if there was one.
+STEP = step() { \
+	name=$$1; dir=$$2; shift 2; \
+	echo "== $$(date +%H:%M:%S) $$name"; t0=$$(date +%s); \
+	if (cd "$$dir" && "$$@"); then \
+		echo "-- $$name: ok in $$(( $$(date +%s) - t0 ))s"; \
+	else \
+		echo "-- $$name: FAILED after $$(( $$(date +%s) - t0 ))s"; \
+		failed="$$failed$${failed:+, }$$name"; \
+	fi; \
+}; failed=""; start=$$(date +%s)
+DONE = took=$$(( $$(date +%s) - start )); \
+	if [ -n "$$failed" ]; then \
+		echo "== $$(date +%H:%M:%S) $@ FAILED after $${took}s: $$failed"; exit 1; \
+	fi; \
+	echo "== $$(date +%H:%M:%S) $@ passed in $${took}s"
+
+# FUZZ_STEPS runs every target of FUZZ_TARGETS for FUZZTIME, each a step.
+FUZZ_STEPS = for t in $(FUZZ_TARGETS); do \
+		m=$${t%%:*}; rest=$${t\#*:}; pkg=$${rest%%:*}; fn=$${rest\#*:}; \
+		step "fuzz $$fn ($$m $$pkg, $(FUZZTIME))" $$m \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
-	@$(MAKE) --no-print-directory fuzz-short chaos-short
+
+# Every module, every fuzz target and the short chaos run, each a step: a
+# failure does not hide the steps after it.
+test:
+	@$(STEP); \
+	for m in $(MODULES); do \
+		step "test $$m" $$m $(GO) test $(TEST_FLAGS) ./...; \
+	done; \
+	$(FUZZ_STEPS); \
+	step chaos-short . $(MAKE) --no-print-directory chaos-short; \
+	$(DONE)
 
 bench:
 	cd engine && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
@@ -62,7 +97,8 @@ clean:
 	$(GO) clean -testcache
 
 # Fuzzing: every decoder's fuzz target for FUZZTIME each. `make test` runs
-# the short pass; `make fuzz` the long one (FUZZTIME_LONG each).
+# the short pass; `make fuzz` the long one (FUZZTIME_LONG each). A failing
+# target does not stop the others.
 #   make fuzz FUZZTIME_LONG=30000000x
 # Budgets are execution counts, not durations: with a duration, Go 1.26's
 # fuzz coordinator can report its own deadline as a failure on a loaded
@@ -76,11 +112,7 @@ FUZZ_TARGETS  := engine:.:FuzzRestore engine:./record:FuzzDecode engine:./hint:F
 .PHONY: fuzz-short fuzz chaos-short chaos
 
 fuzz-short:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		m=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; fn=$${rest#*:}; \
-		echo "== fuzz $$m $$pkg $$fn for $(FUZZTIME)"; \
-		(cd $$m && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg); \
-	done
+	@$(STEP); $(FUZZ_STEPS); $(DONE)
 
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-short FUZZTIME=$(FUZZTIME_LONG)

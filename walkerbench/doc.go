@@ -61,9 +61,14 @@
 //
 // # Checks
 //
-// Every request ends either right (counted in ops/s) or as an error,
-// counted by kind: an error reply, a connection failure (requests in
-// flight are lost, and the client stops), or a mismatch. Values are
+// Every request ends right (counted in ops/s), of unknown outcome, or as
+// an error, counted by kind: an error reply, a connection failure
+// (requests in flight are lost, and the client stops), or a mismatch. An
+// unknown outcome is walkerd's -UNKNOWN reply to a write whose leader was
+// lost while it was in flight: it may or may not have been applied. Such
+// writes are counted and reported apart (the "unknown" row, a note), are
+// not errors, and do not stop a prefill; the checks below allow for
+// either outcome. Values are
 // derived from their key and a version (see appendValue), so a read can be
 // checked without remembering what was written:
 //
@@ -81,8 +86,10 @@
 //
 // # Output
 //
-// A table for people on stdout (live progress on stderr when it is a
-// terminal), or with --json the Report as JSON; --plot FILE writes a PNG
-// with, per test, the latency by percentile and the throughput over time,
-// a line per target.
+// A table for people on stdout, or with --json the Report as JSON. On
+// stderr, live progress when it is a terminal (the prefill's keys, then
+// each test's ops/s); when it is not, a line every 10 s of a prefill, and
+// nothing else. --plot FILE writes a PNG headed by the run's parameters
+// (targets, clients, pipeline depth, value size, ...) with, per test, the
+// latency by percentile and the throughput over time, a line per target.
 package main

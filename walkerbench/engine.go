@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
 )
@@ -13,10 +14,11 @@ import (
 // engineRun is one sync mode in engine mode: an open DB and the keyspace
 // the run writes.
 type engineRun struct {
-	w  *workload
-	tg target
-	db *engine.DB
-	ks *keyspace
+	w      *workload
+	tg     target
+	db     *engine.DB
+	ks     *keyspace
+	filled atomic.Int64 // keys the prefill has written
 }
 
 // engineClient is one goroutine calling the engine, with its buffers.
@@ -63,9 +65,9 @@ func runEngine(ctx context.Context, w *workload, tg target, prog *progress) (res
 		prefill = prefill || w.prefill && wantsPrefill(t)
 	}
 	if prefill {
-		prog.note(fmt.Sprintf("%s: writing %s keys before the tests that read them", tg.name, commas(int64(w.keys))))
+		stop := prog.count(tg.name+": prefill", "keys", int64(w.keys), r.filled.Load)
 		err := r.prefill()
-		prog.clear()
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("prefill: %w", err)
 		}
@@ -125,6 +127,7 @@ func (r *engineRun) prefill() error {
 		for k := lo; k < hi; k++ {
 			r.ks.acked(k)
 		}
+		r.filled.Store(int64(hi))
 	}
 	return nil
 }

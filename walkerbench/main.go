@@ -238,11 +238,15 @@ func action(c *cli.Context, mode string) error {
 	defer stop()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(w.threads))
 
-	// Live progress goes to stderr when it is a terminal, and nowhere
-	// when it is piped or captured.
-	var prog *progress
+	// Live progress goes to stderr when it is a terminal; when it is
+	// piped or captured, only long work (a prefill) prints an occasional
+	// line.
+	prog := &progress{out: c.App.ErrWriter}
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		prog = &progress{out: f}
+		prog.live = true
+	}
+	if prog.out == nil {
+		prog.out = os.Stderr
 	}
 
 	rep := newReport(mode, w, targets, keyLength(w.prefix, w.keys, w.keySize))

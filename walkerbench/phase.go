@@ -157,18 +157,26 @@ func runPhase(ctx context.Context, w *workload, tg target, test string, warm boo
 	return r
 }
 
-// progress prints a live line on a terminal: ops/s, errors and p99 so far,
-// rewritten in place. It does nothing when out is nil (not a terminal).
+// progress reports on stderr while walkerbench works. When stderr is a
+// terminal (live) it keeps one line rewritten in place: ops/s, errors and
+// p99 so far during a test, the keys written during a prefill. Otherwise
+// only long work (a prefill) prints, a plain line every lineEvery, so
+// that a log shows where the time went. A nil progress prints nothing.
 type progress struct {
 	out    io.Writer
+	live   bool
 	mu     sync.Mutex
 	lastOK int64
 	lastT  time.Time
 	lastSt *stats
 }
 
+// lineEvery is how often long work prints a line when stderr is not a
+// terminal.
+var lineEvery = 10 * time.Second
+
 func (p *progress) show(label string, st *stats, t time.Time) {
-	if p == nil || p.out == nil {
+	if p == nil || !p.live {
 		return
 	}
 	p.mu.Lock()
@@ -184,18 +192,66 @@ func (p *progress) show(label string, st *stats, t time.Time) {
 		label, t.Sub(st.start).Seconds(), commas(int64(rate)), errs, fmtDuration(ms(lat.ValueAtQuantile(99))))
 }
 
-// note shows a line of text until the next show or clear.
-func (p *progress) note(text string) {
+// count reports work of a known size while it runs: done() of total
+// items, every 300 ms on a terminal, every lineEvery otherwise. The
+// returned stop ends the reports and clears the line.
+func (p *progress) count(label, unit string, total int64, done func() int64) (stop func()) {
 	if p == nil || p.out == nil {
-		return
+		return func() {}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.out, "\r%s\x1b[K", text)
+	start := time.Now()
+	every := lineEvery
+	if p.live {
+		every = 300 * time.Millisecond
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case t := <-tick.C:
+				line := countLine(label, unit, done(), total, t.Sub(start))
+				p.mu.Lock()
+				if p.live {
+					fmt.Fprintf(p.out, "\r%s\x1b[K", line)
+				} else {
+					fmt.Fprintln(p.out, line)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-finished
+		p.clear()
+	}
+}
+
+// countLine is one report of count: "walkerd: prefill 1,200,000 of
+// 10,000,000 keys (12%), 41,379 keys/s, about 3m33s left, 29s so far".
+func countLine(label, unit string, done, total int64, elapsed time.Duration) string {
+	s := fmt.Sprintf("%s %s of %s %s", label, commas(done), commas(total), unit)
+	if total > 0 {
+		s += fmt.Sprintf(" (%d%%)", done*100/total)
+	}
+	if sec := elapsed.Seconds(); sec > 0 {
+		rate := float64(done) / sec
+		s += fmt.Sprintf(", %s %s/s", commas(int64(rate)), unit)
+		if rate > 0 && done < total {
+			left := time.Duration(float64(total-done) / rate * float64(time.Second))
+			s += fmt.Sprintf(", about %v left", left.Round(time.Second))
+		}
+	}
+	return s + fmt.Sprintf(", %v so far", elapsed.Round(time.Second))
 }
 
 func (p *progress) clear() {
-	if p == nil || p.out == nil {
+	if p == nil || !p.live {
 		return
 	}
 	p.mu.Lock()

@@ -2,13 +2,17 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -88,11 +92,24 @@ func writePlot(path string, r *Report) error {
 		rows[i] = []*plot.Plot{lat, tput}
 	}
 
-	const width, rowHeight = 1200, 420
-	img := vgimg.NewWith(vgimg.UseWH(vg.Points(width), vg.Points(rowHeight*float64(len(rows)))), vgimg.UseDPI(96))
+	// A band at the top names the run; the charts fill the rest.
+	const width, rowHeight, titleHeight = 1200, 420, 70
+	height := rowHeight*float64(len(rows)) + titleHeight
+	img := vgimg.NewWith(vgimg.UseWH(vg.Points(width), vg.Points(height)), vgimg.UseDPI(96))
 	dc := draw.New(img)
+	dc.FillPolygon(color.White, []vg.Point{{X: 0, Y: 0}, {X: vg.Points(width), Y: 0}, {X: vg.Points(width), Y: vg.Points(height)}, {X: 0, Y: vg.Points(height)}})
+	y := vg.Points(height - 10)
+	for i, line := range plotTitle(r) {
+		size := vg.Points(11)
+		if i == 0 {
+			size = 16
+		}
+		sty := text.Style{Color: color.Black, Font: font.From(plot.DefaultFont, size), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
+		dc.FillText(sty, vg.Point{X: vg.Points(width / 2), Y: y}, line)
+		y -= size + 6
+	}
 	tiles := draw.Tiles{Rows: len(rows), Cols: 2, PadTop: 10, PadBottom: 10, PadLeft: 10, PadRight: 20, PadX: 30, PadY: 30}
-	canvases := plot.Align(rows, tiles, dc)
+	canvases := plot.Align(rows, tiles, draw.Crop(dc, 0, 0, 0, -titleHeight))
 	for i := range rows {
 		for j := range rows[i] {
 			rows[i][j].Draw(canvases[i][j])
@@ -107,6 +124,51 @@ func writePlot(path string, r *Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// plotTitle is the heading of the plot, a line each: what ran with the
+// parameters that shape the figures (clients, pipeline depth, value
+// size), the targets, and the rest of the workload.
+func plotTitle(r *Report) []string {
+	w := r.Workload
+	mode := map[string]string{"server": "run", "engine": "engine"}[r.Mode]
+	head := []string{"walkerbench " + mode + ": " + strings.Join(w.Tests, ", "), plural(w.Clients, "client")}
+	if r.Mode == "server" {
+		head = append(head, fmt.Sprintf("pipeline %d", w.Pipeline))
+	}
+	head = append(head, fmt.Sprintf("%d B values", w.ValueSize))
+	var targets []string
+	for _, t := range r.Targets {
+		if t.Address == "" || t.Address == t.Name || r.Mode == "engine" {
+			targets = append(targets, t.Name)
+		} else {
+			targets = append(targets, t.Name+"="+t.Address)
+		}
+	}
+	dist := w.Distribution
+	if w.ZipfS > 0 {
+		dist += fmt.Sprintf(" (s=%g)", w.ZipfS)
+	}
+	rest := []string{fmt.Sprintf("%s keys %s", commas(int64(w.Keys)), dist), fmt.Sprintf("%d B keys", w.KeySize)}
+	if w.Requests > 0 {
+		rest = append(rest, commas(w.Requests)+" requests per test")
+	} else {
+		rest = append(rest, fmt.Sprintf("%gs per test", w.DurationS))
+	}
+	if w.OpenLoop {
+		rest = append(rest, fmt.Sprintf("open loop at %s requests/s", commas(int64(w.Rate))))
+	} else {
+		rest = append(rest, "closed loop")
+	}
+	if w.Level != "" {
+		rest = append(rest, "reads LEVELGET "+w.Level)
+	}
+	rest = append(rest, plural(w.Threads, "thread"), r.Started.Format("2006-01-02 15:04 UTC"))
+	return []string{
+		strings.Join(head, " · "),
+		plural(len(targets), "target") + ": " + strings.Join(targets, ", "),
+		strings.Join(rest, " · "),
+	}
 }
 
 func find(rs []*Result, target, test string) *Result {

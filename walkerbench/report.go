@@ -168,8 +168,10 @@ func (r *Report) writeText(out io.Writer) {
 	}
 
 	byTest := map[string][]*Result{}
+	anyUnknown := false
 	for _, res := range r.Results {
 		byTest[res.Test] = append(byTest[res.Test], res)
+		anyUnknown = anyUnknown || res.Unknown > 0
 	}
 	var notes []string
 	for _, test := range w.Tests {
@@ -204,6 +206,9 @@ func (r *Report) writeText(out io.Writer) {
 		line("ops/s", true, func(res *Result) (string, float64) { return commas(int64(res.OpsPerSec)), res.OpsPerSec })
 		line("requests", false, func(res *Result) (string, float64) { return commas(res.Requests), 0 })
 		line("replies", false, func(res *Result) (string, float64) { return commas(res.Replies), 0 })
+		if anyUnknown {
+			line("unknown", false, func(res *Result) (string, float64) { return commas(res.Unknown), 0 })
+		}
 		line("errors", false, func(res *Result) (string, float64) { return commas(res.Errors), 0 })
 		for _, p := range []struct {
 			name string

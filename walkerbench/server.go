@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ type serverRun struct {
 	tg      target
 	ks      *keyspace
 	clients []*serverClient
+	filled  atomic.Int64 // keys the prefill has had answered
 }
 
 // serverClient is one connection and what it has in flight.
@@ -57,12 +59,16 @@ func runServer(ctx context.Context, w *workload, tg target, prog *progress) ([]*
 	for _, t := range w.tests {
 		prefill = prefill || w.prefill && wantsPrefill(t)
 	}
+	var prefillNotes []string
 	if prefill {
-		prog.note(fmt.Sprintf("%s: writing %s keys before the tests that read them", tg.name, commas(int64(w.keys))))
-		err := r.prefill(ctx)
-		prog.clear()
+		stop := prog.count(tg.name+": prefill", "keys", int64(w.keys), r.filled.Load)
+		unknown, err := r.prefill(ctx)
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("target %s: prefill: %w", tg.name, err)
+		}
+		if unknown > 0 {
+			prefillNotes = append(prefillNotes, fmt.Sprintf("prefill: %s SETs of unknown outcome (-UNKNOWN: the leader was lost while they were in flight); reads accept those keys missing", commas(unknown)))
 		}
 	}
 	var results []*Result
@@ -78,6 +84,9 @@ func runServer(ctx context.Context, w *workload, tg target, prog *progress) ([]*
 		res.addWarmup(warm)
 		if w.level != "" && (test == "get" || test == "mixed") {
 			res.Notes = append(res.Notes, "reads are "+levelNames[w.level])
+		}
+		if len(results) == 0 {
+			res.Notes = append(prefillNotes, res.Notes...)
 		}
 		results = append(results, res)
 	}
@@ -114,11 +123,15 @@ func (r *serverRun) check() error {
 }
 
 // prefill writes every key once, pipelined over all connections, so that
-// reads find values. It is not measured.
-func (r *serverRun) prefill(ctx context.Context) error {
+// reads find values. It is not measured. A SET answered -UNKNOWN (walkerd
+// lost its leader with the write in flight) may or may not have been
+// applied: it is counted in unknown, its key is not taken as written, and
+// the prefill goes on. Any other answer but +OK ends it.
+func (r *serverRun) prefill(ctx context.Context) (unknown int64, err error) {
 	const chunk = 128
 	n, cs := r.w.keys, len(r.clients)
 	errs := make([]error, cs)
+	var unknowns atomic.Int64
 	var wg sync.WaitGroup
 	for i, sc := range r.clients {
 		wg.Add(1)
@@ -141,17 +154,22 @@ func (r *serverRun) prefill(ctx context.Context) error {
 						errs[i] = err
 						return
 					}
-					if rp.Kind != '+' {
+					switch {
+					case isOK(&rp):
+						r.ks.acked(k)
+					case isUnknown(&rp):
+						unknowns.Add(1)
+					default:
 						errs[i] = fmt.Errorf("SET answered %c%s", rp.Kind, rp.Str)
 						return
 					}
-					r.ks.acked(k)
 				}
+				r.filled.Add(int64(hi - lo))
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return unknowns.Load(), errors.Join(errs...)
 }
 
 // body returns what each client does in a phase of test.
@@ -234,6 +252,13 @@ func (sc *serverClient) appendPair(b []byte, i int, ver uint64) []byte {
 // judge checks one reply to p and counts it if wrong; it reports whether
 // the reply was right. keys holds the keys of msets.
 func (sc *serverClient) judge(st *stats, ctr *counters, p *pending, rp *reply, keys []int) bool {
+	if isUnknown(rp) {
+		// Neither right nor wrong: the write may or may not have been
+		// applied, and the keyspace allows for both (its version was
+		// issued, it is not marked acknowledged).
+		st.unknown(ctr, 1)
+		return false
+	}
 	if rp.Kind == '-' {
 		st.fail(ctr, errorKind(rp.Str), 1, "")
 		return false
@@ -276,6 +301,11 @@ func (sc *serverClient) judge(st *stats, ctr *counters, p *pending, rp *reply, k
 }
 
 func isOK(rp *reply) bool { return rp.Kind == '+' && string(rp.Str) == "OK" }
+
+// isUnknown reports whether rp is walkerd's -UNKNOWN error: the leader was
+// lost while the write was in flight, so it may or may not have been
+// applied (and walkerd never retries it).
+func isUnknown(rp *reply) bool { return rp.Kind == '-' && bytes.HasPrefix(rp.Str, []byte("UNKNOWN")) }
 
 func unexpected(rp *reply) problem {
 	return problem{"unexpected reply type", fmt.Sprintf("reply %c%.40q", rp.Kind, rp.Str)}

@@ -27,7 +27,8 @@ type counters struct {
 	replies  atomic.Int64 // replies read (or engine calls returned)
 	ok       atomic.Int64 // replies that were right
 	errors   atomic.Int64 // requests that did not end ok: error replies, mismatches, lost
-	_        [96]byte     // keep clients off each other's cache lines
+	unknown  atomic.Int64 // writes answered -UNKNOWN: neither ok nor errors
+	_        [88]byte     // keep clients off each other's cache lines
 }
 
 // shard is a latency histogram shared by a few clients.
@@ -90,6 +91,17 @@ func (st *stats) fail(c *counters, kind string, n int64, example string) {
 	if example != "" && len(st.samples) < 5 && !slices.Contains(st.samples, example) {
 		st.samples = append(st.samples, example)
 	}
+}
+
+// unknown counts n requests whose outcome is unknown (walkerd's -UNKNOWN).
+func (st *stats) unknown(c *counters, n int64) { c.unknown.Add(n) }
+
+// unknowns sums the clients' requests of unknown outcome.
+func (st *stats) unknowns() (n int64) {
+	for i := range st.clients {
+		n += st.clients[i].unknown.Load()
+	}
+	return n
 }
 
 // totals sums the clients' counters.
@@ -172,7 +184,8 @@ type Result struct {
 	Requests  int64   `json:"requests"`   // sent
 	Replies   int64   `json:"replies"`    // read
 	OK        int64   `json:"ok"`         // right replies
-	Errors    int64   `json:"errors"`     // requests - ok: error replies, mismatches, lost
+	Unknown   int64   `json:"unknown"`    // writes answered -UNKNOWN: the outcome is unknown (not errors)
+	Errors    int64   `json:"errors"`     // requests - ok - unknown: error replies, mismatches, lost
 	OpsPerSec float64 `json:"ops_per_sec"`
 
 	ErrorsByKind map[string]int64 `json:"errors_by_kind"`
@@ -248,10 +261,11 @@ func distribution(h *hdrhistogram.Histogram) []Percentile {
 // result builds the Result of a finished phase.
 func (st *stats) result(tg target, test string, elapsed time.Duration, samples []sample, openLoop bool) *Result {
 	req, rep, ok, errs := st.totals()
+	unk := st.unknowns()
 	lat, lag, overflow := st.merged()
 	r := &Result{
 		Target: tg.name, Address: tg.addr, Test: test,
-		DurationS: elapsed.Seconds(), Requests: req, Replies: rep, OK: ok, Errors: errs,
+		DurationS: elapsed.Seconds(), Requests: req, Replies: rep, OK: ok, Unknown: unk, Errors: errs,
 		ErrorsByKind: map[string]int64{},
 		Latency:      summarize(lat),
 		Distribution: distribution(lat),
@@ -265,10 +279,13 @@ func (st *stats) result(tg target, test string, elapsed time.Duration, samples [
 	maps.Copy(r.ErrorsByKind, st.errKinds)
 	r.ErrorSamples = slices.Clone(st.samples)
 	st.mu.Unlock()
-	// Every request ends ok or as an error; a gap is a bug in walkerbench,
-	// and is reported rather than hidden.
-	if req != ok+errs {
-		r.Notes = append(r.Notes, fmt.Sprintf("walkerbench accounting: %d requests but %d ok + %d errors", req, ok, errs))
+	// Every request ends ok, unknown or as an error; a gap is a bug in
+	// walkerbench, and is reported rather than hidden.
+	if req != ok+unk+errs {
+		r.Notes = append(r.Notes, fmt.Sprintf("walkerbench accounting: %d requests but %d ok + %d unknown + %d errors", req, ok, unk, errs))
+	}
+	if unk > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s writes of unknown outcome (-UNKNOWN: the leader was lost while they were in flight; each may or may not have been applied): not counted in ops/s, not errors", commas(unk)))
 	}
 	if openLoop {
 		l := summarize(lag)

@@ -21,18 +21,21 @@ const (
 	exitUnreachable = 3 // a node could not be reached or did not answer in time
 	exitAuth        = 4 // the password is missing or wrong (NOAUTH, WRONGPASS)
 	exitNoLeader    = 5 // the cluster has no leader (or it moved away and none is known)
-	exitUnhealthy   = 6 // status: the cluster is unhealthy
+	exitUnhealthy   = 6 // the cluster is unhealthy: status's verdict, or a member members / info --all could not ask
 )
 
 const exitCodesHelp = `EXIT CODES:
    0  success (status: the cluster is healthy)
    1  a node refused the command, or another failure
    2  bad flags or arguments
-   3  a node could not be reached, or did not answer within --timeout
+   3  the node at --addr could not be reached, or did not answer within --timeout
    4  authentication failed: no password given (NOAUTH) or a wrong one (WRONGPASS)
-   5  the cluster has no leader
-   6  status: the cluster is unhealthy (a member unreachable, no leader,
-      members disagreeing on the leader, a member lagging behind)`
+   5  the cluster has no leader, or the leader is unknown (the one named
+      does not answer: it may have just failed)
+   6  the cluster is unhealthy. members, status and info --all: a member
+      could not be asked (it is down, or its RESP address is not recorded
+      yet); status also: no leader, members disagreeing on the leader, a
+      member lagging behind`
 
 // unreachableError: a node could not be dialled, or the connection failed
 // before the reply came.
@@ -102,22 +105,31 @@ func (e *authError) Error() string {
 // noLeaderError: no leader is known, so a command that needs one cannot
 // run.
 type noLeaderError struct {
-	detail string
+	detail  string
+	unknown bool // a leader is named, but it does not answer as one
 }
 
 func (e *noLeaderError) Error() string {
+	if e.unknown {
+		return "leader unknown: " + e.detail
+	}
 	if e.detail == "" {
 		return "no leader: the cluster has no leader right now (an election may be running, or a quorum of voters is down)"
 	}
 	return "no leader: " + e.detail
 }
 
-// unhealthyError is status's verdict.
+// unhealthyError is status's verdict, or a member that members or info
+// --all could not ask.
 type unhealthyError struct {
 	problems int
+	detail   string // if set, the message after "cluster unhealthy: "
 }
 
 func (e *unhealthyError) Error() string {
+	if e.detail != "" {
+		return "cluster unhealthy: " + e.detail
+	}
 	if e.problems == 1 {
 		return "cluster unhealthy: 1 problem"
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,7 +20,10 @@ persistence (the engine's disk figures), stats, replication, cpu, keyspace,
 raft; "all" or none for every one.
 
 --json prints {"section": {"field": "value"}}, or with --all a list of
-{"id", "addr", "reachable", "error", "info"} objects.`,
+{"id", "addr", "reachable", "error", "info"} objects.
+
+With --all, a member that cannot be asked (down, or its RESP address not
+recorded yet) makes info exit with 6, as members and status do.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "ask every member of the cluster"},
 		},
@@ -68,12 +70,10 @@ func infoAll(o *opts, sections []string) error {
 	}
 	results := probe(o, ms, sections...)
 	nodes := make([]infoNode, len(ms))
-	var failed []error
 	for i, m := range ms {
 		nodes[i] = infoNode{ID: m.ID, Addr: m.RESPAddr, Reachable: results[i].err == nil}
 		if err := results[i].err; err != nil {
 			nodes[i].Error = err.Error()
-			failed = append(failed, fmt.Errorf("%s: %w", m.ID, err))
 			continue
 		}
 		nodes[i].Info = results[i].info.jsonMap()
@@ -85,7 +85,10 @@ func infoAll(o *opts, sections []string) error {
 	} else {
 		writeSideBySide(o, ms, results)
 	}
-	return errors.Join(failed...)
+	// Each member's error is in the output above; the error names them
+	// once more, without the cause, for the exit code members and status
+	// share.
+	return unasked(ms, results)
 }
 
 // writeSideBySide prints one row per field and one column per member, in

@@ -42,7 +42,7 @@ db5            keys=2,expires=0,avg_ttl=0
 raft_node_id   node1
 raft_member0   id=node1,raft=127.0.0.1:1,resp=127.0.0.1:2,role=leader,suffrage=voter
 
-node2: its RESP address is not recorded, so it cannot be asked
+node2: its RESP address is not recorded yet (still being recorded just after a cluster starts), so it cannot be asked
 `
 	if got := out.String(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

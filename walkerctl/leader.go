@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -11,7 +12,10 @@ func leaderCommand() *cli.Command {
 		Name:  "leader",
 		Usage: "print the leader, as the node at --addr knows it",
 		Description: `Sends RAFT.LEADER to the node at --addr and prints the leader's id, Raft
-address and RESP address. Exits with 5 when that node knows no leader.
+address and RESP address. Then it asks the leader so named whether it still
+leads: a node goes on naming a leader that has just died until its election
+timeout passes. Exits with 5 when that node knows no leader, or when the
+leader it names does not answer or names another (the leader is unknown).
 
 --json prints {"id", "raft_addr", "resp_addr"}.`,
 		Action: runLeader,
@@ -45,14 +49,35 @@ func runLeader(c *cli.Context) error {
 	return t.write(o.stdout)
 }
 
-// findLeader asks the first node of --addr that answers who leads.
+// findLeader asks the first node of --addr that answers who leads, then
+// checks with the leader it names, which may have died a moment ago (its
+// followers name it until their election timeout passes).
 func findLeader(o *opts) (leaderRef, error) {
 	c, err := o.anyNode()
 	if err != nil {
 		return leaderRef{}, err
 	}
 	defer c.close()
-	return askLeader(c)
+	l, err := askLeader(c)
+	if err != nil || l.RESPAddr == "" || l.RESPAddr == c.addr {
+		// Without an address the leader cannot be asked; the node asked
+		// speaks for itself.
+		return l, err
+	}
+	confirmed, err := leaderAt(o, l.RESPAddr)
+	var ue *unreachableError
+	var ne *noLeaderError
+	switch {
+	case errors.As(err, &ue):
+		return leaderRef{}, &noLeaderError{unknown: true, detail: fmt.Sprintf("%s names %s, which does not answer (%v); it may have just failed, and an election will follow", c.addr, l.ID, err)}
+	case errors.As(err, &ne):
+		return leaderRef{}, &noLeaderError{unknown: true, detail: fmt.Sprintf("%s names %s, which knows no leader", c.addr, l.ID)}
+	case err != nil:
+		return leaderRef{}, err
+	case confirmed.ID != l.ID:
+		return leaderRef{}, &noLeaderError{unknown: true, detail: fmt.Sprintf("%s names %s, which names %s (leadership is moving)", c.addr, l.ID, confirmed.ID)}
+	}
+	return l, nil
 }
 
 func askLeader(c *client) (leaderRef, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -19,8 +20,11 @@ per member: id, Raft address, RESP address, role, suffrage, whether it
 answered, its applied index, and its lag: how far its applied index is
 behind the leader's (in Raft log entries).
 
-A member that does not answer is listed as not reachable; that is not an
-error here (see 'walkerctl status' for a health verdict).
+A member that does not answer is listed as not reachable, and members then
+exits with 6 (the cluster is unhealthy), as status and info --all do. So
+does a member whose RESP address is not recorded yet: members record their
+addresses as they join and as they lead, which takes a moment after a
+cluster starts.
 
 --json prints a list of {"id", "raft_addr", "resp_addr", "role", "suffrage",
 "reachable", "applied_index", "lag", "error"} objects; applied_index and lag
@@ -85,12 +89,18 @@ func runMembers(c *cli.Context) error {
 		}
 	}
 	if o.json {
-		return writeJSON(o.stdout, rows)
+		if err := writeJSON(o.stdout, rows); err != nil {
+			return err
+		}
+		return unasked(ms, results)
 	}
 	t := newTable("ID", "RAFT ADDRESS", "RESP ADDRESS", "ROLE", "SUFFRAGE", "REACHABLE", "APPLIED", "LAG")
 	for _, r := range rows {
 		reachable := "yes"
-		if !r.Reachable {
+		switch {
+		case r.Error == errNoRESPAddr.Error():
+			reachable = "not-yet" // not asked: no address recorded yet
+		case !r.Reachable:
 			reachable = "no"
 		}
 		t.add(r.ID, r.RaftAddr, r.RESPAddr, r.Role, r.Suffrage, reachable, uintCell(r.AppliedIndex), uintCell(r.Lag))
@@ -105,7 +115,33 @@ func runMembers(c *cli.Context) error {
 			sep = ""
 		}
 	}
-	return nil
+	return unasked(ms, results)
+}
+
+// unasked is the error of members and info --all when some members could
+// not be asked (whose causes they print with their output): nil when every
+// member answered.
+func unasked(ms []member, results []probeResult) error {
+	var down, unrecorded []string
+	for i, r := range results {
+		switch {
+		case errors.Is(r.err, errNoRESPAddr):
+			unrecorded = append(unrecorded, ms[i].ID)
+		case r.err != nil:
+			down = append(down, ms[i].ID)
+		}
+	}
+	var parts []string
+	if len(down) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d members could not be asked (%s)", len(down), len(ms), strings.Join(down, ", ")))
+	}
+	if len(unrecorded) > 0 {
+		parts = append(parts, fmt.Sprintf("the RESP address of %s is still being recorded (members record theirs as they join and lead, a moment after a cluster starts): try again", strings.Join(unrecorded, ", ")))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &unhealthyError{problems: len(down) + len(unrecorded), detail: strings.Join(parts, "; ")}
 }
 
 // fetchMembers reads RAFT.MEMBERS from the first node of --addr that
@@ -138,9 +174,12 @@ type probeResult struct {
 	err  error
 }
 
-// errNoRESPAddr: the member has not registered its RESP address (it
-// joined without one and has not led since).
-var errNoRESPAddr = errors.New("its RESP address is not recorded, so it cannot be asked")
+// errNoRESPAddr: the member's RESP address is not in the data yet. A
+// member records it when it joins with one (JOIN's RESP-ADDR) and when it
+// becomes a ready leader, each through the Raft log: just after a cluster
+// starts, the nodes that have not applied those entries yet know no
+// address (and a member that joined without one has none until it leads).
+var errNoRESPAddr = errors.New("its RESP address is not recorded yet (still being recorded just after a cluster starts), so it cannot be asked")
 
 // probe asks every member for INFO sections at its own RESP address, all
 // at once, each within --timeout.

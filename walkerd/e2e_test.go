@@ -299,3 +299,67 @@ func TestE2E_TransactionsAndBenchmarkThroughAFollower(t *testing.T) {
 		t.Fatalf("redis-benchmark through a follower:\n%s", out)
 	}
 }
+
+// A mistyped -join address used to be retried every 2 s for ever with
+// "forward: dial leader <addr>", calling the join address a leader. The
+// log should name it as the join target, say that JOIN is what is being
+// retried, and retry less and less often.
+func TestE2E_AMistypedJoinAddressIsNamedAsTheJoinTargetAndRetriedLessAndLessOften(t *testing.T) {
+	wrong := harness.FreeAddr(t) // nothing listens there
+	n := harness.NewNode(t, bin(t), "lost")
+	n.Start("-join", wrong)
+	time.Sleep(3500 * time.Millisecond)
+	var retries []time.Duration
+	for _, line := range strings.Split(n.Log(), "\n") {
+		if !strings.Contains(line, wrong) || strings.HasPrefix(line, "---") {
+			continue
+		}
+		if strings.Contains(line, "leader") {
+			t.Errorf("the join address is called a leader: %s", line)
+		}
+		if !strings.Contains(line, "join_target="+wrong) || !strings.Contains(line, "JOIN") {
+			t.Errorf("the line does not name the join target and JOIN: %s", line)
+		}
+		_, after, ok := strings.Cut(line, "retry_in=")
+		if !ok {
+			t.Fatalf("no retry_in: %s", line)
+		}
+		d, err := time.ParseDuration(strings.Fields(after)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		retries = append(retries, d)
+	}
+	if len(retries) < 3 {
+		t.Fatalf("%d join attempts logged in 3.5 s:\n%s", len(retries), n.Log())
+	}
+	for i := 1; i < len(retries); i++ {
+		if retries[i] <= retries[i-1] {
+			t.Fatalf("retry delays %v do not grow:\n%s", retries, n.Log())
+		}
+	}
+}
+
+// An untagged build's version is `git describe`'s commit, the same as its
+// commit: --version printed "walkerd version 692a96c (692a96c)".
+func TestE2E_VersionNamesTheCommitOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds walkerd")
+	}
+	for _, c := range []struct{ version, commit, want string }{
+		{"692a96c", "692a96c", "walkerd version 692a96c\n"},
+		{"692a96c-dirty", "692a96c", "walkerd version 692a96c-dirty\n"},
+		{"v0.3.0", "692a96c", "walkerd version v0.3.0 (692a96c)\n"},
+	} {
+		b := filepath.Join(t.TempDir(), "walkerd")
+		pkg := "github.com/walkerdb/walkerdb/internal/version."
+		build := exec.Command("go", "build", "-o", b, "-ldflags", "-X "+pkg+"Version="+c.version+" -X "+pkg+"Commit="+c.commit, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		out, err := exec.Command(b, "--version").CombinedOutput()
+		if err != nil || string(out) != c.want {
+			t.Errorf("version %s commit %s: --version printed %q (%v), want %q", c.version, c.commit, out, err, c.want)
+		}
+	}
+}

@@ -351,31 +351,59 @@ func run(c *cli.Context) error {
 	return nil
 }
 
-// joinCluster asks a member to add this node, and retries until one does
-// or the node finds itself a member by other means (walkerctl join).
-// Joining when already a member is a no-op on the leader.
+// joinCluster asks the join target (any member; a follower forwards JOIN
+// to the leader) to add this node, retrying with capped exponential
+// backoff until a leader answers that its configuration lists the node.
+// Only the leader's word counts: this node's own configuration may be a
+// stale one that still lists it (it was removed by LEAVE while it was
+// down), and the heartbeats it hears then prove nothing. JOIN of a member
+// already there with the same addresses changes nothing on the leader, so
+// a member restarted with -join just asks once. When the join target
+// fails (down, mistyped), the leader this node knows of, if any, is asked
+// too.
 func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, stop <-chan struct{}) {
+	const firstDelay, maxDelay = 100 * time.Millisecond, 10 * time.Second
 	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAdvertise), []byte(s.advertise)}
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
-		if st.Joined() {
-			log.Info("already a member of the cluster", "id", s.id)
-			return
-		}
-		raw, err := pool.Do(s.join, args)
-		if err == nil && string(raw) == "+OK\r\n" {
-			log.Info("joined the cluster", "via", s.join)
-			return
-		}
+	delay := firstDelay
+	for attempt := 1; ; attempt++ {
+		err := askJoin(pool, s.join, args)
 		if err == nil {
-			err = errors.New(strings.TrimSpace(string(raw)))
+			log.Info("joined the cluster", "join_target", s.join)
+			return
 		}
-		log.Warn("join failed; retrying", "via", s.join, "err", err, "in", delay)
+		if l, ok, _ := st.Leader(); ok && l.RESPAddr != "" && l.RESPAddr != s.join {
+			if lerr := askJoin(pool, l.RESPAddr, args); lerr == nil {
+				log.Info("joined the cluster through the leader; the join target failed", "leader", l.RESPAddr, "join_target", s.join, "err", err)
+				return
+			}
+		}
+		log.Warn("JOIN through the join target failed; retrying", "join_target", s.join, "err", err, "attempt", attempt, "retry_in", delay)
 		select {
 		case <-stop:
 			return
 		case <-time.After(delay):
 		}
+		delay = min(2*delay, maxDelay)
 	}
+}
+
+// askJoin sends JOIN to addr. nil means a leader has this node in its
+// configuration.
+func askJoin(pool *forward.Pool, addr string, args [][]byte) error {
+	raw, err := pool.Do(addr, args)
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		// The pool's text calls whatever it dials the leader.
+		return fmt.Errorf("cannot connect: %w", op)
+	case errors.Is(err, forward.ErrConnLost):
+		return errors.New("connection lost before a reply: " + strings.TrimPrefix(err.Error(), forward.ErrConnLost.Error()+": "))
+	case err != nil:
+		return err
+	case string(raw) == "+OK\r\n":
+		return nil
+	}
+	return fmt.Errorf("answered %s", strings.TrimSpace(string(raw)))
 }
 
 // bindIP is the IP of a listen address, if it names one.

@@ -47,6 +47,18 @@
 // delete whose record is lost can bring back an older value of its key: the
 // report lists every region, and the quarantine keeps the bytes.
 //
+// # Keys
+//
+// Text names an engine key one way in every command (keyName): the
+// database, the type and a readable user key, as walkerd lays keys out
+// (internal/keyspace): db0 string "user:1" for a metadata key, whose type
+// comes from its value's first byte ("key" where only the key is at hand,
+// as for a tombstone); db0 hash "h" v=7 elem "f" for a collection's
+// element; internal member "n1" for walkerd's own keys; raw <hex> for a
+// key outside the layout. dump names every record's key so; inspect
+// counts the live keys by database and type and names a few internal and
+// foreign ones; export names a few of the keys it skips.
+//
 // JSON carries bytes (dump, export) as a string when they are valid UTF-8
 // and as standard base64 in a field with a _base64 suffix otherwise
 // (key_base64, value_base64); exactly one of the two is present.

@@ -19,11 +19,15 @@ func dumpCommand() *cli.Command {
 		Description: "Prints the records of every segment (or one) exactly as stored, in order:\n" +
 			"batch members as they come and the commit that ends their batch, tombstones,\n" +
 			"and each stretch that does not decode (then goes on at the next valid record).\n" +
-			"Keys and values are engine bytes: walkerd's keys start with their database\n" +
-			"byte. Text shows them Go-quoted when printable, as 0x-hex otherwise; JSON\n" +
-			"lines carry key/value as strings when valid UTF-8, else key_base64/value_base64.",
+			"Text names each key as walkerd lays it out: database, type (from a metadata\n" +
+			"key's value; \"key\" where the value is not at hand, as for a tombstone) and\n" +
+			"user key, e.g. db0 string \"user:1\", db2 hash \"h\" v=5 elem \"f\",\n" +
+			"internal member \"n1\", or raw <hex> outside the layout; values are engine\n" +
+			"bytes, Go-quoted when printable, 0x-hex otherwise. JSON lines carry the same\n" +
+			"name, and key/value as engine bytes: strings when valid UTF-8, else\n" +
+			"key_base64/value_base64.",
 		Flags: []cli.Flag{
-			&cli.UintFlag{Name: "segment", Usage: "dump only segment `N`"},
+			&cli.UintFlag{Name: "segment", Usage: "dump only segment `N`", DefaultText: "every segment"},
 			&cli.BoolFlag{Name: "keys-only", Usage: "leave values out"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output format: text or json (JSON lines)"},
 			&cli.BoolFlag{Name: "json", Usage: "same as --format json"},
@@ -42,6 +46,7 @@ type dumpJSON struct {
 	Size        int64   `json:"size"`
 	Seq         uint64  `json:"seq,omitempty"`
 	ExpireAt    int64   `json:"expire_at,omitempty"` // Unix ms
+	Name        string  `json:"name,omitempty"`      // the key as text shows it (keyName)
 	Key         *string `json:"key,omitempty"`
 	KeyBase64   []byte  `json:"key_base64,omitempty"`
 	Value       *string `json:"value,omitempty"`
@@ -94,8 +99,16 @@ func dumpAction(c *cli.Context) error {
 	defer w.Flush()
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
+	var names keyNamer
 	for _, id := range ids {
 		fn := func(off int64, rec record.Record) error {
+			var name string
+			switch rec.Kind() {
+			case record.KindPut:
+				name = names.name(rec.Key, rec.Value)
+			case record.KindDelete:
+				name = names.name(rec.Key, nil)
+			}
 			if format == "json" {
 				j := dumpJSON{Segment: id, Offset: off, Type: kindName(rec.Kind()), Batch: rec.InBatch(), Size: rec.Size(),
 					Seq: rec.Seq, ExpireAt: rec.ExpireAt}
@@ -103,6 +116,7 @@ func dumpAction(c *cli.Context) error {
 					n, _ := record.CommitCount(rec.Value)
 					j.Count = &n
 				} else {
+					j.Name = name
 					j.Key, j.KeyBase64 = jsonBytes(rec.Key)
 					if !keysOnly && rec.Kind() == record.KindPut {
 						j.Value, j.ValueBase64 = jsonBytes(rec.Value)
@@ -123,7 +137,7 @@ func dumpAction(c *cli.Context) error {
 			if rec.ExpireAt != 0 {
 				fmt.Fprintf(w, " expire %s", time.UnixMilli(rec.ExpireAt).UTC().Format("2006-01-02T15:04:05.000Z"))
 			}
-			fmt.Fprintf(w, " key %s", text(rec.Key))
+			fmt.Fprintf(w, " %s", name)
 			if !keysOnly && rec.Kind() == record.KindPut {
 				fmt.Fprintf(w, " value %s", text(rec.Value))
 			}

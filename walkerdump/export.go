@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -26,7 +27,9 @@ func exportCommand() *cli.Command {
 			"(expire_at in Unix ms, 0 = none). Bytes that are not valid UTF-8 go in\n" +
 			"key_base64 / value_base64 (standard base64) instead of key / value.\n" +
 			"Keys already expired are skipped, as are walkerd's internal keys (first byte\n" +
-			"0xFF) and any key that is not in walkerd's layout (database byte 0..15).\n" +
+			"0xFF), any key that is not in walkerd's layout (database byte 0..15), and\n" +
+			"collections (hash, list, set, zset, stream: export writes strings only);\n" +
+			"the summary on stderr counts each and names a few, as dump names keys.\n" +
 			"The directory must be one walkerd would open: run recover first otherwise.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "resp", Usage: "output format: resp or json (JSON lines)"},
@@ -87,35 +90,40 @@ func exportAction(c *cli.Context) error {
 	enc.SetEscapeHTML(false)
 	var buf []byte
 	curDB := -1
-	var n, expired, internal, foreign int64
+	var n, expired, seen int64
+	// Keys skipped for a reason other than expiry, counted with a few
+	// examples each, named as keyName names them.
+	internal, foreign, colls := &skipped{}, &skipped{}, &skipped{}
 	total := int64(x.Len())
 	p = newProgress(c, "export", "keys")
 	err = x.Ascend(func(key, value []byte, exp int64) error {
-		if done := n + expired + internal + foreign; done%4096 == 0 {
-			p.update(done, total)
+		if seen%4096 == 0 {
+			p.update(seen, total)
 		}
+		seen++
 		db, k, ok := keyspace.SplitMeta(key)
 		var m keyspace.Meta
 		if ok {
 			var err error
 			if m, err = keyspace.DecodeMeta(value); err != nil {
-				foreign++
+				foreign.add(key, value)
 				return nil
 			}
 		}
 		switch {
 		case keyspace.IsSub(key):
-			return nil // a collection's element: exported with its collection
+			return nil // a collection's element: skipped with its collection
 		case !ok && len(key) > 0 && key[0] == keyspace.Internal:
-			internal++
+			internal.add(key, nil)
 			return nil
-		case !ok || m.Type != keyspace.String:
-			// Only strings exist in this layout version; anything else is
-			// not walkerd's.
-			foreign++
+		case !ok:
+			foreign.add(key, nil)
 			return nil
 		case exp != 0 && exp <= now:
 			expired++
+			return nil
+		case m.Type != keyspace.String:
+			colls.add(key, value)
 			return nil
 		}
 		value = m.Value
@@ -150,6 +158,36 @@ func exportAction(c *cli.Context) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "exported %d keys; skipped %d expired, %d internal, %d outside walkerd's layout\n", n, expired, internal, foreign)
+	fmt.Fprintf(c.App.ErrWriter, "exported %d keys; skipped %d expired, %d internal%s, %d outside walkerd's layout%s",
+		n, expired, internal.n, internal.examples(), foreign.n, foreign.examples())
+	if colls.n > 0 {
+		fmt.Fprintf(c.App.ErrWriter, ", %d collections%s (export writes strings only)", colls.n, colls.examples())
+	}
+	fmt.Fprintln(c.App.ErrWriter)
 	return nil
+}
+
+// skipped counts keys export leaves out for one reason, and names the
+// first few.
+type skipped struct {
+	n     int64
+	names []string
+}
+
+func (s *skipped) add(key, meta []byte) {
+	if s.n++; len(s.names) < 3 {
+		s.names = append(s.names, keyName(key, meta))
+	}
+}
+
+// examples names the keys: ` (internal member "n1")`, or with more than
+// it kept ` (e.g. a, b, c)`; "" for none.
+func (s *skipped) examples() string {
+	switch {
+	case s.n == 0:
+		return ""
+	case s.n > int64(len(s.names)):
+		return " (e.g. " + strings.Join(s.names, ", ") + ")"
+	}
+	return " (" + strings.Join(s.names, ", ") + ")"
 }

@@ -62,7 +62,7 @@ func TestExport_RESPLoadsIntoRedisWithValuesAndTTLs(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("export: exit %d: %s", code, errs)
 	}
-	if !strings.Contains(errs, "1 internal, 1 outside") {
+	if !strings.Contains(errs, `1 internal (internal member "1"), 1 outside walkerd's layout (raw 4078)`) {
 		t.Errorf("export summary: %s", errs)
 	}
 	file := filepath.Join(t.TempDir(), "dump.resp")

@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 func inspectCommand() *cli.Command {
@@ -21,7 +25,9 @@ func inspectCommand() *cli.Command {
 			"tombstones, live keys and bytes, dead bytes, live keys already expired (merge\n" +
 			"drops them), the hint's state, and damage met while scanning; then totals and\n" +
 			"the garbage ratio (dead / all bytes). Segments loaded from their hints are not\n" +
-			"read record by record: use verify to check every CRC.",
+			"read record by record: use verify to check every CRC. Then it counts the live\n" +
+			"keys by database and type (reading each one's value), and names a few of\n" +
+			"walkerd's internal keys and of those outside its layout, as dump names keys.",
 		Flags:  []cli.Flag{jsonFlag},
 		Action: inspectAction,
 	}
@@ -39,6 +45,20 @@ type inspectJSON struct {
 	OrphanHints []uint32          `json:"orphan_hints"`
 	Quarantine  bool              `json:"quarantine"`
 	Seq         uint64            `json:"seq"`
+	Keyspace    keyspaceJSON      `json:"keyspace"`
+}
+
+// keyspaceJSON counts the live keys (expired ones included) by what they
+// are in walkerd's layout.
+type keyspaceJSON struct {
+	Databases map[string]map[string]int64 `json:"databases"` // "db0" -> type ("string", "hash", ...) -> keys
+	Elements  int64                       `json:"elements"`  // collections' element sub-keys
+	Internal  int64                       `json:"internal"`
+	Outside   int64                       `json:"outside_layout"`
+	// Examples names a few internal keys and keys outside the layout, as
+	// dump names keys.
+	Examples []string `json:"examples"`
+	Error    string   `json:"error,omitempty"` // the count stopped at damage
 }
 
 type segmentJSON struct {
@@ -167,10 +187,87 @@ func inspectAction(c *cli.Context) error {
 	if t.Bytes > 0 {
 		t.GarbageRatio = float64(t.DeadBytes) / float64(t.Bytes)
 	}
+	out.Keyspace = census(x)
 	if c.Bool("json") {
 		return writeJSON(c.App.Writer, out)
 	}
 	return printInspect(c.App.Writer, &out)
+}
+
+// census counts the live keys of x by database and type. Damage stops it
+// (verify names the place): what it counted so far is kept, with the error.
+func census(x *engine.Index) keyspaceJSON {
+	ks := keyspaceJSON{Databases: map[string]map[string]int64{}, Examples: []string{}}
+	internal, outside := &skipped{}, &skipped{}
+	err := x.Ascend(func(key, value []byte, _ int64) error {
+		switch {
+		case keyspace.IsMeta(key):
+			db, _, _ := keyspace.SplitMeta(key)
+			typ := "unknown type"
+			if t, ok := keyspace.TypeOf(value); ok {
+				typ = t.String()
+			}
+			name := fmt.Sprintf("db%d", db)
+			if ks.Databases[name] == nil {
+				ks.Databases[name] = map[string]int64{}
+			}
+			ks.Databases[name][typ]++
+		case keyspace.IsSub(key):
+			ks.Elements++
+		case len(key) > 0 && key[0] == keyspace.Internal:
+			internal.add(key, nil)
+		default:
+			outside.add(key, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		ks.Error = err.Error()
+	}
+	ks.Internal, ks.Outside = internal.n, outside.n
+	ks.Examples = append(append(ks.Examples, internal.names...), outside.names...)
+	return ks
+}
+
+// keyspaceText writes census's counts, a line each.
+func keyspaceText(w io.Writer, ks keyspaceJSON) {
+	var dbs []string
+	for db := range keyspace.Databases {
+		types := ks.Databases[fmt.Sprintf("db%d", db)]
+		if len(types) == 0 {
+			continue
+		}
+		var parts []string
+		for _, t := range slices.Sorted(maps.Keys(types)) {
+			parts = append(parts, fmt.Sprintf("%d %s", types[t], t))
+		}
+		dbs = append(dbs, fmt.Sprintf("db%d %s", db, strings.Join(parts, ", ")))
+	}
+	if len(dbs) == 0 {
+		dbs = []string{"none"}
+	}
+	fmt.Fprintf(w, "keys by database and type: %s\n", strings.Join(dbs, "; "))
+	if ks.Elements > 0 {
+		fmt.Fprintf(w, "collection elements: %d\n", ks.Elements)
+	}
+	// Examples holds the internal keys' names first.
+	ni := min(int(ks.Internal), 3)
+	if ks.Internal > 0 {
+		fmt.Fprintf(w, "internal keys: %d (%s)\n", ks.Internal, exampleList(ks.Examples[:ni], ks.Internal))
+	}
+	if ks.Outside > 0 {
+		fmt.Fprintf(w, "keys outside walkerd's layout: %d (%s)\n", ks.Outside, exampleList(ks.Examples[ni:], ks.Outside))
+	}
+	if ks.Error != "" {
+		fmt.Fprintf(w, "the key count stopped at damage (run verify): %s\n", ks.Error)
+	}
+}
+
+func exampleList(names []string, n int64) string {
+	if n > int64(len(names)) {
+		return "e.g. " + strings.Join(names, ", ")
+	}
+	return strings.Join(names, ", ")
 }
 
 func printInspect(w io.Writer, out *inspectJSON) error {
@@ -205,6 +302,7 @@ func printInspect(w io.Writer, out *inspectJSON) error {
 	fmt.Fprintf(w, "%d keys (%d already expired); live %d bytes, dead %d bytes; garbage ratio %.3f\n",
 		t.Keys, t.Expired, t.LiveBytes, t.DeadBytes, t.GarbageRatio)
 	fmt.Fprintf(w, "hint files: %d, valid: %d; highest seq %d\n", t.HintFiles, t.ValidHints, out.Seq)
+	keyspaceText(w, out.Keyspace)
 	if t.ValidHints > 0 {
 		fmt.Fprintln(w, "(segments with a valid hint were loaded from it, not read record by record: verify checks every CRC)")
 	}

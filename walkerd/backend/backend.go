@@ -85,9 +85,17 @@ type Member struct {
 type NotLeaderError struct {
 	// LeaderAddr is the leader's RESP address, "" when no leader is known.
 	LeaderAddr string
+	// Removed says this node is no longer a member: it was removed from
+	// the cluster's configuration (LEAVE). Nothing should be forwarded
+	// from it, even to a LeaderAddr it still knows; it is a member again
+	// only once a leader adds it back (JOIN).
+	Removed bool
 }
 
 func (e *NotLeaderError) Error() string {
+	if e.Removed {
+		return "backend: this node was removed from the cluster"
+	}
 	if e.LeaderAddr == "" {
 		return "backend: not the leader, and no leader is known"
 	}

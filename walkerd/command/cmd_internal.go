@@ -271,6 +271,13 @@ func DeadCollections(db *engine.DB, now int64, cursor []byte, limit int) (dead [
 // matching pattern (nil: all) and of type typ (nil: any) kept, and the
 // next cursor (nil: done).
 func ScanKeys(db *engine.DB, dbi int, now int64, cursor []byte, count int, pattern, typ []byte) (keys [][]byte, next []byte, err error) {
+	return ScanKeysApart(db, dbi, now, cursor, count, pattern, typ, nil)
+}
+
+// ScanKeysApart is ScanKeys whose page, once it has seen count keys, ends
+// only between two keys (engine keys, in order) that apart accepts (nil:
+// between any two): SCAN ends its pages where its numeric cursor changes.
+func ScanKeysApart(db *engine.DB, dbi int, now int64, cursor []byte, count int, pattern, typ []byte, apart func(last, next []byte) bool) (keys [][]byte, next []byte, err error) {
 	prefix := keyspace.DBPrefix(dbi)
 	if cursor != nil && !bytes.HasPrefix(cursor, prefix) {
 		return nil, nil, ErrInvalidCursor
@@ -285,12 +292,16 @@ func ScanKeys(db *engine.DB, dbi int, now int64, cursor []byte, count int, patte
 	err = db.View(now, func(v *engine.View) error {
 		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.PrefixEnd(prefix), KeysOnly: typ == nil})
 		seen := 0
+		var last []byte
 		for ok := it.First(); ok; ok = it.Next() {
-			if seen == count {
+			if seen >= count && (apart == nil || apart(last, it.Key())) {
 				next = bytes.Clone(it.Key())
 				break
 			}
 			seen++
+			if apart != nil {
+				last = append(last[:0], it.Key()...)
+			}
 			_, k, _ := keyspace.SplitMeta(it.Key())
 			if pattern != nil && !Match(pattern, k) {
 				continue

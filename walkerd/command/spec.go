@@ -134,6 +134,10 @@ type Spec struct {
 	// Group, Since, Summary and Complexity are for COMMAND DOCS, worded
 	// as Redis's documentation words them.
 	Group, Since, Summary, Complexity string
+	// Args are the arguments after the name, as COMMAND DOCS describes
+	// them (redis-cli builds its help and hints from them). nil: the
+	// command's entry in redisArgs (args.go), if any.
+	Args []Arg
 	// Subs are the subcommands, for a container command (CLIENT, CONFIG,
 	// COMMAND, OBJECT, ...).
 	Subs []*Spec
@@ -151,6 +155,49 @@ type Spec struct {
 	// run executes a data command in c with the arguments parse
 	// returned. nil for commands the server runs itself.
 	run func(c *ctx, args [][]byte, p any)
+}
+
+// Arg is one argument of a command as Redis 7.0's COMMAND DOCS describes
+// it (server.h's redisCommandArg), each field under the name COMMAND DOCS
+// gives it.
+type Arg struct {
+	Name string
+	// Type is "key", "string", "integer", "double", "pattern",
+	// "unix-time", "pure-token" (Token alone), "oneof" (one of Args) or
+	// "block" (Args in order).
+	Type string
+	// KeySpecIndex is a key argument's key spec (0: the first); reported
+	// for Type "key" only.
+	KeySpecIndex int
+	// Token is the literal word before the value ("EX"), "" for none.
+	Token string
+	// Summary, Since and DeprecatedSince are reported when not "".
+	Summary, Since, DeprecatedSince string
+	Flags                           ArgFlags
+	// Args are the arguments of a "oneof" or "block".
+	Args []Arg
+}
+
+// ArgFlags are an argument's COMMAND DOCS flags.
+type ArgFlags uint8
+
+const (
+	ArgOptional      ArgFlags = 1 << iota // "optional"
+	ArgMultiple                           // "multiple": may repeat
+	ArgMultipleToken                      // "multiple_token": repeats with its token
+)
+
+var argFlagNames = []string{"optional", "multiple", "multiple_token"}
+
+// Names lists the flag names set in f, in Redis's order.
+func (f ArgFlags) Names() []string {
+	var out []string
+	for i, n := range argFlagNames {
+		if f&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 var (
@@ -171,11 +218,17 @@ func register(list ...*Spec) {
 			panic("command: registered twice: " + s.Name)
 		}
 		s.ID, nspecs = nspecs, nspecs+1
+		if s.Args == nil {
+			s.Args = redisArgs[s.Name]
+		}
 		for _, sub := range s.Subs {
 			sub.ID, nspecs = nspecs, nspecs+1
 			sub.Parent = s
 			if !strings.Contains(sub.Name, "|") {
 				sub.Name = s.Name + "|" + sub.Name
+			}
+			if sub.Args == nil {
+				sub.Args = redisArgs[sub.Name]
 			}
 			if sub.Group == "" {
 				sub.Group = s.Group

@@ -237,6 +237,7 @@ func (s *Server) configParams() map[string]configParam {
 		"save":               ro(""),
 		"proto-max-bulk-len": ro(strconv.Itoa(maxBulkLen)),
 		"maxmemory":          ro("0"),
+		"maxmemory-policy":   ro("noeviction"), // as INFO memory says
 		"timeout":            ro("0"),
 	}
 	for k, v := range s.cfg.Settings {
@@ -495,6 +496,9 @@ func commandDocs(c *client, k *command.Spec) {
 	if k.Complexity != "" {
 		n++
 	}
+	if len(k.Args) > 0 {
+		n++
+	}
 	if len(k.Subs) > 0 {
 		n++
 	}
@@ -509,12 +513,59 @@ func commandDocs(c *client, k *command.Spec) {
 		c.bulkString("complexity")
 		c.bulkString(k.Complexity)
 	}
+	if len(k.Args) > 0 {
+		c.bulkString("arguments")
+		docArgs(c, k.Args)
+	}
 	if len(k.Subs) > 0 {
 		c.bulkString("subcommands")
 		c.w.Map(len(k.Subs))
 		for _, sub := range k.Subs {
 			c.bulkString(sub.Name)
 			commandDocs(c, sub)
+		}
+	}
+}
+
+// docArgs writes a COMMAND DOCS "arguments" array, each argument a map
+// with the fields and in the order of Redis's addReplyCommandArgList: its
+// flags are status replies, as redis-cli expects.
+func docArgs(c *client, args []command.Arg) {
+	c.array(len(args))
+	for _, a := range args {
+		key, nested := a.Type == "key", a.Type == "oneof" || a.Type == "block"
+		n := 2
+		for _, present := range []bool{key, a.Token != "", a.Summary != "", a.Since != "", a.DeprecatedSince != "", a.Flags != 0, nested} {
+			if present {
+				n++
+			}
+		}
+		c.w.Map(n)
+		c.bulkString("name")
+		c.bulkString(a.Name)
+		c.bulkString("type")
+		c.bulkString(a.Type)
+		if key {
+			c.bulkString("key_spec_index")
+			c.integer(int64(a.KeySpecIndex))
+		}
+		for _, f := range [][2]string{{"token", a.Token}, {"summary", a.Summary}, {"since", a.Since}, {"deprecated_since", a.DeprecatedSince}} {
+			if f[1] != "" {
+				c.bulkString(f[0])
+				c.bulkString(f[1])
+			}
+		}
+		if a.Flags != 0 {
+			c.bulkString("flags")
+			names := a.Flags.Names()
+			c.w.Set(len(names))
+			for _, f := range names {
+				c.w.Status(f)
+			}
+		}
+		if nested {
+			c.bulkString("arguments")
+			docArgs(c, a.Args)
 		}
 	}
 }

@@ -7,9 +7,9 @@ import (
 )
 
 // Cluster commands: JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS, RAFT.LEADER and
-// RAFT.TRANSFER, answered from the backend's typed Cluster methods. JOIN
-// and LEAVE on a follower go to the leader on the path every forwarded
-// command takes (forward).
+// RAFT.TRANSFER, answered from the backend's typed Cluster methods. JOIN,
+// LEAVE and RAFT.TRANSFER on a follower go to the leader on the path every
+// forwarded command takes (forward).
 
 // clusterError answers a cluster command's error: forwarding it when only
 // the leader can carry it out and forwardIt is set.
@@ -18,6 +18,8 @@ func (s *Server) clusterError(c *client, args [][]byte, err error, forwardIt boo
 	switch {
 	case errors.As(err, &nl) && forwardIt:
 		s.forward(c, nl, 0, args)
+	case errors.As(err, &nl) && nl.Removed:
+		c.errorReply(removedText)
 	case errors.Is(err, backend.ErrStandalone):
 		c.errorReply("ERR this command requires cluster mode")
 	default:
@@ -93,7 +95,8 @@ func cmdRaftLeader(s *Server, c *client, args [][]byte) {
 	}
 }
 
-// RAFT.TRANSFER [id], on the leader.
+// RAFT.TRANSFER [id]: the leader hands leadership to id (any voter when
+// id is absent); a follower forwards it to the leader, as JOIN and LEAVE.
 func cmdRaftTransfer(s *Server, c *client, args [][]byte) {
 	if len(args) > 2 {
 		c.errorReply("ERR wrong number of arguments for 'raft.transfer' command")
@@ -103,18 +106,8 @@ func cmdRaftTransfer(s *Server, c *client, args [][]byte) {
 	if len(args) == 2 {
 		id = string(args[1])
 	}
-	err := s.b.Transfer(id)
-	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) {
-		addr := nl.LeaderAddr
-		if addr == "" {
-			addr = "the leader"
-		}
-		c.errorReply("ERR this node is not the leader; send RAFT.TRANSFER to " + addr)
-		return
-	}
-	if err != nil {
-		s.clusterError(c, args, err, false)
+	if err := s.b.Transfer(id); err != nil {
+		s.clusterError(c, args, err, true)
 		return
 	}
 	c.ok()

@@ -1,64 +1,90 @@
 package server
 
 import (
-	"sync"
-	"time"
+	"encoding/binary"
+
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
-// cursorTable maps SCAN's numeric cursors to engine keys. A cursor is a
-// decimal number, as clients expect; the engine resumes from a key. The
-// table keeps the most recent cursors (up to max entries and maxBytes of
-// keys); a cursor it has forgotten, or never issued, is answered with
-// "ERR invalid cursor" rather than a silently incomplete iteration.
-// Cursors are shared by all connections, as Redis's are.
-type cursorTable struct {
-	mu       sync.Mutex
-	next     uint64
-	m        map[uint64][]byte
-	order    []uint64 // issue order, for eviction (a ring)
-	head     int
-	max      int
-	bytes    int
-	maxBytes int
+// SCAN cursors carry their own position: no server state stands behind
+// them, so a cursor never expires, and any node of the cluster (a follower
+// after a failover, a restarted process) resumes it, since every node lays
+// the keyspace out alike (internal/keyspace).
+//
+// A database's keys are one range ordered by (hash slot, user key). A
+// cursor names a place in that order, as a Redis client carries it: an
+// unsigned 64-bit decimal number.
+//
+//	+-----+-----------+-------------------------------------------+
+//	| 01  | slot      | first 6 bytes of the user key, 0-padded    |
+//	| 2 b | 14 bits   | 48 bits, big-endian                        |
+//	+-----+-----------+-------------------------------------------+
+//
+// The tag 01 keeps every cursor walkerd issues apart from 0 (the start and
+// the end of an iteration), even the cursor of the empty key in slot 0. A
+// number with another tag is not a cursor ("ERR invalid cursor"); every
+// number with this tag is one.
+//
+// enc(K) is the cursor of engine key K (the layout above, from K's slot
+// bytes and user key). dec(c) is the engine key SCAN resumes at: the slot,
+// then the 6 bytes with their trailing zero bytes dropped. Three facts,
+// for keys of one database in engine order:
+//
+//  1. enc is monotone: K1 <= K2 implies enc(K1) <= enc(K2). (Cutting keys
+//     to 6 bytes keeps order; padding with zero bytes, the least byte,
+//     keeps it too.)
+//  2. dec(enc(K)) <= K: it is K's slot and a prefix of K's user key.
+//  3. enc(dec(c)) = c for every tagged c, so by 1, every key K >= dec(c)
+//     has enc(K) >= c.
+//
+// A page of SCAN walks keys from dec(c) in order and, once it has seen
+// COUNT keys, stops before the first key N whose cursor differs from the
+// last key P it saw, enc(N) > enc(P), answering enc(N) (0 when the range
+// ends). Keys that share a slot and their first 6 bytes form a group that
+// one page returns whole, so a page can hold more than COUNT keys.
+//
+// No key is skipped: by 2 the next page starts at dec(enc(N)) <= N, and
+// the page saw every key before N from its start; the pages' ranges cover
+// the database. No key present through the iteration comes twice:
+// dec(enc(N)) > P (were it <= P, by 1 and 3 enc(P) = enc(N)), so the next
+// page starts past every key this page saw, and the keys in
+// [dec(enc(N)), N) did not exist when this page read them. The iteration
+// ends: each page's cursor is greater than the last (enc(N) > enc(P) >=
+// c, by 3), and there are finitely many.
+const (
+	cursorTag     = 1 << 62
+	cursorTagMask = 3 << 62
+	slotMask      = 1<<14 - 1 // hash slots are 0..16383 (keyspace.Slot)
+)
+
+// encodeCursor returns the cursor of a metadata key (keyspace.MetaKey).
+func encodeCursor(k []byte) uint64 {
+	slot := uint64(binary.BigEndian.Uint16(k[1:3])) & slotMask
+	var p [8]byte
+	copy(p[2:], k[3:])
+	return cursorTag | slot<<48 | binary.BigEndian.Uint64(p[:])
 }
 
-func newCursorTable(max, maxBytes int) *cursorTable {
-	// Start numbering from the clock so a cursor from an earlier process
-	// is unlikely to name a live one.
-	return &cursorTable{
-		next:     uint64(time.Now().UnixNano()/1000)&(1<<52-1) | 1<<40,
-		m:        make(map[uint64][]byte),
-		max:      max,
-		maxBytes: maxBytes,
+// decodeCursor returns the engine key of database db that a page from
+// cursor c starts at (nil for 0, the start); ok is false when c is not a
+// cursor.
+func decodeCursor(db int, c uint64) (start []byte, ok bool) {
+	if c == 0 {
+		return nil, true
 	}
+	if c&cursorTagMask != cursorTag {
+		return nil, false
+	}
+	var p [8]byte
+	binary.BigEndian.PutUint64(p[:], c)
+	user := p[2:]
+	for len(user) > 0 && user[len(user)-1] == 0 {
+		user = user[:len(user)-1]
+	}
+	slot := uint16(c>>48) & slotMask
+	return append(keyspace.SlotPrefix(db, slot), user...), true
 }
 
-func (t *cursorTable) put(key []byte) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for len(t.m) > 0 && (len(t.m) >= t.max || t.bytes+len(key) > t.maxBytes) {
-		old := t.order[t.head]
-		t.head++
-		if k, ok := t.m[old]; ok {
-			t.bytes -= len(k)
-			delete(t.m, old)
-		}
-	}
-	if t.head > len(t.order)/2 && t.head > 1024 {
-		t.order = append(t.order[:0], t.order[t.head:]...)
-		t.head = 0
-	}
-	t.next++
-	id := t.next
-	t.m[id] = append([]byte(nil), key...)
-	t.order = append(t.order, id)
-	t.bytes += len(key)
-	return id
-}
-
-func (t *cursorTable) get(id uint64) ([]byte, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	k, ok := t.m[id]
-	return k, ok
-}
+// cursorApart reports whether a page may end between engine keys last and
+// next: when their cursors differ.
+func cursorApart(last, next []byte) bool { return encodeCursor(last) != encodeCursor(next) }

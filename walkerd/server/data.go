@@ -48,9 +48,16 @@ func applyErrorText(err error) string {
 	return errorText(err)
 }
 
+// removedText answers every command a node removed from the cluster would
+// forward: it has no leader to forward to, and may not use one it knew.
+const removedText = "CLUSTERDOWN this node was removed from the cluster (LEAVE); restart it with -join <member> to rejoin"
+
 // forwardApply sends an entry to the leader as WALKER.APPLY, whose reply is
 // the result in command's binary form.
 func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.Entry) *command.Result {
+	if nl.Removed {
+		return &command.Result{Error: removedText}
+	}
 	if c.forwarded {
 		return &command.Result{Error: "CLUSTERDOWN not the leader (leadership moved)"}
 	}
@@ -113,6 +120,9 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 // (forwardApply).
 func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) {
 	switch {
+	case nl.Removed:
+		c.errorReply(removedText)
+		return
 	case c.forwarded:
 		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
 		return
@@ -228,7 +238,7 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 // out.
 func forwardable(k *command.Spec) bool {
 	switch k.Name {
-	case "join", "leave":
+	case "join", "leave", "raft.transfer":
 		return true
 	}
 	return k.Flags&command.FlagReadonly != 0
@@ -264,7 +274,7 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	if k.IsData() {
 		s.readAt(fc, level, inner, func() { s.readLocal(fc, k, inner) })
 	} else {
-		s.run(fc, k, inner) // SCAN, JOIN, LEAVE
+		s.run(fc, k, inner) // SCAN, JOIN, LEAVE, RAFT.TRANSFER
 	}
 	c.bulk(command.EncodeReply(rec.R))
 }
@@ -438,26 +448,25 @@ func cmdScan(s *Server, c *client, args [][]byte) {
 	s.readAt(c, int(s.readLevel.Load()), args, func() { s.scanLocal(c, a) })
 }
 
+// scanLocal answers one page of SCAN from this node's engine. The cursor
+// carries its own position (cursor.go): no state is kept between pages.
 func (s *Server) scanLocal(c *client, a scanArgs) {
-	var start []byte
-	if a.cursor != 0 {
-		var ok bool
-		if start, ok = s.cursors.get(a.cursor); !ok {
-			c.fail(command.ErrInvalidCursor)
-			return
-		}
+	start, ok := decodeCursor(c.db, a.cursor)
+	if !ok {
+		c.fail(command.ErrInvalidCursor)
+		return
 	}
-	keys, next, err := command.ScanKeys(s.b.Engine(), c.db, s.nowMs(), start, a.count, a.pattern, a.typ)
+	keys, next, err := command.ScanKeysApart(s.b.Engine(), c.db, s.nowMs(), start, a.count, a.pattern, a.typ, cursorApart)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	var id uint64
+	var cursor uint64
 	if next != nil {
-		id = s.cursors.put(next)
+		cursor = encodeCursor(next)
 	}
 	c.array(2)
-	c.bulkString(strconv.FormatUint(id, 10))
+	c.bulkString(strconv.FormatUint(cursor, 10))
 	c.array(len(keys))
 	for _, k := range keys {
 		c.bulk(k)

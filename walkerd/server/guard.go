@@ -2,25 +2,56 @@ package server
 
 import (
 	"errors"
+	"math"
 	"net"
+	"strconv"
 	"sync/atomic"
+	"time"
 )
 
-// The protocol guard sits between each client socket and redcon's reader.
-// redcon v1.6.2 puts no limit on bulk lengths or multibulk counts, and a
-// bulk length near math.MaxInt64 overflows its index arithmetic into a
-// panic that would take the whole process down; a huge multibulk count
-// makes it spin through the count on every read. The guard follows the
-// RESP framing of the byte stream (cheaply: it skips bulk bodies by count)
-// and cuts the connection, with Redis's error reply, before redcon sees a
-// frame beyond Redis's own limits.
+// The protocol guard sits between each client socket and redcon's reader,
+// and gives redcon only what Redis 7.0 itself would accept:
+//
+//   - Multibulk commands pass through verbatim, but only whole: the guard
+//     follows the RESP framing (cheaply: it skips bulk bodies by count)
+//     and holds a command's bytes until its last argument is in. redcon
+//     v1.6.2 re-parses a partial command from its start on every read,
+//     looping through the declared count each time, so a partial
+//     "*2000000000" would cost it seconds per read; a bulk length near
+//     math.MaxInt64 overflows its index arithmetic into a panic.
+//   - Limits are Redis's (networking.c processMultibulkBuffer): a count
+//     above INT_MAX, a bulk length above proto-max-bulk-len, a command
+//     above client-query-buffer-limit are refused with Redis's error reply
+//     and the connection is cut. "*0" and "*-1" (any count <= 0) are
+//     skipped without a reply, as Redis skips them.
+//   - Inline (telnet) lines are split as Redis splits them (sds.c
+//     sdssplitargs: quotes, \xHH and the other escapes) and handed on as
+//     multibulk commands; redcon's own inline parser differs. An inline
+//     line holding a NUL byte never ends, as in Redis (it looks for the
+//     newline with strchr), until it passes PROTO_INLINE_MAX_SIZE.
+//
+// Commands before a refused frame are answered first: their bytes reach
+// redcon before the guard writes the error and ends the connection.
+//
+// Writes (redcon's flushes, and the server's own mid-pipeline flushes) give
+// up when the client has not taken a byte for writeStall: a client that
+// never reads is cut off, one that reads slowly is not.
 const (
-	maxBulkLen      = 512 << 20 // proto-max-bulk-len
-	maxMultibulk    = 1 << 20   // arguments in one command
-	maxInline       = 64 << 10  // PROTO_INLINE_MAX_SIZE
-	maxCommandBytes = 1 << 30   // client-query-buffer-limit
-	maxHeaderLine   = 32        // "*"/"$" and a length: far less than this
+	maxBulkLen      = 512 << 20     // proto-max-bulk-len
+	maxMultibulk    = math.MaxInt32 // INT_MAX: arguments in one command
+	maxInline       = 64 << 10      // PROTO_INLINE_MAX_SIZE
+	maxCommandBytes = 1 << 30       // client-query-buffer-limit
+	maxHeaderLine   = 32            // "*"/"$" and a length: far less than this
+	guardReadSize   = 16 << 10      // PROTO_IOBUF_LEN
+	guardChunk      = 64 << 10      // bytes merged into one queued chunk
 )
+
+// writeStall is how long (in nanoseconds) a write to a client may go
+// without the client taking a single byte before the connection is closed.
+// Connections read it when they are accepted.
+var writeStall atomic.Int64
+
+func init() { writeStall.Store(int64(30 * time.Second)) }
 
 var errGuardClosed = errors.New("server: connection closed by the protocol guard")
 
@@ -34,7 +65,7 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, rejected: l.rejected}, nil
+	return &guardConn{Conn: c, rejected: l.rejected, stall: time.Duration(writeStall.Load())}, nil
 }
 
 type guardState uint8
@@ -49,106 +80,198 @@ const (
 	gsPassthrough                   // framing redcon will refuse itself
 )
 
+// guardConn is the net.Conn redcon reads from and writes to. Only the
+// connection's goroutine (redcon's handler) uses it.
 type guardConn struct {
 	net.Conn
 	rejected *atomic.Int64
+	stall    time.Duration
+
+	rbuf   []byte   // one socket read
+	out    [][]byte // whole commands, ready for redcon
+	outOff int      // bytes of out[0] already handed over
+	hold   [][]byte // the current multibulk command so far
+	rerr   error    // the socket's read error, owed after out drains
 
 	state   guardState
-	line    []byte // the header line being read
+	line    []byte // the header line or inline line being read
+	nul     bool   // the inline line holds a NUL: it never ends
 	args    int64  // arguments left in the current command
 	skip    int64  // bytes left to skip in gsBody
-	inline  int    // bytes of the current inline command
-	cmdSize int64  // bytes of the current command so far
+	cmdSize int64  // bytes of the current command's arguments so far
 	failed  string // the error reply owed to the client
+	refused bool
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
-	if g.failed != "" {
-		return 0, g.refuse()
-	}
-	n, err := g.Conn.Read(p)
-	if n > 0 {
-		if bad := g.scan(p[:n]); bad >= 0 {
-			if bad == 0 {
-				return 0, g.refuse()
-			}
-			return bad, nil // hand over what precedes the bad frame
+	for {
+		if len(g.out) > 0 {
+			return g.drain(p), nil
+		}
+		if g.failed != "" {
+			return 0, g.refuse()
+		}
+		if g.rerr != nil {
+			return 0, g.rerr
+		}
+		if g.rbuf == nil {
+			g.rbuf = make([]byte, guardReadSize)
+		}
+		n, err := g.Conn.Read(g.rbuf)
+		if n > 0 {
+			g.scan(g.rbuf[:n])
+		}
+		if err != nil {
+			g.rerr = err
 		}
 	}
-	return n, err
+}
+
+// drain copies queued bytes into p.
+func (g *guardConn) drain(p []byte) int {
+	n := 0
+	for n < len(p) && len(g.out) > 0 {
+		k := copy(p[n:], g.out[0][g.outOff:])
+		n += k
+		g.outOff += k
+		if g.outOff == len(g.out[0]) {
+			g.out[0] = nil
+			g.out = g.out[1:]
+			g.outOff = 0
+		}
+	}
+	if len(g.out) == 0 {
+		g.out = nil
+	}
+	return n
+}
+
+// Write writes p, giving up only when the client takes nothing for the
+// stall time (a slow reader keeps its connection).
+func (g *guardConn) Write(p []byte) (int, error) {
+	if g.stall <= 0 {
+		return g.Conn.Write(p)
+	}
+	done := 0
+	for {
+		g.Conn.SetWriteDeadline(time.Now().Add(g.stall))
+		n, err := g.Conn.Write(p[done:])
+		done += n
+		if err == nil {
+			return done, nil
+		}
+		var ne net.Error
+		if n == 0 || !errors.As(err, &ne) || !ne.Timeout() {
+			return done, err
+		}
+	}
 }
 
 // refuse writes the owed error reply and ends the connection.
 func (g *guardConn) refuse() error {
-	g.Conn.Write([]byte("-ERR Protocol error: " + g.failed + "\r\n"))
-	g.rejected.Add(1)
+	if !g.refused {
+		g.refused = true
+		g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		g.Conn.Write([]byte("-ERR Protocol error: " + g.failed + "\r\n"))
+		g.rejected.Add(1)
+	}
 	return errGuardClosed
 }
 
-// scan follows the framing through b. It returns the offset of the first
-// byte of a frame beyond the limits (and sets g.failed), or -1.
-func (g *guardConn) scan(b []byte) int {
-	cmdStart := 0 // where, in b, the current command began (0 if earlier)
+// emit queues bytes for redcon (copying them).
+func (g *guardConn) emit(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if k := len(g.out); k > 0 && len(g.out[k-1])+len(b) <= guardChunk {
+		g.out[k-1] = append(g.out[k-1], b...)
+		return
+	}
+	g.out = append(g.out, append(make([]byte, 0, max(len(b), 512)), b...))
+}
+
+// release queues the held command, whose last bytes are tail.
+func (g *guardConn) release(tail []byte) {
+	for _, h := range g.hold {
+		g.out = append(g.out, h)
+	}
+	g.hold = nil
+	g.emit(tail)
+}
+
+// scan follows the framing through b, queueing whole commands for redcon.
+// On a frame beyond the limits it sets g.failed and drops the rest.
+func (g *guardConn) scan(b []byte) {
+	from := 0 // where, in b, the held command's bytes begin
 	for i := 0; i < len(b); i++ {
 		switch g.state {
 		case gsPassthrough:
-			return -1
+			g.emit(b[i:])
+			return
 		case gsStart:
-			cmdStart = i
-			g.cmdSize = 0
 			if b[i] == '*' {
-				g.state, g.line = gsCount, g.line[:0]
+				g.state, g.line, g.cmdSize = gsCount, g.line[:0], 0
+				from = i
 			} else {
-				g.state, g.inline = gsInline, 0
-				i-- // count this byte as part of the line
+				g.state, g.line, g.nul = gsInline, g.line[:0], false
+				i-- // this byte is part of the line
 			}
 		case gsInline:
-			if b[i] == '\n' {
+			c := b[i]
+			if c == '\n' && !g.nul {
+				if !g.inlineDone() {
+					return
+				}
 				g.state = gsStart
 				continue
 			}
-			g.inline++
-			if g.inline > maxInline {
+			if len(g.line) >= maxInline {
 				g.failed = "too big inline request"
-				return cmdStart
+				return
 			}
+			g.nul = g.nul || c == 0
+			g.line = append(g.line, c)
 		case gsCount, gsLen:
 			if b[i] != '\n' {
 				if len(g.line) >= maxHeaderLine {
-					return g.fail(cmdStart)
+					g.fail()
+					return
 				}
 				g.line = append(g.line, b[i])
 				continue
 			}
 			n, ok := headerInt(g.line)
 			if !ok {
-				g.state = gsPassthrough // redcon answers the error
-				return -1
+				g.passthrough(b, from) // redcon answers the error
+				return
 			}
 			if g.state == gsCount {
 				if n > maxMultibulk {
-					return g.fail(cmdStart)
+					g.fail()
+					return
 				}
 				if n <= 0 {
-					g.state = gsPassthrough
-					return -1
+					// Redis skips an empty command without a reply.
+					g.hold, g.state = nil, gsStart
+					continue
 				}
 				g.args, g.state = n, gsDollar
 				continue
 			}
 			if n < 0 || n > maxBulkLen {
-				return g.fail(cmdStart)
+				g.fail()
+				return
 			}
 			g.cmdSize += n
 			if g.cmdSize > maxCommandBytes {
 				g.failed = "command too large"
-				return cmdStart
+				return
 			}
 			g.skip, g.state = n+2, gsBody
 		case gsDollar:
 			if b[i] != '$' {
-				g.state = gsPassthrough
-				return -1
+				g.passthrough(b, from)
+				return
 			}
 			g.state, g.line = gsLen, g.line[:0]
 		case gsBody:
@@ -158,6 +281,7 @@ func (g *guardConn) scan(b []byte) int {
 			if g.skip == 0 {
 				g.args--
 				if g.args == 0 {
+					g.release(b[from : i+1])
 					g.state = gsStart
 				} else {
 					g.state = gsDollar
@@ -165,44 +289,197 @@ func (g *guardConn) scan(b []byte) int {
 			}
 		}
 	}
-	return -1
+	switch g.state {
+	case gsCount, gsDollar, gsLen, gsBody:
+		if from < len(b) {
+			g.hold = append(g.hold, append([]byte(nil), b[from:]...))
+		}
+	}
+	if g.state == gsStart && cap(g.line) > 4096 {
+		g.line = nil
+	}
 }
 
-func (g *guardConn) fail(cmdStart int) int {
+// passthrough hands the held command and the rest of b to redcon, whose
+// parser will refuse the frame at the same byte the guard stopped at.
+func (g *guardConn) passthrough(b []byte, from int) {
+	g.release(b[from:])
+	g.state = gsPassthrough
+}
+
+func (g *guardConn) fail() {
 	if g.state == gsCount {
 		g.failed = "invalid multibulk length"
 	} else {
 		g.failed = "invalid bulk length"
 	}
-	return cmdStart
+	g.hold = nil
+}
+
+// inlineDone turns the inline line just ended into a multibulk command. It
+// reports false (and sets g.failed) on unbalanced quotes.
+func (g *guardConn) inlineDone() bool {
+	line := g.line
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	args, ok := splitInline(line)
+	if !ok {
+		g.failed = "unbalanced quotes in request"
+		return false
+	}
+	if len(args) == 0 {
+		return true // Redis skips an empty line
+	}
+	cmd := make([]byte, 0, len(line)+16*len(args))
+	cmd = append(cmd, '*')
+	cmd = strconv.AppendInt(cmd, int64(len(args)), 10)
+	cmd = append(cmd, '\r', '\n')
+	for _, a := range args {
+		cmd = append(cmd, '$')
+		cmd = strconv.AppendInt(cmd, int64(len(a)), 10)
+		cmd = append(cmd, '\r', '\n')
+		cmd = append(cmd, a...)
+		cmd = append(cmd, '\r', '\n')
+	}
+	g.emit(cmd)
+	return true
+}
+
+// splitInline splits an inline command line as Redis 7.0's sdssplitargs
+// does. The line is read as a C string: it ends at a NUL. It reports false
+// for unbalanced quotes, or a closing quote followed by anything but a
+// space.
+func splitInline(line []byte) ([][]byte, bool) {
+	at := func(i int) byte {
+		if i < len(line) {
+			return line[i]
+		}
+		return 0
+	}
+	var args [][]byte
+	p := 0
+	for {
+		for at(p) != 0 && isSpace(at(p)) {
+			p++
+		}
+		if at(p) == 0 {
+			return args, true
+		}
+		cur := []byte{}
+		inq, insq, done := false, false, false
+		for !done {
+			c := at(p)
+			switch {
+			case inq:
+				switch {
+				case c == '\\' && at(p+1) == 'x' && isHex(at(p+2)) && isHex(at(p+3)):
+					cur = append(cur, hexVal(at(p+2))<<4|hexVal(at(p+3)))
+					p += 3
+				case c == '\\' && at(p+1) != 0:
+					p++
+					switch e := line[p]; e {
+					case 'n':
+						cur = append(cur, '\n')
+					case 'r':
+						cur = append(cur, '\r')
+					case 't':
+						cur = append(cur, '\t')
+					case 'b':
+						cur = append(cur, '\b')
+					case 'a':
+						cur = append(cur, '\a')
+					default:
+						cur = append(cur, e)
+					}
+				case c == '"':
+					if n := at(p + 1); n != 0 && !isSpace(n) {
+						return nil, false
+					}
+					done = true
+				case c == 0:
+					return nil, false
+				default:
+					cur = append(cur, c)
+				}
+			case insq:
+				switch {
+				case c == '\\' && at(p+1) == '\'':
+					p++
+					cur = append(cur, '\'')
+				case c == '\'':
+					if n := at(p + 1); n != 0 && !isSpace(n) {
+						return nil, false
+					}
+					done = true
+				case c == 0:
+					return nil, false
+				default:
+					cur = append(cur, c)
+				}
+			default:
+				switch c {
+				case ' ', '\n', '\r', '\t', 0:
+					done = true
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					cur = append(cur, c)
+				}
+			}
+			if at(p) != 0 {
+				p++
+			}
+		}
+		args = append(args, cur)
+	}
+}
+
+// isSpace is C's isspace in the "C" locale.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
 }
 
 // headerInt parses the number of a "*n\r" or "$n\r" line (the '\r' is
-// still on it). It reports false for anything redcon would refuse.
+// still on it). It reports false for anything redcon would refuse; a
+// number out of int64's range comes back as one beyond every limit.
 func headerInt(line []byte) (int64, bool) {
 	if len(line) < 2 || line[len(line)-1] != '\r' {
 		return 0, false
 	}
-	line = line[:len(line)-1]
-	neg := false
-	if line[0] == '-' {
-		neg, line = true, line[1:]
+	num := line[:len(line)-1]
+	digits := num
+	if digits[0] == '-' {
+		digits = digits[1:]
 	}
-	if len(line) == 0 || len(line) > 19 {
-		if len(line) > 19 {
-			return 1 << 62, true // beyond every limit
-		}
+	if len(digits) == 0 {
 		return 0, false
 	}
-	var n int64
-	for _, c := range line {
+	for _, c := range digits {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		n = n*10 + int64(c-'0')
 	}
-	if neg {
-		n = -n
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if err != nil {
+		return 1 << 62, true
 	}
 	return n, true
 }

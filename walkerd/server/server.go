@@ -109,7 +109,6 @@ type Server struct {
 	maxConns  atomic.Int64
 
 	handlers []handler // by command.Spec.ID
-	cursors  *cursorTable
 	started  time.Time
 
 	rs     *redcon.Server
@@ -139,7 +138,6 @@ func New(b backend.Backend, cfg Config) *Server {
 	s := &Server{
 		b:       b,
 		cfg:     cfg,
-		cursors: newCursorTable(1<<17, 64<<20),
 		started: time.Now(),
 		conns:   make(map[*client]struct{}),
 		quit:    make(chan struct{}),
@@ -264,8 +262,18 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 }
 
 // handle runs one command of a connection. redcon calls it in order for
-// the commands of a pipeline and flushes the replies after the last, so
-// replies keep the order of the commands.
+// the commands of a pipeline, so replies keep the order of the commands.
+//
+// Replies collect in c.enc.B over a pipeline. The last command's hands
+// them to redcon, which flushes after the pipeline; before that, once they
+// pass flushAt they are written to the socket directly (redcon's own
+// buffer is empty mid-pipeline), so a long pipeline streams its replies to
+// a client that reads them and holds at most about flushAt (or one large
+// reply) for one that does not. The socket write waits while the client
+// does not read; the guard's write ends the connection only when the
+// client takes nothing for writeStall (Redis's client-output-buffer-limit
+// for normal clients is unlimited; walkerd bounds memory by waiting
+// instead, and time by the stall).
 func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	c, _ := conn.Context().(*client)
 	if c == nil {
@@ -273,44 +281,54 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		return
 	}
 	if c.quit {
-		// QUIT or SHUTDOWN came earlier in this pipeline: as Redis, run
-		// nothing after it.
+		// QUIT or SHUTDOWN came earlier in this pipeline, or the client
+		// stopped taking replies: as Redis, run nothing after it.
 		return
 	}
-	c.enc.B = c.enc.B[:0]
+	mark := len(c.enc.B)
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.enc.B = c.enc.B[:0]
+				c.enc.B = c.enc.B[:mark]
 				c.enc.Error(fmt.Sprintf("ERR internal error: %v", r))
 				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
 		s.dispatch(c, rc.Args)
 	}()
-	conn.WriteRaw(c.enc.B)
-	c.pending += len(c.enc.B)
-	if cap(c.enc.B) > 1<<20 {
-		c.enc.B = nil
-	}
-	if len(conn.PeekPipeline()) == 0 {
-		c.pending = 0 // the last of the pipeline: redcon flushes now
-	} else if c.pending > outputLimit {
-		// A client that pipelines faster than it reads would make the
-		// server hold its replies: close it, as Redis does past
-		// client-output-buffer-limit, without flushing what is held.
-		s.cfg.Logger.Warn("closing a client past the output buffer limit", "addr", c.addr, "bytes", c.pending)
-		c.quit = true
-		conn.NetConn().Close()
-		return
+	switch {
+	case c.quit || len(conn.PeekPipeline()) == 0:
+		// The last of the pipeline: redcon flushes after it (Close
+		// flushes too).
+		conn.WriteRaw(c.enc.B)
+		c.resetOutput()
+	case len(c.enc.B) >= flushAt:
+		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
+			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
+			c.quit = true
+			c.resetOutput()
+			conn.Close()
+			return
+		}
+		c.resetOutput()
 	}
 	if c.quit {
 		conn.Close()
 	}
 }
 
-// outputLimit bounds the replies one connection's pipeline may hold.
-const outputLimit = 32 << 20
+// flushAt is how many reply bytes a pipeline holds before they are written
+// to the socket without waiting for the pipeline's end.
+const flushAt = 64 << 10
+
+// resetOutput empties the reply buffer, dropping a large one.
+func (c *client) resetOutput() {
+	if cap(c.enc.B) > 1<<20 {
+		c.enc.B = nil
+	} else {
+		c.enc.B = c.enc.B[:0]
+	}
+}
 
 // dispatch finds the command in the registry, checks its arity and the
 // client's authentication, queues it inside MULTI, and runs it otherwise.
@@ -407,10 +425,6 @@ type client struct {
 	// forwarded: the command came from a follower (WALKER.FORWARD); if
 	// this node is no longer the leader it fails rather than forward again.
 	forwarded bool
-	// pending is how many reply bytes this pipeline has produced that
-	// redcon has not flushed yet (it flushes after a pipeline's last
-	// command): the connection's output buffer.
-	pending int
 
 	multi   bool
 	dirty   bool // a command was refused while queuing: EXEC aborts

@@ -194,16 +194,6 @@ func (s *Store) InfoRaft() string {
 	return b.String()
 }
 
-// Joined reports whether this node is in the cluster's configuration and
-// knows a leader: a pending -join has nothing left to do.
-func (s *Store) Joined() bool {
-	if _, id := s.raft.LeaderWithID(); id == "" {
-		return false
-	}
-	_, ok := s.raftAddrOf(s.cfg.ID)
-	return ok
-}
-
 // WaitLeader blocks until some leader is known or the timeout passes.
 func (s *Store) WaitLeader(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)

@@ -77,6 +77,12 @@ type Store struct {
 	raftDown     chan struct{}
 	raftDownOnce sync.Once
 
+	// removed is set while this node is out of the cluster's
+	// configuration: its latest configuration does not list it, or raft
+	// shut itself down because a leader removed itself (ShutdownOnRemove).
+	// Set and cleared by watchLeadership.
+	removed atomic.Bool
+
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
@@ -225,7 +231,8 @@ func (s *Store) catchUpFromSnapshot() error {
 }
 
 // watchLeadership runs the barrier that makes a new leader ready for
-// consistent reads, and registers the leader's own RESP address.
+// consistent reads, registers the leader's own RESP address, and notices
+// when this node has been removed from the cluster.
 func (s *Store) watchLeadership() {
 	defer s.wg.Done()
 	t := time.NewTicker(50 * time.Millisecond)
@@ -239,10 +246,23 @@ func (s *Store) watchLeadership() {
 		}
 		switch s.raft.State() {
 		case raft.Shutdown:
+			// Close closes quit before it shuts raft down: raft that is
+			// down with quit open shut itself down, which hashicorp/raft
+			// does only when a leader has removed itself.
 			s.markRaftDown()
+			select {
+			case <-s.quit:
+			default:
+				s.setRemoved(true)
+			}
 			continue
 		case raft.Leader:
+			s.setRemoved(false)
 		default:
+			// A removed follower is told nothing: the leader stops
+			// sending to it, and raft keeps it a follower with no
+			// leader for ever. Its latest configuration tells.
+			s.checkRemoved()
 			continue
 		}
 		term := s.raft.CurrentTerm()
@@ -366,9 +386,60 @@ func (s *Store) waitReady() error {
 	return nil
 }
 
-// notLeader names the leader's RESP address, if this node knows it.
+// notLeader names the leader's RESP address, if this node knows it, and
+// says whether this node has been removed from the cluster.
 func (s *Store) notLeader() error {
-	return &backend.NotLeaderError{LeaderAddr: s.leaderRESP()}
+	return &backend.NotLeaderError{LeaderAddr: s.leaderRESP(), Removed: s.Removed()}
+}
+
+// Removed reports whether this node is out of the cluster: removed from
+// its configuration (LEAVE), and not yet added back (JOIN).
+func (s *Store) Removed() bool {
+	if s.removed.Load() {
+		return true
+	}
+	// Raft that shut itself down, before watchLeadership has seen it.
+	if s.raft.State() != raft.Shutdown {
+		return false
+	}
+	select {
+	case <-s.quit:
+		return false
+	default:
+		return true
+	}
+}
+
+// checkRemoved sets removed from the latest configuration this node holds:
+// removed when it has one (it has been a member) that does not list it. A
+// node that never joined holds none, and is not removed.
+func (s *Store) checkRemoved() {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	servers := f.Configuration().Servers
+	if len(servers) == 0 {
+		return
+	}
+	for _, srv := range servers {
+		if srv.ID == raft.ServerID(s.cfg.ID) {
+			s.setRemoved(false)
+			return
+		}
+	}
+	s.setRemoved(true)
+}
+
+func (s *Store) setRemoved(removed bool) {
+	if s.removed.Swap(removed) == removed {
+		return
+	}
+	if removed {
+		s.log.Warn("this node was removed from the cluster; restart it with -join <member> to rejoin", "id", s.cfg.ID)
+	} else {
+		s.log.Info("this node is a member of the cluster again", "id", s.cfg.ID)
+	}
 }
 
 func (s *Store) leaderRESP() string {
