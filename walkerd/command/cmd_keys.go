@@ -9,45 +9,39 @@ import (
 )
 
 func init() {
-	key := func(name string, arity int, flags Flags, cats Category, first, last, step int, since, summary string,
+	key := func(name string, arity int, flags Flags, cats Category, first, last, step int, since string,
 		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
 		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatKeyspace | cats, FirstKey: first, LastKey: last,
-			Step: step, Group: "generic", Since: since, Summary: summary, parse: parse, run: run}
+			Step: step, Group: "generic", Since: since, parse: parse, run: run}
 	}
 	w, wf, r, rf := FlagWrite, FlagWrite|FlagFast, FlagReadonly, FlagReadonly|FlagFast
 	register(
-		key("del", -2, w, 0, 1, -1, 1, "1.0.0", "Deletes one or more keys.", nil, runDel),
-		key("unlink", -2, wf, 0, 1, -1, 1, "4.0.0", "Asynchronously deletes one or more keys.", nil, runDel),
-		key("exists", -2, rf, 0, 1, -1, 1, "1.0.0", "Determines whether one or more keys exist.", nil, runExists),
-		key("type", 2, rf, 0, 1, 1, 1, "1.0.0", "Determines the type of value stored at a key.", nil, runType),
-		key("rename", 3, w, 0, 1, 2, 1, "1.0.0", "Renames a key and overwrites the destination.", nil, runRename),
-		key("renamenx", 3, wf, 0, 1, 2, 1, "1.0.0", "Renames a key only when the target key name doesn't exist.", nil, runRename),
-		key("keys", 2, r, CatDangerous, 0, 0, 0, "1.0.0", "Returns all key names that match a pattern.", nil, runKeys),
-		key("randomkey", 1, r, 0, 0, 0, 0, "1.0.0", "Returns a random key name from the database.", nil, runRandomkey),
-		key("expire", -3, wf, 0, 1, 1, 1, "1.0.0", "Sets the expiration time of a key in seconds.", parseExpire, runExpire),
-		key("pexpire", -3, wf, 0, 1, 1, 1, "2.6.0", "Sets the expiration time of a key in milliseconds.", parseExpire, runExpire),
-		key("expireat", -3, wf, 0, 1, 1, 1, "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", parseExpire, runExpire),
-		key("pexpireat", -3, wf, 0, 1, 1, 1, "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", parseExpire, runExpire),
-		key("ttl", 2, rf, 0, 1, 1, 1, "1.0.0", "Returns the expiration time in seconds of a key.", nil, runTTL),
-		key("pttl", 2, rf, 0, 1, 1, 1, "2.6.0", "Returns the expiration time in milliseconds of a key.", nil, runTTL),
-		key("expiretime", 2, rf, 0, 1, 1, 1, "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", nil, runTTL),
-		key("pexpiretime", 2, rf, 0, 1, 1, 1, "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", nil, runTTL),
-		key("persist", 2, wf, 0, 1, 1, 1, "2.2.0", "Removes the expiration time of a key.", nil, runPersist),
-		&Spec{Name: "dbsize", Arity: 1, Flags: rf, Cats: CatKeyspace, Group: "server", Since: "1.0.0",
-			Summary: "Returns the number of keys in the database.", run: runDbsize},
-		&Spec{Name: "flushdb", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0",
-			Summary: "Remove all keys from the current database.", parse: parseFlush, run: runFlush},
-		&Spec{Name: "flushall", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0",
-			Summary: "Removes all keys from all databases.", parse: parseFlush, run: runFlush},
+		key("del", -2, w, 0, 1, -1, 1, "1.0.0", nil, runDel),
+		key("unlink", -2, wf, 0, 1, -1, 1, "4.0.0", nil, runDel),
+		key("exists", -2, rf, 0, 1, -1, 1, "1.0.0", nil, runExists),
+		key("type", 2, rf, 0, 1, 1, 1, "1.0.0", nil, runType),
+		key("rename", 3, w, 0, 1, 2, 1, "1.0.0", nil, runRename),
+		key("renamenx", 3, wf, 0, 1, 2, 1, "1.0.0", nil, runRename),
+		key("keys", 2, r, CatDangerous, 0, 0, 0, "1.0.0", nil, runKeys),
+		key("randomkey", 1, r, 0, 0, 0, 0, "1.0.0", nil, runRandomkey),
+		key("expire", -3, wf, 0, 1, 1, 1, "1.0.0", parseExpire, runExpire),
+		key("pexpire", -3, wf, 0, 1, 1, 1, "2.6.0", parseExpire, runExpire),
+		key("expireat", -3, wf, 0, 1, 1, 1, "1.2.0", parseExpire, runExpire),
+		key("pexpireat", -3, wf, 0, 1, 1, 1, "2.6.0", parseExpire, runExpire),
+		key("ttl", 2, rf, 0, 1, 1, 1, "1.0.0", nil, runTTL),
+		key("pttl", 2, rf, 0, 1, 1, 1, "2.6.0", nil, runTTL),
+		key("expiretime", 2, rf, 0, 1, 1, 1, "7.0.0", nil, runTTL),
+		key("pexpiretime", 2, rf, 0, 1, 1, 1, "7.0.0", nil, runTTL),
+		key("persist", 2, wf, 0, 1, 1, 1, "2.2.0", nil, runPersist),
+		&Spec{Name: "dbsize", Arity: 1, Flags: rf, Cats: CatKeyspace, Group: "server", Since: "1.0.0", run: runDbsize},
+		&Spec{Name: "flushdb", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0", parse: parseFlush, run: runFlush},
+		&Spec{Name: "flushall", Arity: -1, Flags: w, Cats: CatKeyspace | CatDangerous, Group: "server", Since: "1.0.0", parse: parseFlush, run: runFlush},
 		// Commands that need no data; Apply runs them inside transactions.
-		&Spec{Name: "ping", Arity: -1, Flags: FlagPure | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0",
-			Summary: "Returns the server's liveliness response.", parse: parsePing, run: runPing},
-		&Spec{Name: "echo", Arity: 2, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0",
-			Summary: "Returns the given string.", run: runEcho},
+		&Spec{Name: "ping", Arity: -1, Flags: FlagPure | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0", parse: parsePing, run: runPing},
+		&Spec{Name: "echo", Arity: 2, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Cats: CatConnection, Group: "connection", Since: "1.0.0", run: runEcho},
 		&Spec{Name: "select", Arity: 2, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Cats: CatConnection, Group: "connection",
-			Since: "1.0.0", Summary: "Changes the selected database.", parse: parseSelect, run: runSelect},
-		&Spec{Name: "time", Arity: 1, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Group: "server", Since: "2.6.0",
-			Summary: "Returns the server time.", run: runTime},
+			Since: "1.0.0", parse: parseSelect, run: runSelect},
+		&Spec{Name: "time", Arity: 1, Flags: FlagPure | FlagLoading | FlagStale | FlagFast, Group: "server", Since: "2.6.0", run: runTime},
 	)
 }
 

@@ -9,34 +9,34 @@ import (
 )
 
 func init() {
-	str := func(name string, arity int, flags Flags, first, last, step int, since, summary string,
+	str := func(name string, arity int, flags Flags, first, last, step int, since string,
 		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
 		return &Spec{Name: name, Arity: arity, Flags: flags, Cats: CatString, FirstKey: first, LastKey: last, Step: step,
-			Group: "string", Since: since, Summary: summary, parse: parse, run: run}
+			Group: "string", Since: since, parse: parse, run: run}
 	}
 	w, wd, wdf, r, rf := FlagWrite, FlagWrite|FlagDenyOOM, FlagWrite|FlagDenyOOM|FlagFast, FlagReadonly, FlagReadonly|FlagFast
 	register(
-		str("get", 2, rf, 1, 1, 1, "1.0.0", "Returns the string value of a key.", nil, runGet),
-		str("set", -3, wd, 1, 1, 1, "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", parseSet, runSet),
-		str("setnx", 3, wdf, 1, 1, 1, "1.0.0", "Set the string value of a key only when the key doesn't exist.", nil, runSetnx),
-		str("setex", 4, wd, 1, 1, 1, "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", parseSetex, runSetex),
-		str("psetex", 4, wd, 1, 1, 1, "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", parseSetex, runSetex),
-		str("getset", 3, wdf, 1, 1, 1, "1.0.0", "Returns the previous string value of a key after setting it to a new value.", nil, runGetset),
-		str("getdel", 2, w|FlagFast, 1, 1, 1, "6.2.0", "Returns the string value of a key after deleting the key.", nil, runGetdel),
-		str("getex", -2, w|FlagFast, 1, 1, 1, "6.2.0", "Returns the string value of a key after setting its expiration time.", parseGetex, runGetex),
-		str("mget", -2, rf, 1, -1, 1, "1.0.0", "Atomically returns the string values of one or more keys.", nil, runMget),
-		str("mset", -3, wd, 1, -1, 2, "1.0.1", "Atomically creates or modifies the string values of one or more keys.", parseMset, runMset),
-		str("msetnx", -3, wd, 1, -1, 2, "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", parseMset, runMset),
-		str("incr", 2, wdf, 1, 1, 1, "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
-		str("decr", 2, wdf, 1, 1, 1, "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
-		str("incrby", 3, wdf, 1, 1, 1, "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
-		str("decrby", 3, wdf, 1, 1, 1, "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", parseIncr, runIncr),
-		str("incrbyfloat", 3, wdf, 1, 1, 1, "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", parseIncrbyfloat, runIncrbyfloat),
-		str("append", 3, wdf, 1, 1, 1, "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", nil, runAppend),
-		str("strlen", 2, rf, 1, 1, 1, "2.2.0", "Returns the length of a string value.", nil, runStrlen),
-		str("getrange", 4, r, 1, 1, 1, "2.4.0", "Returns a substring of the string stored at a key.", parseRange, runGetrange),
-		str("substr", 4, r, 1, 1, 1, "1.0.0", "Returns a substring from a string value.", parseRange, runGetrange),
-		str("setrange", 4, wd, 1, 1, 1, "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", parseSetrange, runSetrange),
+		str("get", 2, rf, 1, 1, 1, "1.0.0", nil, runGet),
+		str("set", -3, wd, 1, 1, 1, "1.0.0", parseSet, runSet),
+		str("setnx", 3, wdf, 1, 1, 1, "1.0.0", nil, runSetnx),
+		str("setex", 4, wd, 1, 1, 1, "2.0.0", parseSetex, runSetex),
+		str("psetex", 4, wd, 1, 1, 1, "2.6.0", parseSetex, runSetex),
+		str("getset", 3, wdf, 1, 1, 1, "1.0.0", nil, runGetset),
+		str("getdel", 2, w|FlagFast, 1, 1, 1, "6.2.0", nil, runGetdel),
+		str("getex", -2, w|FlagFast, 1, 1, 1, "6.2.0", parseGetex, runGetex),
+		str("mget", -2, rf, 1, -1, 1, "1.0.0", nil, runMget),
+		str("mset", -3, wd, 1, -1, 2, "1.0.1", parseMset, runMset),
+		str("msetnx", -3, wd, 1, -1, 2, "1.0.1", parseMset, runMset),
+		str("incr", 2, wdf, 1, 1, 1, "1.0.0", parseIncr, runIncr),
+		str("decr", 2, wdf, 1, 1, 1, "1.0.0", parseIncr, runIncr),
+		str("incrby", 3, wdf, 1, 1, 1, "1.0.0", parseIncr, runIncr),
+		str("decrby", 3, wdf, 1, 1, 1, "1.0.0", parseIncr, runIncr),
+		str("incrbyfloat", 3, wdf, 1, 1, 1, "2.6.0", parseIncrbyfloat, runIncrbyfloat),
+		str("append", 3, wdf, 1, 1, 1, "2.0.0", nil, runAppend),
+		str("strlen", 2, rf, 1, 1, 1, "2.2.0", nil, runStrlen),
+		str("getrange", 4, r, 1, 1, 1, "2.4.0", parseRange, runGetrange),
+		str("substr", 4, r, 1, 1, 1, "1.0.0", parseRange, runGetrange),
+		str("setrange", 4, wd, 1, 1, 1, "2.2.0", parseSetrange, runSetrange),
 	)
 }
 

@@ -131,12 +131,12 @@ type Spec struct {
 	// FirstKey, LastKey and Step locate the key arguments as COMMAND INFO
 	// reports them (LastKey -1: the last argument). FirstKey 0: no keys.
 	FirstKey, LastKey, Step int
-	// Group, Since, Summary and Complexity are for COMMAND DOCS, worded
-	// as Redis's documentation words them.
+	// Group, Since, Summary and Complexity are for COMMAND DOCS. Summary
+	// and Complexity of Redis's own commands come from redisDocs (docs.go).
 	Group, Since, Summary, Complexity string
 	// Args are the arguments after the name, as COMMAND DOCS describes
 	// them (redis-cli builds its help and hints from them). nil: the
-	// command's entry in redisArgs (args.go), if any.
+	// command's entry in redisDocs (docs.go), if any.
 	Args []Arg
 	// Subs are the subcommands, for a container command (CLIENT, CONFIG,
 	// COMMAND, OBJECT, ...).
@@ -210,6 +210,21 @@ var (
 // Spec.ID is below it.
 func Count() int { return nspecs }
 
+// document fills what the spec leaves empty of its documentation from
+// redisDocs.
+func (s *Spec) document() {
+	d := redisDocs[s.Name]
+	if s.Summary == "" {
+		s.Summary = d.Summary
+	}
+	if s.Complexity == "" {
+		s.Complexity = d.Complexity
+	}
+	if s.Args == nil {
+		s.Args = d.Args
+	}
+}
+
 // register adds specs to the registry. Subcommands get their full name
 // ("parent|sub") and Parent here.
 func register(list ...*Spec) {
@@ -218,18 +233,14 @@ func register(list ...*Spec) {
 			panic("command: registered twice: " + s.Name)
 		}
 		s.ID, nspecs = nspecs, nspecs+1
-		if s.Args == nil {
-			s.Args = redisArgs[s.Name]
-		}
+		s.document()
 		for _, sub := range s.Subs {
 			sub.ID, nspecs = nspecs, nspecs+1
 			sub.Parent = s
 			if !strings.Contains(sub.Name, "|") {
 				sub.Name = s.Name + "|" + sub.Name
 			}
-			if sub.Args == nil {
-				sub.Args = redisArgs[sub.Name]
-			}
+			sub.document()
 			if sub.Group == "" {
 				sub.Group = s.Group
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestCommand_ListsCountsAndDocumentsTheRegistry(t *testing.T) {
 		t.Errorf("FILTERBY PATTERN client|* = %s", format(pat))
 	}
 	docs := c.must(t, "COMMAND", "DOCS", "get", "client")
-	for _, want := range []string{`"summary"`, `"Returns the string value of a key."`, `"group"`, `"string"`, `"subcommands"`, `"client|setname"`} {
+	for _, want := range []string{`"summary"`, `"Get the value of a key"`, `"group"`, `"string"`, `"subcommands"`, `"client|setname"`} {
 		if !strings.Contains(docs, want) {
 			t.Errorf("COMMAND DOCS lacks %s: %s", want, docs)
 		}
@@ -146,5 +147,51 @@ func TestMulti_ShutdownIsRefusedAndTheServerStaysUp(t *testing.T) {
 	case <-stopped:
 		t.Fatal("SHUTDOWN ran")
 	default:
+	}
+}
+
+// COMMAND DOCS says what Redis 7.0 says of every command both know:
+// summary, since, group and complexity (the arguments are checked by
+// redis-cli's help in TestRedisCLI_HelpShowsRedisUsage).
+func TestCommandDocs_MatchesRedis(t *testing.T) {
+	redisAddr := startRedis(t)
+	s := startServer(t, Config{})
+	rc, wc := dial(t, redisAddr), dial(t, s.addr)
+	fields := func(v resp.Value) map[string]string {
+		m := map[string]string{}
+		if len(v.Elems) != 2 {
+			return m
+		}
+		d := v.Elems[1].Elems
+		for i := 0; i+1 < len(d); i += 2 {
+			switch k := string(d[i].Str); k {
+			case "summary", "since", "group", "complexity":
+				m[k] = string(d[i+1].Str)
+			}
+		}
+		return m
+	}
+	compared := 0
+	for _, k := range visible() {
+		for _, x := range append([]*command.Spec{k}, k.Subs...) {
+			rv, err := rc.do("COMMAND", "DOCS", x.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rv.Elems) != 2 {
+				continue // walkerd's own, or newer than Redis 7.0
+			}
+			wv, err := wc.do("COMMAND", "DOCS", x.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fields(wv), fields(rv); !maps.Equal(got, want) {
+				t.Errorf("COMMAND DOCS %s:\n walkerd %v\n redis   %v", x.Name, got, want)
+			}
+			compared++
+		}
+	}
+	if compared < 60 {
+		t.Fatalf("compared only %d commands", compared)
 	}
 }
