@@ -100,7 +100,9 @@ type guardConn struct {
 	skip    int64  // bytes left to skip in gsBody
 	cmdSize int64  // bytes of the current command's arguments so far
 	failed  string // the error reply owed to the client
-	refused bool
+	// wdeadline is the write deadline last set (see Write).
+	wdeadline time.Time
+	refused   bool
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -154,11 +156,21 @@ func (g *guardConn) Write(p []byte) (int, error) {
 	}
 	done := 0
 	for {
-		g.Conn.SetWriteDeadline(time.Now().Add(g.stall))
+		// Setting a deadline costs a timer update: move it only once half
+		// of the stall time has gone by since it was set, so a client is
+		// cut off after between half the stall time and all of it without
+		// taking any bytes.
+		if now := time.Now(); now.After(g.wdeadline.Add(-g.stall / 2)) {
+			g.wdeadline = now.Add(g.stall)
+			g.Conn.SetWriteDeadline(g.wdeadline)
+		}
 		n, err := g.Conn.Write(p[done:])
 		done += n
 		if err == nil {
 			return done, nil
+		}
+		if n > 0 {
+			g.wdeadline = time.Time{} // it took bytes: a full stall time again
 		}
 		var ne net.Error
 		if n == 0 || !errors.As(err, &ne) || !ne.Timeout() {
@@ -203,9 +215,22 @@ func (g *guardConn) release(tail []byte) {
 // On a frame beyond the limits it sets g.failed and drops the rest.
 func (g *guardConn) scan(b []byte) {
 	from := 0 // where, in b, the held command's bytes begin
+	// Whole commands that lie in b one after another are queued as one
+	// slice of b, not copied: Read hands every queued byte to redcon
+	// before it reads into b again. pass is that run; flush queues it
+	// before anything else is queued, to keep the order.
+	ps, pe := -1, -1
+	flush := func() {
+		if ps >= 0 {
+			g.out = append(g.out, b[ps:pe:pe])
+			ps = -1
+		}
+	}
+	defer flush()
 	for i := 0; i < len(b); i++ {
 		switch g.state {
 		case gsPassthrough:
+			flush()
 			g.emit(b[i:])
 			return
 		case gsStart:
@@ -219,6 +244,7 @@ func (g *guardConn) scan(b []byte) {
 		case gsInline:
 			c := b[i]
 			if c == '\n' && !g.nul {
+				flush()
 				if !g.inlineDone() {
 					return
 				}
@@ -242,6 +268,7 @@ func (g *guardConn) scan(b []byte) {
 			}
 			n, ok := headerInt(g.line)
 			if !ok {
+				flush()
 				g.passthrough(b, from) // redcon answers the error
 				return
 			}
@@ -270,6 +297,7 @@ func (g *guardConn) scan(b []byte) {
 			g.skip, g.state = n+2, gsBody
 		case gsDollar:
 			if b[i] != '$' {
+				flush()
 				g.passthrough(b, from)
 				return
 			}
@@ -281,7 +309,16 @@ func (g *guardConn) scan(b []byte) {
 			if g.skip == 0 {
 				g.args--
 				if g.args == 0 {
-					g.release(b[from : i+1])
+					switch {
+					case g.hold != nil:
+						flush()
+						g.release(b[from : i+1])
+					case ps >= 0 && pe == from:
+						pe = i + 1
+					default:
+						flush()
+						ps, pe = from, i+1
+					}
 					g.state = gsStart
 				} else {
 					g.state = gsDollar
