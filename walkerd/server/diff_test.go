@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"fmt"
-	"github.com/walkerdb/walkerdb/internal/resp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // The differential test runs the command sequences of testdata/*.txt

@@ -3,13 +3,13 @@ package server
 import (
 	"bytes"
 	"errors"
-	"github.com/walkerdb/walkerdb/internal/resp"
 	"io"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // The protocol guard sits between each client socket and redcon's reader,
@@ -368,18 +370,7 @@ func (g *guardConn) inlineDone() bool {
 	if len(args) == 0 {
 		return true // Redis skips an empty line
 	}
-	cmd := make([]byte, 0, len(line)+16*len(args))
-	cmd = append(cmd, '*')
-	cmd = strconv.AppendInt(cmd, int64(len(args)), 10)
-	cmd = append(cmd, '\r', '\n')
-	for _, a := range args {
-		cmd = append(cmd, '$')
-		cmd = strconv.AppendInt(cmd, int64(len(a)), 10)
-		cmd = append(cmd, '\r', '\n')
-		cmd = append(cmd, a...)
-		cmd = append(cmd, '\r', '\n')
-	}
-	g.emit(cmd)
+	g.emit(resp.AppendCommand(make([]byte, 0, len(line)+16*len(args)), args))
 	return true
 }
 

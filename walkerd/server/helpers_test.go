@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"net"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // testServer is a standalone walkerd server on a loopback port, its engine

@@ -2,12 +2,13 @@ package server
 
 import (
 	"bufio"
-	"github.com/walkerdb/walkerdb/internal/resp"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // rawExchange writes raw bytes on a new connection and reads until the
