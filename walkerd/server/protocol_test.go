@@ -2,8 +2,6 @@ package server
 
 import (
 	"bufio"
-	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +9,10 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
-// rawExchange writes raw bytes on a new connection and reads until the
-// server closes it or goes quiet.
+// rawExchange is exchange with a quiet time of 2 s.
 func rawExchange(t *testing.T, addr string, in string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, in); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	out, _ := io.ReadAll(c)
-	return string(out)
+	return exchange(t, addr, in, 2*time.Second)
 }
 
 func TestProtocolGuard_RefusesOversizedFramesAndKeepsServing(t *testing.T) {
