@@ -345,3 +345,13 @@ var redisDocs = map[string]redisDoc{
 		{Name: "key", Type: "key", KeySpecIndex: 0, Flags: ArgMultiple},
 	}},
 }
+
+// addDocs adds entries to redisDocs. The file of each command group
+// declares its own with `var _ = addDocs(map[string]redisDoc{...})`:
+// package variables are set before any init function registers a spec.
+func addDocs(m map[string]redisDoc) bool {
+	for name, d := range m {
+		redisDocs[name] = d
+	}
+	return true
+}

@@ -24,6 +24,7 @@ import (
 // by one directive that says how to compare:
 //
 //	!sort CMD     the reply is an array whose order may differ (KEYS): sort it
+//	!pairs CMD    an array of pairs whose order may differ (HGETALL): sort the pairs
 //	!scan CMD     a SCAN reply: compare only whether the cursor is 0, and the
 //	              keys sorted (cursors are opaque numbers in both servers)
 //	!~N CMD       an integer reply that may differ by up to N (TTL, PTTL)
@@ -101,7 +102,7 @@ func loadSequences(t *testing.T) []diffSeq {
 						t.Fatalf("%s:%d: %v", f, n, err)
 					}
 					dl.directive = "!~"
-				case d == "!sort" || d == "!scan" || d == "!type":
+				case d == "!sort" || d == "!pairs" || d == "!scan" || d == "!type":
 				default:
 					t.Fatalf("%s:%d: unknown directive %s", f, n, d)
 				}
@@ -132,6 +133,15 @@ func normalise(d string, v resp.Value) string {
 			}
 			slices.Sort(parts)
 			return "sorted[" + strings.Join(parts, ", ") + "]"
+		}
+	case "!pairs":
+		if v.Kind == '*' && !v.Null && len(v.Elems)%2 == 0 {
+			parts := make([]string, 0, len(v.Elems)/2)
+			for i := 0; i < len(v.Elems); i += 2 {
+				parts = append(parts, format(v.Elems[i])+"="+format(v.Elems[i+1]))
+			}
+			slices.Sort(parts)
+			return "pairs[" + strings.Join(parts, ", ") + "]"
 		}
 	case "!scan":
 		if v.Kind == '*' && len(v.Elems) == 2 && v.Elems[1].Kind == '*' {

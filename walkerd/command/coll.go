@@ -1,0 +1,250 @@
+package command
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+
+	"github.com/walkerdb/walkerdb/internal/keyspace"
+)
+
+// A collection (hash, list, set, sorted set) is one metadata key and one
+// sub-key per element (internal/keyspace). Each type names its elements
+// in the sub-key's element bytes:
+//
+//	hash        field                          -> value
+//	set         member                         -> (empty)
+//	list        position, 8 bytes BE           -> element
+//	sorted set  'm' member                     -> score, float64 bits BE
+//	            's' sortable score (8 B) member -> (empty)
+//
+// A list's metadata extra is its head position (8 bytes BE): the list is
+// the Count positions from head up, so LINDEX and LSET are one lookup and
+// LPUSH and RPOP one write each. A sorted set's two families give ZSCORE
+// by member and ranges by score (then member, as Redis orders its
+// skiplist) from one ordered walk.
+//
+// coll is a collection opened by one command: read it, change its
+// elements, then save it, which writes the metadata when the count or
+// extra changed and deletes the key when it is left empty, as Redis
+// deletes empty collections.
+type coll struct {
+	key    []byte
+	typ    keyspace.Type
+	ver    uint64
+	count  int64
+	extra  []byte
+	exp    int64
+	found  bool   // the key held this collection when opened
+	dirty  bool   // count or extra changed: save writes the metadata
+	prefix []byte // the sub-key prefix of ver
+}
+
+// openColl opens key as a collection of type t. A missing key gives an
+// empty collection (found false) that save creates under a new version;
+// wrong reports a key of another type, to which the command answers
+// WRONGTYPE (errWrongType).
+func (c *ctx) openColl(key []byte, t keyspace.Type) (co *coll, wrong bool) {
+	co = &coll{key: key, typ: t}
+	val, ok := c.lookup(key)
+	if !ok {
+		return co, false
+	}
+	if val.Type != t {
+		return nil, true
+	}
+	co.found, co.ver, co.count, co.exp = true, val.Version, val.Count, val.exp
+	co.extra = slices.Clone(val.Extra)
+	co.prefix = keyspace.SubPrefix(c.dbi, key, co.ver)
+	return co, false
+}
+
+// ensure gives a new collection its version before its first element is
+// written.
+func (co *coll) ensure(c *ctx) {
+	if co.prefix == nil {
+		co.ver = c.newVersion()
+		co.prefix = keyspace.SubPrefix(c.dbi, co.key, co.ver)
+		co.dirty = true
+	}
+}
+
+// sub is the engine key of an element.
+func (co *coll) sub(elem ...[]byte) []byte {
+	n := len(co.prefix)
+	for _, e := range elem {
+		n += len(e)
+	}
+	k := make([]byte, 0, n)
+	k = append(k, co.prefix...)
+	for _, e := range elem {
+		k = append(k, e...)
+	}
+	return k
+}
+
+// get reads an element's value.
+func (co *coll) get(c *ctx, elem ...[]byte) ([]byte, bool) {
+	if co.prefix == nil {
+		return nil, false
+	}
+	v, _, ok := c.getRaw(co.sub(elem...))
+	return v, ok
+}
+
+// has reports whether an element exists.
+func (co *coll) has(c *ctx, elem ...[]byte) bool {
+	if co.prefix == nil {
+		return false
+	}
+	_, ok := c.metaRaw(co.sub(elem...))
+	return ok
+}
+
+// put writes an element (its sub-key made of the elem parts). It does not
+// count: the caller adds to count what the write added.
+func (co *coll) put(c *ctx, val []byte, elem ...[]byte) {
+	co.ensure(c)
+	c.putRaw(co.sub(elem...), val, 0)
+}
+
+// remove deletes an element's sub-key. It does not count.
+func (co *coll) remove(c *ctx, elem ...[]byte) {
+	if co.prefix != nil {
+		c.delRaw(co.sub(elem...))
+	}
+}
+
+// add changes the element count by n.
+func (co *coll) add(n int64) {
+	if n != 0 {
+		co.count += n
+		co.dirty = true
+	}
+}
+
+// setExtra replaces the type's own metadata bytes.
+func (co *coll) setExtra(extra []byte) {
+	co.extra = extra
+	co.dirty = true
+}
+
+// save writes the collection's metadata when it changed, keeping its
+// expiry, and deletes the key when it has no elements left. It reports
+// whether the key was deleted (for the "del" keyspace event).
+func (co *coll) save(c *ctx) (deleted bool) {
+	if co.count <= 0 {
+		if co.found {
+			c.del(co.key)
+			co.found = false
+			return true
+		}
+		return false
+	}
+	if !co.dirty && co.found {
+		return false
+	}
+	c.putRaw(c.metaKey(co.key), keyspace.AppendCollection(nil, co.typ, co.ver, co.count, co.extra), co.exp)
+	co.found, co.dirty = true, false
+	return false
+}
+
+// elems opens an ordered walk over the elements whose element bytes lie
+// in [lower, upper) (nil upper: to the last), forward or in reverse.
+// elemOf gives each key's element bytes. Close it.
+func (co *coll) elems(c *ctx, lower, upper []byte, reverse bool) *iter {
+	lo := co.sub(lower)
+	var hi []byte
+	if upper != nil {
+		hi = co.sub(upper)
+	} else {
+		hi = keyspace.PrefixEnd(co.prefix)
+	}
+	if co.prefix == nil { // empty: walk an empty range
+		lo, hi = keyspace.SubSpace(c.dbi), keyspace.SubSpace(c.dbi)
+	}
+	return c.iterate(lo, hi, reverse)
+}
+
+// elemOf is a copy of the element bytes of the walk's current key.
+func (co *coll) elemOf(it *iter) []byte { return slices.Clone(it.Key()[len(co.prefix):]) }
+
+// elemsWithPrefix walks the elements that begin with p.
+func (co *coll) elemsWithPrefix(c *ctx, p []byte, reverse bool) *iter {
+	return co.elems(c, p, prefixEnd(p), reverse)
+}
+
+// prefixEnd is the least byte string greater than every string that
+// begins with p; nil (no bound) when there is none.
+func prefixEnd(p []byte) []byte {
+	if len(p) == 0 {
+		return nil
+	}
+	return keyspace.PrefixEnd(p)
+}
+
+// Sorted set element families.
+const (
+	zMember = 'm'
+	zScore  = 's'
+)
+
+// zScoreBytes is a score as its member sub-key stores it.
+func zScoreBytes(f float64) []byte {
+	return binary.BigEndian.AppendUint64(nil, math.Float64bits(f))
+}
+
+// zScoreOf decodes a stored score.
+func zScoreOf(b []byte) float64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b))
+}
+
+// zSortable is a score encoded so that byte order is numeric order: -inf
+// first, +inf last, and -0 and +0 alike (they compare equal in Redis, so
+// their members order by member). NaN is never stored (Redis refuses it).
+func zSortable(f float64) []byte {
+	if f == 0 {
+		f = 0 // -0 sorts as +0
+	}
+	u := math.Float64bits(f)
+	if u&(1<<63) != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 9), u)
+}
+
+// zUnsortable decodes zSortable.
+func zUnsortable(b []byte) float64 {
+	u := binary.BigEndian.Uint64(b)
+	if u&(1<<63) != 0 {
+		u &^= 1 << 63
+	} else {
+		u = ^u
+	}
+	return math.Float64frombits(u)
+}
+
+// List positions: a new list's first element is at listStart, so it can
+// grow both ways by 2^63 elements.
+const listStart = uint64(1) << 63
+
+// listHead is a list's head position (its metadata extra).
+func (co *coll) listHead() uint64 {
+	if len(co.extra) != 8 {
+		return listStart
+	}
+	return binary.BigEndian.Uint64(co.extra)
+}
+
+func (co *coll) setListHead(h uint64) { co.setExtra(binary.BigEndian.AppendUint64(nil, h)) }
+
+// listPos is the element bytes of list position p.
+func listPos(p uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), p) }
+
+// posOf decodes list element bytes.
+func posOf(elem []byte) uint64 { return binary.BigEndian.Uint64(elem) }
