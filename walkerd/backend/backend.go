@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/command"
@@ -46,6 +47,13 @@ type Backend interface {
 	// forward the read to the leader; any other error becomes an error
 	// reply.
 	ReadBarrier(level int) error
+	// Notify registers fn to hear, on this node, the keys each applied
+	// entry's writes touched (command.Result.Touched), whoever proposed
+	// the entry: the leader's state machine and every follower's alike,
+	// after the writes are visible to local reads. Blocking commands wait
+	// on it. fn runs on the apply path and must not block; a later call
+	// replaces it.
+	Notify(fn func(touched []command.Touch))
 	// Cluster is the Raft membership and leadership of this node.
 	Cluster
 	// InfoRaft is the body of INFO's "# Raft" section: "key:value\r\n"
@@ -142,6 +150,7 @@ func NewStandaloneGroupCommit(db *engine.DB) Backend {
 }
 
 type standalone struct {
+	notify    atomic.Pointer[func([]command.Touch)]
 	db        *engine.DB
 	a         *command.Applier // under mu
 	mu        sync.Mutex
@@ -164,8 +173,13 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
 	}
+	if fn := s.notify.Load(); fn != nil && len(res.Touched) > 0 {
+		(*fn)(res.Touched)
+	}
 	return res, nil
 }
+
+func (s *standalone) Notify(fn func(touched []command.Touch)) { s.notify.Store(&fn) }
 
 func (s *standalone) ReadBarrier(level int) error { return nil }
 

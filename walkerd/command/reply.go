@@ -123,6 +123,12 @@ func (r Reply) Err() (string, bool) {
 	return "", false
 }
 
+// IsNull reports whether the reply is one null or null array: a blocking
+// command's attempt that found nothing to pop.
+func (r Reply) IsNull() bool {
+	return len(r) == 1 && (r[0].Kind == KindNull || r[0].Kind == KindNullArray)
+}
+
 // Int returns the reply's value when the reply is one integer.
 func (r Reply) Int() (int64, bool) {
 	if len(r) == 1 && r[0].Kind == KindInt {

@@ -90,7 +90,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		b.WriteString("# Clients\r\n")
 		line("connected_clients", n)
 		line("maxclients", s.maxConns.Load())
-		line("blocked_clients", 0)
+		line("blocked_clients", s.waiters.count())
 	case "memory":
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
@@ -239,6 +239,16 @@ func (s *Server) configParams() map[string]configParam {
 		"maxmemory":          ro("0"),
 		"maxmemory-policy":   ro("noeviction"), // as INFO memory says
 		"timeout":            ro("0"),
+	}
+	// Redis's encoding settings (hash-max-listpack-entries and the rest,
+	// with their ziplist aliases): accepted for compatibility, they change
+	// only what OBJECT ENCODING reports (command/encoding.go).
+	for _, n := range command.EncodingSettings() {
+		ps[n] = configParam{
+			get:   func(*Server) string { v, _ := command.GetEncodingSetting(n); return v },
+			check: func(v []byte) error { return command.CheckEncodingSetting(n, v) },
+			set:   func(_ *Server, v []byte) error { return command.SetEncodingSetting(n, v) },
+		}
 	}
 	for k, v := range s.cfg.Settings {
 		ps[strings.ToLower(k)] = ro(v)

@@ -109,6 +109,7 @@ type Server struct {
 	maxConns  atomic.Int64
 
 	handlers []handler // by command.Spec.ID
+	waiters  *waiters  // clients blocked in BLPOP and the like
 	started  time.Time
 
 	rs     *redcon.Server
@@ -147,6 +148,8 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.readLevel.Store(int32(cfg.ReadLevel))
 	s.maxConns.Store(int64(cfg.MaxClients))
 	s.handlers = handlers()
+	s.waiters = newWaiters()
+	b.Notify(s.waiters.touched)
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	return s
 }
@@ -168,6 +171,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.bg.Add(1)
 		go s.sweepLoop()
 	}
+	s.bg.Add(1)
+	go s.watchLeader()
 	s.mu.Unlock()
 	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol})
 }

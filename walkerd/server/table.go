@@ -38,6 +38,13 @@ func handlers() []handler {
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 	}
 	hs := make([]handler, command.Count())
+	// Blocking commands wait on this node (blocking.go); in MULTI, and
+	// in the log, they are attempts that never block.
+	for _, spec := range command.Specs() {
+		if spec.Flags&command.FlagBlocking != 0 {
+			hs[spec.ID] = cmdBlocking
+		}
+	}
 	for name, h := range byName {
 		spec := command.LookupName(name)
 		if spec == nil {

@@ -36,6 +36,10 @@ type fsm struct {
 	// sync.Map is slowest at.
 	proposedMu sync.Mutex
 	proposed   map[*byte]*command.Entry
+
+	// notify, when set, is told the keys each batch's writes touched once
+	// they are visible to reads (Store.Notify).
+	notify atomic.Pointer[func([]command.Touch)]
 }
 
 // propose registers an entry this node is about to hand raft as data.
@@ -127,6 +131,13 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	f.applied.Store(last)
+	if fn := f.notify.Load(); fn != nil {
+		for _, r := range out {
+			if res, ok := r.(*command.Result); ok && len(res.Touched) > 0 {
+				(*fn)(res.Touched)
+			}
+		}
+	}
 	return out
 }
 

@@ -305,6 +305,10 @@ func memberEntry(args ...string) *command.Entry {
 // Engine implements backend.Backend.
 func (s *Store) Engine() *engine.DB { return s.fsm.engine() }
 
+// Notify implements backend.Backend: fn hears every entry this node's
+// state machine applies, whoever proposed it.
+func (s *Store) Notify(fn func(touched []command.Touch)) { s.fsm.notify.Store(&fn) }
+
 // Apply implements backend.Backend: the write goes through the Raft log.
 // When e carries its commands parsed, the state machine of this node uses
 // them as they are (see fsm.entry): the leader parses a command once.

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+// BZPOPMAX, BZMPOP) wait on the client's own node and never in the log.
+//
+// In the log, a blocking command is an attempt: it pops if one of its keys
+// holds something and otherwise answers what Redis answers a client that
+// may not block (inside MULTI): a null. So a blocking command inside MULTI
+// or a script does not block, and the leader never waits for anyone: the
+// pipelined connections that carry followers' commands to it never stall.
+//
+// The server of the client's node runs the wait:
+//
+//	register as a waiter on each key (database, key)
+//	loop: propose the attempt (forwarded to the leader like any write)
+//	      a pop: reply, and wake the next waiter of each key
+//	      a null: wait for a wake, the timeout, a leadership change, or
+//	              the client's disconnection
+//
+// Every node's state machine tells its server which keys each applied
+// entry touched (backend.Backend.Notify), whoever proposed the entry; a
+// touch wakes the first waiter of that key, which tries again. Waiters
+// of one key on one node are woken, and so served, in the order they
+// blocked (Redis's order); a waiter that pops wakes the next one, as the
+// write may have left more. Clients blocked on different nodes race for
+// an element: whichever node's attempt reaches the log first wins.
+//
+// Replies, as Redis 7.0 gives them: the timeout answers a null array (nil
+// in redis-cli). When the Raft leader changes, every client blocked on
+// this node is answered
+//
+//	-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)
+//
+// the error Redis gives clients blocked on a master that turns replica
+// (blocked.c): the client may retry at once. A client that disconnects
+// while blocked is noticed within waitPoll and takes nothing.
+const (
+	errUnblocked = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+	// waitPoll is how often a blocked client's connection is checked.
+	waitPoll = 250 * time.Millisecond
+)
+
+// waitKey names a key of a database.
+type waitKey struct {
+	db  int
+	key string
+}
+
+// waiter is one blocked client.
+type waiter struct {
+	keys []waitKey
+	wake chan struct{} // 1-buffered: a wake while the waiter is busy is kept
+}
+
+// waiters is the server's table of blocked clients, by key, each key's in
+// the order they blocked.
+type waiters struct {
+	mu     sync.Mutex
+	byKey  map[waitKey][]*waiter
+	n      int
+	epoch  chan struct{} // closed when the leader changes
+	leader string
+}
+
+func newWaiters() *waiters {
+	return &waiters{byKey: make(map[waitKey][]*waiter), epoch: make(chan struct{})}
+}
+
+// add registers w on its keys; it returns the current leadership epoch.
+func (ws *waiters) add(w *waiter) <-chan struct{} {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, k := range w.keys {
+		ws.byKey[k] = append(ws.byKey[k], w)
+	}
+	ws.n++
+	return ws.epoch
+}
+
+// remove unregisters w.
+func (ws *waiters) remove(w *waiter) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, k := range w.keys {
+		list := ws.byKey[k]
+		for i, x := range list {
+			if x == w {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(ws.byKey, k)
+		} else {
+			ws.byKey[k] = list
+		}
+	}
+	ws.n--
+}
+
+// count is how many clients are blocked.
+func (ws *waiters) count() int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.n
+}
+
+func (w *waiter) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// touched wakes the first waiter of each touched key; a touch of a whole
+// database (FLUSHDB, SWAPDB) wakes the first waiter of each of its keys.
+// It runs on the apply path: it only signals.
+func (ws *waiters) touched(ts []command.Touch) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if len(ws.byKey) == 0 {
+		return
+	}
+	for _, t := range ts {
+		if t.Key == nil {
+			for k, list := range ws.byKey {
+				if k.db == t.DB {
+					list[0].signal()
+				}
+			}
+			continue
+		}
+		if list := ws.byKey[waitKey{t.DB, string(t.Key)}]; len(list) > 0 {
+			list[0].signal()
+		}
+	}
+}
+
+// served wakes the waiter after w on each of w's keys: w's pop may have
+// left elements for it.
+func (ws *waiters) served(w *waiter) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, k := range w.keys {
+		list := ws.byKey[k]
+		for i, x := range list {
+			if x == w && i+1 < len(list) {
+				list[i+1].signal()
+			}
+		}
+	}
+}
+
+// setLeader records the leader's id; a change ends the epoch, which
+// answers every blocked client with errUnblocked.
+func (ws *waiters) setLeader(id string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if id == ws.leader {
+		return
+	}
+	ws.leader = id
+	close(ws.epoch)
+	ws.epoch = make(chan struct{})
+}
+
+// watchLeader follows the backend's leader for the blocked clients'
+// sake, until the server closes.
+func (s *Server) watchLeader() {
+	defer s.bg.Done()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if m, ok, err := s.b.Leader(); err == nil {
+			id := ""
+			if ok {
+				id = m.ID
+			}
+			s.waiters.setLeader(id)
+		} else {
+			return // standalone: no leader ever changes
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// cmdBlocking runs a blocking command outside MULTI: attempts through the
+// log until one pops, the timeout passes, the leader changes, the client
+// goes, or the server closes.
+func cmdBlocking(s *Server, c *client, args [][]byte) {
+	spec := command.Lookup(args[0])
+	now := s.nowMs()
+	p := spec.ParseArgs(args, now)
+	if p.Err != nil {
+		c.fail(p.Err)
+		return
+	}
+	keys, timeout := p.Blocking()
+	w := &waiter{wake: make(chan struct{}, 1)}
+	for _, k := range keys {
+		w.keys = append(w.keys, waitKey{c.db, string(k)})
+	}
+	epoch := s.waiters.add(w)
+	defer s.waiters.remove(w)
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	poll := time.NewTicker(waitPoll)
+	defer poll.Stop()
+	for {
+		now := s.nowMs()
+		e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{spec.ParseArgs(args, now)}}
+		res := s.propose(c, e)
+		if r := res.Reply(); !r.IsNull() {
+			r.WriteTo(c.w)
+			if _, isErr := r.Err(); !isErr {
+				s.waiters.served(w)
+			}
+			return
+		}
+	wait:
+		select {
+		case <-w.wake:
+		case <-deadline:
+			c.w.NullArray()
+			return
+		case <-epoch:
+			c.errorReply(errUnblocked)
+			return
+		case <-s.quit:
+			c.errorReply("ERR server is shutting down")
+			return
+		case <-poll.C:
+			if peerClosed(c) {
+				c.quit = true
+				return
+			}
+			goto wait
+		}
+	}
+}
+
+// peerClosed reports whether the client closed its end of the
+// connection, without reading what it may have sent (MSG_PEEK).
+func peerClosed(c *client) bool {
+	if c.conn == nil {
+		return false
+	}
+	nc := c.conn.NetConn()
+	if g, ok := nc.(*guardConn); ok {
+		nc = g.Conn
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := false
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = n == 0 && err == nil || (err != nil && !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR))
+		return true // never wait for readability
+	})
+	return closed || err != nil
+}
