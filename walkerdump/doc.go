@@ -57,7 +57,8 @@
 // element; internal member "n1" for walkerd's own keys; raw <hex> for a
 // key outside the layout. dump names every record's key so; inspect
 // counts the live keys by database and type and names a few internal and
-// foreign ones; export names a few of the keys it skips.
+// foreign ones and counts the elements by type; export names a few of the
+// keys it skips.
 //
 // JSON carries bytes (dump, export) as a string when they are valid UTF-8
 // and as standard base64 in a field with a _base64 suffix otherwise
@@ -65,7 +66,15 @@
 //
 // export skips keys already expired, walkerd's internal keys (first byte
 // 0xFF) and keys outside walkerd's layout (first byte 16..254), and keeps
-// the TTL of the others as an absolute PXAT (Redis 6.2 or later).
+// the TTL of the others as an absolute PXAT or PEXPIREAT (Redis 6.2 or
+// later). It writes strings as SET and each hash, list, set and sorted set
+// as DEL then HSET, RPUSH, SADD or ZADD in bounded batches (scores as
+// %.17g, inf, -inf: exact), in one pass over the keys in engine order: a
+// database's metadata keys come before every sub-key, so each live
+// collection is known by its sub-key prefix before its elements come.
+// Elements of versions no live key names (deleted, overwritten or expired
+// collections walkerd has not swept yet) are skipped. Streams are not
+// exported.
 //
 // Long work (merge, verify, recover, export, and the load behind inspect)
 // shows a progress line on stderr when stderr is a terminal, and nothing

@@ -22,7 +22,10 @@ func dumpCommand() *cli.Command {
 			"Text names each key as walkerd lays it out: database, type (from a metadata\n" +
 			"key's value; \"key\" where the value is not at hand, as for a tombstone) and\n" +
 			"user key, e.g. db0 string \"user:1\", db2 hash \"h\" v=5 elem \"f\",\n" +
-			"internal member \"n1\", or raw <hex> outside the layout; values are engine\n" +
+			"internal member \"n1\", or raw <hex> outside the layout; then, in brackets,\n" +
+			"a collection's version and element count (a list's head too) or what an\n" +
+			"element's bytes hold (a list's position, a sorted set's member and score;\n" +
+			"list positions count from where a new list begins); values are engine\n" +
 			"bytes, Go-quoted when printable, 0x-hex otherwise. JSON lines carry the same\n" +
 			"name, and key/value as engine bytes: strings when valid UTF-8, else\n" +
 			"key_base64/value_base64.",
@@ -39,14 +42,18 @@ func dumpCommand() *cli.Command {
 // dumpJSON is one line of dump --format json: a record, or (type "bad") a
 // region that does not decode.
 type dumpJSON struct {
-	Segment     uint32  `json:"segment"`
-	Offset      int64   `json:"offset"`
-	Type        string  `json:"type"` // put, delete, commit, bad
-	Batch       bool    `json:"batch,omitempty"`
-	Size        int64   `json:"size"`
-	Seq         uint64  `json:"seq,omitempty"`
-	ExpireAt    int64   `json:"expire_at,omitempty"` // Unix ms
-	Name        string  `json:"name,omitempty"`      // the key as text shows it (keyName)
+	Segment  uint32 `json:"segment"`
+	Offset   int64  `json:"offset"`
+	Type     string `json:"type"` // put, delete, commit, bad
+	Batch    bool   `json:"batch,omitempty"`
+	Size     int64  `json:"size"`
+	Seq      uint64 `json:"seq,omitempty"`
+	ExpireAt int64  `json:"expire_at,omitempty"` // Unix ms
+	Name     string `json:"name,omitempty"`      // the key as text shows it (keyName)
+	// Detail decodes a collection's metadata (v=, count=, a list's head=)
+	// or element (a list's pos=, a sorted set's member and score) as text
+	// shows it; absent for strings and where the type is not known.
+	Detail      string  `json:"detail,omitempty"`
 	Key         *string `json:"key,omitempty"`
 	KeyBase64   []byte  `json:"key_base64,omitempty"`
 	Value       *string `json:"value,omitempty"`
@@ -102,10 +109,11 @@ func dumpAction(c *cli.Context) error {
 	var names keyNamer
 	for _, id := range ids {
 		fn := func(off int64, rec record.Record) error {
-			var name string
+			var name, detail string
 			switch rec.Kind() {
 			case record.KindPut:
 				name = names.name(rec.Key, rec.Value)
+				detail = names.detail(rec.Key, rec.Value)
 			case record.KindDelete:
 				name = names.name(rec.Key, nil)
 			}
@@ -116,7 +124,7 @@ func dumpAction(c *cli.Context) error {
 					n, _ := record.CommitCount(rec.Value)
 					j.Count = &n
 				} else {
-					j.Name = name
+					j.Name, j.Detail = name, detail
 					j.Key, j.KeyBase64 = jsonBytes(rec.Key)
 					if !keysOnly && rec.Kind() == record.KindPut {
 						j.Value, j.ValueBase64 = jsonBytes(rec.Value)
@@ -138,6 +146,9 @@ func dumpAction(c *cli.Context) error {
 				fmt.Fprintf(w, " expire %s", time.UnixMilli(rec.ExpireAt).UTC().Format("2006-01-02T15:04:05.000Z"))
 			}
 			fmt.Fprintf(w, " %s", name)
+			if detail != "" {
+				fmt.Fprintf(w, " [%s]", detail)
+			}
 			if !keysOnly && rec.Kind() == record.KindPut {
 				fmt.Fprintf(w, " value %s", text(rec.Value))
 			}

@@ -2,17 +2,13 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/engine"
-	"github.com/walkerdb/walkerdb/internal/keyspace"
-	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 func exportCommand() *cli.Command {
@@ -20,16 +16,25 @@ func exportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "write every live key as a RESP stream for redis-cli --pipe, or as JSON lines",
 		ArgsUsage: "DIR",
-		Description: "resp (default): SELECT db whenever the database changes, then SET key value,\n" +
-			"with PXAT <unix ms> for keys that expire; load it with\n" +
+		Description: "resp (default): SELECT db whenever the database changes, then per key the\n" +
+			"commands that rebuild it: SET key value (PXAT <unix ms> if it expires) for a\n" +
+			"string; for a collection DEL key, then HSET key field value ..., RPUSH key\n" +
+			"element ..., SADD key member ... or ZADD key score member ... in batches of at\n" +
+			"most 256 elements or about 1 MiB, and PEXPIREAT key <unix ms> if it expires.\n" +
+			"Scores are written so that they read back exactly (%.17g, inf, -inf).\n" +
+			"Strings come first, then collections. Load it with\n" +
 			"  walkerdump export DIR | redis-cli --pipe\n" +
-			"json: one object per key, {\"db\":0,\"key\":\"k\",\"value\":\"v\",\"expire_at\":0}\n" +
-			"(expire_at in Unix ms, 0 = none). Bytes that are not valid UTF-8 go in\n" +
-			"key_base64 / value_base64 (standard base64) instead of key / value.\n" +
+			"json: one object per key, {\"db\":0,\"key\":\"k\",\"type\":\"string\",\"value\":\"v\",\"expire_at\":0}\n" +
+			"(expire_at in Unix ms, 0 = none); a collection has \"elements\" instead of\n" +
+			"\"value\": [{\"field\":..,\"value\":..}] (hash), [{\"value\":..}] (list, in order),\n" +
+			"[{\"member\":..}] (set), [{\"member\":..,\"score\":\"1.5\"}] (zset, score as text).\n" +
+			"Bytes that are not valid UTF-8 go in a field with a _base64 suffix (standard\n" +
+			"base64) instead: key_base64, value_base64, field_base64, member_base64.\n" +
 			"Keys already expired are skipped, as are walkerd's internal keys (first byte\n" +
-			"0xFF), any key that is not in walkerd's layout (database byte 0..15), and\n" +
-			"collections (hash, list, set, zset, stream: export writes strings only);\n" +
-			"the summary on stderr counts each and names a few, as dump names keys.\n" +
+			"0xFF), any key that is not in walkerd's layout (database byte 0..15), streams,\n" +
+			"and the elements of collection versions no live key names (deleted or\n" +
+			"overwritten collections that walkerd has not swept yet); the summary on stderr\n" +
+			"counts each and names a few, as dump names keys.\n" +
 			"The directory must be one walkerd would open: run recover first otherwise.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "resp", Usage: "output format: resp or json (JSON lines)"},
@@ -39,13 +44,30 @@ func exportCommand() *cli.Command {
 	}
 }
 
+// exportJSON is one line of export --format json: a string (Value) or a
+// collection (Elements).
 type exportJSON struct {
-	DB          int     `json:"db"`
-	Key         *string `json:"key,omitempty"`
-	KeyBase64   []byte  `json:"key_base64,omitempty"`
-	Value       *string `json:"value,omitempty"`
-	ValueBase64 []byte  `json:"value_base64,omitempty"`
-	ExpireAt    int64   `json:"expire_at"`
+	DB          int          `json:"db"`
+	Key         *string      `json:"key,omitempty"`
+	KeyBase64   []byte       `json:"key_base64,omitempty"`
+	Type        string       `json:"type"`
+	Value       *string      `json:"value,omitempty"`
+	ValueBase64 []byte       `json:"value_base64,omitempty"`
+	ExpireAt    int64        `json:"expire_at"`
+	Elements    []exportElem `json:"elements,omitempty"`
+}
+
+// exportElem is one element of a collection in export's JSON: a hash's
+// field and value, a list's value, a set's member, a sorted set's member
+// and score (formatted as the RESP stream writes it).
+type exportElem struct {
+	Field        *string `json:"field,omitempty"`
+	FieldBase64  []byte  `json:"field_base64,omitempty"`
+	Member       *string `json:"member,omitempty"`
+	MemberBase64 []byte  `json:"member_base64,omitempty"`
+	Value        *string `json:"value,omitempty"`
+	ValueBase64  []byte  `json:"value_base64,omitempty"`
+	Score        string  `json:"score,omitempty"`
 }
 
 func exportAction(c *cli.Context) error {
@@ -85,15 +107,8 @@ func exportAction(c *cli.Context) error {
 		}
 	}
 
-	w := bufio.NewWriterSize(c.App.Writer, 1<<20)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	var buf []byte
-	curDB := -1
-	var n, expired, seen int64
-	// Keys skipped for a reason other than expiry, counted with a few
-	// examples each, named as keyName names them.
-	internal, foreign, colls := &skipped{}, &skipped{}, &skipped{}
+	e := newExporter(bufio.NewWriterSize(c.App.Writer, 1<<20), format == "json")
+	var seen int64
 	total := int64(x.Len())
 	p = newProgress(c, "export", "keys")
 	err = x.Ascend(func(key, value []byte, exp int64) error {
@@ -101,52 +116,11 @@ func exportAction(c *cli.Context) error {
 			p.update(seen, total)
 		}
 		seen++
-		db, k, ok := keyspace.SplitMeta(key)
-		var m keyspace.Meta
-		if ok {
-			var err error
-			if m, err = keyspace.DecodeMeta(value); err != nil {
-				foreign.add(key, value)
-				return nil
-			}
-		}
-		switch {
-		case keyspace.IsSub(key):
-			return nil // a collection's element: skipped with its collection
-		case !ok && len(key) > 0 && key[0] == keyspace.Internal:
-			internal.add(key, nil)
-			return nil
-		case !ok:
-			foreign.add(key, nil)
-			return nil
-		case exp != 0 && exp <= now:
-			expired++
-			return nil
-		case m.Type != keyspace.String:
-			colls.add(key, value)
-			return nil
-		}
-		value = m.Value
-		n++
-		if format == "json" {
-			j := exportJSON{DB: db, ExpireAt: exp}
-			j.Key, j.KeyBase64 = jsonBytes(k)
-			j.Value, j.ValueBase64 = jsonBytes(value)
-			return enc.Encode(j)
-		}
-		buf = buf[:0]
-		if db != curDB {
-			buf = resp.AppendCommand(buf, [][]byte{[]byte("SELECT"), []byte(strconv.Itoa(db))})
-			curDB = db
-		}
-		if exp != 0 {
-			buf = resp.AppendCommand(buf, [][]byte{[]byte("SET"), k, value, []byte("PXAT"), strconv.AppendInt(nil, exp, 10)})
-		} else {
-			buf = resp.AppendCommand(buf, [][]byte{[]byte("SET"), k, value})
-		}
-		_, err := w.Write(buf)
-		return err
+		return e.key(key, value, exp, now)
 	})
+	if err == nil {
+		err = e.finish()
+	}
 	p.update(total, total)
 	p.finish()
 	if errors.Is(err, engine.ErrCorruption) {
@@ -155,15 +129,7 @@ func exportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.ErrWriter, "exported %d keys; skipped %d expired, %d internal%s, %d outside walkerd's layout%s",
-		n, expired, internal.n, internal.examples(), foreign.n, foreign.examples())
-	if colls.n > 0 {
-		fmt.Fprintf(c.App.ErrWriter, ", %d collections%s (export writes strings only)", colls.n, colls.examples())
-	}
-	fmt.Fprintln(c.App.ErrWriter)
+	fmt.Fprintln(c.App.ErrWriter, e.summary())
 	return nil
 }
 

@@ -19,8 +19,9 @@ import (
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
-// exportModel is what export should write: every unexpired user key of
-// the directory, by database, from the records as the test decodes them.
+// exportModel is what export should write of strings: every unexpired
+// string key of the directory, by database, from the records as the test
+// decodes them.
 func exportModel(t *testing.T, dir string) map[int]map[string]enginetest.KV {
 	t.Helper()
 	m := map[int]map[string]enginetest.KV{}
@@ -32,6 +33,9 @@ func exportModel(t *testing.T, dir string) map[int]map[string]enginetest.KV {
 		meta, err := keyspace.DecodeMeta([]byte(v.Value))
 		if err != nil {
 			t.Fatalf("key %q: %v", k, err)
+		}
+		if meta.Type != keyspace.String {
+			continue
 		}
 		v.Value = string(meta.Value)
 		if m[db] == nil {

@@ -53,8 +53,15 @@ type inspectJSON struct {
 type keyspaceJSON struct {
 	Databases map[string]map[string]int64 `json:"databases"` // "db0" -> type ("string", "hash", ...) -> keys
 	Elements  int64                       `json:"elements"`  // collections' element sub-keys
-	Internal  int64                       `json:"internal"`
-	Outside   int64                       `json:"outside_layout"`
+	// ElementsByType counts the elements of the collections (of live or
+	// expired keys) by type: "hash", "list", "set", "zset" (a sorted set's
+	// members, each also one by-score index sub-key, not counted).
+	ElementsByType map[string]int64 `json:"elements_by_type"`
+	// DeadElements counts sub-keys of collection versions no key names
+	// (deleted or overwritten, not yet swept by walkerd).
+	DeadElements int64 `json:"dead_elements"`
+	Internal     int64 `json:"internal"`
+	Outside      int64 `json:"outside_layout"`
 	// Examples names a few internal keys and keys outside the layout, as
 	// dump names keys.
 	Examples []string `json:"examples"`
@@ -197,15 +204,21 @@ func inspectAction(c *cli.Context) error {
 // census counts the live keys of x by database and type. Damage stops it
 // (verify names the place): what it counted so far is kept, with the error.
 func census(x *engine.Index) keyspaceJSON {
-	ks := keyspaceJSON{Databases: map[string]map[string]int64{}, Examples: []string{}}
+	ks := keyspaceJSON{Databases: map[string]map[string]int64{}, ElementsByType: map[string]int64{}, Examples: []string{}}
 	internal, outside := &skipped{}, &skipped{}
+	// Metadata keys come before every sub-key in engine order: the
+	// collections' types are known by the time their elements come.
+	types := map[string]keyspace.Type{} // SubPrefix -> type
 	err := x.Ascend(func(key, value []byte, _ int64) error {
 		switch {
 		case keyspace.IsMeta(key):
-			db, _, _ := keyspace.SplitMeta(key)
+			db, k, _ := keyspace.SplitMeta(key)
 			typ := "unknown type"
 			if t, ok := keyspace.TypeOf(value); ok {
 				typ = t.String()
+			}
+			if m, err := keyspace.DecodeMeta(value); err == nil && m.Type != keyspace.String {
+				types[string(keyspace.SubPrefix(db, k, m.Version))] = m.Type
 			}
 			name := fmt.Sprintf("db%d", db)
 			if ks.Databases[name] == nil {
@@ -214,6 +227,21 @@ func census(x *engine.Index) keyspaceJSON {
 			ks.Databases[name][typ]++
 		case keyspace.IsSub(key):
 			ks.Elements++
+			p, err := keyspace.SplitSub(key)
+			if err != nil {
+				outside.add(key, nil)
+				break
+			}
+			t, ok := types[string(p.Prefix)]
+			if !ok {
+				ks.DeadElements++
+				break
+			}
+			if el, err := keyspace.DecodeElem(t, p.Elem, value); err != nil {
+				ks.ElementsByType["malformed"]++
+			} else if !el.Index {
+				ks.ElementsByType[t.String()]++
+			}
 		case len(key) > 0 && key[0] == keyspace.Internal:
 			internal.add(key, nil)
 		default:
@@ -248,7 +276,14 @@ func keyspaceText(w io.Writer, ks keyspaceJSON) {
 	}
 	fmt.Fprintf(w, "keys by database and type: %s\n", strings.Join(dbs, "; "))
 	if ks.Elements > 0 {
-		fmt.Fprintf(w, "collection elements: %d\n", ks.Elements)
+		var parts []string
+		for _, t := range slices.Sorted(maps.Keys(ks.ElementsByType)) {
+			parts = append(parts, fmt.Sprintf("%d %s", ks.ElementsByType[t], t))
+		}
+		if ks.DeadElements > 0 {
+			parts = append(parts, fmt.Sprintf("%d of deleted or overwritten collections, not yet swept", ks.DeadElements))
+		}
+		fmt.Fprintf(w, "collection elements: %d sub-keys (%s)\n", ks.Elements, strings.Join(parts, ", "))
 	}
 	// Examples holds the internal keys' names first.
 	ni := min(int(ks.Internal), 3)

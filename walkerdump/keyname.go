@@ -83,3 +83,49 @@ func (n *keyNamer) name(key, value []byte) string {
 	}
 	return keyName(key, nil)
 }
+
+// detail decodes what a record's key and value hold beyond its name, for
+// dump: a collection's metadata gives its element count (and a list its
+// head), an element what its type stores in the element bytes (a list
+// position, a sorted set member and score). Positions and heads are
+// counted from keyspace.ListStart, where a new list begins. "" when there
+// is nothing more to say or the type is not known. Call it after name,
+// which teaches the namer the types.
+func (n *keyNamer) detail(key, value []byte) string {
+	switch {
+	case value == nil:
+	case keyspace.IsMeta(key):
+		m, err := keyspace.DecodeMeta(value)
+		if err != nil || m.Type == keyspace.String {
+			return ""
+		}
+		s := fmt.Sprintf("v=%d count=%d", m.Version, m.Count)
+		if m.Type == keyspace.List {
+			if h, err := keyspace.ListHead(m.Extra); err == nil {
+				s += fmt.Sprintf(" head=%+d", int64(h-keyspace.ListStart))
+			}
+		}
+		return s
+	case keyspace.IsSub(key):
+		p, err := keyspace.SplitSub(key)
+		if err != nil {
+			return ""
+		}
+		t, ok := n.types[string(p.Prefix)]
+		if !ok {
+			return ""
+		}
+		el, err := keyspace.DecodeElem(keyspace.Type(t), p.Elem, value)
+		switch {
+		case err != nil:
+			return "malformed: " + err.Error()
+		case keyspace.Type(t) == keyspace.List:
+			return fmt.Sprintf("pos=%+d", int64(el.Pos-keyspace.ListStart))
+		case keyspace.Type(t) == keyspace.ZSet && el.Index:
+			return fmt.Sprintf("by-score index: score=%s member %s", formatScore(el.Score), text(el.Name))
+		case keyspace.Type(t) == keyspace.ZSet:
+			return fmt.Sprintf("member %s score=%s", text(el.Name), formatScore(el.Score))
+		}
+	}
+	return ""
+}

@@ -60,10 +60,18 @@
 //     acknowledged INCRs and those plus the unknown ones; INCR replies are
 //     unique and grow in real time; consistent reads never go back and
 //     never miss an acknowledged INCR.
+//   - collections: RPUSH, SADD and HSET of unique tokens on two lists,
+//     two sets and two hashes, and LRANGE, SMEMBERS, HGETALL during the
+//     run. The final contents, read from every node after convergence
+//     (they must agree), hold every acknowledged token exactly once, no
+//     token never sent or whose write failed, no duplicate, and unknown
+//     ones at most once; RPUSH's reply is its token's final position;
+//     every list read is a prefix of the final list, every set and hash
+//     read a subset of the final one.
 //
 // After the faults stop the harness waits until every node's
 // WALKER.DIGEST agrees (the convergence time), then reads every key at
-// level 2 for the checkers.
+// level 2 for the checkers (collections: from every node).
 //
 // # Results
 //

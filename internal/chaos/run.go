@@ -59,7 +59,7 @@ func (e *Env) leaderWindows(match func(*Fault) bool) windows {
 }
 
 // WorkloadNames lists the workloads by name.
-var WorkloadNames = []string{"register", "append", "counter"}
+var WorkloadNames = []string{"register", "append", "counter", "collections"}
 
 // NewWorkload returns a workload by name.
 func NewWorkload(name string) (Workload, error) {
@@ -70,6 +70,8 @@ func NewWorkload(name string) (Workload, error) {
 		return &Append{}, nil
 	case "counter":
 		return &Counter{}, nil
+	case "collections":
+		return &Collections{}, nil
 	}
 	return nil, fmt.Errorf("unknown workload %q: want some of %s", name, strings.Join(WorkloadNames, ","))
 }
