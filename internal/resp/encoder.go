@@ -21,3 +21,22 @@ func (e *Encoder) Map(n int)           { e.B = AppendMap(e.B, n, e.Proto) }
 func (e *Encoder) Set(n int)           { e.B = AppendSet(e.B, n, e.Proto) }
 func (e *Encoder) Double(f float64)    { e.B = AppendDouble(e.B, f, e.Proto) }
 func (e *Encoder) Bool(v bool)         { e.B = AppendBool(e.B, v, e.Proto) }
+
+// PairArray begins an array of n pairs, as Redis 7 replies HRANDFIELD
+// WITHVALUES and ZRANGE WITHSCORES: 2n flat values in RESP2, n two-element
+// arrays in RESP3 (each begun by Pair).
+func (e *Encoder) PairArray(n int) {
+	if e.Proto == 3 {
+		e.B = AppendArray(e.B, n)
+	} else {
+		e.B = AppendArray(e.B, 2*n)
+	}
+}
+
+// Pair begins one pair of a PairArray: an array of 2 in RESP3, nothing in
+// RESP2.
+func (e *Encoder) Pair() {
+	if e.Proto == 3 {
+		e.B = AppendArray(e.B, 2)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/walkerdb/walkerdb/engine"
 )
@@ -73,7 +74,11 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.tx.rollback()
-			res = &Result{Error: fmt.Sprintf("ERR internal error applying log entry %d: %v", index, r)}
+			if rf, ok := r.(refusal); ok {
+				res = &Result{Error: string(rf)}
+			} else {
+				res = &Result{Error: fmt.Sprintf("ERR internal error applying log entry %d: %v", index, r)}
+			}
 			err = nil
 		}
 	}()
@@ -194,6 +199,14 @@ func ParseCommand(args [][]byte, now int64) Parsed {
 		return Parsed{Err: Error("ERR empty command")}
 	}
 	s := Lookup(args[0])
+	if s != nil && len(s.Subs) > 0 && len(args) > 1 {
+		// A container (OBJECT): its subcommand runs.
+		sub := s.Sub(args[1])
+		if sub == nil {
+			return Parsed{Err: Error(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(s.Name)))}
+		}
+		s = sub
+	}
 	if s == nil || !s.IsData() {
 		return Parsed{Err: ErrUnknownCommand(args)}
 	}

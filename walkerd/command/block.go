@@ -60,4 +60,3 @@ func parseTimeout(arg []byte, now int64) (time.Duration, error) {
 	}
 	return time.Duration(min(t, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond, nil
 }
-

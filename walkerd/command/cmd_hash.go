@@ -1,6 +1,10 @@
 package command
 
 import (
+	"math"
+	"math/big"
+	"strconv"
+
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
@@ -13,12 +17,31 @@ func init() {
 	wdf, r, rf := FlagWrite|FlagDenyOOM|FlagFast, FlagReadonly, FlagReadonly|FlagFast
 	register(
 		hash("hset", -4, wdf, "2.0.0", parseFieldValues, runHset),
+		hash("hmset", -4, wdf, "2.0.0", parseFieldValues, runHset),
+		hash("hsetnx", 4, wdf, "2.0.0", nil, runHsetnx),
 		hash("hget", 3, rf, "2.0.0", nil, runHget),
+		hash("hmget", -3, rf, "2.0.0", nil, runHmget),
 		hash("hdel", -3, FlagWrite|FlagFast, "2.0.0", nil, runHdel),
 		hash("hlen", 2, rf, "2.0.0", nil, runHlen),
+		hash("hstrlen", 3, rf, "3.2.0", nil, runHstrlen),
+		hash("hexists", 3, rf, "2.0.0", nil, runHexists),
 		hash("hgetall", 2, r, "2.0.0", nil, runHgetall),
+		hash("hkeys", 2, r, "2.0.0", nil, runHkeys),
+		hash("hvals", 2, r, "2.0.0", nil, runHkeys),
+		hash("hincrby", 4, wdf, "2.0.0", parseHincrby, runHincrby),
+		hash("hincrbyfloat", 4, wdf, "2.6.0", parseHincrbyfloat, runHincrbyfloat),
+		hash("hrandfield", -2, r, "6.2.0", parseHrandfield, runHrandfield),
 	)
 }
+
+// Hash errors, worded as t_hash.c words them.
+const (
+	errHashNotInt   Error = "ERR hash value is not an integer"
+	errHashNotFloat Error = "ERR hash value is not a float"
+	errIncrNaN      Error = "ERR value is NaN or Infinity"
+	errCountRange   Error = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+	errValueRange   Error = "ERR value is out of range"
+)
 
 // openHash opens a hash key, answering WRONGTYPE itself: nil then.
 func (c *ctx) openHash(key []byte) *coll {
@@ -31,7 +54,7 @@ func (c *ctx) openHash(key []byte) *coll {
 }
 
 // parseFieldValues checks that field value pairs follow the key (HSET,
-// HMSET).
+// HMSET), as t_hash.c's hsetCommand does before it looks the key up.
 func parseFieldValues(args [][]byte, now int64) (any, error) {
 	if len(args)%2 != 0 {
 		return nil, ErrArity(lowerASCII(args[0]))
@@ -39,6 +62,9 @@ func parseFieldValues(args [][]byte, now int64) (any, error) {
 	return nil, nil
 }
 
+// runHset is HSET key field value [field value ...], answering the number
+// of fields added, and HMSET, answering OK. One lookup and one write per
+// field. Event "hset".
 func runHset(c *ctx, args [][]byte, _ any) {
 	h := c.openHash(args[1])
 	if h == nil {
@@ -54,7 +80,29 @@ func runHset(c *ctx, args [][]byte, _ any) {
 	h.add(added)
 	h.save(c)
 	c.touch(args[1], "hset")
-	c.r.Int(added)
+	if isName(args[0], "hmset") {
+		c.r.Status("OK")
+	} else {
+		c.r.Int(added)
+	}
+}
+
+// runHsetnx is HSETNX key field value: 1 when it set the field, 0 when the
+// field existed (and nothing changed). Event "hset" when set.
+func runHsetnx(c *ctx, args [][]byte, _ any) {
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	if h.has(c, args[2]) {
+		c.r.Int(0)
+		return
+	}
+	h.put(c, args[3], args[2])
+	h.add(1)
+	h.save(c)
+	c.touch(args[1], "hset")
+	c.r.Int(1)
 }
 
 func runHget(c *ctx, args [][]byte, _ any) {
@@ -63,6 +111,27 @@ func runHget(c *ctx, args [][]byte, _ any) {
 		return
 	}
 	c.bulkOrNull(h.get(c, args[2]))
+}
+
+// runHmget is HMGET key field [field ...]: an array with each field's
+// value or a null, all nulls for a missing key. One lookup per field.
+func runHmget(c *ctx, args [][]byte, _ any) {
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	vals := make([][]byte, len(args)-2)
+	found := make([]bool, len(vals))
+	for i, f := range args[2:] {
+		vals[i], found[i] = h.get(c, f)
+	}
+	if c.fatal != nil {
+		return
+	}
+	c.r.Array(len(vals))
+	for i, v := range vals {
+		c.bulkOrNull(v, found[i])
+	}
 }
 
 func runHdel(c *ctx, args [][]byte, _ any) {
@@ -93,6 +162,26 @@ func runHlen(c *ctx, args [][]byte, _ any) {
 	}
 }
 
+// runHstrlen is HSTRLEN key field: the length in bytes of the field's
+// value, 0 when there is none.
+func runHstrlen(c *ctx, args [][]byte, _ any) {
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	v, _ := h.get(c, args[2])
+	c.r.Int(int64(len(v)))
+}
+
+// runHexists is HEXISTS key field: 1 or 0.
+func runHexists(c *ctx, args [][]byte, _ any) {
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	c.r.Int(b2i(h.has(c, args[2])))
+}
+
 func runHgetall(c *ctx, args [][]byte, _ any) {
 	h := c.openHash(args[1])
 	if h == nil {
@@ -110,5 +199,264 @@ func runHgetall(c *ctx, args [][]byte, _ any) {
 	c.r.Map(len(kv) / 2)
 	for _, b := range kv {
 		c.r.Bulk(b)
+	}
+}
+
+// runHkeys is HKEYS key (the fields) and HVALS key (the values): an array,
+// in field order; empty for a missing key. O(n).
+func runHkeys(c *ctx, args [][]byte, _ any) {
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	vals := isName(args[0], "hvals")
+	it := h.elems(c, nil, nil, false)
+	defer it.close()
+	var out [][]byte
+	for ; it.Valid(); it.Next() {
+		if vals {
+			out = append(out, it.Value())
+		} else {
+			out = append(out, h.elemOf(it))
+		}
+	}
+	if c.fatal != nil {
+		return
+	}
+	c.r.Array(len(out))
+	for _, b := range out {
+		c.r.Bulk(b)
+	}
+}
+
+// parseHincrby reads HINCRBY's increment, refused before the key is looked
+// up as t_hash.c's hincrbyCommand does.
+func parseHincrby(args [][]byte, now int64) (any, error) {
+	n, ok := ParseInt(args[3])
+	if !ok {
+		return nil, ErrNotInteger
+	}
+	return n, nil
+}
+
+// runHincrby is HINCRBY key field increment: the new value of the field
+// (0 when missing) plus increment. A value that is not an integer (as
+// string2ll reads it) gives "ERR hash value is not an integer", a result
+// beyond int64 "ERR increment or decrement would overflow"; neither
+// changes anything. Event "hincrby".
+func runHincrby(c *ctx, args [][]byte, p any) {
+	incr := p.(int64)
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	cur := int64(0)
+	v, found := h.get(c, args[2])
+	if found {
+		var ok bool
+		if cur, ok = ParseInt(v); !ok {
+			c.r.Error(string(errHashNotInt))
+			return
+		}
+	}
+	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
+		c.r.Error(string(ErrOverflow))
+		return
+	}
+	cur += incr
+	h.put(c, strconv.AppendInt(nil, cur, 10), args[2])
+	if !found {
+		h.add(1)
+	}
+	h.save(c)
+	c.touch(args[1], "hincrby")
+	c.r.Int(cur)
+}
+
+// parseHincrbyfloat reads HINCRBYFLOAT's increment as a long double
+// (string2ld); an infinite one is refused with "ERR value is NaN or
+// Infinity", both before the key is looked up, as t_hash.c's
+// hincrbyfloatCommand does.
+func parseHincrbyfloat(args [][]byte, now int64) (any, error) {
+	f, inf, ok := parseLongDouble(args[3])
+	switch {
+	case !ok:
+		return nil, ErrNotFloat
+	case inf:
+		return nil, errIncrNaN
+	}
+	return f, nil
+}
+
+// runHincrbyfloat is HINCRBYFLOAT key field increment, computed in long
+// double precision as INCRBYFLOAT is (parse.go): the field's new value,
+// stored and answered as ld2string's human form. A value that is not a
+// float gives "ERR hash value is not a float", a result that is infinite
+// "ERR increment would produce NaN or Infinity". Event "hincrbyfloat".
+func runHincrbyfloat(c *ctx, args [][]byte, p any) {
+	incr := p.(*big.Float)
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	cur := new(big.Float).SetPrec(ldPrec)
+	v, found := h.get(c, args[2])
+	if found {
+		f, inf, ok := parseLongDouble(v)
+		if !ok {
+			c.r.Error(string(errHashNotFloat))
+			return
+		}
+		if inf {
+			c.r.Error(string(ErrNaN))
+			return
+		}
+		cur = f
+	}
+	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
+	if ldOverflows(sum) {
+		c.r.Error(string(ErrNaN))
+		return
+	}
+	if sum.Sign() != 0 && sum.MantExp(nil) < ldMinExp {
+		sum.SetInt64(0)
+	}
+	s := formatLongDouble(sum)
+	h.put(c, []byte(s), args[2])
+	if !found {
+		h.add(1)
+	}
+	h.save(c)
+	c.touch(args[1], "hincrbyfloat")
+	c.r.BulkString(s)
+}
+
+// randArgs are the parsed arguments of HRANDFIELD and SRANDMEMBER.
+type randArgs struct {
+	withCount  bool
+	count      int64
+	withValues bool
+}
+
+// parseHrandfield parses HRANDFIELD key [count [WITHVALUES]] as t_hash.c's
+// hrandfieldCommand does, before the key is looked up: the count within
+// ±LONG_MAX, then the syntax, then, with WITHVALUES, within ±LONG_MAX/2.
+func parseHrandfield(args [][]byte, now int64) (any, error) {
+	a := &randArgs{}
+	if len(args) < 3 {
+		return a, nil
+	}
+	n, err := parseRandCount(args[2])
+	if err != nil {
+		return nil, err
+	}
+	a.withCount, a.count = true, n
+	if len(args) > 4 || (len(args) == 4 && !equalFold(args[3], "withvalues")) {
+		return nil, ErrSyntax
+	}
+	if len(args) == 4 {
+		a.withValues = true
+		if n < -math.MaxInt64/2 || n > math.MaxInt64/2 {
+			return nil, errValueRange
+		}
+	}
+	return a, nil
+}
+
+// parseRandCount reads the count of HRANDFIELD and SRANDMEMBER as
+// getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX) does.
+func parseRandCount(b []byte) (int64, error) {
+	n, ok := ParseInt(b)
+	if !ok {
+		return 0, ErrNotInteger
+	}
+	if n == math.MinInt64 {
+		return 0, errCountRange
+	}
+	return n, nil
+}
+
+// runHrandfield is HRANDFIELD key [count [WITHVALUES]], as t_hash.c's
+// hrandfieldCommand answers it: without a count, a random field (null for
+// a missing key); with a count n >= 0, min(n, size) distinct fields (the
+// whole hash when n >= size), in field order; with n < 0, |n| fields
+// picked independently (repeats allowed), in the order picked. WITHVALUES
+// gives each field's value after it: flat in RESP2, and in RESP3 pairs
+// when the Writer can say so (pairWriter). Choices come from c.random()
+// and are uniform; one ordered walk of the hash finds them, O(size).
+func runHrandfield(c *ctx, args [][]byte, p any) {
+	a := p.(*randArgs)
+	h := c.openHash(args[1])
+	if h == nil {
+		return
+	}
+	if !a.withCount {
+		if !h.found {
+			c.r.Null()
+			return
+		}
+		elems, _ := c.randomDistinct(h, 1, false)
+		if len(elems) == 1 && c.fatal == nil {
+			c.r.Bulk(elems[0])
+		} else if c.fatal == nil {
+			c.r.Null()
+		}
+		return
+	}
+	if !h.found || a.count == 0 {
+		c.r.Array(0)
+		return
+	}
+	var fields, vals [][]byte
+	if a.count < 0 {
+		if -a.count > maxRandomRepeat {
+			c.r.Error(string(errRandomRepeat))
+			return
+		}
+		fields, vals = c.randomRepeat(h, -a.count, a.withValues)
+	} else {
+		fields, vals = c.randomDistinct(h, a.count, a.withValues)
+	}
+	if c.fatal != nil {
+		return
+	}
+	if !a.withValues {
+		c.r.Array(len(fields))
+		for _, f := range fields {
+			c.r.Bulk(f)
+		}
+		return
+	}
+	pairsHeader(c.r, len(fields))
+	for i, f := range fields {
+		pairHeader(c.r)
+		c.r.Bulk(f)
+		c.r.Bulk(vals[i])
+	}
+}
+
+// pairWriter is a Writer that can reply an array of pairs as Redis 7
+// does (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES): PairArray(n) is the
+// array's header, of 2n values in RESP2 and n in RESP3; Pair() comes
+// before each pair, an array of 2 in RESP3 and nothing in RESP2. A
+// Writer without these gets the RESP2 shape whatever its protocol.
+type pairWriter interface {
+	PairArray(n int)
+	Pair()
+}
+
+// pairsHeader starts an array of n pairs.
+func pairsHeader(w Writer, n int) {
+	if pw, ok := w.(pairWriter); ok {
+		pw.PairArray(n)
+		return
+	}
+	w.Array(2 * n)
+}
+
+// pairHeader starts one pair of an array of pairs.
+func pairHeader(w Writer) {
+	if pw, ok := w.(pairWriter); ok {
+		pw.Pair()
 	}
 }

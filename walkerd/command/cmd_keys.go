@@ -2,10 +2,7 @@ package command
 
 import (
 	"math"
-	"slices"
 	"strconv"
-
-	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 func init() {
@@ -76,22 +73,11 @@ func runType(c *ctx, args [][]byte, _ any) {
 }
 
 // copyValue writes val (a key's value, any type) under dst with expiry
-// exp: a string's bytes, or a collection's elements under a new version.
+// exp, both in the current database: a string's bytes, or a collection's
+// elements under a new version. copyValueDB (cmd_generic.go) copies
+// between databases (COPY DB, MOVE, SWAPDB).
 func (c *ctx) copyValue(src []byte, val value, dst []byte, exp int64) {
-	if val.Type == keyspace.String {
-		c.putRaw(c.metaKey(dst), val.raw, exp)
-		return
-	}
-	ver := c.newVersion()
-	p := keyspace.SubPrefix(c.dbi, src, val.Version)
-	np := keyspace.SubPrefix(c.dbi, dst, ver)
-	it := c.iterate(p, keyspace.PrefixEnd(p), false)
-	for ; it.Valid(); it.Next() {
-		elem := it.Key()[len(p):]
-		c.putRaw(append(slices.Clone(np), elem...), it.Value(), 0)
-	}
-	it.close()
-	c.putRaw(c.metaKey(dst), keyspace.AppendCollection(nil, val.Type, ver, val.Count, val.Extra), exp)
+	c.copyValueDB(c.dbi, src, val, c.dbi, dst, exp)
 }
 
 func runRename(c *ctx, args [][]byte, _ any) {

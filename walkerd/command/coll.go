@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
@@ -36,7 +37,7 @@ type coll struct {
 	extra  []byte
 	exp    int64
 	found  bool   // the key held this collection when opened
-	dirty  bool   // count or extra changed: save writes the metadata
+	dirty  bool   // changed: save writes the metadata
 	prefix []byte // the sub-key prefix of ver
 }
 
@@ -102,16 +103,28 @@ func (co *coll) has(c *ctx, elem ...[]byte) bool {
 }
 
 // put writes an element (its sub-key made of the elem parts). It does not
-// count: the caller adds to count what the write added.
+// count: the caller adds to count what the write added. Any change marks
+// the collection dirty, so that save rewrites its metadata: the key's
+// WATCH version moves with every change, as Redis's touchWatchedKey does.
+//
+// A sub-key holds the user key and the element, and the engine bounds
+// keys (MaxKeyLen): an element that does not fit refuses the whole entry
+// with ErrElementTooLong, its writes taken back.
 func (co *coll) put(c *ctx, val []byte, elem ...[]byte) {
 	co.ensure(c)
-	c.putRaw(co.sub(elem...), val, 0)
+	k := co.sub(elem...)
+	if len(k) > MaxKeyLen+3 || len(val) > MaxValueLen+1 {
+		panic(refusal(ErrElementTooLong))
+	}
+	c.putRaw(k, val, 0)
+	co.dirty = true
 }
 
 // remove deletes an element's sub-key. It does not count.
 func (co *coll) remove(c *ctx, elem ...[]byte) {
 	if co.prefix != nil {
 		c.delRaw(co.sub(elem...))
+		co.dirty = true
 	}
 }
 
@@ -129,7 +142,8 @@ func (co *coll) setExtra(extra []byte) {
 	co.dirty = true
 }
 
-// save writes the collection's metadata when it changed, keeping its
+// save writes the collection's metadata when it changed (moving its
+// WATCH version), keeping its
 // expiry, and deletes the key when it has no elements left. It reports
 // whether the key was deleted (for the "del" keyspace event).
 func (co *coll) save(c *ctx) (deleted bool) {
@@ -248,3 +262,19 @@ func listPos(p uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte
 
 // posOf decodes list element bytes.
 func posOf(elem []byte) uint64 { return binary.BigEndian.Uint64(elem) }
+
+// formatScore formats a sorted set score as Redis 7.0's addReplyDouble
+// does in RESP2: "inf", "-inf", or C's "%.17g" (which Go's 'g' with 17
+// digits matches, exponent included); -0 reads "0", as ZADD of -0 gives
+// back on Redis.
+func formatScore(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f == 0:
+		return "0"
+	}
+	return strconv.FormatFloat(f, 'g', 17, 64)
+}

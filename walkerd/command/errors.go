@@ -23,7 +23,14 @@ const (
 	ErrStringTooLong Error = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 	ErrKeyTooLong    Error = "ERR key is too large"
 	ErrInvalidCursor Error = "ERR invalid cursor"
+	// ErrElementTooLong refuses a collection element whose engine key
+	// (user key and element together) passes the engine's key limit.
+	ErrElementTooLong Error = "ERR key and element too large: together they are limited to 65532 bytes"
 )
+
+// refusal, panicked with by a command deep in a write, refuses the whole
+// log entry with its error: Apply takes back every write of the entry.
+type refusal Error
 
 // ErrArity is the wrong-number-of-arguments error for a command, named as
 // Redis names it (lower case; "client|setname" for subcommands).

@@ -25,6 +25,11 @@ type Writer interface {
 	Set(n int)
 	Double(f float64)
 	Bool(b bool)
+	// PairArray(n) begins an array of n pairs (HRANDFIELD WITHVALUES,
+	// ZRANGE WITHSCORES), each begun by Pair: 2n flat values in RESP2, n
+	// arrays of two in RESP3, as Redis 7 replies them.
+	PairArray(n int)
+	Pair()
 }
 
 // Kind is the type of one Token of a Reply.
@@ -43,6 +48,8 @@ const (
 	KindSet
 	KindDouble
 	KindBool
+	KindPairArray
+	KindPair
 )
 
 // Token is one value of a Reply: an aggregate token (Array, Map, Set) is
@@ -75,6 +82,8 @@ func (r *Recorder) Map(n int)           { r.add(Token{Kind: KindMap, N: int64(n)
 func (r *Recorder) Set(n int)           { r.add(Token{Kind: KindSet, N: int64(n)}) }
 func (r *Recorder) Double(f float64)    { r.add(Token{Kind: KindDouble, F: f}) }
 func (r *Recorder) Bool(b bool)         { r.add(Token{Kind: KindBool, N: b2i(b)}) }
+func (r *Recorder) PairArray(n int)     { r.add(Token{Kind: KindPairArray, N: int64(n)}) }
+func (r *Recorder) Pair()               { r.add(Token{Kind: KindPair}) }
 func b2i(b bool) int64 {
 	if b {
 		return 1
@@ -111,6 +120,10 @@ func (r Reply) WriteTo(w Writer) {
 			w.Double(t.F)
 		case KindBool:
 			w.Bool(t.N != 0)
+		case KindPairArray:
+			w.PairArray(int(t.N))
+		case KindPair:
+			w.Pair()
 		}
 	}
 }
@@ -164,7 +177,7 @@ func appendReply(b []byte, r Reply) []byte {
 			b = append(b, t.S...)
 		case KindInt:
 			b = binary.AppendVarint(b, t.N)
-		case KindArray, KindMap, KindSet:
+		case KindArray, KindMap, KindSet, KindPairArray:
 			b = binary.AppendUvarint(b, uint64(t.N))
 		case KindDouble:
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.F))
@@ -204,7 +217,7 @@ func (d *decoder) reply() Reply {
 			t.S = d.bytes()
 		case KindInt:
 			t.N = d.varint()
-		case KindArray, KindMap, KindSet:
+		case KindArray, KindMap, KindSet, KindPairArray:
 			v := d.uvarint()
 			if v > math.MaxInt32 {
 				d.fail("aggregate of %d", v)
@@ -219,7 +232,7 @@ func (d *decoder) reply() Reply {
 			d.b = d.b[8:]
 		case KindBool:
 			t.N = int64(d.byte() & 1)
-		case KindNull, KindNullArray:
+		case KindNull, KindNullArray, KindPair:
 		default:
 			d.fail("token kind %d", t.Kind)
 		}

@@ -333,6 +333,14 @@ func cmdConfigRewrite(s *Server, c *client, args [][]byte) {
 	c.errorReply("ERR The server is running without a config file")
 }
 
+func cmdObjectHelp(s *Server, c *client, args [][]byte) {
+	lines := command.ObjectHelp()
+	c.array(len(lines))
+	for _, l := range lines {
+		c.simple(l)
+	}
+}
+
 func cmdConfigHelp(s *Server, c *client, args [][]byte) {
 	lines := []string{
 		"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

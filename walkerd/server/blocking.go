@@ -68,7 +68,8 @@ type waiters struct {
 	byKey  map[waitKey][]*waiter
 	n      int
 	epoch  chan struct{} // closed when the leader changes
-	leader string
+	leader string        // the leader's id, when known
+	known  bool
 }
 
 func newWaiters() *waiters {
@@ -161,11 +162,17 @@ func (ws *waiters) served(w *waiter) {
 }
 
 // setLeader records the leader's id; a change ends the epoch, which
-// answers every blocked client with errUnblocked.
+// answers every blocked client with errUnblocked. The first leader seen
+// since nobody was blocked is only recorded.
 func (ws *waiters) setLeader(id string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if id == ws.leader {
+	if ws.n == 0 {
+		ws.known = false
+		return
+	}
+	if !ws.known || id == ws.leader {
+		ws.leader, ws.known = id, true
 		return
 	}
 	ws.leader = id
@@ -173,14 +180,16 @@ func (ws *waiters) setLeader(id string) {
 	ws.epoch = make(chan struct{})
 }
 
-// watchLeader follows the backend's leader for the blocked clients'
-// sake, until the server closes.
+// watchLeader follows the backend's leader while clients are blocked,
+// until the server closes.
 func (s *Server) watchLeader() {
 	defer s.bg.Done()
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if m, ok, err := s.b.Leader(); err == nil {
+		if s.waiters.count() == 0 {
+			s.waiters.setLeader("")
+		} else if m, ok, err := s.b.Leader(); err == nil {
 			id := ""
 			if ok {
 				id = m.ID

@@ -24,11 +24,14 @@ func TestRegistry_EveryCommandHasExactlyOneWayToRun(t *testing.T) {
 				}
 				continue
 			}
-			pure := x.Flags&command.FlagPure != 0
+			// Pure and blocking commands have both: a handler outside
+			// MULTI, and a run inside it (and, for blocking ones, in the
+			// log: the attempt).
+			both := x.Flags&(command.FlagPure|command.FlagBlocking) != 0
 			switch {
-			case pure && (h[x.ID] == nil || !x.IsData()):
-				t.Errorf("%s: a pure command needs a handler (outside MULTI) and a run (inside)", x.Name)
-			case !pure && (h[x.ID] == nil) == !x.IsData():
+			case both && (h[x.ID] == nil || !x.IsData()):
+				t.Errorf("%s: a pure or blocking command needs a handler (outside MULTI) and a run (inside)", x.Name)
+			case !both && (h[x.ID] == nil) == !x.IsData():
 				t.Errorf("%s: handler %v, data command %v", x.Name, h[x.ID] != nil, x.IsData())
 			}
 		}

@@ -28,7 +28,8 @@ func handlers() []handler {
 		"command|help": cmdCommandHelp,
 		"config|get":   cmdConfigGet, "config|set": cmdConfigSet, "config|resetstat": cmdConfigResetstat,
 		"config|rewrite": cmdConfigRewrite, "config|help": cmdConfigHelp,
-		"info": cmdInfo, "shutdown": cmdShutdown,
+		"object|help": cmdObjectHelp,
+		"info":        cmdInfo, "shutdown": cmdShutdown,
 
 		"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard, "watch": cmdWatch, "unwatch": cmdUnwatch,
 		"scan": cmdScan, "levelget": cmdLevelget,

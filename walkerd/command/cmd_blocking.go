@@ -1,0 +1,123 @@
+package command
+
+// Blocking commands. In the log each is an attempt that never blocks: it
+// pops when one of its keys holds something and answers what Redis answers
+// a client that may not block (inside MULTI, t_list.c and t_zset.c):
+// a null array, or a null for BLMOVE and BRPOPLPUSH. The server waits
+// between attempts (walkerd/server blocking.go); Parsed.Blocking gives it
+// the keys to wait on and the timeout.
+func init() {
+	blk := func(name string, arity int, flags Flags, cats Category, first, last, step int, group, since string,
+		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: FlagWrite | FlagBlocking | flags, Cats: cats,
+			FirstKey: first, LastKey: last, Step: step, Group: group, Since: since, parse: parse, run: run}
+	}
+	register(
+		blk("blpop", -3, FlagNoScript, CatList, 1, -2, 1, "list", "2.0.0", parseBpop, runBpop),
+		blk("brpop", -3, FlagNoScript, CatList, 1, -2, 1, "list", "2.0.0", parseBpop, runBpop),
+		blk("brpoplpush", 4, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "2.2.0", parseBlmove, runBlmove),
+		blk("blmove", 6, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "6.2.0", parseBlmove, runBlmove),
+		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBlmpop, runBlmpop),
+	)
+}
+
+var _ = addDocs(map[string]redisDoc{
+	"blpop":      {Summary: "Remove and get the first element in a list, or block until one is available", Complexity: "O(N) where N is the number of provided keys."},
+	"brpop":      {Summary: "Remove and get the last element in a list, or block until one is available", Complexity: "O(N) where N is the number of provided keys."},
+	"brpoplpush": {Summary: "Pop an element from a list, push it to another list and return it; or block until one is available", Complexity: "O(1)"},
+	"blmove":     {Summary: "Pop an element from a list, push it to another list and return it; or block until one is available", Complexity: "O(1)"},
+	"blmpop":     {Summary: "Pop elements from a list, or block until one is available", Complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned."},
+	"bzpopmin":   {Summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", Complexity: "O(log(N)) with N being the number of elements in the sorted set."},
+	"bzpopmax":   {Summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", Complexity: "O(log(N)) with N being the number of elements in the sorted set."},
+})
+
+// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX key [key ...] timeout
+func parseBpop(args [][]byte, now int64) (any, error) {
+	t, err := parseTimeout(args[len(args)-1], now)
+	if err != nil {
+		return nil, err
+	}
+	return &blockArgs{keys: args[1 : len(args)-1], timeout: t}, nil
+}
+
+func runBpop(c *ctx, args [][]byte, p any) {
+	left := isName(args[0], "blpop")
+	for _, k := range p.(*blockArgs).keys {
+		elems, wrong := c.listPop(k, left, 1)
+		if wrong {
+			c.r.Error(errWrongType)
+			return
+		}
+		if len(elems) > 0 {
+			c.r.Array(2)
+			c.r.Bulk(k)
+			c.r.Bulk(elems[0])
+			return
+		}
+	}
+	c.r.NullArray()
+}
+
+// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout;
+// BRPOPLPUSH source destination timeout (RIGHT LEFT).
+type moveArgs struct{ srcLeft, dstLeft bool }
+
+func parseBlmove(args [][]byte, now int64) (any, error) {
+	m := &moveArgs{srcLeft: false, dstLeft: true}
+	if len(args) == 6 {
+		var ok1, ok2 bool
+		m.srcLeft, ok1 = parseWhere(args[3])
+		m.dstLeft, ok2 = parseWhere(args[4])
+		if !ok1 || !ok2 {
+			return nil, ErrSyntax
+		}
+	}
+	t, err := parseTimeout(args[len(args)-1], now)
+	if err != nil {
+		return nil, err
+	}
+	return &blockArgs{keys: args[1:2], timeout: t, pop: m}, nil
+}
+
+// parseWhere reads LEFT (true) or RIGHT.
+func parseWhere(b []byte) (left, ok bool) {
+	switch {
+	case equalFold(b, "left"):
+		return true, true
+	case equalFold(b, "right"):
+		return false, true
+	}
+	return false, false
+}
+
+func runBlmove(c *ctx, args [][]byte, p any) {
+	m := p.(*blockArgs).pop.(*moveArgs)
+	elem, ok, wrong := c.listMove(args[1], args[2], m.srcLeft, m.dstLeft)
+	switch {
+	case wrong:
+		c.r.Error(errWrongType)
+	case !ok:
+		c.r.Null()
+	default:
+		c.r.Bulk(elem)
+	}
+}
+
+// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]. Redis
+// checks the arguments after the timeout first, then the timeout.
+func parseBlmpop(args [][]byte, now int64) (any, error) {
+	m, err := parseMpopArgs(args, 2, false)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseTimeout(args[1], now)
+	if err != nil {
+		return nil, err
+	}
+	return &blockArgs{keys: m.keys, timeout: t, pop: m}, nil
+}
+
+func runBlmpop(c *ctx, args [][]byte, p any) {
+	m := p.(*blockArgs).pop.(*mpopArgs)
+	c.listMpop(m.keys, m.first, m.count)
+}
