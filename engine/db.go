@@ -509,11 +509,59 @@ func (db *DB) View(nowMs int64, fn func(*View) error) error {
 	return fn(v)
 }
 
+// ViewIndexed is View with the keydir's order made exact first, so that
+// the View's Rank and KeyAt answer: in O(log² n) and O(log n) rather than
+// a walk. It holds the DB alone while fn runs (other readers and writers
+// wait), so fn should be as quick as a View's. walkerd reads by position
+// through it: ZRANK, ZRANGE by index, random picks of SPOP and the like.
+func (db *DB) ViewIndexed(nowMs int64, fn func(*View) error) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	if nowMs == 0 {
+		nowMs = db.nowMs()
+	}
+	db.kd.Sync()
+	v := &View{db: db, now: nowMs, indexed: true}
+	defer func() { v.done = true }()
+	return fn(v)
+}
+
 // View is a read-only view of the DB, valid during DB.View's callback.
 type View struct {
-	db   *DB
-	now  int64
-	done bool // fn has returned (iter.go)
+	db      *DB
+	now     int64
+	done    bool // fn has returned (iter.go)
+	indexed bool // a ViewIndexed: Rank and KeyAt answer
+}
+
+// Rank is the number of keys in [lower, key), expired ones not yet
+// deleted included (as Len counts them). ok is false outside ViewIndexed:
+// walk an Iterator instead.
+func (r *View) Rank(lower, key []byte) (n int, ok bool) {
+	if !r.indexed || !r.db.kd.Synced() {
+		return 0, false
+	}
+	if string(key) <= string(lower) {
+		return 0, true
+	}
+	return r.db.kd.Rank(key) - r.db.kd.Rank(lower), true
+}
+
+// KeyAt returns a copy of the key at position i among the keys >= lower
+// (0: the first), counted as Rank counts; found is false past the last
+// key. ok is false outside ViewIndexed.
+func (r *View) KeyAt(lower []byte, i int) (key []byte, found, ok bool) {
+	if !r.indexed || !r.db.kd.Synced() {
+		return nil, false, false
+	}
+	k, found := r.db.kd.At(r.db.kd.Rank(lower) + i)
+	if !found {
+		return nil, false, true
+	}
+	return []byte(k), true, true
 }
 
 // Meta is what the engine knows of a key without reading its value.

@@ -633,3 +633,55 @@ func BenchmarkIterNew(b *testing.B) {
 		}
 	}
 }
+
+// Inside ViewIndexed, Rank and KeyAt agree with an Iterator's walk;
+// inside a plain View they decline.
+func TestView_RankAndKeyAtAgreeWithTheIterator(t *testing.T) {
+	db, _ := openTest(t, nil)
+	for i := range 2000 {
+		if err := db.Put([]byte(fmt.Sprintf("a%04d", i*3)), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 500 {
+		if err := db.Delete([]byte(fmt.Sprintf("a%04d", i*12))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Put([]byte("b"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.View(0, func(v *View) error {
+		if _, ok := v.Rank([]byte("a"), []byte("a1")); ok {
+			t.Error("Rank answered in a plain View")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lower := []byte("a0100")
+	err := db.ViewIndexed(0, func(v *View) error {
+		it := v.Iter(IterOptions{Lower: lower, Upper: []byte("b")})
+		defer it.Close()
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if n, ok := v.Rank(lower, it.Key()); !ok || n != i {
+				t.Fatalf("Rank(%q) = %d %v, want %d", it.Key(), n, ok, i)
+			}
+			if k, found, ok := v.KeyAt(lower, i); !ok || !found || string(k) != string(it.Key()) {
+				t.Fatalf("KeyAt(%d) = %q %v %v, want %q", i, k, found, ok, it.Key())
+			}
+			i++
+		}
+		if k, found, _ := v.KeyAt(lower, i); !found || string(k) != "b" {
+			t.Fatalf("KeyAt past the range = %q %v, want the next key b", k, found)
+		}
+		if _, found, _ := v.KeyAt(lower, i+1); found {
+			t.Fatal("KeyAt past the last key found one")
+		}
+		return it.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

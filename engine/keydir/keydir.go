@@ -300,6 +300,35 @@ func (k *Keydir) Sync() {
 	k.pending.Clear()
 }
 
+// Synced reports whether the tree holds exactly the map's keys, nothing
+// pending or removed: as after Sync, until the next Put or Delete. Rank
+// and At are exact only then.
+func (k *Keydir) Synced() bool { return len(k.removed) == 0 && k.pending.Len() == 0 }
+
+// Rank is the number of keys less than key, when Synced: a binary search
+// over the counted tree's positions, O(log² n).
+func (k *Keydir) Rank(key []byte) int {
+	lo, hi := 0, k.tree.Len()
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if item, _ := k.tree.GetAt(mid); item < string(key) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// At returns the key at position i in key order (0: the least), when
+// Synced: O(log n) in the counted tree.
+func (k *Keydir) At(i int) (string, bool) {
+	if i < 0 {
+		return "", false
+	}
+	return k.tree.GetAt(i)
+}
+
 // Ascend calls fn for each key >= start in ascending order while fn returns
 // true. Keys with the given prefix only, when prefix is not empty. fn must
 // not change the Keydir; copy key if you keep it past the call.
