@@ -233,7 +233,11 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 		return
 	}
 	run, pargs := p.Spec.run, p.Args // the closure takes these, not p
-	err := c.db.View(c.now, func(r *engine.View) error {
+	view := c.db.View
+	if p.Spec.Flags&FlagByPosition != 0 {
+		view = c.db.ViewIndexed
+	}
+	err := view(c.now, func(r *engine.View) error {
 		c.view = r
 		run(c, args, pargs)
 		c.view = nil

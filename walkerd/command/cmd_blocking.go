@@ -18,6 +18,9 @@ func init() {
 		blk("brpoplpush", 4, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "2.2.0", parseBlmove, runBlmove),
 		blk("blmove", 6, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "6.2.0", parseBlmove, runBlmove),
 		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBlmpop, runBlmpop),
+		blk("bzpopmin", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
+		blk("bzpopmax", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
+		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBzmpop, runBzmpop),
 	)
 }
 
@@ -27,6 +30,7 @@ var _ = addDocs(map[string]redisDoc{
 	"brpoplpush": {Summary: "Pop an element from a list, push it to another list and return it; or block until one is available", Complexity: "O(1)"},
 	"blmove":     {Summary: "Pop an element from a list, push it to another list and return it; or block until one is available", Complexity: "O(1)"},
 	"blmpop":     {Summary: "Pop elements from a list, or block until one is available", Complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned."},
+	"bzmpop":     {Summary: "Remove and return members with scores in a sorted set or block until one is available", Complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."},
 	"bzpopmin":   {Summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", Complexity: "O(log(N)) with N being the number of elements in the sorted set."},
 	"bzpopmax":   {Summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", Complexity: "O(log(N)) with N being the number of elements in the sorted set."},
 })
@@ -121,3 +125,39 @@ func runBlmpop(c *ctx, args [][]byte, p any) {
 	m := p.(*blockArgs).pop.(*mpopArgs)
 	c.listMpop(m.keys, m.first, m.count)
 }
+
+// BZPOPMIN, BZPOPMAX key [key ...] timeout: [key, member, score].
+func runBzpop(c *ctx, args [][]byte, p any) {
+	max := isName(args[0], "bzpopmax")
+	for _, k := range p.(*blockArgs).keys {
+		members, scores, wrong := c.zsetPop(k, max, 1)
+		if wrong {
+			c.r.Error(errWrongType)
+			return
+		}
+		if len(members) > 0 {
+			c.r.Array(3)
+			c.r.Bulk(k)
+			c.r.Bulk(members[0])
+			c.r.Double(scores[0])
+			return
+		}
+	}
+	c.r.NullArray()
+}
+
+// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count], checked as
+// BLMPOP is; it pops as ZMPOP does.
+func parseBzmpop(args [][]byte, now int64) (any, error) {
+	m, err := parseMpopArgs(args, 2, true)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseTimeout(args[1], now)
+	if err != nil {
+		return nil, err
+	}
+	return &blockArgs{keys: m.keys, timeout: t, pop: m}, nil
+}
+
+func runBzmpop(c *ctx, args [][]byte, p any) { runZmpop(c, args, p.(*blockArgs).pop) }

@@ -293,14 +293,20 @@ func runObjectEncoding(c *ctx, args [][]byte, _ any) {
 // an LFU one; WalkerDB's is always noeviction.
 const errNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
 
-// runObjectFreq answers as Redis does under a non-LFU policy: nil for a
-// missing key, errNoLFU otherwise.
+// runObjectFreq answers nil for a missing key; errNoLFU unless
+// maxmemory-policy is an LFU one, as Redis does; and 0 otherwise.
 func runObjectFreq(c *ctx, args [][]byte, _ any) {
 	if !c.exists(args[2]) {
 		c.r.Null()
 		return
 	}
-	c.r.Error(errNoLFU)
+	if !lfuPolicy() {
+		c.r.Error(errNoLFU)
+		return
+	}
+	// WalkerDB counts no accesses (a read on one node is not seen by
+	// another): every key reads as never accessed.
+	c.r.Int(0)
 }
 
 // runObjectIdletime answers 0 for every existing key (nil for a missing

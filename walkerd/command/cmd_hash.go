@@ -30,7 +30,7 @@ func init() {
 		hash("hvals", 2, r, "2.0.0", nil, runHkeys),
 		hash("hincrby", 4, wdf, "2.0.0", parseHincrby, runHincrby),
 		hash("hincrbyfloat", 4, wdf, "2.6.0", parseHincrbyfloat, runHincrbyfloat),
-		hash("hrandfield", -2, r, "6.2.0", parseHrandfield, runHrandfield),
+		hash("hrandfield", -2, r|FlagByPosition, "6.2.0", parseHrandfield, runHrandfield),
 	)
 }
 

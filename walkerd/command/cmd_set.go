@@ -21,8 +21,8 @@ func init() {
 		set("sismember", 3, rf, 1, 1, 1, "1.0.0", nil, runSismember),
 		set("smismember", -3, rf, 1, 1, 1, "6.2.0", nil, runSmismember),
 		set("smembers", 2, r, 1, 1, 1, "1.0.0", nil, runSmembers),
-		set("srandmember", -2, r, 1, 1, 1, "1.0.0", parseSrandmember, runSrandmember),
-		set("spop", -2, wf, 1, 1, 1, "1.0.0", parseSpop, runSpop),
+		set("srandmember", -2, r|FlagByPosition, 1, 1, 1, "1.0.0", parseSrandmember, runSrandmember),
+		set("spop", -2, wf|FlagByPosition, 1, 1, 1, "1.0.0", parseSpop, runSpop),
 		set("smove", 4, wf, 1, 2, 1, "1.0.0", nil, runSmove),
 		set("sinter", -2, r, 1, -1, 1, "1.0.0", nil, runSetOp),
 		set("sintercard", -3, r|FlagMovableKeys, 0, 0, 0, "7.0.0", parseSintercard, runSintercard),
@@ -608,7 +608,15 @@ func (c *ctx) randomRepeat(co *coll, k int64, withValues bool) (elems, vals [][]
 // elemsAt walks co once and returns the elements at the positions idx
 // (sorted, distinct; nil: every element), with their values when
 // withValues.
+//
+// In an indexed View (FlagByPosition) a few positions are found one by
+// one, O(log n) each, instead.
 func (c *ctx) elemsAt(co *coll, idx []int64, withValues bool) (elems, vals [][]byte) {
+	if idx != nil && int64(len(idx))*32 < co.count {
+		if e, v, ok := c.elemsAtPositions(co, idx, withValues); ok {
+			return e, v
+		}
+	}
 	all := idx == nil
 	it := co.elems(c, nil, nil, false)
 	defer it.close()
@@ -626,4 +634,24 @@ func (c *ctx) elemsAt(co *coll, idx []int64, withValues bool) (elems, vals [][]b
 		pos++
 	}
 	return elems, vals
+}
+
+// elemsAtPositions is elemsAt by position (coll.at); ok is false when the
+// View cannot find positions, and the caller walks.
+func (c *ctx) elemsAtPositions(co *coll, idx []int64, withValues bool) (elems, vals [][]byte, ok bool) {
+	for _, i := range idx {
+		e, found, ok := co.at(c, nil, int(i))
+		if !ok {
+			return nil, nil, false
+		}
+		if !found {
+			break
+		}
+		elems = append(elems, slices.Clone(e))
+		if withValues {
+			v, _ := co.get(c, e)
+			vals = append(vals, v)
+		}
+	}
+	return elems, vals, true
 }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -277,4 +278,63 @@ func formatScore(f float64) string {
 		return "0"
 	}
 	return strconv.FormatFloat(f, 'g', 17, 64)
+}
+
+// Positions. In an indexed View (FlagByPosition commands run in the
+// engine's ViewIndexed) the engine counts keys in O(log² n) and finds
+// the key at a position in O(log n); the overlay's writes of the batch
+// being applied are counted on top. Without an index, or when the
+// overlay holds writes the count cannot place, ok is false and the
+// caller walks.
+
+// rank is the number of co's elements in [lower, elem) (element bytes).
+func (co *coll) rank(c *ctx, lower, elem []byte) (n int, ok bool) {
+	if co.prefix == nil {
+		return 0, true
+	}
+	lo, hi := co.sub(lower), co.sub(elem)
+	if bytes.Compare(hi, lo) <= 0 {
+		return 0, true
+	}
+	hidden := c.tx != nil && c.tx.hides(lo)
+	if !hidden {
+		if n, ok = c.view.Rank(lo, hi); !ok {
+			return 0, false
+		}
+	}
+	if c.tx == nil {
+		return n, true
+	}
+	for _, k := range c.tx.keysIn(lo, hi) {
+		s := c.tx.m[k]
+		inEngine := false
+		if !hidden {
+			_, err := c.view.LookupAny([]byte(k))
+			inEngine = err == nil
+		}
+		switch live := s.live(c.now); {
+		case live && !inEngine:
+			n++
+		case !live && inEngine:
+			n--
+		}
+	}
+	return n, true
+}
+
+// at returns the element bytes at position i (0: the first) of co's
+// elements >= lower; found is false past the last.
+func (co *coll) at(c *ctx, lower []byte, i int) (elem []byte, found, ok bool) {
+	if co.prefix == nil || i < 0 {
+		return nil, false, true
+	}
+	lo, end := co.sub(lower), keyspace.PrefixEnd(co.prefix)
+	if c.tx != nil && (c.tx.hides(lo) || len(c.tx.keysIn(lo, end)) > 0) {
+		return nil, false, false // the overlay's writes lie among them: walk
+	}
+	k, found, ok := c.view.KeyAt(lo, i)
+	if !ok || !found || bytes.Compare(k, end) >= 0 {
+		return nil, false, ok
+	}
+	return k[len(co.prefix):], true, true
 }

@@ -295,3 +295,47 @@ func (c *ctx) allElems(co *coll, p []byte, ok func(elem, val []byte) bool) bool 
 	}
 	return true
 }
+
+// maxmemoryPolicies are the values maxmemory-policy takes, in the order
+// Redis's CONFIG SET error lists them (config.c maxmemory_policy_enum).
+var maxmemoryPolicies = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+	"allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
+
+// maxmemoryPolicy is this node's maxmemory-policy. WalkerDB has no
+// maxmemory (it is 0, Redis's default, under which no policy evicts
+// anything), so the policy changes one thing only, as it does in Redis at
+// maxmemory 0: OBJECT FREQ answers under an LFU policy and refuses
+// otherwise.
+var maxmemoryPolicy atomic.Pointer[string]
+
+func init() {
+	p := "noeviction"
+	maxmemoryPolicy.Store(&p)
+}
+
+// MaxmemoryPolicy is the maxmemory-policy setting (CONFIG GET, INFO).
+func MaxmemoryPolicy() string { return *maxmemoryPolicy.Load() }
+
+// CheckMaxmemoryPolicy refuses a maxmemory-policy value that is not one
+// of Redis's, with Redis's wording (the server puts CONFIG SET's prefix
+// before it). Any case is accepted.
+func CheckMaxmemoryPolicy(v []byte) error {
+	if !slices.Contains(maxmemoryPolicies, strings.ToLower(string(v))) {
+		return fmt.Errorf("argument(s) must be one of the following: %s", strings.Join(maxmemoryPolicies, ", "))
+	}
+	return nil
+}
+
+// SetMaxmemoryPolicy sets maxmemory-policy to a value
+// CheckMaxmemoryPolicy accepts.
+func SetMaxmemoryPolicy(v []byte) error {
+	if err := CheckMaxmemoryPolicy(v); err != nil {
+		return err
+	}
+	p := strings.ToLower(string(v))
+	maxmemoryPolicy.Store(&p)
+	return nil
+}
+
+// lfuPolicy reports whether maxmemory-policy is an LFU one.
+func lfuPolicy() bool { return strings.HasSuffix(MaxmemoryPolicy(), "-lfu") }

@@ -40,6 +40,10 @@ const (
 	// FlagNotQueued commands run at once inside MULTI (MULTI, EXEC,
 	// DISCARD, WATCH, QUIT, RESET), as Redis's processCommand runs them.
 	FlagNotQueued
+	// FlagByPosition commands read elements by position (ZRANK, ZRANGE by
+	// index, random picks): they run in the engine's ViewIndexed, where a
+	// position costs O(log n) rather than a walk (coll.rank, coll.at).
+	FlagByPosition
 
 	redisFlags = FlagPure - 1 // the flags COMMAND INFO reports
 )

@@ -100,7 +100,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("used_memory_rss", m.Sys)
 		line("used_memory_rss_human", human(m.Sys))
 		line("maxmemory", 0)
-		line("maxmemory_policy", "noeviction")
+		line("maxmemory_policy", command.MaxmemoryPolicy())
 		line("mem_allocator", "go")
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
@@ -237,7 +237,11 @@ func (s *Server) configParams() map[string]configParam {
 		"save":               ro(""),
 		"proto-max-bulk-len": ro(strconv.Itoa(maxBulkLen)),
 		"maxmemory":          ro("0"),
-		"maxmemory-policy":   ro("noeviction"), // as INFO memory says
+		"maxmemory-policy": {
+			get:   func(*Server) string { return command.MaxmemoryPolicy() },
+			check: command.CheckMaxmemoryPolicy,
+			set:   func(_ *Server, v []byte) error { return command.SetMaxmemoryPolicy(v) },
+		},
 		"timeout":            ro("0"),
 	}
 	// Redis's encoding settings (hash-max-listpack-entries and the rest,

@@ -31,7 +31,9 @@ func TestRedisCLI_HelpShowsRedisUsage(t *testing.T) {
 	}
 }
 
-// CONFIG GET maxmemory-policy answers what INFO memory says; it is read-only.
+// CONFIG GET maxmemory-policy answers what INFO memory says. CONFIG SET
+// takes Redis's policies only (any case); an LFU one lets OBJECT FREQ
+// answer, as in Redis.
 func TestConfig_MaxmemoryPolicyAgreesWithInfo(t *testing.T) {
 	c := dial(t, startServer(t, Config{}).addr)
 	if got := c.must(t, "CONFIG", "GET", "maxmemory-policy"); got != `["maxmemory-policy", "noeviction"]` {
@@ -40,7 +42,23 @@ func TestConfig_MaxmemoryPolicyAgreesWithInfo(t *testing.T) {
 	if info := c.must(t, "INFO", "memory"); !strings.Contains(info, "maxmemory_policy:noeviction") {
 		t.Errorf("INFO memory = %s", info)
 	}
-	if got := c.must(t, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru"); !strings.HasPrefix(got, "-ERR") {
-		t.Errorf("CONFIG SET maxmemory-policy = %s", got)
+	want := "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: " +
+		"volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+	if got := c.must(t, "CONFIG", "SET", "maxmemory-policy", "bogus"); got != want {
+		t.Errorf("CONFIG SET maxmemory-policy bogus = %s", got)
+	}
+	c.must(t, "SET", "k", "v")
+	if got := c.must(t, "OBJECT", "FREQ", "k"); !strings.HasPrefix(got, "-ERR An LFU maxmemory policy is not selected") {
+		t.Errorf("OBJECT FREQ under noeviction = %s", got)
+	}
+	if got := c.must(t, "CONFIG", "SET", "maxmemory-policy", "ALLKEYS-LFU"); got != "+OK" {
+		t.Fatalf("CONFIG SET maxmemory-policy ALLKEYS-LFU = %s", got)
+	}
+	defer c.must(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+	if info := c.must(t, "INFO", "memory"); !strings.Contains(info, "maxmemory_policy:allkeys-lfu") {
+		t.Errorf("INFO memory = %s", info)
+	}
+	if got := c.must(t, "OBJECT", "FREQ", "k"); got != ":0" {
+		t.Errorf("OBJECT FREQ under allkeys-lfu = %s", got)
 	}
 }
