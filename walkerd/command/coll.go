@@ -2,7 +2,6 @@ package command
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -24,12 +23,13 @@ import (
 // the Count positions from head up, so LINDEX and LSET are one lookup and
 // LPUSH and RPOP one write each. A sorted set's two families give ZSCORE
 // by member and ranges by score (then member, as Redis orders its
-// skiplist) from one ordered walk.
+// skiplist) from one ordered walk. internal/keyspace (elems.go) defines
+// these encodings; walkerdump and the tests decode them there.
 //
 // coll is a collection opened by one command: read it, change its
-// elements, then save it, which writes the metadata when the count or
-// extra changed and deletes the key when it is left empty, as Redis
-// deletes empty collections.
+// elements, then save it, which rewrites the metadata when anything
+// changed (so the key's WATCH version moves) and deletes the key when it
+// is left empty, as Redis deletes empty collections.
 type coll struct {
 	key    []byte
 	typ    keyspace.Type
@@ -198,71 +198,57 @@ func prefixEnd(p []byte) []byte {
 	return keyspace.PrefixEnd(p)
 }
 
+// The element encodings are internal/keyspace's (elems.go), the one
+// place that defines them for walkerd, walkerdump and the tests; these are
+// the command layer's short names for them.
+
 // Sorted set element families.
 const (
-	zMember = 'm'
-	zScore  = 's'
+	zMember = keyspace.ZMemberFamily
+	zScore  = keyspace.ZScoreFamily
 )
 
 // zScoreBytes is a score as its member sub-key stores it.
-func zScoreBytes(f float64) []byte {
-	return binary.BigEndian.AppendUint64(nil, math.Float64bits(f))
-}
+func zScoreBytes(f float64) []byte { return keyspace.ZScoreValue(f) }
 
-// zScoreOf decodes a stored score.
+// zScoreOf decodes a stored score; damaged bytes read 0.
 func zScoreOf(b []byte) float64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return math.Float64frombits(binary.BigEndian.Uint64(b))
+	f, _ := keyspace.DecodeZScoreValue(b)
+	return f
 }
 
-// zSortable is a score encoded so that byte order is numeric order: -inf
-// first, +inf last, and -0 and +0 alike (they compare equal in Redis, so
-// their members order by member). NaN is never stored (Redis refuses it).
-func zSortable(f float64) []byte {
-	if f == 0 {
-		f = 0 // -0 sorts as +0
-	}
-	u := math.Float64bits(f)
-	if u&(1<<63) != 0 {
-		u = ^u
-	} else {
-		u |= 1 << 63
-	}
-	return binary.BigEndian.AppendUint64(make([]byte, 0, 9), u)
-}
+// zSortable is a score encoded so that byte order is numeric order
+// (keyspace.AppendZSortable).
+func zSortable(f float64) []byte { return keyspace.AppendZSortable(make([]byte, 0, 9), f) }
 
 // zUnsortable decodes zSortable.
 func zUnsortable(b []byte) float64 {
-	u := binary.BigEndian.Uint64(b)
-	if u&(1<<63) != 0 {
-		u &^= 1 << 63
-	} else {
-		u = ^u
-	}
-	return math.Float64frombits(u)
+	f, _ := keyspace.DecodeZSortable(b)
+	return f
 }
 
-// List positions: a new list's first element is at listStart, so it can
-// grow both ways by 2^63 elements.
-const listStart = uint64(1) << 63
+// listStart is a new list's first position (keyspace.ListStart).
+const listStart = keyspace.ListStart
 
 // listHead is a list's head position (its metadata extra).
 func (co *coll) listHead() uint64 {
-	if len(co.extra) != 8 {
+	h, err := keyspace.ListHead(co.extra)
+	if err != nil {
 		return listStart
 	}
-	return binary.BigEndian.Uint64(co.extra)
+	return h
 }
 
-func (co *coll) setListHead(h uint64) { co.setExtra(binary.BigEndian.AppendUint64(nil, h)) }
+func (co *coll) setListHead(h uint64) { co.setExtra(keyspace.EncodeListHead(h)) }
 
 // listPos is the element bytes of list position p.
-func listPos(p uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), p) }
+func listPos(p uint64) []byte { return keyspace.ListPos(p) }
 
 // posOf decodes list element bytes.
-func posOf(elem []byte) uint64 { return binary.BigEndian.Uint64(elem) }
+func posOf(elem []byte) uint64 {
+	p, _ := keyspace.DecodeListPos(elem)
+	return p
+}
 
 // formatScore formats a sorted set score as Redis 7.0's addReplyDouble
 // does in RESP2: "inf", "-inf", or C's "%.17g" (which Go's 'g' with 17
