@@ -382,7 +382,7 @@ func parseRandCount(b []byte) (int64, error) {
 // whole hash when n >= size), in field order; with n < 0, |n| fields
 // picked independently (repeats allowed), in the order picked. WITHVALUES
 // gives each field's value after it: flat in RESP2, and in RESP3 pairs
-// when the Writer can say so (pairWriter). Choices come from c.random()
+// as Writer.PairArray gives them. Choices come from c.random()
 // and are uniform; one ordered walk of the hash finds them, O(size).
 func runHrandfield(c *ctx, args [][]byte, p any) {
 	a := p.(*randArgs)
@@ -427,36 +427,11 @@ func runHrandfield(c *ctx, args [][]byte, p any) {
 		}
 		return
 	}
-	pairsHeader(c.r, len(fields))
+	c.r.PairArray(len(fields))
 	for i, f := range fields {
-		pairHeader(c.r)
+		c.r.Pair()
 		c.r.Bulk(f)
 		c.r.Bulk(vals[i])
 	}
 }
 
-// pairWriter is a Writer that can reply an array of pairs as Redis 7
-// does (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES): PairArray(n) is the
-// array's header, of 2n values in RESP2 and n in RESP3; Pair() comes
-// before each pair, an array of 2 in RESP3 and nothing in RESP2. A
-// Writer without these gets the RESP2 shape whatever its protocol.
-type pairWriter interface {
-	PairArray(n int)
-	Pair()
-}
-
-// pairsHeader starts an array of n pairs.
-func pairsHeader(w Writer, n int) {
-	if pw, ok := w.(pairWriter); ok {
-		pw.PairArray(n)
-		return
-	}
-	w.Array(2 * n)
-}
-
-// pairHeader starts one pair of an array of pairs.
-func pairHeader(w Writer) {
-	if pw, ok := w.(pairWriter); ok {
-		pw.Pair()
-	}
-}

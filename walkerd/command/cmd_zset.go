@@ -1069,7 +1069,7 @@ func parseZrange(args [][]byte, now int64) (any, error) {
 
 // runZrange runs the ZRANGE family: the members by rank, score or lex
 // range, in order or reversed, with their scores when WITHSCORES (pairs:
-// flat in RESP2, and in RESP3 when the Writer can say so, pairWriter);
+// flat in RESP2, pairs in RESP3: Writer.PairArray);
 // an empty array for a missing key. ZRANGESTORE stores the range in its
 // destination (replacing what it held, without expiry, event
 // "zrangestore"; an empty range deletes it, event "del") and answers
@@ -1112,9 +1112,9 @@ func (c *ctx) zreply(res []zEntry, withScores bool) {
 		}
 		return
 	}
-	pairsHeader(c.r, len(res))
+	c.r.PairArray(len(res))
 	for _, e := range res {
-		pairHeader(c.r)
+		c.r.Pair()
 		c.r.Bulk(e.member)
 		c.r.Double(e.score)
 	}
@@ -1274,8 +1274,8 @@ func parseZpop(args [][]byte, now int64) (any, error) {
 
 // runZpop is ZPOPMIN and ZPOPMAX key [count]: without a count a flat
 // [member, score] (empty when there is nothing), with one an array of
-// up to count pairs (flat in RESP2, as pairs in RESP3 when the Writer can
-// say so). A missing key or a count of 0 answer an empty array.
+// up to count pairs (flat in RESP2, pairs in RESP3). A missing key or a
+// count of 0 answer an empty array.
 func runZpop(c *ctx, args [][]byte, p any) {
 	count := p.(int64)
 	n := count
@@ -1297,9 +1297,9 @@ func runZpop(c *ctx, args [][]byte, p any) {
 		}
 		return
 	}
-	pairsHeader(c.r, len(members))
+	c.r.PairArray(len(members))
 	for i, m := range members {
-		pairHeader(c.r)
+		c.r.Pair()
 		c.r.Bulk(m)
 		c.r.Double(scores[i])
 	}

@@ -271,16 +271,10 @@ func TestHash_HrandfieldPicksUniformlyAndDeterministically(t *testing.T) {
 	}
 }
 
-// pairEncoder is a RESP3 Writer that knows arrays of pairs (pairWriter).
-type pairEncoder struct{ resp.Encoder }
-
-func (e *pairEncoder) PairArray(n int) { e.Array(n) }
-func (e *pairEncoder) Pair()           { e.Array(2) }
-
-func TestHash_HrandfieldWithValuesGivesPairsToAPairWriter(t *testing.T) {
+func TestHash_HrandfieldWithValuesGivesPairsInRESP3(t *testing.T) {
 	a := newApplier(t)
 	a.do("HSET", "h", "a", "1", "b", "2")
-	e := &pairEncoder{resp.Encoder{Proto: 3}}
+	e := &resp.Encoder{Proto: 3}
 	if err := Read(a.db, 0, a.now, nil, cmd("HRANDFIELD", "h", "5", "WITHVALUES"), e); err != nil {
 		t.Fatal(err)
 	}

@@ -597,8 +597,7 @@ func TestZset_Events(t *testing.T) {
 }
 
 // TestZset_Resp3 checks the reply tokens against what Redis 7.0.15 sends
-// a RESP3 client: doubles as doubles, nulls as RESP3 nulls. (Arrays of
-// pairs are flat until the server's Writer can say pairs: pairWriter.)
+// a RESP3 client: doubles as doubles, nulls as RESP3 nulls.
 func TestZset_Resp3(t *testing.T) {
 	a := newApplier(t)
 	a.do("ZADD", "z", "1.5", "a", "2", "b", "inf", "c")
