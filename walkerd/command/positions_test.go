@@ -108,3 +108,38 @@ func TestPositions_RankCountAndRangeAgreeWithAModel(t *testing.T) {
 	}
 	check(t, a.read, "after commit")
 }
+
+// Every change to a collection moves its WATCH version, as Redis's
+// signalModifiedKey does for every write, an overwrite of one field
+// included; reads and writes that change nothing leave it.
+func TestCollections_EveryChangeMovesTheWatchVersion(t *testing.T) {
+	a := newApplier(t)
+	a.do("HSET", "h", "f", "1")
+	a.do("SADD", "s", "m")
+	a.do("ZADD", "z", "1", "m")
+	a.do("RPUSH", "l", "a", "b")
+	for _, tc := range []struct {
+		key     string
+		args    []string
+		changes bool
+	}{
+		{"h", []string{"HSET", "h", "f", "2"}, true},
+		{"h", []string{"HINCRBY", "h", "n", "1"}, true},
+		{"h", []string{"HDEL", "h", "nofield"}, false},
+		{"h", []string{"HGET", "h", "f"}, false},
+		{"s", []string{"SADD", "s", "m"}, false},
+		{"s", []string{"SADD", "s", "m2"}, true},
+		{"s", []string{"SREM", "s", "m2"}, true},
+		{"z", []string{"ZADD", "z", "2", "m"}, true},
+		{"z", []string{"ZADD", "z", "2", "m"}, false},
+		{"z", []string{"ZINCRBY", "z", "0", "m"}, false}, // no change: t_zset.c signals nothing
+		{"l", []string{"LSET", "l", "0", "x"}, true},
+	} {
+		before, _ := Versions(a.db, 0, a.now, cmd(tc.key))
+		a.do(tc.args...)
+		after, _ := Versions(a.db, 0, a.now, cmd(tc.key))
+		if moved := before[0] != after[0]; moved != tc.changes {
+			t.Errorf("%q: version moved %v, want %v", tc.args, moved, tc.changes)
+		}
+	}
+}
