@@ -336,8 +336,12 @@ func ArityOK(arity, n int) bool {
 	return n >= -arity
 }
 
-// Keys returns the key arguments of args, by the spec's key positions.
+// Keys returns the key arguments of args: by the spec's key positions, or
+// for a command with movable keys by its own rule (movableKeys).
 func (s *Spec) Keys(args [][]byte) [][]byte {
+	if find := movableKeys[s.Name]; find != nil {
+		return find(args)
+	}
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
 		return nil
 	}
