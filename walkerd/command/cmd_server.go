@@ -41,6 +41,7 @@ func init() {
 			conn("setinfo", 4, nsl, "7.2.0"),
 			conn("no-evict", 3, nsl|FlagAdmin, "7.0.0"),
 			conn("no-touch", 3, nsl, "7.2.0"),
+			conn("unblock", -3, nsl|FlagAdmin, "5.0.0"),
 			conn("help", 2, ls, "5.0.0"),
 		}},
 		cmdc("command", -1, ls, "2.8.13",

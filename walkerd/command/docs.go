@@ -55,6 +55,13 @@ var redisDocs = map[string]redisDoc{
 			{Name: "libver", Type: "string", Token: "LIB-VER"},
 		}},
 	}},
+	"client|unblock": {Summary: "Unblock a client blocked in a blocking command from a different connection", Complexity: "O(log N) where N is the number of client connections", Args: []Arg{
+		{Name: "client-id", Type: "integer"},
+		{Name: "timeout_error", Type: "oneof", Flags: ArgOptional, Args: []Arg{
+			{Name: "timeout", Type: "pure-token", Token: "TIMEOUT"},
+			{Name: "error", Type: "pure-token", Token: "ERROR"},
+		}},
+	}},
 	"client|setname": {Summary: "Set the current connection name", Complexity: "O(1)", Args: []Arg{
 		{Name: "connection-name", Type: "string"},
 	}},

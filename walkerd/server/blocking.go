@@ -59,7 +59,14 @@ type waitKey struct {
 type waiter struct {
 	keys []waitKey
 	wake chan struct{} // 1-buffered: a wake while the waiter is busy is kept
+	// unblock carries CLIENT UNBLOCK's reply for the client: errUnblockedByClient,
+	// or "" for TIMEOUT (1-buffered; only the first counts).
+	unblock chan string
 }
+
+// errUnblockedByClient answers a client that CLIENT UNBLOCK ... ERROR
+// unblocked, as Redis words it (blocked.c).
+const errUnblockedByClient = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 
 // waiters is the server's table of blocked clients, by key, each key's in
 // the order they blocked.
@@ -218,12 +225,16 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 		return
 	}
 	keys, timeout := p.Blocking()
-	w := &waiter{wake: make(chan struct{}, 1)}
+	w := &waiter{wake: make(chan struct{}, 1), unblock: make(chan string, 1)}
 	for _, k := range keys {
 		w.keys = append(w.keys, waitKey{c.db, string(k)})
 	}
 	epoch := s.waiters.add(w)
-	defer s.waiters.remove(w)
+	c.blocked.Store(w)
+	defer func() {
+		c.blocked.Store(nil)
+		s.waiters.remove(w)
+	}()
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -248,6 +259,13 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 		case <-w.wake:
 		case <-deadline:
 			c.w.NullArray()
+			return
+		case msg := <-w.unblock:
+			if msg == "" {
+				c.w.NullArray() // as its timeout
+			} else {
+				c.errorReply(msg)
+			}
 			return
 		case <-epoch:
 			c.errorReply(errUnblocked)
@@ -291,4 +309,48 @@ func peerClosed(c *client) bool {
 		return true // never wait for readability
 	})
 	return closed || err != nil
+}
+
+// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 when that client was
+// blocked and now is not (answered as its timeout would answer it, or
+// with errUnblockedByClient), 0 otherwise, as Redis's networking.c does.
+func cmdClientUnblock(s *Server, c *client, args [][]byte) {
+	id, ok := command.ParseInt(args[2])
+	if !ok {
+		c.fail(command.ErrNotInteger)
+		return
+	}
+	reply := ""
+	if len(args) == 4 {
+		switch {
+		case equalFoldStr(args[3], "timeout"):
+		case equalFoldStr(args[3], "error"):
+			reply = errUnblockedByClient
+		default:
+			c.errorReply("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	} else if len(args) > 4 {
+		c.errorReply("ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.")
+		return
+	}
+	var target *waiter
+	s.mu.Lock()
+	for other := range s.conns {
+		if other.id == id {
+			target = other.blocked.Load()
+			break
+		}
+	}
+	s.mu.Unlock()
+	if target == nil {
+		c.integer(0)
+		return
+	}
+	select {
+	case target.unblock <- reply:
+		c.integer(1)
+	default:
+		c.integer(0) // unblocked already
+	}
 }

@@ -86,7 +86,6 @@ func TestBlocking_FirstBlockedFirstServed(t *testing.T) {
 	}
 }
 
-
 // The timeout is in seconds with decimals; it answers a null array.
 func TestBlocking_TimeoutAnswersNullArray(t *testing.T) {
 	s := startServer(t, Config{})
@@ -216,5 +215,47 @@ func TestBlocking_ManyClientsEachServedOnce(t *testing.T) {
 	}
 	if got := c.must(t, "DBSIZE"); got != ":0" {
 		t.Fatalf("DBSIZE = %s", got)
+	}
+}
+
+// CLIENT UNBLOCK ends another client's wait: TIMEOUT answers as its
+// timeout would, ERROR with Redis's UNBLOCKED error; a client that is not
+// blocked gets 0.
+func TestBlocking_ClientUnblock(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	if got := c.must(t, "CLIENT", "UNBLOCK", c.must(t, "CLIENT", "ID")[1:]); got != ":0" {
+		t.Fatalf("CLIENT UNBLOCK of a client not blocked = %s", got)
+	}
+	for _, tc := range []struct{ how, want string }{
+		{"TIMEOUT", "(nil array)"},
+		{"ERROR", "-UNBLOCKED client unblocked via CLIENT UNBLOCK"},
+	} {
+		b := dial(t, s.addr)
+		id := b.must(t, "CLIENT", "ID")[1:]
+		out := make(chan string, 1)
+		go func() {
+			v, err := b.do("BLPOP", "q", "0")
+			if err != nil {
+				out <- err.Error()
+				return
+			}
+			out <- format(v)
+		}()
+		waitBlocked(t, s, 1)
+		if got := c.must(t, "CLIENT", "UNBLOCK", id, tc.how); got != ":1" {
+			t.Fatalf("CLIENT UNBLOCK %s = %s", tc.how, got)
+		}
+		if got := recv(t, out); got != tc.want {
+			t.Fatalf("unblocked with %s: %s, want %s", tc.how, got, tc.want)
+		}
+		waitBlocked(t, s, 0)
+	}
+	if got := c.must(t, "CLIENT", "UNBLOCK", "1", "LATER"); got != "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR" {
+		t.Fatalf("bad reason: %s", got)
+	}
+	c.must(t, "RPUSH", "q", "kept")
+	if got := c.must(t, "LLEN", "q"); got != ":1" {
+		t.Fatalf("an unblocked client took an element: LLEN = %s", got)
 	}
 }

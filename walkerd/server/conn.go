@@ -283,6 +283,7 @@ func cmdClientHelp(s *Server, c *client, args [][]byte) {
 		"LIST [TYPE <type>] [ID <id> [<id> ...]]", "    Return information about client connections.",
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
 		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 		"HELP", "    Print this help.",
 	}
 	c.array(len(lines))

@@ -423,6 +423,9 @@ type client struct {
 
 	authed bool
 	quit   bool
+	// blocked is the client's wait while it is in a blocking command
+	// (CLIENT UNBLOCK finds it from another connection).
+	blocked atomic.Pointer[waiter]
 	// enc encodes this connection's replies; w is where handlers write
 	// them: &enc, or a Recorder while the leader runs a forwarded command.
 	enc resp.Encoder

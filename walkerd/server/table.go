@@ -22,7 +22,7 @@ func handlers() []handler {
 		"quit": cmdQuit, "auth": cmdAuth, "hello": cmdHello,
 		"client|id": cmdClientID, "client|getname": cmdClientGetname, "client|setname": cmdClientSetname,
 		"client|list": cmdClientList, "client|info": cmdClientInfo, "client|setinfo": cmdClientSetinfo,
-		"client|no-evict": cmdClientFlagOK, "client|no-touch": cmdClientFlagOK, "client|help": cmdClientHelp,
+		"client|no-evict": cmdClientFlagOK, "client|unblock": cmdClientUnblock, "client|no-touch": cmdClientFlagOK, "client|help": cmdClientHelp,
 		"command": cmdCommand, "command|count": cmdCommandCount, "command|info": cmdCommandInfo,
 		"command|docs": cmdCommandDocs, "command|list": cmdCommandList, "command|getkeys": cmdCommandGetkeys,
 		"command|help": cmdCommandHelp,
