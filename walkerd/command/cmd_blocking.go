@@ -17,10 +17,10 @@ func init() {
 		blk("brpop", -3, FlagNoScript, CatList, 1, -2, 1, "list", "2.0.0", parseBpop, runBpop),
 		blk("brpoplpush", 4, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "2.2.0", parseBlmove, runBlmove),
 		blk("blmove", 6, FlagDenyOOM|FlagNoScript, CatList, 1, 2, 1, "list", "6.2.0", parseBlmove, runBlmove),
-		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBlmpop, runBlmpop),
+		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBmpop(false), runBlmpop),
 		blk("bzpopmin", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
 		blk("bzpopmax", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
-		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBzmpop, runBzmpop),
+		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBmpop(true), runBzmpop),
 	)
 }
 
@@ -62,63 +62,38 @@ func runBpop(c *ctx, args [][]byte, p any) {
 	c.r.NullArray()
 }
 
-// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout;
-// BRPOPLPUSH source destination timeout (RIGHT LEFT).
-type moveArgs struct{ srcLeft, dstLeft bool }
-
+// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout and
+// BRPOPLPUSH source destination timeout: LMOVE's and RPOPLPUSH's
+// arguments, then the timeout; they move as LMOVE does.
 func parseBlmove(args [][]byte, now int64) (any, error) {
-	m := &moveArgs{srcLeft: false, dstLeft: true}
-	if len(args) == 6 {
-		var ok1, ok2 bool
-		m.srcLeft, ok1 = parseWhere(args[3])
-		m.dstLeft, ok2 = parseWhere(args[4])
-		if !ok1 || !ok2 {
-			return nil, ErrSyntax
-		}
+	lr, err := parseLmove(args[:len(args)-1], now)
+	if err != nil {
+		return nil, err
 	}
 	t, err := parseTimeout(args[len(args)-1], now)
 	if err != nil {
 		return nil, err
 	}
-	return &blockArgs{keys: args[1:2], timeout: t, pop: m}, nil
+	return &blockArgs{keys: args[1:2], timeout: t, pop: lr}, nil
 }
 
-// parseWhere reads LEFT (true) or RIGHT.
-func parseWhere(b []byte) (left, ok bool) {
-	switch {
-	case equalFold(b, "left"):
-		return true, true
-	case equalFold(b, "right"):
-		return false, true
-	}
-	return false, false
-}
+func runBlmove(c *ctx, args [][]byte, p any) { runLmove(c, args, p.(*blockArgs).pop) }
 
-func runBlmove(c *ctx, args [][]byte, p any) {
-	m := p.(*blockArgs).pop.(*moveArgs)
-	elem, ok, wrong := c.listMove(args[1], args[2], m.srcLeft, m.dstLeft)
-	switch {
-	case wrong:
-		c.r.Error(errWrongType)
-	case !ok:
-		c.r.Null()
-	default:
-		c.r.Bulk(elem)
+// BLMPOP and BZMPOP timeout numkeys key [key ...] LEFT|RIGHT (MIN|MAX)
+// [COUNT count]. Redis checks the arguments after the timeout first, then
+// the timeout.
+func parseBmpop(zset bool) func(args [][]byte, now int64) (any, error) {
+	return func(args [][]byte, now int64) (any, error) {
+		m, err := parseMpopArgs(args, 2, zset)
+		if err != nil {
+			return nil, err
+		}
+		t, err := parseTimeout(args[1], now)
+		if err != nil {
+			return nil, err
+		}
+		return &blockArgs{keys: m.keys, timeout: t, pop: m}, nil
 	}
-}
-
-// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]. Redis
-// checks the arguments after the timeout first, then the timeout.
-func parseBlmpop(args [][]byte, now int64) (any, error) {
-	m, err := parseMpopArgs(args, 2, false)
-	if err != nil {
-		return nil, err
-	}
-	t, err := parseTimeout(args[1], now)
-	if err != nil {
-		return nil, err
-	}
-	return &blockArgs{keys: m.keys, timeout: t, pop: m}, nil
 }
 
 func runBlmpop(c *ctx, args [][]byte, p any) {
@@ -146,18 +121,5 @@ func runBzpop(c *ctx, args [][]byte, p any) {
 	c.r.NullArray()
 }
 
-// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count], checked as
-// BLMPOP is; it pops as ZMPOP does.
-func parseBzmpop(args [][]byte, now int64) (any, error) {
-	m, err := parseMpopArgs(args, 2, true)
-	if err != nil {
-		return nil, err
-	}
-	t, err := parseTimeout(args[1], now)
-	if err != nil {
-		return nil, err
-	}
-	return &blockArgs{keys: m.keys, timeout: t, pop: m}, nil
-}
-
+// BZMPOP pops as ZMPOP does.
 func runBzmpop(c *ctx, args [][]byte, p any) { runZmpop(c, args, p.(*blockArgs).pop) }

@@ -250,20 +250,12 @@ func runHincrby(c *ctx, args [][]byte, p any) {
 	if h == nil {
 		return
 	}
-	cur := int64(0)
 	v, found := h.get(c, args[2])
-	if found {
-		var ok bool
-		if cur, ok = ParseInt(v); !ok {
-			c.r.Error(string(errHashNotInt))
-			return
-		}
-	}
-	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
-		c.r.Error(string(ErrOverflow))
+	cur, err := addInt(v, found, incr, errHashNotInt)
+	if err != "" {
+		c.r.Error(string(err))
 		return
 	}
-	cur += incr
 	h.put(c, strconv.AppendInt(nil, cur, 10), args[2])
 	if !found {
 		h.add(1)
@@ -299,29 +291,12 @@ func runHincrbyfloat(c *ctx, args [][]byte, p any) {
 	if h == nil {
 		return
 	}
-	cur := new(big.Float).SetPrec(ldPrec)
 	v, found := h.get(c, args[2])
-	if found {
-		f, inf, ok := parseLongDouble(v)
-		if !ok {
-			c.r.Error(string(errHashNotFloat))
-			return
-		}
-		if inf {
-			c.r.Error(string(ErrNaN))
-			return
-		}
-		cur = f
-	}
-	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
-	if ldOverflows(sum) {
-		c.r.Error(string(ErrNaN))
+	s, err := addLongDouble(v, found, incr, errHashNotFloat)
+	if err != "" {
+		c.r.Error(string(err))
 		return
 	}
-	if sum.Sign() != 0 && sum.MantExp(nil) < ldMinExp {
-		sum.SetInt64(0)
-	}
-	s := formatLongDouble(sum)
 	h.put(c, []byte(s), args[2])
 	if !found {
 		h.add(1)
@@ -434,4 +409,3 @@ func runHrandfield(c *ctx, args [][]byte, p any) {
 		c.r.Bulk(vals[i])
 	}
 }
-

@@ -369,18 +369,11 @@ func runIncr(c *ctx, args [][]byte, p any) {
 		c.r.Error(errWrongType)
 		return
 	}
-	var cur int64
-	if ok {
-		if cur, ok = ParseInt(v); !ok {
-			c.r.Error(string(ErrNotInteger))
-			return
-		}
-	}
-	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
-		c.r.Error(string(ErrOverflow))
+	cur, err := addInt(v, ok, incr, ErrNotInteger)
+	if err != "" {
+		c.r.Error(string(err))
 		return
 	}
-	cur += incr
 	c.putString(args[1], strconv.AppendInt(nil, cur, 10), exp)
 	c.touch(args[1], "incrby")
 	c.r.Int(cur)
@@ -403,36 +396,15 @@ func runIncrbyfloat(c *ctx, args [][]byte, p any) {
 		c.r.Error(errWrongType)
 		return
 	}
-	cur := new(big.Float).SetPrec(ldPrec)
-	curInf := false
-	if found {
-		f, inf, ok := parseLongDouble(v)
-		if !ok {
-			c.r.Error(string(ErrNotFloat))
-			return
-		}
-		curInf = inf
-		if f != nil {
-			cur = f
-		}
-	}
 	incr, _ := p.(*big.Float)
-	if curInf || incr == nil {
-		c.r.Error(string(ErrNaN))
+	sum, err := addLongDouble(v, found, incr, ErrNotFloat)
+	if err != "" {
+		c.r.Error(string(err))
 		return
 	}
-	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
-	if ldOverflows(sum) {
-		c.r.Error(string(ErrNaN))
-		return
-	}
-	if sum.Sign() != 0 && sum.MantExp(nil) < ldMinExp {
-		sum.SetInt64(0)
-	}
-	s := formatLongDouble(sum)
-	c.putString(args[1], []byte(s), exp)
+	c.putString(args[1], []byte(sum), exp)
 	c.touch(args[1], "incrbyfloat")
-	c.r.BulkString(s)
+	c.r.BulkString(sum)
 }
 
 func runAppend(c *ctx, args [][]byte, _ any) {
@@ -541,4 +513,51 @@ func runSetrange(c *ctx, args [][]byte, p any) {
 	c.putString(args[1], nv, exp)
 	c.touch(args[1], "setrange")
 	c.r.Int(n)
+}
+
+// addInt adds incr to the integer text v (absent: 0), as INCRBY and
+// HINCRBY do (t_string.c incrDecrCommand, t_hash.c hincrbyCommand): v
+// that is not an integer answers notInt, a sum beyond int64 ErrOverflow.
+func addInt(v []byte, found bool, incr int64, notInt Error) (int64, Error) {
+	var cur int64
+	if found {
+		var ok bool
+		if cur, ok = ParseInt(v); !ok {
+			return 0, notInt
+		}
+	}
+	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
+		return 0, ErrOverflow
+	}
+	return cur + incr, ""
+}
+
+// addLongDouble adds incr (nil: an infinite increment) to the long double
+// text v (absent: 0) and formats the sum, as INCRBYFLOAT and HINCRBYFLOAT
+// do (t_string.c incrbyfloatCommand, t_hash.c hincrbyfloatCommand): v
+// that is not a float answers notFloat; an infinite operand or sum
+// ErrNaN; a sum too small for a long double is 0.
+func addLongDouble(v []byte, found bool, incr *big.Float, notFloat Error) (string, Error) {
+	cur := new(big.Float).SetPrec(ldPrec)
+	if found {
+		f, inf, ok := parseLongDouble(v)
+		if !ok {
+			return "", notFloat
+		}
+		if inf {
+			return "", ErrNaN
+		}
+		cur = f
+	}
+	if incr == nil {
+		return "", ErrNaN
+	}
+	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
+	if ldOverflows(sum) {
+		return "", ErrNaN
+	}
+	if sum.Sign() != 0 && sum.MantExp(nil) < ldMinExp {
+		sum.SetInt64(0)
+	}
+	return formatLongDouble(sum), ""
 }
