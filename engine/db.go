@@ -606,6 +606,16 @@ func (db *DB) CountPrefix(prefix []byte) int {
 	return db.kd.CountPrefix(prefix)
 }
 
+// CountPrefix is DB.CountPrefix inside the View, for prefixes of zero or
+// one byte (immediate): the View holds the lock already, and taking it
+// again under a waiting writer would deadlock. A longer prefix panics.
+func (r *View) CountPrefix(prefix []byte) int {
+	if len(prefix) > 1 {
+		panic("engine: View.CountPrefix takes prefixes of at most one byte")
+	}
+	return r.db.kd.CountPrefix(prefix)
+}
+
 // Seq is the highest sequence number written, as recovered after Open.
 func (db *DB) Seq() uint64 {
 	db.mu.RLock()

@@ -505,7 +505,9 @@ func (c *ctx) dbsize() int64 {
 	n := int64(0)
 	flushed := c.tx != nil && c.tx.flushed[c.dbi]
 	if !flushed {
-		n = int64(c.db.CountPrefix(keyspace.DBPrefix(c.dbi)))
+		// Through the command's View: it holds the engine's lock, and
+		// DB.CountPrefix taking it again would deadlock behind a writer.
+		n = int64(c.view.CountPrefix(keyspace.DBPrefix(c.dbi)))
 	}
 	if c.tx == nil {
 		return n
