@@ -11,6 +11,9 @@
 #   make clean      remove ./bin and test caches
 #   make fuzz       every fuzz target for FUZZTIME_LONG executions (fuzz-short: FUZZTIME)
 #   make chaos      the long fault-injection run (chaos-short: 2 min, in test)
+#   make fuzzdiff   the randomized differential run against redis-server
+#                   (FUZZDIFF_N sequences, FUZZDIFF_SEED 0: random; a short
+#                   run with seed 1 is part of make test)
 
 MODULES    := engine fbs internal walkerd walkerctl walkerbench walkerdump tools
 BINARIES   := walkerd walkerctl walkerbench walkerdump
@@ -138,3 +141,13 @@ chaos: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) \
 		--nodes $(CHAOS_NODES) --nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) \
 		--out $(CHAOS_OUT)/$$(date +%Y%m%d-%H%M%S)
+
+# The randomized differential fuzzer (walkerd/server/fuzzdiff_test.go): the
+# same random command sequences on a real redis-server and on walkerd,
+# replies and keyspaces compared, mismatches shrunk to redis-cli lines.
+FUZZDIFF_N    ?= 100000
+FUZZDIFF_SEED ?= 0
+.PHONY: fuzzdiff
+fuzzdiff:
+	cd walkerd && WALKERD_FUZZDIFF_N=$(FUZZDIFF_N) WALKERD_FUZZDIFF_SEED=$(FUZZDIFF_SEED) \
+		$(GO) test -run '^TestFuzzDifferential$$' -count=1 -timeout 0 -v ./server

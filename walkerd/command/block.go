@@ -25,38 +25,32 @@ func (p Parsed) Blocking() (keys [][]byte, timeout time.Duration) {
 }
 
 // parseTimeout reads a blocking timeout in seconds, decimals allowed, as
-// Redis's getTimeoutFromObjectOrReply (timeout.c) does: a long double,
-// made milliseconds and rounded up; negative, or past the end of time from
-// now, refused.
+// Redis 7.0.15's getTimeoutFromObjectOrReply (timeout.c) does: a long
+// double, made milliseconds and rounded up (ceill), then cast to a long
+// long. A value past that cast's range (inf, 1e300, or 2^63 ms and
+// more) becomes LLONG_MIN there, so Redis answers "timeout is negative"
+// for it, and so does walkerd; -0.5 rounds up to 0, which waits for
+// ever. A timeout too long for a time.Duration waits for ever too.
 func parseTimeout(arg []byte, now int64) (time.Duration, error) {
 	f, inf, ok := parseLongDouble(arg)
 	if !ok {
 		return 0, Error("ERR timeout is not a float or out of range")
 	}
+	errNegative := Error("ERR timeout is negative")
 	if inf {
-		if arg[0] == '-' {
-			return 0, Error("ERR timeout is negative")
-		}
-		return 0, Error("ERR timeout is out of range")
+		return 0, errNegative
 	}
 	ms := new(big.Float).SetPrec(ldPrec).Mul(f, big.NewFloat(1000))
-	if ms.Cmp(big.NewFloat(math.MaxInt64)) > 0 {
-		return 0, Error("ERR timeout is out of range")
-	}
-	// ceill
 	i, acc := ms.Int(nil)
-	if acc == big.Below {
+	if acc == big.Below { // ceill
 		i.Add(i, big.NewInt(1))
 	}
-	if !i.IsInt64() {
-		return 0, Error("ERR timeout is out of range")
+	if !i.IsInt64() || i.Sign() < 0 {
+		return 0, errNegative
 	}
 	t := i.Int64()
-	if t < 0 {
-		return 0, Error("ERR timeout is negative")
+	if t > math.MaxInt64/int64(time.Millisecond) || t > math.MaxInt64-now {
+		return 0, nil // past the end of time: for ever
 	}
-	if t > 0 && t > math.MaxInt64-now {
-		return 0, Error("ERR timeout is out of range")
-	}
-	return time.Duration(min(t, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond, nil
+	return time.Duration(t) * time.Millisecond, nil
 }

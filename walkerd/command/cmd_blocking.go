@@ -1,5 +1,7 @@
 package command
 
+import "github.com/walkerdb/walkerdb/internal/keyspace"
+
 // Blocking commands. In the log each is an attempt that never blocks: it
 // pops when one of its keys holds something and answers what Redis answers
 // a client that may not block (inside MULTI, t_list.c and t_zset.c):
@@ -20,6 +22,9 @@ func init() {
 		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBmpop(false), runBlmpop),
 		blk("bzpopmin", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
 		blk("bzpopmax", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
+		&Spec{Name: "walker.serve", Arity: -3, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Tries a woken blocking command again (internal: the server of a blocked client).",
+			parse:   parseServe, run: runServe},
 		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBmpop(true), runBzmpop),
 	)
 }
@@ -123,3 +128,54 @@ func runBzpop(c *ctx, args [][]byte, p any) {
 
 // BZMPOP pops as ZMPOP does.
 func runBzmpop(c *ctx, args [][]byte, p any) { runZmpop(c, args, p.(*blockArgs).pop) }
+
+// WALKER.SERVE blocking-command [arg ...]: the attempt of a blocked
+// client that a write woke. It runs the command as its first attempt did,
+// but a key that now holds another type is passed over as if absent: in
+// Redis 7.0 a write that makes a key of another type leaves the client
+// blocked (blocked.c serves only a key of the type it waits for), and
+// only the command's first run answers WRONGTYPE.
+func parseServe(args [][]byte, now int64) (any, error) {
+	inner := args[1:]
+	spec := Lookup(inner[0])
+	if spec == nil || spec.Flags&FlagBlocking == 0 || !ArityOK(spec.Arity, len(inner)) {
+		return nil, Error("ERR WALKER.SERVE takes a blocking command")
+	}
+	p, err := spec.Parse(inner, now)
+	if err != nil {
+		return nil, err
+	}
+	return &served{spec: spec, args: p.(*blockArgs)}, nil
+}
+
+type served struct {
+	spec *Spec
+	args *blockArgs
+}
+
+func runServe(c *ctx, args [][]byte, p any) {
+	s := p.(*served)
+	want := keyspace.List
+	if s.spec.Cats&CatSortedSet != 0 {
+		want = keyspace.ZSet
+	}
+	b := *s.args
+	b.keys = nil
+	for _, k := range s.args.keys {
+		if v, ok := c.lookup(k); !ok || v.Type == want {
+			b.keys = append(b.keys, k)
+		}
+	}
+	if len(b.keys) == 0 {
+		c.r.NullArray()
+		return
+	}
+	inner := args[1:]
+	var pop any = &b
+	if m, ok := b.pop.(*mpopArgs); ok {
+		mm := *m
+		mm.keys = b.keys
+		b.pop = &mm
+	}
+	s.spec.run(c, inner, pop)
+}

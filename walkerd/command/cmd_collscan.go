@@ -106,11 +106,11 @@ func decodeCollCursor(c uint64) (start []byte, ok bool) {
 	return append([]byte{}, e...), true
 }
 
-// parseScanCursor reads a cursor as Redis's parseScanCursorOrReply does,
+// ParseScanCursor reads a SCAN, HSCAN, SSCAN or ZSCAN cursor as Redis's parseScanCursorOrReply does,
 // with strtoul: an optional sign ("-1" wraps to 2^64-1), decimal digits,
 // the empty string is 0; a leading space, other bytes and values beyond
 // 64 bits are refused.
-func parseScanCursor(b []byte) (uint64, bool) {
+func ParseScanCursor(b []byte) (uint64, bool) {
 	if len(b) == 0 {
 		return 0, true
 	}
@@ -157,7 +157,7 @@ type collScanArgs struct {
 // them (the last MATCH and COUNT win; COUNT below 1 is a syntax error),
 // are judged after the key's checks (collScanArgs.err).
 func parseCollScan(args [][]byte, now int64) (any, error) {
-	cur, ok := parseScanCursor(args[2])
+	cur, ok := ParseScanCursor(args[2])
 	if !ok {
 		return nil, ErrInvalidCursor
 	}

@@ -379,16 +379,22 @@ func runIncr(c *ctx, args [][]byte, p any) {
 	c.r.Int(cur)
 }
 
+// parseIncrbyfloat refuses nothing: t_string.c's incrbyfloatCommand
+// checks the key's type and value before the increment, so the run does
+// (badFloat: not a float; nil: infinite).
 func parseIncrbyfloat(args [][]byte, now int64) (any, error) {
 	f, inf, ok := parseLongDouble(args[2])
-	if !ok {
-		return nil, ErrNotFloat
-	}
-	if inf {
-		return nil, nil // refused at run time, after the key's own check
+	switch {
+	case !ok:
+		return badFloat{}, nil
+	case inf:
+		return nil, nil
 	}
 	return f, nil
 }
+
+// badFloat is an increment that is not a float, refused at run time.
+type badFloat struct{}
 
 func runIncrbyfloat(c *ctx, args [][]byte, p any) {
 	v, exp, found, wrong := c.getString(args[1])
@@ -397,7 +403,11 @@ func runIncrbyfloat(c *ctx, args [][]byte, p any) {
 		return
 	}
 	incr, _ := p.(*big.Float)
+	_, bad := p.(badFloat)
 	sum, err := addLongDouble(v, found, incr, ErrNotFloat)
+	if bad && (err == "" || err == ErrNaN) { // the value was fine: the increment is not
+		err = ErrNotFloat
+	}
 	if err != "" {
 		c.r.Error(string(err))
 		return

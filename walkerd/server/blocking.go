@@ -229,6 +229,7 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 	for _, k := range keys {
 		w.keys = append(w.keys, waitKey{c.db, string(k)})
 	}
+	serveArgs := append([][]byte{[]byte("WALKER.SERVE")}, args...)
 	epoch := s.waiters.add(w)
 	c.blocked.Store(w)
 	defer func() {
@@ -243,10 +244,14 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 	}
 	poll := time.NewTicker(waitPoll)
 	defer poll.Stop()
+	attempt := args
 	for {
 		now := s.nowMs()
-		e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{spec.ParseArgs(args, now)}}
+		e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{attempt}, Parsed: []command.Parsed{command.ParseCommand(attempt, now)}}
 		res := s.propose(c, e)
+		// Woken attempts pass over keys that now hold another type
+		// (WALKER.SERVE): only the first answers WRONGTYPE, as in Redis.
+		attempt = serveArgs
 		if r := res.Reply(); !r.IsNull() {
 			r.WriteTo(c.w)
 			if _, isErr := r.Err(); !isErr {

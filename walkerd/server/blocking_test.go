@@ -136,7 +136,8 @@ func TestBlocking_ErrorsAreImmediate(t *testing.T) {
 		{[]string{"BLPOP", "str", "0"}, "-WRONGTYPE Operation against a key holding the wrong kind of value"},
 		{[]string{"BLPOP", "q", "-1"}, "-ERR timeout is negative"},
 		{[]string{"BLPOP", "q", "x"}, "-ERR timeout is not a float or out of range"},
-		{[]string{"BLPOP", "q", "1e300"}, "-ERR timeout is out of range"},
+		{[]string{"BLPOP", "q", "1e300"}, "-ERR timeout is negative"}, // Redis 7.0.15's cast to long long
+		{[]string{"BLPOP", "q", "inf"}, "-ERR timeout is negative"},
 		{[]string{"BLMOVE", "q", "d", "LEFT", "UP", "0"}, "-ERR syntax error"},
 		{[]string{"BLMPOP", "0", "0", "q", "LEFT"}, "-ERR numkeys should be greater than 0"},
 		{[]string{"BLMPOP", "-1", "1", "q", "LEFT"}, "-ERR timeout is negative"},
@@ -257,5 +258,43 @@ func TestBlocking_ClientUnblock(t *testing.T) {
 	c.must(t, "RPUSH", "q", "kept")
 	if got := c.must(t, "LLEN", "q"); got != ":1" {
 		t.Fatalf("an unblocked client took an element: LLEN = %s", got)
+	}
+}
+
+// A write that makes a waited-on key of another type leaves the client
+// blocked, as Redis 7.0 does: only a command's first run answers
+// WRONGTYPE. Its other keys still serve it.
+func TestBlocking_KeyOfAnotherTypeLeavesTheClientBlocked(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	w := async(t, s.addr, "BLPOP", "a", "b", "0")
+	waitBlocked(t, s, 1)
+	c.must(t, "SADD", "a", "x")
+	c.must(t, "ZADD", "b", "1", "m")
+	c.must(t, "SET", "b", "str")
+	c.must(t, "DEL", "b")
+	c.must(t, "RPUSH", "b", "y")
+	if got := recv(t, w); got != `["b", "y"]` {
+		t.Fatalf("BLPOP a b = %s, want b's element", got)
+	}
+	z := async(t, s.addr, "BZPOPMIN", "zz", "0")
+	waitBlocked(t, s, 1)
+	c.must(t, "RPUSH", "zz", "l")
+	c.must(t, "DEL", "zz")
+	c.must(t, "ZADD", "zz", "2", "m")
+	if got := recv(t, z); got != `["zz", "m", "2"]` {
+		t.Fatalf("BZPOPMIN = %s", got)
+	}
+	m := async(t, s.addr, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
+	waitBlocked(t, s, 1)
+	c.must(t, "HSET", "src", "f", "v")
+	c.must(t, "DEL", "src")
+	c.must(t, "RPUSH", "src", "e")
+	if got := recv(t, m); got != `"e"` {
+		t.Fatalf("BLMOVE = %s", got)
+	}
+	// A client may not send WALKER.SERVE itself.
+	if got := c.must(t, "WALKER.SERVE", "BLPOP", "a", "0"); !strings.HasPrefix(got, "-ERR unknown command") {
+		t.Fatalf("WALKER.SERVE from a client = %s", got)
 	}
 }

@@ -405,8 +405,8 @@ type scanArgs struct {
 
 func parseScan(args [][]byte) (scanArgs, error) {
 	a := scanArgs{count: 10}
-	cur, err := strconv.ParseUint(string(args[1]), 10, 64)
-	if err != nil {
+	cur, ok := command.ParseScanCursor(args[1])
+	if !ok {
 		return a, command.ErrInvalidCursor
 	}
 	a.cursor = cur
