@@ -84,7 +84,7 @@ func TestFuzzDifferential(t *testing.T) {
 	if maxLen <= 0 {
 		maxLen = 30
 	}
-	if seed == 0 {
+	if seed == 0 { // asked for a random seed
 		seed = uint64(time.Now().UnixNano())
 	}
 	specs := fuzzSpecs()
