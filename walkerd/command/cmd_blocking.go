@@ -22,10 +22,10 @@ func init() {
 		blk("blmpop", -5, FlagMovableKeys, CatList, 0, 0, 0, "list", "7.0.0", parseBmpop(false), runBlmpop),
 		blk("bzpopmin", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
 		blk("bzpopmax", -3, FlagNoScript|FlagFast, CatSortedSet, 1, -2, 1, "sorted-set", "5.0.0", parseBpop, runBzpop),
+		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBmpop(true), runBzmpop),
 		&Spec{Name: "walker.serve", Arity: -3, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Tries a woken blocking command again (internal: the server of a blocked client).",
 			parse:   parseServe, run: runServe},
-		blk("bzmpop", -5, FlagMovableKeys, CatSortedSet, 0, 0, 0, "sorted-set", "7.0.0", parseBmpop(true), runBzmpop),
 	)
 }
 
