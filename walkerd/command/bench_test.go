@@ -45,3 +45,37 @@ func BenchmarkRead_Get(b *testing.B) {
 		Read(db, 0, now, nil, args, e)
 	}
 }
+
+// The collection benchmarks read a sorted set of n members: ZRANK of the
+// middle member (a rank in the engine's counted index) and ZRANGE of 100
+// from the middle (a position, then a walk), which should grow like
+// log n, not like n.
+func BenchmarkRead_Zset(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		db := openDB(b)
+		now := time.Now().UnixMilli()
+		for lo := 0; lo < n; lo += 1000 {
+			args := [][]byte{[]byte("ZADD"), []byte("z")}
+			for i := lo; i < lo+1000; i++ {
+				args = append(args, []byte(strconv.Itoa(i)), []byte("member:"+strconv.Itoa(i)))
+			}
+			ApplyEntry(db, uint64(lo+1), &Entry{NowMs: now, Cmds: [][][]byte{args}})
+		}
+		mid := []byte("member:" + strconv.Itoa(n/2))
+		e := &resp.Encoder{Proto: 2}
+		b.Run("ZRANK/n="+strconv.Itoa(n), func(b *testing.B) {
+			args := [][]byte{[]byte("ZRANK"), []byte("z"), mid}
+			for b.Loop() {
+				e.B = e.B[:0]
+				Read(db, 0, now, nil, args, e)
+			}
+		})
+		b.Run("ZRANGE_100/n="+strconv.Itoa(n), func(b *testing.B) {
+			args := [][]byte{[]byte("ZRANGE"), []byte("z"), []byte(strconv.Itoa(n / 2)), []byte(strconv.Itoa(n/2 + 99))}
+			for b.Loop() {
+				e.B = e.B[:0]
+				Read(db, 0, now, nil, args, e)
+			}
+		})
+	}
+}
