@@ -79,3 +79,22 @@ func BenchmarkRead_Zset(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRead_Lrange600 is redis-benchmark's LRANGE_600: the first 600
+// elements of a list of 600 short elements.
+func BenchmarkRead_Lrange600(b *testing.B) {
+	db := openDB(b)
+	now := time.Now().UnixMilli()
+	args := [][]byte{[]byte("RPUSH"), []byte("l")}
+	for i := range 600 {
+		args = append(args, []byte("xxx"+strconv.Itoa(i)))
+	}
+	ApplyEntry(db, 1, &Entry{NowMs: now, Cmds: [][][]byte{args}})
+	read := [][]byte{[]byte("LRANGE"), []byte("l"), []byte("0"), []byte("599")}
+	e := &resp.Encoder{Proto: 2}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.B = e.B[:0]
+		Read(db, 0, now, nil, read, e)
+	}
+}
