@@ -64,9 +64,9 @@ func TestParseScanCursor_ReadsAsStrtoul(t *testing.T) {
 		{"x", 0, false}, {"1x", 0, false}, {" 1", 0, false}, {"1 ", 0, false}, {"-", 0, false}, {"+", 0, false},
 		{"0x10", 0, false}, {"1.0", 0, false},
 	} {
-		got, ok := parseScanCursor([]byte(c.in))
+		got, ok := ParseScanCursor([]byte(c.in))
 		if got != c.want || ok != c.ok {
-			t.Errorf("parseScanCursor(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("ParseScanCursor(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -242,7 +242,7 @@ func (s *Server) configParams() map[string]configParam {
 			check: command.CheckMaxmemoryPolicy,
 			set:   func(_ *Server, v []byte) error { return command.SetMaxmemoryPolicy(v) },
 		},
-		"timeout":            ro("0"),
+		"timeout": ro("0"),
 	}
 	// Redis's encoding settings (hash-max-listpack-entries and the rest,
 	// with their ziplist aliases): accepted for compatibility, they change
