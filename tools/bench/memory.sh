@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Memory per element of a big sorted set and a big hash, walkerd beside
+# redis-server:
+#   tools/bench/memory.sh             (after make build; N=1000000)
+# Loads N members (ZADD bigz) or N fields (HSET bigh) in batches of 1,000
+# with redis-cli --pipe into each. redis-server's figure is used_memory's
+# growth; walkerd's is its resident set after a restart (the engine's
+# keydir, not the write path's garbage) less a fresh node's. Every process
+# it starts is stopped by pid.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$PWD/bin
+N=${N:-1000000}
+work=$(mktemp -d /tmp/walker-mem-XXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ready() { for _ in $(seq 300); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; exit 1; }
+gen() { # kind
+	python3 - "$1" "$N" <<'PY'
+import sys
+kind, n = sys.argv[1], int(sys.argv[2])
+out = sys.stdout.buffer
+def cmd(args):
+    b = b"*%d\r\n" % len(args)
+    for a in args:
+        a = str(a).encode()
+        b += b"$%d\r\n%s\r\n" % (len(a), a)
+    return b
+for s in range(0, n, 1000):
+    args = ["ZADD", "bigz"] if kind == "zset" else ["HSET", "bigh"]
+    for i in range(s, min(n, s + 1000)):
+        args += [i * 1.5, "member:%d" % i] if kind == "zset" else ["field:%d" % i, "value:%d" % i]
+    out.write(cmd(args))
+PY
+}
+used() { redis-cli -p "$1" info memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
+rss() { ps -o rss= -p "$1" | tr -d ' '; }
+echo "| $N elements | redis-server | walkerd |"
+echo "|---|---|---|"
+for kind in zset hash; do
+	gen "$kind" >"$work/$kind.resp"
+	RP=$(port); redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & rpid=$!; pids+=($rpid)
+	WP=$(port); RAFT=$(port)
+	"$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$RAFT" -dir "$work/$kind/data" -raftdir "$work/$kind/raft" \
+		--log-level warn >/dev/null 2>&1 & wpid=$!; pids+=($wpid)
+	ready "$RP"; ready "$WP"; sleep 1
+	r0=$(used "$RP"); w0=$(rss "$wpid")
+	redis-cli -p "$RP" --pipe <"$work/$kind.resp" >/dev/null
+	redis-cli -p "$WP" --pipe <"$work/$kind.resp" >/dev/null
+	r1=$(used "$RP")
+	kill "$wpid"; wait "$wpid" 2>/dev/null || true
+	"$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$RAFT" -dir "$work/$kind/data" -raftdir "$work/$kind/raft" \
+		--log-level warn >/dev/null 2>&1 & wpid=$!; pids+=($wpid)
+	ready "$WP"; sleep 2
+	w1=$(rss "$wpid")
+	echo "| $kind | $(( (r1 - r0) / N )) B/element | $(( (w1 - w0) * 1024 / N )) B/element |"
+	kill "$rpid" "$wpid"; wait "$rpid" "$wpid" 2>/dev/null || true
+done
