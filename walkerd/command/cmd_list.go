@@ -561,15 +561,8 @@ func runLtrim(c *ctx, args [][]byte, p any) {
 	if from == to { // empty range: the whole list goes
 		co.add(-co.count)
 	} else {
-		for i := int64(0); i < from; i++ {
-			co.remove(c, co.listAt(i))
-		}
-		for i := to; i < co.count; i++ {
-			co.remove(c, co.listAt(i))
-		}
-		co.setListHead(co.listHead() + uint64(from))
-		co.add(-(co.count - (to - from)))
-		co.dirty = true
+		co.listCut(c, from, co.count-to)
+		co.dirty = true // even when nothing went: Redis signals the key
 	}
 	deleted := co.save(c)
 	c.touch(args[1], "ltrim")
@@ -706,14 +699,20 @@ func (co *coll) listRemoveAt(c *ctx, hits []int64) {
 	for _, mv := range moves {
 		co.put(c, mv.v, co.listAt(mv.to))
 	}
-	for i := int64(0); i < int64(s); i++ {
+	co.listCut(c, int64(s), m-int64(s))
+}
+
+// listCut deletes front elements at the head and back at the tail (LTRIM,
+// and the positions LREM frees), moving the head past the front ones.
+func (co *coll) listCut(c *ctx, front, back int64) {
+	for i := int64(0); i < front; i++ {
 		co.remove(c, co.listAt(i))
 	}
-	for i := n - (m - int64(s)); i < n; i++ {
+	for i := co.count - back; i < co.count; i++ {
 		co.remove(c, co.listAt(i))
 	}
-	co.setListHead(co.listHead() + uint64(s))
-	co.add(-m)
+	co.setListHead(co.listHead() + uint64(front))
+	co.add(-(front + back))
 }
 
 // parseLinsert reads BEFORE (true) or AFTER, any case: anything else is a
