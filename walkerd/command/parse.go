@@ -90,6 +90,11 @@ func parseLongDouble(s []byte) (f *big.Float, inf bool, ok bool) {
 	if !(c >= '0' && c <= '9') && c != '.' {
 		return nil, false, false
 	}
+	// A binary exponent ('p') belongs to hexadecimal floats only: strtold
+	// stops at the 'p' of "0p7", which big.Float would read as 0*2^7.
+	if !strings.HasPrefix(lower, "0x") && strings.ContainsRune(lower, 'p') {
+		return nil, false, false
+	}
 	f, _, err := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Parse(str, 0)
 	if err != nil || f.IsInf() {
 		return nil, false, false

@@ -506,6 +506,48 @@ var fuzzAllSpecs = []fspec{
 		}
 		return fzcs(cmpExact, args)
 	}},
+	{"bitpos", "string", 1, func(g *fgen) fcmd {
+		args := []string{"BITPOS", g.key(), g.pick([]string{"0", "1", "1", "0", "2"})}
+		if g.coin(0.6) {
+			args = append(args, g.idx())
+			if g.coin(0.6) {
+				args = append(args, g.idx())
+				if g.coin(0.4) {
+					args = append(args, g.kw(g.pick([]string{"BYTE", "BIT"})))
+				}
+			}
+		}
+		return fzcs(cmpExact, args)
+	}},
+	{"bitop", "string", 1, func(g *fgen) fcmd {
+		op := g.kw(g.pick([]string{"AND", "OR", "XOR", "NOT"}))
+		n := 1
+		if !strings.EqualFold(op, "NOT") || g.coin(0.1) {
+			n = 1 + g.r.IntN(3)
+		}
+		return fzcs(cmpExact, fzJoin("BITOP", op, g.key(), g.keys(n, n)))
+	}},
+	{"bitfield", "string", 1, func(g *fgen) fcmd {
+		args := []string{"BITFIELD", g.key()}
+		for i := 1 + g.r.IntN(3); i > 0; i-- {
+			typ := g.pick([]string{"u1", "u3", "u8", "i8", "i5", "u63", "i64", "u64"})
+			off := g.pick([]string{"0", "1", "7", "13", "#1", "#3", "-1"})
+			switch g.r.IntN(4) {
+			case 0:
+				args = append(args, g.kw("GET"), typ, off)
+			case 1:
+				args = append(args, g.kw("SET"), typ, off, g.count())
+			case 2:
+				args = append(args, g.kw("INCRBY"), typ, off, g.count())
+			default:
+				args = append(args, g.kw("OVERFLOW"), g.kw(g.pick([]string{"WRAP", "SAT", "FAIL"})))
+			}
+		}
+		return fzcs(cmpExact, args)
+	}},
+	{"bitfield_ro", "string", 1, func(g *fgen) fcmd {
+		return fzc(cmpExact, "BITFIELD_RO", g.key(), g.kw("GET"), g.pick([]string{"u8", "i8", "i64", "u2"}), g.pick([]string{"0", "5", "#2"}))
+	}},
 
 	// Generic.
 	{"del", "generic", 3, func(g *fgen) fcmd { return fzcs(cmpExact, fzJoin("DEL", g.keys(1, 3))) }},
