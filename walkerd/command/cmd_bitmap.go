@@ -207,16 +207,13 @@ func runBitcount(c *ctx, args [][]byte, _ any) {
 			c.r.Int(0) // before BYTE|BIT is read, as in Redis 7.0
 			return
 		}
-		isBit := false
+		isBit, unitOK := false, true
 		if len(args) == 5 {
-			switch {
-			case equalFold(args[4], "bit"):
-				isBit = true
-			case equalFold(args[4], "byte"):
-			default:
-				c.r.Error(string(ErrSyntax))
-				return
-			}
+			isBit, unitOK = parseBitUnit(args[4])
+		}
+		if !unitOK {
+			c.r.Error(string(ErrSyntax))
+			return
 		}
 		start, end, firstMask, lastMask = bitRange(start, end, int64(len(v)), isBit)
 	case 2:
@@ -294,11 +291,7 @@ func runBitpos(c *ctx, args [][]byte, p any) {
 		}
 		isBit := false
 		if len(args) == 6 {
-			switch {
-			case equalFold(args[5], "bit"):
-				isBit = true
-			case equalFold(args[5], "byte"):
-			default:
+			if isBit, ok = parseBitUnit(args[5]); !ok {
 				c.r.Error(string(ErrSyntax))
 				return
 			}
@@ -780,4 +773,16 @@ func runBitfield(c *ctx, args [][]byte, p any) {
 	if changes > 0 {
 		c.touch(key, "setbit")
 	}
+}
+
+// parseBitUnit reads BITCOUNT's and BITPOS's range unit: BIT (true) or
+// BYTE, any case; ok is false for anything else (a syntax error).
+func parseBitUnit(arg []byte) (isBit, ok bool) {
+	switch {
+	case equalFold(arg, "bit"):
+		return true, true
+	case equalFold(arg, "byte"):
+		return false, true
+	}
+	return false, false
 }

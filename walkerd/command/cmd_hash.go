@@ -292,7 +292,7 @@ func runHincrbyfloat(c *ctx, args [][]byte, p any) {
 		return
 	}
 	v, found := h.get(c, args[2])
-	s, err := addLongDouble(v, found, incr, errHashNotFloat)
+	s, err := addLongDouble(v, found, incr, false, errHashNotFloat)
 	if err != "" {
 		c.r.Error(string(err))
 		return

@@ -404,10 +404,7 @@ func runIncrbyfloat(c *ctx, args [][]byte, p any) {
 	}
 	incr, _ := p.(*big.Float)
 	_, bad := p.(badFloat)
-	sum, err := addLongDouble(v, found, incr, ErrNotFloat)
-	if bad && (err == "" || err == ErrNaN) { // the value was fine: the increment is not
-		err = ErrNotFloat
-	}
+	sum, err := addLongDouble(v, found, incr, bad, ErrNotFloat)
 	if err != "" {
 		c.r.Error(string(err))
 		return
@@ -542,24 +539,28 @@ func addInt(v []byte, found bool, incr int64, notInt Error) (int64, Error) {
 	return cur + incr, ""
 }
 
-// addLongDouble adds incr (nil: an infinite increment) to the long double
-// text v (absent: 0) and formats the sum, as INCRBYFLOAT and HINCRBYFLOAT
-// do (t_string.c incrbyfloatCommand, t_hash.c hincrbyfloatCommand): v
-// that is not a float answers notFloat; an infinite operand or sum
-// ErrNaN; a sum too small for a long double is 0.
-func addLongDouble(v []byte, found bool, incr *big.Float, notFloat Error) (string, Error) {
+// addLongDouble adds incr (nil: an infinite increment; incrBad: not a
+// float) to the long double text v (absent: 0) and formats the sum, as
+// INCRBYFLOAT and HINCRBYFLOAT do (t_string.c incrbyfloatCommand, t_hash.c
+// hincrbyfloatCommand), in their order: v that is not a float answers
+// notFloat, then a bad increment ErrNotFloat, then an infinite operand or
+// sum ErrNaN; a sum too small for a long double is 0.
+func addLongDouble(v []byte, found bool, incr *big.Float, incrBad bool, notFloat Error) (string, Error) {
 	cur := new(big.Float).SetPrec(ldPrec)
+	curInf := false
 	if found {
 		f, inf, ok := parseLongDouble(v)
 		if !ok {
 			return "", notFloat
 		}
-		if inf {
-			return "", ErrNaN
+		if curInf = inf; !inf {
+			cur = f
 		}
-		cur = f
 	}
-	if incr == nil {
+	if incrBad {
+		return "", ErrNotFloat
+	}
+	if curInf || incr == nil {
 		return "", ErrNaN
 	}
 	sum := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven).Add(cur, incr)
