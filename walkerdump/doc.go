@@ -73,8 +73,13 @@
 // database's metadata keys come before every sub-key, so each live
 // collection is known by its sub-key prefix before its elements come.
 // Elements of versions no live key names (deleted, overwritten or expired
-// collections walkerd has not swept yet) are skipped. Streams are not
-// exported.
+// collections walkerd has not swept yet) are skipped. A stream is written
+// as DEL, one XADD per entry with its own ID, XSETID with ENTRIESADDED and
+// MAXDELETEDID, then XGROUP CREATE ... ENTRIESREAD and XGROUP
+// CREATECONSUMER for its consumer groups (exporter.go); the groups'
+// pending entries and consumers' seen times have no plain command that
+// restores them, and are left out (the summary counts the pending
+// entries). JSON export skips streams.
 //
 // Long work (merge, verify, recover, export, and the load behind inspect)
 // shows a progress line on stderr when stderr is a terminal, and nothing

@@ -31,7 +31,9 @@ func exportCommand() *cli.Command {
 			"Bytes that are not valid UTF-8 go in a field with a _base64 suffix (standard\n" +
 			"base64) instead: key_base64, value_base64, field_base64, member_base64.\n" +
 			"Keys already expired are skipped, as are walkerd's internal keys (first byte\n" +
-			"0xFF), any key that is not in walkerd's layout (database byte 0..15), streams,\n" +
+			"0xFF), any key that is not in walkerd's layout (database byte 0..15), streams\n" +
+			"in JSON (RESP writes a stream as XADD with explicit IDs, XSETID, XGROUP CREATE\n" +
+			"and CREATECONSUMER; pending entries of consumer groups cannot be restored),\n" +
 			"and the elements of collection versions no live key names (deleted or\n" +
 			"overwritten collections that walkerd has not swept yet); the summary on stderr\n" +
 			"counts each and names a few, as dump names keys.\n" +

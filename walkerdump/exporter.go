@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -46,6 +47,7 @@ type exporter struct {
 
 	strings, colls, elems, expired, deadElems int64
 	internal, foreign, streams, short         skipped
+	pending                                   int64 // stream pending entries, which plain commands cannot restore
 }
 
 // liveColl is a live collection met by its metadata.
@@ -58,6 +60,12 @@ type liveColl struct {
 	exp    int64
 	got    int64 // elements written
 	met    bool  // its sub-keys were met
+
+	// A stream (RESP only): its metadata, whether XSETID was written, and
+	// its consumers (group, name), which come before their groups.
+	smeta     keyspace.StreamMeta
+	sdone     bool
+	consumers [][2][]byte
 }
 
 func newExporter(w *bufio.Writer, jsonLines bool) *exporter {
@@ -86,11 +94,17 @@ func (e *exporter) key(key, value []byte, exp, now int64) error {
 	case exp != 0 && exp <= now:
 		e.expired++
 		return nil
-	case m.Type == keyspace.Stream:
+	case m.Type == keyspace.Stream && e.json:
 		e.streams.add(key, value)
 		return nil
 	case m.Type != keyspace.String:
 		lc := &liveColl{db: db, key: k, meta: m, exp: exp, prefix: string(keyspace.SubPrefix(db, k, m.Version))}
+		if m.Type == keyspace.Stream {
+			if lc.smeta, err = keyspace.DecodeStreamMeta(m.Extra); err != nil {
+				e.foreign.add(key, value)
+				return nil
+			}
+		}
 		if m.Type == keyspace.List {
 			if lc.head, err = keyspace.ListHead(m.Extra); err != nil {
 				e.foreign.add(key, value)
@@ -153,6 +167,9 @@ func (e *exporter) sub(key, value []byte) error {
 		}
 	}
 	lc := e.cur
+	if lc.meta.Type == keyspace.Stream {
+		return e.streamElem(lc, key, p.Elem, value)
+	}
 	el, err := keyspace.DecodeElem(lc.meta.Type, p.Elem, value)
 	switch {
 	case err != nil:
@@ -265,6 +282,11 @@ func (e *exporter) endColl() error {
 		return err
 	}
 	e.args = e.args[:0]
+	if lc.meta.Type == keyspace.Stream {
+		if err := e.streamFinish(lc); err != nil {
+			return err
+		}
+	}
 	if lc.exp == 0 {
 		return nil
 	}
@@ -354,6 +376,16 @@ func (e *exporter) finish() error {
 	}
 	slices.SortFunc(unmet, func(a, b *liveColl) int { return strings.Compare(a.prefix, b.prefix) }) // the same examples every time
 	for _, lc := range unmet {
+		if lc.meta.Type == keyspace.Stream && lc.meta.Count == 0 {
+			// An empty stream with no group has no sub-key: write it now.
+			if err := e.beginColl(lc); err != nil {
+				return err
+			}
+			if err := e.endColl(); err != nil {
+				return err
+			}
+			continue
+		}
 		e.short.add(keyspace.MetaKey(lc.db, lc.key), []byte{byte(lc.meta.Type)})
 	}
 	return e.w.Flush()
@@ -368,10 +400,130 @@ func (e *exporter) summary() string {
 		fmt.Fprintf(&b, ", %d elements of deleted, overwritten or expired collections (walkerd sweeps them)", e.deadElems)
 	}
 	if e.streams.n > 0 {
-		fmt.Fprintf(&b, ", %d streams%s (export writes no streams)", e.streams.n, e.streams.examples())
+		fmt.Fprintf(&b, ", %d streams%s (JSON export writes no streams)", e.streams.n, e.streams.examples())
+	}
+	if e.pending > 0 {
+		fmt.Fprintf(&b, ", %d pending entries of stream consumer groups (no plain command restores them)", e.pending)
 	}
 	if e.short.n > 0 {
 		fmt.Fprintf(&b, "; warning: %d collection elements or counts that do not match their metadata%s (run verify)", e.short.n, e.short.examples())
 	}
 	return b.String()
+}
+
+// Streams (RESP only). A stream's sub-keys come in family order
+// (internal/keyspace stream.go): consumers ('c'), entries ('e'), groups
+// ('g'), nodes ('n'), pending entries ('p', 'q'). export writes
+//
+//	DEL key
+//	XADD key <id> field value ...                       each entry, its own ID
+//	XADD key MAXLEN 0 0-1 x y                           only for a stream with no entry
+//	XSETID key <last id> ENTRIESADDED <n> MAXDELETEDID <id>
+//	XGROUP CREATE key <group> <last delivered id> ENTRIESREAD <n>
+//	XGROUP CREATECONSUMER key <group> <consumer>        each consumer
+//
+// so that the stream's entries, last ID, entries-added, max-deleted ID
+// (first ID follows from the entries) and its groups' positions load into
+// Redis 7.0 or later. Nodes are walkerd's own layout and are not written.
+// What plain commands cannot restore is left out and counted: the
+// pending entries of groups (XREADGROUP or XCLAIM would redeliver them,
+// changing their delivery counts and times) and consumers' seen times.
+// When the max-deleted ID exceeds the last ID (7.0's XSETID allows it), a
+// first XSETID sets it and a second lowers the last ID, since XSETID
+// refuses a MAXDELETEDID above its own ID.
+
+func (e *exporter) command(args ...[]byte) error {
+	e.buf = resp.AppendCommand(e.buf[:0], args)
+	_, err := e.w.Write(e.buf)
+	return err
+}
+
+// streamElem takes one sub-key of the stream being written.
+func (e *exporter) streamElem(lc *liveColl, key, elem, value []byte) error {
+	if len(elem) == 0 {
+		e.short.add(key, []byte{byte(lc.meta.Type)})
+		return nil
+	}
+	switch elem[0] {
+	case keyspace.StreamConsumerFamily:
+		g, name, ok := splitName(elem[1:])
+		if !ok {
+			e.short.add(key, []byte{byte(lc.meta.Type)})
+			return nil
+		}
+		lc.consumers = append(lc.consumers, [2][]byte{slices.Clone(g), slices.Clone(name)})
+		return nil
+	case keyspace.StreamEntryFamily:
+		id, err := keyspace.DecodeStreamID(elem[1:])
+		var fv [][]byte
+		if err == nil {
+			fv, err = keyspace.DecodeStreamFields(value)
+		}
+		if err != nil || len(elem) != 17 || len(fv) == 0 || lc.sdone {
+			e.short.add(key, []byte{byte(lc.meta.Type)})
+			return nil
+		}
+		lc.got++
+		e.elems++
+		return e.command(append([][]byte{[]byte("XADD"), lc.key, []byte(id.String())}, fv...)...)
+	case keyspace.StreamGroupFamily:
+		if err := e.streamFinish(lc); err != nil {
+			return err
+		}
+		g, err := keyspace.DecodeStreamGroup(value)
+		if err != nil {
+			e.short.add(key, []byte{byte(lc.meta.Type)})
+			return nil
+		}
+		name := elem[1:]
+		if err := e.command([]byte("XGROUP"), []byte("CREATE"), lc.key, name, []byte(g.LastID.String()),
+			[]byte("ENTRIESREAD"), strconv.AppendInt(nil, g.EntriesRead, 10)); err != nil {
+			return err
+		}
+		for _, c := range lc.consumers {
+			if string(c[0]) == string(name) {
+				if err := e.command([]byte("XGROUP"), []byte("CREATECONSUMER"), lc.key, name, c[1]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case keyspace.StreamPendingFamily:
+		e.pending++
+	}
+	return e.streamFinish(lc) // nodes, pending entries: after every entry
+}
+
+// streamFinish writes, once, what follows a stream's entries: the entry
+// that creates a stream that has none, and its XSETID.
+func (e *exporter) streamFinish(lc *liveColl) error {
+	if lc.sdone {
+		return nil
+	}
+	lc.sdone = true
+	m := lc.smeta
+	if lc.got == 0 {
+		if err := e.command([]byte("XADD"), lc.key, []byte("MAXLEN"), []byte("0"), []byte("0-1"), []byte("x"), []byte("y")); err != nil {
+			return err
+		}
+	}
+	added := strconv.AppendUint(nil, m.EntriesAdded, 10)
+	if m.MaxDeletedID.Compare(m.LastID) > 0 {
+		md := []byte(m.MaxDeletedID.String())
+		if err := e.command([]byte("XSETID"), lc.key, md, []byte("ENTRIESADDED"), added, []byte("MAXDELETEDID"), md); err != nil {
+			return err
+		}
+		return e.command([]byte("XSETID"), lc.key, []byte(m.LastID.String()))
+	}
+	return e.command([]byte("XSETID"), lc.key, []byte(m.LastID.String()), []byte("ENTRIESADDED"), added,
+		[]byte("MAXDELETEDID"), []byte(m.MaxDeletedID.String()))
+}
+
+// splitName splits a uvarint-length-prefixed name from what follows it.
+func splitName(b []byte) (name, rest []byte, ok bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, nil, false
+	}
+	return b[w : w+int(n)], b[w+int(n):], true
 }

@@ -237,7 +237,13 @@ func census(x *engine.Index) keyspaceJSON {
 				ks.DeadElements++
 				break
 			}
-			if el, err := keyspace.DecodeElem(t, p.Elem, value); err != nil {
+			if t == keyspace.Stream {
+				if kind, ok := streamElemKind(p.Elem, value); !ok {
+					ks.ElementsByType["malformed"]++
+				} else if kind != "" {
+					ks.ElementsByType[kind]++
+				}
+			} else if el, err := keyspace.DecodeElem(t, p.Elem, value); err != nil {
 				ks.ElementsByType["malformed"]++
 			} else if !el.Index {
 				ks.ElementsByType[t.String()]++
@@ -412,4 +418,43 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// streamElemKind names a stream sub-key for the census (internal/keyspace
+// stream.go): its entries count as "stream", as a sorted set's members
+// count as "zset"; consumer groups, consumers and pending entries under
+// their own names; nodes and the by-consumer index of pending entries
+// (walkerd's own bookkeeping, as a sorted set's by-score index) not at all
+// (""). ok is false for a sub-key that does not decode.
+func streamElemKind(elem, value []byte) (kind string, ok bool) {
+	if len(elem) == 0 {
+		return "", false
+	}
+	var err error
+	switch elem[0] {
+	case keyspace.StreamEntryFamily:
+		if len(elem) != 17 {
+			return "", false
+		}
+		_, err = keyspace.DecodeStreamFields(value)
+		kind = "stream"
+	case keyspace.StreamNodeFamily:
+		if len(elem) != 17 {
+			return "", false
+		}
+		_, err = keyspace.DecodeStreamNode(value)
+	case keyspace.StreamGroupFamily:
+		_, err = keyspace.DecodeStreamGroup(value)
+		kind = "stream group"
+	case keyspace.StreamConsumerFamily:
+		_, err = keyspace.DecodeStreamConsumer(value)
+		kind = "stream consumer"
+	case keyspace.StreamPendingFamily:
+		_, err = keyspace.DecodeStreamPending(value)
+		kind = "stream pending entry"
+	case keyspace.StreamConsumerPendFamily:
+	default:
+		return "", false
+	}
+	return kind, err == nil
 }

@@ -265,8 +265,23 @@ func errorText(err error) string {
 // not a read gets an unknown-command error. A command reads one
 // consistent state: MGET sees all its keys as of one moment. A non-nil
 // error is an engine failure (I/O, closed): the reply written so far is
-// incomplete, and the caller answers with the error instead.
+// incomplete, and the caller answers with the error instead; but
+// ErrWriteNeeded, with no reply written, asks the caller to run the
+// command as a write (or with ReadNoWrite), as Redis's PFCOUNT writes.
 func Read(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer) (err error) {
+	return readMaybeWrite(db, dbi, now, spec, args, w, true)
+}
+
+// ReadNoWrite is Read for a read that ran into ErrWriteNeeded and could
+// not be run as a write: it answers without the change Redis would make
+// (PFCOUNT answers its count without caching it).
+func ReadNoWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer) error {
+	return readMaybeWrite(db, dbi, now, spec, args, w, false)
+}
+
+// readMaybeWrite is Read; mayWrite lets the command ask to be a write instead
+// (ErrWriteNeeded, no reply written).
+func readMaybeWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
@@ -276,12 +291,15 @@ func Read(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer
 		w.Error(string(ErrDBRange))
 		return nil
 	}
-	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64()}
+	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite}
 	if spec != nil {
 		p := spec.ParseArgs(args, now)
 		c.exec(args, &p, false)
 	} else {
 		c.exec(args, nil, false)
+	}
+	if c.fatal == nil && c.needWrite {
+		return ErrWriteNeeded
 	}
 	return c.fatal
 }

@@ -24,6 +24,38 @@ func (p Parsed) Blocking() (keys [][]byte, timeout time.Duration) {
 	return nil, 0
 }
 
+// A blockResolver is a blocking command's parsed arguments that name a
+// position relative to the state the command finds when it blocks: XREAD's
+// "$" (entries after the stream's last ID at that moment). Its first
+// attempt is WALKER.RESOLVE, which rewrites the command with the position
+// made absolute at one point of the log; the server then attempts the
+// rewritten command, so every later attempt means what the first did.
+type blockResolver interface {
+	// resolves reports whether the arguments hold such a position.
+	resolves() bool
+	// resolve rewrites args (the whole command) from the state, or fails
+	// (WRONGTYPE) as the command's first run would.
+	resolve(c *ctx, args [][]byte) ([][]byte, error)
+}
+
+// Resolving reports whether a parsed blocking command must be resolved
+// (WALKER.RESOLVE) before its attempts.
+func (p Parsed) Resolving() bool {
+	if b, ok := p.Args.(*blockArgs); ok {
+		r, ok := b.pop.(blockResolver)
+		return ok && r.resolves()
+	}
+	return false
+}
+
+// A keyPicker is a blocking command's parsed arguments that can be
+// narrowed to some of its keys: a woken attempt (WALKER.SERVE) passes over
+// keys that now hold another type. keep[i] tells whether the i-th key of
+// blockArgs.keys stays.
+type keyPicker interface {
+	pick(keep []bool) any
+}
+
 // parseTimeout reads a blocking timeout in seconds, decimals allowed, as
 // Redis 7.0.15's getTimeoutFromObjectOrReply (timeout.c) does: a long
 // double, made milliseconds and rounded up (ceill), then cast to a long

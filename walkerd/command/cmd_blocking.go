@@ -26,6 +26,9 @@ func init() {
 		&Spec{Name: "walker.serve", Arity: -3, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Tries a woken blocking command again (internal: the server of a blocked client).",
 			parse:   parseServe, run: runServe},
+		&Spec{Name: "walker.resolve", Arity: -3, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Makes a blocking command's relative positions absolute (internal: XREAD's $ before it blocks).",
+			parse:   parseServe, run: runResolve},
 	)
 }
 
@@ -156,14 +159,22 @@ type served struct {
 func runServe(c *ctx, args [][]byte, p any) {
 	s := p.(*served)
 	want := keyspace.List
-	if s.spec.Cats&CatSortedSet != 0 {
+	switch {
+	case s.spec.Cats&CatSortedSet != 0:
 		want = keyspace.ZSet
+	case s.spec.Cats&CatStream != 0:
+		want = keyspace.Stream
+	}
+	if w, ok := s.args.pop.(wokenServer); ok && !w.woken(c) {
+		return
 	}
 	b := *s.args
 	b.keys = nil
-	for _, k := range s.args.keys {
+	keep := make([]bool, len(s.args.keys))
+	for i, k := range s.args.keys {
 		if v, ok := c.lookup(k); !ok || v.Type == want {
 			b.keys = append(b.keys, k)
+			keep[i] = true
 		}
 	}
 	if len(b.keys) == 0 {
@@ -171,11 +182,43 @@ func runServe(c *ctx, args [][]byte, p any) {
 		return
 	}
 	inner := args[1:]
-	var pop any = &b
-	if m, ok := b.pop.(*mpopArgs); ok {
-		mm := *m
+	switch pop := b.pop.(type) {
+	case *mpopArgs:
+		mm := *pop
 		mm.keys = b.keys
 		b.pop = &mm
+	case keyPicker:
+		b.pop = pop.pick(keep)
 	}
-	s.spec.run(c, inner, pop)
+	s.spec.run(c, inner, &b)
+}
+
+// A wokenServer is a blocking command's parsed arguments with a check of
+// its own before a woken attempt runs, on all its keys: XREADGROUP answers
+// an error when its stream or group went away while it waited, as Redis
+// 7.0's blocked.c does. woken reports whether the attempt goes on; when
+// not, it has answered.
+type wokenServer interface {
+	woken(c *ctx) bool
+}
+
+// WALKER.RESOLVE blocking-command [arg ...]: the blocking command with its
+// relative positions made absolute (blockResolver), as an array of its
+// arguments, or the error its first run would answer.
+func runResolve(c *ctx, args [][]byte, p any) {
+	s := p.(*served)
+	r, ok := s.args.pop.(blockResolver)
+	if !ok {
+		c.r.Error("ERR WALKER.RESOLVE takes a command that resolves")
+		return
+	}
+	out, err := r.resolve(c, args[1:])
+	if err != nil {
+		c.r.Error(errorText(err))
+		return
+	}
+	c.r.Array(len(out))
+	for _, a := range out {
+		c.r.Bulk(a)
+	}
 }

@@ -39,6 +39,7 @@ type coll struct {
 	exp    int64
 	found  bool   // the key held this collection when opened
 	dirty  bool   // changed: save writes the metadata
+	keep   bool   // an empty collection lives on (a stream), as Redis keeps streams
 	prefix []byte // the sub-key prefix of ver
 }
 
@@ -144,11 +145,11 @@ func (co *coll) setExtra(extra []byte) {
 }
 
 // save writes the collection's metadata when it changed (moving its
-// WATCH version), keeping its
-// expiry, and deletes the key when it has no elements left. It reports
+// WATCH version), keeping its expiry, and deletes the key when it has no
+// elements left, unless keep is set (streams outlive their entries). It reports
 // whether the key was deleted (for the "del" keyspace event).
 func (co *coll) save(c *ctx) (deleted bool) {
-	if co.count <= 0 {
+	if co.count <= 0 && !co.keep {
 		if co.found {
 			c.del(co.key)
 			co.found = false

@@ -44,6 +44,10 @@ type ctx struct {
 	// fatal is an engine failure that is not a property of the data (I/O,
 	// closed DB): Apply gives up on the whole entry.
 	fatal error
+	// mayWrite: a read (tx nil) that would change data as Redis does
+	// (PFCOUNT caching its count) may ask to be run as a write, by setting
+	// needWrite and replying nothing (Read then returns ErrWriteNeeded).
+	mayWrite, needWrite bool
 }
 
 // overlay holds the writes of the entries being applied, by engine key,

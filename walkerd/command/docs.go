@@ -5,6 +5,7 @@ package command
 type redisDoc struct {
 	Summary, Complexity string
 	Args                []Arg
+	History             [][2]string // COMMAND DOCS "history": version, change
 }
 
 // redisDocs are the summaries, complexities and arguments of each command

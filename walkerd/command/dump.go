@@ -16,7 +16,8 @@ import (
 //	| 3 B   | 1 B     | 1 B  |                      | 8 B BE    |
 //	+-------+---------+------+----------------------+-----------+
 //
-// type is keyspace.Type (0 string, 1 list, 2 set, 3 zset, 4 hash); the
+// type is keyspace.Type (0 string, 1 list, 2 set, 3 zset, 4 hash, 6
+// stream); the
 // CRC is CRC-64/ECMA-182 (hash/crc64's ECMA table) of every byte before
 // it. A blob is uvarint length then bytes. The body, for each type:
 //
@@ -25,8 +26,13 @@ import (
 //	set     uvarint n, then n blobs (members)
 //	hash    uvarint n, then n pairs of blobs (field, value)
 //	zset    uvarint n, then n of (blob member, 8 B BE float64 bits score)
+//	stream  blob metadata extra (keyspace.StreamMeta), uvarint entries,
+//	        uvarint n, then n pairs of blobs (element, value): every
+//	        sub-key of the stream as internal/keyspace lays it out
+//	        (entries, nodes, groups, consumers, both PELs), in byte order
 //
-// n is at least 1 (Redis has no empty collections). DUMP writes set
+// n is at least 1 (Redis has no empty collections), but for a stream,
+// which may be empty. DUMP writes set
 // members, hash fields and zset members in byte order, so a value's
 // payload is the same wherever it is dumped; RESTORE takes them in any
 // order.
@@ -60,6 +66,8 @@ type dumpValue struct {
 	els    [][]byte  // list elements, set members, hash fields, zset members
 	vals   [][]byte  // hash values
 	scores []float64 // zset scores
+	extra  []byte    // stream metadata extra
+	count  int64     // stream entries
 }
 
 func appendBlob(b, v []byte) []byte {
@@ -73,6 +81,13 @@ func encodeDump(v *dumpValue) []byte {
 	switch v.typ {
 	case keyspace.String:
 		b = appendBlob(b, v.str)
+	case keyspace.Stream:
+		b = appendBlob(b, v.extra)
+		b = binary.AppendUvarint(b, uint64(v.count))
+		b = binary.AppendUvarint(b, uint64(len(v.els)))
+		for i, e := range v.els {
+			b = appendBlob(appendBlob(b, e), v.vals[i])
+		}
 	default:
 		b = binary.AppendUvarint(b, uint64(len(v.els)))
 		for i, e := range v.els {
@@ -131,6 +146,10 @@ func decodeDump(p []byte) (*dumpValue, bool) {
 	switch v.typ {
 	case keyspace.String:
 		v.str = r.blob()
+	case keyspace.Stream:
+		if !decodeDumpStream(r, v) {
+			return nil, false
+		}
 	case keyspace.List, keyspace.Set, keyspace.Hash, keyspace.ZSet:
 		n := r.uvarint()
 		if !r.ok || n == 0 || n > uint64(len(r.b)) { // every element takes a byte at least
@@ -181,6 +200,9 @@ func (c *ctx) readValue(key []byte, val value) *dumpValue {
 		return v
 	}
 	co, _ := c.openColl(key, val.Type)
+	if val.Type == keyspace.Stream {
+		v.extra, v.count = val.Extra, val.Count
+	}
 	var it *iter
 	if val.Type == keyspace.ZSet {
 		it = co.elemsWithPrefix(c, []byte{zMember}, false)
@@ -195,7 +217,7 @@ func (c *ctx) readValue(key []byte, val value) *dumpValue {
 			v.els = append(v.els, it.Value())
 		case keyspace.Set:
 			v.els = append(v.els, e)
-		case keyspace.Hash:
+		case keyspace.Hash, keyspace.Stream:
 			v.els = append(v.els, e)
 			v.vals = append(v.vals, it.Value())
 		case keyspace.ZSet:
@@ -215,6 +237,16 @@ func (c *ctx) writeValue(key []byte, v *dumpValue, exp int64) {
 	}
 	co := &coll{key: key, typ: v.typ, exp: exp}
 	co.ensure(c)
+	if v.typ == keyspace.Stream {
+		co.keep = true
+		for i, e := range v.els {
+			co.put(c, v.vals[i], e)
+		}
+		co.add(v.count)
+		co.setExtra(v.extra)
+		co.save(c)
+		return
+	}
 	empty := []byte{}
 	for i, e := range v.els {
 		switch v.typ {
@@ -341,4 +373,54 @@ func runRestore(c *ctx, args [][]byte, p any) {
 	c.writeValue(key, v, ttl)
 	c.touch(key, "restore")
 	c.r.Status("OK")
+}
+
+// decodeDumpStream reads a stream's body: its metadata, entry count and
+// sub-keys, each of which must decode as its family's value, the entries
+// numbering the count.
+func decodeDumpStream(r *dumpReader, v *dumpValue) bool {
+	v.extra = r.blob()
+	if _, err := keyspace.DecodeStreamMeta(v.extra); !r.ok || err != nil {
+		return false
+	}
+	count := r.uvarint()
+	n := r.uvarint()
+	if !r.ok || n > uint64(len(r.b)) || count > n {
+		return false
+	}
+	seen := map[string]bool{}
+	entries := uint64(0)
+	for range n {
+		e, val := r.blob(), r.blob()
+		if !r.ok || len(e) == 0 || seen[string(e)] {
+			return false
+		}
+		seen[string(e)] = true
+		var err error
+		switch e[0] {
+		case keyspace.StreamEntryFamily:
+			entries++
+			_, err = keyspace.DecodeStreamFields(val)
+		case keyspace.StreamNodeFamily:
+			_, err = keyspace.DecodeStreamNode(val)
+		case keyspace.StreamGroupFamily:
+			_, err = keyspace.DecodeStreamGroup(val)
+		case keyspace.StreamConsumerFamily:
+			_, err = keyspace.DecodeStreamConsumer(val)
+		case keyspace.StreamPendingFamily:
+			_, err = keyspace.DecodeStreamPending(val)
+		case keyspace.StreamConsumerPendFamily:
+			if len(val) != 0 {
+				return false
+			}
+		default:
+			return false
+		}
+		if err != nil {
+			return false
+		}
+		v.els, v.vals = append(v.els, e), append(v.vals, val)
+	}
+	v.count = int64(count)
+	return entries == count
 }

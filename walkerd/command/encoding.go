@@ -33,6 +33,12 @@ var (
 	setMaxIntsetEntries    atomic.Int64 // set-max-intset-entries
 	listMaxListpackSize    atomic.Int64 // list-max-listpack-size (alias list-max-ziplist-size)
 	listCompressDepth      atomic.Int64 // list-compress-depth
+	// hllSparseMaxBytes (hll-sparse-max-bytes) is the one setting here
+	// that changes data: the size past which a sparse HyperLogLog is made
+	// dense (hll.go). Like the others it is this node's own: nodes set
+	// differently may store the same HLL in different encodings (and so
+	// answer GET differently), though they count the same.
+	hllSparseMaxBytes atomic.Int64
 )
 
 func init() {
@@ -43,6 +49,7 @@ func init() {
 	setMaxIntsetEntries.Store(512)
 	listMaxListpackSize.Store(-2)
 	listCompressDepth.Store(0)
+	hllSparseMaxBytes.Store(3000)
 }
 
 // encodingKind is how Redis's config.c parses a setting.
@@ -73,6 +80,7 @@ var encodingSettings = map[string]encodingSetting{
 	"list-max-listpack-size":    {&listMaxListpackSize, kindInt},
 	"list-max-ziplist-size":     {&listMaxListpackSize, kindInt},
 	"list-compress-depth":       {&listCompressDepth, kindDepth},
+	"hll-sparse-max-bytes":      {&hllSparseMaxBytes, kindMemory},
 }
 
 // EncodingSettings lists the names of the encoding settings (aliases

@@ -507,7 +507,7 @@ func TestEncodingSettings_ValidateAsRedis(t *testing.T) {
 		"zset-max-listpack-entries": "128", "zset-max-listpack-value": "64", "set-max-intset-entries": "512",
 		"list-max-listpack-size": "-2", "list-compress-depth": "0", "hash-max-ziplist-entries": "512",
 		"hash-max-ziplist-value": "64", "zset-max-ziplist-entries": "128", "zset-max-ziplist-value": "64",
-		"list-max-ziplist-size": "-2"}
+		"list-max-ziplist-size": "-2", "hll-sparse-max-bytes": "3000"}
 	names := EncodingSettings()
 	if len(names) != len(want) {
 		t.Fatalf("settings %v", names)

@@ -17,7 +17,9 @@ var movableKeys = map[string]func(args [][]byte) [][]byte{
 	"zunionstore": destAndNumkeys, // zunionInterDiffStoreGetKeys
 	"zinterstore": destAndNumkeys,
 	"zdiffstore":  destAndNumkeys,
-	"sort":        sortKeys, // sortGetKeys
+	"sort":        sortKeys,        // sortGetKeys
+	"xread":       xreadStreamKeys, // its key specs (cmd_stream.go xreadKeys)
+	"xreadgroup":  xreadgroupStreamKeys,
 }
 
 // numkeysAt finds numkeys at args[i] and that many keys after it; none

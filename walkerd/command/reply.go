@@ -50,7 +50,59 @@ const (
 	KindBool
 	KindPairArray
 	KindPair
+	// KindHumanDouble is a double already formatted (S) as Redis's
+	// addReplyHumanLongDouble formats it: a bulk string in RESP2, a
+	// double in RESP3 (HumanDoubler).
+	KindHumanDouble
+	// KindKeyedArray and KindKeyed are a map keyed by name as XREAD
+	// replies it: n arrays of two in RESP2, a map in RESP3 (KeyedArrayer).
+	KindKeyedArray
+	KindKeyed
 )
+
+// HumanDoubler is a Writer that can answer a preformatted double as Redis's
+// addReplyHumanLongDouble does (GEOPOS, WITHCOORD): the text as a bulk
+// string in RESP2, as a RESP3 double (",text") in RESP3. Writers without it
+// get the text as a bulk string.
+type HumanDoubler interface {
+	HumanDouble(text string)
+}
+
+// KeyedArrayer is a Writer that can answer a map as Redis's XREAD and
+// XREADGROUP do (addReplyArrayLen of 2 per key in RESP2 only, a map in
+// RESP3): KeyedArray(n) begins n pairs, each begun by Keyed. Writers
+// without it get the RESP2 shape.
+type KeyedArrayer interface {
+	KeyedArray(n int)
+	Keyed()
+}
+
+// keyedArray begins a KeyedArrayer map of n pairs in w.
+func keyedArray(w Writer, n int) {
+	if k, ok := w.(KeyedArrayer); ok {
+		k.KeyedArray(n)
+	} else {
+		w.Array(n)
+	}
+}
+
+// keyed begins one pair of a keyedArray.
+func keyed(w Writer) {
+	if k, ok := w.(KeyedArrayer); ok {
+		k.Keyed()
+	} else {
+		w.Array(2)
+	}
+}
+
+// humanDouble writes a preformatted double to w.
+func humanDouble(w Writer, text string) {
+	if h, ok := w.(HumanDoubler); ok {
+		h.HumanDouble(text)
+		return
+	}
+	w.BulkString(text)
+}
 
 // Token is one value of a Reply: an aggregate token (Array, Map, Set) is
 // followed by the tokens of its elements.
@@ -84,6 +136,11 @@ func (r *Recorder) Double(f float64)    { r.add(Token{Kind: KindDouble, F: f}) }
 func (r *Recorder) Bool(b bool)         { r.add(Token{Kind: KindBool, N: b2i(b)}) }
 func (r *Recorder) PairArray(n int)     { r.add(Token{Kind: KindPairArray, N: int64(n)}) }
 func (r *Recorder) Pair()               { r.add(Token{Kind: KindPair}) }
+func (r *Recorder) KeyedArray(n int)    { r.add(Token{Kind: KindKeyedArray, N: int64(n)}) }
+func (r *Recorder) Keyed()              { r.add(Token{Kind: KindKeyed}) }
+func (r *Recorder) HumanDouble(text string) {
+	r.add(Token{Kind: KindHumanDouble, S: []byte(text)})
+}
 func b2i(b bool) int64 {
 	if b {
 		return 1
@@ -124,6 +181,12 @@ func (r Reply) WriteTo(w Writer) {
 			w.PairArray(int(t.N))
 		case KindPair:
 			w.Pair()
+		case KindHumanDouble:
+			humanDouble(w, string(t.S))
+		case KindKeyedArray:
+			keyedArray(w, int(t.N))
+		case KindKeyed:
+			keyed(w)
 		}
 	}
 }
@@ -154,7 +217,7 @@ func (r Reply) Int() (int64, bool) {
 // uvarint and varint are encoding/binary's.
 //
 //	reply   = ntokens uvarint, then per token: kind byte and
-//	          Status/Error/Bulk: len uvarint, bytes
+//	          Status/Error/Bulk/HumanDouble: len uvarint, bytes
 //	          Int: varint   Array/Map/Set: n uvarint   Double: 8 bytes LE
 //	          Bool: 1 byte  Null/NullArray: nothing
 //	result  = version byte (1) | flags byte (bit 0 aborted) |
@@ -172,12 +235,12 @@ func appendReply(b []byte, r Reply) []byte {
 	for _, t := range r {
 		b = append(b, byte(t.Kind))
 		switch t.Kind {
-		case KindStatus, KindError, KindBulk:
+		case KindStatus, KindError, KindBulk, KindHumanDouble:
 			b = binary.AppendUvarint(b, uint64(len(t.S)))
 			b = append(b, t.S...)
 		case KindInt:
 			b = binary.AppendVarint(b, t.N)
-		case KindArray, KindMap, KindSet, KindPairArray:
+		case KindArray, KindMap, KindSet, KindPairArray, KindKeyedArray:
 			b = binary.AppendUvarint(b, uint64(t.N))
 		case KindDouble:
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.F))
@@ -213,11 +276,11 @@ func (d *decoder) reply() Reply {
 	for i := range r {
 		t := Token{Kind: Kind(d.byte())}
 		switch t.Kind {
-		case KindStatus, KindError, KindBulk:
+		case KindStatus, KindError, KindBulk, KindHumanDouble:
 			t.S = d.bytes()
 		case KindInt:
 			t.N = d.varint()
-		case KindArray, KindMap, KindSet, KindPairArray:
+		case KindArray, KindMap, KindSet, KindPairArray, KindKeyedArray:
 			v := d.uvarint()
 			if v > math.MaxInt32 {
 				d.fail("aggregate of %d", v)
@@ -232,7 +295,7 @@ func (d *decoder) reply() Reply {
 			d.b = d.b[8:]
 		case KindBool:
 			t.N = int64(d.byte() & 1)
-		case KindNull, KindNullArray, KindPair:
+		case KindNull, KindNullArray, KindPair, KindKeyed:
 		default:
 			d.fail("token kind %d", t.Kind)
 		}

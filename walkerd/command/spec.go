@@ -138,10 +138,20 @@ type Spec struct {
 	// Group, Since, Summary and Complexity are for COMMAND DOCS. Summary
 	// and Complexity of Redis's own commands come from redisDocs (docs.go).
 	Group, Since, Summary, Complexity string
+	// History is COMMAND DOCS's "history": [version, change] pairs. nil:
+	// the command's entry in redisDocs (docs.go), if any.
+	History [][2]string
 	// Args are the arguments after the name, as COMMAND DOCS describes
 	// them (redis-cli builds its help and hints from them). nil: the
 	// command's entry in redisDocs (docs.go), if any.
 	Args []Arg
+	// KeySpecs are the command's Redis 7 key specifications as COMMAND
+	// INFO reports them, for a command whose keys are not the one range
+	// FirstKey..LastKey (nil: derived from FirstKey, LastKey and Step).
+	KeySpecs []KeySpec
+	// Tips are the command's Redis 7 command tips as COMMAND INFO reports
+	// them ("nondeterministic_output", ...); nil for none.
+	Tips []string
 	// Subs are the subcommands, for a container command (CLIENT, CONFIG,
 	// COMMAND, OBJECT, ...).
 	Subs []*Spec
@@ -159,6 +169,21 @@ type Spec struct {
 	// run executes a data command in c with the arguments parse
 	// returned. nil for commands the server runs itself.
 	run func(c *ctx, args [][]byte, p any)
+}
+
+// KeySpec is one Redis 7 key specification (server.h's keySpec) as
+// COMMAND INFO reports it: its flags ("RO", "RW", "OW", "RM", then
+// "access", "update", "insert", "delete", ...), where the search begins
+// (the argument at Index, or when Keyword is set the argument after the
+// first Keyword from StartFrom on), and the range of keys from there
+// (LastKey relative to the first, KeyStep, Limit).
+type KeySpec struct {
+	Flags            []string
+	Index            int
+	Keyword          string
+	StartFrom        int
+	LastKey, KeyStep int
+	Limit            int
 }
 
 // Arg is one argument of a command as Redis 7.0's COMMAND DOCS describes
@@ -226,6 +251,9 @@ func (s *Spec) document() {
 	}
 	if s.Args == nil {
 		s.Args = d.Args
+	}
+	if s.History == nil {
+		s.History = d.History
 	}
 }
 

@@ -90,7 +90,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		b.WriteString("# Clients\r\n")
 		line("connected_clients", n)
 		line("maxclients", s.maxConns.Load())
-		line("blocked_clients", s.waiters.count())
+		line("blocked_clients", s.waiters.blocked())
 	case "memory":
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
@@ -435,7 +435,10 @@ func commandInfo(c *client, k *command.Spec) {
 	for _, cat := range cats {
 		c.simple(cat)
 	}
-	c.array(0) // tips
+	c.array(len(k.Tips))
+	for _, tip := range k.Tips {
+		c.bulkString(tip)
+	}
 	keySpecs(c, k)
 	c.array(len(k.Subs))
 	for _, sub := range k.Subs {
@@ -443,36 +446,53 @@ func commandInfo(c *client, k *command.Spec) {
 	}
 }
 
-// keySpecs writes a command's key specifications (Redis 7's "key_specs"),
-// derived from its key positions: one range from the first key.
+// keySpecs writes a command's key specifications (Redis 7's "key_specs"):
+// its own (Spec.KeySpecs), or one range from the first key derived from
+// its key positions.
 func keySpecs(c *client, k *command.Spec) {
-	if k.FirstKey <= 0 {
-		c.array(0)
-		return
+	specs := k.KeySpecs
+	if len(specs) == 0 && k.FirstKey > 0 {
+		ks := command.KeySpec{Flags: []string{"RO", "access"}, Index: k.FirstKey, LastKey: k.LastKey, KeyStep: max(k.Step, 1)}
+		if k.Flags&command.FlagWrite != 0 {
+			ks.Flags = []string{"RW", "update"}
+		}
+		if ks.LastKey > 0 {
+			ks.LastKey -= k.FirstKey
+		}
+		specs = []command.KeySpec{ks}
 	}
-	flags := []string{"RO", "ACCESS"}
-	if k.Flags&command.FlagWrite != 0 {
-		flags = []string{"RW", "UPDATE"}
+	c.array(len(specs))
+	for _, ks := range specs {
+		keySpec(c, ks)
 	}
-	last := k.LastKey
-	if last > 0 {
-		last -= k.FirstKey
-	}
-	c.array(1)
+}
+
+// keySpec writes one key specification.
+func keySpec(c *client, ks command.KeySpec) {
 	c.w.Map(3)
 	c.bulkString("flags")
-	c.w.Set(len(flags))
-	for _, f := range flags {
+	c.w.Set(len(ks.Flags))
+	for _, f := range ks.Flags {
 		c.simple(f)
 	}
 	c.bulkString("begin_search")
 	c.w.Map(2)
 	c.bulkString("type")
-	c.bulkString("index")
-	c.bulkString("spec")
-	c.w.Map(1)
-	c.bulkString("index")
-	c.integer(int64(k.FirstKey))
+	if ks.Keyword != "" {
+		c.bulkString("keyword")
+		c.bulkString("spec")
+		c.w.Map(2)
+		c.bulkString("keyword")
+		c.bulkString(ks.Keyword)
+		c.bulkString("startfrom")
+		c.integer(int64(ks.StartFrom))
+	} else {
+		c.bulkString("index")
+		c.bulkString("spec")
+		c.w.Map(1)
+		c.bulkString("index")
+		c.integer(int64(ks.Index))
+	}
 	c.bulkString("find_keys")
 	c.w.Map(2)
 	c.bulkString("type")
@@ -480,11 +500,11 @@ func keySpecs(c *client, k *command.Spec) {
 	c.bulkString("spec")
 	c.w.Map(3)
 	c.bulkString("lastkey")
-	c.integer(int64(last))
+	c.integer(int64(ks.LastKey))
 	c.bulkString("keystep")
-	c.integer(int64(max(k.Step, 1)))
+	c.integer(int64(ks.KeyStep))
 	c.bulkString("limit")
-	c.integer(0)
+	c.integer(int64(ks.Limit))
 }
 
 func cmdCommand(s *Server, c *client, args [][]byte) {
@@ -518,6 +538,9 @@ func commandDocs(c *client, k *command.Spec) {
 	if k.Complexity != "" {
 		n++
 	}
+	if len(k.History) > 0 {
+		n++
+	}
 	if len(k.Args) > 0 {
 		n++
 	}
@@ -534,6 +557,15 @@ func commandDocs(c *client, k *command.Spec) {
 	if k.Complexity != "" {
 		c.bulkString("complexity")
 		c.bulkString(k.Complexity)
+	}
+	if len(k.History) > 0 {
+		c.bulkString("history")
+		c.array(len(k.History))
+		for _, h := range k.History {
+			c.array(2)
+			c.bulkString(h[0])
+			c.bulkString(h[1])
+		}
 	}
 	if len(k.Args) > 0 {
 		c.bulkString("arguments")

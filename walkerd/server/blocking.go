@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
-// BZPOPMAX, BZMPOP) wait on the client's own node and never in the log.
+// BZPOPMAX, BZMPOP, and XREAD and XREADGROUP with BLOCK) wait on the
+// client's own node and never in the log.
 //
 // In the log, a blocking command is an attempt: it pops if one of its keys
 // holds something and otherwise answers what Redis answers a client that
@@ -33,6 +35,12 @@ import (
 // blocked (Redis's order); a waiter that pops wakes the next one, as the
 // write may have left more. Clients blocked on different nodes race for
 // an element: whichever node's attempt reaches the log first wins.
+//
+// XREAD BLOCK with "$" waits for entries after the stream's last ID when
+// it blocked. Its first proposal is WALKER.RESOLVE, which answers the
+// command with "$" replaced by that ID at one point of the log; every
+// attempt then runs the rewritten command. XREADGROUP's ">" needs no such
+// step: each attempt reads after the group's last delivered ID.
 //
 // Replies, as Redis 7.0 gives them: the timeout answers a null array (nil
 // in redis-cli). When the Raft leader changes, every client blocked on
@@ -73,7 +81,8 @@ const errUnblockedByClient = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 type waiters struct {
 	mu     sync.Mutex
 	byKey  map[waitKey][]*waiter
-	n      int
+	n      int           // clients in a blocking command
+	idle   atomic.Int64  // of them, those waiting (not in an attempt): INFO's blocked_clients
 	epoch  chan struct{} // closed when the leader changes
 	leader string        // the leader's id, when known
 	known  bool
@@ -115,7 +124,12 @@ func (ws *waiters) remove(w *waiter) {
 	ws.n--
 }
 
-// count is how many clients are blocked.
+// blocked is how many clients are blocked: in a blocking command that
+// found nothing, waiting for a wake (Redis's blocked_clients).
+func (ws *waiters) blocked() int { return int(ws.idle.Load()) }
+
+// count is how many clients are in a blocking command, waiting or
+// attempting.
 func (ws *waiters) count() int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -225,17 +239,33 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 		return
 	}
 	keys, timeout := p.Blocking()
+	if keys == nil { // XREAD, XREADGROUP without BLOCK: an ordinary command
+		if spec.Flags&command.FlagWrite != 0 {
+			s.runWrite(c, spec, args)
+		} else {
+			s.runRead(c, spec, args)
+		}
+		return
+	}
 	w := &waiter{wake: make(chan struct{}, 1), unblock: make(chan string, 1)}
 	for _, k := range keys {
 		w.keys = append(w.keys, waitKey{c.db, string(k)})
 	}
-	serveArgs := append([][]byte{[]byte("WALKER.SERVE")}, args...)
 	epoch := s.waiters.add(w)
 	c.blocked.Store(w)
 	defer func() {
 		c.blocked.Store(nil)
 		s.waiters.remove(w)
 	}()
+	if p.Resolving() {
+		// XREAD's "$": the stream's last ID at one point of the log, from
+		// which every attempt reads on (WALKER.RESOLVE). The waiter is
+		// registered first, so no write after that point goes unnoticed.
+		if args = s.resolveBlocking(c, args); args == nil {
+			return
+		}
+	}
+	serveArgs := append([][]byte{[]byte("WALKER.SERVE")}, args...)
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -259,33 +289,66 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 			}
 			return
 		}
-	wait:
+		s.waiters.idle.Add(1)
+		again := s.waitTurn(c, w, deadline, epoch, poll.C)
+		s.waiters.idle.Add(-1)
+		if !again {
+			return
+		}
+	}
+}
+
+// waitTurn waits, between two attempts of a blocked client, for a wake
+// (true: attempt again) or for the end of the wait, which it answers
+// (false): the timeout, CLIENT UNBLOCK, a leadership change, the server
+// closing, or the client gone.
+func (s *Server) waitTurn(c *client, w *waiter, deadline <-chan time.Time, epoch <-chan struct{}, poll <-chan time.Time) bool {
+	for {
 		select {
 		case <-w.wake:
+			return true
 		case <-deadline:
 			c.w.NullArray()
-			return
 		case msg := <-w.unblock:
 			if msg == "" {
 				c.w.NullArray() // as its timeout
 			} else {
 				c.errorReply(msg)
 			}
-			return
 		case <-epoch:
 			c.errorReply(errUnblocked)
-			return
 		case <-s.quit:
 			c.errorReply("ERR server is shutting down")
-			return
-		case <-poll.C:
-			if peerClosed(c) {
-				c.quit = true
-				return
+		case <-poll:
+			if !peerClosed(c) {
+				continue
 			}
-			goto wait
+			c.quit = true
 		}
+		return false
 	}
+}
+
+// resolveBlocking proposes WALKER.RESOLVE for a blocking command and gives
+// the rewritten command; nil when it answered the client (an error, such
+// as WRONGTYPE).
+func (s *Server) resolveBlocking(c *client, args [][]byte) [][]byte {
+	now := s.nowMs()
+	ra := append([][]byte{[]byte("WALKER.RESOLVE")}, args...)
+	res := s.propose(c, &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{ra}, Parsed: []command.Parsed{command.ParseCommand(ra, now)}})
+	r := res.Reply()
+	if _, isErr := r.Err(); isErr || len(r) == 0 || r[0].Kind != command.KindArray || len(r) != int(r[0].N)+1 {
+		if !isErr {
+			r = command.ErrorReply("ERR internal error: WALKER.RESOLVE answered no command")
+		}
+		r.WriteTo(c.w)
+		return nil
+	}
+	out := make([][]byte, 0, len(r)-1)
+	for _, t := range r[1:] {
+		out = append(out, t.S)
+	}
+	return out
 }
 
 // peerClosed reports whether the client closed its end of the

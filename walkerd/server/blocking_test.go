@@ -30,7 +30,7 @@ func async(t *testing.T, addr string, args ...string) <-chan string {
 func waitBlocked(t *testing.T, s *testServer, n int) {
 	t.Helper()
 	if err := proc.WaitFor(5*time.Second, func() error {
-		if got := s.waiters.count(); got != n {
+		if got := s.waiters.blocked(); got != n {
 			return fmt.Errorf("%d clients blocked, want %d", got, n)
 		}
 		return nil

@@ -161,7 +161,37 @@ func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 // its arity checked.
 func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
-	if err := command.Read(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
+	err := command.Read(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w)
+	if errors.Is(err, command.ErrWriteNeeded) {
+		s.readAsWrite(c, spec, args)
+		return
+	}
+	if err != nil {
+		if c.w == &c.enc {
+			c.enc.B = c.enc.B[:mark]
+		}
+		c.fail(err)
+	}
+}
+
+// readAsWrite runs a read that changes data, as Redis's does (PFCOUNT
+// caching the count it computed), as a write through the log, so that
+// every node makes the change. When the write cannot be made (no leader,
+// outcome unknown) it answers from this node without the change.
+func (s *Server) readAsWrite(c *client, spec *command.Spec, args [][]byte) {
+	now := s.nowMs()
+	p := spec.ParseArgs(args, now)
+	if p.Err != nil {
+		c.fail(p.Err)
+		return
+	}
+	e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{p}}
+	if res := s.propose(c, e); res.Error == "" {
+		res.Reply().WriteTo(c.w)
+		return
+	}
+	mark := len(c.enc.B)
+	if err := command.ReadNoWrite(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
 		if c.w == &c.enc {
 			c.enc.B = c.enc.B[:mark]
 		}
@@ -261,6 +291,9 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	}
 	inner := args[3:]
 	k := command.Lookup(inner[0])
+	if k != nil && len(k.Subs) > 0 && len(inner) > 1 {
+		k = k.Sub(inner[1]) // a read subcommand: XINFO GROUPS, OBJECT ENCODING
+	}
 	if k == nil || !forwardable(k) {
 		c.errorReply(string(command.ErrUnknownCommand(inner)))
 		return

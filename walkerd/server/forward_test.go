@@ -125,6 +125,12 @@ func TestForwarding_WritesAndReadsGoToTheLeader(t *testing.T) {
 		{fc, []string{"EXEC"}, "[:1, +OK, :2]"},
 		{fc, []string{"CLIENT", "GETNAME"}, `"x"`},
 		{fc, []string{"DBSIZE"}, ":2"},
+		// Read subcommands are forwarded as themselves.
+		{fc, []string{"RPUSH", "l", "a"}, ":1"},
+		{fc, []string{"OBJECT", "ENCODING", "l"}, `"quicklist"`},
+		{fc, []string{"XADD", "s", "1-1", "f", "v"}, `"1-1"`},
+		{fc, []string{"XINFO", "GROUPS", "s"}, "[]"},
+		{fc, []string{"XINFO", "NOPE", "s"}, "-ERR unknown subcommand 'NOPE'. Try XINFO HELP."},
 		{fc, []string{"WALKER.APPLY", "garbage"}, "-ERR command: malformed log entry: version 103"},
 		{fc, []string{"WALKER.FORWARD", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
 		{fc, []string{"WALKER.FORWARD", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},

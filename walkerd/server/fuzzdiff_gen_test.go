@@ -894,10 +894,22 @@ func fzRegistered(name string) bool {
 	return true
 }
 
+// fuzzMoreSpecs are generators that other files add in their init
+// (fuzzdiff_gen_<group>_test.go), one file per command group.
+var fuzzMoreSpecs []fspec
+
+// fuzzMoreGroups are the focus groups those files add.
+var fuzzMoreGroups []string
+
+// fuzzPreludes open a sequence whose focus is their group with commands
+// of their own (a stream filled with hundreds of entries), on top of the
+// sequence's length.
+var fuzzPreludes = map[string]func(g *fgen) []fcmd{}
+
 // fuzzSpecs are the generators of the commands walkerd registers.
 func fuzzSpecs() []fspec {
 	var out []fspec
-	for _, s := range fuzzAllSpecs {
+	for _, s := range append(fuzzAllSpecs[:len(fuzzAllSpecs):len(fuzzAllSpecs)], fuzzMoreSpecs...) {
 		if fzRegistered(s.name) {
 			out = append(out, s)
 		}
@@ -921,7 +933,8 @@ var fuzzGroups = []string{"string", "generic", "hash", "list", "set", "zset"}
 // from the sequence's focus group, some wrapped in MULTI/EXEC, some with
 // a mangled argument list (wrong arity, garbage in place of an argument).
 func genSequence(r *rand.Rand, specs []fspec, n int) []fcmd {
-	g := &fgen{r: r, focus: fuzzGroups[r.IntN(len(fuzzGroups))]}
+	groups := append(fuzzGroups[:len(fuzzGroups):len(fuzzGroups)], fuzzMoreGroups...)
+	g := &fgen{r: r, focus: groups[r.IntN(len(groups))]}
 	var focus []fspec
 	totalAll, totalFocus := 0, 0
 	for _, s := range specs {
@@ -972,6 +985,11 @@ func genSequence(r *rand.Rand, specs []fspec, n int) []fcmd {
 					"zset-max-listpack-value", "set-max-intset-entries", "hash-max-ziplist-entries"}),
 				g.pick([]string{"0", "1", "2", "3", "4", "abc", "-1"})))
 		}
+	}
+	if p := fuzzPreludes[g.focus]; p != nil {
+		pre := p(g)
+		out = append(out, pre...)
+		n += len(pre)
 	}
 	multi := fzRegistered("multi") && fzRegistered("exec")
 	for len(out) < n {

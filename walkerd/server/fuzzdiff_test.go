@@ -206,6 +206,8 @@ func dumpCommands() []fcmd {
 			add(fzc(cmpExact, "LRANGE", k, "0", "-1"))
 			add(fzc(cmpSorted, "SMEMBERS", k))
 			add(fzc(cmpExact, "ZRANGE", k, "0", "-1", "WITHSCORES"))
+			add(fzc(cmpExact, "XRANGE", k, "-", "+"))
+			add(fzc(cmpExact, "XINFO", "GROUPS", k))
 		}
 	}
 	add(fzc(cmpExact, "SELECT", "0"))

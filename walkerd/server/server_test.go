@@ -38,7 +38,7 @@ func TestServer_ConnectionCommands(t *testing.T) {
 		{[]string{"SHUTDOWN"}, "-ERR Errors trying to SHUTDOWN. Check logs."},
 		{[]string{"SHUTDOWN", "BOGUS"}, "-ERR syntax error"},
 		{[]string{"COMMAND", "INFO", "get"}, "[[\"get\", :2, [+readonly, +fast], :1, :1, :1, [+@read, +@string, +@fast], [], " +
-			"[[\"flags\", [+RO, +ACCESS], \"begin_search\", [\"type\", \"index\", \"spec\", [\"index\", :1]], \"find_keys\", " +
+			"[[\"flags\", [+RO, +access], \"begin_search\", [\"type\", \"index\", \"spec\", [\"index\", :1]], \"find_keys\", " +
 			"[\"type\", \"range\", \"spec\", [\"lastkey\", :0, \"keystep\", :1, \"limit\", :0]]]], []]]"},
 		{[]string{"WALKER.SETMEMBER", "a", "b"}, "-ERR unknown command 'WALKER.SETMEMBER', with args beginning with: 'a' 'b' "},
 		{[]string{"MULTI"}, "+OK"},

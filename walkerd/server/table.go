@@ -29,10 +29,11 @@ func handlers() []handler {
 		"config|get":   cmdConfigGet, "config|set": cmdConfigSet, "config|resetstat": cmdConfigResetstat,
 		"config|rewrite": cmdConfigRewrite, "config|help": cmdConfigHelp,
 		"object|help": cmdObjectHelp,
-		"info":        cmdInfo, "shutdown": cmdShutdown,
+		"xgroup|help": helpLines(command.XgroupHelp), "xinfo|help": helpLines(command.XinfoHelp),
+		"info": cmdInfo, "shutdown": cmdShutdown,
 
 		"multi": cmdMulti, "exec": cmdExec, "discard": cmdDiscard, "watch": cmdWatch, "unwatch": cmdUnwatch,
-		"scan": cmdScan, "levelget": cmdLevelget,
+		"scan": cmdScan, "levelget": cmdLevelget, "pfselftest": cmdPfselftest,
 
 		"join": cmdJoin, "leave": cmdLeave, "snapshot": cmdSnapshot, "raft.members": cmdRaftMembers,
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
