@@ -130,7 +130,7 @@ CHAOS_DURATION ?= 10m
 CHAOS_SEED     ?= 0
 CHAOS_NODES    ?= 3
 CHAOS_NEMESIS  ?= kill,kill-leader,pause,partition-leader,split,isolate,delay,member,restart-all
-CHAOS_WORKLOAD ?= register,append,counter,collections
+CHAOS_WORKLOAD ?= register,append,counter,collections,streams
 CHAOS_OUT      ?= chaos-results
 
 chaos-short: build

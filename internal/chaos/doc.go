@@ -68,10 +68,17 @@
 //     ones at most once; RPUSH's reply is its token's final position;
 //     every list read is a prefix of the final list, every set and hash
 //     read a subset of the final one.
+//   - streams: XADD of unique tokens with "*" IDs to two streams, consumed
+//     by one consumer group (XREADGROUP >, XACK, XAUTOCLAIM of entries left
+//     pending). Acknowledged IDs are unique and grow in real time; the
+//     final streams (alike on every node) hold every acknowledged XADD at
+//     its ID and nothing never sent or failed; no entry is delivered twice
+//     through ">"; after a final drain every entry was delivered and none
+//     is pending on any node.
 //
 // After the faults stop the harness waits until every node's
 // WALKER.DIGEST agrees (the convergence time), then reads every key at
-// level 2 for the checkers (collections: from every node).
+// level 2 for the checkers (collections and streams: from every node).
 //
 // # Results
 //

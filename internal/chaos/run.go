@@ -59,7 +59,7 @@ func (e *Env) leaderWindows(match func(*Fault) bool) windows {
 }
 
 // WorkloadNames lists the workloads by name.
-var WorkloadNames = []string{"register", "append", "counter", "collections"}
+var WorkloadNames = []string{"register", "append", "counter", "collections", "streams"}
 
 // NewWorkload returns a workload by name.
 func NewWorkload(name string) (Workload, error) {
@@ -72,6 +72,8 @@ func NewWorkload(name string) (Workload, error) {
 		return &Counter{}, nil
 	case "collections":
 		return &Collections{}, nil
+	case "streams":
+		return &Streams{}, nil
 	}
 	return nil, fmt.Errorf("unknown workload %q: want some of %s", name, strings.Join(WorkloadNames, ","))
 }
