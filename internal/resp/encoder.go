@@ -40,3 +40,34 @@ func (e *Encoder) Pair() {
 		e.B = AppendArray(e.B, 2)
 	}
 }
+
+// KeyedArray begins a map of n pairs as Redis replies XREAD: n
+// two-element arrays in RESP2 (each begun by Keyed), a map in RESP3.
+func (e *Encoder) KeyedArray(n int) {
+	if e.Proto == 3 {
+		e.B = AppendMap(e.B, n, 3)
+	} else {
+		e.B = AppendArray(e.B, n)
+	}
+}
+
+// Keyed begins one pair of a KeyedArray: an array of 2 in RESP2, nothing
+// in RESP3.
+func (e *Encoder) Keyed() {
+	if e.Proto != 3 {
+		e.B = AppendArray(e.B, 2)
+	}
+}
+
+// HumanDouble writes a double already formatted as Redis's
+// addReplyHumanLongDouble formats it (GEOPOS coordinates): a bulk string
+// in RESP2, a RESP3 double with that text in RESP3.
+func (e *Encoder) HumanDouble(text string) {
+	if e.Proto == 3 {
+		e.B = append(e.B, byte(KindDouble))
+		e.B = append(e.B, text...)
+		e.B = append(e.B, '\r', '\n')
+		return
+	}
+	e.B = AppendBulkString(e.B, text)
+}
