@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Memory per element of a big sorted set and a big hash, walkerd beside
-# redis-server:
+# Memory per element of a big sorted set, a big hash, a big stream and a
+# big bitmap, walkerd beside redis-server:
 #   tools/bench/memory.sh             (after make build; N=1000000)
-# Loads N members (ZADD bigz) or N fields (HSET bigh) in batches of 1,000
-# with redis-cli --pipe into each. redis-server's figure is used_memory's
+#   KINDS="stream bitmap" tools/bench/memory.sh
+# Loads N members (ZADD bigz) or N fields (HSET bigh) in batches of 1,000,
+# N stream entries (XADD bigx, one field of 10 bytes each), or a bitmap of
+# N bytes (SETBIT bigb at every 8th bit), with redis-cli --pipe into each. redis-server's figure is used_memory's
 # growth; walkerd's is its resident set after a restart (the engine's
 # keydir, not the write path's garbage) less a fresh node's. Every process
 # it starts is stopped by pid.
@@ -28,6 +30,14 @@ def cmd(args):
         a = str(a).encode()
         b += b"$%d\r\n%s\r\n" % (len(a), a)
     return b
+if kind == "stream":
+    for i in range(n):
+        out.write(cmd(["XADD", "bigx", "%d-1" % (i + 1), "f", "value:%04d" % (i % 10000)]))
+    sys.exit(0)
+if kind == "bitmap":
+    for i in range(n):
+        out.write(cmd(["SETBIT", "bigb", i * 8 + (i % 8), 1]))
+    sys.exit(0)
 for s in range(0, n, 1000):
     args = ["ZADD", "bigz"] if kind == "zset" else ["HSET", "bigh"]
     for i in range(s, min(n, s + 1000)):
@@ -37,9 +47,9 @@ PY
 }
 used() { redis-cli -p "$1" info memory | tr -d '\r' | sed -n 's/^used_memory://p'; }
 rss() { ps -o rss= -p "$1" | tr -d ' '; }
-echo "| $N elements | redis-server | walkerd |"
+echo "| $N elements (bitmap: bytes) | redis-server | walkerd |"
 echo "|---|---|---|"
-for kind in zset hash; do
+for kind in ${KINDS:-zset hash stream bitmap}; do
 	gen "$kind" >"$work/$kind.resp"
 	RP=$(port); redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & rpid=$!; pids+=($rpid)
 	WP=$(port); RAFT=$(port)
