@@ -7,6 +7,7 @@ require github.com/walkerdb/walkerdb/engine v0.0.0
 require (
 	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/walkerdb/walkerdb/fbs v0.0.0 // indirect
+	github.com/yuin/gopher-lua v1.1.2
 )
 
 require (

@@ -71,3 +71,9 @@ func (e *Encoder) HumanDouble(text string) {
 	}
 	e.B = AppendBulkString(e.B, text)
 }
+
+// Verbatim writes a verbatim string of format ("txt") as Redis's
+// addReplyVerbatim: "=" in RESP3, a bulk string of text in RESP2.
+func (e *Encoder) Verbatim(format, text string) {
+	e.B = AppendVerbatim(e.B, format, []byte(text), e.Proto)
+}

@@ -30,6 +30,11 @@ type Touch struct {
 	// "setrange", "rename_from", "rename_to", "flushdb"; the collection
 	// types add "hset", "lpush", and so on.
 	Event string
+	// Publish is not 0 for a message PUBLISH (PubChannel) or SPUBLISH
+	// (PubShard) sent: Key is then the channel and Message the message,
+	// Event "message"; no key changed.
+	Publish int8
+	Message []byte
 }
 
 // Reply returns the reply a client of one command gets: the entry's

@@ -184,6 +184,13 @@ type KeySpec struct {
 	StartFrom        int
 	LastKey, KeyStep int
 	Limit            int
+	// KeyNum: the keys are found as Redis's "keynum" find_keys does
+	// (EVAL): their count is the argument KeyNumIdx after the begin, and
+	// they start FirstKey arguments after it, every KeyStep.
+	KeyNum              bool
+	KeyNumIdx, FirstKey int
+	// Notes is the key spec's "notes", reported when not "".
+	Notes string
 }
 
 // Arg is one argument of a command as Redis 7.0's COMMAND DOCS describes

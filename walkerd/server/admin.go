@@ -55,7 +55,7 @@ func cmdInfo(s *Server, c *client, args [][]byte) {
 		}
 		s.infoSection(&b, sec)
 	}
-	c.bulkString(b.String())
+	c.verbatim(b.String())
 }
 
 func (s *Server) infoSection(b *strings.Builder, sec string) {
@@ -130,6 +130,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("forwarded_commands", s.stats.forwarded.Load())
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
+		b.WriteString(s.infoPubsub())
 	case "replication":
 		b.WriteString("# Replication\r\n")
 		line("role", s.role())
@@ -242,7 +243,8 @@ func (s *Server) configParams() map[string]configParam {
 			check: command.CheckMaxmemoryPolicy,
 			set:   func(_ *Server, v []byte) error { return command.SetMaxmemoryPolicy(v) },
 		},
-		"timeout": ro("0"),
+		"timeout":                ro("0"),
+		"notify-keyspace-events": notifyParam(),
 	}
 	// Redis's encoding settings (hash-max-listpack-entries and the rest,
 	// with their ziplist aliases): accepted for compatibility, they change
@@ -287,7 +289,7 @@ func cmdConfigGet(s *Server, c *client, args [][]byte) {
 			}
 		}
 	}
-	c.array(2 * len(out))
+	c.w.Map(len(out))
 	for _, kv := range out {
 		c.bulkString(kv[0])
 		c.bulkString(kv[1])
@@ -435,12 +437,17 @@ func commandInfo(c *client, k *command.Spec) {
 	for _, cat := range cats {
 		c.simple(cat)
 	}
-	c.array(len(k.Tips))
+	c.w.Set(len(k.Tips))
 	for _, tip := range k.Tips {
 		c.bulkString(tip)
 	}
 	keySpecs(c, k)
-	c.array(len(k.Subs))
+	// As server.c's addReplyCommandSubCommands: an empty set, or an array.
+	if len(k.Subs) == 0 {
+		c.w.Set(0)
+	} else {
+		c.array(len(k.Subs))
+	}
 	for _, sub := range k.Subs {
 		commandInfo(c, sub)
 	}
@@ -461,7 +468,7 @@ func keySpecs(c *client, k *command.Spec) {
 		}
 		specs = []command.KeySpec{ks}
 	}
-	c.array(len(specs))
+	c.w.Set(len(specs))
 	for _, ks := range specs {
 		keySpec(c, ks)
 	}
@@ -469,7 +476,13 @@ func keySpecs(c *client, k *command.Spec) {
 
 // keySpec writes one key specification.
 func keySpec(c *client, ks command.KeySpec) {
-	c.w.Map(3)
+	if ks.Notes != "" {
+		c.w.Map(4)
+		c.bulkString("notes")
+		c.bulkString(ks.Notes)
+	} else {
+		c.w.Map(3)
+	}
 	c.bulkString("flags")
 	c.w.Set(len(ks.Flags))
 	for _, f := range ks.Flags {
@@ -496,6 +509,18 @@ func keySpec(c *client, ks command.KeySpec) {
 	c.bulkString("find_keys")
 	c.w.Map(2)
 	c.bulkString("type")
+	if ks.KeyNum {
+		c.bulkString("keynum")
+		c.bulkString("spec")
+		c.w.Map(3)
+		c.bulkString("keynumidx")
+		c.integer(int64(ks.KeyNumIdx))
+		c.bulkString("firstkey")
+		c.integer(int64(ks.FirstKey))
+		c.bulkString("keystep")
+		c.integer(int64(ks.KeyStep))
+		return
+	}
 	c.bulkString("range")
 	c.bulkString("spec")
 	c.w.Map(3)
@@ -560,7 +585,7 @@ func commandDocs(c *client, k *command.Spec) {
 	}
 	if len(k.History) > 0 {
 		c.bulkString("history")
-		c.array(len(k.History))
+		c.w.Set(len(k.History))
 		for _, h := range k.History {
 			c.array(2)
 			c.bulkString(h[0])
@@ -700,6 +725,10 @@ func cmdCommandGetkeys(s *Server, c *client, args [][]byte) {
 		return
 	}
 	keys := k.Keys(inner)
+	if len(keys) == 0 && k.Flags&command.FlagNoMandatoryKeys != 0 {
+		c.array(0) // EVAL with no keys: Redis's commandGetKeysCommand
+		return
+	}
 	if len(keys) == 0 {
 		c.errorReply("ERR The command has no key arguments")
 		return

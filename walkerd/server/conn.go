@@ -87,21 +87,25 @@ func cmdAuth(s *Server, c *client, args [][]byte) {
 	c.ok()
 }
 
-// HELLO [protover [AUTH user pass] [SETNAME name]]. Only RESP2 is spoken:
-// HELLO 3 is refused with NOPROTO, which clients (go-redis, redis-cli -3)
-// take as a cue to stay on RESP2.
+// HELLO [protover [AUTH user pass] [SETNAME name]], as networking.c's
+// helloCommand: protover 2 or 3 (anything else NOPROTO) switches the
+// connection's replies to RESP2 or RESP3 after the options are checked,
+// and the reply, a map (a flat array in RESP2), is in the new protocol.
+// Without protover the protocol stays as it is.
 func cmdHello(s *Server, c *client, args [][]byte) {
 	i := 1
+	proto := c.enc.Proto
 	if len(args) >= 2 {
 		ver, ok := command.ParseInt(args[1])
 		if !ok {
 			c.errorReply("ERR Protocol version is not an integer or out of range")
 			return
 		}
-		if ver != 2 {
+		if ver < 2 || ver > 3 {
 			c.errorReply("NOPROTO unsupported protocol version")
 			return
 		}
+		proto = int(ver)
 		i = 2
 	}
 	var user, pass, name []byte
@@ -138,13 +142,14 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	if setName {
 		c.setName(string(name))
 	}
-	c.array(14)
+	c.setProto(proto)
+	c.w.Map(7)
 	c.bulkString("server")
 	c.bulkString("redis")
 	c.bulkString("version")
 	c.bulkString(s.cfg.RedisVersion)
 	c.bulkString("proto")
-	c.integer(2)
+	c.integer(int64(proto))
 	c.bulkString("id")
 	c.integer(c.id)
 	c.bulkString("mode")
@@ -153,6 +158,24 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	c.bulkString(s.role())
 	c.bulkString("modules")
 	c.array(0)
+}
+
+// verbatim answers text as Redis's addReplyVerbatim with format "txt"
+// (INFO, CLIENT LIST): a verbatim string in RESP3, a bulk string in RESP2
+// and to a Writer that cannot tell (a Recorder).
+func (c *client) verbatim(text string) {
+	if v, ok := c.w.(interface{ Verbatim(format, text string) }); ok {
+		v.Verbatim("txt", text)
+		return
+	}
+	c.bulkString(text)
+}
+
+// setProto switches the connection's replies to RESP proto (2 or 3).
+func (c *client) setProto(proto int) {
+	c.mu.Lock()
+	c.enc.Proto = proto
+	c.mu.Unlock()
 }
 
 func (c *client) setName(n string) {
@@ -213,7 +236,7 @@ func cmdClientFlagOK(s *Server, c *client, args [][]byte) {
 // does not track are zero.
 func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 	k.mu.Lock()
-	name, db := k.name, k.db
+	name, db, proto := k.name, k.db, k.enc.Proto
 	last := k.lastCommand()
 	k.mu.Unlock()
 	idle := now.Sub(time.Unix(0, k.lastCmd.Load())) / time.Second
@@ -221,8 +244,9 @@ func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 	if self && k.multi {
 		multi = len(k.queue)
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
-		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), db, multi, last)
+	flags, sub, psub, ssub := s.clientSubs(k)
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d\n",
+		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi, last, proto)
 }
 
 func cmdClientList(s *Server, c *client, args [][]byte) {
@@ -267,11 +291,11 @@ func cmdClientList(s *Server, c *client, args [][]byte) {
 	for _, k := range list {
 		b.WriteString(s.clientLine(k, now, k == c))
 	}
-	c.bulkString(b.String())
+	c.verbatim(b.String())
 }
 
 func cmdClientInfo(s *Server, c *client, args [][]byte) {
-	c.bulkString(s.clientLine(c, time.Now(), true))
+	c.verbatim(s.clientLine(c, time.Now(), true))
 }
 
 func cmdClientHelp(s *Server, c *client, args [][]byte) {
@@ -280,7 +304,23 @@ func cmdClientHelp(s *Server, c *client, args [][]byte) {
 		"GETNAME", "    Return the name of the current connection.",
 		"ID", "    Return the ID of the current connection.",
 		"INFO", "    Return information about the current client connection.",
+		"KILL <ip:port>", "    Kill connection made from <ip:port>.",
+		"KILL <option> <value> [<option> <value> [...]]",
+		"    Kill connections. Options are:",
+		"    * ADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made from the specified address",
+		"    * LADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made to specified local address",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Kill connections by type.",
+		"    * USER <username>",
+		"      Kill connections authenticated by <username>.",
+		"    * SKIPME (YES|NO)",
+		"      Skip killing current connection (default: yes).",
 		"LIST [TYPE <type>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+		"UNPAUSE", "    Stop the current client pause, resuming traffic.",
+		"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+		"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
 		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",

@@ -28,6 +28,7 @@ func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 // leader when this node is not the leader. Failures come back as the
 // result's Error.
 func (s *Server) propose(c *client, e *command.Entry) *command.Result {
+	c.wrote = true
 	res, err := s.b.Apply(e)
 	if err == nil {
 		return res
@@ -416,10 +417,14 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	}
 	c.setDB(db)
 	c.array(len(queue))
+	c.inExec = true
+	defer func() { c.inExec = false }()
 	next := 0
 	for _, q := range queue {
 		if q.spec.IsData() {
-			res.Replies[next].WriteTo(c.w)
+			if !s.publishReply(c, q.spec, q.args, res.Replies[next]) {
+				res.Replies[next].WriteTo(c.w)
+			}
 			next++
 			continue
 		}

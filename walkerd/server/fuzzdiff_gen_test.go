@@ -923,8 +923,8 @@ func fuzzSpecs() []fspec {
 // Redis's defaults).
 var fzConfig bool
 
-// fzResp3 is set when walkerd answers HELLO 3 (it refuses RESP3 with
-// NOPROTO today, server/conn.go): then a fifth of the sequences use it.
+// fzResp3 is set when walkerd answers HELLO 3 with a map (fuzzdiff_test.go
+// asks at the start): then a fifth of the sequences use it.
 var fzResp3 bool
 
 var fuzzGroups = []string{"string", "generic", "hash", "list", "set", "zset"}

@@ -125,7 +125,7 @@ func TestFuzzDifferential(t *testing.T) {
 			fzPrelude = append(fzPrelude, []string{"CONFIG", "SET", d[0], d[1]})
 		}
 	}
-	fzResp3 = strings.HasPrefix(dial(t, f.walkerAddr).must(t, "HELLO", "3"), "[")
+	fzResp3 = strings.HasPrefix(dial(t, f.walkerAddr).must(t, "HELLO", "3"), "{")
 	t.Logf("fuzzdiff: RESP3 sequences: %v", fzResp3)
 
 	start := time.Now()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,67 @@ func TestGoRedis_ScanIteratorSeesEveryKeyOnce(t *testing.T) {
 		if k := fmt.Sprintf("key:%05d", j); seen[k] != 1 {
 			t.Fatalf("%s seen %d times", k, seen[k])
 		}
+	}
+}
+
+// go-redis with Protocol 3 negotiates RESP3 (HELLO 3) and reads maps,
+// doubles, sets and nulls.
+func TestGoRedis_RESP3(t *testing.T) {
+	s := startServer(t, Config{})
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 3, DialTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	hello, err := c.Do(ctx, "HELLO", "3").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := hello.(map[interface{}]interface{}); !ok || m["proto"] != int64(3) || m["server"] != "redis" {
+		t.Fatalf("HELLO 3 = %#v", hello)
+	}
+	if info, err := c.ClientInfo(ctx).Result(); err != nil || info.Resp != 3 {
+		t.Fatalf("CLIENT INFO = %+v %v", info, err)
+	}
+	c.HSet(ctx, "h", "a", "1", "b", "2")
+	if m, err := c.HGetAll(ctx, "h").Result(); err != nil || fmt.Sprint(m) != "map[a:1 b:2]" {
+		t.Fatalf("HGETALL = %v %v", m, err)
+	}
+	raw, err := c.Do(ctx, "HGETALL", "h").Result()
+	if _, ok := raw.(map[interface{}]interface{}); err != nil || !ok {
+		t.Fatalf("HGETALL is not a RESP3 map: %#v %v", raw, err)
+	}
+	c.ZAdd(ctx, "z", redis.Z{Score: 1.5, Member: "m"}, redis.Z{Score: 3, Member: "n"})
+	if f, err := c.ZScore(ctx, "z", "m").Result(); err != nil || f != 1.5 {
+		t.Fatalf("ZSCORE = %v %v", f, err)
+	}
+	if raw, err := c.Do(ctx, "ZSCORE", "z", "m").Result(); err != nil || raw != 1.5 {
+		t.Fatalf("ZSCORE is not a RESP3 double: %#v %v", raw, err)
+	}
+	if zs, err := c.ZRangeWithScores(ctx, "z", 0, -1).Result(); err != nil || fmt.Sprint(zs) != "[{1.5 m} {3 n}]" {
+		t.Fatalf("ZRANGE WITHSCORES = %v %v", zs, err)
+	}
+	if f, err := c.IncrByFloat(ctx, "f", 0.25).Result(); err != nil || f != 0.25 {
+		t.Fatalf("INCRBYFLOAT = %v %v", f, err)
+	}
+	if m, err := c.ConfigGet(ctx, "databases").Result(); err != nil || m["databases"] != "16" {
+		t.Fatalf("CONFIG GET = %v %v", m, err)
+	}
+	if _, err := c.Get(ctx, "missing").Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET missing: %v", err)
+	}
+	c.SAdd(ctx, "s", "x", "y")
+	if m, err := c.SMembers(ctx, "s").Result(); err != nil || len(m) != 2 {
+		t.Fatalf("SMEMBERS = %v %v", m, err)
+	}
+	if raw, err := c.Do(ctx, "SMEMBERS", "s").Result(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := raw.([]interface{}); !ok {
+		t.Fatalf("SMEMBERS = %#v", raw)
+	}
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil || !strings.Contains(info, "redis_version:") {
+		t.Fatalf("INFO = %q %v", info, err)
+	}
+	if ok, err := c.Do(ctx, "RESET").Text(); err != nil || ok != "RESET" {
+		t.Fatalf("RESET = %v %v", ok, err)
 	}
 }

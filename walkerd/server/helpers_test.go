@@ -155,6 +155,34 @@ func format(v resp.Value) string {
 			parts[i] = format(e)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case '_':
+		return "(null)"
+	case ',':
+		return "," + string(v.Str)
+	case '#':
+		if v.Bool {
+			return "#t"
+		}
+		return "#f"
+	case '(':
+		return "(" + string(v.Str)
+	case '!':
+		return "!" + string(v.Str)
+	case '=':
+		return "=" + v.Format + ":" + strconv.Quote(string(v.Str))
+	case '%', '~', '>':
+		parts := make([]string, len(v.Elems))
+		for i, e := range v.Elems {
+			parts[i] = format(e)
+		}
+		if v.Kind == '%' {
+			pairs := make([]string, 0, len(parts)/2)
+			for i := 0; i+1 < len(parts); i += 2 {
+				pairs = append(pairs, parts[i]+": "+parts[i+1])
+			}
+			return "{" + strings.Join(pairs, ", ") + "}"
+		}
+		return string(rune(v.Kind)) + "[" + strings.Join(parts, ", ") + "]"
 	}
 	return "?" + string(rune(v.Kind))
 }

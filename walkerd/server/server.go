@@ -14,6 +14,13 @@
 // WALKER.FORWARD <level> <db> <command...> for reads and leader-only
 // commands (JOIN, LEAVE); the leader answers with the result in command's
 // binary form, never with RESP to parse back.
+//
+// Pub/sub (pubsub.go, notify.go): subscriptions are per node; PUBLISH is a
+// log entry that writes no key, delivered by every node's server to its
+// own subscribers when its state machine applies it (Backend.Notify), in
+// log order. PUBLISH answers Redis Cluster's count: the subscribers of the
+// node that received it. Keyspace notifications come from each node's
+// applied entries; MONITOR shows the commands this node runs.
 package server
 
 import (
@@ -110,6 +117,7 @@ type Server struct {
 
 	handlers []handler // by command.Spec.ID
 	waiters  *waiters  // clients blocked in BLPOP and the like
+	ps       *pubsub   // subscriptions, MONITOR clients (pubsub.go)
 	started  time.Time
 
 	rs     *redcon.Server
@@ -121,6 +129,8 @@ type Server struct {
 	wg     sync.WaitGroup // connection handlers
 	quit   chan struct{}
 	bg     sync.WaitGroup // the sweeper
+
+	pause pauseState // CLIENT PAUSE (clientcmds.go)
 
 	stats struct {
 		connections atomic.Int64
@@ -149,7 +159,8 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.maxConns.Store(int64(cfg.MaxClients))
 	s.handlers = handlers()
 	s.waiters = newWaiters()
-	b.Notify(s.waiters.touched)
+	s.ps = newPubsub()
+	b.Notify(s.applied)
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	return s
 }
@@ -261,6 +272,7 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.pubsubGone(c)
 	if ok {
 		s.wg.Done()
 	}
@@ -301,6 +313,14 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		}()
 		s.dispatch(c, rc.Args)
 	}()
+	c.applyReplyMode(mark)
+	if c.pushOutput() {
+		// Subscribed or MONITOR: the pusher writes (pubsub.go).
+		if c.quit {
+			conn.Close()
+		}
+		return
+	}
 	switch {
 	case c.quit || len(conn.PeekPipeline()) == 0:
 		// The last of the pipeline: redcon flushes after it (Close
@@ -377,6 +397,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		reject("NOAUTH Authentication required.")
 		return
 	}
+	if s.pausedFor(c, k) {
+		return // the client went away while CLIENT PAUSE held it
+	}
+	if c.refusedInSubscribedMode(k) {
+		return
+	}
 	if c.multi && top.Flags&command.FlagNotQueued == 0 {
 		if k.Flags&command.FlagNoMulti != 0 {
 			c.reject("ERR Command not allowed inside a transaction")
@@ -386,7 +412,13 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.w.Status("QUEUED")
 		return
 	}
+	if k.Name == "ping" && c.pingSubscribed(args) {
+		s.feedMonitors(c, k, args, nil)
+		return
+	}
+	queue := c.queue
 	s.run(c, k, args)
+	s.feedMonitors(c, k, args, queue)
 }
 
 // run runs a command whose arity has been checked: by its handler, or as a
@@ -438,6 +470,14 @@ type client struct {
 	dirty   bool // a command was refused while queuing: EXEC aborts
 	queue   []queued
 	watches []command.Watch
+
+	// Client commands (clientcmds.go): CLIENT REPLY's modes; inExec
+	// while EXEC runs the queued commands (WAIT answers at once); wrote
+	// once the client proposed a write (WAIT).
+	replyOff, replySkip, replySkipNext bool
+	inExec, wrote                      bool
+
+	ps *subState // pub/sub and MONITOR state, nil until used (pubsub.go)
 }
 
 type queued struct {

@@ -22,7 +22,7 @@ func TestServer_ConnectionCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"HELLO", "3"}, "-NOPROTO unsupported protocol version"},
+		{[]string{"HELLO", "4"}, "-NOPROTO unsupported protocol version"},
 		{[]string{"JOIN", "n2", "127.0.0.1:7000"}, "-ERR this command requires cluster mode"},
 		{[]string{"RAFT.LEADER"}, "-ERR this command requires cluster mode"},
 		{[]string{"SNAPSHOT"}, "-ERR this command requires cluster mode"},

@@ -22,6 +22,8 @@ func handlers() []handler {
 		"quit": cmdQuit, "auth": cmdAuth, "hello": cmdHello,
 		"client|id": cmdClientID, "client|getname": cmdClientGetname, "client|setname": cmdClientSetname,
 		"client|list": cmdClientList, "client|info": cmdClientInfo, "client|setinfo": cmdClientSetinfo,
+		"client|reply": cmdClientReply, "client|kill": cmdClientKill, "client|pause": cmdClientPause,
+		"client|unpause": cmdClientUnpause, "reset": cmdReset, "wait": cmdWait,
 		"client|no-evict": cmdClientFlagOK, "client|unblock": cmdClientUnblock, "client|no-touch": cmdClientFlagOK, "client|help": cmdClientHelp,
 		"command": cmdCommand, "command|count": cmdCommandCount, "command|info": cmdCommandInfo,
 		"command|docs": cmdCommandDocs, "command|list": cmdCommandList, "command|getkeys": cmdCommandGetkeys,
@@ -38,6 +40,12 @@ func handlers() []handler {
 		"join": cmdJoin, "leave": cmdLeave, "snapshot": cmdSnapshot, "raft.members": cmdRaftMembers,
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
+	}
+	for name, h := range pubsubHandlers {
+		byName[name] = h
+	}
+	for name, h := range scriptHandlers { // script.go
+		byName[name] = h
 	}
 	hs := make([]handler, command.Count())
 	// Blocking commands wait on this node (blocking.go); in MULTI, and

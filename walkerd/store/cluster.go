@@ -179,6 +179,7 @@ func (s *Store) InfoRaft() string {
 	line("raft_leader_addr", s.leaderRESP())
 	line("raft_commit_index", strconv.FormatUint(s.raft.CommitIndex(), 10))
 	line("raft_applied_index", strconv.FormatUint(s.fsm.applied.Load(), 10))
+	line("pubsub_entries_missed", strconv.FormatUint(s.fsm.skipped.Load(), 10))
 	// raft's own applied index counts every entry (no-ops and membership
 	// changes too), so it matches the commit index when a node is caught up.
 	line("raft_log_applied_index", st["applied_index"])

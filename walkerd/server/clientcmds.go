@@ -1,0 +1,404 @@
+package server
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// The client commands of networking.c and replication.c that act on
+// connections rather than data: RESET, CLIENT REPLY, CLIENT KILL, CLIENT
+// PAUSE and UNPAUSE, and WAIT. Replies and errors are Redis 7.0.15's.
+
+// resetPubSubHook, when set (by the pub/sub code), drops a client's
+// subscriptions for RESET, as clearClientConnectionState's
+// pubsubUnsubscribeAll* calls do, without replying.
+var resetPubSubHook func(s *Server, c *client)
+
+// clientIsPubSubHook, when set (by the pub/sub code), says whether a
+// client is subscribed: CLIENT KILL TYPE pubsub finds those, TYPE normal
+// the others, as networking.c's getClientType.
+var clientIsPubSubHook func(c *client) bool
+
+// clientType is c's CLIENT KILL TYPE: "normal" or "pubsub".
+func clientType(c *client) string {
+	if clientIsPubSubHook != nil && clientIsPubSubHook(c) {
+		return "pubsub"
+	}
+	return "normal"
+}
+
+// RESET, as networking.c's resetCommand (clearClientConnectionState):
+// discards MULTI and WATCH, back to database 0, RESP2 and no name, CLIENT
+// REPLY ON, subscriptions dropped, and authenticated again only when the
+// default user needs no password. Answers +RESET.
+func cmdReset(s *Server, c *client, args [][]byte) {
+	c.resetMulti()
+	c.watches = nil
+	c.setDB(0)
+	c.setProto(2)
+	c.setName("")
+	c.authed = s.requirePass() == ""
+	c.replyOff, c.replySkipNext = false, false
+	if resetPubSubHook != nil {
+		resetPubSubHook(s, c)
+	}
+	c.simple("RESET")
+}
+
+// CLIENT REPLY ON|OFF|SKIP. OFF and SKIP answer nothing; ON answers OK.
+// A SKIP while OFF changes nothing.
+func cmdClientReply(s *Server, c *client, args [][]byte) {
+	switch {
+	case equalFoldStr(args[2], "on"):
+		c.replyOff, c.replySkip, c.replySkipNext = false, false, false
+		c.ok()
+	case equalFoldStr(args[2], "off"):
+		c.replyOff = true
+	case equalFoldStr(args[2], "skip"):
+		if !c.replyOff {
+			c.replySkipNext = true
+		}
+	default:
+		c.fail(command.ErrSyntax)
+	}
+}
+
+// applyReplyMode runs after each command, as networking.c's
+// prepareClientToWrite and resetClient: the reply written since mark is
+// dropped while CLIENT REPLY is OFF or the command was the one SKIP
+// skips, and a SKIP given by this command applies to the next.
+func (c *client) applyReplyMode(mark int) {
+	if (c.replyOff || c.replySkip) && len(c.enc.B) >= mark {
+		c.enc.B = c.enc.B[:mark]
+	}
+	c.replySkip = false
+	if c.replySkipNext {
+		c.replySkip, c.replySkipNext = true, false
+	}
+}
+
+// CLIENT KILL addr (the old form: OK, or "No such client"; it may kill
+// the caller), or CLIENT KILL with filters ID, TYPE, ADDR, LADDR, USER,
+// SKIPME (default yes), answered with the number of clients killed, as
+// networking.c's clientKillCommand. The caller, when killed, gets its
+// reply before its connection closes. Every walkerd connection is of user
+// default, and of type normal or pubsub (clientType).
+func cmdClientKill(s *Server, c *client, args [][]byte) {
+	var (
+		addr, laddr       string
+		hasAddr, hasLaddr bool
+		id                int64
+		typ               string // "" any
+		skipme            = true
+	)
+	if len(args) == 3 {
+		addr, hasAddr, skipme = string(args[2]), true, false
+	} else {
+		for i := 2; i < len(args); i += 2 {
+			if i+1 >= len(args) {
+				c.fail(command.ErrSyntax)
+				return
+			}
+			opt, v := args[i], args[i+1]
+			switch {
+			case equalFoldStr(opt, "id"):
+				n, ok := command.ParseInt(v)
+				if !ok || n < 1 {
+					c.errorReply("ERR client-id should be greater than 0")
+					return
+				}
+				id = n
+			case equalFoldStr(opt, "type"):
+				switch {
+				case equalFoldStr(v, "normal"):
+					typ = "normal"
+				case equalFoldStr(v, "pubsub"):
+					typ = "pubsub"
+				case equalFoldStr(v, "master"), equalFoldStr(v, "replica"), equalFoldStr(v, "slave"):
+					typ = "replica" // walkerd's nodes replicate through Raft, not as clients
+				default:
+					c.errorReply(fmt.Sprintf("ERR Unknown client type '%s'", v))
+					return
+				}
+			case equalFoldStr(opt, "addr"):
+				addr, hasAddr = string(v), true
+			case equalFoldStr(opt, "laddr"):
+				laddr, hasLaddr = string(v), true
+			case equalFoldStr(opt, "user"):
+				if string(v) != "default" {
+					c.errorReply(fmt.Sprintf("ERR No such user '%s'", v))
+					return
+				}
+			case equalFoldStr(opt, "skipme"):
+				switch {
+				case equalFoldStr(v, "yes"):
+					skipme = true
+				case equalFoldStr(v, "no"):
+					skipme = false
+				default:
+					c.fail(command.ErrSyntax)
+					return
+				}
+			default:
+				c.fail(command.ErrSyntax)
+				return
+			}
+		}
+	}
+	var victims []*client
+	killSelf := false
+	s.mu.Lock()
+	for k := range s.conns {
+		switch {
+		case hasAddr && k.addr != addr,
+			hasLaddr && k.laddr != laddr,
+			typ != "" && clientType(k) != typ,
+			id != 0 && k.id != id,
+			k == c && skipme:
+			continue
+		}
+		if k == c {
+			killSelf = true
+		} else {
+			victims = append(victims, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, k := range victims {
+		k.conn.NetConn().Close()
+	}
+	killed := len(victims)
+	if killSelf {
+		killed++
+	}
+	if len(args) == 3 {
+		if killed == 0 {
+			c.errorReply("ERR No such client")
+		} else {
+			c.ok()
+		}
+	} else {
+		c.integer(int64(killed))
+	}
+	if killSelf {
+		c.quit = true
+	}
+}
+
+// pauseState is CLIENT PAUSE's: until end, commands wait (all of them, or
+// with write only those that write or may replicate). ch closes whenever
+// the pause changes, to wake the waiting clients.
+type pauseState struct {
+	mu  sync.Mutex
+	all bool
+	end time.Time
+	ch  chan struct{}
+	// endNs is end in Unix nanoseconds (0: none), for the check every
+	// command makes without taking mu.
+	endNs atomic.Int64
+}
+
+// changed wakes the clients waiting on the pause; under p.mu.
+func (p *pauseState) changed() {
+	if p.end.IsZero() {
+		p.endNs.Store(0)
+	} else {
+		p.endNs.Store(p.end.UnixNano())
+	}
+	if p.ch != nil {
+		close(p.ch)
+		p.ch = nil
+	}
+}
+
+// pauseTimeout parses a timeout in milliseconds as server.c's
+// getTimeoutFromObjectOrReply with UNIT_MILLISECONDS.
+func pauseTimeout(arg []byte) (time.Duration, string) {
+	n, ok := command.ParseInt(arg)
+	if !ok {
+		return 0, "ERR timeout is not an integer or out of range"
+	}
+	if n < 0 {
+		return 0, "ERR timeout is negative"
+	}
+	if n > int64(100*365*24*time.Hour/time.Millisecond) {
+		n = int64(100 * 365 * 24 * time.Hour / time.Millisecond)
+	}
+	return time.Duration(n) * time.Millisecond, ""
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL]: pauses this node's clients for
+// timeout milliseconds. A pause already in force keeps the later end and
+// the stronger mode, as networking.c's pauseClients. The pause is this
+// node's only: followers' clients and commands forwarded to the leader
+// from other nodes are not held, and the expiry sweeper keeps running.
+func cmdClientPause(s *Server, c *client, args [][]byte) {
+	all := true
+	if len(args) == 4 {
+		switch {
+		case equalFoldStr(args[3], "write"):
+			all = false
+		case equalFoldStr(args[3], "all"):
+		default:
+			c.errorReply("ERR CLIENT PAUSE mode must be WRITE or ALL")
+			return
+		}
+	} else if len(args) > 4 {
+		c.errorReply(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try CLIENT HELP.", args[1]))
+		return
+	}
+	d, msg := pauseTimeout(args[2])
+	if msg != "" {
+		c.errorReply(msg)
+		return
+	}
+	end := time.Now().Add(d)
+	p := &s.pause
+	p.mu.Lock()
+	if time.Now().Before(p.end) {
+		p.all = p.all || all
+		if end.After(p.end) {
+			p.end = end
+		}
+	} else {
+		p.all, p.end = all, end
+	}
+	p.changed()
+	p.mu.Unlock()
+	c.ok()
+}
+
+// CLIENT UNPAUSE ends a pause at once.
+func cmdClientUnpause(s *Server, c *client, args [][]byte) {
+	p := &s.pause
+	p.mu.Lock()
+	p.end, p.all = time.Time{}, false
+	p.changed()
+	p.mu.Unlock()
+	c.ok()
+}
+
+// pausedFor holds a command while CLIENT PAUSE applies to it, as
+// server.c's processCommand postpones it: under ALL every command (QUIT
+// and walkerd's internal commands aside), under WRITE those that write or
+// may replicate, and an EXEC whose queue holds one. It returns true when
+// the client went away meanwhile (the command is then not run).
+func (s *Server) pausedFor(c *client, k *command.Spec) bool {
+	p := &s.pause
+	if end := p.endNs.Load(); end == 0 || time.Now().UnixNano() >= end || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
+		return false
+	}
+	writes := k.Flags&(command.FlagWrite|command.FlagMayReplicate) != 0
+	if k.Name == "exec" && c.multi {
+		for _, q := range c.queue {
+			if q.spec.Flags&(command.FlagWrite|command.FlagMayReplicate) != 0 {
+				writes = true
+			}
+		}
+	}
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		if !now.Before(p.end) || (!p.all && !writes) {
+			p.mu.Unlock()
+			return false
+		}
+		if p.ch == nil {
+			p.ch = make(chan struct{})
+		}
+		ch, left := p.ch, p.end.Sub(now)
+		p.mu.Unlock()
+		t := time.NewTimer(left)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-s.quit:
+			t.Stop()
+			return false
+		case <-poll.C:
+			if peerClosed(c) {
+				t.Stop()
+				c.quit = true
+				return true
+			}
+		}
+		t.Stop()
+	}
+}
+
+// WAIT numreplicas timeout answers how many other voters hold this
+// client's last write in their Raft log, waiting up to timeout
+// milliseconds (0: for ever) for numreplicas of them, as replication.c's
+// waitCommand; inside MULTI it answers at once. Standalone, there are no
+// replicas: 0. In a cluster walkerd does not see each follower's log, so
+// the count is what Raft guarantees: a committed write is in the log of a
+// majority of the voters, so of at least voters/2 others (integer
+// division); before the client's first write, every other voter.
+func cmdWait(s *Server, c *client, args [][]byte) {
+	want, ok := command.ParseInt(args[1])
+	if !ok {
+		c.fail(command.ErrNotInteger)
+		return
+	}
+	d, msg := pauseTimeout(args[2])
+	if msg != "" {
+		c.errorReply(msg)
+		return
+	}
+	acked := s.waitAcks(c)
+	if acked >= want || c.inExec {
+		c.integer(acked)
+		return
+	}
+	var deadline <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		deadline = t.C
+	}
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-deadline:
+		case <-s.quit:
+		case <-poll.C:
+			if peerClosed(c) {
+				c.quit = true
+				return
+			}
+			if acked = s.waitAcks(c); acked < want {
+				continue
+			}
+		}
+		c.integer(s.waitAcks(c))
+		return
+	}
+}
+
+// waitAcks is WAIT's count for c: see cmdWait.
+func (s *Server) waitAcks(c *client) int64 {
+	ms, err := s.b.Members()
+	if err != nil { // standalone (backend.ErrStandalone), or no answer
+		return 0
+	}
+	voters := 0
+	for _, m := range ms {
+		if m.Suffrage == "voter" {
+			voters++
+		}
+	}
+	if voters <= 1 {
+		return 0
+	}
+	if !c.wrote {
+		return int64(voters - 1)
+	}
+	return int64(voters / 2)
+}

@@ -1,0 +1,359 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
+)
+
+// readReply reads one reply with a deadline; ok is false when none came
+// within d.
+func (c *conn) readReply(t *testing.T, d time.Duration) (string, bool) {
+	t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(d))
+	defer c.c.SetReadDeadline(time.Time{})
+	raw, err := resp.ReadRaw(c.r)
+	if err != nil {
+		if strings.Contains(err.Error(), "timeout") {
+			return "", false
+		}
+		t.Fatalf("read: %v", err)
+	}
+	v, _, err := resp.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return format(v), true
+}
+
+func (c *conn) sendStr(t *testing.T, args ...string) {
+	t.Helper()
+	bs := make([][]byte, len(args))
+	for i, a := range args {
+		bs[i] = []byte(a)
+	}
+	if err := c.send(bs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHello_SwitchesProtocol(t *testing.T) {
+	ws := startServer(t, Config{RequirePass: "pw"})
+	c := dial(t, ws.addr)
+	steps := []struct{ args, want string }{
+		{"HELLO 4", "-NOPROTO unsupported protocol version"},
+		{"HELLO 1", "-NOPROTO unsupported protocol version"},
+		{"HELLO x", "-ERR Protocol version is not an integer or out of range"},
+		{"HELLO 3", "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"},
+		{"HELLO 3 AUTH default nope", "-WRONGPASS invalid username-password pair or user is disabled."},
+		{"HELLO 3 AUTH default pw SETNAME app", `{"server": "redis", "version": "7.0.15", "proto": :3, "id": :1, "mode": "standalone", "role": "master", "modules": []}`},
+		{"CLIENT GETNAME", `"app"`},
+		{"HSET h a 1", ":1"},
+		{"HGETALL h", `{"a": "1"}`},
+		{"GET nope", "(null)"},
+		{"ZADD z 2.5 m", ":1"},
+		{"ZSCORE z m", ",2.5"},
+		{"SMEMBERS h2", "~[]"},
+		{"HELLO", `{"server": "redis", "version": "7.0.15", "proto": :3, "id": :1, "mode": "standalone", "role": "master", "modules": []}`},
+		{"HELLO 2", `["server", "redis", "version", "7.0.15", "proto", :2, "id", :1, "mode", "standalone", "role", "master", "modules", []]`},
+		{"HGETALL h", `["a", "1"]`},
+		{"GET nope", "(nil)"},
+	}
+	for _, s := range steps {
+		if got := c.must(t, strings.Fields(s.args)...); got != s.want {
+			t.Fatalf("%s:\n got  %s\n want %s", s.args, got, s.want)
+		}
+	}
+	c.must(t, "HELLO", "3")
+	v, err := c.do("CLIENT", "INFO")
+	if err != nil || v.Kind != resp.KindVerbatim || !strings.Contains(string(v.Str), " resp=3\n") {
+		t.Fatalf("CLIENT INFO in RESP3: %v %s", err, format(v))
+	}
+}
+
+// A follower's client in RESP3 gets the leader's answers in RESP3: the
+// forwarded reply carries kinds, not bytes.
+func TestHello_ForwardedRepliesFollowTheClientsProtocol(t *testing.T) {
+	_, follow, _, _ := startPair(t, "")
+	fc := dial(t, follow.addr)
+	fc.must(t, "HELLO", "3")
+	steps := []struct{ args, want string }{
+		{"HSET h a 1", ":1"},
+		{"HGETALL h", `{"a": "1"}`},
+		{"ZADD z 1.5 m", ":1"},
+		{"ZSCORE z m", ",1.5"},
+		{"ZRANGE z 0 -1 WITHSCORES", `[["m", ,1.5]]`},
+		{"GET nope", "(null)"},
+		{"MULTI", "+OK"},
+		{"HGETALL h", "+QUEUED"},
+		{"ZINCRBY z 1 m", "+QUEUED"},
+		{"EXEC", `[{"a": "1"}, ,2.5]`},
+	}
+	for _, s := range steps {
+		if got := fc.must(t, strings.Fields(s.args)...); got != s.want {
+			t.Fatalf("%s:\n got  %s\n want %s", s.args, got, s.want)
+		}
+	}
+}
+
+func TestClientReply_OffSkipOn(t *testing.T) {
+	ws := startServer(t, Config{})
+	c := dial(t, ws.addr)
+	// Pipelined: OFF and SKIP answer nothing, the skipped command neither.
+	for _, cmd := range [][]string{
+		{"CLIENT", "REPLY", "OFF"}, {"SET", "a", "1"}, {"CLIENT", "REPLY", "SKIP"}, {"GET", "a"},
+		{"CLIENT", "REPLY", "ON"}, {"GET", "a"},
+		{"CLIENT", "REPLY", "SKIP"}, {"SET", "b", "2"}, {"GET", "b"},
+		// The second SKIP is skipped, and skips the next command again.
+		{"CLIENT", "REPLY", "SKIP"}, {"CLIENT", "REPLY", "SKIP"}, {"ECHO", "skipped"}, {"ECHO", "after two skips"},
+		{"CLIENT", "REPLY", "OFF"}, {"CLIENT", "REPLY", "FOO"}, {"RESET"}, {"PING"},
+	} {
+		c.sendStr(t, cmd...)
+	}
+	// RESET turns replies back on before it answers.
+	for _, want := range []string{"+OK", `"1"`, `"2"`, `"after two skips"`, "+RESET", "+PONG"} {
+		got, ok := c.readReply(t, 5*time.Second)
+		if !ok || got != want {
+			t.Fatalf("got %q (%v), want %q", got, ok, want)
+		}
+	}
+	if got, ok := c.readReply(t, 100*time.Millisecond); ok {
+		t.Fatalf("an extra reply: %s", got)
+	}
+}
+
+func TestClientKill_ByFilters(t *testing.T) {
+	ws := startServer(t, Config{})
+	a, b, victim := dial(t, ws.addr), dial(t, ws.addr), dial(t, ws.addr)
+	vid := strings.TrimPrefix(victim.must(t, "CLIENT", "ID"), ":")
+	vaddr := victim.c.LocalAddr().String()
+	if got := a.must(t, "CLIENT", "KILL", "ID", vid, "TYPE", "pubsub"); got != ":0" {
+		t.Fatalf("kill with a type no client has: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "KILL", "ADDR", vaddr, "ID", vid); got != ":1" {
+		t.Fatalf("kill by addr and id: %s", got)
+	}
+	if _, err := victim.do("PING"); err == nil {
+		t.Fatal("the killed client still answers")
+	}
+	// The old form kills by address and answers OK, or an error.
+	baddr := b.c.LocalAddr().String()
+	if got := a.must(t, "CLIENT", "KILL", baddr); got != "+OK" {
+		t.Fatalf("old form: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "KILL", baddr); got != "-ERR No such client" {
+		t.Fatalf("old form again: %s", got)
+	}
+	// SKIPME yes (the default) spares the caller; SKIPME no kills it
+	// after its reply.
+	if got := a.must(t, "CLIENT", "KILL", "USER", "default"); got != ":0" {
+		t.Fatalf("skipme: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "KILL", "LADDR", ws.addr, "SKIPME", "no"); got != ":1" {
+		t.Fatalf("kill self: %s", got)
+	}
+	if _, err := a.do("PING"); err == nil {
+		t.Fatal("the client that killed itself still answers")
+	}
+	waitFor(t, func() bool { return ws.clientCount() == 0 })
+}
+
+func (s *Server) clientCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestClientPause_WriteHoldsWritesOnly(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin, c := dial(t, ws.addr), dial(t, ws.addr)
+	admin.must(t, "SET", "k", "old")
+	if got := admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE"); got != "+OK" {
+		t.Fatal(got)
+	}
+	if got := c.must(t, "GET", "k"); got != `"old"` {
+		t.Fatalf("read during WRITE pause: %s", got)
+	}
+	c.sendStr(t, "SET", "k", "new")
+	if got, ok := c.readReply(t, 200*time.Millisecond); ok {
+		t.Fatalf("a write answered during the pause: %s", got)
+	}
+	if got := admin.must(t, "GET", "k"); got != `"old"` {
+		t.Fatalf("the paused write ran: %s", got)
+	}
+	if got := admin.must(t, "CLIENT", "UNPAUSE"); got != "+OK" {
+		t.Fatal(got)
+	}
+	if got, ok := c.readReply(t, 5*time.Second); !ok || got != "+OK" {
+		t.Fatalf("after UNPAUSE: %q %v", got, ok)
+	}
+	if got := admin.must(t, "GET", "k"); got != `"new"` {
+		t.Fatalf("after UNPAUSE: %s", got)
+	}
+}
+
+func TestClientPause_AllHoldsEverythingUntilTheTimeout(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin, c := dial(t, ws.addr), dial(t, ws.addr)
+	start := time.Now()
+	if got := admin.must(t, "CLIENT", "PAUSE", "300"); got != "+OK" {
+		t.Fatal(got)
+	}
+	c.sendStr(t, "GET", "k")
+	if got, ok := c.readReply(t, 100*time.Millisecond); ok {
+		t.Fatalf("a read answered during an ALL pause: %s", got)
+	}
+	if got, ok := c.readReply(t, 5*time.Second); !ok || got != "(nil)" {
+		t.Fatalf("after the pause: %q %v", got, ok)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Fatalf("the pause ended after %v, before its 300ms", el)
+	}
+	// A shorter or weaker pause does not shorten a longer one.
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	admin.must(t, "CLIENT", "PAUSE", "1", "WRITE")
+	time.Sleep(20 * time.Millisecond) // past the 1ms pause's end
+	c.sendStr(t, "SET", "k", "v")
+	if got, ok := c.readReply(t, 100*time.Millisecond); ok {
+		t.Fatalf("write answered: %s", got)
+	}
+	admin.must(t, "CLIENT", "UNPAUSE")
+	if got, ok := c.readReply(t, 5*time.Second); !ok || got != "+OK" {
+		t.Fatalf("after UNPAUSE: %q %v", got, ok)
+	}
+}
+
+func TestWait_StandaloneAnswersZero(t *testing.T) {
+	ws := startServer(t, Config{})
+	c := dial(t, ws.addr)
+	c.must(t, "SET", "k", "v")
+	if got := c.must(t, "WAIT", "0", "0"); got != ":0" {
+		t.Fatal(got)
+	}
+	start := time.Now()
+	if got := c.must(t, "WAIT", "1", "150"); got != ":0" {
+		t.Fatal(got)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Fatalf("WAIT 1 150 answered after %v", el)
+	}
+	// WAIT 1 0 waits for ever: until the client goes (it is not
+	// answered), and the server is not stuck meanwhile.
+	c.sendStr(t, "WAIT", "1", "0")
+	if got, ok := c.readReply(t, 200*time.Millisecond); ok {
+		t.Fatalf("WAIT 1 0 answered: %s", got)
+	}
+	other := dial(t, ws.addr)
+	if got := other.must(t, "PING"); got != "+PONG" {
+		t.Fatal(got)
+	}
+	other.c.Close()
+	c.c.Close()
+	waitFor(t, func() bool { return ws.clientCount() == 0 })
+}
+
+func TestReset_ClearsTheConnection(t *testing.T) {
+	ws := startServer(t, Config{})
+	c := dial(t, ws.addr)
+	for _, s := range []struct{ args, want string }{
+		{"HELLO 3 SETNAME x", ""},
+		{"SELECT 2", "+OK"},
+		{"CLIENT REPLY SKIP", ""},
+	} {
+		if s.want == "" {
+			c.sendStr(t, strings.Fields(s.args)...)
+			if strings.HasPrefix(s.args, "HELLO") {
+				c.readReply(t, 5*time.Second)
+			}
+			continue
+		}
+		if got := c.must(t, strings.Fields(s.args)...); got != s.want {
+			t.Fatalf("%s: %s", s.args, got)
+		}
+	}
+	c.sendStr(t, "RESET") // skipped by SKIP
+	c.sendStr(t, "CLIENT", "INFO")
+	got, ok := c.readReply(t, 5*time.Second)
+	if !ok || !strings.Contains(got, " name= ") || !strings.Contains(got, " db=0 ") || !strings.Contains(got, " resp=2") {
+		t.Fatalf("after RESET: %q", got)
+	}
+}
+
+// redis-cli -3 prints the same on both servers: it negotiates RESP3 with
+// HELLO 3 and shows maps, doubles, sets and nulls by their types.
+func TestRedisCLI_RESP3MatchesRedis(t *testing.T) {
+	cli := redisCLI(t)
+	redisAddr := startRedis(t)
+	s := startServer(t, Config{})
+	cmds := [][]string{
+		{"HSET", "h", "a", "1"},
+		{"HGETALL", "h"},
+		{"ZADD", "z", "1.5", "m", "2", "n"},
+		{"ZSCORE", "z", "m"},
+		{"ZRANGE", "z", "0", "-1", "WITHSCORES"},
+		{"INCRBYFLOAT", "f", "0.5"},
+		{"GET", "nope"},
+		{"SADD", "s", "x"},
+		{"SMEMBERS", "s"},
+		{"CONFIG", "GET", "databases"},
+		{"HRANDFIELD", "h", "1", "WITHVALUES"},
+		{"XADD", "st", "1-1", "f", "v"},
+		{"XRANGE", "st", "-", "+"},
+		{"COMMAND", "INFO", "get"},
+		{"WAIT", "0", "0"},
+		{"RESET"},
+	}
+	for _, cmd := range cmds {
+		var outs [2]string
+		for i, addr := range []string{redisAddr, s.addr} {
+			outs[i] = runTool(t, 10*time.Second, cli, append([]string{"-3", "--no-raw", "-p", portOf(t, addr)}, cmd...)...)
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("redis-cli -3 %v:\n redis:   %q\n walkerd: %q", cmd, outs[0], outs[1])
+		}
+	}
+}
+
+// A client blocked in BLPOP or held by CLIENT PAUSE can be killed: its
+// connection goes and the server forgets it.
+func TestClientKill_BlockedAndPausedClients(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin, blocked, paused := dial(t, ws.addr), dial(t, ws.addr), dial(t, ws.addr)
+	bid := strings.TrimPrefix(blocked.must(t, "CLIENT", "ID"), ":")
+	pid := strings.TrimPrefix(paused.must(t, "CLIENT", "ID"), ":")
+	blocked.sendStr(t, "BLPOP", "l", "0")
+	waitFor(t, func() bool { return strings.Contains(admin.must(t, "CLIENT", "LIST"), "cmd=blpop") })
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	// MULTI queues a write only once the pause ends, as Redis.
+	if got := paused.must(t, "MULTI"); got != "+OK" {
+		t.Fatal(got)
+	}
+	paused.sendStr(t, "SET", "k", "v")
+	if got, ok := paused.readReply(t, 100*time.Millisecond); ok {
+		t.Fatalf("a write was queued during the pause: %s", got)
+	}
+	if got := admin.must(t, "CLIENT", "KILL", "ID", bid); got != ":1" {
+		t.Fatal(got)
+	}
+	if got := admin.must(t, "CLIENT", "KILL", "ID", pid); got != ":1" {
+		t.Fatal(got)
+	}
+	waitFor(t, func() bool { return ws.clientCount() == 1 })
+	admin.must(t, "CLIENT", "UNPAUSE")
+	if got := admin.must(t, "EXISTS", "k"); got != ":0" {
+		t.Fatalf("the killed client's write ran: %s", got)
+	}
+}
