@@ -36,7 +36,8 @@ package command
 //
 // Runaway scripts. A script may execute at most ScriptBudget Lua VM
 // instructions (counted by the context the VM polls once per instruction,
-// scriptBudget below): past it the script stops, its writes are rolled
+// scriptBudget below; each redis.call counts scriptCallCost of them, so a
+// script makes at most 100,000 calls): past it the script stops, its writes are rolled
 // back and it fails with errScriptBudget. The count depends only on the
 // script and its data, so every node stops it at the same instruction.
 // The budget is fixed (not CONFIG SET lua-time-limit / busy-reply-
@@ -95,6 +96,15 @@ import (
 // default lua-time-limit of 5 s. It must be the same on every node of a
 // cluster; tests lower it.
 var ScriptBudget int64 = 100_000_000
+
+// scriptCallCost is what one redis.call or redis.pcall takes from the
+// budget, in instructions: a command costs far more than a VM instruction
+// (and a write holds memory until the entry ends), so a script makes at
+// most ScriptBudget/scriptCallCost (100,000) calls. A loop of writes then
+// stops within a fraction of a second, its writes (tens of MB at most)
+// rolled back, instead of running for tens of seconds and holding
+// gigabytes of pending writes on every node.
+const scriptCallCost = 1000
 
 // ScriptLog receives redis.log's messages (level: 0 debug, 1 verbose, 2
 // notice, 3 warning). The server sets it to its logger; nil drops them.
@@ -508,6 +518,10 @@ func replyToLua(L *lua.LState, v resp.Value) lua.LValue {
 // its reply converted to Lua; an error is raised (redis.call) or returned
 // as {err=} (redis.pcall).
 func (sr *scriptRun) call(L *lua.LState, raise bool) int {
+	if sr.budget.n += scriptCallCost; sr.budget.exceeded() {
+		L.RaiseError("%s", errBudgetLua) // pcall cannot keep it: Done stops the VM at the next instruction
+		return 0
+	}
 	fail := func(msg string) int {
 		t := L.NewTable()
 		t.RawSetString("err", lua.LString(msg))

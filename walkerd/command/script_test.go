@@ -3,6 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
@@ -95,6 +96,32 @@ func TestScript_RunawayRollsBackItsWrites(t *testing.T) {
 	}
 	if got := a.do("SET", "after", "ok"); got != "+OK\r\n" {
 		t.Errorf("a write after the runaway: %q", got)
+	}
+}
+
+// A loop of writes is stopped by the calls it makes (scriptCallCost), not
+// only by its instructions: at the default budget it stops after 100,000
+// calls, well before its pending writes grow large, and they are rolled
+// back. A pcall around the call does not keep it going.
+func TestScript_WriteLoopStopsByItsCalls(t *testing.T) {
+	a := newApplier(t)
+	start := time.Now()
+	got := a.do("EVAL", "while true do redis.call('incr','n') end", "0")
+	if !strings.HasPrefix(got, "-ERR Script killed") {
+		t.Fatalf("write loop: %q", got)
+	}
+	t.Logf("a loop of INCRs stopped after %v", time.Since(start))
+	if got := a.read("EXISTS", "n"); got != ":0\r\n" {
+		t.Errorf("EXISTS n after the rollback: %q", got)
+	}
+	got = a.do("EVAL", "local i = 0 while true do i = i + 1 redis.pcall('incr','m') end", "0")
+	if !strings.HasPrefix(got, "-ERR Script killed") {
+		t.Fatalf("pcall write loop: %q", got)
+	}
+	// 99,999 calls fit: a script may still do a lot of work.
+	got = a.do("EVAL", "for i = 1, 99000 do redis.call('incr','k') end return redis.call('get','k')", "0")
+	if got != "$5\r\n99000\r\n" {
+		t.Fatalf("99,000 INCRs: %q", got)
 	}
 }
 

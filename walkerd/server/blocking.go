@@ -274,8 +274,13 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 	}
 	poll := time.NewTicker(waitPoll)
 	defer poll.Stop()
+	// A stream reader that was woken and found nothing passes the wake on:
+	// it consumed nothing, and the readers after it (XREAD, other groups)
+	// may find what the write added. A pop that finds nothing cannot:
+	// nothing is left for the next one.
+	passOn := spec.Cats&command.CatStream != 0
 	attempt := args
-	for {
+	for woken := false; ; woken = true {
 		now := s.nowMs()
 		e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{attempt}, Parsed: []command.Parsed{command.ParseCommand(attempt, now)}}
 		res := s.propose(c, e)
@@ -288,6 +293,9 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 				s.waiters.served(w)
 			}
 			return
+		}
+		if passOn && woken {
+			s.waiters.served(w)
 		}
 		s.waiters.idle.Add(1)
 		again := s.waitTurn(c, w, deadline, epoch, poll.C)

@@ -25,6 +25,9 @@ var clientIsPubSubHook func(c *client) bool
 
 // clientType is c's CLIENT KILL TYPE: "normal" or "pubsub".
 func clientType(c *client) string {
+	if c.nodeLink.Load() {
+		return "replica" // another node's forwarding link: Redis's replica links
+	}
 	if clientIsPubSubHook != nil && clientIsPubSubHook(c) {
 		return "pubsub"
 	}
@@ -159,6 +162,11 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 			typ != "" && clientType(k) != typ,
 			id != 0 && k.id != id,
 			k == c && skipme:
+			continue
+		case k.nodeLink.Load() && typ != "replica" && id == 0 && !hasAddr && !hasLaddr:
+			// Another node's forwarding link goes only when named (ID,
+			// ADDR, LADDR, TYPE replica): CLIENT KILL USER default must
+			// not cut the followers' writes off.
 			continue
 		}
 		if k == c {

@@ -357,3 +357,26 @@ func TestClientKill_BlockedAndPausedClients(t *testing.T) {
 		t.Fatalf("the killed client's write ran: %s", got)
 	}
 }
+
+// A follower's forwarding link to the leader is spared by CLIENT KILL
+// unless it is named, as Redis spares replica links from CLIENT KILL
+// TYPE normal: killing "every client" on the leader must not cut the
+// followers' writes off.
+func TestClientKill_SparesNodeLinks(t *testing.T) {
+	leader, follow, _, _ := startPair(t, "")
+	lc, fc := dial(t, leader.addr), dial(t, follow.addr)
+	if got := fc.must(t, "SET", "k", "1"); got != "+OK" {
+		t.Fatalf("SET through the follower: %s", got)
+	}
+	for _, args := range [][]string{{"CLIENT", "KILL", "USER", "default"}, {"CLIENT", "KILL", "TYPE", "normal"}} {
+		if got := lc.must(t, args...); got != ":0" {
+			t.Fatalf("%q on the leader = %s, want :0 (the link spared)", args, got)
+		}
+		if got := fc.must(t, "INCR", "n"); !strings.HasPrefix(got, ":") {
+			t.Fatalf("a write through the follower after %q: %s", args, got)
+		}
+	}
+	if got := lc.must(t, "CLIENT", "KILL", "TYPE", "replica"); got == ":0" {
+		t.Fatalf("CLIENT KILL TYPE replica spared the node link: %s", got)
+	}
+}

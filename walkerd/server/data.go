@@ -241,6 +241,7 @@ func cmdLevelget(s *Server, c *client, args [][]byte) {
 // WALKER.APPLY <entry>: a follower forwards a write. The entry is applied
 // with this node's clock; the reply is the Result in command's binary form.
 func cmdWalkerApply(s *Server, c *client, args [][]byte) {
+	c.nodeLink.Store(true)
 	e, err := command.DecodeEntry(args[1])
 	if err != nil {
 		c.fail(err)
@@ -280,6 +281,7 @@ func forwardable(k *command.Spec) bool {
 // the follower's client would run it, with its reply recorded and sent
 // back in command's binary form.
 func cmdWalkerForward(s *Server, c *client, args [][]byte) {
+	c.nodeLink.Store(true)
 	level, ok := parseLevel(args[1])
 	if !ok {
 		c.errorReply("ERR invalid consistency level")

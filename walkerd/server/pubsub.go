@@ -465,19 +465,11 @@ func (ps *pubsub) receivers(channel []byte, shard bool) int {
 // applied is the Backend.Notify hook: blocked clients hear about key
 // changes; subscribers get messages and keyspace notifications.
 func (s *Server) applied(ts []command.Touch) {
+	// Messages change no key: blocked clients need not hear of them.
+	isMessage := func(t command.Touch) bool { return t.Publish != 0 }
 	keys := ts
-	for i, t := range ts {
-		if t.Publish != 0 {
-			// Messages change no key: blocked clients need not hear of them.
-			keys = make([]command.Touch, 0, len(ts))
-			for _, t := range ts[i:] {
-				if t.Publish == 0 {
-					keys = append(keys, t)
-				}
-			}
-			keys = append(slices.Clip(ts[:i]), keys...)
-			break
-		}
+	if slices.ContainsFunc(ts, isMessage) {
+		keys = slices.DeleteFunc(slices.Clone(ts), isMessage)
 	}
 	if len(keys) > 0 {
 		s.waiters.touched(keys)

@@ -478,6 +478,11 @@ type client struct {
 	inExec, wrote                      bool
 
 	ps *subState // pub/sub and MONITOR state, nil until used (pubsub.go)
+
+	// nodeLink: another node forwards its clients' commands on this
+	// connection (WALKER.APPLY, WALKER.FORWARD); CLIENT KILL spares it
+	// unless it is named.
+	nodeLink atomic.Bool
 }
 
 type queued struct {

@@ -138,6 +138,21 @@ func TestStreamBlocking_MatchesRedis(t *testing.T) {
 			b.do("XPENDING", "s", "g")
 			b.do("XINFO", "GROUPS", "s")
 		}},
+		{"a consumer that finds nothing does not keep the readers after it waiting", func(b *blockScenario) {
+			b.do("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+			b.do("XGROUP", "CREATE", "s", "h", "$")
+			c1 := b.block("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")
+			c2 := b.block("XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "s", ">")
+			x := b.block("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+			h := b.block("XREADGROUP", "GROUP", "h", "c3", "BLOCK", "0", "STREAMS", "s", ">")
+			b.do("XADD", "s", "1-1", "a", "1")
+			b.reply("c1 of g", c1)
+			b.reply("reader", x)
+			b.reply("c3 of h", h)
+			b.waitBlocked(1) // c2 found nothing and waits on
+			b.do("XADD", "s", "2-1", "b", "2")
+			b.reply("c2 of g", c2)
+		}},
 		{"xreadgroup noack and count", func(b *blockScenario) {
 			b.do("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
 			w := b.block("XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "NOACK", "BLOCK", "0", "STREAMS", "s", ">")

@@ -29,9 +29,10 @@ type fsm struct {
 
 	applied atomic.Uint64 // newest log index applied (or skipped as applied)
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
-	// skipped counts the log entries snapshot installs jumped over: their
-	// pub/sub messages and keyspace notifications were never delivered on
-	// this node (INFO raft's pubsub_entries_missed).
+	// skipped counts the log entries snapshot installs jumped over while
+	// this node ran: their pub/sub messages and keyspace notifications
+	// were never delivered on it (INFO raft's pubsub_entries_missed). What
+	// a node misses while it is down is not counted.
 	skipped atomic.Uint64
 
 	// proposed holds the entries this node is proposing, already parsed,
@@ -74,11 +75,6 @@ func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error
 		return nil, err
 	}
 	f.db = db
-	if prev, seq := f.applied.Load(), db.Seq(); seq > prev {
-		f.skipped.Add(seq - prev)
-		f.log.Warn("snapshot installed over unapplied log entries: their pub/sub messages and keyspace notifications are not delivered on this node",
-			"from_index", prev+1, "to_index", seq)
-	}
 	f.applied.Store(db.Seq())
 	return f, nil
 }
