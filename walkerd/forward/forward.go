@@ -74,8 +74,21 @@ func (p *Pool) Do(addr string, args [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.do(args, p.opts.CallTimeout)
+	raw, err := c.do(args, p.opts.CallTimeout)
+	if errors.Is(err, errUnsent) {
+		// The connection died before the call was written (the leader
+		// closed it): nothing was sent, so a fresh connection may carry it.
+		if c, err = p.conn(addr); err != nil {
+			return nil, err
+		}
+		raw, err = c.do(args, p.opts.CallTimeout)
+	}
+	return raw, err
 }
+
+// errUnsent marks a call refused by a connection already dead: it was
+// never written.
+var errUnsent = errors.New("not sent")
 
 // conn picks a live connection to addr, dialling if the slot is empty or dead.
 func (p *Pool) conn(addr string) (*conn, error) {
@@ -176,7 +189,7 @@ func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
 	c.wmu.Lock()
 	if c.dead.Load() {
 		c.wmu.Unlock()
-		return nil, c.err()
+		return nil, fmt.Errorf("%w (%w)", c.err(), errUnsent)
 	}
 	c.buf = resp.AppendCommand(c.buf[:0], args)
 	_, err := c.w.Write(c.buf)
@@ -203,7 +216,24 @@ func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
 }
 
 func (c *conn) readLoop(r *bufio.Reader) {
-	for cl := range c.pending {
+	for {
+		// Wait for a reply's first byte, or the end of the connection,
+		// also while no call is pending: a leader that closes an idle
+		// connection (CLIENT KILL, a restart) is noticed now, and the
+		// pool dials afresh, rather than the next call being written
+		// into a closed socket and answered "outcome unknown".
+		if _, err := r.Peek(1); err != nil {
+			c.close(err)
+			for cl := range c.pending {
+				cl.err = c.err()
+				close(cl.done)
+			}
+			return
+		}
+		cl, ok := <-c.pending
+		if !ok {
+			return
+		}
 		raw, err := resp.ReadRaw(r)
 		if err != nil {
 			c.close(err)

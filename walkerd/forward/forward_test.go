@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/resp"
@@ -87,5 +89,66 @@ func TestPool_ALostConnectionFailsItsCallsAndRedials(t *testing.T) {
 	}
 	if _, err := p.Do(addr, [][]byte{[]byte("PING")}); err != nil && !errors.Is(err, ErrConnLost) {
 		t.Fatalf("after redial: %v", err)
+	}
+}
+
+// A leader that closes an idle connection (CLIENT KILL, a restart) costs
+// no call: the pool notices the close while nothing is pending and the
+// next call goes out on a fresh connection, where it used to be written
+// into the closed socket and fail with ErrConnLost, outcome unknown.
+func TestPool_AnIdleConnectionTheLeaderClosedIsReplaced(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() { // one reply, then hang up while idle
+				defer nc.Close()
+				if _, err := resp.ReadRaw(bufio.NewReader(nc)); err == nil {
+					nc.Write([]byte("+OK\r\n"))
+				}
+			}()
+		}
+	}()
+	p := New(Options{ConnsPerAddr: 1})
+	defer p.Close()
+	addr := ln.Addr().String()
+	for i := range 3 {
+		if raw, err := p.Do(addr, [][]byte{[]byte("PING")}); err != nil || string(raw) != "+OK\r\n" {
+			t.Fatalf("call %d: %q %v", i, raw, err)
+		}
+		// Wait until the pool has seen the hang-up; the next call must
+		// then be carried by a new connection, not fail.
+		if err := harness.WaitFor(5*time.Second, func() error {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if c := p.addrs[addr][0]; c != nil && !c.dead.Load() {
+				return errors.New("the closed connection is still taken for live")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("%d connections for 3 calls, want 3", n)
+	}
+	// A call given a connection that died before it was written is sent
+	// again on a fresh one: it never left.
+	c, err := p.conn(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.close(errors.New("closed by the test"))
+	if raw, err := p.Do(addr, [][]byte{[]byte("PING")}); err != nil || string(raw) != "+OK\r\n" {
+		t.Fatalf("a call on a dead connection: %q %v", raw, err)
 	}
 }
