@@ -68,7 +68,7 @@ func (v Value) appendText(b []byte, prefix string) []byte {
 		if v.Null {
 			b = append(b, "(nil)"...)
 		} else {
-			b = appendQuoted(b, v.Str)
+			b = AppendQuoted(b, v.Str)
 		}
 	case KindArray, KindSet, KindPush, KindMap:
 		if v.Null {
@@ -121,10 +121,10 @@ var emptyText = map[Kind]string{
 	KindMap:   "(empty hash)\n",
 }
 
-// appendQuoted appends s in double quotes as redis-cli prints a bulk
-// string: \n \r \t \a \b \\ \" escaped, other bytes outside printable
-// ASCII as \xhh.
-func appendQuoted(b, s []byte) []byte {
+// AppendQuoted appends s in double quotes as redis-cli prints a bulk
+// string and as Redis's sdscatrepr quotes (MONITOR): \n \r \t \a \b \\ \"
+// escaped, other bytes outside printable ASCII as \xhh.
+func AppendQuoted(b, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for _, c := range s {

@@ -714,7 +714,7 @@ func (s *Server) feedMonitors(c *client, k *command.Spec, args [][]byte, queue [
 			b = append(b, `"(redacted)"`...)
 			continue
 		}
-		b = appendRepr(b, a)
+		b = resp.AppendQuoted(b, a)
 	}
 	b = append(b, '\r', '\n')
 	s.ps.mu.RLock()
@@ -722,34 +722,6 @@ func (s *Server) feedMonitors(c *client, k *command.Spec, args [][]byte, queue [
 		m.ps.out.push(b)
 	}
 	s.ps.mu.RUnlock()
-}
-
-// appendRepr quotes a as sdscatrepr does.
-func appendRepr(b, a []byte) []byte {
-	b = append(b, '"')
-	for _, ch := range a {
-		switch ch {
-		case '\\', '"':
-			b = append(b, '\\', ch)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\a':
-			b = append(b, '\\', 'a')
-		case '\b':
-			b = append(b, '\\', 'b')
-		default:
-			if ch >= 0x20 && ch < 0x7f {
-				b = append(b, ch)
-			} else {
-				b = fmt.Appendf(b, "\\x%02x", ch)
-			}
-		}
-	}
-	return append(b, '"')
 }
 
 // --- INFO ---
