@@ -249,54 +249,28 @@ func runGeodist(c *ctx, args [][]byte, p any) {
 // latitude] (the cell's center, formatted as addReplyHumanLongDouble
 // formats it), a null array for a missing one.
 func runGeopos(c *ctx, args [][]byte, _ any) {
-	co := c.openZset(args[1])
-	if co == nil {
-		return
-	}
-	scores := make([]float64, len(args)-2)
-	found := make([]bool, len(args)-2)
-	for i, m := range args[2:] {
-		scores[i], found[i] = co.zscore(c, m)
-	}
-	if c.fatal != nil {
-		return
-	}
-	c.r.Array(len(scores))
-	for i, s := range scores {
-		if !found[i] {
+	c.zscoresReply(args, func(s float64, found bool) {
+		if !found {
 			c.r.NullArray()
-			continue
+			return
 		}
 		lon, lat := geoDecodeScore(s)
 		c.r.Array(2)
 		humanDouble(c.r, geoHumanDouble(lon))
 		humanDouble(c.r, geoHumanDouble(lat))
-	}
+	})
 }
 
 // runGeohash is GEOHASH key [member ...]: each member's 11-character
 // geohash (geoHashString), null for a missing one.
 func runGeohash(c *ctx, args [][]byte, _ any) {
-	co := c.openZset(args[1])
-	if co == nil {
-		return
-	}
-	scores := make([]float64, len(args)-2)
-	found := make([]bool, len(args)-2)
-	for i, m := range args[2:] {
-		scores[i], found[i] = co.zscore(c, m)
-	}
-	if c.fatal != nil {
-		return
-	}
-	c.r.Array(len(scores))
-	for i, s := range scores {
-		if found[i] {
+	c.zscoresReply(args, func(s float64, found bool) {
+		if found {
 			c.r.BulkString(geoHashString(s))
 		} else {
 			c.r.Null()
 		}
-	}
+	})
 }
 
 // --- GEOSEARCH, GEOSEARCHSTORE, GEORADIUS and their kin ---

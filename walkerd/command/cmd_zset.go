@@ -858,6 +858,20 @@ func runZscore(c *ctx, args [][]byte, _ any) {
 // runZmscore is ZMSCORE key member [member ...]: an array of scores,
 // null for each missing member (all of them for a missing key).
 func runZmscore(c *ctx, args [][]byte, _ any) {
+	c.zscoresReply(args, func(s float64, found bool) {
+		if found {
+			c.r.Double(s)
+		} else {
+			c.r.Null()
+		}
+	})
+}
+
+// zscoresReply answers a command of the form CMD key member [member ...]
+// (ZMSCORE, GEOPOS, GEOHASH) with an array of one reply per member, each
+// written by each from the member's score; WRONGTYPE for a key of another
+// type.
+func (c *ctx) zscoresReply(args [][]byte, each func(score float64, found bool)) {
 	co := c.openZset(args[1])
 	if co == nil {
 		return
@@ -872,11 +886,7 @@ func runZmscore(c *ctx, args [][]byte, _ any) {
 	}
 	c.r.Array(len(scores))
 	for i, s := range scores {
-		if found[i] {
-			c.r.Double(s)
-		} else {
-			c.r.Null()
-		}
+		each(s, found[i])
 	}
 }
 
