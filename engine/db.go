@@ -509,6 +509,26 @@ func (db *DB) View(nowMs int64, fn func(*View) error) error {
 	return fn(v)
 }
 
+// TryView is View when the DB can be read at once; ok is false, fn not
+// run, when a writer holds the DB or waits for it (walkerd's FUNCTION
+// STATS, which must answer while a long read script holds a View and a
+// write waits behind it).
+func (db *DB) TryView(nowMs int64, fn func(*View) error) (ok bool, err error) {
+	if !db.mu.TryRLock() {
+		return false, nil
+	}
+	defer db.mu.RUnlock()
+	if db.closed {
+		return true, ErrClosed
+	}
+	if nowMs == 0 {
+		nowMs = db.nowMs()
+	}
+	v := &View{db: db, now: nowMs}
+	defer func() { v.done = true }()
+	return true, fn(v)
+}
+
 // ViewIndexed is View with the keydir's order made exact first, so that
 // the View's Rank and KeyAt answer: in O(log² n) and O(log n) rather than
 // a walk. It holds the DB alone while fn runs (other readers and writers

@@ -22,7 +22,7 @@
 //	internal key (walkerd's own state, never a user key)
 //	+------+------+-----------+
 //	| 0xFF | kind | rest      |   kind 'm': cluster member id -> RESP address
-//	+------+------+-----------+
+//	+------+------+-----------+   kind 'p': messages published (PublishedKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -371,6 +371,11 @@ func TypeOf(v []byte) (Type, bool) {
 // MemberPrefix begins the internal key of each cluster member's RESP
 // address: MemberPrefix + node id.
 var MemberPrefix = []byte{Internal, 'm'}
+
+// PublishedKey is the internal key that counts the PUBLISH and SPUBLISH
+// messages the log has carried (8 bytes BE): replicated state, so that a
+// node that installs a snapshot knows how many messages it skipped.
+var PublishedKey = []byte{Internal, 'p'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

@@ -224,7 +224,9 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 		pp := ParseCommand(args, c.now)
 		p = &pp
 	}
-	if p.Spec != nil && !inApply && p.Spec.Flags&FlagReadonly == 0 {
+	// FCALL runs as a read too, for a function flagged no-writes: outside
+	// the log its script refuses every write (runLua).
+	if p.Spec != nil && !inApply && p.Spec.Flags&FlagReadonly == 0 && p.Spec.Name != "fcall" {
 		c.r.Error(string(ErrUnknownCommand(args)))
 		return
 	}
@@ -233,6 +235,10 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 		return
 	}
 	run, pargs := p.Spec.run, p.Args // the closure takes these, not p
+	c.beginCommand()
+	if c.miss != nil && (strings.HasPrefix(p.Spec.Name, "object|") || strings.HasPrefix(p.Spec.Name, "memory|")) {
+		c.miss = nil // object.c's objectCommandLookup: LOOKUP_NONOTIFY
+	}
 	view := c.db.View
 	if p.Spec.Flags&FlagByPosition != 0 {
 		view = c.db.ViewIndexed
@@ -282,6 +288,17 @@ func ReadNoWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w
 // readMaybeWrite is Read; mayWrite lets the command ask to be a write instead
 // (ErrWriteNeeded, no reply written).
 func readMaybeWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool) (err error) {
+	return readMiss(db, dbi, now, spec, args, w, mayWrite, nil)
+}
+
+// ReadNotifyMiss is Read that calls miss with each key the command looked
+// up and did not find, in order, as db.c's lookupKeyReadWithFlags
+// notifies "keymiss": a key looked up twice is reported twice.
+func ReadNotifyMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, miss func(key []byte)) error {
+	return readMiss(db, dbi, now, spec, args, w, true, miss)
+}
+
+func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool, miss func([]byte)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
@@ -291,7 +308,7 @@ func readMaybeWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte
 		w.Error(string(ErrDBRange))
 		return nil
 	}
-	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite}
+	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite, miss: miss}
 	if spec != nil {
 		p := spec.ParseArgs(args, now)
 		c.exec(args, &p, false)

@@ -45,7 +45,7 @@ func init() {
 // SWAPDB change databases other than the current one).
 func (c *ctx) touchDB(dbi int, key []byte, event string) {
 	if c.tx != nil {
-		c.tx.touched = append(c.tx.touched, Touch{DB: dbi, Key: key, Event: event})
+		c.addTouch(Touch{DB: dbi, Key: key, Event: event})
 	}
 }
 

@@ -246,6 +246,9 @@ func runExpire(c *ctx, args [][]byte, p any) {
 
 func runTTL(c *ctx, args [][]byte, _ any) {
 	m, ok := c.metaRaw(c.metaKey(args[1]))
+	if !ok {
+		c.missed(args[1])
+	}
 	exp := m.ExpireAt
 	name := lowerASCII(args[0])
 	switch {

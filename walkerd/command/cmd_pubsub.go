@@ -1,10 +1,21 @@
 package command
 
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
+)
+
 // Pub/sub commands (Redis 7.0.15's pubsub.c). The server runs all of them
 // itself (package server's pubsub.go): subscriptions are per connection
 // and per node. PUBLISH and SPUBLISH are also data commands so that they
-// travel in a log entry: run, on every node's state machine, writes no key
-// and records the message as a Touch (Publish set), which every node's
+// travel in a log entry: run, on every node's state machine, writes no user
+// key (only the internal count of messages, keyspace.PublishedKey) and
+// records the message as a Touch (Publish set), which every node's
 // server delivers to its own subscribers. The reply run gives (0) is only
 // what a PUBLISH inside MULTI/EXEC answers; outside a transaction the
 // server answers with its own count (Redis Cluster's: the clients of the
@@ -55,8 +66,10 @@ const (
 
 func parsePublish(args [][]byte, now int64) (any, error) { return nil, nil }
 
-// runPublish records the message for every node's server to deliver; it
-// writes nothing.
+// runPublish records the message for every node's server to deliver, and
+// counts it in the internal PublishedKey (no user key changes): a node
+// that installs a snapshot learns from the count how many messages it
+// never delivered (Published).
 func runPublish(c *ctx, args [][]byte, _ any) {
 	kind := int8(PubChannel)
 	if equalFold(args[0], "spublish") {
@@ -64,8 +77,33 @@ func runPublish(c *ctx, args [][]byte, _ any) {
 	}
 	if c.tx != nil {
 		c.tx.touched = append(c.tx.touched, Touch{DB: c.dbi, Key: args[1], Event: "message", Message: args[2], Publish: kind})
+		n := uint64(0)
+		if v, _, ok := c.getRaw(keyspace.PublishedKey); ok && len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		c.putRaw(keyspace.PublishedKey, binary.BigEndian.AppendUint64(nil, n+1), 0)
 	}
 	c.r.Int(0)
+}
+
+// Published is how many PUBLISH and SPUBLISH messages the log entries
+// applied to db carried (0 for a database that never had one).
+func Published(db *engine.DB) (uint64, error) {
+	var n uint64
+	err := db.View(math.MinInt64, func(v *engine.View) error {
+		val, _, err := v.Get(keyspace.PublishedKey)
+		switch {
+		case errors.Is(err, engine.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case len(val) != 8:
+			return fmt.Errorf("%w: published count of %d bytes", keyspace.ErrBadKey, len(val))
+		}
+		n = binary.BigEndian.Uint64(val)
+		return nil
+	})
+	return n, err
 }
 
 // PubsubHelp is PUBSUB HELP's text, as Redis 7.0.15 gives it.

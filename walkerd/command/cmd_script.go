@@ -127,7 +127,7 @@ func runEval(c *ctx, args [][]byte, p any) {
 	}
 	keys := args[3 : 3+a.numkeys]
 	argv := args[3+a.numkeys:]
-	c.runScript(proto, sha, keys, argv, a.ro)
+	c.runScript(proto, sha, args, keys, argv, a.ro)
 }
 
 // SCRIPT LOAD <body>: compiles the script and caches it; answers its SHA1.
@@ -162,17 +162,7 @@ func runScriptExists(c *ctx, args [][]byte, _ any) {
 // ScriptExists runs SCRIPT EXISTS on this node's engine (outside the log:
 // SCRIPT EXISTS is no write), at time now.
 func ScriptExists(db *engine.DB, now int64, args [][]byte, w Writer) error {
-	c := &ctx{db: db, now: now, r: w}
-	err := db.View(now, func(v *engine.View) error {
-		c.view = v
-		runScriptExists(c, args, nil)
-		c.view = nil
-		return nil
-	})
-	if err == nil {
-		err = c.fatal
-	}
-	return err
+	return localRead(db, now, w, func(c *ctx) { runScriptExists(c, args, nil) })
 }
 
 func parseScriptFlush(args [][]byte, _ int64) (any, error) {
@@ -188,16 +178,7 @@ func parseScriptFlush(args [][]byte, _ int64) (any, error) {
 // SCRIPT FLUSH [ASYNC|SYNC]: empties the script cache (ASYNC and SYNC
 // alike: the deletes are one entry).
 func runScriptFlush(c *ctx, args [][]byte, _ any) {
-	p := keyspace.ScriptPrefix
-	it := c.iterate(p, keyspace.PrefixEnd(p), false)
-	var dead [][]byte
-	for ; it.Valid(); it.Next() {
-		dead = append(dead, bytes.Clone(it.Key()))
-	}
-	it.close()
-	for _, k := range dead {
-		c.delRaw(k)
-	}
+	c.delPrefix(keyspace.ScriptPrefix)
 	c.r.Status("OK")
 }
 

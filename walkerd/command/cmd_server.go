@@ -47,6 +47,10 @@ func init() {
 			conn("kill", -3, nsl|FlagAdmin, "2.4.0"),
 			conn("pause", -3, nsl|FlagAdmin, "2.9.50"),
 			conn("unpause", 2, nsl|FlagAdmin, "6.2.0"),
+			conn("tracking", -3, nsl, "6.0.0"), // client-side caching (server/tracking.go)
+			conn("caching", 3, nsl, "6.0.0"),
+			conn("getredir", 2, nsl, "6.0.0"),
+			conn("trackinginfo", 2, nsl, "6.2.0"),
 		}},
 		conn("reset", 1, nsl|FlagFast|FlagNoAuth|FlagAllowBusy|FlagNotQueued, "6.2.0"),
 		&Spec{Name: "wait", Arity: 3, Flags: FlagNoScript, Cats: CatConnection, Group: "generic", Since: "3.0.0",
@@ -93,5 +97,7 @@ func init() {
 			Summary: "Runs a read or a leader-only command a follower forwards: WALKER.FORWARD level db command... (internal)."},
 		&Spec{Name: "walker.digest", Arity: 1, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Returns a digest of this node's data, to compare replicas (internal)."},
+		&Spec{Name: "walker.haslog", Arity: 3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Answers 1 if this node's Raft log holds the entry at an index with a term, else 0: WALKER.HASLOG index term (internal: WAIT)."},
 	)
 }

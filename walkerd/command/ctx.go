@@ -48,6 +48,20 @@ type ctx struct {
 	// (PFCOUNT caching its count) may ask to be run as a write, by setting
 	// needWrite and replying nothing (Read then returns ErrWriteNeeded).
 	mayWrite, needWrite bool
+	// cmdUndo and cmdTouch are where the running command's writes and
+	// touches start in tx (beginCommand): touch judges from them whether
+	// the command created a key (Touch.New).
+	cmdUndo, cmdTouch int
+	// cmdSeen and cmdFirst index, for a command of many writes, the keys
+	// its touches named and the first undo record of each key it wrote
+	// (from cmdTouch and cmdUndo up to seenTo and firstTo): created stays
+	// linear in the command's writes.
+	cmdSeen         map[string]bool
+	cmdFirst        map[string]int
+	seenTo, firstTo int
+	// miss, when set on a read (tx nil), hears each key a lookup did not
+	// find: the server's keymiss notifications (ReadNotifyMiss).
+	miss func(key []byte)
 }
 
 // overlay holds the writes of the entries being applied, by engine key,
@@ -177,8 +191,112 @@ func (c *ctx) fail(err error) {
 
 func (c *ctx) touch(key []byte, event string) {
 	if c.tx != nil {
-		c.tx.touched = append(c.tx.touched, Touch{DB: c.dbi, Key: key, Event: event})
+		c.addTouch(Touch{DB: c.dbi, Key: key, Event: event})
 	}
+}
+
+// addTouch records a change, with New set when the running command
+// created the key (see created).
+func (c *ctx) addTouch(t Touch) {
+	t.New = c.created(t.DB, t.Key, t.Event)
+	c.tx.touched = append(c.tx.touched, t)
+}
+
+// beginCommand marks where the command about to run starts in the entry's
+// writes and touches (exec, and each command a script calls).
+func (c *ctx) beginCommand() {
+	if c.tx != nil {
+		c.cmdUndo, c.cmdTouch = len(c.tx.undo), len(c.tx.touched)
+		c.cmdSeen, c.cmdFirst = nil, nil
+	}
+}
+
+// scanIndexAt is how many touches or undo records of one command created
+// scans before it indexes them in a map.
+const scanIndexAt = 32
+
+// touchedBefore reports whether a touch of the running command before the
+// one being recorded named key of database dbi.
+func (c *ctx) touchedBefore(dbi int, key []byte) bool {
+	ts := c.tx.touched[min(c.cmdTouch, len(c.tx.touched)):]
+	if len(ts) <= scanIndexAt {
+		for _, t := range ts {
+			if t.DB == dbi && t.Publish == 0 && bytes.Equal(t.Key, key) {
+				return true
+			}
+		}
+		return false
+	}
+	if c.cmdSeen == nil {
+		c.cmdSeen, c.seenTo = make(map[string]bool, len(ts)), 0
+	}
+	for ; c.seenTo < len(ts); c.seenTo++ {
+		if t := ts[c.seenTo]; t.Publish == 0 && t.Key != nil {
+			c.cmdSeen[string(keyspace.MetaKey(t.DB, t.Key))] = true
+		}
+	}
+	return c.cmdSeen[string(keyspace.MetaKey(dbi, key))]
+}
+
+// firstUndo returns the running command's first undo record of engine key
+// k: its first write of k.
+func (c *ctx) firstUndo(k string) (undo, bool) {
+	us := c.tx.undo[min(c.cmdUndo, len(c.tx.undo)):]
+	if len(us) <= scanIndexAt {
+		for _, u := range us {
+			if u.key == k {
+				return u, true
+			}
+		}
+		return undo{}, false
+	}
+	if c.cmdFirst == nil {
+		c.cmdFirst, c.firstTo = make(map[string]int, len(us)), 0
+	}
+	for ; c.firstTo < len(us); c.firstTo++ {
+		if _, ok := c.cmdFirst[us[c.firstTo].key]; !ok {
+			c.cmdFirst[us[c.firstTo].key] = c.firstTo
+		}
+	}
+	i, ok := c.cmdFirst[k]
+	if !ok {
+		return undo{}, false
+	}
+	return us[i], true
+}
+
+// created reports whether the running command created key of database
+// dbi, the Touch being recorded for it the command's first: the key is
+// live now, and the command's first write of it found it absent (or
+// expired), as db.c's dbAdd, which notifies "new", runs only for a key
+// that is not there. RENAME, COPY, MOVE and RESTORE always create their
+// destination (Redis deletes one there first, then dbAdds).
+func (c *ctx) created(dbi int, key []byte, event string) bool {
+	if key == nil {
+		return false
+	}
+	if c.touchedBefore(dbi, key) {
+		return false // the command's first touch of the key told
+	}
+	k := keyspace.MetaKey(dbi, key)
+	if s, found, _ := c.slotOf(k); !found || !s.live(c.now) {
+		return false // not written in this batch, or not live now
+	}
+	switch event {
+	case "rename_to", "copy_to", "move_to", "restore":
+		return true
+	}
+	u, ok := c.firstUndo(string(k))
+	switch {
+	case !ok:
+		return false // not written by this command
+	case u.had: // as earlier writes of the batch left it
+		return !u.prev.live(c.now)
+	case c.tx.hides(k):
+		return true
+	}
+	_, ok = viewRead(c, func(r *engine.View) (engine.Meta, error) { return r.Lookup(k) })
+	return !ok
 }
 
 // viewRead runs read in the command's view (or one of its own at c.now):
@@ -286,6 +404,7 @@ type value struct {
 func (c *ctx) lookup(key []byte) (value, bool) {
 	raw, exp, ok := c.getRaw(c.metaKey(key))
 	if !ok {
+		c.missed(key)
 		return value{}, false
 	}
 	m, err := keyspace.DecodeMeta(raw)
@@ -315,7 +434,18 @@ func (c *ctx) getString(key []byte) (v []byte, exp int64, found, wrong bool) {
 // exists reports whether a key of any type is live.
 func (c *ctx) exists(key []byte) bool {
 	_, ok := c.metaRaw(c.metaKey(key))
+	if !ok {
+		c.missed(key)
+	}
 	return ok
+}
+
+// missed reports a key a read's lookup did not find to c.miss (db.c's
+// lookupKeyReadWithFlags notifies "keymiss" then).
+func (c *ctx) missed(key []byte) {
+	if c.miss != nil && c.tx == nil {
+		c.miss(key)
+	}
 }
 
 // putString sets a string key.

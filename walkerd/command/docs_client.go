@@ -1,7 +1,7 @@
 package command
 
 // COMMAND DOCS of RESET, WAIT and the CLIENT subcommands REPLY, KILL,
-// PAUSE and UNPAUSE, as Redis 7.0.15's COMMAND DOCS gives them.
+// PAUSE, UNPAUSE, TRACKING, CACHING, GETREDIR and TRACKINGINFO, as Redis 7.0.15's COMMAND DOCS gives them.
 var _ = addDocs(map[string]redisDoc{
 	"client|reply": {Summary: "Instruct the server whether to reply to commands", Complexity: "O(1)", Args: []Arg{
 		{Name: "on_off_skip", Type: "oneof", Args: []Arg{
@@ -52,4 +52,25 @@ var _ = addDocs(map[string]redisDoc{
 		{Name: "numreplicas", Type: "integer"},
 		{Name: "timeout", Type: "integer"},
 	}},
+	"client|tracking": {Summary: "Enable or disable server assisted client side caching support", Complexity: "O(1). Some options may introduce additional complexity.",
+		Args: []Arg{
+			{Name: "status", Type: "oneof", Args: []Arg{
+				{Name: "on", Type: "pure-token", Token: "ON"},
+				{Name: "off", Type: "pure-token", Token: "OFF"},
+			}},
+			{Name: "client-id", Type: "integer", Token: "REDIRECT", Flags: ArgOptional},
+			{Name: "prefix", Type: "string", Token: "PREFIX", Flags: ArgOptional | ArgMultiple | ArgMultipleToken},
+			{Name: "bcast", Type: "pure-token", Token: "BCAST", Flags: ArgOptional},
+			{Name: "optin", Type: "pure-token", Token: "OPTIN", Flags: ArgOptional},
+			{Name: "optout", Type: "pure-token", Token: "OPTOUT", Flags: ArgOptional},
+			{Name: "noloop", Type: "pure-token", Token: "NOLOOP", Flags: ArgOptional},
+		}},
+	"client|caching": {Summary: "Instruct the server about tracking or not keys in the next request", Complexity: "O(1)", Args: []Arg{
+		{Name: "mode", Type: "oneof", Args: []Arg{
+			{Name: "yes", Type: "pure-token", Token: "YES"},
+			{Name: "no", Type: "pure-token", Token: "NO"},
+		}},
+	}},
+	"client|getredir":     {Summary: "Get tracking notifications redirection client ID if any", Complexity: "O(1)"},
+	"client|trackinginfo": {Summary: "Return information about server assisted client side caching for the current connection", Complexity: "O(1)"},
 })

@@ -220,7 +220,8 @@ func (r Reply) Int() (int64, bool) {
 //	          Status/Error/Bulk/HumanDouble: len uvarint, bytes
 //	          Int: varint   Array/Map/Set: n uvarint   Double: 8 bytes LE
 //	          Bool: 1 byte  Null/NullArray: nothing
-//	result  = version byte (1) | flags byte (bit 0 aborted) |
+//	result  = version byte (1) | flags byte (bit 0 aborted, bit 1 log
+//	          position) | [index uvarint, term uvarint: with bit 1] |
 //	          error: len uvarint, bytes | nreplies uvarint | replies...
 //
 // Touched keys are not carried: every node's state machine reports its own.
@@ -314,6 +315,11 @@ func EncodeResult(res *Result) []byte {
 	if res.Aborted {
 		b[1] = 1
 	}
+	if res.Index != 0 || res.Term != 0 {
+		b[1] |= 2
+		b = binary.AppendUvarint(b, res.Index)
+		b = binary.AppendUvarint(b, res.Term)
+	}
 	b = binary.AppendUvarint(b, uint64(len(res.Error)))
 	b = append(b, res.Error...)
 	b = binary.AppendUvarint(b, uint64(len(res.Replies)))
@@ -332,6 +338,9 @@ func DecodeResult(b []byte) (*Result, error) {
 	}
 	flags := d.byte()
 	res := &Result{Aborted: flags&1 != 0}
+	if flags&2 != 0 {
+		res.Index, res.Term = d.uvarint(), d.uvarint()
+	}
 	res.Error = string(d.bytes())
 	n := d.count()
 	for i := 0; i < n && d.err == nil; i++ {

@@ -17,6 +17,12 @@ type Result struct {
 	// commands, keyspace notifications, pub/sub and client-side caching
 	// listen to it; nobody parses replies back.
 	Touched []Touch
+	// Index and Term locate the entry in the Raft log: set by the Raft
+	// store's state machine (0 in standalone mode, and on a result made
+	// up without applying anything). WAIT asks the other voters whether
+	// their log holds the entry at Index with Term. Carried to a follower
+	// with the forwarded result.
+	Index, Term uint64
 }
 
 // Touch is one change a write made to one key.
@@ -35,6 +41,12 @@ type Touch struct {
 	// Event "message"; no key changed.
 	Publish int8
 	Message []byte
+	// New: the command created the key (it was not there, or had
+	// expired, before the command ran), this Touch being the command's
+	// first of it. Redis notifies "new" then, before the command's own
+	// event (db.c's dbAdd); RENAME, COPY, MOVE and RESTORE always create
+	// their destination.
+	New bool
 }
 
 // Reply returns the reply a client of one command gets: the entry's

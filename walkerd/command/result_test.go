@@ -89,9 +89,10 @@ func TestReply_EncodesAndDecodesEveryKind(t *testing.T) {
 	if !reflect.DeepEqual(got, r.R) && !sameReply(got, r.R) {
 		t.Fatalf("round trip:\n%v\n%v", got, r.R)
 	}
-	res := &Result{Replies: []Reply{r.R, ErrorReply("ERR x")}, Aborted: true, Error: "ERR whole"}
+	res := &Result{Replies: []Reply{r.R, ErrorReply("ERR x")}, Aborted: true, Error: "ERR whole", Index: 1 << 40, Term: 7}
 	back, err := DecodeResult(EncodeResult(res))
-	if err != nil || back.Error != res.Error || !back.Aborted || len(back.Replies) != 2 || !sameReply(back.Replies[0], r.R) {
+	if err != nil || back.Error != res.Error || !back.Aborted || len(back.Replies) != 2 || !sameReply(back.Replies[0], r.R) ||
+		back.Index != res.Index || back.Term != res.Term {
 		t.Fatalf("result round trip: %+v %v", back, err)
 	}
 	// The same tokens reach a Writer as went in.
@@ -133,7 +134,8 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 		// What decodes re-encodes to what decodes alike.
 		again, err := DecodeResult(EncodeResult(res))
-		if err != nil || again.Error != res.Error || again.Aborted != res.Aborted || len(again.Replies) != len(res.Replies) {
+		if err != nil || again.Error != res.Error || again.Aborted != res.Aborted || len(again.Replies) != len(res.Replies) ||
+			again.Index != res.Index || again.Term != res.Term {
 			t.Fatalf("re-encoding changed the result: %v", err)
 		}
 		for i := range res.Replies {

@@ -34,23 +34,29 @@ package command
 // of every script as Redis before 7.0 did, so a script draws the same
 // numbers on every node.
 //
-// Runaway scripts. A script may execute at most ScriptBudget Lua VM
-// instructions (counted by the context the VM polls once per instruction,
-// scriptBudget below; each redis.call counts scriptCallCost of them, so a
-// script makes at most 100,000 calls): past it the script stops, its writes are rolled
-// back and it fails with errScriptBudget. The count depends only on the
-// script and its data, so every node stops it at the same instruction.
-// The budget is fixed (not CONFIG SET lua-time-limit / busy-reply-
-// threshold, which are node-local settings and could differ between
-// nodes): a build constant, the same on every node.
+// Runaway scripts. A script in the log may execute at most ScriptBudget
+// Lua VM instructions (counted by the context the VM polls once per
+// instruction, scriptBudget below; each redis.call counts scriptCallCost
+// of them, so a script makes at most 100,000 calls): past it the script
+// stops, its writes are rolled back and it fails with errScriptBudget.
+// The count depends only on the script and its data, so every node stops
+// it at the same instruction. The budget is fixed (not CONFIG SET
+// lua-time-limit / busy-reply-threshold, which are node-local settings
+// and could differ between nodes): a build constant, the same on every
+// node. No node may stop such a script on its own, so SCRIPT KILL answers
+// UNKILLABLE while one runs. A script outside the log (EVAL_RO,
+// EVALSHA_RO, FCALL_RO, a no-writes function) runs on one node only, side
+// by side with other reads: it has no budget and runs until it ends or
+// SCRIPT KILL (FUNCTION KILL for functions) stops it, as Redis lets a
+// script run. Nothing waits for it, so walkerd never answers BUSY.
 //
 // Sandbox. The globals table and the library tables are read-only
 // ("Attempt to modify a readonly table"); reading a global that does not
 // exist fails ("Script attempted to access nonexistent global variable"),
 // as Redis 7.0's protection does. The libraries are Lua's base (without
 // print, dofile, loadfile, require, module), table, string and math, and
-// redis. Redis's cjson, bit, struct and cmsgpack are missing: no
-// maintained Go implementation for gopher-lua is available here.
+// redis, and Redis's cjson, bit, struct and cmsgpack, written in Go for
+// gopher-lua in package lualib (its doc lists their differences).
 //
 // Determinism also needs: tostring and string.format name tables and
 // functions by a number the script run assigns ("table: 0x00000001"), not
@@ -62,12 +68,12 @@ package command
 // errors) are gopher-lua's wording, the commonest syntax errors mapped to
 // Lua's; ".." formats numbers with Go's shortest form (1e15 is
 // "1000000000000000", Lua's "%.14g" gives "1e+15"; tostring, and numbers
-// passed to redis.call, "%.17g", are Redis's); the script's RESP is 2 only
-// (redis.setresp(3) is refused); math.random restarts from seed 0 in
+// passed to redis.call, "%.17g", are Redis's); RESP3 big numbers and
+// verbatim strings a script returns are answered as bulk strings; math.random restarts from seed 0 in
 // every script (Redis 7.0 carries its state from script to script, which
-// is nondeterministic); the libraries cjson, bit, struct, cmsgpack and
-// coroutine are missing; server-local commands (SCAN, INFO, CONFIG,
-// CLIENT, ...) cannot be called from a script; memory is not bounded
+// is nondeterministic); the coroutine library is missing; server-local
+// commands (SCAN, INFO, CONFIG, CLIENT, ...) cannot be called from a
+// script; memory is not bounded
 // beyond string.rep's 512 MB (proto-max-bulk-len).
 
 import (
@@ -78,9 +84,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -88,6 +94,7 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/command/lualib"
 )
 
 // ScriptBudget is how many Lua VM instructions one script may execute
@@ -105,6 +112,15 @@ var ScriptBudget int64 = 100_000_000
 // rolled back, instead of running for tens of seconds and holding
 // gigabytes of pending writes on every node.
 const scriptCallCost = 1000
+
+// RedisVersion is the Redis version whose semantics scripts see as
+// redis.REDIS_VERSION, and redisVersionNum the same as 0x00MMmmpp
+// (script_lua.c's luaRegisterVersion). Constants, not the server's
+// configured redis_version: every node must run a script alike.
+const (
+	RedisVersion    = "7.0.15"
+	redisVersionNum = 7<<16 | 0<<8 | 15
+)
 
 // ScriptLog receives redis.log's messages (level: 0 debug, 1 verbose, 2
 // notice, 3 warning). The server sets it to its logger; nil drops them.
@@ -138,15 +154,15 @@ var (
 const maxProtos = 1024
 
 var (
-	syntaxLine = regexp.MustCompile(`^user_script line:(\d+)\(column:\d+\) near '([^']*)':\s*(.*)$`)
-	syntaxEOF  = regexp.MustCompile(`^user_script at EOF:\s*(.*)$`)
+	syntaxLine = regexp.MustCompile(`^\w+ line:(\d+)\(column:\d+\) near '([^']*)':\s*(.*)$`)
+	syntaxEOF  = regexp.MustCompile(`^\w+ at EOF:\s*(.*)$`)
 )
 
-// syntaxError words a gopher-lua parse error as Lua 5.1's luaX_syntaxerror
-// does ("user_script:LINE: MESSAGE near 'TOKEN'"), as near as its
-// messages allow: "syntax error" becomes Lua's commonest, "unexpected
-// symbol".
-func syntaxError(msg string, body []byte) string {
+// syntaxError words a gopher-lua parse error of chunk as Lua 5.1's
+// luaX_syntaxerror does ("user_script:LINE: MESSAGE near 'TOKEN'"), as
+// near as its messages allow: "syntax error" becomes Lua's commonest,
+// "unexpected symbol".
+func syntaxError(msg string, body []byte, chunk string) string {
 	msg = strings.TrimSpace(msg)
 	word := func(m string) string {
 		switch m = strings.TrimSpace(m); m {
@@ -158,10 +174,10 @@ func syntaxError(msg string, body []byte) string {
 		return m
 	}
 	if m := syntaxLine.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("user_script:%s: %s near '%s'", m[1], word(m[3]), m[2])
+		return fmt.Sprintf("%s:%s: %s near '%s'", chunk, m[1], word(m[3]), m[2])
 	}
 	if m := syntaxEOF.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("user_script:%d: %s near '<eof>'", bytes.Count(body, []byte("\n"))+1, word(m[1]))
+		return fmt.Sprintf("%s:%d: %s near '<eof>'", chunk, bytes.Count(body, []byte("\n"))+1, word(m[1]))
 	}
 	return msg
 }
@@ -177,7 +193,7 @@ func compileScript(body []byte) (*lua.FunctionProto, string) {
 	}
 	chunk, err := parse.Parse(bytes.NewReader(body), "user_script")
 	if err != nil {
-		return nil, "ERR Error compiling script (new function): " + oneLine(syntaxError(err.Error(), body))
+		return nil, "ERR Error compiling script (new function): " + oneLine(syntaxError(err.Error(), body, "user_script"))
 	}
 	p, err = lua.Compile(chunk, "user_script")
 	if err != nil {
@@ -205,11 +221,22 @@ func oneLine(s string) string {
 // the clock.
 type scriptBudget struct {
 	n, limit int64
+	// killable marks a run outside the log, which SCRIPT KILL and
+	// FUNCTION KILL stop by setting killed (it has no instruction
+	// limit).
+	killable bool
+	killed   atomic.Bool
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (b *scriptBudget) Done() <-chan struct{} {
+	if b.killable {
+		if b.killed.Load() {
+			return closedChan
+		}
+		return nil
+	}
 	b.n++
 	if b.n > b.limit {
 		return closedChan
@@ -236,6 +263,15 @@ type scriptRun struct {
 	// panicked is what a command of the script panicked with (not a
 	// refusal): runScript panics with it again outside the VM.
 	panicked any
+	// resp is the protocol the script's redis.call replies are parsed
+	// in and its booleans answered in: 2, or 3 after redis.setresp(3).
+	resp int
+	// sb is the sandbox the run uses.
+	sb *sandbox
+	// loading is true while a function library's top level runs, and
+	// callbacks holds the functions it registered, by name (function.go).
+	loading   bool
+	callbacks map[string]*lua.LFunction
 	// refs number the tables and functions the script turned into
 	// strings, in the order it did: gopher-lua names them by their Go
 	// address, which differs from node to node.
@@ -273,12 +309,67 @@ func (sr *scriptRun) str(L *lua.LState, v lua.LValue) lua.LValue {
 
 // runScript runs a compiled script in c with its keys and arguments and
 // writes its reply to c.r. Writes are undone when the budget stops it.
-func (c *ctx) runScript(proto *lua.FunctionProto, sha string, keys, argv [][]byte, ro bool) {
-	sr := &scriptRun{c: c, sha: sha, ro: ro || c.tx == nil, budget: scriptBudget{limit: ScriptBudget}}
+func (c *ctx) runScript(proto *lua.FunctionProto, sha string, cmd, keys, argv [][]byte, ro bool) {
+	c.runLua(&RunningScript{Name: sha, Command: cmd, Eval: true}, ro, func(sr *scriptRun, L *lua.LState) (*lua.LFunction, []lua.LValue, string) {
+		sr.sb.g.RawSetString("KEYS", stringsTable(L, keys))
+		sr.sb.g.RawSetString("ARGV", stringsTable(L, argv))
+		fn := L.NewFunctionFromProto(proto)
+		fn.Env = sr.sb.env
+		return fn, nil, ""
+	})
+}
+
+// newLuaState is a bare Lua state for one script run. Its value stack
+// starts small and grows to Lua 5.1's LUAI_MAXCSTACK (8,000 slots, so a
+// script may return as many values as from Redis), and its call stack
+// grows as calls nest, up to gopher-lua's 256 frames: a fresh state then
+// costs a few KB instead of about 100 KB (gopher-lua's fixed defaults).
+func newLuaState() *lua.LState {
+	return lua.NewState(lua.Options{
+		SkipOpenLibs:        true,
+		IncludeGoStackTrace: false,
+		RegistrySize:        256,
+		RegistryMaxSize:     8000 + 256,
+		RegistryGrowStep:    256,
+		CallStackSize:       lua.CallStackSize,
+		MinimizeStackMemory: true,
+	})
+}
+
+// stringsTable is a Lua array of the strings vs.
+func stringsTable(L *lua.LState, vs [][]byte) *lua.LTable {
+	t := L.CreateTable(len(vs), 0)
+	for i, v := range vs {
+		t.RawSetInt(i+1, lua.LString(v))
+	}
+	return t
+}
+
+// runLua is one script run, EVAL's or FCALL's: prepare builds, in a fresh
+// state whose instructions the budget already counts, the function to
+// call and its arguments (or an error reply); runLua calls it and writes
+// its reply to c.r. run.Name is what error replies call the script (the
+// SHA1 for EVAL, the function's name for FCALL); while it runs, run is
+// listed for SCRIPT KILL, FUNCTION KILL and FUNCTION STATS. ro refuses
+// writes. A run
+// outside the log (c.tx nil: EVAL_RO, FCALL_RO, a no-writes function) is
+// never stopped by the budget, only by SCRIPT KILL or FUNCTION KILL, as
+// Redis lets a script run until it is killed; a run inside the log is
+// stopped by the budget alone, the same on every node.
+func (c *ctx) runLua(run *RunningScript, ro bool, prepare func(sr *scriptRun, L *lua.LState) (*lua.LFunction, []lua.LValue, string)) {
+	name := run.Name
+	sr := &scriptRun{c: c, sha: name, ro: ro || c.tx == nil, resp: 2, budget: scriptBudget{limit: ScriptBudget}}
+	if c.tx == nil {
+		sr.budget.limit = math.MaxInt64
+		sr.budget.killable = true
+	}
 	sr.srand(0)
-	L := lua.NewState(lua.Options{SkipOpenLibs: true, IncludeGoStackTrace: false})
-	defer L.Close()
-	env := sr.openLibs(L, keys, argv)
+	sb := getSandbox(sr)
+	L := sb.L
+	clean := false // the run ended as a script may: its sandbox can serve again
+	defer func() { sb.put(clean) }()
+	run.InLog, run.budget, run.db = c.tx != nil, &sr.budget, c.db
+	defer running.add(run)()
 
 	var m mark
 	if c.tx != nil {
@@ -291,11 +382,16 @@ func (c *ctx) runScript(proto *lua.FunctionProto, sha string, keys, argv [][]byt
 	c.mayWrite = false
 	defer func() { c.r, c.dbi, c.mayWrite = out, dbi, mayWrite }()
 
-	fn := L.NewFunctionFromProto(proto)
-	fn.Env = env
 	L.SetContext(&sr.budget)
-	L.Push(fn)
-	err := L.PCall(0, 1, L.NewFunction(sr.errorHandler))
+	fn, fargs, msg := prepare(sr, L)
+	var err error
+	if msg == "" {
+		L.Push(fn)
+		for _, a := range fargs {
+			L.Push(a)
+		}
+		err = L.PCall(len(fargs), 1, sb.errorHandler)
+	}
 	L.RemoveContext()
 	c.r, c.dbi = out, dbi
 	if sr.panicked != nil {
@@ -304,14 +400,21 @@ func (c *ctx) runScript(proto *lua.FunctionProto, sha string, keys, argv [][]byt
 	if c.fatal != nil {
 		return
 	}
-	if sr.budget.exceeded() {
+	clean = !sr.budget.killed.Load() && !sr.budget.exceeded()
+	switch {
+	case sr.budget.killed.Load():
+		c.r.Error("ERR Script killed by user with SCRIPT KILL...")
+		return
+	case sr.budget.exceeded():
 		if c.tx != nil {
 			c.tx.rollbackTo(m)
 		}
-		c.r.Error(errScriptBudget(sha))
+		c.r.Error(errScriptBudget(name))
 		return
-	}
-	if err != nil {
+	case msg != "":
+		c.r.Error(msg)
+		return
+	case err != nil:
 		var v lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok {
 			v = ae.Object
@@ -319,7 +422,7 @@ func (c *ctx) runScript(proto *lua.FunctionProto, sha string, keys, argv [][]byt
 		c.r.Error(sr.errorText(v))
 		return
 	}
-	luaToReply(c.r, L.Get(-1), 0)
+	sr.luaToReply(c.r, L.Get(-1), 0)
 }
 
 // errorHandler is Redis's __redis__err__handler: it turns what the script
@@ -391,51 +494,31 @@ func luaToString(v lua.LValue) string {
 // ("%.14g", LUAI_NUMFFORMAT).
 func formatLuaNumber(f float64) string { return formatG(f, 14) }
 
-// formatG is C's printf "%.<prec>g".
-func formatG(f float64, prec int) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	s := strconv.FormatFloat(f, 'g', prec, 64)
-	// %g in C drops trailing zeros and uses at least two exponent digits.
-	if i := strings.IndexByte(s, 'e'); i >= 0 {
-		mant, exp := s[:i], s[i+1:]
-		if strings.Contains(mant, ".") {
-			mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
-		}
-		sign := exp[0]
-		digits := exp[1:]
-		if len(digits) < 2 {
-			digits = "0" + digits
-		}
-		return mant + "e" + string(sign) + digits
-	}
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
-}
+// formatG is C's printf "%.<prec>g" (lualib.FormatG).
+func formatG(f float64, prec int) string { return lualib.FormatG(f, prec) }
 
 // luaToReply writes a script's value as Redis's luaReplyToRedisReply
 // does: a string as a bulk string, a number as an integer (truncated),
-// true as 1, false and nil as a null bulk string, a table with a string
-// err as an error, with a string ok as a status, any other table as an
-// array of its elements 1, 2, ... up to the first nil.
-func luaToReply(w Writer, v lua.LValue, depth int) {
+// nil as a null; true and false as 1 and a null bulk string, or as
+// booleans once the script chose RESP3 (redis.setresp(3)); a table with a
+// string err as an error, with a string ok as a status, with a number
+// double as a double, with a string big_number as a big number (a bulk
+// string here), with a table map as a map of its pairs, with a table set
+// as a set of its keys, with a table verbatim_string as its string; any
+// other table as an array of its elements 1, 2, ... up to the first nil.
+func (sr *scriptRun) luaToReply(w Writer, v lua.LValue, depth int) {
 	switch v := v.(type) {
 	case lua.LString:
 		w.Bulk([]byte(v))
 	case lua.LNumber:
 		w.Int(luaInt(float64(v)))
 	case lua.LBool:
-		if v {
+		switch {
+		case sr.resp == 3:
+			w.Bool(bool(v))
+		case bool(v):
 			w.Int(1)
-		} else {
+		default:
 			w.Null()
 		}
 	case *lua.LTable:
@@ -447,9 +530,43 @@ func luaToReply(w Writer, v lua.LValue, depth int) {
 			w.Status(oneLine(string(s)))
 			return
 		}
+		if d, ok := v.RawGetString("double").(lua.LNumber); ok {
+			w.Double(float64(d))
+			return
+		}
+		if s, ok := v.RawGetString("big_number").(lua.LString); ok {
+			w.Bulk([]byte(s))
+			return
+		}
 		if depth > 1000 {
 			w.Error("ERR reached lua stack limit")
 			return
+		}
+		if m, ok := v.RawGetString("map").(*lua.LTable); ok {
+			var kv []lua.LValue
+			m.ForEach(func(k, x lua.LValue) { kv = append(kv, k, x) })
+			w.Map(len(kv) / 2)
+			for _, x := range kv {
+				sr.luaToReply(w, x, depth+1)
+			}
+			return
+		}
+		if set, ok := v.RawGetString("set").(*lua.LTable); ok {
+			var ks []lua.LValue
+			set.ForEach(func(k, _ lua.LValue) { ks = append(ks, k) })
+			w.Set(len(ks))
+			for _, k := range ks {
+				sr.luaToReply(w, k, depth+1)
+			}
+			return
+		}
+		if vt, ok := v.RawGetString("verbatim_string").(*lua.LTable); ok {
+			if s, ok := vt.RawGetString("string").(lua.LString); ok {
+				if _, ok := vt.RawGetString("format").(lua.LString); ok {
+					w.Bulk([]byte(s))
+					return
+				}
+			}
 		}
 		n := 0
 		for v.RawGetInt(n+1) != lua.LNil {
@@ -457,7 +574,7 @@ func luaToReply(w Writer, v lua.LValue, depth int) {
 		}
 		w.Array(n)
 		for i := 1; i <= n; i++ {
-			luaToReply(w, v.RawGetInt(i), depth+1)
+			sr.luaToReply(w, v.RawGetInt(i), depth+1)
 		}
 	default:
 		w.Null()
@@ -478,37 +595,85 @@ func luaInt(f float64) int64 {
 	return int64(f)
 }
 
-// replyToLua converts a command's reply as Redis's RESP2 reply parser for
-// Lua does: an integer as a number, a bulk string as a string, a null as
-// false, an array as a table, a status as {ok=}, an error as {err=}.
-func replyToLua(L *lua.LState, v resp.Value) lua.LValue {
+// replyToLua converts a command's reply as Redis's reply parsers for Lua
+// do (script_lua.c). Under RESP2 (the default): an integer as a number, a
+// bulk string as a string, a null as false, an array as a table, a status
+// as {ok=}, an error as {err=}. Under RESP3 (after redis.setresp(3)) also
+// a null as nil, a boolean as a boolean, a double as {double=}, a map as
+// {map={k=v...}}, a set as {set={member=true...}}, a big number as
+// {big_number=}, a verbatim string as {verbatim_string={format=,string=}}.
+func replyToLua(L *lua.LState, v resp.Value, proto int) lua.LValue {
 	if v.Null {
+		if proto == 3 {
+			return lua.LNil
+		}
 		return lua.LFalse
+	}
+	wrap := func(field string, x lua.LValue) lua.LValue {
+		t := L.NewTable()
+		t.RawSetString(field, x)
+		return t
 	}
 	switch v.Kind {
 	case resp.KindInt:
 		return lua.LNumber(v.Int)
-	case resp.KindBulk, resp.KindVerbatim, resp.KindBigNumber, resp.KindDouble:
+	case resp.KindBulk:
+		return lua.LString(v.Str)
+	case resp.KindVerbatim:
+		if proto == 3 {
+			t := L.NewTable()
+			t.RawSetString("format", lua.LString(v.Format))
+			t.RawSetString("string", lua.LString(v.Str))
+			return wrap("verbatim_string", t)
+		}
+		return lua.LString(v.Str)
+	case resp.KindBigNumber:
+		if proto == 3 {
+			return wrap("big_number", lua.LString(v.Str))
+		}
+		return lua.LString(v.Str)
+	case resp.KindDouble:
+		if proto == 3 {
+			return wrap("double", lua.LNumber(v.Float))
+		}
 		return lua.LString(v.Str)
 	case resp.KindSimple:
-		t := L.NewTable()
-		t.RawSetString("ok", lua.LString(v.Str))
-		return t
+		return wrap("ok", lua.LString(v.Str))
 	case resp.KindError, resp.KindBlobError:
-		t := L.NewTable()
-		t.RawSetString("err", lua.LString(v.Str))
-		return t
+		return wrap("err", lua.LString(v.Str))
 	case resp.KindBool:
+		if proto == 3 {
+			return lua.LBool(v.Bool)
+		}
 		if v.Bool {
 			return lua.LNumber(1)
 		}
 		return lua.LFalse
 	case resp.KindNull:
+		if proto == 3 {
+			return lua.LNil
+		}
 		return lua.LFalse
+	case resp.KindMap:
+		if proto == 3 {
+			t := L.NewTable()
+			for i := 0; i+1 < len(v.Elems); i += 2 {
+				t.RawSet(replyToLua(L, v.Elems[i], proto), replyToLua(L, v.Elems[i+1], proto))
+			}
+			return wrap("map", t)
+		}
+	case resp.KindSet:
+		if proto == 3 {
+			t := L.NewTable()
+			for _, e := range v.Elems {
+				t.RawSet(replyToLua(L, e, proto), lua.LTrue)
+			}
+			return wrap("set", t)
+		}
 	}
 	t := L.CreateTable(len(v.Elems), 0)
 	for i, e := range v.Elems {
-		t.RawSetInt(i+1, replyToLua(L, e))
+		t.RawSetInt(i+1, replyToLua(L, e, proto))
 	}
 	return t
 }
@@ -586,7 +751,7 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 		L.RaiseError("%s", c.fatal.Error())
 		return 0
 	}
-	enc := resp.Encoder{Proto: 2}
+	enc := resp.Encoder{Proto: sr.resp}
 	rec.R.WriteTo(&enc)
 	v, _, err := resp.Parse(enc.B)
 	if err != nil {
@@ -596,7 +761,7 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 		msg := string(v.Str)
 		return fail(msg)
 	}
-	L.Push(replyToLua(L, v))
+	L.Push(replyToLua(L, v, sr.resp))
 	return 1
 }
 
@@ -628,13 +793,76 @@ func (sr *scriptRun) runCommand(s *Spec, args [][]byte, p any, rec *Recorder) {
 		}
 	}()
 	c.r = rec
+	c.beginCommand() // ctx.go: Touch.New per command
 	s.run(c, args, p)
 }
 
-// openLibs builds the script's environment: the libraries, redis, KEYS
-// and ARGV in a globals table, behind a read-only proxy that refuses
-// unknown names (Redis 7.0's scriptingEnableGlobalsProtection).
-func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
+// sandbox is a Lua state with the scripts' environment built, reused from
+// run to run: building it is most of a short script's cost. A script
+// cannot change it (its globals and libraries are read-only, rawset
+// included, and there is no getfenv, debug or coroutine), so a reused
+// sandbox behaves as a new one and every node computes the same whatever
+// sandbox it runs a script in. What a run sets (KEYS, ARGV, cjson's
+// settings, the stack) is cleared when it ends, and a sandbox is reused
+// only after a run that ended normally with its read-only tables empty.
+type sandbox struct {
+	L *lua.LState
+	// sr is the run using the sandbox: its functions act for it.
+	sr *scriptRun
+	// g is the raw globals table; env the read-only proxy scripts see,
+	// which reads through to globals: g, or a function library's load
+	// API while its top level runs (function.go).
+	g, env, globals *lua.LTable
+	redis           *lua.LTable // the raw redis table
+	// errorHandler is sr's errorHandler, for PCall.
+	errorHandler *lua.LFunction
+	// protected are the read-only proxies: none may hold a key.
+	protected map[*lua.LTable]bool
+	resetLibs func()
+}
+
+var sandboxes = sync.Pool{New: func() any { return newSandbox() }}
+
+// getSandbox returns a sandbox for sr's run.
+func getSandbox(sr *scriptRun) *sandbox {
+	sb := sandboxes.Get().(*sandbox)
+	sb.sr, sb.globals = sr, sb.g
+	sr.sb = sb
+	return sb
+}
+
+// put returns the sandbox for reuse after a run that ended normally, or
+// drops it.
+func (sb *sandbox) put(clean bool) {
+	L := sb.L
+	L.RemoveContext()
+	sb.sr.sb, sb.sr = nil, nil
+	sb.g.RawSetString("KEYS", lua.LNil)
+	sb.g.RawSetString("ARGV", lua.LNil)
+	sb.globals = sb.g
+	sb.resetLibs()
+	for p := range sb.protected {
+		if k, _ := p.Next(lua.LNil); k != lua.LNil {
+			clean = false
+		}
+	}
+	if !clean || L.GetTop() > 16 {
+		L.Close()
+		return
+	}
+	L.SetTop(0)
+	sandboxes.Put(sb)
+}
+
+// newSandbox builds a Lua state with the scripts' environment: the
+// libraries and redis in a globals table g, behind a read-only proxy env
+// that refuses unknown names (Redis 7.0's
+// scriptingEnableGlobalsProtection). Its functions act for sb.sr, the
+// run using it.
+func newSandbox() *sandbox {
+	L := newLuaState()
+	sb := &sandbox{L: L, protected: map[*lua.LTable]bool{}}
+	sb.errorHandler = L.NewFunction(func(L *lua.LState) int { return sb.sr.errorHandler(L) })
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -644,14 +872,48 @@ func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
 		L.Call(1, 0)
 	}
 	g := L.G.Global
-	for _, name := range []string{"print", "dofile", "loadfile", "require", "module", "_printregs", "collectgarbage", "gcinfo", "channel", "coroutine", "package", "_GOPHER_LUA_VERSION"} {
+	// Redis 7.0 has no getfenv, setfenv or newproxy either; gopher-lua's
+	// getfenv would hand out the raw globals.
+	for _, name := range []string{"print", "dofile", "loadfile", "require", "module", "_printregs", "collectgarbage", "gcinfo", "channel", "coroutine", "package", "_GOPHER_LUA_VERSION",
+		"getfenv", "setfenv", "newproxy"} {
 		g.RawSetString(name, lua.LNil)
 	}
-	// gopher-lua's loadstring/load compile source only (no bytecode).
+	// gopher-lua's loadstring and load compile source only (no
+	// bytecode); what they compile runs in the script's globals (they
+	// would give it the raw ones).
+	for _, name := range []string{"loadstring", "load"} {
+		orig := g.RawGetString(name).(*lua.LFunction)
+		g.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			n := L.GetTop()
+			L.Push(orig)
+			for i := 1; i <= n; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(n, lua.MultRet)
+			if fn, ok := L.Get(n + 1).(*lua.LFunction); ok {
+				fn.Env = sb.env
+			}
+			return L.GetTop() - n
+		}))
+	}
+	// rawset cannot write a read-only table (Redis's tables are
+	// read-only in C, for rawset too).
+	rawset := g.RawGetString("rawset").(*lua.LFunction)
+	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && sb.protected[t] {
+			raiseRedis(L, "Attempt to modify a readonly table")
+		}
+		L.Push(rawset)
+		L.Push(L.Get(1))
+		L.Push(L.Get(2))
+		L.Push(L.Get(3))
+		L.Call(3, 1)
+		return 1
+	}))
 	g.RawSetString("error", L.NewFunction(luaError))
 	g.RawSetString("pcall", L.NewFunction(luaPcall))
 	g.RawSetString("tostring", L.NewFunction(func(L *lua.LState) int {
-		L.Push(sr.str(L, L.CheckAny(1)))
+		L.Push(sb.sr.str(L, L.CheckAny(1)))
 		return 1
 	}))
 	// string.rep refuses a result beyond proto-max-bulk-len (512 MB), so
@@ -681,7 +943,7 @@ func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
 			case lua.LString, lua.LNumber:
 			default:
 				if i > 1 {
-					v = sr.str(L, v)
+					v = sb.sr.str(L, v)
 				}
 			}
 			L.Push(v)
@@ -690,12 +952,14 @@ func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
 		return 1
 	}))
 	math := g.RawGetString("math").(*lua.LTable)
-	math.RawSetString("random", L.NewFunction(sr.mathRandom))
-	math.RawSetString("randomseed", L.NewFunction(sr.mathRandomseed))
+	math.RawSetString("random", L.NewFunction(func(L *lua.LState) int { return sb.sr.mathRandom(L) }))
+	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return sb.sr.mathRandomseed(L) }))
+	libs, resetLibs := lualib.OpenResettable(L)
+	sb.resetLibs = resetLibs
 
 	redis := L.NewTable()
-	redis.RawSetString("call", L.NewFunction(func(L *lua.LState) int { return sr.call(L, true) }))
-	redis.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int { return sr.call(L, false) }))
+	redis.RawSetString("call", L.NewFunction(func(L *lua.LState) int { return sb.sr.call(L, true) }))
+	redis.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int { return sb.sr.call(L, false) }))
 	redis.RawSetString("error_reply", L.NewFunction(func(L *lua.LState) int {
 		s := L.CheckString(1)
 		s = strings.TrimPrefix(s, "-")
@@ -745,9 +1009,7 @@ func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
 		if v != 2 && v != 3 {
 			raiseRedis(L, "RESP version must be 2 or 3.")
 		}
-		if v == 3 {
-			raiseRedis(L, "RESP3 is not supported in walkerd scripts.")
-		}
+		sb.sr.resp = v
 		return 0
 	}))
 	redis.RawSetString("set_repl", L.NewFunction(func(L *lua.LState) int {
@@ -763,31 +1025,39 @@ func (sr *scriptRun) openLibs(L *lua.LState, keys, argv [][]byte) *lua.LTable {
 	redis.RawSetString("replicate_commands", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LTrue); return 1 }))
 	redis.RawSetString("breakpoint", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LFalse); return 1 }))
 	redis.RawSetString("debug", L.NewFunction(func(L *lua.LState) int { return 0 }))
+	redis.RawSetString("REDIS_VERSION", lua.LString(RedisVersion))
+	redis.RawSetString("REDIS_VERSION_NUM", lua.LNumber(redisVersionNum))
+	sb.redis = redis
 	for name, v := range map[string]int{"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3,
 		"REPL_NONE": 0, "REPL_AOF": 1, "REPL_SLAVE": 2, "REPL_REPLICA": 2, "REPL_ALL": 3} {
 		redis.RawSetString(name, lua.LNumber(v))
 	}
 	g.RawSetString("redis", redis)
 
-	kt := L.CreateTable(len(keys), 0)
-	for i, k := range keys {
-		kt.RawSetInt(i+1, lua.LString(k))
-	}
-	at := L.CreateTable(len(argv), 0)
-	for i, a := range argv {
-		at.RawSetInt(i+1, lua.LString(a))
-	}
-	g.RawSetString("KEYS", kt)
-	g.RawSetString("ARGV", at)
-
 	// Library tables read-only: each behind a proxy.
-	for _, name := range []string{"string", "table", "math", "redis"} {
-		g.RawSetString(name, readonlyProxy(L, g.RawGetString(name).(*lua.LTable), false))
+	for _, name := range append([]string{"string", "table", "math", "redis"}, libs...) {
+		g.RawSetString(name, sb.readonly(g.RawGetString(name).(*lua.LTable)))
+	}
+	// Strings' methods come from the read-only string library too, and
+	// getmetatable("") gives a read-only view of their metatable: the
+	// raw library stays out of reach.
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		mt.RawSetString("__index", g.RawGetString("string"))
+		mt.RawSetString("__metatable", sb.readonly(mt))
 	}
 	g.RawSetString("_G", lua.LNil)
-	env := readonlyProxy(L, g, true)
-	g.RawSetString("_G", env)
-	return env
+	sb.g, sb.globals = g, g
+	sb.env = globalsProxy(L, &sb.globals)
+	sb.protected[sb.env] = true
+	g.RawSetString("_G", sb.env)
+	return sb
+}
+
+// readonly is readonlyProxy(t), listed as protected.
+func (sb *sandbox) readonly(t *lua.LTable) *lua.LTable {
+	p := readonlyProxy(sb.L, t, false)
+	sb.protected[p] = true
+	return p
 }
 
 // raiseRedis raises an error of the redis library as script_lua.c's
@@ -852,22 +1122,36 @@ func luaPcall(L *lua.LState) int {
 }
 
 // readonlyProxy returns an empty table that reads through to t and
-// refuses writes; strict: reading a name t lacks fails too.
-func readonlyProxy(L *lua.LState, t *lua.LTable, strict bool) *lua.LTable {
+// refuses writes.
+func readonlyProxy(L *lua.LState, t *lua.LTable, _ bool) *lua.LTable {
+	return proxy(L, func(L *lua.LState) int {
+		L.Push(t.RawGet(L.Get(2)))
+		return 1
+	}, t)
+}
+
+// globalsProxy is the script's globals: an empty table that reads through
+// to *g (which the caller may change between reads), refuses writes, and
+// fails on a name *g lacks.
+func globalsProxy(L *lua.LState, g **lua.LTable) *lua.LTable {
+	return proxy(L, func(L *lua.LState) int {
+		k := L.Get(2)
+		v := (*g).RawGet(k)
+		if v == lua.LNil {
+			L.RaiseError("Script attempted to access nonexistent global variable '%s'", luaToString(k))
+		}
+		L.Push(v)
+		return 1
+	}, nil)
+}
+
+func proxy(L *lua.LState, index lua.LGFunction, t *lua.LTable) *lua.LTable {
 	p := L.NewTable()
 	mt := L.NewTable()
-	if strict {
-		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-			k := L.Get(2)
-			v := t.RawGet(k)
-			if v == lua.LNil {
-				L.RaiseError("Script attempted to access nonexistent global variable '%s'", luaToString(k))
-			}
-			L.Push(v)
-			return 1
-		}))
-	} else {
+	if t != nil {
 		mt.RawSetString("__index", t)
+	} else {
+		mt.RawSetString("__index", L.NewFunction(index))
 	}
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")

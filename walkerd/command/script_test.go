@@ -241,3 +241,39 @@ func TestScript_TostringIsDeterministic(t *testing.T) {
 		t.Fatalf("EVAL = %q, want %q", got, want)
 	}
 }
+
+// A sandbox serves many runs (sandboxes): nothing a script does reaches
+// the next script, so a script answers the same whatever ran before it
+// in its sandbox, as on a node whose sandbox is new.
+func TestScript_ReusedSandboxIsAsNew(t *testing.T) {
+	a := newApplier(t)
+	const probe = "return {math.random(1000000), cjson.encode({{{1}}}), true, type(rawget(_G, 'x')), type(string.x), tostring({})}"
+	want := a.do("EVAL", probe, "0")
+	if !strings.HasPrefix(want, "*6\r\n:") || !strings.Contains(want, "[[[1]]]") {
+		t.Fatalf("probe: %q", want)
+	}
+	for _, polluter := range []string{
+		"math.randomseed(42) math.random() return 1",
+		"cjson.encode_max_depth(1) return 1",
+		"redis.setresp(3) return 1",
+		"pcall(rawset, _G, 'x', 1) pcall(rawset, string, 'x', 1) return 1",
+		"pcall(function() getmetatable('').__index.x = 1 end) return 1",
+		"local t = {} tostring(t) tostring({}) return 1",
+		"x = 1 return 1",            // refused: a global write
+		"error('stop here')",        // a failed run
+		"return redis.call('nope')", // a failed call
+	} {
+		for i := 0; i < 3; i++ {
+			a.do("EVAL", polluter, "0")
+			if got := a.do("EVAL", probe, "0"); got != want {
+				t.Fatalf("after %q: %q, want %q", polluter, got, want)
+			}
+		}
+	}
+	// A function sees no KEYS or ARGV an EVAL left behind.
+	a.do("FUNCTION", "LOAD", "#!lua name=k\nredis.register_function('k', function() return type(rawget(_G, 'KEYS')) end)")
+	a.do("EVAL", "return 1", "1", "key")
+	if got := a.do("FCALL", "k", "0"); got != "$3\r\nnil\r\n" {
+		t.Fatalf("FCALL after EVAL: %q", got)
+	}
+}

@@ -91,6 +91,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("connected_clients", n)
 		line("maxclients", s.maxConns.Load())
 		line("blocked_clients", s.waiters.blocked())
+		b.WriteString(s.infoTrackingClients())
 	case "memory":
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
@@ -131,6 +132,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("keyspace_hits", 0)
 		line("keyspace_misses", 0)
 		b.WriteString(s.infoPubsub())
+		b.WriteString(s.infoTrackingStats())
 	case "replication":
 		b.WriteString("# Replication\r\n")
 		line("role", s.role())
@@ -245,6 +247,10 @@ func (s *Server) configParams() map[string]configParam {
 		},
 		"timeout":                ro("0"),
 		"notify-keyspace-events": notifyParam(),
+
+		"tracking-table-max-keys": trackingMaxKeysParam(), // tracking.go
+		"busy-reply-threshold":    busyThresholdParam(),   // script.go
+		"lua-time-limit":          busyThresholdParam(),
 	}
 	// Redis's encoding settings (hash-max-listpack-entries and the rest,
 	// with their ziplist aliases): accepted for compatibility, they change

@@ -49,6 +49,7 @@ func cmdReset(s *Server, c *client, args [][]byte) {
 	if resetPubSubHook != nil {
 		resetPubSubHook(s, c)
 	}
+	s.trackOff(c) // CLIENT TRACKING off (tracking.go)
 	c.simple("RESET")
 }
 
@@ -161,7 +162,8 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 			hasLaddr && k.laddr != laddr,
 			typ != "" && clientType(k) != typ,
 			id != 0 && k.id != id,
-			k == c && skipme:
+			k == c && skipme,
+			k.killed.Load(): // closing: gone, as a client Redis frees at once
 			continue
 		case k.nodeLink.Load() && typ != "replica" && id == 0 && !hasAddr && !hasLaddr:
 			// Another node's forwarding link goes only when named (ID,
@@ -177,6 +179,7 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 	}
 	s.mu.Unlock()
 	for _, k := range victims {
+		k.killed.Store(true)
 		k.conn.NetConn().Close()
 	}
 	killed := len(victims)
@@ -340,73 +343,4 @@ func (s *Server) pausedFor(c *client, k *command.Spec) bool {
 	}
 }
 
-// WAIT numreplicas timeout answers how many other voters hold this
-// client's last write in their Raft log, waiting up to timeout
-// milliseconds (0: for ever) for numreplicas of them, as replication.c's
-// waitCommand; inside MULTI it answers at once. Standalone, there are no
-// replicas: 0. In a cluster walkerd does not see each follower's log, so
-// the count is what Raft guarantees: a committed write is in the log of a
-// majority of the voters, so of at least voters/2 others (integer
-// division); before the client's first write, every other voter.
-func cmdWait(s *Server, c *client, args [][]byte) {
-	want, ok := command.ParseInt(args[1])
-	if !ok {
-		c.fail(command.ErrNotInteger)
-		return
-	}
-	d, msg := pauseTimeout(args[2])
-	if msg != "" {
-		c.errorReply(msg)
-		return
-	}
-	acked := s.waitAcks(c)
-	if acked >= want || c.inExec {
-		c.integer(acked)
-		return
-	}
-	var deadline <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		deadline = t.C
-	}
-	poll := time.NewTicker(100 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		select {
-		case <-deadline:
-		case <-s.quit:
-		case <-poll.C:
-			if peerClosed(c) {
-				c.quit = true
-				return
-			}
-			if acked = s.waitAcks(c); acked < want {
-				continue
-			}
-		}
-		c.integer(s.waitAcks(c))
-		return
-	}
-}
-
-// waitAcks is WAIT's count for c: see cmdWait.
-func (s *Server) waitAcks(c *client) int64 {
-	ms, err := s.b.Members()
-	if err != nil { // standalone (backend.ErrStandalone), or no answer
-		return 0
-	}
-	voters := 0
-	for _, m := range ms {
-		if m.Suffrage == "voter" {
-			voters++
-		}
-	}
-	if voters <= 1 {
-		return 0
-	}
-	if !c.wrote {
-		return int64(voters - 1)
-	}
-	return int64(voters / 2)
-}
+// WAIT: wait.go.

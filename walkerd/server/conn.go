@@ -245,8 +245,9 @@ func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 		multi = len(k.queue)
 	}
 	flags, sub, psub, ssub := s.clientSubs(k)
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d\n",
-		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi, last, proto)
+	flags, redir := s.clientListFlags(k, flags) // t, R, B and redir (tracking.go)
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=%d resp=%d\n",
+		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi, last, redir, proto)
 }
 
 func cmdClientList(s *Server, c *client, args [][]byte) {
@@ -324,6 +325,12 @@ func cmdClientHelp(s *Server, c *client, args [][]byte) {
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
 		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Accepted and ignored.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+		"CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+		"GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
+		"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+		"         [OPTIN] [OPTOUT] [NOLOOP]",
+		"    Control server assisted client side caching.",
+		"TRACKINGINFO", "    Report tracking status for the current connection.",
 		"HELP", "    Print this help.",
 	}
 	c.array(len(lines))

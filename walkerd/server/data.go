@@ -27,15 +27,19 @@ func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 // propose applies an entry through the backend, forwarding it to the
 // leader when this node is not the leader. Failures come back as the
 // result's Error.
-func (s *Server) propose(c *client, e *command.Entry) *command.Result {
+func (s *Server) propose(c *client, e *command.Entry) (res *command.Result) {
 	c.wrote = true
+	defer func() { c.noteWrite(res) }() // WAIT's position (wait.go)
+	defer s.trackWrite(c)(&res)         // NOLOOP (tracking.go)
 	res, err := s.b.Apply(e)
 	if err == nil {
 		return res
 	}
 	var nl *backend.NotLeaderError
 	if errors.As(err, &nl) {
-		return s.forwardApply(c, nl, e)
+		res = s.forwardApply(c, nl, e)
+		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
+		return res
 	}
 	return &command.Result{Error: applyErrorText(err)}
 }
@@ -155,6 +159,7 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 
 // runRead runs a data read at the configured level.
 func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
+	s.trackRead(c, spec, args) // CLIENT TRACKING (tracking.go)
 	s.readAt(c, int(s.readLevel.Load()), args, func() { s.readLocal(c, spec, args) })
 }
 
@@ -162,7 +167,7 @@ func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 // its arity checked.
 func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
-	err := command.Read(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w)
+	err := command.ReadNotifyMiss(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db)) // notify.go
 	if errors.Is(err, command.ErrWriteNeeded) {
 		s.readAsWrite(c, spec, args)
 		return
@@ -270,7 +275,9 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 // out.
 func forwardable(k *command.Spec) bool {
 	switch k.Name {
-	case "join", "leave", "raft.transfer":
+	case "join", "leave", "raft.transfer",
+		"fcall", // of a no-writes function
+		"script|exists", "function|list", "function|dump":
 		return true
 	}
 	return k.Flags&command.FlagReadonly != 0
@@ -307,7 +314,7 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	}
 	var rec command.Recorder
 	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true}
-	if k.IsData() {
+	if k.IsData() && s.handlers[k.ID] == nil {
 		s.readAt(fc, level, inner, func() { s.readLocal(fc, k, inner) })
 	} else {
 		s.run(fc, k, inner) // SCAN, JOIN, LEAVE, RAFT.TRANSFER
@@ -394,6 +401,7 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		}
 	}
 	res := &command.Result{}
+	s.trackExec(c, queue) // CLIENT TRACKING (tracking.go)
 	if len(e.Cmds) > 0 || len(watches) > 0 {
 		res = s.propose(c, e)
 	}
@@ -424,7 +432,8 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	next := 0
 	for _, q := range queue {
 		if q.spec.IsData() {
-			if !s.publishReply(c, q.spec, q.args, res.Replies[next]) {
+			// PING after a SUBSCRIBE the EXEC ran: RESP2's ["pong", arg].
+			if !s.publishReply(c, q.spec, q.args, res.Replies[next]) && !(q.spec.Name == "ping" && c.pingSubscribed(q.args)) {
 				res.Replies[next].WriteTo(c.w)
 			}
 			next++

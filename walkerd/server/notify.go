@@ -18,7 +18,7 @@ const (
 	notifyHash    = 1 << 6  // h
 	notifyZset    = 1 << 7  // z
 	notifyExpired = 1 << 8  // x
-	notifyEvicted = 1 << 9  // e
+	notifyEvicted = 1 << 9  // e: accepted, never sent: walkerd evicts nothing (maxmemory 0)
 	notifyStream  = 1 << 10 // t
 	notifyKeyMiss = 1 << 11 // m
 	notifyLoaded  = 1 << 12 // module only
@@ -149,11 +149,54 @@ var eventClass = map[string]int32{
 	"zunionstore": notifyZset, "zinterstore": notifyZset, "zdiffstore": notifyZset, "zrangestore": notifyZset,
 	"georadiusstore": notifyZset, "geosearchstore": notifyZset,
 
-	"expired": notifyExpired, "evicted": notifyEvicted,
+	"expired": notifyExpired, "evicted": notifyEvicted, "keymiss": notifyKeyMiss,
 
 	"xadd": notifyStream, "xtrim": notifyStream, "xdel": notifyStream, "xsetid": notifyStream,
 	"xgroup-create": notifyStream, "xgroup-createconsumer": notifyStream, "xgroup-delconsumer": notifyStream,
 	"xgroup-destroy": notifyStream, "xgroup-setid": notifyStream,
+}
+
+// notifyEvents publishes the events of ts[i], a key's change, under ps.mu
+// read-locked: "new" first when the command created the key (Touch.New,
+// as db.c's dbAdd notifies it before the command's own event), then the
+// event. RENAME and MOVE create their destination before the source's
+// rename_from or move_from (renameGenericCommand and moveCommand dbAdd
+// first, then notify both): the destination's "new" is published before
+// the source's event.
+func (ps *pubsub) notifyEvents(flags int32, ts []command.Touch, i int) {
+	t := ts[i]
+	if i+1 < len(ts) && ts[i+1].New && pairedTo(t.Event, ts[i+1].Event) {
+		ps.notifyEvent(flags, command.Touch{DB: ts[i+1].DB, Key: ts[i+1].Key, Event: "new"})
+	}
+	if t.New && !(i > 0 && pairedTo(ts[i-1].Event, t.Event)) {
+		ps.notifyEvent(flags, command.Touch{DB: t.DB, Key: t.Key, Event: "new"})
+	}
+	ps.notifyEvent(flags, t)
+}
+
+// pairedTo reports the two events of one RENAME or MOVE, in order.
+func pairedTo(from, to string) bool {
+	return from == "rename_from" && to == "rename_to" || from == "move_from" && to == "move_to"
+}
+
+// keyMiss returns the hook of a read on this node in database db that
+// publishes "keymiss" for each key it did not find (db.c's
+// lookupKeyReadWithFlags; notify-keyspace-events class m), or nil when
+// the class is off or nobody subscribes. Only this node's subscribers
+// hear it: a read is not replicated. The reads are the read-only commands
+// this node serves (a follower's forwarded read misses on the node that
+// runs it); writes, which Redis also makes look up keys for reading
+// (SUNIONSTORE's sources), and scripts notify no misses.
+func (ps *pubsub) keyMiss(db int) func(key []byte) {
+	flags := ps.notify.Load()
+	if flags&notifyKeyMiss == 0 || flags&(notifyK|notifyE) == 0 || ps.nsubs.Load() == 0 {
+		return nil
+	}
+	return func(key []byte) {
+		ps.mu.RLock()
+		defer ps.mu.RUnlock()
+		ps.notifyEvent(flags, command.Touch{DB: db, Key: key, Event: "keymiss"})
+	}
 }
 
 // notifyEvent publishes one key event (notifyKeyspaceEvent) to this node's

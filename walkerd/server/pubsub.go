@@ -422,10 +422,17 @@ func (s *Server) unsubscribe(c *client, kind int, names [][]byte) {
 
 func cmdSubscribe(s *Server, c *client, args [][]byte)    { s.subscribe(c, kindChannel, args[1:]) }
 func cmdPsubscribe(s *Server, c *client, args [][]byte)   { s.subscribe(c, kindPattern, args[1:]) }
-func cmdSsubscribe(s *Server, c *client, args [][]byte)   { s.subscribe(c, kindShard, args[1:]) }
 func cmdUnsubscribe(s *Server, c *client, args [][]byte)  { s.unsubscribe(c, kindChannel, args[1:]) }
 func cmdPunsubscribe(s *Server, c *client, args [][]byte) { s.unsubscribe(c, kindPattern, args[1:]) }
 func cmdSunsubscribe(s *Server, c *client, args [][]byte) { s.unsubscribe(c, kindShard, args[1:]) }
+
+func cmdSsubscribe(s *Server, c *client, args [][]byte) {
+	if c.inExec { // CLIENT_DENY_BLOCKING, as ssubscribeCommand refuses it
+		c.errorReply("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+		return
+	}
+	s.subscribe(c, kindShard, args[1:])
+}
 
 // cmdPublish proposes the message as a log entry; once applied here it
 // answers the number of this node's clients it was delivered to.
@@ -475,6 +482,7 @@ func (s *Server) applied(ts []command.Touch) {
 		s.waiters.touched(keys)
 	}
 	s.ps.deliverAll(ts)
+	s.trackApplied(ts) // client-side caching (tracking.go)
 }
 
 func (ps *pubsub) deliverAll(ts []command.Touch) {
@@ -489,14 +497,14 @@ func (ps *pubsub) deliverAll(ts []command.Touch) {
 	}
 	ps.mu.RLock()
 	defer ps.mu.RUnlock()
-	for _, t := range ts {
+	for i, t := range ts {
 		switch {
 		case t.Publish == command.PubShard:
 			ps.deliver(t.Key, t.Message, true)
 		case t.Publish != 0:
 			ps.deliver(t.Key, t.Message, false)
 		case t.Key != nil && flags != 0:
-			ps.notifyEvent(flags, t)
+			ps.notifyEvents(flags, ts, i) // notify.go
 		}
 	}
 }
@@ -632,7 +640,12 @@ func (c *client) refusedInSubscribedMode(k *command.Spec) bool {
 	case "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset":
 		return false
 	}
-	c.reject(fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", k.Name))
+	msg := fmt.Sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", k.Name)
+	if k.Name == "exec" {
+		c.rejectExec(msg) // rejectCommand aborts an EXEC: -EXECABORT
+	} else {
+		c.reject(msg)
+	}
 	return true
 }
 

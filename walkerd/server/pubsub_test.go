@@ -232,7 +232,7 @@ func TestPubsub_KeyspaceEvents(t *testing.T) {
 		"GEOADD geo 13.361389 38.115556 p",
 		"FLUSHALL",
 	}
-	for _, classes := range []string{"KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Kt", "KEx"} {
+	for _, classes := range []string{"KEA", "Kg", "E$", "Kl", "Es", "Kh", "Ez", "Kt", "KEx", "KEAn", "En"} {
 		t.Run(classes, func(t *testing.T) {
 			steps := []string{"0> CONFIG SET notify-keyspace-events " + classes, "1> PSUBSCRIBE __key* | 1"}
 			for _, w := range writes {
@@ -374,4 +374,48 @@ func TestPubsub_ClientList(t *testing.T) {
 	if !strings.Contains(list, "flags=P db=0 sub=1 psub=1 ssub=0") {
 		t.Errorf("CLIENT LIST: %s", list)
 	}
+}
+
+// TestPubsub_PingInExecSubscribed compares PING run by EXEC while the
+// client is subscribed with redis-server: in RESP2 pingCommand answers the
+// subscribed-mode array ["pong", arg] (MULTI itself is refused once
+// subscribed, so the subscription starts inside the transaction); in
+// RESP3, +PONG.
+func TestPubsub_PingInExecSubscribed(t *testing.T) {
+	comparePubsub(t, 3, []string{
+		"0> SUBSCRIBE ch",
+		"0> MULTI",
+		"0> PING",
+		"0> EXEC",
+		"0> UNSUBSCRIBE",
+		"0> MULTI",
+		"0> SUBSCRIBE ch2",
+		"0> PING",
+		"0> PING hi",
+		"0> ECHO x",
+		"0> EXEC",
+		"0> PING",
+		"0> UNSUBSCRIBE",
+		"0> MULTI",
+		"0> PSUBSCRIBE p*",
+		"0> SSUBSCRIBE s",
+		"0> PING",
+		"0> PUNSUBSCRIBE",
+		"0> SUNSUBSCRIBE",
+		"0> PING x",
+		"0> EXEC",
+		"0> PING",
+		"0> MULTI",
+		"0> SUBSCRIBE a",
+		"0> UNSUBSCRIBE a",
+		"0> PING",
+		"0> EXEC",
+		"2> HELLO 3 | 0",
+		"2< 1",
+		"2> SUBSCRIBE ch | 1",
+		"2> MULTI",
+		"2> PING",
+		"2> PING x",
+		"2> EXEC",
+	})
 }

@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
@@ -24,6 +27,13 @@ var scriptHandlers = map[string]handler{
 	"script|kill":   cmdScriptKill,
 	"script|debug":  cmdScriptDebug,
 	"script|help":   helpLines(func() []string { return command.ScriptHelp }),
+
+	"fcall":          cmdFcall,
+	"function|list":  cmdFunctionList,
+	"function|dump":  cmdFunctionDump,
+	"function|stats": cmdFunctionStats,
+	"function|kill":  cmdFunctionKill,
+	"function|help":  helpLines(func() []string { return command.FunctionHelp }),
 }
 
 var scriptLogOnce sync.Once
@@ -44,17 +54,163 @@ func cmdScriptWrite(s *Server, c *client, args [][]byte) {
 	s.runWrite(c, k, args)
 }
 
+// cmdScriptExists, cmdFunctionList and cmdFunctionDump read the
+// replicated script cache and libraries at the read level, as any read:
+// a follower forwards them when its copy may lag (it answers a forwarded
+// SCRIPT LOAD before it applies it).
 func cmdScriptExists(s *Server, c *client, args [][]byte) {
-	if err := command.ScriptExists(s.b.Engine(), s.nowMs(), args, c.w); err != nil {
-		c.fail(err)
+	s.readAt(c, int(s.readLevel.Load()), args, func() {
+		if err := command.ScriptExists(s.b.Engine(), s.nowMs(), args, c.w); err != nil {
+			c.fail(err)
+		}
+	})
+}
+
+// cmdScriptKill stops a script EVAL_RO or EVALSHA_RO runs on this node,
+// as Redis's scriptKill does. A script in the log (EVAL, EVALSHA) runs on
+// every node's state machine and cannot be stopped by one of them: it
+// answers UNKILLABLE, and its instruction budget stops it.
+func cmdScriptKill(s *Server, c *client, args [][]byte) { killScript(c, true) }
+
+// cmdFunctionKill is cmdScriptKill for FCALL_RO and the no-writes
+// functions FCALL runs as reads.
+func cmdFunctionKill(s *Server, c *client, args [][]byte) { killScript(c, false) }
+
+func killScript(c *client, eval bool) {
+	var busyOther, unkillable bool
+	for _, r := range command.RunningScripts() {
+		switch {
+		case r.Eval != eval:
+			busyOther = true
+		case r.Kill():
+			c.ok()
+			return
+		default:
+			unkillable = true
+		}
+	}
+	switch {
+	case unkillable:
+		c.errorReply("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+	case busyOther && eval:
+		c.errorReply("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+	case busyOther:
+		c.errorReply("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+	default:
+		c.errorReply("NOTBUSY No scripts in execution right now.")
 	}
 }
 
-// cmdScriptKill: a script runs inside the state machine, never while
-// another command waits on this connection's node to answer, and is
-// bounded by its instruction budget: there is never one to kill.
-func cmdScriptKill(s *Server, c *client, args [][]byte) {
-	c.errorReply("NOTBUSY No scripts in execution right now.")
+// busyReply is the BUSY error Redis answers a command while a script has
+// run longer than busy-reply-threshold (processCommand's), or "" when no
+// script on this node is busy. Scripts in the log are bounded by their
+// budget and never make a node busy; a read script runs until killed.
+func (s *Server) busyReply() string {
+	r := command.BusyScript(s.b.Engine(), time.Duration(s.busyThreshold.Load())*time.Millisecond)
+	switch {
+	case r == nil:
+		return ""
+	case r.Eval:
+		return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+	}
+	return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+}
+
+// busyThresholdParam is CONFIG GET/SET busy-reply-threshold (milliseconds;
+// lua-time-limit is its old name).
+func busyThresholdParam() configParam {
+	return configParam{
+		get: func(s *Server) string { return strconv.FormatInt(s.busyThreshold.Load(), 10) },
+		check: func(v []byte) error {
+			if n, ok := command.ParseInt(v); !ok || n < 0 {
+				return fmt.Errorf("argument must be between 0 and 9223372036854775807 inclusive")
+			}
+			return nil
+		},
+		set: func(s *Server, v []byte) error {
+			n, _ := command.ParseInt(v)
+			s.busyThreshold.Store(n)
+			return nil
+		},
+	}
+}
+
+// cmdFcall runs FCALL as a read when this node's copy of the libraries
+// flags the function no-writes (Redis's fcallGetCommandFlags makes it a
+// read-only command then), else proposes it as a log entry.
+func cmdFcall(s *Server, c *client, args [][]byte) {
+	k := command.Lookup(args[0])
+	if command.FunctionReadOnly(s.b.Engine(), s.nowMs(), args[1]) {
+		s.runRead(c, k, args)
+		return
+	}
+	cmdScriptWrite(s, c, args)
+}
+
+func cmdFunctionList(s *Server, c *client, args [][]byte) {
+	s.readAt(c, int(s.readLevel.Load()), args, func() {
+		if err := command.FunctionList(s.b.Engine(), s.nowMs(), args, c.w); err != nil {
+			c.fail(err)
+		}
+	})
+}
+
+func cmdFunctionDump(s *Server, c *client, args [][]byte) {
+	s.readAt(c, int(s.readLevel.Load()), args, func() {
+		if err := command.FunctionDump(s.b.Engine(), s.nowMs(), c.w); err != nil {
+			c.fail(err)
+		}
+	})
+}
+
+// cmdFunctionStats answers FUNCTION STATS: the function running longest
+// on this node (reads run side by side here, so there may be several;
+// EVAL scripts are not listed) and the Lua engine's counts.
+func cmdFunctionStats(s *Server, c *client, args [][]byte) {
+	libs, funcs, ok, err := command.FunctionCounts(s.b.Engine(), s.nowMs())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	// While a long read script holds the engine and a write waits, the
+	// counts are those of the last FUNCTION STATS that could read them.
+	if ok {
+		s.functionCounts.Store(&[2]int{libs, funcs})
+	} else if last := s.functionCounts.Load(); last != nil {
+		libs, funcs = last[0], last[1]
+	}
+	w := c.w
+	w.Map(2)
+	w.BulkString("running_script")
+	var run *command.RunningScript
+	for _, r := range command.RunningScripts() {
+		if !r.Eval {
+			run = r
+			break
+		}
+	}
+	if run == nil {
+		w.Null()
+	} else {
+		w.Map(3)
+		w.BulkString("name")
+		w.BulkString(run.Name)
+		w.BulkString("command")
+		w.Array(len(run.Command))
+		for _, a := range run.Command {
+			w.Bulk(a)
+		}
+		w.BulkString("duration_ms")
+		w.Int(time.Since(run.Start).Milliseconds())
+	}
+	w.BulkString("engines")
+	w.Map(1)
+	w.BulkString("LUA")
+	w.Map(2)
+	w.BulkString("libraries_count")
+	w.Int(int64(libs))
+	w.BulkString("functions_count")
+	w.Int(int64(funcs))
 }
 
 // cmdScriptDebug: walkerd has no Lua debugger (LDB); SCRIPT DEBUG NO,

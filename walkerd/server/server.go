@@ -114,6 +114,10 @@ type Server struct {
 	pass      atomic.Pointer[string] // requirepass
 	readLevel atomic.Int32
 	maxConns  atomic.Int64
+	// busyThreshold is busy-reply-threshold in milliseconds (script.go);
+	// functionCounts FUNCTION STATS's last libraries and functions.
+	busyThreshold  atomic.Int64
+	functionCounts atomic.Pointer[[2]int]
 
 	handlers []handler // by command.Spec.ID
 	waiters  *waiters  // clients blocked in BLPOP and the like
@@ -131,6 +135,7 @@ type Server struct {
 	bg     sync.WaitGroup // the sweeper
 
 	pause pauseState // CLIENT PAUSE (clientcmds.go)
+	tr    tracking   // client-side caching (tracking.go)
 
 	stats struct {
 		connections atomic.Int64
@@ -157,6 +162,7 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.pass.Store(&pass)
 	s.readLevel.Store(int32(cfg.ReadLevel))
 	s.maxConns.Store(int64(cfg.MaxClients))
+	s.busyThreshold.Store(5000) // Redis's default busy-reply-threshold
 	s.handlers = handlers()
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
@@ -212,6 +218,7 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.conn.NetConn().Close()
 	}
+	command.KillScripts(s.b.Engine()) // a read script runs until killed
 	s.wg.Wait()
 	s.bg.Wait()
 	return nil
@@ -272,6 +279,7 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.trackGone(c)
 	s.pubsubGone(c)
 	if ok {
 		s.wg.Done()
@@ -314,6 +322,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		s.dispatch(c, rc.Args)
 	}()
 	c.applyReplyMode(mark)
+	s.trackAfter(c) // held invalidations follow the reply (tracking.go)
 	if c.pushOutput() {
 		// Subscribed or MONITOR: the pusher writes (pubsub.go).
 		if c.quit {
@@ -397,6 +406,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		reject("NOAUTH Authentication required.")
 		return
 	}
+	if k.Flags&command.FlagAllowBusy == 0 {
+		if msg := s.busyReply(); msg != "" {
+			reject(msg)
+			return
+		}
+	}
 	if s.pausedFor(c, k) {
 		return // the client went away while CLIENT PAUSE held it
 	}
@@ -455,6 +470,9 @@ type client struct {
 
 	authed bool
 	quit   bool
+	// killed is set by CLIENT KILL: the connection is closing, and no
+	// longer counts as a client.
+	killed atomic.Bool
 	// blocked is the client's wait while it is in a blocking command
 	// (CLIENT UNBLOCK finds it from another connection).
 	blocked atomic.Pointer[waiter]
@@ -476,8 +494,13 @@ type client struct {
 	// once the client proposed a write (WAIT).
 	replyOff, replySkip, replySkipNext bool
 	inExec, wrote                      bool
+	// wroteIndex and wroteTerm locate the client's last write in the Raft
+	// log (command.Result's Index, Term) for WAIT (wait.go); 0 if unknown.
+	wroteIndex, wroteTerm uint64
 
 	ps *subState // pub/sub and MONITOR state, nil until used (pubsub.go)
+
+	tr *trackState // CLIENT TRACKING state, nil while off (tracking.go)
 
 	// nodeLink: another node forwards its clients' commands on this
 	// connection (WALKER.APPLY, WALKER.FORWARD); CLIENT KILL spares it

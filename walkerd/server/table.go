@@ -25,6 +25,9 @@ func handlers() []handler {
 		"client|reply": cmdClientReply, "client|kill": cmdClientKill, "client|pause": cmdClientPause,
 		"client|unpause": cmdClientUnpause, "reset": cmdReset, "wait": cmdWait,
 		"client|no-evict": cmdClientFlagOK, "client|unblock": cmdClientUnblock, "client|no-touch": cmdClientFlagOK, "client|help": cmdClientHelp,
+		"client|tracking": cmdClientTracking, "client|caching": cmdClientCaching, "client|getredir": cmdClientGetredir,
+		"client|trackinginfo": cmdClientTrackinginfo,
+
 		"command": cmdCommand, "command|count": cmdCommandCount, "command|info": cmdCommandInfo,
 		"command|docs": cmdCommandDocs, "command|list": cmdCommandList, "command|getkeys": cmdCommandGetkeys,
 		"command|help": cmdCommandHelp,
@@ -40,6 +43,7 @@ func handlers() []handler {
 		"join": cmdJoin, "leave": cmdLeave, "snapshot": cmdSnapshot, "raft.members": cmdRaftMembers,
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
+		"walker.haslog": cmdWalkerHaslog, // wait.go
 	}
 	for name, h := range pubsubHandlers {
 		byName[name] = h

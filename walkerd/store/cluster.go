@@ -180,6 +180,11 @@ func (s *Store) InfoRaft() string {
 	line("raft_commit_index", strconv.FormatUint(s.raft.CommitIndex(), 10))
 	line("raft_applied_index", strconv.FormatUint(s.fsm.applied.Load(), 10))
 	line("pubsub_entries_missed", strconv.FormatUint(s.fsm.skipped.Load(), 10))
+	line("pubsub_messages_missed", strconv.FormatUint(s.fsm.pubMissed.Load(), 10))
+	// The PUBLISH and SPUBLISH messages of the entries applied (or
+	// installed): replicated, the same on every node at the same index.
+	published, _ := command.Published(s.fsm.engine())
+	line("pubsub_messages_published", strconv.FormatUint(published, 10))
 	// raft's own applied index counts every entry (no-ops and membership
 	// changes too), so it matches the commit index when a node is caught up.
 	line("raft_log_applied_index", st["applied_index"])
@@ -194,6 +199,26 @@ func (s *Store) InfoRaft() string {
 	}
 	return b.String()
 }
+
+// HasLog reports whether this node holds the committed log entry at index
+// with term, for WAIT (the server's WALKER.HASLOG): it has applied that
+// index already (an applied index is committed, and a committed index
+// holds the same entry on every node, so this covers entries a snapshot
+// compacted away), or its log store has an entry there of that term
+// (Raft's log matching property: same index and term, same entry). Index
+// 0 (nothing written) is held by every node. Asked about an entry that is
+// not committed, the first test can answer true wrongly; WAIT only asks
+// about writes whose Apply returned.
+func (s *Store) HasLog(index, term uint64) bool {
+	if index == 0 || s.fsm.applied.Load() >= index {
+		return true
+	}
+	var l raft.Log
+	return s.logDB.GetLog(index, &l) == nil && l.Term == term
+}
+
+// NodeID is this node's Raft server id.
+func (s *Store) NodeID() string { return s.cfg.ID }
 
 // WaitLeader blocks until some leader is known or the timeout passes.
 func (s *Store) WaitLeader(timeout time.Duration) bool {

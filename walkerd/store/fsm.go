@@ -34,6 +34,11 @@ type fsm struct {
 	// were never delivered on it (INFO raft's pubsub_entries_missed). What
 	// a node misses while it is down is not counted.
 	skipped atomic.Uint64
+	// pubMissed counts the PUBLISH and SPUBLISH messages among them: the
+	// difference between the count of messages the log carried
+	// (command.Published, replicated state) in the snapshot and in the
+	// state it replaced (INFO raft's pubsub_messages_missed).
+	pubMissed atomic.Uint64
 
 	// proposed holds the entries this node is proposing, already parsed,
 	// by the address of their encoded bytes (see entry). A plain map under
@@ -136,6 +141,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	f.applied.Store(last)
+	for i, l := range logs {
+		if res, ok := out[i].(*command.Result); ok {
+			res.Index, res.Term = l.Index, l.Term // WAIT's position of the write
+		}
+	}
 	if fn := f.notify.Load(); fn != nil {
 		for _, r := range out {
 			if res, ok := r.(*command.Result); ok && len(res.Touched) > 0 {
@@ -198,6 +208,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	pubBefore, pubErr := command.Published(f.db)
 	if err := f.db.Close(); err != nil {
 		f.log.Warn("closing engine for restore", "err", err)
 	}
@@ -216,7 +227,14 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.db = db
 	if prev, seq := f.applied.Load(), db.Seq(); seq > prev {
 		f.skipped.Add(seq - prev)
-		f.log.Warn("snapshot installed over unapplied log entries: their pub/sub messages and keyspace notifications are not delivered on this node",
+		pubAfter, err := command.Published(db)
+		if err == nil && pubErr == nil && pubAfter >= pubBefore {
+			f.pubMissed.Add(pubAfter - pubBefore)
+		} else {
+			f.log.Warn("cannot count the pub/sub messages a snapshot skipped", "err", errors.Join(pubErr, err), "before", pubBefore, "after", pubAfter)
+		}
+		f.log.Warn(fmt.Sprintf("snapshot installed over unapplied log entries: %d pub/sub messages and the keyspace notifications of their writes are not delivered on this node", pubAfter-min(pubBefore, pubAfter)),
+			"messages_missed", pubAfter-min(pubBefore, pubAfter), "published_before", pubBefore, "published_after", pubAfter,
 			"from_index", prev+1, "to_index", seq)
 	}
 	f.applied.Store(db.Seq())

@@ -131,3 +131,46 @@ func TestFSM_FinishSwapBringsTheOldDataBack(t *testing.T) {
 		t.Fatalf("k = %q after finishing an interrupted swap", got)
 	}
 }
+
+// A snapshot installed over entries this node never applied: the messages
+// they published are counted as missed (the count of messages the log
+// carried, in the snapshot, less the count here), and the skipped entries
+// too.
+func TestFSM_RestoreCountsTheMessagesItSkipped(t *testing.T) {
+	leader := testFSM(t, filepath.Join(t.TempDir(), "data"))
+	follower := testFSM(t, filepath.Join(t.TempDir(), "data"))
+	for _, f := range []*fsm{leader, follower} {
+		apply(f, 1, "PUBLISH", "ch", "both")
+		apply(f, 2, "SET", "k", "v")
+	}
+	apply(leader, 3, "PUBLISH", "ch", "m1")
+	apply(leader, 4, "SPUBLISH", "sh", "m2")
+	apply(leader, 5, "SET", "k", "w")
+	apply(leader, 6, "PUBLISH", "ch", "m3")
+	if n, err := command.Published(leader.engine()); err != nil || n != 4 {
+		t.Fatalf("leader published %d %v, want 4", n, err)
+	}
+	snap, err := leader.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil || sink.cancelled {
+		t.Fatal(err)
+	}
+	snap.Release()
+	if err := follower.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	if got := follower.pubMissed.Load(); got != 3 {
+		t.Errorf("messages missed %d, want 3 (indexes 3, 4 and 6)", got)
+	}
+	if got := follower.skipped.Load(); got != 4 {
+		t.Errorf("entries skipped %d, want 4 (indexes 3 to 6)", got)
+	}
+	// Applying goes on from the snapshot's count.
+	apply(follower, 7, "PUBLISH", "ch", "m4")
+	if n, err := command.Published(follower.engine()); err != nil || n != 5 {
+		t.Fatalf("follower published %d %v after one more, want 5", n, err)
+	}
+}

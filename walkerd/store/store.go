@@ -65,6 +65,7 @@ type Store struct {
 	fsm   *fsm
 	trans *raft.NetworkTransport
 	logs  io.Closer
+	logDB raft.LogStore // the same store as logs: HasLog reads it
 	snaps *raft.FileSnapshotStore
 
 	ready  atomic.Uint64 // the term in which this node, as leader, applied its barrier
@@ -115,7 +116,7 @@ func Open(cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("raft log: %w", err)
 		}
-		logStore, stable, s.logs = b, b, b
+		logStore, stable, s.logs, s.logDB = b, b, b, b
 	case "wal":
 		dir := filepath.Join(cfg.RaftDir, "wal")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -125,7 +126,7 @@ func Open(cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("raft log: %w", err)
 		}
-		logStore, stable, s.logs = w, w, w
+		logStore, stable, s.logs, s.logDB = w, w, w, w
 	default:
 		return nil, fmt.Errorf("raft log kind %q: want bolt or wal", cfg.LogKind)
 	}
