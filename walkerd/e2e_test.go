@@ -206,19 +206,23 @@ func TestE2E_BadStartupsFailWithOneClearLine(t *testing.T) {
 	b := bin(t)
 	busy := harness.NewNode(t, b, "busy")
 	busy.Start()
+	ports := func() []string { // -tcp and -raft on two distinct free ports
+		a := harness.FreeAddrs(t, 2)
+		return []string{"-tcp", a[0], "-raft", a[1]}
+	}
 	for name, c := range map[string]struct {
 		args []string
 		want string
 	}{
 		"port in use":     {[]string{"-tcp", busy.RESP, "-dir", t.TempDir()}, "address already in use"},
-		"locked dir":      {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-dir", busy.Dir + "/data", "-raftdir", t.TempDir()}, "in use"},
+		"locked dir":      {append(ports(), "-dir", busy.Dir+"/data", "-raftdir", t.TempDir()), "in use"},
 		"bad fsync":       {[]string{"--appendfsync", "sometimes"}, "--appendfsync"},
 		"bad consistency": {[]string{"--read-consistency", "strong"}, "--read-consistency"},
 		"bad bootstrap":   {[]string{"-bootstrap", "maybe"}, "-bootstrap"},
 		"bad address":     {[]string{"-tcp", "nowhere"}, "-tcp"},
-		"newer key layout": {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-raftdir", t.TempDir(), "-dir", dataDir(t, 2, false)},
+		"newer key layout": {append(ports(), "-raftdir", t.TempDir(), "-dir", dataDir(t, 2, false)),
 			"key layout version 2; this build uses key layout version 1"},
-		"pre-format data": {[]string{"-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t), "-raftdir", t.TempDir(), "-dir", dataDir(t, 1, true)},
+		"pre-format data": {append(ports(), "-raftdir", t.TempDir(), "-dir", dataDir(t, 1, true)),
 			"format version 0 (written before format versions); this build reads format version 1"},
 	} {
 		out, code := harness.RunOnce(t, b, c.args...)

@@ -141,12 +141,11 @@ func StartCluster(o ClusterOptions) (c *Cluster, err error) {
 		if err := os.MkdirAll(n.Dir, 0o755); err != nil {
 			return c, err
 		}
-		if n.RESP, err = proc.FreeAddr(ip); err != nil {
+		addrs, err := proc.FreeAddrs(ip, 2) // distinct: see FreeAddrs
+		if err != nil {
 			return c, fmt.Errorf("loopback IP %s: %w", ip, err)
 		}
-		if n.Raft, err = proc.FreeAddr(ip); err != nil {
-			return c, err
-		}
+		n.RESP, n.Raft = addrs[0], addrs[1]
 		rp, err := c.Net.NewProxy(net.JoinHostPort(ip, "0"), n.Raft, i)
 		if err != nil {
 			return c, err

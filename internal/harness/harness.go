@@ -59,6 +59,17 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
+// FreeAddrs returns n loopback addresses with distinct ports that were
+// free a moment ago (proc.FreeAddrs).
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	addrs, err := proc.FreeAddrs("127.0.0.1", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addrs
+}
+
 // Node is one walkerd process. Its embedded Process offers Pid, Running,
 // Paused, Kill, Pause, Resume and Log; Node's Start and Stop wrap the
 // Process's with the node's flags, a wait for PING and a default timeout.
@@ -76,7 +87,9 @@ type Node struct {
 // the test ends.
 func NewNode(t testing.TB, bin, id string, args ...string) *Node {
 	dir := filepath.Join(t.TempDir(), id)
-	n := &Node{ID: id, RESP: FreeAddr(t), Raft: FreeAddr(t), Dir: dir, Args: args, t: t,
+	// Two distinct ports: two FreeAddr calls in a row may return one.
+	addrs := FreeAddrs(t, 2)
+	n := &Node{ID: id, RESP: addrs[0], Raft: addrs[1], Dir: dir, Args: args, t: t,
 		Process: &proc.Process{Bin: bin, LogPath: dir + ".log"}}
 	t.Cleanup(n.Kill)
 	return n

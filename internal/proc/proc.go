@@ -189,12 +189,28 @@ func (p *Process) Log() string {
 // FreeAddr returns an address on host (an IP) with a TCP port that was
 // free a moment ago.
 func FreeAddr(host string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	addrs, err := FreeAddrs(host, 1)
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs[0], nil
+}
+
+// FreeAddrs returns n addresses on host with distinct TCP ports that were
+// free a moment ago: all are held open until every one is picked, so that
+// two calls in a row cannot hand out the same port (a node's RESP and
+// Raft ports).
+func FreeAddrs(host string, n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
 }
 
 // Build compiles the Go main package in dir into a new temporary folder

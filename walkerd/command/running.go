@@ -47,10 +47,8 @@ func (r *RunningScript) Kill() bool {
 // KillScripts stops every script running outside the log on db's server
 // (its server is closing: nothing else would stop them).
 func KillScripts(db *engine.DB) {
-	for _, r := range RunningScripts() {
-		if r.db == db {
-			r.Kill()
-		}
+	for _, r := range RunningScripts(db) {
+		r.Kill()
 	}
 }
 
@@ -62,8 +60,8 @@ func BusyScript(db *engine.DB, threshold time.Duration) *RunningScript {
 	if running.outside.Load() == 0 {
 		return nil
 	}
-	for _, r := range RunningScripts() {
-		if r.db == db && !r.InLog && time.Since(r.Start) > threshold {
+	for _, r := range RunningScripts(db) {
+		if !r.InLog && time.Since(r.Start) > threshold {
 			return r
 		}
 	}
@@ -104,13 +102,15 @@ func (rs *runningScripts) add(r *RunningScript) func() {
 	}
 }
 
-// RunningScripts returns the scripts running on this node, the longest
+// RunningScripts returns the scripts running on db's server, the longest
 // running first.
-func RunningScripts() []*RunningScript {
+func RunningScripts(db *engine.DB) []*RunningScript {
 	running.mu.Lock()
 	out := make([]*RunningScript, 0, len(running.m))
 	for r := range running.m {
-		out = append(out, r)
+		if r.db == db {
+			out = append(out, r)
+		}
 	}
 	running.mu.Unlock()
 	slices.SortFunc(out, func(a, b *RunningScript) int { return a.Start.Compare(b.Start) })

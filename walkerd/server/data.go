@@ -277,7 +277,8 @@ func forwardable(k *command.Spec) bool {
 	switch k.Name {
 	case "join", "leave", "raft.transfer",
 		"fcall", // of a no-writes function
-		"script|exists", "function|list", "function|dump":
+		"script|exists", "function|list", "function|dump",
+		"script|kill", "function|kill": // a follower's read scripts run at the leader
 		return true
 	}
 	return k.Flags&command.FlagReadonly != 0

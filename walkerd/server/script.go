@@ -66,39 +66,61 @@ func cmdScriptExists(s *Server, c *client, args [][]byte) {
 	})
 }
 
-// cmdScriptKill stops a script EVAL_RO or EVALSHA_RO runs on this node,
-// as Redis's scriptKill does. A script in the log (EVAL, EVALSHA) runs on
-// every node's state machine and cannot be stopped by one of them: it
-// answers UNKILLABLE, and its instruction budget stops it.
-func cmdScriptKill(s *Server, c *client, args [][]byte) { killScript(c, true) }
+// cmdScriptKill stops a script EVAL_RO or EVALSHA_RO runs, as Redis's
+// scriptKill does: on this node, or else on the leader, where a
+// follower's read scripts run at the default read level. A script in the
+// log (EVAL, EVALSHA) runs on every node's state machine and cannot be
+// stopped by one of them: it answers UNKILLABLE, and its instruction
+// budget stops it.
+func cmdScriptKill(s *Server, c *client, args [][]byte) { s.killScript(c, args, true) }
 
 // cmdFunctionKill is cmdScriptKill for FCALL_RO and the no-writes
 // functions FCALL runs as reads.
-func cmdFunctionKill(s *Server, c *client, args [][]byte) { killScript(c, false) }
+func cmdFunctionKill(s *Server, c *client, args [][]byte) { s.killScript(c, args, false) }
 
-func killScript(c *client, eval bool) {
+const errNotBusy = "NOTBUSY No scripts in execution right now."
+
+func (s *Server) killScript(c *client, args [][]byte, eval bool) {
+	msg := s.killLocal(eval)
+	if msg == errNotBusy && !c.forwarded {
+		// None here: the leader's, if this node is a follower.
+		s.readAt(c, 0, args, func() { c.killReply(msg) })
+		return
+	}
+	c.killReply(msg)
+}
+
+func (c *client) killReply(msg string) {
+	if msg == "" {
+		c.ok()
+	} else {
+		c.errorReply(msg)
+	}
+}
+
+// killLocal kills a script running on this node and answers "", or
+// answers Redis's refusal.
+func (s *Server) killLocal(eval bool) string {
 	var busyOther, unkillable bool
-	for _, r := range command.RunningScripts() {
+	for _, r := range command.RunningScripts(s.b.Engine()) {
 		switch {
 		case r.Eval != eval:
 			busyOther = true
 		case r.Kill():
-			c.ok()
-			return
+			return ""
 		default:
 			unkillable = true
 		}
 	}
 	switch {
 	case unkillable:
-		c.errorReply("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+		return "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
 	case busyOther && eval:
-		c.errorReply("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
+		return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 	case busyOther:
-		c.errorReply("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
-	default:
-		c.errorReply("NOTBUSY No scripts in execution right now.")
+		return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 	}
+	return errNotBusy
 }
 
 // busyReply is the BUSY error Redis answers a command while a script has
@@ -183,7 +205,7 @@ func cmdFunctionStats(s *Server, c *client, args [][]byte) {
 	w.Map(2)
 	w.BulkString("running_script")
 	var run *command.RunningScript
-	for _, r := range command.RunningScripts() {
+	for _, r := range command.RunningScripts(s.b.Engine()) {
 		if !r.Eval {
 			run = r
 			break
