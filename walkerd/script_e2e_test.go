@@ -73,6 +73,10 @@ func TestE2E_ScriptsSurviveFailover(t *testing.T) {
 	must(t, c.Followers(newLeader)[0], ":30\r\n", "FCALL", "BUMP", "1", "f")
 	must(t, c.Followers(newLeader)[0], bulk("30"), "FCALL", "peek", "1", "f")
 	must(t, newLeader, "-ERR Can not execute a script with write flag using *_ro command.\r\n", "FCALL_RO", "bump", "1", "f")
+	// A script flagged no-writes runs as a read, through a follower too.
+	ro := "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])"
+	must(t, c.Followers(newLeader)[0], bulk("30"), "EVAL", ro, "1", "f")
+	must(t, c.Followers(newLeader)[0], bulk("30"), "EVAL_RO", ro, "1", "f")
 }
 
 // A runaway write script stops at the same point on every node: each

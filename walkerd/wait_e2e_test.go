@@ -46,6 +46,10 @@ func TestE2E_WaitCountsVotersAndRESP3Forwards(t *testing.T) {
 		do("+OK\r\n", "SET", "k-"+n.ID, "v")
 		do(":2\r\n", "WAIT", "2", "10000")
 		do(":2\r\n", "WAIT", "0", "0") // the count, without waiting for more
+		// More replicas than there are: it waits out its timeout, as Redis.
+		if el := do(":2\r\n", "WAIT", "3", "200"); el < 200*time.Millisecond {
+			t.Fatalf("WAIT 3 200 answered after %v", el)
+		}
 
 		stopped := fs[1]
 		pause(t, stopped)
@@ -53,7 +57,10 @@ func TestE2E_WaitCountsVotersAndRESP3Forwards(t *testing.T) {
 		if el := do(":1\r\n", "WAIT", "2", "100"); el < 100*time.Millisecond {
 			t.Fatalf("WAIT 2 100 answered after %v", el)
 		}
-		do(":1\r\n", "WAIT", "1", "10000")
+		// Enough replicas: the stopped one costs at most the probe time.
+		if el := do(":1\r\n", "WAIT", "1", "10000"); el > time.Second {
+			t.Fatalf("WAIT 1 with one replica stopped answered after %v", el)
+		}
 		stopped.Resume()
 		do(":2\r\n", "WAIT", "2", "10000")
 

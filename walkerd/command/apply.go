@@ -216,6 +216,10 @@ func ParseCommand(args [][]byte, now int64) Parsed {
 	return s.ParseArgs(args, now)
 }
 
+// readableScript are the commands that run as reads when their script is
+// flagged no-writes.
+var readableScript = map[string]bool{"fcall": true, "eval": true, "evalsha": true}
+
 // exec runs one command in c. inApply: the command is part of a log entry;
 // otherwise only reads may run. p, when not nil, is the command already
 // parsed.
@@ -224,9 +228,10 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 		pp := ParseCommand(args, c.now)
 		p = &pp
 	}
-	// FCALL runs as a read too, for a function flagged no-writes: outside
-	// the log its script refuses every write (runLua).
-	if p.Spec != nil && !inApply && p.Spec.Flags&FlagReadonly == 0 && p.Spec.Name != "fcall" {
+	// FCALL, EVAL and EVALSHA run as reads too, for a function or a
+	// script flagged no-writes: outside the log a script refuses every
+	// write (runLua).
+	if p.Spec != nil && !inApply && p.Spec.Flags&FlagReadonly == 0 && !readableScript[p.Spec.Name] {
 		c.r.Error(string(ErrUnknownCommand(args)))
 		return
 	}

@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -149,7 +150,16 @@ func runFunctionLoad(c *ctx, args [][]byte, _ any) {
 		}
 		replace = true
 	}
-	l, msg := loadLibrary(args[i])
+	// A library of that name is refused before its code runs, as
+	// functionsCreateWithLibraryCtx does.
+	name, _, msg := libraryMeta(args[i])
+	if _, _, exists := c.getRaw(libraryKey([]byte(name))); msg == "" && exists && !replace {
+		msg = fmt.Sprintf("ERR Library '%s' already exists", name)
+	}
+	var l *library
+	if msg == "" {
+		l, msg = loadLibrary(args[i])
+	}
 	if msg == "" {
 		msg = c.linkLibrary(l, replace, true)
 	}

@@ -114,10 +114,21 @@ func runEval(c *ctx, args [][]byte, p any) {
 		body = args[1]
 		sha = scriptSHA(body)
 	}
-	proto, msg := compileScript(body)
+	cs, msg := compileScript(body)
 	if msg != "" {
 		c.r.Error(msg)
 		return
+	}
+	// A script with a shebang declares whether it writes (Redis 7's
+	// scriptPrepareForRun): without no-writes, EVAL_RO refuses it; with
+	// it, it runs read-only.
+	ro := a.ro
+	if cs.shebang {
+		if a.ro && cs.flags&flagNoWrites == 0 {
+			c.r.Error(errFuncROWrite)
+			return
+		}
+		ro = ro || cs.flags&flagNoWrites != 0
 	}
 	if !a.bySha && c.tx != nil {
 		// EVAL caches its script, as Redis's does (EVALSHA then finds it).
@@ -127,7 +138,31 @@ func runEval(c *ctx, args [][]byte, p any) {
 	}
 	keys := args[3 : 3+a.numkeys]
 	argv := args[3+a.numkeys:]
-	c.runScript(proto, sha, args, keys, argv, a.ro)
+	c.runScript(cs.proto, sha, args, keys, argv, ro)
+}
+
+// EvalReadOnly reports whether EVAL or EVALSHA args run a script whose
+// shebang flags it no-writes (in this node's script cache for EVALSHA):
+// Redis makes such a command read-only (evalGetCommandFlags), and walkerd
+// runs it as a read, without a log entry.
+func EvalReadOnly(db *engine.DB, now int64, args [][]byte) bool {
+	if len(args) < 2 {
+		return false
+	}
+	body := args[1]
+	if isName(args[0], "evalsha") {
+		body = nil
+		_ = localRead(db, now, nil, func(c *ctx) {
+			if v, _, ok := c.getRaw(scriptKey(strings.ToLower(string(args[1])))); ok {
+				body = bytes.Clone(v)
+			}
+		})
+	}
+	if !bytes.HasPrefix(body, []byte("#!")) {
+		return false
+	}
+	cs, msg := compileScript(body)
+	return msg == "" && cs.shebang && cs.flags&flagNoWrites != 0
 }
 
 // SCRIPT LOAD <body>: compiles the script and caches it; answers its SHA1.

@@ -67,15 +67,17 @@ const (
 
 // scriptFlagNames are the flags' names in script.c's scripts_flags_def
 // order, the order FUNCTION LIST lists them in.
-var scriptFlagNames = []struct {
-	name string
-	f    scriptFlags
-}{
+var scriptFlagNames = []scriptFlagName{
 	{"no-writes", flagNoWrites},
 	{"allow-oom", flagAllowOOM},
 	{"allow-stale", flagAllowStale},
 	{"no-cluster", flagNoCluster},
 	{"allow-cross-slot-keys", flagAllowCrossSlot},
+}
+
+type scriptFlagName struct {
+	name string
+	f    scriptFlags
 }
 
 // library is a loaded function library: a pure function of its code.
@@ -158,46 +160,56 @@ func loadLibrary(code []byte) (*library, string) {
 	return l, ""
 }
 
-// compileLibrary is loadLibrary without its cache: functionExtractLibMetaData,
-// then luaEngineCreate.
-func compileLibrary(code []byte) (*library, string) {
+// libraryMeta reads a library's metadata line, as functions.c's
+// functionExtractLibMetaData and the checks functionsCreateWithLibraryCtx
+// makes before it runs the code: the library's name and its body (from
+// the metadata line's line break on, so that line numbers count from the
+// metadata line, as Redis's do), or the error reply.
+func libraryMeta(code []byte) (name string, body []byte, msg string) {
 	if !bytes.HasPrefix(code, []byte("#!")) {
-		return nil, "ERR Missing library metadata"
+		return "", nil, "ERR Missing library metadata"
 	}
 	end := bytes.IndexByte(code, '\n')
 	if end < 0 {
-		return nil, "ERR Invalid library metadata"
+		return "", nil, "ERR Invalid library metadata"
 	}
 	// The metadata line splits on white space (Redis's sdssplitargs,
 	// without its quoting, which no name can use).
 	parts := strings.Fields(string(code[:end]))
 	if len(parts) == 0 {
-		return nil, "ERR Invalid library metadata"
+		return "", nil, "ERR Invalid library metadata"
 	}
 	engineName := parts[0][2:]
-	name, named := "", false
+	named := false
 	for _, p := range parts[1:] {
 		if len(p) >= 5 && strings.EqualFold(p[:5], "name=") {
 			if named {
-				return nil, "ERR Invalid metadata value, name argument was given multiple times"
+				return "", nil, "ERR Invalid metadata value, name argument was given multiple times"
 			}
 			name, named = p[5:], true
 			continue
 		}
-		return nil, "ERR Invalid metadata value given: " + p
+		return "", nil, "ERR Invalid metadata value given: " + p
 	}
 	if !named {
-		return nil, "ERR Library name was not given"
+		return "", nil, "ERR Library name was not given"
 	}
 	if !validName(name) {
-		return nil, errLibraryName
+		return "", nil, errLibraryName
 	}
 	if !strings.EqualFold(engineName, "lua") {
-		return nil, fmt.Sprintf("ERR Engine '%s' not found", engineName)
+		return "", nil, fmt.Sprintf("ERR Engine '%s' not found", engineName)
 	}
-	// The body keeps its first line break, so that line numbers count
-	// from the metadata line, as Redis's do.
-	body := code[end:]
+	return name, code[end:], ""
+}
+
+// compileLibrary is loadLibrary without its cache: libraryMeta, then
+// luaEngineCreate.
+func compileLibrary(code []byte) (*library, string) {
+	name, body, msg := libraryMeta(code)
+	if msg != "" {
+		return nil, msg
+	}
 	chunk, err := parse.Parse(bytes.NewReader(body), "user_function")
 	if err != nil {
 		return nil, "ERR Error compiling function: " + oneLine(syntaxError(err.Error(), body, "user_function"))
@@ -213,7 +225,7 @@ func compileLibrary(code []byte) (*library, string) {
 	sb := getSandbox(sr)
 	L := sb.L
 	L.SetContext(&sr.budget)
-	msg := sr.runLibrary(L, l, true)
+	msg = sr.runLibrary(L, l, true)
 	L.RemoveContext()
 	sb.put(!sr.budget.exceeded())
 	switch {

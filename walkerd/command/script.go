@@ -82,8 +82,9 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
-	"math"
+	stdmath "math"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,8 +149,19 @@ func scriptSHA(body []byte) string {
 // the text, so the cache changes no result. Bounded by clearing it.
 var (
 	protoMu sync.Mutex
-	protos  = map[string]*lua.FunctionProto{}
+	protos  = map[string]*compiledScript{}
 )
+
+// compiledScript is a script's body compiled, with what its shebang line
+// declares.
+type compiledScript struct {
+	proto *lua.FunctionProto
+	// shebang: the body begins with "#!lua"; then flags are its flags
+	// (Redis 7's script flags: no-writes makes it a read-only script).
+	// Without one a script runs as Redis's scripts before 7.0 did.
+	shebang bool
+	flags   scriptFlags
+}
 
 const maxProtos = 1024
 
@@ -183,29 +195,75 @@ func syntaxError(msg string, body []byte, chunk string) string {
 }
 
 // compileScript compiles a script's body as Redis's luaCreateFunction does
-// (chunk name "@user_script"), or returns Redis's compile error reply.
-func compileScript(body []byte) (*lua.FunctionProto, string) {
+// (chunk name "@user_script"), its shebang line read first
+// (evalShebang), or returns Redis's error reply.
+func compileScript(body []byte) (*compiledScript, string) {
 	protoMu.Lock()
-	p, ok := protos[string(body)]
+	cs, ok := protos[string(body)]
 	protoMu.Unlock()
 	if ok {
-		return p, ""
+		return cs, ""
 	}
-	chunk, err := parse.Parse(bytes.NewReader(body), "user_script")
-	if err != nil {
-		return nil, "ERR Error compiling script (new function): " + oneLine(syntaxError(err.Error(), body, "user_script"))
+	cs = &compiledScript{}
+	code := body
+	if bytes.HasPrefix(body, []byte("#!")) {
+		var msg string
+		if cs.flags, code, msg = evalShebang(body); msg != "" {
+			return nil, msg
+		}
+		cs.shebang = true
 	}
-	p, err = lua.Compile(chunk, "user_script")
+	chunk, err := parse.Parse(bytes.NewReader(code), "user_script")
 	if err != nil {
+		return nil, "ERR Error compiling script (new function): " + oneLine(syntaxError(err.Error(), code, "user_script"))
+	}
+	if cs.proto, err = lua.Compile(chunk, "user_script"); err != nil {
 		return nil, "ERR Error compiling script (new function): " + oneLine(err.Error())
 	}
 	protoMu.Lock()
 	if len(protos) >= maxProtos {
 		clear(protos)
 	}
-	protos[string(body)] = p
+	protos[string(body)] = cs
 	protoMu.Unlock()
-	return p, ""
+	return cs, ""
+}
+
+// evalShebang reads a script's "#!lua [flags=f1,f2...]" line as Redis
+// 7.0's evalExtractShebangFlags does (flag names exact, in lower case),
+// and returns its flags and the code to compile: the body with the
+// shebang line blanked, its line break kept so that line numbers hold.
+func evalShebang(body []byte) (scriptFlags, []byte, string) {
+	end := bytes.IndexByte(body, '\n')
+	if end < 0 {
+		return 0, nil, "ERR Invalid script shebang"
+	}
+	parts := strings.Fields(string(body[:end]))
+	if len(parts) == 0 || parts[0] != "#!lua" {
+		engine := "#!"
+		if len(parts) > 0 {
+			engine = parts[0]
+		}
+		return 0, nil, "ERR Unexpected engine in script shebang: " + engine
+	}
+	var flags scriptFlags
+	for _, p := range parts[1:] {
+		list, ok := strings.CutPrefix(p, "flags=")
+		if !ok {
+			return 0, nil, "ERR Unknown lua shebang option: " + p
+		}
+		if list == "" {
+			continue
+		}
+		for _, f := range strings.Split(list, ",") {
+			i := slices.IndexFunc(scriptFlagNames, func(n scriptFlagName) bool { return n.name == f })
+			if i < 0 {
+				return 0, nil, "ERR Unexpected flag in script shebang: " + f
+			}
+			flags |= scriptFlagNames[i].f
+		}
+	}
+	return flags, body[end:], ""
 }
 
 // oneLine replaces line breaks, which an error reply cannot hold, with
@@ -360,7 +418,7 @@ func (c *ctx) runLua(run *RunningScript, ro bool, prepare func(sr *scriptRun, L 
 	name := run.Name
 	sr := &scriptRun{c: c, sha: name, ro: ro || c.tx == nil, resp: 2, budget: scriptBudget{limit: ScriptBudget}}
 	if c.tx == nil {
-		sr.budget.limit = math.MaxInt64
+		sr.budget.limit = stdmath.MaxInt64
 		sr.budget.killable = true
 	}
 	sr.srand(0)
@@ -585,12 +643,12 @@ func (sr *scriptRun) luaToReply(w Writer, v lua.LValue, depth int) {
 // saturated where C's is undefined.
 func luaInt(f float64) int64 {
 	switch {
-	case math.IsNaN(f):
-		return math.MinInt64
+	case stdmath.IsNaN(f):
+		return stdmath.MinInt64
 	case f >= 9.223372036854775807e18:
-		return math.MinInt64 // x86's cvttsd2si answers the "integer indefinite"
+		return stdmath.MinInt64 // x86's cvttsd2si answers the "integer indefinite"
 	case f < -9.223372036854775808e18:
-		return math.MinInt64
+		return stdmath.MinInt64
 	}
 	return int64(f)
 }
@@ -737,7 +795,9 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 	if s.Flags&FlagNoScript != 0 || top.Flags&FlagNoScript != 0 || !s.IsData() {
 		return fail("ERR This Redis command is not allowed from script")
 	}
-	if s.Flags&FlagWrite != 0 && sr.ro {
+	// scriptVerifyWriteCommandAllow refuses may-replicate commands too,
+	// PUBLISH and SPUBLISH among them (propagated to replicas).
+	if sr.ro && (s.Flags&(FlagWrite|FlagMayReplicate) != 0 || s.Name == "publish" || s.Name == "spublish") {
 		return fail("ERR Write commands are not allowed from read-only scripts.")
 	}
 	p := s.ParseArgs(args, c.now)
@@ -885,15 +945,11 @@ func newSandbox() *sandbox {
 		orig := g.RawGetString(name).(*lua.LFunction)
 		g.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
 			n := L.GetTop()
-			L.Push(orig)
-			for i := 1; i <= n; i++ {
-				L.Push(L.Get(i))
-			}
-			L.Call(n, lua.MultRet)
+			k := callThrough(L, orig)
 			if fn, ok := L.Get(n + 1).(*lua.LFunction); ok {
 				fn.Env = sb.env
 			}
-			return L.GetTop() - n
+			return k
 		}))
 	}
 	// rawset cannot write a read-only table (Redis's tables are
@@ -903,12 +959,7 @@ func newSandbox() *sandbox {
 		if t, ok := L.Get(1).(*lua.LTable); ok && sb.protected[t] {
 			raiseRedis(L, "Attempt to modify a readonly table")
 		}
-		L.Push(rawset)
-		L.Push(L.Get(1))
-		L.Push(L.Get(2))
-		L.Push(L.Get(3))
-		L.Call(3, 1)
-		return 1
+		return callThrough(L, rawset)
 	}))
 	g.RawSetString("error", L.NewFunction(luaError))
 	g.RawSetString("pcall", L.NewFunction(luaPcall))
@@ -931,27 +982,73 @@ func newSandbox() *sandbox {
 		L.Call(2, 1)
 		return 1
 	}))
-	// string.format (gopher-lua's formats with Go's fmt) gets tables and
-	// functions as their deterministic names.
+	// string.format refuses a table, function or other non-string
+	// argument for a directive, as Lua 5.1's str_format does
+	// (luaL_checklstring, luaL_checknumber): gopher-lua would format it
+	// with its Go address, which differs from node to node.
 	format := str.RawGetString("format").(*lua.LFunction)
 	str.RawSetString("format", L.NewFunction(func(L *lua.LState) int {
-		n := L.GetTop()
-		L.Push(format)
-		for i := 1; i <= n; i++ {
-			v := L.Get(i)
-			switch v.(type) {
+		f := L.CheckString(1)
+		arg := 1
+		for i := 0; i < len(f); i++ {
+			if f[i] != '%' {
+				continue
+			}
+			if i++; i < len(f) && f[i] == '%' {
+				continue
+			}
+			for i < len(f) && strings.IndexByte("-+ #0123456789.", f[i]) >= 0 {
+				i++
+			}
+			if i >= len(f) {
+				break
+			}
+			if arg++; arg > L.GetTop() {
+				lualib.ArgError(L, arg, "no value")
+			}
+			switch L.Get(arg).(type) {
 			case lua.LString, lua.LNumber:
 			default:
-				if i > 1 {
-					v = sb.sr.str(L, v)
+				if f[i] == 's' || f[i] == 'q' {
+					lualib.TypeError(L, arg, "string")
 				}
+				lualib.TypeError(L, arg, "number")
 			}
-			L.Push(v)
 		}
-		L.Call(n, 1)
-		return 1
+		return callThrough(L, format)
+	}))
+	// unpack and string.byte refuse more results than Lua 5.1's stack
+	// takes (LUAI_MAXCSTACK, 8000 slots), with its errors; gopher-lua's
+	// would overflow its registry, which fails the whole entry.
+	unpack := g.RawGetString("unpack").(*lua.LFunction)
+	g.RawSetString("unpack", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		i, j := L.OptInt64(2, 1), L.OptInt64(3, int64(t.Len()))
+		if i <= j && j-i >= luaMaxCStack-int64(L.GetTop()) {
+			lualib.Raise(L, "too many results to unpack")
+		}
+		return callThrough(L, unpack)
+	}))
+	strByte := str.RawGetString("byte").(*lua.LFunction)
+	str.RawSetString("byte", L.NewFunction(func(L *lua.LState) int {
+		s := L.CheckString(1)
+		i, j := L.OptInt64(2, 1), int64(0)
+		j = L.OptInt64(3, i)
+		n := int64(len(s))
+		if i < 0 {
+			i += n + 1
+		}
+		if j < 0 {
+			j += n + 1
+		}
+		i, j = max(i, 1), min(j, n)
+		if i <= j && j-i >= luaMaxCStack-int64(L.GetTop()) {
+			lualib.Raise(L, "stack overflow (string slice too long)")
+		}
+		return callThrough(L, strByte)
 	}))
 	math := g.RawGetString("math").(*lua.LTable)
+	math.RawSetString("huge", lua.LNumber(stdmath.Inf(1))) // gopher-lua's is the largest finite number
 	math.RawSetString("random", L.NewFunction(func(L *lua.LState) int { return sb.sr.mathRandom(L) }))
 	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return sb.sr.mathRandomseed(L) }))
 	libs, resetLibs := lualib.OpenResettable(L)
@@ -961,8 +1058,13 @@ func newSandbox() *sandbox {
 	redis.RawSetString("call", L.NewFunction(func(L *lua.LState) int { return sb.sr.call(L, true) }))
 	redis.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int { return sb.sr.call(L, false) }))
 	redis.RawSetString("error_reply", L.NewFunction(func(L *lua.LState) int {
+		// luaPushErrorBuff: "-CODE msg" keeps its code, anything else
+		// gets ERR ("nospace" and "-nospace" become "ERR nospace").
 		s := L.CheckString(1)
 		s = strings.TrimPrefix(s, "-")
+		if !strings.Contains(s, " ") {
+			s = "ERR " + s
+		}
 		t := L.NewTable()
 		t.RawSetString("err", lua.LString(s))
 		L.Push(t)
@@ -1051,6 +1153,22 @@ func newSandbox() *sandbox {
 	sb.protected[sb.env] = true
 	g.RawSetString("_G", sb.env)
 	return sb
+}
+
+// luaMaxCStack is Lua 5.1's LUAI_MAXCSTACK: the most values a call may
+// push.
+const luaMaxCStack = 8000
+
+// callThrough calls fn with the arguments of the running Go function and
+// returns all its results.
+func callThrough(L *lua.LState, fn *lua.LFunction) int {
+	n := L.GetTop()
+	L.Push(fn)
+	for i := 1; i <= n; i++ {
+		L.Push(L.Get(i))
+	}
+	L.Call(n, lua.MultRet)
+	return L.GetTop() - n
 }
 
 // readonly is readonlyProxy(t), listed as protected.
@@ -1175,7 +1293,7 @@ func (sr *scriptRun) lrand48() int64 {
 }
 
 func (sr *scriptRun) mathRandom(L *lua.LState) int {
-	const max = math.MaxInt32
+	const max = stdmath.MaxInt32
 	r := float64(sr.lrand48()%max) / max
 	switch L.GetTop() {
 	case 0:
@@ -1185,13 +1303,13 @@ func (sr *scriptRun) mathRandom(L *lua.LState) int {
 		if u < 1 {
 			L.ArgError(1, "interval is empty")
 		}
-		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+		L.Push(lua.LNumber(stdmath.Floor(r*float64(u)) + 1))
 	case 2:
 		l, u := int64(L.CheckNumber(1)), int64(L.CheckNumber(2))
 		if l > u {
 			L.ArgError(2, "interval is empty")
 		}
-		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
+		L.Push(lua.LNumber(stdmath.Floor(r*float64(u-l+1)) + float64(l)))
 	default:
 		L.RaiseError("wrong number of arguments")
 	}

@@ -126,6 +126,21 @@ func (p *Pool) conn(addr string) (*conn, error) {
 	return nc, nil
 }
 
+// Drop closes the connections to addr (a leader that is no longer
+// leader): calls in flight to it fail at once, rather than after the call
+// timeout when that node is frozen or cut off. Later calls dial afresh.
+func (p *Pool) Drop(addr string) {
+	p.mu.Lock()
+	cs := p.addrs[addr]
+	delete(p.addrs, addr)
+	p.mu.Unlock()
+	for _, c := range cs {
+		if c != nil {
+			c.close(errors.New("forward: leadership moved from " + addr))
+		}
+	}
+}
+
 // Close closes every connection; calls in flight fail.
 func (p *Pool) Close() error {
 	p.mu.Lock()

@@ -201,23 +201,46 @@ func (ws *waiters) setLeader(id string) {
 	ws.epoch = make(chan struct{})
 }
 
-// watchLeader follows the backend's leader while clients are blocked,
-// until the server closes.
+// watchLeader follows the backend's leader until the server closes: for
+// the clients blocked (a change unblocks them), and for the forwarder:
+// once another leader is known, the connections to the old one are
+// dropped, so that commands forwarded to it (frozen, or cut off) fail at
+// once instead of after the forwarder's call timeout (writes answer
+// UNKNOWN: the old leader may have applied them).
 func (s *Server) watchLeader() {
 	defer s.bg.Done()
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	dropper, _ := s.cfg.Forwarder.(interface{ Drop(addr string) })
+	last := "" // the last leader's RESP address known
 	for {
+		if dropper == nil && s.waiters.count() == 0 {
+			s.waiters.setLeader("") // no one to tell
+			select {
+			case <-s.quit:
+				return
+			case <-t.C:
+				continue
+			}
+		}
+		m, ok, err := s.b.Leader()
+		if err != nil {
+			return // standalone: no leader ever changes
+		}
+		id := ""
+		if ok {
+			id = m.ID
+		}
 		if s.waiters.count() == 0 {
 			s.waiters.setLeader("")
-		} else if m, ok, err := s.b.Leader(); err == nil {
-			id := ""
-			if ok {
-				id = m.ID
-			}
-			s.waiters.setLeader(id)
 		} else {
-			return // standalone: no leader ever changes
+			s.waiters.setLeader(id)
+		}
+		if ok && m.RESPAddr != "" {
+			if last != "" && m.RESPAddr != last && dropper != nil {
+				dropper.Drop(last)
+			}
+			last = m.RESPAddr
 		}
 		select {
 		case <-s.quit:

@@ -18,20 +18,31 @@ import (
 // pubsubUnsubscribeAll* calls do, without replying.
 var resetPubSubHook func(s *Server, c *client)
 
-// clientIsPubSubHook, when set (by the pub/sub code), says whether a
-// client is subscribed: CLIENT KILL TYPE pubsub finds those, TYPE normal
-// the others, as networking.c's getClientType.
-var clientIsPubSubHook func(c *client) bool
-
-// clientType is c's CLIENT KILL TYPE: "normal" or "pubsub".
-func clientType(c *client) string {
+// clientType is c's type for CLIENT LIST TYPE and CLIENT KILL TYPE, as
+// networking.c's getClientType: "replica" for another node's link,
+// "pubsub" for a client subscribed to anything, else "normal".
+func (s *Server) clientType(c *client) string {
 	if c.nodeLink.Load() {
 		return "replica" // another node's forwarding link: Redis's replica links
 	}
-	if clientIsPubSubHook != nil && clientIsPubSubHook(c) {
+	if flags, _, _, _ := s.clientSubs(c); flags == "P" {
 		return "pubsub"
 	}
 	return "normal"
+}
+
+// parseClientType reads a TYPE argument (slave is replica), or "" when it
+// names no type.
+func parseClientType(b []byte) string {
+	for _, t := range []string{"normal", "master", "replica", "pubsub"} {
+		if equalFoldStr(b, t) {
+			return t
+		}
+	}
+	if equalFoldStr(b, "slave") {
+		return "replica"
+	}
+	return ""
 }
 
 // RESET, as networking.c's resetCommand (clearClientConnectionState):
@@ -117,14 +128,10 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 				}
 				id = n
 			case equalFoldStr(opt, "type"):
-				switch {
-				case equalFoldStr(v, "normal"):
-					typ = "normal"
-				case equalFoldStr(v, "pubsub"):
-					typ = "pubsub"
-				case equalFoldStr(v, "master"), equalFoldStr(v, "replica"), equalFoldStr(v, "slave"):
-					typ = "replica" // walkerd's nodes replicate through Raft, not as clients
-				default:
+				// master matches no client: a walkerd node has no
+				// replication link to a master; other nodes' links are
+				// replicas.
+				if typ = parseClientType(v); typ == "" {
 					c.errorReply(fmt.Sprintf("ERR Unknown client type '%s'", v))
 					return
 				}
@@ -156,11 +163,16 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 	var victims []*client
 	killSelf := false
 	s.mu.Lock()
+	conns := make([]*client, 0, len(s.conns))
 	for k := range s.conns {
+		conns = append(conns, k)
+	}
+	s.mu.Unlock()
+	for _, k := range conns {
 		switch {
 		case hasAddr && k.addr != addr,
 			hasLaddr && k.laddr != laddr,
-			typ != "" && clientType(k) != typ,
+			typ != "" && s.clientType(k) != typ,
 			id != 0 && k.id != id,
 			k == c && skipme,
 			k.killed.Load(): // closing: gone, as a client Redis frees at once
@@ -177,7 +189,6 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 			victims = append(victims, k)
 		}
 	}
-	s.mu.Unlock()
 	for _, k := range victims {
 		k.killed.Store(true)
 		k.conn.NetConn().Close()

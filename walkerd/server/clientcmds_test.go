@@ -386,3 +386,27 @@ func TestClientKill_SparesNodeLinks(t *testing.T) {
 		t.Fatalf("CLIENT KILL TYPE replica = %s, want :1 (the link)", got)
 	}
 }
+
+// A subscribed client is of type pubsub, as networking.c's getClientType
+// says: CLIENT LIST TYPE pubsub lists it and CLIENT KILL TYPE pubsub kills
+// it; TYPE master matches nobody.
+func TestClientType_Pubsub(t *testing.T) {
+	ws := startServer(t, Config{})
+	a, sub := dial(t, ws.addr), dial(t, ws.addr)
+	sid := strings.TrimPrefix(sub.must(t, "CLIENT", "ID"), ":")
+	if got := sub.must(t, "SUBSCRIBE", "ch"); got != `["subscribe", "ch", :1]` {
+		t.Fatalf("SUBSCRIBE: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "LIST", "TYPE", "pubsub"); !strings.Contains(got, "id="+sid+" ") || strings.Count(got, "id=") != 1 {
+		t.Fatalf("CLIENT LIST TYPE pubsub: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "LIST", "TYPE", "normal"); strings.Contains(got, "id="+sid+" ") {
+		t.Fatalf("CLIENT LIST TYPE normal lists the subscriber: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "KILL", "TYPE", "master"); got != ":0" {
+		t.Fatalf("CLIENT KILL TYPE master: %s", got)
+	}
+	if got := a.must(t, "CLIENT", "KILL", "TYPE", "pubsub"); got != ":1" {
+		t.Fatalf("CLIENT KILL TYPE pubsub: %s", got)
+	}
+}

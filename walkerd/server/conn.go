@@ -252,15 +252,13 @@ func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 
 func cmdClientList(s *Server, c *client, args [][]byte) {
 	var ids map[int64]bool
+	typ := ""
 	for i := 2; i < len(args); i++ {
 		switch {
 		case equalFoldStr(args[i], "type") && i+1 < len(args):
-			if !equalFoldStr(args[i+1], "normal") {
-				if !equalFoldStr(args[i+1], "master") && !equalFoldStr(args[i+1], "replica") && !equalFoldStr(args[i+1], "pubsub") && !equalFoldStr(args[i+1], "slave") {
-					c.errorReply(fmt.Sprintf("ERR Unknown client type '%s'", args[i+1]))
-					return
-				}
-				ids = map[int64]bool{} // no clients of those types
+			if typ = parseClientType(args[i+1]); typ == "" {
+				c.errorReply(fmt.Sprintf("ERR Unknown client type '%s'", args[i+1]))
+				return
 			}
 			i++
 		case equalFoldStr(args[i], "id") && i+1 < len(args):
@@ -286,6 +284,9 @@ func cmdClientList(s *Server, c *client, args [][]byte) {
 		}
 	}
 	s.mu.Unlock()
+	if typ != "" {
+		list = slices.DeleteFunc(list, func(k *client) bool { return s.clientType(k) != typ })
+	}
 	sortClients(list)
 	now := time.Now()
 	var b strings.Builder

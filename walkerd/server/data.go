@@ -276,7 +276,7 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 func forwardable(k *command.Spec) bool {
 	switch k.Name {
 	case "join", "leave", "raft.transfer",
-		"fcall", // of a no-writes function
+		"fcall", "eval", "evalsha", // of a no-writes function or script
 		"script|exists", "function|list", "function|dump",
 		"script|kill", "function|kill": // a follower's read scripts run at the leader
 		return true

@@ -51,6 +51,10 @@ func cmdScriptWrite(s *Server, c *client, args [][]byte) {
 	if len(k.Subs) > 0 {
 		k = k.Sub(args[1])
 	}
+	if (k.Name == "eval" || k.Name == "evalsha") && command.EvalReadOnly(s.b.Engine(), s.nowMs(), args) {
+		s.runRead(c, k, args) // a script flagged no-writes: a read
+		return
+	}
 	s.runWrite(c, k, args)
 }
 

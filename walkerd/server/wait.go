@@ -29,8 +29,10 @@ func (c *client) noteWrite(res *command.Result) {
 
 // waitProbe bounds how long WAIT waits for every replica's first answer
 // when it need not wait for more (numreplicas already reached, or inside
-// MULTI): a replica that does not answer within it is not counted.
-const waitProbe = 100 * time.Millisecond
+// MULTI): a replica that does not answer within it is not counted. A
+// reachable replica answers within a round trip; one that is down costs
+// every such WAIT this long.
+const waitProbe = 20 * time.Millisecond
 
 // WAIT numreplicas timeout answers how many replicas hold the client's
 // last write in their Raft log, waiting up to timeout milliseconds (0: for
@@ -46,7 +48,7 @@ const waitProbe = 100 * time.Millisecond
 //
 // When numreplicas is already reached, and inside MULTI (where WAIT never
 // blocks, as with Redis's CLIENT_DENY_BLOCKING), the count is answered
-// once every replica answered once, or after waitProbe (100 ms), or at the
+// once every replica answered once, or after waitProbe (20 ms), or at the
 // timeout if sooner: Redis answers from the offsets replicas acknowledged
 // last; walkerd asks them.
 //
@@ -91,7 +93,11 @@ func cmdWait(s *Server, c *client, args [][]byte) {
 	defer poll.Stop()
 	acked, answered := 0, 0
 	for {
-		if acked == len(peers) && acked > 0 || (int64(acked) >= want || c.inExec) && (probed || answered == len(peers)) {
+		// Enough replicas, or inside MULTI: answer once every replica
+		// answered or the probe time passed. Otherwise wait for more, up
+		// to the timeout (for ever with 0), as Redis waits even for more
+		// replicas than there are.
+		if (int64(acked) >= want || c.inExec) && (acked == len(peers) || probed || answered == len(peers)) {
 			c.integer(int64(acked))
 			return
 		}

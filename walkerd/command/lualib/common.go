@@ -42,6 +42,10 @@ func where(L *lua.LState) string {
 	return fmt.Sprintf("%s:%d: ", dbg.Source, dbg.CurrentLine)
 }
 
+// Raise is luaL_error for walkerd's own Go functions of the Lua API: the
+// message after the caller's position, as raise.
+func Raise(L *lua.LState, msg string) { raise(L, "%s", msg) }
+
 // raise is luaL_error: the message, after the caller's position.
 func raise(L *lua.LState, format string, args ...any) {
 	L.Error(lua.LString(where(L)+fmt.Sprintf(format, args...)), 0)
@@ -82,6 +86,12 @@ func typeName(L *lua.LState, n int) string {
 	}
 	return L.Get(n).Type().String()
 }
+
+// ArgError is argError for walkerd's own Go functions of the Lua API.
+func ArgError(L *lua.LState, n int, msg string) { argError(L, n, msg) }
+
+// TypeError is typeError for walkerd's own Go functions of the Lua API.
+func TypeError(L *lua.LState, n int, want string) { typeError(L, n, want) }
 
 // typeError is luaL_typerror: "bad argument #n to 'f' (number expected,
 // got string)".
