@@ -336,7 +336,8 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		// flushes too).
 		conn.WriteRaw(c.enc.B)
 		c.resetOutput()
-	case len(c.enc.B) >= flushAt:
+		c.flushed = time.Now()
+	case len(c.enc.B) >= flushAt || len(c.enc.B) > 0 && time.Since(c.flushed) >= flushAfter:
 		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
 			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
 			c.quit = true
@@ -345,6 +346,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 			return
 		}
 		c.resetOutput()
+		c.flushed = time.Now()
 	}
 	if c.quit {
 		conn.Close()
@@ -352,8 +354,14 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 }
 
 // flushAt is how many reply bytes a pipeline holds before they are written
-// to the socket without waiting for the pipeline's end.
-const flushAt = 64 << 10
+// to the socket without waiting for the pipeline's end; flushAfter how
+// long the replies held may wait. Each write of a pipeline waits for its
+// log entry, so without the second a client that pipelines writes saw no
+// reply for many seconds (redis-cli --pipe gave up after 30).
+const (
+	flushAt    = 64 << 10
+	flushAfter = 20 * time.Millisecond
+)
 
 // resetOutput empties the reply buffer, dropping a large one.
 func (c *client) resetOutput() {
@@ -473,6 +481,8 @@ type client struct {
 	// killed is set by CLIENT KILL: the connection is closing, and no
 	// longer counts as a client.
 	killed atomic.Bool
+	// flushed is when replies were last written to the socket (handle).
+	flushed time.Time
 	// blocked is the client's wait while it is in a blocking command
 	// (CLIENT UNBLOCK finds it from another connection).
 	blocked atomic.Pointer[waiter]
