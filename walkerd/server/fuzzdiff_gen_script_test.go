@@ -19,6 +19,11 @@ var fzScriptBodies = []string{
 	"local ok, r = pcall(redis.call, unpack(ARGV)) return {tostring(ok), type(r)}",
 }
 
+// fzLibrary is the function library the "function" group calls.
+const fzLibrary = "#!lua name=fz\n" +
+	"redis.register_function('fzcall', function(keys, args) return redis.pcall(unpack(args)) end)\n" +
+	"redis.register_function{function_name='fzread', callback=function(keys, args) return redis.pcall(unpack(args)) end, flags={'no-writes'}}"
+
 func init() {
 	inner := func(g *fgen) (fcmd, bool) {
 		specs := fuzzAllSpecs
@@ -26,7 +31,7 @@ func init() {
 			s := specs[g.r.IntN(len(specs))]
 			// OBJECT's known string-encoding mismatches are matched by
 			// their own name: leave them out here.
-			if s.group == "script" || !fzRegistered(s.name) || strings.HasPrefix(s.name, "object|") {
+			if s.group == "script" || s.group == "function" || !fzRegistered(s.name) || strings.HasPrefix(s.name, "object|") {
 				continue
 			}
 			// Commands the server runs itself (SCAN, INFO, CONFIG, ...)
@@ -63,7 +68,34 @@ func init() {
 			return fcmd{args: append([]string{"EVAL_RO", fzScriptBodies[0], "0"}, c.args...), mode: c.mode}
 		}},
 	)
-	fuzzMoreGroups = append(fuzzMoreGroups, "script")
+	// FCALL and FCALL_RO of functions that run the inner command (group
+	// "function", whose sequences load the library first): a function's
+	// call path, keys and args tables, and a no-writes function run as a
+	// read.
+	fuzzMoreSpecs = append(fuzzMoreSpecs,
+		fspec{"fcall", "function", 8, func(g *fgen) fcmd {
+			c, ok := inner(g)
+			if !ok {
+				return fzcs(cmpExact, []string{"FCALL", "fzcall", "0"})
+			}
+			return fcmd{args: append([]string{"FCALL", "fzcall", "0"}, c.args...), mode: c.mode}
+		}},
+		fspec{"fcall_ro", "function", 3, func(g *fgen) fcmd {
+			c, ok := inner(g)
+			if !ok {
+				return fzcs(cmpExact, []string{"FCALL_RO", "fzread", "0"})
+			}
+			fn := "fzread"
+			if g.r.IntN(4) == 0 {
+				fn = "fzcall" // refused: not flagged no-writes
+			}
+			return fcmd{args: append([]string{"FCALL_RO", fn, "0"}, c.args...), mode: c.mode}
+		}},
+	)
+	fuzzPreludes["function"] = func(*fgen) []fcmd {
+		return []fcmd{fzcs(cmpExact, []string{"FUNCTION", "LOAD", "REPLACE", fzLibrary})}
+	}
+	fuzzMoreGroups = append(fuzzMoreGroups, "script", "function")
 	fuzzdiffKnown = append(fuzzdiffKnown,
 		// command/script.go: gopher-lua's parser words syntax errors its
 		// own way; walkerd maps the commonest to Lua's, not all.
