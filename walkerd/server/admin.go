@@ -103,6 +103,12 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("maxmemory", 0)
 		line("maxmemory_policy", command.MaxmemoryPolicy())
 		line("mem_allocator", "go")
+		// The script cache and the function libraries, as Redis counts
+		// them (replicated state: the same on every node once applied).
+		db := s.b.Engine()
+		line("number_of_cached_scripts", db.CountPrefix(keyspace.ScriptPrefix))
+		line("number_of_functions", db.CountPrefix(keyspace.FunctionPrefix))
+		line("number_of_libraries", db.CountPrefix(keyspace.LibraryPrefix))
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
 		line("loading", 0)

@@ -172,3 +172,25 @@ func TestFunction_KillStopsAReadScriptAndStatsShowsIt(t *testing.T) {
 		t.Fatalf("PING after the kills: %s", got)
 	}
 }
+
+// INFO memory counts the cached scripts, functions and libraries, with
+// Redis's field names.
+func TestInfo_CountsScriptsAndFunctions(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	c.must(t, "SCRIPT", "FLUSH")
+	c.must(t, "FUNCTION", "FLUSH")
+	c.must(t, "SCRIPT", "LOAD", "return 1")
+	c.must(t, "EVAL", "return 2", "0")
+	c.must(t, "FUNCTION", "LOAD", "#!lua name=l\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f2', function() return 2 end)")
+	v, err := c.do("INFO", "memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := string(v.Str)
+	for _, want := range []string{"\r\nnumber_of_cached_scripts:2\r\n", "\r\nnumber_of_functions:2\r\n", "\r\nnumber_of_libraries:1\r\n"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO memory lacks %q: %s", want, info)
+		}
+	}
+}
