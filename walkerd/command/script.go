@@ -48,7 +48,9 @@ package command
 // EVALSHA_RO, FCALL_RO, a no-writes function) runs on one node only, side
 // by side with other reads: it has no budget and runs until it ends or
 // SCRIPT KILL (FUNCTION KILL for functions) stops it, as Redis lets a
-// script run. Nothing waits for it, so walkerd never answers BUSY.
+// script run; past busy-reply-threshold other commands on its node get
+// Redis's BUSY error (the server's busyReply), since the script holds the
+// node's engine and writes wait for it.
 //
 // Sandbox. The globals table and the library tables are read-only
 // ("Attempt to modify a readonly table"); reading a global that does not
@@ -58,9 +60,9 @@ package command
 // redis, and Redis's cjson, bit, struct and cmsgpack, written in Go for
 // gopher-lua in package lualib (its doc lists their differences).
 //
-// Determinism also needs: tostring and string.format name tables and
-// functions by a number the script run assigns ("table: 0x00000001"), not
-// by their Go address; table iteration (pairs, next) is gopher-lua's
+// Determinism also needs: tostring names tables and functions by a number
+// the script run assigns ("table: 0x00000001"), not by their Go address,
+// and string.format refuses them as Lua 5.1 does; table iteration (pairs, next) is gopher-lua's
 // insertion order; coroutines are left out (a coroutine runs in a thread
 // the budget does not count).
 //
@@ -69,12 +71,13 @@ package command
 // Lua's; ".." formats numbers with Go's shortest form (1e15 is
 // "1000000000000000", Lua's "%.14g" gives "1e+15"; tostring, and numbers
 // passed to redis.call, "%.17g", are Redis's); RESP3 big numbers and
-// verbatim strings a script returns are answered as bulk strings; math.random restarts from seed 0 in
-// every script (Redis 7.0 carries its state from script to script, which
-// is nondeterministic); the coroutine library is missing; server-local
-// commands (SCAN, INFO, CONFIG, CLIENT, ...) cannot be called from a
-// script; memory is not bounded
-// beyond string.rep's 512 MB (proto-max-bulk-len).
+// verbatim strings a script returns are answered as bulk strings;
+// math.random restarts from seed 0 in every script (Redis 7.0 carries its
+// state from script to script, which is nondeterministic); the coroutine
+// library, collectgarbage and gcinfo are missing, and goto is reserved;
+// server-local commands (SCAN, INFO, CONFIG, CLIENT, ...) cannot be
+// called from a script; memory is not bounded beyond string.rep's 512 MB
+// (proto-max-bulk-len).
 
 import (
 	"bytes"
@@ -377,7 +380,7 @@ func (c *ctx) runScript(proto *lua.FunctionProto, sha string, cmd, keys, argv []
 	})
 }
 
-// newLuaState is a bare Lua state for one script run. Its value stack
+// newLuaState is a bare Lua state for a sandbox. Its value stack
 // starts small and grows to Lua 5.1's LUAI_MAXCSTACK (8,000 slots, so a
 // script may return as many values as from Redis), and its call stack
 // grows as calls nest, up to gopher-lua's 256 frames: a fresh state then
@@ -403,17 +406,17 @@ func stringsTable(L *lua.LState, vs [][]byte) *lua.LTable {
 	return t
 }
 
-// runLua is one script run, EVAL's or FCALL's: prepare builds, in a fresh
-// state whose instructions the budget already counts, the function to
-// call and its arguments (or an error reply); runLua calls it and writes
-// its reply to c.r. run.Name is what error replies call the script (the
-// SHA1 for EVAL, the function's name for FCALL); while it runs, run is
-// listed for SCRIPT KILL, FUNCTION KILL and FUNCTION STATS. ro refuses
-// writes. A run
-// outside the log (c.tx nil: EVAL_RO, FCALL_RO, a no-writes function) is
-// never stopped by the budget, only by SCRIPT KILL or FUNCTION KILL, as
-// Redis lets a script run until it is killed; a run inside the log is
-// stopped by the budget alone, the same on every node.
+// runLua is one script run, EVAL's or FCALL's: prepare builds, in the
+// run's sandbox (sandbox: reused, and as new), whose instructions the
+// budget already counts, the function to call and its arguments (or an
+// error reply); runLua calls it and writes its reply to c.r. run.Name is
+// what error replies call the script (the SHA1 for EVAL, the function's
+// name for FCALL); while it runs, run is listed for SCRIPT KILL, FUNCTION
+// KILL and FUNCTION STATS. ro refuses writes. A run outside the log (c.tx
+// nil: EVAL_RO, FCALL_RO, a no-writes function or script) is never
+// stopped by the budget, only by SCRIPT KILL or FUNCTION KILL, as Redis
+// lets a script run until it is killed; a run inside the log is stopped
+// by the budget alone, the same on every node.
 func (c *ctx) runLua(run *RunningScript, ro bool, prepare func(sr *scriptRun, L *lua.LState) (*lua.LFunction, []lua.LValue, string)) {
 	name := run.Name
 	sr := &scriptRun{c: c, sha: name, ro: ro || c.tx == nil, resp: 2, budget: scriptBudget{limit: ScriptBudget}}
