@@ -8,17 +8,9 @@
 # the table gives each figure's median over the rounds, the ratio to
 # redis-server, and walkerd's ratio to its own SET. Every process it starts
 # is stopped by pid.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=$PWD/bin
+source "$(dirname "$0")/lib.sh"
 N=${N:-50000}
 ROUNDS=${ROUNDS:-5}
-work=$(mktemp -d /tmp/walker-bench-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ready() { for _ in $(seq 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; exit 1; }
 
 RP=$(port); redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --appendonly yes --appendfsync always --save "" >"$work/redis.log" 2>&1 & pids+=($!)
 WP=$(port); "$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$(port)" -dir "$work/w/data" -raftdir "$work/w/raft" \

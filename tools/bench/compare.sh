@@ -6,16 +6,8 @@
 # walkerbench against them, prints the tables, and stops every process it
 # started (by pid). Numbers on a shared 2-core VM are noisy: compare the
 # columns of one run, not runs.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=$PWD/bin
+source "$(dirname "$0")/lib.sh"
 N=${N:-200000}
-work=$(mktemp -d /tmp/walker-bench-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { # addr port
 	for _ in $(seq 100); do
 		redis-cli -p "$1" info raft 2>/dev/null | grep -q raft_ready:true && return 0

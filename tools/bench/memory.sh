@@ -9,16 +9,8 @@
 # growth; walkerd's is its resident set after a restart (the engine's
 # keydir, not the write path's garbage) less a fresh node's. Every process
 # it starts is stopped by pid.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=$PWD/bin
+source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}
-work=$(mktemp -d /tmp/walker-mem-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ready() { for _ in $(seq 300); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; exit 1; }
 gen() { # kind
 	python3 - "$1" "$N" <<'PY'
 import sys
@@ -55,7 +47,7 @@ for kind in ${KINDS:-zset hash stream bitmap}; do
 	WP=$(port); RAFT=$(port)
 	"$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$RAFT" -dir "$work/$kind/data" -raftdir "$work/$kind/raft" \
 		--log-level warn >/dev/null 2>&1 & wpid=$!; pids+=($wpid)
-	ready "$RP"; ready "$WP"; sleep 1
+	ready "$RP" 300; ready "$WP" 300; sleep 1
 	r0=$(used "$RP"); w0=$(rss "$wpid")
 	redis-cli -p "$RP" --pipe <"$work/$kind.resp" >/dev/null
 	redis-cli -p "$WP" --pipe <"$work/$kind.resp" >/dev/null
@@ -63,7 +55,7 @@ for kind in ${KINDS:-zset hash stream bitmap}; do
 	kill "$wpid"; wait "$wpid" 2>/dev/null || true
 	"$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$RAFT" -dir "$work/$kind/data" -raftdir "$work/$kind/raft" \
 		--log-level warn >/dev/null 2>&1 & wpid=$!; pids+=($wpid)
-	ready "$WP"; sleep 2
+	ready "$WP" 300; sleep 2
 	w1=$(rss "$wpid")
 	echo "| $kind | $(( (r1 - r0) / N )) B/element | $(( (w1 - w0) * 1024 / N )) B/element |"
 	kill "$rpid" "$wpid"; wait "$rpid" "$wpid" 2>/dev/null || true

@@ -11,17 +11,9 @@
 #   SET         for scale
 # The table gives each figure's median over the rounds and the ratio to
 # redis-server. Every process it starts is stopped by pid.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=$PWD/bin
+source "$(dirname "$0")/lib.sh"
 N=${N:-50000}
 ROUNDS=${ROUNDS:-5}
-work=$(mktemp -d /tmp/walker-bench-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ready() { for _ in $(seq 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; exit 1; }
 
 RP=$(port); redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --appendonly yes --appendfsync always --save "" >"$work/redis.log" 2>&1 & pids+=($!)
 targets=("redis=$RP")
@@ -40,12 +32,6 @@ ro="return {redis.call('get', KEYS[1]), redis.call('strlen', KEYS[1])}"
 lib="#!lua name=bench
 redis.register_function('rw', function(keys, args) redis.call('incr', keys[1]) redis.call('set', keys[2], args[1]) return redis.call('get', keys[2]) end)"
 out=$work/results
-bench() { # port name label command...
-	local p=$1 name=$2 label=$3; shift 3
-	redis-benchmark -p "$p" -c 50 -n "$N" -r "$N" -q "$@" 2>/dev/null |
-		tr '\r' '\n' | grep "per second" | sed "s/^.*: \([0-9.]*\) requests per second.*/$name $label: \1 requests per second/" >>"$out" ||
-		echo "$name $label: failed" >&2
-}
 for r in $(seq "$ROUNDS"); do
 	for t in "${targets[@]}"; do
 		name=${t%%=*} p=${t#*=}

@@ -15,17 +15,9 @@
 #   BITCOUNT    BITCOUNT bbench (a 1 MB bitmap)
 # The table gives each figure's median over the rounds and the ratio to
 # redis-server. Every process it starts is stopped by pid.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=$PWD/bin
+source "$(dirname "$0")/lib.sh"
 N=${N:-50000}
 ROUNDS=${ROUNDS:-5}
-work=$(mktemp -d /tmp/walker-bench-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ready() { for _ in $(seq 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done; exit 1; }
 
 RP=$(port); redis-server --port "$RP" --bind 127.0.0.1 --dir "$work" --appendonly yes --appendfsync always --save "" >"$work/redis.log" 2>&1 & pids+=($!)
 WP=$(port); "$BIN/walkerd" -tcp 127.0.0.1:"$WP" -raft 127.0.0.1:"$(port)" -dir "$work/w/data" -raftdir "$work/w/raft" \
@@ -40,12 +32,6 @@ for i in range(1, n + 1):
     sys.stdout.buffer.write(b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a))
 PY
 out=$work/results
-bench() { # port name label command...
-	local p=$1 name=$2 label=$3; shift 3
-	redis-benchmark -p "$p" -c 50 -n "$N" -r "$N" -q "$@" 2>/dev/null |
-		tr '\r' '\n' | grep "per second" | sed "s/^.*: \([0-9.]*\) requests per second.*/$name $label: \1 requests per second/" >>"$out" ||
-		echo "$name $label: failed" >&2
-}
 for r in $(seq "$ROUNDS"); do
 	for p in "$RP" "$WP"; do
 		name=redis; [ "$p" = "$WP" ] && name=walkerd

@@ -335,30 +335,33 @@ func FunctionDump(db *engine.DB, now int64, w Writer) error {
 // holds, for FUNCTION STATS. ok is false when the engine cannot be read
 // at once (a long read script holds it and a write waits: engine.TryView).
 func FunctionCounts(db *engine.DB, now int64) (libraries, functions int, ok bool, err error) {
-	c := &ctx{db: db, now: now, r: &Recorder{}}
-	ok, err = db.TryView(now, func(v *engine.View) error {
-		c.view = v
+	try := func(now int64, fn func(*engine.View) error) error {
+		var err error
+		ok, err = db.TryView(now, fn)
+		return err
+	}
+	err = readWith(db, try, now, nil, func(c *ctx) {
 		for _, l := range c.libraries() {
 			libraries++
 			functions += len(l.funcs)
 		}
-		c.view = nil
-		return nil
 	})
-	if err == nil {
-		err = c.fatal
-	}
 	return libraries, functions, ok, err
 }
 
 // localRead runs fn in a ctx reading this node's engine at time now
 // (internal keys: libraries, the script cache), its replies going to w.
 func localRead(db *engine.DB, now int64, w Writer, fn func(c *ctx)) error {
+	return readWith(db, db.View, now, w, fn)
+}
+
+// readWith is localRead through view (engine.DB's View, or TryView).
+func readWith(db *engine.DB, view func(int64, func(*engine.View) error) error, now int64, w Writer, fn func(c *ctx)) error {
 	if w == nil {
 		w = &Recorder{}
 	}
 	c := &ctx{db: db, now: now, r: w}
-	err := db.View(now, func(v *engine.View) error {
+	err := view(now, func(v *engine.View) error {
 		c.view = v
 		fn(c)
 		c.view = nil

@@ -45,7 +45,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -106,13 +105,8 @@ func (l *library) find(name []byte) *libFunction {
 	return nil
 }
 
-// libs caches loaded libraries by code (bounded by clearing).
-var (
-	libMu sync.Mutex
-	libs  = map[string]*library{}
-)
-
-const maxLibs = 256
+// libs caches loaded libraries by code.
+var libs = codeCache[*library]{max: 256}
 
 // Errors of FUNCTION and FCALL, worded as Redis 7.0.15 words them.
 const (
@@ -141,22 +135,14 @@ func validName(s string) bool {
 // loadLibrary loads code as FUNCTION LOAD does, or returns its error
 // reply. The result is cached: loading is deterministic.
 func loadLibrary(code []byte) (*library, string) {
-	libMu.Lock()
-	l, ok := libs[string(code)]
-	libMu.Unlock()
-	if ok {
+	if l, ok := libs.get(code); ok {
 		return l, ""
 	}
 	l, msg := compileLibrary(code)
 	if msg != "" {
 		return nil, msg
 	}
-	libMu.Lock()
-	if len(libs) >= maxLibs {
-		clear(libs)
-	}
-	libs[string(code)] = l
-	libMu.Unlock()
+	libs.put(code, l)
 	return l, ""
 }
 

@@ -149,11 +149,33 @@ func scriptSHA(body []byte) string {
 }
 
 // protos caches compiled scripts by body: compiling is a pure function of
-// the text, so the cache changes no result. Bounded by clearing it.
-var (
-	protoMu sync.Mutex
-	protos  = map[string]*compiledScript{}
-)
+// the text, so the cache changes no result.
+var protos = codeCache[*compiledScript]{max: 1024}
+
+// codeCache maps code (a script's body, a library's code) to what
+// compiling it gave, for compilations that are pure functions of the
+// code. It holds at most max entries and is emptied when full.
+type codeCache[V any] struct {
+	mu  sync.Mutex
+	m   map[string]V
+	max int
+}
+
+func (cc *codeCache[V]) get(code []byte) (V, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	v, ok := cc.m[string(code)]
+	return v, ok
+}
+
+func (cc *codeCache[V]) put(code []byte, v V) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= cc.max {
+		cc.m = make(map[string]V)
+	}
+	cc.m[string(code)] = v
+}
 
 // compiledScript is a script's body compiled, with what its shebang line
 // declares.
@@ -165,8 +187,6 @@ type compiledScript struct {
 	shebang bool
 	flags   scriptFlags
 }
-
-const maxProtos = 1024
 
 var (
 	syntaxLine = regexp.MustCompile(`^\w+ line:(\d+)\(column:\d+\) near '([^']*)':\s*(.*)$`)
@@ -201,13 +221,10 @@ func syntaxError(msg string, body []byte, chunk string) string {
 // (chunk name "@user_script"), its shebang line read first
 // (evalShebang), or returns Redis's error reply.
 func compileScript(body []byte) (*compiledScript, string) {
-	protoMu.Lock()
-	cs, ok := protos[string(body)]
-	protoMu.Unlock()
-	if ok {
+	if cs, ok := protos.get(body); ok {
 		return cs, ""
 	}
-	cs = &compiledScript{}
+	cs := &compiledScript{}
 	code := body
 	if bytes.HasPrefix(body, []byte("#!")) {
 		var msg string
@@ -223,12 +240,7 @@ func compileScript(body []byte) (*compiledScript, string) {
 	if cs.proto, err = lua.Compile(chunk, "user_script"); err != nil {
 		return nil, "ERR Error compiling script (new function): " + oneLine(err.Error())
 	}
-	protoMu.Lock()
-	if len(protos) >= maxProtos {
-		clear(protos)
-	}
-	protos[string(body)] = cs
-	protoMu.Unlock()
+	protos.put(body, cs)
 	return cs, ""
 }
 

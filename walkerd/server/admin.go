@@ -196,6 +196,30 @@ type configParam struct {
 	check func(v []byte) error
 }
 
+// intParam is an integer parameter of at least min, read by get and set
+// by set, with Redis's errors for a value that is not an integer or is
+// out of range.
+func intParam(min int64, get func(*Server) int64, set func(*Server, int64)) configParam {
+	return configParam{
+		get: func(s *Server) string { return strconv.FormatInt(get(s), 10) },
+		check: func(v []byte) error {
+			n, ok := command.ParseInt(v)
+			if !ok {
+				return fmt.Errorf("argument couldn't be parsed into an integer")
+			}
+			if n < min {
+				return fmt.Errorf("argument must be between %d and 9223372036854775807 inclusive", min)
+			}
+			return nil
+		},
+		set: func(s *Server, v []byte) error {
+			n, _ := command.ParseInt(v)
+			set(s, n)
+			return nil
+		},
+	}
+}
+
 func (s *Server) configParams() map[string]configParam {
 	ro := func(v string) configParam { return configParam{get: func(*Server) string { return v }} }
 	ps := map[string]configParam{
@@ -222,24 +246,7 @@ func (s *Server) configParams() map[string]configParam {
 				return nil
 			},
 		},
-		"maxclients": {
-			get: func(s *Server) string { return strconv.FormatInt(s.maxConns.Load(), 10) },
-			check: func(v []byte) error {
-				n, ok := command.ParseInt(v)
-				if !ok {
-					return fmt.Errorf("argument couldn't be parsed into an integer")
-				}
-				if n < 1 {
-					return fmt.Errorf("argument must be between 1 and 9223372036854775807 inclusive")
-				}
-				return nil
-			},
-			set: func(s *Server, v []byte) error {
-				n, _ := command.ParseInt(v)
-				s.maxConns.Store(n)
-				return nil
-			},
-		},
+		"maxclients":         intParam(1, func(s *Server) int64 { return s.maxConns.Load() }, func(s *Server, n int64) { s.maxConns.Store(n) }),
 		"databases":          ro(strconv.Itoa(command.Databases)),
 		"appendonly":         ro("yes"),
 		"appendfsync":        ro("always"),

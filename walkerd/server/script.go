@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,20 +143,7 @@ func (s *Server) busyReply() string {
 // busyThresholdParam is CONFIG GET/SET busy-reply-threshold (milliseconds;
 // lua-time-limit is its old name).
 func busyThresholdParam() configParam {
-	return configParam{
-		get: func(s *Server) string { return strconv.FormatInt(s.busyThreshold.Load(), 10) },
-		check: func(v []byte) error {
-			if n, ok := command.ParseInt(v); !ok || n < 0 {
-				return fmt.Errorf("argument must be between 0 and 9223372036854775807 inclusive")
-			}
-			return nil
-		},
-		set: func(s *Server, v []byte) error {
-			n, _ := command.ParseInt(v)
-			s.busyThreshold.Store(n)
-			return nil
-		},
-	}
+	return intParam(0, func(s *Server) int64 { return s.busyThreshold.Load() }, func(s *Server, n int64) { s.busyThreshold.Store(n) })
 }
 
 // cmdFcall runs FCALL as a read when this node's copy of the libraries

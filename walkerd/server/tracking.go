@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -872,27 +871,12 @@ func (s *Server) trackAfter(c *client) {
 // the tracking table holds (0: no limit), as Redis's (a size, 0 to
 // LONG_MAX).
 func trackingMaxKeysParam() configParam {
-	return configParam{
-		get: func(s *Server) string { return strconv.FormatInt(s.tr.max(), 10) },
-		check: func(v []byte) error {
-			n, ok := command.ParseInt(v)
-			if !ok {
-				return fmt.Errorf("argument couldn't be parsed into an integer")
-			}
-			if n < 0 {
-				return fmt.Errorf("argument must be between 0 and 9223372036854775807 inclusive")
-			}
-			return nil
-		},
-		set: func(s *Server, v []byte) error {
-			n, _ := command.ParseInt(v)
-			s.tr.maxKeys.Store(n + 1)
-			s.tr.mu.Lock()
-			s.tr.limit()
-			s.tr.mu.Unlock()
-			return nil
-		},
-	}
+	return intParam(0, func(s *Server) int64 { return s.tr.max() }, func(s *Server, n int64) {
+		s.tr.maxKeys.Store(n + 1)
+		s.tr.mu.Lock()
+		s.tr.limit()
+		s.tr.mu.Unlock()
+	})
 }
 
 // infoTrackingClients is INFO's clients line tracking_clients.
