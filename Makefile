@@ -5,7 +5,8 @@
 #                   Every step runs even when one fails; the failures are
 #                   listed at the end and make exits non-zero.
 #   make bench      engine benchmarks
-#   make build      every binary into ./bin, version and commit stamped
+#   make build      every binary into ./bin, static (CGO_ENABLED=0), version
+#                   and commit stamped
 #   make generate   re-run flatc for fbs/ (the output is committed)
 #   make lint       go vet and staticcheck
 #   make clean      remove ./bin and test caches
@@ -35,7 +36,7 @@ build:
 	@mkdir -p bin
 	@for b in $(BINARIES); do \
 		echo "go build $$b"; \
-		$(GO) build -ldflags "$(LDFLAGS)" -o bin/$$b ./$$b || exit 1; \
+		CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/$$b ./$$b || exit 1; \
 	done
 
 run: build

@@ -50,6 +50,8 @@ type DB struct {
 
 	quit chan struct{}
 	wg   sync.WaitGroup
+
+	live liveOptions // the options SetSync and SetMerge change (reconfig.go)
 }
 
 // Open opens or creates the data directory dir. It fails with ErrLocked
@@ -352,16 +354,10 @@ func (db *DB) nowMs() int64 { return db.opts.Now().UnixMilli() }
 // start launches the background work: periodic fsync, hint writing and
 // automatic merge. Close stops them.
 func (db *DB) start() {
+	db.live.init(db.opts)
 	db.wg.Add(1)
 	go db.hintLoop()
-	if db.opts.Sync == SyncEverySec {
-		db.wg.Add(1)
-		go db.everySecLoop()
-	}
-	if db.opts.MergeRatio > 0 {
-		db.wg.Add(1)
-		go db.autoMergeLoop()
-	}
+	db.startLoops() // everysec sync, automatic merge (reconfig.go)
 }
 
 // Close syncs and closes the DB. It waits for a running merge to stop.
@@ -745,7 +741,7 @@ func (db *DB) write(ops []op, seq uint64) error {
 	id, end := act.id, act.size
 	db.mu.Unlock()
 
-	if db.opts.Sync == SyncAlways {
+	if db.SyncMode() == SyncAlways {
 		return db.syncTo(id, end)
 	}
 	return nil
@@ -808,6 +804,20 @@ type groupCommit struct {
 	off     int64
 	err     error
 	fsyncs  int64
+
+	fsyncTime  time.Duration           // Stats.FsyncTime
+	fsyncUnder [FsyncBuckets + 1]int64 // by bucket (stats.go), not cumulative; the last: slower
+}
+
+// noteFsync counts one fsync that took d. Called with g.mu held.
+func (g *groupCommit) noteFsync(d time.Duration) {
+	g.fsyncs++
+	g.fsyncTime += d
+	i := 0
+	for i < FsyncBuckets && d >= FsyncBound(i) {
+		i++
+	}
+	g.fsyncUnder[i]++
 }
 
 func (g *groupCommit) advance(seg uint32, off int64) {
@@ -842,11 +852,13 @@ func (db *DB) syncTo(seg uint32, end int64) error {
 	act := db.active
 	id, size := act.id, act.size
 	db.mu.RUnlock()
+	start := time.Now()
 	err := act.sync()
+	took := time.Since(start)
 
 	g.mu.Lock()
 	g.running = false
-	g.fsyncs++
+	g.noteFsync(took)
 	if err != nil {
 		g.err = fmt.Errorf("engine: fsync of segment %d failed, writes stopped: %w", id, err)
 	} else if id > g.seg || (id == g.seg && size > g.off) {
@@ -869,7 +881,9 @@ func (db *DB) everySecLoop() {
 		case <-db.quit:
 			return
 		case <-t.C:
-			db.Sync()
+			if db.SyncMode() == SyncEverySec {
+				db.Sync()
+			}
 		}
 	}
 }

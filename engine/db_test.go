@@ -741,3 +741,43 @@ func crash(db *DB) {
 	}
 	db.lock.Close()
 }
+
+func TestStats_FsyncLatencyCountsEverySyncInItsBucket(t *testing.T) {
+	db, _ := openTest(t, &Options{SegmentSize: 1 << 20, Sync: SyncAlways})
+	for i := range 5 {
+		if err := db.Put([]byte(fmt.Sprint("k", i)), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := db.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Fsyncs < 5 || st.FsyncTime <= 0 {
+		t.Fatalf("after 5 SyncAlways writes: %d fsyncs taking %v", st.Fsyncs, st.FsyncTime)
+	}
+	for i := 1; i < FsyncBuckets; i++ {
+		if st.FsyncUnder[i] < st.FsyncUnder[i-1] {
+			t.Fatalf("FsyncUnder not cumulative: %v", st.FsyncUnder)
+		}
+	}
+	if last := st.FsyncUnder[FsyncBuckets-1]; last > st.Fsyncs {
+		t.Fatalf("FsyncUnder %v counts more than the %d fsyncs", st.FsyncUnder, st.Fsyncs)
+	}
+
+	// The bucketing itself, on known durations.
+	var g groupCommit
+	for _, d := range []time.Duration{0, 15 * time.Microsecond, 16 * time.Microsecond, 100 * time.Microsecond, time.Second} {
+		g.noteFsync(d)
+	}
+	// 0 and 15 µs: under 16 µs; 16 µs: under 32; 100 µs: under 128; 1 s: slower than the last bound.
+	want := map[int]int64{0: 2, 1: 1, 3: 1, FsyncBuckets: 1}
+	for i, n := range g.fsyncUnder {
+		if n != want[i] {
+			t.Fatalf("bucket counts %v, want %v", g.fsyncUnder, want)
+		}
+	}
+	if g.fsyncs != 5 || g.fsyncTime != time.Second+131*time.Microsecond {
+		t.Fatalf("%d fsyncs, %v", g.fsyncs, g.fsyncTime)
+	}
+}

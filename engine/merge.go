@@ -505,15 +505,19 @@ func (db *DB) garbage() (dead, total int64) {
 // autoMergeLoop merges when the garbage ratio passes Options.MergeRatio.
 func (db *DB) autoMergeLoop() {
 	defer db.wg.Done()
-	t := time.NewTicker(db.opts.MergeInterval)
+	t := time.NewTimer(db.Merging().Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-db.quit:
 			return
+		case <-db.live.mergeWake: // SetMerge: a new interval
+			t.Reset(db.Merging().Interval)
 		case <-t.C:
+			m := db.Merging()
+			t.Reset(m.Interval)
 			dead, total := db.garbage()
-			if total == 0 || dead < db.opts.MergeMinBytes || float64(dead)/float64(total) < db.opts.MergeRatio {
+			if m.Ratio <= 0 || total == 0 || dead < m.MinBytes || float64(dead)/float64(total) < m.Ratio {
 				continue
 			}
 			db.mergeMu.Lock()

@@ -3,9 +3,17 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/walkerdb/walkerdb/engine/keydir"
 )
+
+// FsyncBuckets is how many latency bounds Stats.FsyncUnder has.
+const FsyncBuckets = 16
+
+// FsyncBound is the i-th fsync latency bound: 16 µs << i, from 16 µs to
+// 524 ms.
+func FsyncBound(i int) time.Duration { return 16 * time.Microsecond << i }
 
 // SegmentStats describes one segment file.
 type SegmentStats struct {
@@ -30,6 +38,12 @@ type Stats struct {
 	Fsyncs       int64   // fsyncs run for SyncAlways writers and Sync
 	Merges       int64   // merges completed since Open
 	MergeError   string  // the last automatic merge's failure, if any
+
+	// FsyncTime is the Fsyncs' total duration; FsyncUnder[i] counts
+	// those that took less than FsyncBound(i) (cumulative, as
+	// Prometheus's histogram buckets).
+	FsyncTime  time.Duration
+	FsyncUnder [FsyncBuckets]int64
 }
 
 // Stats returns the DB's current statistics.
@@ -67,6 +81,12 @@ func (db *DB) Stats() (Stats, error) {
 	}
 	db.gc.mu.Lock()
 	st.Fsyncs = db.gc.fsyncs
+	st.FsyncTime = db.gc.fsyncTime
+	var n int64
+	for i := range FsyncBuckets {
+		n += db.gc.fsyncUnder[i]
+		st.FsyncUnder[i] = n
+	}
 	db.gc.mu.Unlock()
 	return st, nil
 }

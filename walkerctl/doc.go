@@ -9,6 +9,7 @@
 //	leader                          the leader as the node at --addr knows it
 //	transfer [ID]                   hand leadership over and wait for the new leader
 //	snapshot [--all]                take a Raft snapshot
+//	backup FILE                     the leader's data, streamed to FILE (checked, then renamed into place)
 //	status [--max-lag N]            one-screen health; exit 6 when unhealthy
 //	levelget KEY LEVEL, get, set, del   quick data checks
 //	info [SECTION...] [--all]       INFO of one node, or of every member side by side

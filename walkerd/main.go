@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,12 +21,13 @@ import (
 	"github.com/walkerdb/walkerdb/internal/version"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/metrics"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/store"
 )
 
 func main() {
-	if err := app().Run(os.Args); err != nil {
+	if err := app().Run(configArgs(os.Args)); err != nil { // config.go: walkerd FILE
 		fmt.Fprintln(os.Stderr, "walkerd:", err)
 		os.Exit(1)
 	}
@@ -48,7 +48,7 @@ func app() *cli.App {
 		Usage:   "WalkerDB: a Redis-protocol key-value store on Raft and a bitcask engine",
 		Version: version.String(),
 		Flags: []cli.Flag{
-			str("config", "", "read settings from `FILE` (lines of: name value)"),
+			str("config", "", "read settings from `FILE`, in redis.conf syntax (also: walkerd FILE)"),
 			str("id", "", "this node's Raft id (default: the Raft address)"),
 			str("tcp", "127.0.0.1:6379", "RESP `ADDRESS` clients connect to"),
 			str("raft", "127.0.0.1:16379", "Raft bind `ADDRESS`"),
@@ -58,6 +58,7 @@ func app() *cli.App {
 			str("raftdir", "walker-data/raft", "Raft log and snapshots `DIR`"),
 			str("bootstrap", "true", "true: Raft cluster mode (a new node with no -join starts a one-node cluster); false: standalone, as --standalone"),
 			str("join", "", "RESP `ADDRESS` of any member of the cluster to join"),
+			str("restore", "", "seed this new node from a backup `FILE` (walkerctl backup, SAVE): the data directory and Raft directory must be empty; the node starts a one-node cluster that others join"),
 			&cli.BoolFlag{Name: "standalone", Usage: "the engine without Raft, one machine at full speed", EnvVars: env("standalone")},
 			str("appendfsync", "always", "when writes reach disk: always, everysec or no (the Raft log; the engine in standalone mode)"),
 			str("read-consistency", "default", "level of plain reads: default (leader), stale (any node), consistent (linearizable); or 0, 1, 2"),
@@ -71,6 +72,9 @@ func app() *cli.App {
 			&cli.Uint64Flag{Name: "trailing-logs", Value: 10240, Usage: "Raft log entries kept after a snapshot, for followers that lag", EnvVars: env("trailing-logs")},
 			&cli.DurationFlag{Name: "snapshot-interval", Value: 30 * time.Second, Usage: "how often Raft checks whether to snapshot", EnvVars: env("snapshot-interval")},
 			str("pprof", "", "serve Go's profiler (net/http/pprof) on `ADDRESS`, e.g. 127.0.0.1:6060"),
+			str("metrics-addr", "", "serve Prometheus metrics at /metrics on `ADDRESS`, e.g. 127.0.0.1:9121 (off by default; loopback only unless --metrics-allow-remote)"),
+			&cli.BoolFlag{Name: "metrics-allow-remote", Usage: "let --metrics-addr be a non-loopback address (the endpoint has no authentication)", EnvVars: env("metrics-allow-remote")},
+			str("enable-debug-command", "no", "DEBUG: no (refused), yes, or local (from loopback connections only), as Redis 7's enable-debug-command"),
 			str("log-level", "info", "debug, info, warn or error"),
 			str("log-format", "text", "text or json"),
 		},
@@ -89,11 +93,14 @@ type settings struct {
 	snapInterval                                                                   time.Duration
 	logLevel                                                                       string
 	logJSON                                                                        bool
+	file                                                                           *fileConfig // the config file, if any (config.go)
 }
 
 func parse(c *cli.Context) (*settings, error) {
+	var file *fileConfig
 	if f := c.String("config"); f != "" {
-		if err := applyConfigFile(c, f); err != nil {
+		var err error
+		if file, err = loadConfig(c, f); err != nil { // config.go
 			return nil, err
 		}
 	}
@@ -103,7 +110,7 @@ func parse(c *cli.Context) (*settings, error) {
 		dir:           c.String("dir"), raftDir: c.String("raftdir"), join: c.String("join"), pass: c.String("requirepass"),
 		raftLog: c.String("raft-log"), standalone: c.Bool("standalone"), logLevel: c.String("log-level"),
 		snapThreshold: c.Uint64("snapshot-threshold"), snapInterval: c.Duration("snapshot-interval"),
-		trailingLogs: c.Uint64("trailing-logs"),
+		trailingLogs: c.Uint64("trailing-logs"), file: file,
 	}
 	switch strings.ToLower(c.String("bootstrap")) {
 	case "true", "yes", "1":
@@ -141,6 +148,11 @@ func parse(c *cli.Context) (*settings, error) {
 	default:
 		return nil, fmt.Errorf("--raft-log %q: want bolt or wal", s.raftLog)
 	}
+	switch strings.ToLower(c.String("enable-debug-command")) {
+	case "no", "yes", "local":
+	default:
+		return nil, fmt.Errorf("--enable-debug-command %q: want no, yes or local", c.String("enable-debug-command"))
+	}
 	switch c.String("log-format") {
 	case "text":
 	case "json":
@@ -160,36 +172,6 @@ func parse(c *cli.Context) (*settings, error) {
 	return s, nil
 }
 
-// applyConfigFile sets each flag the file names, unless the command line
-// or the environment set it already.
-func applyConfigFile(c *cli.Context, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, _ := strings.Cut(line, " ")
-		name = strings.TrimLeft(name, "-")
-		value = strings.Trim(strings.TrimSpace(value), `"`)
-		if name == "config" || !hasFlag(c, name) {
-			return fmt.Errorf("%s:%d: unknown setting %q", path, n, name)
-		}
-		if c.IsSet(name) {
-			continue
-		}
-		if err := c.Set(name, value); err != nil {
-			return fmt.Errorf("%s:%d: %s: %v", path, n, name, err)
-		}
-	}
-	return sc.Err()
-}
-
 func hasFlag(c *cli.Context, name string) bool {
 	for _, f := range c.App.Flags {
 		for _, n := range f.Names() {
@@ -201,16 +183,21 @@ func hasFlag(c *cli.Context, name string) bool {
 	return false
 }
 
-func newLogger(level string, json bool) (*slog.Logger, error) {
+// newLogger returns the process's logger, text or JSON lines on stderr,
+// and the level it logs at: CONFIG SET loglevel changes it, and raft's
+// lines follow it (walkerd/logging; raft's INFO lines are DEBUG).
+func newLogger(level string, json bool) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	o := &slog.HandlerOptions{Level: l}
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	o := &slog.HandlerOptions{Level: lv}
 	if json {
-		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), lv, nil
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+	return slog.New(slog.NewTextHandler(os.Stderr, o)), lv, nil
 }
 
 func run(c *cli.Context) error {
@@ -223,7 +210,8 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(s.logLevel, s.logJSON)
+	started := time.Now()
+	log, logLevel, err := newLogger(s.logLevel, s.logJSON)
 	if err != nil {
 		return err
 	}
@@ -236,6 +224,22 @@ func run(c *cli.Context) error {
 		go http.Serve(pln, nil) // the default mux, where net/http/pprof registers
 		log.Info("profiler listening", "addr", pln.Addr().String())
 	}
+	var metricsLn net.Listener // walkerd/metrics; served once the server exists
+	if addr := c.String("metrics-addr"); addr != "" {
+		if err := metrics.CheckAddr(addr, c.Bool("metrics-allow-remote")); err != nil {
+			return fmt.Errorf("--metrics-addr %w", err)
+		}
+		if metricsLn, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
+	var raftSink *metrics.RaftSink // raft emits from store.Open on
+	if metricsLn != nil && !s.standalone {
+		if raftSink, err = metrics.InstallRaftSink(); err != nil {
+			return err
+		}
+	}
 
 	// Listen first, so that a port in use is reported before anything
 	// touches the data directory.
@@ -244,6 +248,7 @@ func run(c *cli.Context) error {
 		return err
 	}
 	defer ln.Close()
+	logStart(log, s)
 
 	shutdown := make(chan struct{})
 	var once sync.Once
@@ -251,6 +256,9 @@ func run(c *cli.Context) error {
 
 	// Every data directory records the key layout it was written with.
 	s.engine.LayoutVersion = keyspace.LayoutVersion
+	if err := restoreBackup(log, c.String("restore"), s); err != nil { // restore.go
+		return err
+	}
 	pool := forward.New(forward.Options{Password: s.pass, LocalIP: bindIP(s.tcp)})
 	defer pool.Close()
 	var be backend.Backend
@@ -272,7 +280,6 @@ func run(c *cli.Context) error {
 		} else {
 			be = backend.NewStandalone(db)
 		}
-		log.Info("walkerd standalone", "version", version.String(), "resp", s.tcp, "dir", s.dir)
 	} else {
 		if s.raftDir == "" {
 			s.raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
@@ -281,7 +288,7 @@ func run(c *cli.Context) error {
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
-			Logger: log, LogLevel: raftLogLevel(s.logLevel), LogJSON: s.logJSON,
+			Logger: log,
 			OnFatal: func(err error) {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
@@ -291,16 +298,18 @@ func run(c *cli.Context) error {
 			return err
 		}
 		be = st
-		log.Info("walkerd", "version", version.String(), "id", s.id, "resp", s.tcp, "raft", s.raftAddr, "dir", s.dir, "raftdir", s.raftDir)
 	}
 
 	srv := server.New(be, server.Config{
-		RequirePass: s.pass,
-		ReadLevel:   s.readLevel,
-		Forwarder:   pool,
-		Version:     version.Version,
-		OnShutdown:  requestShutdown,
-		Logger:      log,
+		RequirePass:        s.pass,
+		ReadLevel:          s.readLevel,
+		Forwarder:          pool,
+		Version:            version.Version,
+		OnShutdown:         requestShutdown,
+		Logger:             log,
+		LogLevel:           logLevel,
+		ConfigFile:         s.file.Path(),
+		EnableDebugCommand: strings.ToLower(c.String("enable-debug-command")),
 		Settings: map[string]string{
 			"appendfsync": s.sync.String(),
 			"dir":         s.dir,
@@ -309,8 +318,24 @@ func run(c *cli.Context) error {
 			"raft-log":    s.raftLog,
 		},
 	})
+	if err := applyServerConfig(srv, s.file); err != nil { // config.go: timeout, maxmemory, ...
+		return err
+	}
+	if metricsLn != nil {
+		mo := metrics.Options{Server: srv, Engine: be.Engine, RaftSink: raftSink}
+		if st != nil {
+			mo.Raft = st
+		}
+		reg, err := metrics.New(mo)
+		if err != nil {
+			return err
+		}
+		go metrics.Serve(metricsLn, reg)
+		log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	go notifyWhenReady(log, be, started, shutdown)
 
 	if s.join != "" {
 		go joinCluster(log, pool, s, st, shutdown)
@@ -328,6 +353,9 @@ func run(c *cli.Context) error {
 			log.Error("RESP server stopped", "err", err)
 		}
 	}
+
+	notifyStopping(log)
+	requestShutdown() // stops notifyWhenReady
 
 	// Shutdown order:
 	// 1. Stop accepting clients and close their connections once the
@@ -419,9 +447,19 @@ func bindIP(addr string) net.IP {
 	return ip
 }
 
-func raftLogLevel(level string) string {
-	if level == "info" {
-		return "warn" // raft's info lines are many; ours say what matters
+// logStart logs the one line that says how the node starts: version,
+// addresses, directories, mode and, in cluster mode, the Raft log store.
+func logStart(log *slog.Logger, s *settings) {
+	if s.standalone {
+		log.Info("walkerd starting", "version", version.String(), "mode", "standalone", "resp", s.tcp,
+			"advertise", s.advertise, "dir", s.dir)
+		return
 	}
-	return level
+	raftDir := s.raftDir
+	if raftDir == "" {
+		raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
+	}
+	log.Info("walkerd starting", "version", version.String(), "mode", "cluster", "id", s.id, "resp", s.tcp,
+		"advertise", s.advertise, "raft", s.raftAddr, "raft_advertise", s.raftAdvertise, "dir", s.dir,
+		"raftdir", raftDir, "raft_log", s.raftLog)
 }

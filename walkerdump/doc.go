@@ -8,6 +8,8 @@
 //	walkerdump merge [--json] DIR            offline compaction (the engine's merge)
 //	walkerdump hint [--json] DIR             rebuild hint files
 //	walkerdump export [--format resp|json] DIR | redis-cli --pipe
+//	walkerdump verify [--json] FILE          a backup file whole: header, every file's CRC, its end
+//	walkerdump restore [--json] FILE DIR     build a data directory from a backup file
 //
 // Every command takes the directory's lock (engine.OpenOffline, or
 // engine.Open for merge) and refuses a directory that a live walkerd holds.
@@ -22,6 +24,20 @@
 // The read-only commands (inspect, dump, verify, export) change nothing in
 // DIR beyond creating its LOCK file if it is missing. Flags go before DIR
 // (urfave/cli stops parsing flags at the first argument).
+//
+// # Backups
+//
+// A backup file is a checkpoint stream (engine.Checkpoint.WriteTo), as
+// 'walkerctl backup', SAVE and BGSAVE write it. verify given a file (not a
+// directory) checks it whole, exit 1 on damage (a bad CRC, a file cut
+// short, bytes after its end) and 2 for a file this build cannot restore
+// (a newer format, another key layout). restore builds DIR beside itself
+// and renames it into place when whole; it refuses a DIR that holds
+// anything. To seed a new cluster, start walkerd on the restored DIR with
+// an empty -raftdir and no -join: it starts a one-node cluster whose log
+// begins after the backup's Raft index, and the other nodes join it with
+// empty directories ('walkerd --restore FILE' restores and starts in one
+// step).
 //
 // # Exit status
 //

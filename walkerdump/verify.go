@@ -14,8 +14,8 @@ import (
 func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
-		Usage:     "check every record's CRC and every hint; exit 1 naming each bad place",
-		ArgsUsage: "DIR",
+		Usage:     "check every record's CRC and every hint, or a backup file whole; exit 1 naming each bad place",
+		ArgsUsage: "DIR|FILE",
 		Description: "Reads every record of every segment and checks its CRC and its batch, and\n" +
 			"compares each hint file entry by entry with its segment. Errors (exit 1):\n" +
 			"corrupt or torn bytes, a batch whose commit is bad or missing, a hint that is\n" +
@@ -23,7 +23,9 @@ func verifyCommand() *cli.Command {
 			"*.tmp file. Warnings (exit 0): a missing hint (walkerd scans that segment and\n" +
 			"writes the hint again; 'walkerdump hint' rebuilds it), a hint without a\n" +
 			"segment, the all-zero preallocated tail of a segment that a crash left\n" +
-			"untrimmed (walkerd trims it). 'walkerdump recover' repairs every error.",
+			"untrimmed (walkerd trims it). 'walkerdump recover' repairs every error.\n" +
+			"Given a backup FILE (walkerctl backup, SAVE) instead of a directory, it checks\n" +
+			"the file whole: its header, every file's CRC, its end (exit 1 if damaged).",
 		Flags:  []cli.Flag{jsonFlag},
 		Action: verifyAction,
 	}
@@ -60,6 +62,11 @@ type verifyJSON struct {
 }
 
 func verifyAction(c *cli.Context) error {
+	if path, err := dirArg(c); err == nil {
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+			return verifyFile(c, path) // a backup file (restore.go)
+		}
+	}
 	d, err := openDir(c)
 	if err != nil {
 		return err

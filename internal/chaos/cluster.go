@@ -58,7 +58,9 @@ func (n *Node) Do(timeout time.Duration, args ...string) (Value, error) {
 	return c.Do1(args...)
 }
 
-// WaitReady waits until the node answers PING.
+// WaitReady waits until the node answers PING: PONG, or LOADING while it
+// catches up with the cluster after its start (with its quorum down, until
+// the other nodes are back).
 func (n *Node) WaitReady(timeout time.Duration) error {
 	return proc.WaitFor(timeout, func() error {
 		if !n.Running() {
@@ -68,7 +70,7 @@ func (n *Node) WaitReady(timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		if string(v.Str) != "PONG" {
+		if string(v.Str) != "PONG" && !strings.HasPrefix(string(v.Str), "LOADING") {
 			return fmt.Errorf("%s: PING answered %v", n.ID, v)
 		}
 		return nil

@@ -194,7 +194,10 @@ func DoPipeline(addr string, cmds [][]string) ([]string, error) {
 	return out, nil
 }
 
-// WaitReady waits until the node answers PING.
+// WaitReady waits until the node answers PING: PONG, or LOADING while it
+// catches up with the cluster after its start (a node that cannot catch
+// up, its join target wrong or its quorum down, answers LOADING until it
+// can).
 func (n *Node) WaitReady(timeout time.Duration) error {
 	return WaitFor(timeout, func() error {
 		if !n.Running() {
@@ -204,7 +207,7 @@ func (n *Node) WaitReady(timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		if r != "+PONG\r\n" {
+		if r != "+PONG\r\n" && !strings.HasPrefix(r, "-LOADING") {
 			return fmt.Errorf("PING answered %q", r)
 		}
 		return nil

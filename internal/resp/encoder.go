@@ -7,10 +7,18 @@ package resp
 type Encoder struct {
 	B     []byte
 	Proto int
+	// OnError, when set, hears every error reply written, whole ("ERR
+	// ..."): the server's error statistics.
+	OnError func(msg string)
 }
 
-func (e *Encoder) Status(s string)     { e.B = AppendSimple(e.B, s) }
-func (e *Encoder) Error(msg string)    { e.B = AppendError(e.B, msg) }
+func (e *Encoder) Status(s string) { e.B = AppendSimple(e.B, s) }
+func (e *Encoder) Error(msg string) {
+	e.B = AppendError(e.B, msg)
+	if e.OnError != nil {
+		e.OnError(msg)
+	}
+}
 func (e *Encoder) Int(n int64)         { e.B = AppendInt(e.B, n) }
 func (e *Encoder) Bulk(v []byte)       { e.B = AppendBulk(e.B, v) }
 func (e *Encoder) BulkString(s string) { e.B = AppendBulkString(e.B, s) }

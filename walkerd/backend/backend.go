@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/command"
@@ -146,16 +147,20 @@ func NewStandalone(db *engine.DB) Backend {
 // for it. (With an engine opened in SyncAlways, NewStandalone fsyncs inside
 // its mutex: one fsync per write, no sharing.)
 func NewStandaloneGroupCommit(db *engine.DB) Backend {
-	return &standalone{db: db, a: command.NewApplier(db), index: db.Seq(), syncAfter: true}
+	s := &standalone{db: db, a: command.NewApplier(db), index: db.Seq()}
+	s.groupSync.Store(true)
+	return s
 }
 
 type standalone struct {
-	notify    atomic.Pointer[func([]command.Touch)]
-	db        *engine.DB
-	a         *command.Applier // under mu
-	mu        sync.Mutex
-	index     uint64
-	syncAfter bool
+	notify atomic.Pointer[func([]command.Touch)]
+	db     *engine.DB
+	a      *command.Applier // under mu
+	mu     sync.Mutex
+	index  uint64
+	// groupSync: appendfsync always as group commit (a Sync after each
+	// write, outside mu). SetSync changes it.
+	groupSync atomic.Bool
 }
 
 func (s *standalone) Engine() *engine.DB { return s.db }
@@ -168,7 +173,7 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	if s.syncAfter {
+	if s.groupSync.Load() {
 		if err := s.db.Sync(); err != nil {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
@@ -191,3 +196,77 @@ func (s *standalone) Leader() (Member, bool, error)            { return Member{}
 func (s *standalone) Transfer(id string) error                 { return ErrStandalone }
 
 func (s *standalone) InfoRaft() string { return "raft_state:standalone\r\n" }
+
+// Reconfigurer is what a Backend may offer for CONFIG SET of the settings
+// below the RESP front (server/config.go type-asserts it; a Backend
+// without it has those settings read-only). Its methods are called from
+// connection goroutines, one CONFIG SET at a time.
+type Reconfigurer interface {
+	// Tunables reports the settings in force.
+	Tunables() Tunables
+	// SetSync changes appendfsync while running. A backend that cannot
+	// change it without a restart answers an error that says so.
+	SetSync(m engine.SyncMode) error
+	// SetMerge changes the engine's automatic merge settings
+	// (engine.DB.SetMerge).
+	SetMerge(m engine.MergeSettings) error
+	// SetSnapshot changes Raft's snapshot settings (hashicorp/raft's
+	// ReloadConfig); ErrStandalone in standalone mode.
+	SetSnapshot(s SnapshotSettings) error
+}
+
+// Tunables are the settings a Reconfigurer changes.
+type Tunables struct {
+	Sync  engine.SyncMode
+	Merge engine.MergeSettings
+	// Raft is false in standalone mode, where Snapshot means nothing.
+	Raft     bool
+	Snapshot SnapshotSettings
+}
+
+// SnapshotSettings are Raft's snapshot settings, as hashicorp/raft's
+// ReloadableConfig names them.
+type SnapshotSettings struct {
+	// Threshold: log entries since the last snapshot that make the next.
+	Threshold uint64
+	// Interval: how often Raft checks Threshold (it waits a random time
+	// between Interval and twice Interval).
+	Interval time.Duration
+	// TrailingLogs: log entries kept after a snapshot, for followers that
+	// lag.
+	TrailingLogs uint64
+}
+
+// Tunables implements Reconfigurer. In standalone mode appendfsync is the
+// engine's mode, except that always is group commit (the engine in
+// SyncNo, one Sync after each write shared by concurrent writers).
+func (s *standalone) Tunables() Tunables {
+	m := s.db.SyncMode()
+	if s.groupSync.Load() {
+		m = engine.SyncAlways
+	}
+	return Tunables{Sync: m, Merge: s.db.Merging()}
+}
+
+// SetSync implements Reconfigurer: always becomes group commit, everysec
+// and no the engine's own modes.
+func (s *standalone) SetSync(m engine.SyncMode) error {
+	switch m {
+	case engine.SyncAlways:
+		if err := s.db.SetSync(engine.SyncNo); err != nil {
+			return err
+		}
+		s.groupSync.Store(true)
+		return s.db.Sync() // what was written before is durable now too
+	case engine.SyncEverySec, engine.SyncNo:
+		s.groupSync.Store(false)
+		return s.db.SetSync(m)
+	}
+	return fmt.Errorf("backend: sync mode %d", m)
+}
+
+// SetMerge implements Reconfigurer.
+func (s *standalone) SetMerge(m engine.MergeSettings) error { return s.db.SetMerge(m) }
+
+// SetSnapshot implements Reconfigurer: there is no Raft in standalone mode.
+func (s *standalone) SetSnapshot(SnapshotSettings) error { return ErrStandalone }

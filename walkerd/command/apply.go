@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
 )
@@ -293,17 +294,25 @@ func ReadNoWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w
 // readMaybeWrite is Read; mayWrite lets the command ask to be a write instead
 // (ErrWriteNeeded, no reply written).
 func readMaybeWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool) (err error) {
-	return readMiss(db, dbi, now, spec, args, w, mayWrite, nil)
+	return readMiss(db, dbi, now, spec, args, w, mayWrite, nil, nil)
 }
 
-// ReadNotifyMiss is Read that calls miss with each key the command looked
-// up and did not find, in order, as db.c's lookupKeyReadWithFlags
-// notifies "keymiss": a key looked up twice is reported twice.
-func ReadNotifyMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, miss func(key []byte)) error {
-	return readMiss(db, dbi, now, spec, args, w, true, miss)
+// KeyStats counts the key lookups of reads, as db.c's lookupKey counts
+// INFO's keyspace_hits and keyspace_misses: every lookup of a read
+// command, a key looked up twice counted twice; writes count none.
+type KeyStats struct {
+	Hits, Misses atomic.Int64
 }
 
-func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool, miss func([]byte)) (err error) {
+// ReadCounted is Read that calls miss (when not nil) with each key the
+// command looked up and did not find, in order, as db.c's
+// lookupKeyReadWithFlags notifies "keymiss" (a key looked up twice is
+// reported twice), and adds the lookups to ks (when not nil).
+func ReadCounted(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, miss func(key []byte), ks *KeyStats) error {
+	return readMiss(db, dbi, now, spec, args, w, true, miss, ks)
+}
+
+func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool, miss func([]byte), ks *KeyStats) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
@@ -314,6 +323,16 @@ func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Wr
 		return nil
 	}
 	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite, miss: miss}
+	if ks != nil {
+		defer func() {
+			if c.hits > 0 {
+				ks.Hits.Add(c.hits)
+			}
+			if c.misses > 0 {
+				ks.Misses.Add(c.misses)
+			}
+		}()
+	}
 	if spec != nil {
 		p := spec.ParseArgs(args, now)
 		c.exec(args, &p, false)

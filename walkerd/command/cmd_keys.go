@@ -248,6 +248,8 @@ func runTTL(c *ctx, args [][]byte, _ any) {
 	m, ok := c.metaRaw(c.metaKey(args[1]))
 	if !ok {
 		c.missed(args[1])
+	} else {
+		c.hit()
 	}
 	exp := m.ExpireAt
 	name := lowerASCII(args[0])

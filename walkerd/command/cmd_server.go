@@ -72,6 +72,32 @@ func init() {
 		}},
 		&Spec{Name: "info", Arity: -1, Flags: ls, Cats: CatDangerous, Group: "server", Since: "1.0.0"},
 		srv("shutdown", -1, nsl|FlagAdmin|FlagNoMulti|FlagAllowBusy, "1.0.0"),
+		// SAVE, BGSAVE and LASTSAVE write and date the dump file (server/save.go).
+		&Spec{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading | FlagNoMulti, Group: "server", Since: "1.0.0",
+			Summary: "Synchronously save the dataset to disk", Complexity: "O(N) where N is the total number of keys in all databases"},
+		&Spec{Name: "bgsave", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading, Group: "server", Since: "1.0.0",
+			Summary: "Asynchronously save the dataset to disk", Complexity: "O(1)",
+			History: [][2]string{{"3.2.2", "Added the `SCHEDULE` option."}},
+			Args:    []Arg{{Name: "schedule", Type: "pure-token", Token: "SCHEDULE", Since: "3.2.2", Flags: ArgOptional}}},
+		&Spec{Name: "lastsave", Arity: 1, Flags: ls | FlagFast, Cats: CatAdmin | CatDangerous, Group: "server", Since: "1.0.0",
+			Summary: "Get the UNIX time stamp of the last successful save to disk", Complexity: "O(1)",
+			Tips: []string{"nondeterministic_output"}},
+		// The slow log and the latency monitor (server/slowlog.go, latency.go).
+		&Spec{Name: "slowlog", Arity: -2, Group: "server", Since: "2.2.12", Subs: []*Spec{
+			tipped(srv("get", -2, ls|FlagAdmin, "2.2.12"), "request_policy:all_nodes", "nondeterministic_output"),
+			tipped(srv("len", 2, ls|FlagAdmin, "2.2.12"), "request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"),
+			tipped(srv("reset", 2, ls|FlagAdmin, "2.2.12"), "request_policy:all_nodes", "response_policy:all_succeeded"),
+			srv("help", 2, ls, "6.2.0"),
+		}},
+		&Spec{Name: "latency", Arity: -2, Group: "server", Since: "2.8.13", Subs: []*Spec{
+			tipped(srv("latest", 2, nsl|FlagAdmin, "2.8.13"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+			tipped(srv("history", 3, nsl|FlagAdmin, "2.8.13"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+			tipped(srv("reset", -2, nsl|FlagAdmin, "2.8.13"), "request_policy:all_nodes", "response_policy:all_succeeded"),
+			tipped(srv("doctor", 2, nsl|FlagAdmin, "2.8.13"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+			tipped(srv("graph", 3, nsl|FlagAdmin, "2.8.13"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+			tipped(srv("histogram", -2, nsl|FlagAdmin, "7.0.0"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
+			srv("help", 2, ls, "2.8.13"),
+		}},
 
 		tx("multi", 1, FlagFast|FlagNotQueued, "1.2.0"),
 		&Spec{Name: "exec", Arity: 1, Flags: nsl | FlagSkipSlowlog | FlagNotQueued, Cats: CatTransaction, Group: "transactions",
@@ -88,6 +114,7 @@ func init() {
 		cluster("join", -3, "Adds a node to the Raft cluster: JOIN id raft-addr [resp-addr]."),
 		cluster("leave", 2, "Removes a node from the Raft cluster: LEAVE id."),
 		cluster("snapshot", 1, "Takes a Raft snapshot on this node."),
+		cluster("walker.backup", 1, "Returns the leader's data as one checkpoint stream, a bulk reply (walkerctl backup writes it to a file)."),
 		cluster("raft.members", 1, "Lists the Raft cluster's members."),
 		cluster("raft.leader", 1, "Returns the Raft leader's id and addresses."),
 		cluster("raft.transfer", -1, "Hands leadership to another member: RAFT.TRANSFER [id]."),
@@ -100,4 +127,10 @@ func init() {
 		&Spec{Name: "walker.haslog", Arity: 3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Answers 1 if this node's Raft log holds the entry at an index with a term, else 0: WALKER.HASLOG index term (internal: WAIT)."},
 	)
+}
+
+// tipped sets a spec's command tips (COMMAND INFO's tips) and returns it.
+func tipped(k *Spec, tips ...string) *Spec {
+	k.Tips = tips
+	return k
 }

@@ -60,8 +60,11 @@ type ctx struct {
 	cmdFirst        map[string]int
 	seenTo, firstTo int
 	// miss, when set on a read (tx nil), hears each key a lookup did not
-	// find: the server's keymiss notifications (ReadNotifyMiss).
+	// find: the server's keymiss notifications (ReadCounted).
 	miss func(key []byte)
+	// hits and misses count a read's key lookups (tx nil), for INFO's
+	// keyspace_hits and keyspace_misses (ReadCounted).
+	hits, misses int64
 }
 
 // overlay holds the writes of the entries being applied, by engine key,
@@ -407,6 +410,7 @@ func (c *ctx) lookup(key []byte) (value, bool) {
 		c.missed(key)
 		return value{}, false
 	}
+	c.hit()
 	m, err := keyspace.DecodeMeta(raw)
 	if err != nil {
 		c.fail(fmt.Errorf("key %q: %w", key, err))
@@ -436,14 +440,28 @@ func (c *ctx) exists(key []byte) bool {
 	_, ok := c.metaRaw(c.metaKey(key))
 	if !ok {
 		c.missed(key)
+	} else {
+		c.hit()
 	}
 	return ok
+}
+
+// hit counts a key a read's lookup found (db.c's lookupKey counts
+// keyspace_hits for every lookup but a write's).
+func (c *ctx) hit() {
+	if c.tx == nil {
+		c.hits++
+	}
 }
 
 // missed reports a key a read's lookup did not find to c.miss (db.c's
 // lookupKeyReadWithFlags notifies "keymiss" then).
 func (c *ctx) missed(key []byte) {
-	if c.miss != nil && c.tx == nil {
+	if c.tx != nil {
+		return
+	}
+	c.misses++
+	if c.miss != nil {
 		c.miss(key)
 	}
 }

@@ -26,6 +26,7 @@ const (
 	FlagNoAuth                            // "no_auth": allowed before AUTH
 	FlagMayReplicate                      // "may_replicate"
 	FlagNoMandatoryKeys                   // "no_mandatory_keys"
+	FlagNoAsyncLoading                    // "no_async_loading"
 	FlagNoMulti                           // "no_multi": refused inside MULTI
 	FlagMovableKeys                       // "movablekeys"
 	FlagAllowBusy                         // "allow_busy"
@@ -49,7 +50,7 @@ const (
 )
 
 var flagNames = []string{"write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking", "loading",
-	"stale", "skip_monitor", "skip_slowlog", "fast", "no_auth", "may_replicate", "no_mandatory_keys", "no_multi",
+	"stale", "skip_monitor", "skip_slowlog", "fast", "no_auth", "may_replicate", "no_mandatory_keys", "no_async_loading", "no_multi",
 	"movablekeys", "allow_busy"}
 
 // FlagNames lists the Redis flag names set in f, in Redis's order.

@@ -276,9 +276,11 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 	}
 	epoch := s.waiters.add(w)
 	c.blocked.Store(w)
+	blockedAt := time.Now()
 	defer func() {
 		c.blocked.Store(nil)
 		s.waiters.remove(w)
+		c.blockedFor = time.Since(blockedAt) // not run time (stats.go)
 	}()
 	if p.Resolving() {
 		// XREAD's "$": the stream's last ID at one point of the log, from

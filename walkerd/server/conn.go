@@ -232,22 +232,67 @@ func cmdClientFlagOK(s *Server, c *client, args [][]byte) {
 	c.ok()
 }
 
-// clientLine describes a connection as CLIENT LIST does; the fields walkerd
-// does not track are zero.
+// clientLine describes a connection as CLIENT LIST does, with Redis
+// 7.0.15's fields in its order (networking.c catClientInfoString):
+//
+//   - fd is the socket's file descriptor; qbuf the bytes read and not yet
+//     run (the protocol guard's queue, the rest of the pipeline, and for
+//     the connection asking its own command), qbuf-free what the 16 KB
+//     read buffer has left beside them (0 when qbuf is 0, as Redis frees
+//     an empty query buffer); argv-mem the running command's argument
+//     bytes; multi-mem those of the commands queued in MULTI; rbs and rbp
+//     the guard's read buffer (16 KB, as Redis's default).
+//   - obl, oll and omem split the reply bytes held and not yet written
+//     (a pipeline's replies before they are flushed, a subscriber's
+//     pusher queue) as Redis would hold them: the first 16 KB in its reply
+//     buffer, the rest in 16 KB list nodes. tot-mem adds them up with the
+//     connection's fixed state; events is "rw" while replies wait.
+//   - flags are Redis's letters in Redis's order: O (MONITOR) or P
+//     (subscribed), x (in MULTI), b (blocked), then t, R, B (tracking);
+//     N when none applies.
+//   - cmd is the last command, "client|list" style ("NULL" before any).
+//
+// Other connections' figures are those their goroutine published after
+// its last command (clientIO).
 func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 	k.mu.Lock()
 	name, db, proto := k.name, k.db, k.enc.Proto
 	last := k.lastCommand()
 	k.mu.Unlock()
-	idle := now.Sub(time.Unix(0, k.lastCmd.Load())) / time.Second
-	multi := -1
-	if self && k.multi {
-		multi = len(k.queue)
+	if last == "" {
+		last = "NULL"
 	}
-	flags, sub, psub, ssub := s.clientSubs(k)
+	idle := now.Sub(time.Unix(0, k.lastCmd.Load())) / time.Second
+	multi := k.io.multi.Load()
+	if self {
+		multi = -1
+		if k.multi {
+			multi = int64(len(k.queue))
+		}
+	}
+	base, sub, psub, ssub := s.clientSubs(k)
+	flags := ""
+	if base != "N" {
+		flags = base
+	}
+	if multi >= 0 {
+		flags += "x"
+	}
+	if k.blocked.Load() != nil {
+		flags += "b"
+	}
+	if flags == "" {
+		flags = "N"
+	}
 	flags, redir := s.clientListFlags(k, flags) // t, R, B and redir (tracking.go)
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=%d resp=%d\n",
-		k.id, k.addr, k.laddr, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi, last, redir, proto)
+	m := s.clientMemory(k, self)
+	events := "r"
+	if m.obl+m.omem > 0 {
+		events = "rw"
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d\n",
+		k.id, k.addr, k.laddr, k.io.fd, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi,
+		m.qbuf, m.qbufFree, m.argv, m.multiMem, guardReadSize, guardReadSize, m.obl, m.oll, m.omem, m.total, events, last, redir, proto)
 }
 
 func cmdClientList(s *Server, c *client, args [][]byte) {

@@ -167,7 +167,7 @@ func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 // its arity checked.
 func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
-	err := command.ReadNotifyMiss(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db)) // notify.go
+	err := command.ReadCounted(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys) // notify.go, stats.go
 	if errors.Is(err, command.ErrWriteNeeded) {
 		s.readAsWrite(c, spec, args)
 		return

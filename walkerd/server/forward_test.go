@@ -134,7 +134,8 @@ func TestForwarding_WritesAndReadsGoToTheLeader(t *testing.T) {
 		{fc, []string{"WALKER.APPLY", "garbage"}, "-ERR command: malformed log entry: version 103"},
 		{fc, []string{"WALKER.FORWARD", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
 		{fc, []string{"WALKER.FORWARD", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},
-		{fc, []string{"INFO", "replication"}, `"# Replication\r\nrole:slave\r\nconnected_slaves:0\r\n"`},
+		{fc, []string{"INFO", "replication"}, `"# Replication\r\nrole:slave\r\nmaster_host:\r\nmaster_port:\r\nmaster_link_status:down\r\n` +
+			`master_sync_in_progress:0\r\nslave_read_repl_offset:0\r\nslave_repl_offset:0\r\nslave_read_only:1\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n"`},
 	}
 	for i, s := range steps {
 		if got := s.c.must(t, s.args...); got != s.want {

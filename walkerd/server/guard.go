@@ -60,6 +60,9 @@ var errGuardClosed = errors.New("server: connection closed by the protocol guard
 type guardListener struct {
 	net.Listener
 	rejected *atomic.Int64
+	// st counts the reads and writes of every client and their bytes
+	// (INFO's total_net_input_bytes, total_reads_processed, ...).
+	st *stats
 }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -67,7 +70,7 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, rejected: l.rejected, stall: time.Duration(writeStall.Load())}, nil
+	return &guardConn{Conn: c, rejected: l.rejected, st: l.st, stall: time.Duration(writeStall.Load())}, nil
 }
 
 type guardState uint8
@@ -87,6 +90,7 @@ const (
 type guardConn struct {
 	net.Conn
 	rejected *atomic.Int64
+	st       *stats // nil: not counted
 	stall    time.Duration
 
 	rbuf   []byte   // one socket read
@@ -105,9 +109,16 @@ type guardConn struct {
 	// wdeadline is the write deadline last set (see Write).
 	wdeadline time.Time
 	refused   bool
+
+	// outBytes and holdBytes count the bytes in out (not yet handed
+	// over) and in hold; queued publishes their sum after each Read for
+	// CLIENT LIST's qbuf (introspect.go), read by other connections.
+	outBytes, holdBytes int64
+	queued              atomic.Int64
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
+	defer func() { g.queued.Store(g.outBytes + g.holdBytes) }()
 	for {
 		if len(g.out) > 0 {
 			return g.drain(p), nil
@@ -121,7 +132,12 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		if g.rbuf == nil {
 			g.rbuf = make([]byte, guardReadSize)
 		}
+		g.queued.Store(g.holdBytes) // while the read waits: a command half read
 		n, err := g.Conn.Read(g.rbuf)
+		if g.st != nil {
+			g.st.reads.Add(1)
+			g.st.netIn.Add(int64(n))
+		}
 		if n > 0 {
 			g.scan(g.rbuf[:n])
 		}
@@ -147,12 +163,22 @@ func (g *guardConn) drain(p []byte) int {
 	if len(g.out) == 0 {
 		g.out = nil
 	}
+	g.outBytes -= int64(n)
 	return n
 }
 
 // Write writes p, giving up only when the client takes nothing for the
 // stall time (a slow reader keeps its connection).
 func (g *guardConn) Write(p []byte) (int, error) {
+	n, err := g.write(p)
+	if g.st != nil {
+		g.st.writes.Add(1)
+		g.st.netOut.Add(int64(n))
+	}
+	return n, err
+}
+
+func (g *guardConn) write(p []byte) (int, error) {
 	if g.stall <= 0 {
 		return g.Conn.Write(p)
 	}
@@ -197,6 +223,7 @@ func (g *guardConn) emit(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	g.outBytes += int64(len(b))
 	if k := len(g.out); k > 0 && len(g.out[k-1])+len(b) <= guardChunk {
 		g.out[k-1] = append(g.out[k-1], b...)
 		return
@@ -209,7 +236,8 @@ func (g *guardConn) release(tail []byte) {
 	for _, h := range g.hold {
 		g.out = append(g.out, h)
 	}
-	g.hold = nil
+	g.outBytes += g.holdBytes
+	g.hold, g.holdBytes = nil, 0
 	g.emit(tail)
 }
 
@@ -225,6 +253,7 @@ func (g *guardConn) scan(b []byte) {
 	flush := func() {
 		if ps >= 0 {
 			g.out = append(g.out, b[ps:pe:pe])
+			g.outBytes += int64(pe - ps)
 			ps = -1
 		}
 	}
@@ -281,7 +310,7 @@ func (g *guardConn) scan(b []byte) {
 				}
 				if n <= 0 {
 					// Redis skips an empty command without a reply.
-					g.hold, g.state = nil, gsStart
+					g.hold, g.holdBytes, g.state = nil, 0, gsStart
 					continue
 				}
 				g.args, g.state = n, gsDollar
@@ -332,6 +361,7 @@ func (g *guardConn) scan(b []byte) {
 	case gsCount, gsDollar, gsLen, gsBody:
 		if from < len(b) {
 			g.hold = append(g.hold, append([]byte(nil), b[from:]...))
+			g.holdBytes += int64(len(b) - from)
 		}
 	}
 	if g.state == gsStart && cap(g.line) > 4096 {
@@ -352,7 +382,7 @@ func (g *guardConn) fail() {
 	} else {
 		g.failed = "invalid bulk length"
 	}
-	g.hold = nil
+	g.hold, g.holdBytes = nil, 0
 }
 
 // inlineDone turns the inline line just ended into a multibulk command. It

@@ -76,6 +76,17 @@ type Config struct {
 	// Logger receives the server's own events (a recovered panic, a
 	// failing sweep). nil: slog.Default().
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of the process's logger: CONFIG
+	// SET loglevel changes it. nil: loglevel is read-only.
+	LogLevel *slog.LevelVar
+	// EnableDebugCommand is Redis 7's enable-debug-command: "yes" allows
+	// DEBUG, "local" allows it from loopback connections only, "no"
+	// refuses it (introspect.go). Zero: "no", Redis's default. CONFIG GET
+	// enable-debug-command reads it.
+	EnableDebugCommand string
+	// ConfigFile is the config file the process started with, which
+	// CONFIG REWRITE rewrites. Zero: none (CONFIG REWRITE fails).
+	ConfigFile string
 }
 
 func (c Config) withDefaults() Config {
@@ -103,6 +114,15 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.EnableDebugCommand == "" {
+		c.EnableDebugCommand = "no"
+	}
+	settings := make(map[string]string, len(c.Settings)+1)
+	settings["enable-debug-command"] = strings.ToLower(c.EnableDebugCommand)
+	for k, v := range c.Settings {
+		settings[k] = v
+	}
+	c.Settings = settings
 	return c
 }
 
@@ -132,10 +152,18 @@ type Server struct {
 	nextID atomic.Int64
 	wg     sync.WaitGroup // connection handlers
 	quit   chan struct{}
-	bg     sync.WaitGroup // the sweeper
+	bg     sync.WaitGroup // the sweeper and the other background loops
 
+	st    stats      // commandstats, errorstats, slowlog, latency (stats.go)
+	conf  confState  // CONFIG SET state, the idle timeout (config.go, timeout.go)
 	pause pauseState // CLIENT PAUSE (clientcmds.go)
 	tr    tracking   // client-side caching (tracking.go)
+
+	save saveState // SAVE, BGSAVE, LASTSAVE (save.go)
+
+	// activeExpireOff is set by DEBUG SET-ACTIVE-EXPIRE 0 (introspect.go,
+	// sweep.go).
+	activeExpireOff atomic.Bool
 
 	stats struct {
 		connections atomic.Int64
@@ -164,10 +192,12 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.maxConns.Store(int64(cfg.MaxClients))
 	s.busyThreshold.Store(5000) // Redis's default busy-reply-threshold
 	s.handlers = handlers()
+	s.st.init()
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
 	b.Notify(s.applied)
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
+	s.save.init(s.started)
 	return s
 }
 
@@ -188,10 +218,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.bg.Add(1)
 		go s.sweepLoop()
 	}
-	s.bg.Add(1)
+	s.bg.Add(3)
 	go s.watchLeader()
+	go s.timeoutLoop() // CONFIG SET timeout (timeout.go)
+	go s.statsLoop()   // INFO's instantaneous figures (stats.go)
 	s.mu.Unlock()
-	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol})
+	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st})
 }
 
 // Close stops accepting, closes every client connection, stops the
@@ -261,7 +293,12 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		authed:  s.requirePass() == "",
 	}
 	c.enc.Proto = 2
+	c.enc.OnError = func(msg string) {
+		c.errs++
+		s.st.countError(msg)
+	}
 	c.w = &c.enc
+	c.io.init(conn.NetConn())
 	c.lastCmd.Store(now.UnixNano())
 	conn.SetContext(c)
 	s.conns[c] = struct{}{}
@@ -310,6 +347,8 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		// stopped taking replies: as Redis, run nothing after it.
 		return
 	}
+	c.io.begin(conn, rc)    // CLIENT LIST's qbuf and argv-mem (introspect.go)
+	defer c.io.end(c, conn) // and its multi, multi-mem and output figures
 	mark := len(c.enc.B)
 	func() {
 		defer func() {
@@ -319,6 +358,8 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
+		c.running.Store(true) // the idle timeout spares it (timeout.go)
+		defer c.running.Store(false)
 		s.dispatch(c, rc.Args)
 	}()
 	c.applyReplyMode(mark)
@@ -376,7 +417,8 @@ func (c *client) resetOutput() {
 // client's authentication, queues it inside MULTI, and runs it otherwise.
 func (s *Server) dispatch(c *client, args [][]byte) {
 	s.stats.commands.Add(1)
-	c.lastCmd.Store(time.Now().UnixNano())
+	start := time.Now()
+	c.lastCmd.Store(start.UnixNano())
 	if len(args) == 0 {
 		return
 	}
@@ -388,9 +430,13 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	c.last.Store(&k.Name)
-	reject := c.reject
+	refuse := c.reject
 	if k.Name == "exec" {
-		reject = c.rejectExec
+		refuse = c.rejectExec
+	}
+	reject := func(msg string) {
+		refuse(msg)
+		s.st.rejected(k) // k: the subcommand once it is known
 	}
 	if !command.ArityOK(k.Arity, len(args)) {
 		reject(string(command.ErrArity(k.Name)))
@@ -420,6 +466,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			return
 		}
 	}
+	if k.Flags&command.FlagLoading == 0 && s.loading() {
+		reject(loadingText) // ready.go
+		return
+	}
 	if s.pausedFor(c, k) {
 		return // the client went away while CLIENT PAUSE held it
 	}
@@ -428,7 +478,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	if c.multi && top.Flags&command.FlagNotQueued == 0 {
 		if k.Flags&command.FlagNoMulti != 0 {
-			c.reject("ERR Command not allowed inside a transaction")
+			reject("ERR Command not allowed inside a transaction")
 			return
 		}
 		c.queue = append(c.queue, queued{args: args, spec: k})
@@ -440,7 +490,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	queue := c.queue
+	errs := c.errs
+	c.blockedFor = 0
 	s.run(c, k, args)
+	s.record(c, k, args, time.Since(start)-c.blockedFor, c.errs > errs)
 	s.feedMonitors(c, k, args, queue)
 }
 
@@ -510,12 +563,22 @@ type client struct {
 
 	ps *subState // pub/sub and MONITOR state, nil until used (pubsub.go)
 
+	// errs counts the error replies written to the client (stats.go
+	// tells a failed call by it); blockedFor is how long the running
+	// command waited blocked, which its run time leaves out.
+	errs       int64
+	blockedFor time.Duration
+
 	tr *trackState // CLIENT TRACKING state, nil while off (tracking.go)
 
 	// nodeLink: another node forwards its clients' commands on this
 	// connection (WALKER.APPLY, WALKER.FORWARD); CLIENT KILL spares it
 	// unless it is named.
 	nodeLink atomic.Bool
+	io       clientIO // buffers, as CLIENT LIST reports them (introspect.go)
+	// running: a command of this connection is running (handle); the
+	// idle timeout never closes it meanwhile.
+	running atomic.Bool
 }
 
 type queued struct {

@@ -29,7 +29,8 @@ func (s *Server) sweepLoop() {
 			return
 		case <-t.C:
 		}
-		deadline := time.Now().Add(s.cfg.SweepInterval / 4)
+		began := time.Now()
+		deadline := began.Add(s.cfg.SweepInterval / 4)
 		for {
 			var expired, dead int
 			var err error
@@ -46,12 +47,18 @@ func (s *Server) sweepLoop() {
 			default:
 			}
 		}
+		took := time.Since(began)
+		s.st.sweepUs.Add(took.Microseconds())
+		s.sampleLatency("expire-cycle", took)
 	}
 }
 
 // sweepExpired examines one batch of keys and proposes the deletion of
 // those expired; it returns the next cursor and how many it found.
 func (s *Server) sweepExpired(cursor []byte) ([]byte, int, error) {
+	if s.activeExpireOff.Load() { // DEBUG SET-ACTIVE-EXPIRE 0 (introspect.go)
+		return cursor, 0, nil
+	}
 	now := s.nowMs()
 	dbs, keys, next, err := command.ExpiredKeys(s.b.Engine(), now, cursor, s.cfg.SweepBatch)
 	if err != nil {

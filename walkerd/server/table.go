@@ -44,6 +44,16 @@ func handlers() []handler {
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
+
+		"memory|stats": cmdMemoryStats, "memory|doctor": cmdMemoryDoctor, "memory|malloc-stats": cmdMemoryMallocStats,
+		"memory|purge": cmdMemoryPurge, "memory|help": cmdMemoryHelp, "role": cmdRole, "debug": cmdDebug, // introspect.go
+
+		"save": cmdSave, "bgsave": cmdBgsave, "lastsave": cmdLastsave, "walker.backup": cmdWalkerBackup, // save.go
+
+		"slowlog|get": cmdSlowlogGet, "slowlog|len": cmdSlowlogLen, "slowlog|reset": cmdSlowlogReset, // slowlog.go
+		"slowlog|help":   helpLines(func() []string { return slowlogHelp }),
+		"latency|latest": cmdLatencyLatest, "latency|history": cmdLatencyHistory, "latency|reset": cmdLatencyReset, // latency.go
+		"latency|doctor": cmdLatencyDoctor, "latency|graph": cmdLatencyGraph, "latency|histogram": cmdLatencyHistogram, "latency|help": helpLines(func() []string { return latencyHelp }),
 	}
 	for name, h := range pubsubHandlers {
 		byName[name] = h

@@ -23,6 +23,7 @@ import (
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/logging"
 )
 
 // Config configures a Store. Zero durations take loopback-friendly defaults.
@@ -51,10 +52,10 @@ type Config struct {
 	// OnFatal is called when the engine fails to apply a committed entry
 	// (an I/O error): the node must stop rather than diverge from the
 	// others. Zero: panic.
-	OnFatal  func(error)
-	Logger   *slog.Logger
-	LogLevel string // for raft's own logger: trace, debug, info, warn, error
-	LogJSON  bool
+	OnFatal func(error)
+	// Logger receives the store's lines and raft's (component=raft, see
+	// walkerd/logging). nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a Raft node and its engine.
@@ -69,6 +70,7 @@ type Store struct {
 	snaps *raft.FileSnapshotStore
 
 	ready  atomic.Uint64 // the term in which this node, as leader, applied its barrier
+	served atomic.Bool   // Ready has been true since the node started (ready.go)
 	verify verifier
 
 	// raftDown is closed once raft has shut down (after Close, or when a
@@ -83,6 +85,8 @@ type Store struct {
 	// shut itself down because a leader removed itself (ShutdownOnRemove).
 	// Set and cleared by watchLeadership.
 	removed atomic.Bool
+
+	leaderChanges atomic.Uint64 // RaftStatus.LeaderChanges (metrics.go)
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -107,7 +111,9 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}()
 
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.LevelFromString(orDefault(cfg.LogLevel, "warn")), Output: os.Stderr, JSONFormat: cfg.LogJSON})
+	// raft logs through cfg.Logger, component=raft (walkerd/logging).
+	rlog := logging.NewRaft(cfg.Logger, logging.RaftOptions{Settled: s.served.Load})
+	var hlog hclog.Logger = rlog
 	var logStore raft.LogStore
 	var stable raft.StableStore
 	switch cfg.LogKind {
@@ -181,6 +187,9 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hasState, err = s.seedFromEngine(hasState, stable, rc.LocalID); err != nil { // seed.go: a restored backup
+		return nil, err
+	}
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, stable, snaps, s.trans)
 	if err != nil {
 		return nil, err
@@ -195,8 +204,10 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.log.Info("bootstrapped a new cluster", "id", cfg.ID)
 	}
-	s.wg.Add(1)
+	s.observeLeaders() // metrics.go
+	s.wg.Add(2)
 	go s.watchLeadership()
+	go s.watchReady(rlog)
 	ok = true
 	return s, nil
 }
@@ -576,13 +587,6 @@ func (s *Store) voters() int {
 		}
 	}
 	return n
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 func orDuration(v, d time.Duration) time.Duration {

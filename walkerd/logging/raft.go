@@ -1,0 +1,465 @@
+// Package logging is walkerd's one log format. walkerd logs with log/slog
+// (text or JSON, --log-format); hashicorp/raft logs through
+// hashicorp/go-hclog. Raft turns raft's hclog calls into slog records on
+// the process's logger, so that every line of a node's stderr has the same
+// keys in both formats, each raft line carrying component=raft.
+//
+// On the way it re-levels and rate-limits raft's noise:
+//
+//   - raft's INFO lines are logged at DEBUG, one level down: they are many,
+//     and walkerd's own lines say what matters (leader ready, joined, ...).
+//     --log-level debug shows them.
+//   - election lines ("heartbeat timeout reached, starting election", ...)
+//     are INFO until the node has served once since it started
+//     (RaftOptions.Settled): a fresh or restarted node elects a leader as a
+//     matter of course; later, an election means a leader was lost, a WARN.
+//   - a follower catching up ("appendEntries rejected, sending older
+//     logs", "failed to get previous log") and vote refusals are INFO: a
+//     new member or a restarted node causes them as a matter of course.
+//     So is "peer has newer term, stopping replication": the leader steps
+//     down, as it does whenever leadership moves (every rolling restart
+//     hands it over).
+//     The transport's "failed to decode incoming command" as the node
+//     stops is DEBUG.
+//   - a peer that cannot be reached makes raft log several ERROR lines per
+//     heartbeat ("failed to appendEntries to", "failed to heartbeat to",
+//     "failed to contact", ...). Raft logs the first failure of a peer at
+//     WARN (INFO before the node has settled), then at most one summary
+//     line per peer per RaftOptions.Interval with the count of failures
+//     since the last line, and one INFO line when the peer answers again
+//     (PeerRecovered, or raft's "pipelining replication" to it).
+package logging
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+)
+
+// LevelTrace is the slog level of raft's TRACE lines, below DEBUG.
+const LevelTrace = slog.LevelDebug - 4
+
+// RaftOptions configure NewRaft. The zero value is usable.
+type RaftOptions struct {
+	// Component is the value of every line's "component" attribute. Zero:
+	// "raft".
+	Component string
+	// Settled reports whether the node has served since it started (see
+	// store.Store.Ready). Until it does, election lines and first peer
+	// failures are INFO. nil: never settled.
+	Settled func() bool
+	// Interval is the least time between two lines about one unreachable
+	// peer. Zero: 30 s.
+	Interval time.Duration
+	// Now is the clock. Zero: time.Now.
+	Now func() time.Time
+}
+
+// Raft is an hclog.Logger that writes to a *slog.Logger. Its level is the
+// slog logger's (a *slog.LevelVar set by --log-level and CONFIG SET
+// loglevel): SetLevel does nothing. It is safe for concurrent use.
+type Raft struct {
+	sh      *raftShared
+	name    string // the component
+	implied []any  // With's arguments
+}
+
+type raftShared struct {
+	l        *slog.Logger
+	settled  func() bool
+	interval time.Duration
+	now      func() time.Time
+
+	mu    sync.Mutex
+	peers map[string]*peerState // by peer id
+	ids   map[string]string     // raft address -> id, learnt from raft.Server values
+}
+
+// peerState is one unreachable peer.
+type peerState struct {
+	since      time.Time // first failure
+	last       time.Time // last failure
+	lastLine   time.Time // the last line logged about it
+	total      int       // failures since since
+	suppressed int       // failures since lastLine
+}
+
+// NewRaft returns the hclog.Logger to give raft (raft.Config.Logger, the
+// transport and the snapshot store) so that its lines reach l.
+func NewRaft(l *slog.Logger, o RaftOptions) *Raft {
+	sh := &raftShared{l: l, settled: o.Settled, interval: o.Interval, now: o.Now,
+		peers: map[string]*peerState{}, ids: map[string]string{}}
+	if sh.settled == nil {
+		sh.settled = func() bool { return false }
+	}
+	if sh.interval <= 0 {
+		sh.interval = 30 * time.Second
+	}
+	if sh.now == nil {
+		sh.now = time.Now
+	}
+	name := o.Component
+	if name == "" {
+		name = "raft"
+	}
+	return &Raft{sh: sh, name: name}
+}
+
+// electionLines are raft's lines about starting an election (raft.go,
+// runFollower and runCandidate), WARN in raft.
+var electionLines = map[string]bool{
+	"heartbeat timeout reached, starting election":        true,
+	"Election timeout reached, restarting election":       true,
+	"no known peers, aborting election":                   true,
+	"not part of stable configuration, aborting election": true,
+	"heartbeat timeout reached, not part of a stable configuration or a non-voter, not triggering a leader election": true,
+}
+
+// logCatchUp are raft's lines about a follower whose log lacks entries
+// the leader sends, WARN in raft: a new member or a restarted node
+// catching up, as a matter of course.
+var logCatchUp = map[string]bool{
+	"appendEntries rejected, sending older logs": true, // the leader's side
+	"failed to get previous log":                 true, // the follower's
+	"previous log term mis-match":                true,
+}
+
+// peerKeys are the attributes by which raft names the peer of a line.
+var peerKeys = []string{"peer", "server-id", "target"}
+
+// Log implements hclog.Logger.
+func (r *Raft) Log(level hclog.Level, msg string, args ...any) {
+	switch level {
+	case hclog.Trace:
+		r.log(LevelTrace, msg, args)
+	case hclog.Debug, hclog.NoLevel:
+		r.log(slog.LevelDebug, msg, args)
+	case hclog.Info:
+		r.info(msg, args)
+	case hclog.Warn:
+		r.problem(slog.LevelWarn, msg, args)
+	default: // Error, Off
+		r.problem(slog.LevelError, msg, args)
+	}
+}
+
+func (r *Raft) info(msg string, args []any) {
+	if msg == "pipelining replication" {
+		// Replication to the peer works again.
+		if id, ok := r.peerOf(args); ok {
+			r.PeerRecovered(id)
+		}
+	}
+	r.log(slog.LevelDebug, msg, args)
+}
+
+// problem logs a raft WARN or ERROR line: election lines are INFO until
+// the node has settled; vote refusals and a follower's log catching up are
+// INFO (a new or restarted peer causes them as a matter of course); a
+// closed transport while the node stops is DEBUG; failures to reach a
+// peer are rate-limited.
+func (r *Raft) problem(level slog.Level, msg string, args []any) {
+	switch {
+	case electionLines[msg]:
+		if !r.sh.settled() {
+			level = slog.LevelInfo
+		}
+	case strings.HasPrefix(msg, "rejecting vote request") || strings.HasPrefix(msg, "rejecting pre-vote request"),
+		logCatchUp[msg], msg == "peer has newer term, stopping replication":
+		level = slog.LevelInfo
+	case msg == "failed to decode incoming command" && errOf(args) == raft.ErrTransportShutdown.Error():
+		level = slog.LevelDebug // this node is stopping
+	case strings.HasPrefix(msg, "failed to"):
+		if id, ok := r.peerOf(args); ok {
+			r.peerFailed(id, msg, args)
+			return
+		}
+	}
+	r.log(level, msg, args)
+}
+
+// peerFailed counts a failure to reach peer id, and logs the first one of
+// an episode, then a summary at most every interval. A failure more than
+// an interval after the last one starts a new episode.
+func (r *Raft) peerFailed(id, msg string, args []any) {
+	sh := r.sh
+	now := sh.now()
+	errText := errOf(args)
+	sh.mu.Lock()
+	p := sh.peers[id]
+	if p == nil || now.Sub(p.last) > sh.interval {
+		sh.peers[id] = &peerState{since: now, last: now, lastLine: now, total: 1}
+		sh.mu.Unlock()
+		level := slog.LevelWarn
+		if !sh.settled() {
+			level = slog.LevelInfo
+		}
+		r.emit(level, "raft peer unreachable", slog.String("peer", id), slog.String("cause", msg), slog.String("err", errText))
+		return
+	}
+	p.last = now
+	p.total++
+	p.suppressed++
+	if now.Sub(p.lastLine) < sh.interval {
+		sh.mu.Unlock()
+		return
+	}
+	n, downFor := p.suppressed, now.Sub(p.since)
+	p.suppressed, p.lastLine = 0, now
+	sh.mu.Unlock()
+	r.emit(slog.LevelWarn, "raft peer still unreachable", slog.String("peer", id), slog.Int("failures", n),
+		slog.Duration("down_for", downFor), slog.String("cause", msg), slog.String("err", errText))
+}
+
+// PeerRecovered tells that peer id answers again (raft's
+// ResumedHeartbeatObservation): if it was unreachable, one INFO line says
+// so.
+func (r *Raft) PeerRecovered(id string) {
+	sh := r.sh
+	sh.mu.Lock()
+	p := sh.peers[id]
+	delete(sh.peers, id)
+	sh.mu.Unlock()
+	if p == nil {
+		return
+	}
+	r.emit(slog.LevelInfo, "raft peer reachable again", slog.String("peer", id), slog.Int("failures", p.total),
+		slog.Duration("down_for", sh.now().Sub(p.since)))
+}
+
+// peerOf finds the peer a line is about, by its id.
+func (r *Raft) peerOf(args []any) (string, bool) {
+	for i := 0; i+1 < len(args); i += 2 {
+		k, _ := args[i].(string)
+		for _, pk := range peerKeys {
+			if k == pk {
+				return r.peerID(args[i+1]), true
+			}
+		}
+	}
+	return "", false
+}
+
+// peerID names a peer by its raft id: raft names it by raft.Server, by
+// id, or by address, depending on the line.
+func (r *Raft) peerID(v any) string {
+	sh := r.sh
+	switch v := v.(type) {
+	case raft.Server:
+		sh.mu.Lock()
+		sh.ids[string(v.Address)] = string(v.ID)
+		sh.mu.Unlock()
+		return string(v.ID)
+	case *raft.Server:
+		return r.peerID(*v)
+	case raft.ServerID:
+		return string(v)
+	case raft.ServerAddress:
+		sh.mu.Lock()
+		id, ok := sh.ids[string(v)]
+		sh.mu.Unlock()
+		if ok {
+			return id
+		}
+		return string(v)
+	}
+	return fmt.Sprint(v)
+}
+
+func errOf(args []any) string {
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "error" || k == "err" {
+			return fmt.Sprint(args[i+1])
+		}
+	}
+	return ""
+}
+
+// log writes one raft line at level with its arguments.
+func (r *Raft) log(level slog.Level, msg string, args []any) {
+	if !r.sh.l.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 1+(len(r.implied)+len(args))/2)
+	attrs = appendArgs(attrs, r.implied)
+	attrs = appendArgs(attrs, args)
+	r.emit(level, msg, attrs...)
+}
+
+func (r *Raft) emit(level slog.Level, msg string, attrs ...slog.Attr) {
+	ctx := context.Background()
+	if !r.sh.l.Enabled(ctx, level) {
+		return
+	}
+	r.sh.l.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("component", r.name)}, attrs...)...)
+}
+
+// appendArgs turns hclog's key-value arguments into attributes: keys in
+// snake case ("backoff time" and "server-id" become backoff_time and
+// server_id, "error" becomes err as in walkerd's own lines), values that
+// hclog formats itself (hclog.Format, raft's ids and addresses) as
+// strings.
+func appendArgs(attrs []slog.Attr, args []any) []slog.Attr {
+	for i := 0; i < len(args); i += 2 {
+		var k string
+		var v any
+		if i+1 < len(args) {
+			k, _ = args[i].(string)
+			v = args[i+1]
+		} else {
+			k, v = "EXTRA_VALUE_AT_END", args[i] // as hclog names it
+		}
+		if k == "" {
+			k = fmt.Sprint(args[i])
+		}
+		attrs = append(attrs, slog.Any(attrKey(k), attrValue(v)))
+	}
+	return attrs
+}
+
+func attrKey(k string) string {
+	if k == "error" {
+		return "err"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return '_'
+		}
+		return r
+	}, k)
+}
+
+func attrValue(v any) any {
+	switch v := v.(type) {
+	case hclog.Format:
+		return fmt.Sprintf(v[0].(string), v[1:]...)
+	case raft.Server:
+		if string(v.ID) == string(v.Address) {
+			return string(v.ID)
+		}
+		return string(v.ID) + "@" + string(v.Address)
+	case raft.ServerID:
+		return string(v)
+	case raft.ServerAddress:
+		return string(v)
+	case error:
+		if v == nil {
+			return nil
+		}
+		return v.Error()
+	case fmt.Stringer:
+		return v.String()
+	}
+	return v
+}
+
+// Trace implements hclog.Logger.
+func (r *Raft) Trace(msg string, args ...any) { r.Log(hclog.Trace, msg, args...) }
+
+// Debug implements hclog.Logger.
+func (r *Raft) Debug(msg string, args ...any) { r.Log(hclog.Debug, msg, args...) }
+
+// Info implements hclog.Logger.
+func (r *Raft) Info(msg string, args ...any) { r.Log(hclog.Info, msg, args...) }
+
+// Warn implements hclog.Logger.
+func (r *Raft) Warn(msg string, args ...any) { r.Log(hclog.Warn, msg, args...) }
+
+// Error implements hclog.Logger.
+func (r *Raft) Error(msg string, args ...any) { r.Log(hclog.Error, msg, args...) }
+
+func (r *Raft) enabled(l slog.Level) bool { return r.sh.l.Enabled(context.Background(), l) }
+
+// IsTrace implements hclog.Logger.
+func (r *Raft) IsTrace() bool { return r.enabled(LevelTrace) }
+
+// IsDebug implements hclog.Logger.
+func (r *Raft) IsDebug() bool { return r.enabled(slog.LevelDebug) }
+
+// IsInfo implements hclog.Logger: raft's INFO lines are DEBUG.
+func (r *Raft) IsInfo() bool { return r.enabled(slog.LevelDebug) }
+
+// IsWarn implements hclog.Logger.
+func (r *Raft) IsWarn() bool { return r.enabled(slog.LevelWarn) }
+
+// IsError implements hclog.Logger.
+func (r *Raft) IsError() bool { return r.enabled(slog.LevelError) }
+
+// GetLevel implements hclog.Logger: the lowest raft level that is logged.
+func (r *Raft) GetLevel() hclog.Level {
+	switch {
+	case r.IsTrace():
+		return hclog.Trace
+	case r.IsDebug():
+		return hclog.Debug
+	case r.IsWarn():
+		return hclog.Warn
+	}
+	return hclog.Error
+}
+
+// SetLevel implements hclog.Logger. It does nothing: the level is the slog
+// logger's.
+func (r *Raft) SetLevel(hclog.Level) {}
+
+// ImpliedArgs implements hclog.Logger.
+func (r *Raft) ImpliedArgs() []any { return r.implied }
+
+// With implements hclog.Logger.
+func (r *Raft) With(args ...any) hclog.Logger {
+	c := *r
+	c.implied = append(append([]any(nil), r.implied...), args...)
+	return &c
+}
+
+// Name implements hclog.Logger: the component.
+func (r *Raft) Name() string { return r.name }
+
+// Named implements hclog.Logger: the component becomes "<component>.<name>".
+func (r *Raft) Named(name string) hclog.Logger {
+	c := *r
+	c.name = r.name + "." + name
+	return &c
+}
+
+// ResetNamed implements hclog.Logger.
+func (r *Raft) ResetNamed(name string) hclog.Logger {
+	c := *r
+	c.name = name
+	return &c
+}
+
+// StandardLogger implements hclog.Logger.
+func (r *Raft) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
+	return log.New(r.StandardWriter(opts), "", 0)
+}
+
+// StandardWriter implements hclog.Logger: each write is one line, logged
+// at opts.ForceLevel (INFO if unset), as raft's INFO lines are.
+func (r *Raft) StandardWriter(opts *hclog.StandardLoggerOptions) io.Writer {
+	level := hclog.Info
+	if opts != nil && opts.ForceLevel != hclog.NoLevel {
+		level = opts.ForceLevel
+	}
+	return stdWriter{r: r, level: level}
+}
+
+type stdWriter struct {
+	r     *Raft
+	level hclog.Level
+}
+
+func (w stdWriter) Write(p []byte) (int, error) {
+	w.r.Log(w.level, strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+var _ hclog.Logger = (*Raft)(nil)

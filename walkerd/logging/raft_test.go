@@ -1,0 +1,283 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+)
+
+// clock is a settable time.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func noTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+// capture is a JSON logger at level over a buffer.
+func capture(level slog.Leveler) (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level, ReplaceAttr: noTime})), &buf
+}
+
+// lines parses the JSON lines of buf.
+func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func keys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// textKeys reads the keys of one slog text line (key=value pairs, values
+// possibly quoted).
+func textKeys(line string) []string {
+	var ks []string
+	for len(line) > 0 {
+		k, rest, ok := strings.Cut(line, "=")
+		if !ok {
+			break
+		}
+		ks = append(ks, strings.TrimSpace(k))
+		if strings.HasPrefix(rest, `"`) {
+			end := 1
+			for end < len(rest) && (rest[end] != '"' || rest[end-1] == '\\') {
+				end++
+			}
+			rest = rest[min(end+1, len(rest)):]
+		} else if i := strings.IndexByte(rest, ' '); i >= 0 {
+			rest = rest[i:]
+		} else {
+			rest = ""
+		}
+		line = strings.TrimSpace(rest)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// TestRaftSchemas: the same raft line has the same keys in text and JSON,
+// with component=raft, snake-case keys and err for error.
+func TestRaftSchemas(t *testing.T) {
+	peer := raft.Server{ID: "node2", Address: "127.0.0.1:7002"}
+	logLine := func(l hclog.Logger) {
+		l.Warn("installSnapshot rejected to", "peer", peer, "backoff time", 10*time.Millisecond,
+			"last-leader-id", raft.ServerID("node1"), "error", errors.New("boom"), "cmd", hclog.Fmt("%d-%s", 7, "x"))
+	}
+	var jb, tb bytes.Buffer
+	o := &slog.HandlerOptions{ReplaceAttr: noTime}
+	logLine(NewRaft(slog.New(slog.NewJSONHandler(&jb, o)), RaftOptions{}))
+	logLine(NewRaft(slog.New(slog.NewTextHandler(&tb, o)), RaftOptions{}))
+
+	js := lines(t, &jb)
+	if len(js) != 1 {
+		t.Fatalf("JSON: %d lines, want 1: %s", len(js), jb.String())
+	}
+	want := []string{"backoff_time", "cmd", "component", "err", "last_leader_id", "level", "msg", "peer"}
+	if got := keys(js[0]); !slices.Equal(got, want) {
+		t.Errorf("JSON keys %v, want %v", got, want)
+	}
+	for k, v := range map[string]any{"component": "raft", "level": "WARN", "peer": "node2@127.0.0.1:7002", "err": "boom",
+		"cmd": "7-x", "last_leader_id": "node1", "msg": "installSnapshot rejected to"} {
+		if js[0][k] != v {
+			t.Errorf("JSON %s = %v, want %v", k, js[0][k], v)
+		}
+	}
+	text := strings.TrimSpace(tb.String())
+	if strings.Count(text, "\n") != 0 {
+		t.Fatalf("text: want one line: %s", text)
+	}
+	if got := textKeys(text); !slices.Equal(got, want) {
+		t.Errorf("text keys %v, want %v (%s)", got, want, text)
+	}
+	if !strings.Contains(text, "component=raft") || !strings.Contains(text, "level=WARN") || strings.Contains(text, "[WARN]") {
+		t.Errorf("text line %q", text)
+	}
+}
+
+// TestRaftFollowsLevelVar: raft's INFO lines are DEBUG (hidden at info),
+// and a change of the process's LevelVar reaches the adapter.
+func TestRaftFollowsLevelVar(t *testing.T) {
+	var lv slog.LevelVar
+	l, buf := capture(&lv)
+	r := NewRaft(l, RaftOptions{})
+	r.Info("entering follower state", "follower", "x")
+	r.Debug("a debug line")
+	if buf.Len() != 0 || r.IsInfo() || r.IsDebug() || !r.IsWarn() {
+		t.Fatalf("at info: logged %q; IsInfo %v IsDebug %v IsWarn %v", buf.String(), r.IsInfo(), r.IsDebug(), r.IsWarn())
+	}
+	if r.GetLevel() != hclog.Warn {
+		t.Errorf("GetLevel at info = %v, want warn", r.GetLevel())
+	}
+	lv.Set(slog.LevelDebug)
+	r.Info("entering follower state", "follower", "x")
+	got := lines(t, buf)
+	if len(got) != 1 || got[0]["level"] != "DEBUG" || got[0]["component"] != "raft" {
+		t.Fatalf("at debug: %v", got)
+	}
+	if !r.IsInfo() || r.GetLevel() != hclog.Debug {
+		t.Errorf("at debug: IsInfo %v GetLevel %v", r.IsInfo(), r.GetLevel())
+	}
+	lv.Set(slog.LevelError)
+	buf.Reset()
+	r.Warn("failed to contact quorum of nodes, stepping down")
+	if buf.Len() != 0 {
+		t.Errorf("at error, a WARN was logged: %s", buf.String())
+	}
+	// With and Named keep the level and add their arguments.
+	lv.Set(slog.LevelInfo)
+	r.With("snapshot-id", "1-2-3").Named("snap").Warn("failed to reap snapshot")
+	got = lines(t, buf)
+	if len(got) != 1 || got[0]["snapshot_id"] != "1-2-3" || got[0]["component"] != "raft.snap" {
+		t.Errorf("With/Named: %v", got)
+	}
+}
+
+// TestRaftRelevel: a node's first election (before it has served) is
+// INFO; an election after it has served is WARN. Vote refusals and a
+// follower catching up are INFO; the transport's shutdown is DEBUG.
+func TestRaftRelevel(t *testing.T) {
+	var settled atomic.Bool
+	l, buf := capture(slog.LevelInfo)
+	r := NewRaft(l, RaftOptions{Settled: settled.Load})
+	r.Warn("heartbeat timeout reached, starting election", "last-leader-addr", "", "last-leader-id", "")
+	r.Warn("Election timeout reached, restarting election")
+	r.Warn("rejecting pre-vote request since we have a leader", "from", "x", "leader", "y")
+	settled.Store(true)
+	r.Warn("heartbeat timeout reached, starting election", "last-leader-addr", "a", "last-leader-id", "b")
+	// A follower catching up: INFO whenever.
+	r.Warn("appendEntries rejected, sending older logs", "peer", raft.Server{ID: "n2"}, "next", 1)
+	r.Warn("failed to get previous log", "previous-index", 5, "last-index", 0, "error", raft.ErrLogNotFound)
+	r.Error("peer has newer term, stopping replication", "peer", raft.Server{ID: "n3"})
+	// The transport closing as the node stops: DEBUG, not shown.
+	r.Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
+	r.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
+	var levels []string
+	for _, m := range lines(t, buf) {
+		levels = append(levels, m["level"].(string))
+	}
+	if want := []string{"INFO", "INFO", "INFO", "WARN", "INFO", "INFO", "INFO", "ERROR"}; !slices.Equal(levels, want) {
+		t.Errorf("levels %v, want %v\n%s", levels, want, buf.String())
+	}
+}
+
+// TestRaftPeerRateLimit: a down peer's failures, as raft logs them every
+// heartbeat, give one WARN, then one summary per interval with the
+// count, and one INFO when it answers again. Lines that name the peer by
+// address count for the same peer as those that name it by id.
+func TestRaftPeerRateLimit(t *testing.T) {
+	c := newClock()
+	var settled atomic.Bool
+	settled.Store(true)
+	l, buf := capture(slog.LevelInfo)
+	r := NewRaft(l, RaftOptions{Settled: settled.Load, Interval: 30 * time.Second, Now: c.now})
+	peer := raft.Server{Suffrage: raft.Voter, ID: "node2", Address: "127.0.0.1:7002"}
+	dial := errors.New("dial tcp 127.0.0.1:7002: connect: connection refused")
+	// 70 s of what raft logs for a down follower: per 9 s, 26 failed
+	// appendEntries/heartbeats and 2 "failed to contact".
+	for step := 0; step < 70; step++ {
+		if step%9 == 0 {
+			for range 13 {
+				r.Error("failed to appendEntries to", "peer", peer, "error", dial)
+				r.Error("failed to heartbeat to", "peer", peer.Address, "backoff time", time.Second, "error", dial)
+			}
+			r.Warn("failed to contact", "server-id", peer.ID, "time", 2*time.Second)
+			r.Warn("failed to contact", "server-id", peer.ID, "time", 3*time.Second)
+		}
+		c.advance(time.Second)
+	}
+	// Another peer, failing once, is counted on its own.
+	r.Error("failed to make requestVote RPC", "target", raft.Server{ID: "node3", Address: "127.0.0.1:7003"}, "error", dial, "term", 4)
+	r.PeerRecovered("node2")
+	r.PeerRecovered("node2") // told twice: logged once
+
+	got := lines(t, buf)
+	type line struct {
+		level, msg, peer string
+		failures         float64
+	}
+	var ls []line
+	for _, m := range got {
+		f, _ := m["failures"].(float64)
+		p, _ := m["peer"].(string)
+		ls = append(ls, line{m["level"].(string), m["msg"].(string), p, f})
+		if m["component"] != "raft" {
+			t.Errorf("line without component=raft: %v", m)
+		}
+	}
+	// Bursts at 0, 9, ..., 63 s: 8 of 28 failures. The first failure gives
+	// the first line; the burst at 36 s is the first 30 s after it, and its
+	// first failure gives a summary of the 27+3*28+1 since; by 63 s, 30 s
+	// have not passed again. Recovery counts all 8*28.
+	want := []line{
+		{"WARN", "raft peer unreachable", "node2", 0},
+		{"WARN", "raft peer still unreachable", "node2", 27 + 3*28 + 1},
+		{"WARN", "raft peer unreachable", "node3", 0},
+		{"INFO", "raft peer reachable again", "node2", 8 * 28},
+	}
+	if !slices.Equal(ls, want) {
+		t.Errorf("lines:\n%v\nwant\n%v\n%s", ls, want, buf.String())
+	}
+	if first := got[0]; first["cause"] != "failed to appendEntries to" || !strings.Contains(first["err"].(string), "connection refused") {
+		t.Errorf("first line %v", first)
+	}
+
+	// Quiet for longer than the interval, the peer fails again: a new
+	// episode, a new first line.
+	buf.Reset()
+	r.Error("failed to appendEntries to", "peer", peer, "error", dial)
+	c.advance(31 * time.Second)
+	r.Error("failed to appendEntries to", "peer", peer, "error", dial)
+	if got := lines(t, buf); len(got) != 2 || got[1]["msg"] != "raft peer unreachable" {
+		t.Errorf("after a quiet interval: %v", got)
+	}
+}
+
+// TestRaftPeerBeforeSettled: before the node has served (a cluster
+// starting, its peers not yet up), the first failure of a peer is INFO;
+// raft's "pipelining replication" to it ends the episode.
+func TestRaftPeerBeforeSettled(t *testing.T) {
+	c := newClock()
+	l, buf := capture(slog.LevelInfo)
+	r := NewRaft(l, RaftOptions{Now: c.now})
+	peer := raft.Server{ID: "node2", Address: "127.0.0.1:7002"}
+	r.Error("failed to appendEntries to", "peer", peer, "error", errors.New("refused"))
+	c.advance(2 * time.Second)
+	r.Info("pipelining replication", "peer", peer)
+	got := lines(t, buf)
+	if len(got) != 2 || got[0]["level"] != "INFO" || got[0]["msg"] != "raft peer unreachable" ||
+		got[1]["msg"] != "raft peer reachable again" || got[1]["down_for"] != float64(2*time.Second) {
+		t.Errorf("lines: %v", got)
+	}
+}

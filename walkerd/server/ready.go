@@ -1,0 +1,22 @@
+package server
+
+// loadingText answers, while the node is loading, every command not
+// flagged "loading" (command.FlagLoading), PING included: Redis's
+// shared.loadingerr, which processCommand sends for commands without
+// CMD_LOADING while server.loading is set.
+const loadingText = "LOADING Redis is loading the dataset in memory"
+
+// readier is a backend that can be not ready yet: store.Store, from its
+// start until it has caught up (store.Store.Ready). Backends without
+// Ready (standalone) are always ready.
+type readier interface{ Ready() bool }
+
+// loading reports whether the node is still loading: its backend has not
+// yet caught up since it started (a restarted node replaying its log,
+// waiting for a leader). INFO persistence's loading field shows it. Once
+// the backend has been ready it stays so: a node that has served and
+// then loses its leader answers CLUSTERDOWN instead.
+func (s *Server) loading() bool {
+	r, ok := s.b.(readier)
+	return ok && !r.Ready()
+}
