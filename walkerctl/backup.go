@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/walkerdb/walkerdb/internal/progress"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/resp"
-	"golang.org/x/term"
 )
 
 func backupCommand() *cli.Command {
@@ -68,7 +68,7 @@ func runBackup(c *cli.Context) error {
 		return err
 	}
 	defer cl.close()
-	info, err := receiveBackup(cl, file, newBar(c.App.ErrWriter))
+	info, err := receiveBackup(cl, file, progress.New(c.App.ErrWriter, "backup", "B"))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runBackup(c *cli.Context) error {
 		from = res.Leader + " (" + res.Addr + ")"
 	}
 	_, err = fmt.Fprintf(o.stdout, "backup of %s written to %s: %s, %d files, up to Raft index %d, in %.1fs\n",
-		from, file, sizeText(res.Bytes), res.Files, res.Seq, res.Seconds)
+		from, file, progress.Bytes(res.Bytes), res.Files, res.Seq, res.Seconds)
 	return err
 }
 
@@ -112,7 +112,7 @@ func backupSource(o *opts, res *backupResult) (*client, error) {
 
 // receiveBackup sends WALKER.BACKUP on cl and writes the stream to file
 // through a temporary file, checking it as it comes.
-func receiveBackup(cl *client, file string, bar *bar) (info engine.StreamInfo, err error) {
+func receiveBackup(cl *client, file string, bar *progress.Line) (info engine.StreamInfo, err error) {
 	cl.conn.SetDeadline(time.Now().Add(cl.timeout))
 	if _, err := cl.conn.Write(resp.AppendCommand(nil, [][]byte{[]byte("WALKER.BACKUP")})); err != nil {
 		return info, &unreachableError{addr: cl.addr, err: err, timeout: cl.timeout}
@@ -147,7 +147,7 @@ func receiveBackup(cl *client, file string, bar *bar) (info engine.StreamInfo, e
 	// as long as it needs.
 	src := &idleReader{r: io.LimitReader(cl.r, size), cl: cl, bar: bar, total: size}
 	info, err = engine.CheckStream(io.TeeReader(src, f), keyspace.LayoutVersion, nil)
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		if src.err != nil {
 			return info, &unreachableError{addr: cl.addr, err: src.err, timeout: cl.timeout, replying: true}
@@ -182,7 +182,7 @@ func receiveBackup(cl *client, file string, bar *bar) (info engine.StreamInfo, e
 type idleReader struct {
 	r     io.Reader
 	cl    *client
-	bar   *bar
+	bar   *progress.Line
 	done  int64
 	total int64
 	err   error
@@ -192,76 +192,9 @@ func (i *idleReader) Read(p []byte) (int, error) {
 	i.cl.conn.SetReadDeadline(time.Now().Add(i.cl.timeout))
 	n, err := i.r.Read(p)
 	i.done += int64(n)
-	i.bar.update(i.done, i.total)
+	i.bar.Update(i.done, i.total)
 	if err != nil && err != io.EOF {
 		i.err = err
 	}
 	return n, err
-}
-
-// bar is a one-line progress bar on a terminal, redrawn in place at most
-// ten times a second; on anything else it draws nothing.
-type bar struct {
-	w     *os.File // nil: quiet
-	start time.Time
-	last  time.Time
-	drawn bool
-}
-
-func newBar(w io.Writer) *bar {
-	b := &bar{start: time.Now()}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		b.w = f
-	}
-	return b
-}
-
-func (b *bar) update(done, total int64) {
-	if b.w == nil {
-		return
-	}
-	now := time.Now()
-	if now.Sub(b.last) < 100*time.Millisecond && done < total {
-		return
-	}
-	b.last, b.drawn = now, true
-	fmt.Fprintf(b.w, "\r\033[K%s", barLine(done, total, now.Sub(b.start)))
-}
-
-// barLine is "backup [=====>    ]  42% 1.2 MB/2.9 MB 10.0 MB/s".
-func barLine(done, total int64, elapsed time.Duration) string {
-	const width = 30
-	frac := 0.0
-	if total > 0 {
-		frac = min(1, float64(done)/float64(total))
-	}
-	n := int(frac * width)
-	fill := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
-	if n > 0 && n < width {
-		fill = fill[:n-1] + ">" + fill[n:]
-	}
-	s := fmt.Sprintf("backup [%s] %3.0f%% %s/%s", fill, frac*100, sizeText(done), sizeText(total))
-	if secs := elapsed.Seconds(); secs > 0.05 {
-		s += " " + sizeText(int64(float64(done)/secs)) + "/s"
-	}
-	return s
-}
-
-func (b *bar) finish() {
-	if b.w != nil && b.drawn {
-		fmt.Fprint(b.w, "\r\033[K")
-	}
-}
-
-// sizeText is n in B, KB, MB or GB (powers of 1000, as disks count).
-func sizeText(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -132,11 +132,3 @@ func TestBackup_RefusesADamagedStream(t *testing.T) {
 		})
 	}
 }
-
-func TestBackup_BarLine(t *testing.T) {
-	got := barLine(1_500_000, 3_000_000, time.Second)
-	want := "backup [==============>               ]  50% 1.5 MB/3.0 MB 1.5 MB/s"
-	if got != want {
-		t.Errorf("barLine = %q, want %q", got, want)
-	}
-}

@@ -6,7 +6,6 @@ require (
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/walkerdb/walkerdb/engine v0.0.0
 	github.com/walkerdb/walkerdb/internal v0.0.0
-	golang.org/x/term v0.29.0
 )
 
 require (
@@ -18,6 +17,7 @@ require (
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	golang.org/x/exp v0.0.0-20250106191152-7588d65b2ba8 // indirect
 	golang.org/x/sys v0.30.0 // indirect
+	golang.org/x/term v0.29.0 // indirect
 )
 
 replace github.com/walkerdb/walkerdb/engine => ../engine

@@ -62,6 +62,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 )
 
@@ -292,7 +293,7 @@ func flagValue(c *cli.Context, name, v string) (string, error) {
 			}
 			return "", fmt.Errorf("argument must be 'yes' or 'no'")
 		case *cli.Int64Flag:
-			n, ok := server.ParseMemory(v)
+			n, ok := command.ParseMemory([]byte(v))
 			if !ok || n > 1<<62 {
 				return "", fmt.Errorf("argument must be a memory value")
 			}

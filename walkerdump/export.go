@@ -94,8 +94,8 @@ func exportAction(c *cli.Context) error {
 	}
 	now := time.Now().UnixMilli()
 	p := newProgress(c, "load", "B")
-	x, err := d.Load(now, p.update)
-	p.finish()
+	x, err := d.Load(now, p.Update)
+	p.Finish()
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func exportAction(c *cli.Context) error {
 	p = newProgress(c, "export", "keys")
 	err = x.Ascend(func(key, value []byte, exp int64) error {
 		if seen%4096 == 0 {
-			p.update(seen, total)
+			p.Update(seen, total)
 		}
 		seen++
 		return e.key(key, value, exp, now)
@@ -123,8 +123,8 @@ func exportAction(c *cli.Context) error {
 	if err == nil {
 		err = e.finish()
 	}
-	p.update(total, total)
-	p.finish()
+	p.Update(total, total)
+	p.Finish()
 	if errors.Is(err, engine.ErrCorruption) {
 		return fmt.Errorf("export: %w\nthe directory is damaged: run 'walkerdump recover %s' first", err, d.Dir())
 	}

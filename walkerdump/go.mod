@@ -3,10 +3,10 @@ module github.com/walkerdb/walkerdb/walkerdump
 go 1.26
 
 require (
+	github.com/redis/go-redis/v9 v9.7.3
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/walkerdb/walkerdb/engine v0.0.0
 	github.com/walkerdb/walkerdb/internal v0.0.0
-	golang.org/x/term v0.29.0
 )
 
 require (
@@ -14,13 +14,13 @@ require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/google/flatbuffers v25.12.19+incompatible // indirect
-	github.com/redis/go-redis/v9 v9.7.3 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/tidwall/btree v1.7.0 // indirect
 	github.com/walkerdb/walkerdb/fbs v0.0.0 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	golang.org/x/exp v0.0.0-20250106191152-7588d65b2ba8 // indirect
 	golang.org/x/sys v0.30.0 // indirect
+	golang.org/x/term v0.29.0 // indirect
 )
 
 replace github.com/walkerdb/walkerdb/engine => ../engine

@@ -35,8 +35,8 @@ func hintAction(c *cli.Context) error {
 	}
 	defer d.Close()
 	p := newProgress(c, "hint", "B")
-	res, err := d.RebuildHints(p.update)
-	p.finish()
+	res, err := d.RebuildHints(p.Update)
+	p.Finish()
 	if err != nil && !errors.Is(err, engine.ErrCorruption) {
 		return err
 	}

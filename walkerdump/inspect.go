@@ -153,8 +153,8 @@ func inspectAction(c *cli.Context) error {
 		return err
 	}
 	p := newProgress(c, "inspect", "B")
-	x, err := d.Load(0, p.update)
-	p.finish()
+	x, err := d.Load(0, p.Update)
+	p.Finish()
 	if err != nil {
 		return err
 	}

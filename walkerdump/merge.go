@@ -46,7 +46,7 @@ func mergeAction(c *cli.Context) error {
 		return err
 	}
 	p := newProgress(c, "merge", "B")
-	db, err := engine.Open(dir, &engine.Options{Sync: engine.SyncNo, MergeProgress: p.update, LayoutVersion: keyspace.LayoutVersion})
+	db, err := engine.Open(dir, &engine.Options{Sync: engine.SyncNo, MergeProgress: p.Update, LayoutVersion: keyspace.LayoutVersion})
 	if errors.Is(err, engine.ErrCorruption) {
 		return fmt.Errorf("%w\nthe directory is damaged: run 'walkerdump recover %s' first", err, dir)
 	}
@@ -61,7 +61,7 @@ func mergeAction(c *cli.Context) error {
 	start := time.Now()
 	err = db.Merge()
 	secs := time.Since(start).Seconds()
-	p.finish()
+	p.Finish()
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("merge: %w", err)

@@ -78,8 +78,8 @@ func recoverAction(c *cli.Context) error {
 	}
 	defer d.Close()
 	p := newProgress(c, "recover", "B")
-	r, err := d.Recover(engine.RecoverOptions{Progress: p.update})
-	p.finish()
+	r, err := d.Recover(engine.RecoverOptions{Progress: p.Update})
+	p.Finish()
 	if err != nil {
 		if r != nil && r.Changed {
 			fmt.Fprintf(c.App.ErrWriter, "recover stopped part way; so far:\n%s", r)

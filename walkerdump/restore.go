@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/walkerdb/walkerdb/internal/progress"
 	"io"
 	"os"
 	"time"
@@ -62,7 +63,7 @@ func restoreAction(c *cli.Context) error {
 	}
 	p := newProgress(c, "restore", "B")
 	seq, err := engine.Restore(&progressReader{r: f, p: p, total: st.Size()}, dir, keyspace.LayoutVersion)
-	p.finish()
+	p.Finish()
 	if err != nil {
 		return backupError(file, err)
 	}
@@ -86,7 +87,7 @@ func backupError(file string, err error) error {
 // progressReader reports how much of a file has been read.
 type progressReader struct {
 	r     io.Reader
-	p     *progress
+	p     *progress.Line
 	done  int64
 	total int64
 }
@@ -94,7 +95,7 @@ type progressReader struct {
 func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.done += int64(n)
-	r.p.update(r.done, r.total)
+	r.p.Update(r.done, r.total)
 	return n, err
 }
 
@@ -127,7 +128,7 @@ func verifyFile(c *cli.Context, file string) error {
 	}
 	p := newProgress(c, "verify", "B")
 	info, err := engine.CheckStream(&progressReader{r: f, p: p, total: st.Size()}, keyspace.LayoutVersion, nil)
-	p.finish()
+	p.Finish()
 	if err != nil && !errors.Is(err, engine.ErrCorruption) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return backupError(file, err)
 	}

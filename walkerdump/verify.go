@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/walkerdb/walkerdb/internal/progress"
 	"io"
 	"os"
 	"time"
@@ -90,7 +91,7 @@ func verifyAction(c *cli.Context) error {
 	return nil
 }
 
-func verify(d *engine.Offline, p *progress) (*verifyJSON, error) {
+func verify(d *engine.Offline, p *progress.Line) (*verifyJSON, error) {
 	start := time.Now()
 	out := &verifyJSON{Dir: d.Dir(), Problems: []problem{}}
 	add := func(severity string, seg uint32, file string, off, end *int64, what string) {
@@ -133,16 +134,16 @@ func verify(d *engine.Offline, p *progress) (*verifyJSON, error) {
 			out.Records++
 			if off-last >= 1<<20 {
 				last = off
-				p.update(done+off, total)
+				p.Update(done+off, total)
 			}
 			return nil
 		})
 		if err != nil {
-			p.finish()
+			p.Finish()
 			return nil, err
 		}
 		done += chk.Size
-		p.update(done, total)
+		p.Update(done, total)
 		out.Segments++
 		out.Bytes += chk.Size
 		for _, b := range chk.Bad {
@@ -168,7 +169,7 @@ func verify(d *engine.Offline, p *progress) (*verifyJSON, error) {
 			add(sev, id, hintFile, nil, nil, fmt.Sprintf("%s: %v", chk.Hint.State, chk.Hint.Err))
 		}
 	}
-	p.finish()
+	p.Finish()
 	out.Seconds = time.Since(start).Seconds()
 	out.OK = out.Errors == 0
 	return out, nil

@@ -136,7 +136,7 @@ func parseEncodingSetting(name string, v []byte) (int64, error) {
 	}
 	var n int64
 	if s.kind == kindMemory {
-		u, ok := memToULL(v)
+		u, ok := ParseMemory(v)
 		if !ok {
 			return 0, fmt.Errorf("argument must be a memory value")
 		}
@@ -156,11 +156,12 @@ func parseEncodingSetting(name string, v []byte) (int64, error) {
 	return n, nil
 }
 
-// memToULL parses a memory value as Redis 7.0's util.c memtoull does:
+// ParseMemory parses a memory value (maxmemory, merge-min-bytes, the
+// encoding limits) as Redis 7.0's util.c memtoull does:
 // digits (none reads 0) then an optional unit b, k, kb, m, mb, g or gb in
 // any case (k = 1000, kb = 1024); strtoull saturates at 2^64-1 and the
 // unit's multiplication wraps, as in C.
-func memToULL(v []byte) (uint64, bool) {
+func ParseMemory(v []byte) (uint64, bool) {
 	if len(v) > 0 && v[0] == '-' {
 		return 0, false
 	}

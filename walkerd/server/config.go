@@ -127,44 +127,6 @@ func enumParam(names []string, get func(*Server) string, set func(*Server, strin
 	}
 }
 
-// ParseMemory reads a memory value as Redis's memtoull does: digits and
-// an optional unit, b, k (1000), kb (1024), m, mb, g or gb, any case; ""
-// is 0. It fails on a sign, a fraction, another unit, or a value past
-// 2^64-1 (Redis 7.0 lets that one wrap).
-func ParseMemory(v string) (uint64, bool) {
-	i := 0
-	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
-		i++
-	}
-	var mul uint64
-	switch strings.ToLower(v[i:]) {
-	case "", "b":
-		mul = 1
-	case "k":
-		mul = 1000
-	case "kb":
-		mul = 1024
-	case "m":
-		mul = 1000 * 1000
-	case "mb":
-		mul = 1024 * 1024
-	case "g":
-		mul = 1000 * 1000 * 1000
-	case "gb":
-		mul = 1024 * 1024 * 1024
-	default:
-		return 0, false
-	}
-	if i == 0 {
-		return 0, true
-	}
-	n, err := strconv.ParseUint(v[:i], 10, 64)
-	if err != nil || n > math.MaxUint64/mul {
-		return 0, false
-	}
-	return n * mul, true
-}
-
 var errMemory = errors.New("argument must be a memory value")
 
 // Redis's log levels (loglevel) and the slog levels they stand for.
@@ -253,13 +215,13 @@ func (s *Server) configParams() map[string]configParam {
 		"maxmemory": {
 			get: func(s *Server) string { return strconv.FormatUint(s.conf.maxmemory.Load(), 10) },
 			check: func(v []byte) error {
-				if _, ok := ParseMemory(string(v)); !ok {
+				if _, ok := command.ParseMemory(v); !ok {
 					return errMemory
 				}
 				return nil
 			},
 			set: func(s *Server, v []byte) error {
-				n, _ := ParseMemory(string(v))
+				n, _ := command.ParseMemory(v)
 				s.conf.maxmemory.Store(n)
 				return nil
 			},
@@ -392,7 +354,7 @@ func backendParams(r backend.Reconfigurer) map[string]configParam {
 		"merge-min-bytes": merge(
 			func(m engine.MergeSettings) string { return strconv.FormatInt(m.MinBytes, 10) },
 			checkSize,
-			func(m *engine.MergeSettings, v []byte) { n, _ := ParseMemory(string(v)); m.MinBytes = int64(n) }),
+			func(m *engine.MergeSettings, v []byte) { n, _ := command.ParseMemory(v); m.MinBytes = int64(n) }),
 	}
 	if !r.Tunables().Raft {
 		return ps
@@ -429,7 +391,7 @@ func checkDuration(v []byte) error {
 }
 
 func checkSize(v []byte) error {
-	n, ok := ParseMemory(string(v))
+	n, ok := command.ParseMemory(v)
 	if !ok || n > math.MaxInt64 {
 		return errMemory
 	}
