@@ -231,6 +231,7 @@ func (s *Server) latencyReport() string {
 		}
 		return "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n"
 	}
+	now := s.now().Unix()
 	var b strings.Builder
 	b.WriteString("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n")
 	advice := map[string]bool{}
@@ -246,9 +247,10 @@ func (s *Server) latencyReport() string {
 		for _, smp := range ts.samples {
 			dev += max(smp.ms-avg, avg-smp.ms)
 		}
-		period := ts.samples[cnt-1].at - ts.samples[0].at
-		fmt.Fprintf(&b, "%d. %s: %d latency spikes (average %dms, mean deviation %dms, period %d sec). Worst all time event %dms.\n",
-			i+1, n, cnt, avg, dev/cnt, period/cnt, ts.max)
+		// The period is the time since the oldest sample, per sample.
+		period := float64(now-ts.samples[0].at) / float64(cnt)
+		fmt.Fprintf(&b, "%d. %s: %d latency spikes (average %dms, mean deviation %dms, period %.2f sec). Worst all time event %dms.\n",
+			i+1, n, cnt, avg, dev/cnt, period, ts.max)
 		advice[n] = true
 	}
 	b.WriteString("\nI have a few advices for you:\n\n")
@@ -440,8 +442,12 @@ func parseYesNo(v []byte) (bool, bool) {
 	return false, false
 }
 
-// latencystatsSection writes INFO's latencystats lines.
+// latencystatsSection writes INFO's latencystats lines: none while
+// latency-tracking is no, as Redis.
 func (s *Server) latencystatsSection(b *strings.Builder) {
+	if !s.st.tracking.Load() {
+		return
+	}
 	ps := *s.st.percentiles.Load()
 	for _, cs := range s.st.commandStats() {
 		if cs.Latency.Count() == 0 {

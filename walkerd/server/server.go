@@ -446,7 +446,8 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if len(k.Subs) > 0 && len(args) > 1 {
 		sub := k.Sub(args[1])
 		if sub == nil {
-			reject(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(k.Name)))
+			// Not counted as a call of the container, as Redis.
+			refuse(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(k.Name)))
 			return
 		}
 		if !command.ArityOK(sub.Arity, len(args)) {

@@ -29,13 +29,18 @@ func parseInfo(text string) map[string]map[string]string {
 	return out
 }
 
-func infoOf(t *testing.T, c *conn, section string) map[string]map[string]string {
+func mustInfo(t *testing.T, c *conn, section string) []byte {
 	t.Helper()
 	v, err := c.do("INFO", section)
 	if err != nil || v.Kind != '$' {
 		t.Fatalf("INFO %s: %v %s", section, err, format(v))
 	}
-	return parseInfo(string(v.Str))
+	return v.Str
+}
+
+func infoOf(t *testing.T, c *conn, section string) map[string]map[string]string {
+	t.Helper()
+	return parseInfo(string(mustInfo(t, c, section)))
 }
 
 // field names a field by section: "stats.keyspace_hits"; commandstats,
@@ -158,12 +163,17 @@ func TestInfo_CountersMove(t *testing.T) {
 			t.Errorf("%s = %q, want ...%s", k, got, v)
 		}
 	}
-	if _, ok := info["commandstats"]["cmdstat_client|nosuch"]; ok {
-		t.Error("an unknown subcommand has commandstats")
+	if got, ok := info["commandstats"]["cmdstat_client"]; ok {
+		t.Errorf("an unknown subcommand counts as a call of its container: %s", got)
 	}
 	if got := info["latencystats"]["latency_percentiles_usec_get"]; !regexp.MustCompile(`^p50=[0-9.]+,p99=[0-9.]+,p99\.9=[0-9.]+$`).MatchString(got) {
 		t.Errorf("latency_percentiles_usec_get = %q", got)
 	}
+	c.must(t, "CONFIG", "SET", "latency-tracking", "no")
+	if got := infoOf(t, c, "latencystats")["latencystats"]; len(got) != 0 {
+		t.Errorf("latencystats with latency-tracking no: %v", got)
+	}
+	c.must(t, "CONFIG", "SET", "latency-tracking", "yes")
 	if in, _ := strconv.Atoi(info["stats"]["total_net_input_bytes"]); in < 100 {
 		t.Errorf("total_net_input_bytes = %d", in)
 	}
