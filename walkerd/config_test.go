@@ -169,3 +169,115 @@ func TestConfigArgs_TakesAFirstArgumentAsTheConfigFile(t *testing.T) {
 		}
 	}
 }
+
+// Multi-argument parameters take their arguments unquoted, as Redis's
+// MULTI_ARG configs (and Redis's own CONFIG REWRITE writes them so); a
+// single-argument one still refuses more.
+func TestConfigFile_MultiArgumentDirectives(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, filepath.Join(dir, "walkerd.conf"),
+		"latency-tracking-info-percentiles 50 99 99.9\nlatency-tracking-info-percentiles \"50 99.9\"\nsave \"\"\n")
+	_, fc, err := loadWith(t, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range fc.server {
+		got = append(got, d.args[0]+"="+d.args[1])
+	}
+	if want := []string{"latency-tracking-info-percentiles=50 99 99.9", "latency-tracking-info-percentiles=50 99.9", "save="}; !slices.Equal(got, want) {
+		t.Errorf("directives %q, want %q", got, want)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"latency-tracking-info-percentiles 50 abc\n", "Invalid latency-tracking-info-percentiles parameters"},
+		{"notify-keyspace-events K E\n", "Bad directive or wrong number of arguments"}, // one argument in Redis too
+	} {
+		path := writeFile(t, filepath.Join(dir, "bad.conf"), tc.text)
+		if _, _, err := loadWith(t, path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one containing %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+// The example config file of README.md's Configuration section loads as
+// written.
+func TestConfigFile_ReadmeExampleLoads(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first = "# /etc/walkerdb/walkerd.conf\n"
+	_, rest, ok := strings.Cut(string(readme), "```\n"+first)
+	if !ok {
+		t.Fatalf("README.md has no fenced block starting with %q", first)
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README.md's example config block is not closed")
+	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "walkerd.conf"), first+block)
+	c, fc, err := loadWith(t, path)
+	if err != nil {
+		t.Fatalf("README.md's example config: %v\n%s", err, first+block)
+	}
+	if c.String("tcp") != "10.0.0.5:6379" || c.String("dir") != "/var/lib/walkerdb/data" || c.String("requirepass") != "a secret with spaces" {
+		t.Errorf("tcp %q dir %q requirepass %q", c.String("tcp"), c.String("dir"), c.String("requirepass"))
+	}
+	if len(fc.server) == 0 {
+		t.Error("no server directive read from the example")
+	}
+}
+
+// runParse runs walkerd's flag parsing on args, as run does, and returns
+// the settings and the start-up settings the server gets.
+func runParse(t *testing.T, args ...string) (values, defaults map[string]string) {
+	t.Helper()
+	a := app()
+	var perr error
+	a.Action = func(c *cli.Context) error {
+		var s *settings
+		if s, perr = parse(c); perr == nil {
+			values, defaults = startupSettings(c, s)
+		}
+		return nil
+	}
+	if err := a.Run(append([]string{"walkerd"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	return values, defaults
+}
+
+// The start-up settings (server.Config's Settings and Defaults, which
+// CONFIG GET shows and CONFIG REWRITE writes) are the values in effect,
+// from the file or the command line, in redis.conf's names, with the
+// directories absolute; --restore is not one.
+func TestStartupSettings_CarryTheFlagsInEffect(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, filepath.Join(dir, "w.conf"), "standalone yes\nraft 127.0.0.1:17481\n")
+	t.Chdir(dir)
+	v, d := runParse(t, "--config", path, "--tcp", "127.0.0.2:7481", "--dir", "c4/data", "--merge-ratio", "0.3",
+		"--requirepass", "pw", "--join", "127.0.0.1:7001", "--snapshot-interval", "1m", "--restore", "x.wdb")
+	for name, want := range map[string][2]string{
+		"port": {"7481", "6379"}, "bind": {"127.0.0.2", "127.0.0.1"},
+		"dir": {filepath.Join(dir, "c4", "data"), "walker-data/data"}, "raftdir": {filepath.Join(dir, "walker-data", "raft"), "walker-data/raft"},
+		"raft": {"127.0.0.1:17481", "127.0.0.1:16379"}, "standalone": {"yes", "no"}, "join": {"127.0.0.1:7001", ""},
+		"snapshot-interval": {"1m0s", "30s"}, "id": {"", ""}, "segment-size": {"67108864", "67108864"},
+		"metrics-allow-remote": {"no", "no"},
+	} {
+		if v[name] != want[0] || d[name] != want[1] {
+			t.Errorf("%s = %q (default %q), want %q (default %q)", name, v[name], d[name], want[0], want[1])
+		}
+	}
+	for _, name := range []string{"restore", "config", "tcp", "requirepass", "merge-ratio"} {
+		if _, ok := d[name]; ok {
+			t.Errorf("%s is a start-up setting", name)
+		}
+	}
+	// --bootstrap false is standalone too.
+	if v, _ := runParse(t, "--bootstrap", "false"); v["standalone"] != "yes" || v["bootstrap"] != "false" {
+		t.Errorf("--bootstrap false: standalone %q bootstrap %q", v["standalone"], v["bootstrap"])
+	}
+}

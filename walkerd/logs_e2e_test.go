@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -166,6 +167,58 @@ func TestE2E_JSONLogsAreOneSchema(t *testing.T) {
 	}
 	checkStartLines(t, c, fields)
 	checkPeerLines(t, c, leader, down, fields)
+	checkOneTypePerKey(t, c)
+}
+
+// checkOneTypePerKey: across all lines of all nodes each JSON key has one
+// type, none is null, and durations (ready to serve's after, a peer's
+// down_for) are Go duration strings, as text mode shows them.
+func checkOneTypePerKey(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	types := map[string]map[string]string{} // key -> JSON type -> a line
+	var durations int
+	for _, n := range c.Nodes {
+		for _, l := range walkerdLines(n) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("not a JSON line: %q: %v", l, err)
+			}
+			for k, v := range m {
+				ty := fmt.Sprintf("%T", v)
+				if types[k] == nil {
+					types[k] = map[string]string{}
+				}
+				types[k][ty] = l
+				if v == nil {
+					t.Errorf("%s: %s is null: %s", n.ID, k, l)
+				}
+			}
+			for _, k := range []string{"after", "down_for"} {
+				if k == "after" && m["msg"] != "ready to serve" {
+					continue
+				}
+				if v, ok := m[k]; ok {
+					durations++
+					if s, _ := v.(string); s == "" {
+						t.Errorf("%s: %s is not a duration string: %s", n.ID, k, l)
+					} else if _, err := time.ParseDuration(s); err != nil {
+						t.Errorf("%s: %s: %v: %s", n.ID, k, err, l)
+					}
+				}
+			}
+		}
+	}
+	for k, ts := range types {
+		if len(ts) > 1 {
+			t.Errorf("key %q has %d JSON types:", k, len(ts))
+			for ty, l := range ts {
+				t.Errorf("  %s: %s", ty, l)
+			}
+		}
+	}
+	if durations == 0 {
+		t.Errorf("no ready to serve or down_for line: the test did not test durations")
+	}
 }
 
 var (
@@ -195,4 +248,48 @@ func TestE2E_TextLogsHaveNoHclogLines(t *testing.T) {
 	}
 	checkStartLines(t, c, fields)
 	checkPeerLines(t, c, leader, down, fields)
+}
+
+// Once the logger exists, a fatal error is one log line at ERROR in the
+// chosen format, the last of the output, and walkerd exits 1; before it
+// (a bad flag) the error is plain text.
+func TestE2E_FatalErrorIsALogLine(t *testing.T) {
+	b := bin(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0") // the Raft port, taken
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, format := range []string{"json", "text"} {
+		dir := t.TempDir()
+		out, code := harness.RunOnce(t, b, "--log-format", format, "-tcp", harness.FreeAddr(t),
+			"-raft", busy.Addr().String(), "-dir", dir+"/data", "-raftdir", dir+"/raft")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		last := lines[len(lines)-1]
+		if code != 1 || len(lines) < 2 {
+			t.Fatalf("%s: exit %d, output %q; want exit 1 after the start line", format, code, out)
+		}
+		for _, l := range lines {
+			switch format {
+			case "json":
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Errorf("json: not a JSON line: %q", l)
+				} else if l == last && (m["level"] != "ERROR" || !strings.Contains(fmt.Sprint(m["err"]), "address already in use")) {
+					t.Errorf("json: last line %s; want level ERROR and the error as err", l)
+				}
+			case "text":
+				if !strings.HasPrefix(l, "time=") || !strings.Contains(l, " level=") {
+					t.Errorf("text: not a walkerd text line: %q", l)
+				} else if l == last && (!strings.Contains(l, " level=ERROR ") || !strings.Contains(l, "address already in use")) {
+					t.Errorf("text: last line %s; want level=ERROR and the error", l)
+				}
+			}
+		}
+	}
+	// Flags are parsed before the logger exists.
+	out, code := harness.RunOnce(t, b, "--log-format", "json", "--appendfsync", "sometimes")
+	if code != 1 || !strings.HasPrefix(strings.TrimSpace(out), "walkerd: --appendfsync") {
+		t.Errorf("a bad flag: exit %d, output %q; want exit 1 and \"walkerd: --appendfsync ...\"", code, out)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/version"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/logging"
 	"github.com/walkerdb/walkerdb/walkerd/metrics"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/store"
@@ -28,10 +29,19 @@ import (
 
 func main() {
 	if err := app().Run(configArgs(os.Args)); err != nil { // config.go: walkerd FILE
-		fmt.Fprintln(os.Stderr, "walkerd:", err)
+		if fatalLog != nil {
+			fatalLog.Error("walkerd exiting", "err", err)
+		} else { // flags and settings failed before the logger existed
+			fmt.Fprintln(os.Stderr, "walkerd:", err)
+		}
 		os.Exit(1)
 	}
 }
+
+// fatalLog is the process's logger once run has made it: an error that
+// ends walkerd after that is one ERROR line in the chosen format (text or
+// JSON), not plain text.
+var fatalLog *slog.Logger
 
 // Flags keep the original walkerDb's names (-id, -raft, -tcp, -raftdir,
 // -dir, -bootstrap, -join); Go's flag parsing takes them with one dash or
@@ -193,7 +203,7 @@ func newLogger(level string, json bool) (*slog.Logger, *slog.LevelVar, error) {
 	}
 	lv := new(slog.LevelVar)
 	lv.Set(l)
-	o := &slog.HandlerOptions{Level: lv}
+	o := &slog.HandlerOptions{Level: lv, ReplaceAttr: logging.ReplaceAttr} // durations as "1.007s" in JSON too
 	if json {
 		return slog.New(slog.NewJSONHandler(os.Stderr, o)), lv, nil
 	}
@@ -216,6 +226,7 @@ func run(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(log)
+	fatalLog = log // main logs the error run returns with it
 	if addr := c.String("pprof"); addr != "" {
 		pln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -300,6 +311,7 @@ func run(c *cli.Context) error {
 		be = st
 	}
 
+	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
@@ -310,13 +322,8 @@ func run(c *cli.Context) error {
 		LogLevel:           logLevel,
 		ConfigFile:         s.file.Path(),
 		EnableDebugCommand: strings.ToLower(c.String("enable-debug-command")),
-		Settings: map[string]string{
-			"appendfsync": s.sync.String(),
-			"dir":         s.dir,
-			"bind":        s.tcp,
-			"mode":        map[bool]string{true: "standalone", false: "cluster"}[s.standalone],
-			"raft-log":    s.raftLog,
-		},
+		Settings:           startup,
+		Defaults:           startupDefaults,
 	})
 	if err := applyServerConfig(srv, s.file); err != nil { // config.go: timeout, maxmemory, ...
 		return err

@@ -23,11 +23,43 @@
 //     stops is DEBUG.
 //   - a peer that cannot be reached makes raft log several ERROR lines per
 //     heartbeat ("failed to appendEntries to", "failed to heartbeat to",
-//     "failed to contact", ...). Raft logs the first failure of a peer at
-//     WARN (INFO before the node has settled), then at most one summary
-//     line per peer per RaftOptions.Interval with the count of failures
-//     since the last line, and one INFO line when the peer answers again
-//     (PeerRecovered, or raft's "pipelining replication" to it).
+//     "failed to make requestVote RPC", ...). Raft logs the first failure
+//     of a peer at WARN (INFO before the node has settled), then at most
+//     one summary line per peer per RaftOptions.Interval with the count of
+//     failures since the last line, and one INFO line when the peer
+//     answers again: PeerRecovered (raft's ResumedHeartbeatObservation),
+//     raft's "pipelining replication" to it, or its vote or pre-vote
+//     granted.
+//   - "failed to contact" is the leader's lease check (raft.go,
+//     checkLeaderLease): a voter not heard from within
+//     LeaderLeaseTimeout. A loaded machine causes it as well as a down
+//     peer, and raft logs nothing when contact resumes, so alone it is not
+//     a down peer: it is one INFO line "raft peer not heard from within
+//     the leader lease" per peer per Interval, with raft's time since the
+//     last contact (since_contact) and the count of such misses since the
+//     last line (misses). While the peer is already down it counts among
+//     its failures instead.
+//
+// # One type per key
+//
+// In JSON each key has one type on every line, walkerd's and raft's:
+//
+//   - durations are Go duration strings ("1.007s", "250ms"), as text mode
+//     shows them; never integer nanoseconds. walkerd's logger gets this
+//     from ReplaceAttr; raft's values are converted here, rounded to the
+//     millisecond from 1 ms up.
+//   - raft's attributes are strings (ids, addresses, errors, durations,
+//     and numbers under any other key: "compacting logs" from=5 is "5", as
+//     "asking for vote" from is a server id), except the terms, log
+//     indexes, counts and sizes listed in numberKeys, which are numbers
+//     (as walkerd's own term and index). A nil value (a nil pointer or
+//     error: "starting leadership transfer" without a target) is left
+//     out, never null.
+//   - raft's keys are snake case; "error" is err, and raft's "time" (only
+//     "failed to contact": time since the peer's last contact) is
+//     since_contact, since "time" is the line's timestamp. A raft key that
+//     is another of the line's own keys (level, msg, source, component)
+//     gets a raft_ prefix.
 package logging
 
 import (
@@ -36,6 +68,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -80,7 +113,14 @@ type raftShared struct {
 
 	mu    sync.Mutex
 	peers map[string]*peerState // by peer id
+	late  map[string]*lateState // lease misses of peers not down, by id
 	ids   map[string]string     // raft address -> id, learnt from raft.Server values
+}
+
+// lateState is the lease misses of one peer that is not down.
+type lateState struct {
+	lastLine time.Time // the last line logged about it
+	misses   int       // misses since lastLine
 }
 
 // peerState is one unreachable peer.
@@ -96,7 +136,7 @@ type peerState struct {
 // transport and the snapshot store) so that its lines reach l.
 func NewRaft(l *slog.Logger, o RaftOptions) *Raft {
 	sh := &raftShared{l: l, settled: o.Settled, interval: o.Interval, now: o.Now,
-		peers: map[string]*peerState{}, ids: map[string]string{}}
+		peers: map[string]*peerState{}, late: map[string]*lateState{}, ids: map[string]string{}}
 	if sh.settled == nil {
 		sh.settled = func() bool { return false }
 	}
@@ -141,6 +181,7 @@ func (r *Raft) Log(level hclog.Level, msg string, args ...any) {
 	case hclog.Trace:
 		r.log(LevelTrace, msg, args)
 	case hclog.Debug, hclog.NoLevel:
+		r.answered(msg, args)
 		r.log(slog.LevelDebug, msg, args)
 	case hclog.Info:
 		r.info(msg, args)
@@ -151,14 +192,33 @@ func (r *Raft) Log(level hclog.Level, msg string, args ...any) {
 	}
 }
 
+// answerLines are raft's INFO and DEBUG lines that show that a peer
+// answers, by the key that names it: replication to it works again
+// (replication.go), or it granted a vote (raft.go, runCandidate; a vote
+// that failed to reach it is never granted).
+var answerLines = map[string]string{
+	"pipelining replication": "peer",
+	"vote granted":           "from",
+	"pre-vote granted":       "from",
+}
+
 func (r *Raft) info(msg string, args []any) {
-	if msg == "pipelining replication" {
-		// Replication to the peer works again.
-		if id, ok := r.peerOf(args); ok {
-			r.PeerRecovered(id)
+	r.answered(msg, args)
+	r.log(slog.LevelDebug, msg, args)
+}
+
+// answered ends the episode of the peer a line shows to answer.
+func (r *Raft) answered(msg string, args []any) {
+	key, ok := answerLines[msg]
+	if !ok {
+		return
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == key {
+			r.PeerRecovered(r.peerID(args[i+1]))
+			return
 		}
 	}
-	r.log(slog.LevelDebug, msg, args)
 }
 
 // problem logs a raft WARN or ERROR line: election lines are INFO until
@@ -177,9 +237,14 @@ func (r *Raft) problem(level slog.Level, msg string, args []any) {
 		level = slog.LevelInfo
 	case msg == "failed to decode incoming command" && errOf(args) == raft.ErrTransportShutdown.Error():
 		level = slog.LevelDebug // this node is stopping
+	case msg == "failed to contact":
+		if id, ok := r.peerOf(args); ok {
+			r.peerFailed(id, msg, args, true)
+			return
+		}
 	case strings.HasPrefix(msg, "failed to"):
 		if id, ok := r.peerOf(args); ok {
-			r.peerFailed(id, msg, args)
+			r.peerFailed(id, msg, args, false)
 			return
 		}
 	}
@@ -188,13 +253,19 @@ func (r *Raft) problem(level slog.Level, msg string, args []any) {
 
 // peerFailed counts a failure to reach peer id, and logs the first one of
 // an episode, then a summary at most every interval. A failure more than
-// an interval after the last one starts a new episode.
-func (r *Raft) peerFailed(id, msg string, args []any) {
+// an interval after the last one starts a new episode. A lease miss
+// (leaseMiss: raft's "failed to contact") counts only in an episode; out
+// of one it is leaseMissed's line.
+func (r *Raft) peerFailed(id, msg string, args []any, leaseMiss bool) {
 	sh := r.sh
 	now := sh.now()
 	errText := errOf(args)
 	sh.mu.Lock()
 	p := sh.peers[id]
+	if leaseMiss && (p == nil || now.Sub(p.last) > sh.interval) {
+		r.leaseMissed(id, now, args) // unlocks
+		return
+	}
 	if p == nil || now.Sub(p.last) > sh.interval {
 		sh.peers[id] = &peerState{since: now, last: now, lastLine: now, total: 1}
 		sh.mu.Unlock()
@@ -216,7 +287,35 @@ func (r *Raft) peerFailed(id, msg string, args []any) {
 	p.suppressed, p.lastLine = 0, now
 	sh.mu.Unlock()
 	r.emit(slog.LevelWarn, "raft peer still unreachable", slog.String("peer", id), slog.Int("failures", n),
-		slog.Duration("down_for", downFor), slog.String("cause", msg), slog.String("err", errText))
+		slog.String("down_for", durationString(downFor)), slog.String("cause", msg), slog.String("err", errText))
+}
+
+// leaseMissed logs a lease miss of peer id, which is not down: the first,
+// then at most one line per interval with the count since the last line.
+// It is called with sh.mu held and unlocks it.
+func (r *Raft) leaseMissed(id string, now time.Time, args []any) {
+	sh := r.sh
+	l := sh.late[id]
+	if l != nil && now.Sub(l.lastLine) < sh.interval {
+		l.misses++
+		sh.mu.Unlock()
+		return
+	}
+	n := 1
+	if l != nil {
+		n += l.misses
+	}
+	sh.late[id] = &lateState{lastLine: now}
+	sh.mu.Unlock()
+	attrs := []slog.Attr{slog.String("peer", id), slog.Int("misses", n), slog.String("cause", "failed to contact")}
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "time" {
+			if v, ok := raftValue(args[i+1]); ok {
+				attrs = append(attrs, slog.String("since_contact", fmt.Sprint(v)))
+			}
+		}
+	}
+	r.emit(slog.LevelInfo, "raft peer not heard from within the leader lease", attrs...)
 }
 
 // PeerRecovered tells that peer id answers again (raft's
@@ -232,7 +331,7 @@ func (r *Raft) PeerRecovered(id string) {
 		return
 	}
 	r.emit(slog.LevelInfo, "raft peer reachable again", slog.String("peer", id), slog.Int("failures", p.total),
-		slog.Duration("down_for", sh.now().Sub(p.since)))
+		slog.String("down_for", durationString(sh.now().Sub(p.since))))
 }
 
 // peerOf finds the peer a line is about, by its id.
@@ -277,7 +376,10 @@ func (r *Raft) peerID(v any) string {
 func errOf(args []any) string {
 	for i := 0; i+1 < len(args); i += 2 {
 		if k, _ := args[i].(string); k == "error" || k == "err" {
-			return fmt.Sprint(args[i+1])
+			if v, ok := raftValue(args[i+1]); ok {
+				return fmt.Sprint(v)
+			}
+			return ""
 		}
 	}
 	return ""
@@ -302,11 +404,11 @@ func (r *Raft) emit(level slog.Level, msg string, attrs ...slog.Attr) {
 	r.sh.l.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("component", r.name)}, attrs...)...)
 }
 
-// appendArgs turns hclog's key-value arguments into attributes: keys in
-// snake case ("backoff time" and "server-id" become backoff_time and
-// server_id, "error" becomes err as in walkerd's own lines), values that
-// hclog formats itself (hclog.Format, raft's ids and addresses) as
-// strings.
+// appendArgs turns hclog's key-value arguments into attributes, one type
+// per key (see the package doc): keys in snake case ("backoff time",
+// "server-id" and "votesNeeded" become backoff_time, server_id and
+// votes_needed; "error" becomes err as in walkerd's own lines), values
+// strings or, under numberKeys, numbers; nil values are left out.
 func appendArgs(attrs []slog.Attr, args []any) []slog.Attr {
 	for i := 0; i < len(args); i += 2 {
 		var k string
@@ -320,45 +422,143 @@ func appendArgs(attrs []slog.Attr, args []any) []slog.Attr {
 		if k == "" {
 			k = fmt.Sprint(args[i])
 		}
-		attrs = append(attrs, slog.Any(attrKey(k), attrValue(v)))
+		k = attrKey(k)
+		v, ok := raftValue(v)
+		if !ok {
+			continue
+		}
+		if numberKeys[k] {
+			if n, ok := number(v); ok {
+				attrs = append(attrs, slog.Any(k, n))
+				continue
+			}
+		}
+		attrs = append(attrs, slog.String(k, fmt.Sprint(v)))
 	}
 	return attrs
 }
 
-func attrKey(k string) string {
-	if k == "error" {
-		return "err"
-	}
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return '_'
-		}
-		return r
-	}, k)
+// numberKeys are raft's keys (as attrKey writes them) whose values are
+// terms, log indexes, vote tallies, counts and sizes in bytes: JSON
+// numbers, as walkerd's own term and index. Every other raft attribute is
+// a string.
+var numberKeys = map[string]bool{
+	"term": true, "last_term": true, "request_term": true, "current_term": true, "last_candidate_term": true,
+	"ours": true, "remote": true, // "previous log term mis-match": terms
+	"index": true, "last_index": true, "previous_index": true, "last_candidate_index": true, "next": true, "to": true,
+	"tally": true, "refused": true, "votes_needed": true, "needed": true, "applies": true,
+	"size": true, "bytes": true, "read_bytes": true,
 }
 
-func attrValue(v any) any {
+// renamedKeys are raft keys that walkerd's lines spell otherwise.
+var renamedKeys = map[string]string{
+	"error": "err",
+	"time":  "since_contact", // "failed to contact": time since the peer's last contact
+}
+
+// ownKeys are the keys every line has; a raft key among them gets a raft_
+// prefix.
+var ownKeys = map[string]bool{
+	slog.TimeKey: true, slog.LevelKey: true, slog.MessageKey: true, slog.SourceKey: true, "component": true,
+}
+
+func attrKey(k string) string {
+	if n, ok := renamedKeys[k]; ok {
+		return n
+	}
+	var b strings.Builder
+	for i, r := range k {
+		switch {
+		case r == ' ' || r == '-':
+			b.WriteByte('_')
+		case r >= 'A' && r <= 'Z':
+			if i > 0 {
+				if p := k[i-1]; p >= 'a' && p <= 'z' || p >= '0' && p <= '9' {
+					b.WriteByte('_')
+				}
+			}
+			b.WriteRune(r + 'a' - 'A')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	k = b.String()
+	if ownKeys[k] {
+		return "raft_" + k
+	}
+	return k
+}
+
+// raftValue turns one of raft's values into what a line shows: a string
+// for what hclog formats itself (hclog.Format, raft's ids, addresses and
+// servers, errors, Stringers, durations), an integer as is, a pointer's
+// target; ok is false for nil.
+func raftValue(v any) (any, bool) {
+	if v == nil {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		if rv.IsNil() {
+			return nil, false
+		}
+	}
 	switch v := v.(type) {
 	case hclog.Format:
-		return fmt.Sprintf(v[0].(string), v[1:]...)
+		return fmt.Sprintf(v[0].(string), v[1:]...), true
 	case raft.Server:
 		if string(v.ID) == string(v.Address) {
-			return string(v.ID)
+			return string(v.ID), true
 		}
-		return string(v.ID) + "@" + string(v.Address)
+		return string(v.ID) + "@" + string(v.Address), true
 	case raft.ServerID:
-		return string(v)
+		return string(v), true
 	case raft.ServerAddress:
-		return string(v)
+		return string(v), true
+	case time.Duration:
+		return durationString(v), true
 	case error:
-		if v == nil {
-			return nil
-		}
-		return v.Error()
+		return v.Error(), true
 	case fmt.Stringer:
-		return v.String()
+		return v.String(), true
 	}
-	return v
+	if rv.Kind() == reflect.Pointer {
+		return raftValue(rv.Elem().Interface())
+	}
+	return v, true
+}
+
+// number is v as an int64 or uint64 if it is an integer.
+func number(v any) (any, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint(), true
+	}
+	return nil, false
+}
+
+// durationString is d as a Go duration string, rounded to the millisecond
+// from 1 ms up.
+func durationString(d time.Duration) string {
+	if d >= time.Millisecond || d <= -time.Millisecond {
+		d = d.Round(time.Millisecond)
+	}
+	return d.String()
+}
+
+// ReplaceAttr is the slog.HandlerOptions.ReplaceAttr of walkerd's logger:
+// it writes durations as Go duration strings ("1.007s"), in JSON as in
+// text, where slog's JSON handler writes integer nanoseconds. Other
+// attributes pass unchanged.
+func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // Trace implements hclog.Logger.

@@ -109,7 +109,7 @@ func TestRaftSchemas(t *testing.T) {
 		t.Errorf("JSON keys %v, want %v", got, want)
 	}
 	for k, v := range map[string]any{"component": "raft", "level": "WARN", "peer": "node2@127.0.0.1:7002", "err": "boom",
-		"cmd": "7-x", "last_leader_id": "node1", "msg": "installSnapshot rejected to"} {
+		"cmd": "7-x", "last_leader_id": "node1", "msg": "installSnapshot rejected to", "backoff_time": "10ms"} {
 		if js[0][k] != v {
 			t.Errorf("JSON %s = %v, want %v", k, js[0][k], v)
 		}
@@ -277,7 +277,192 @@ func TestRaftPeerBeforeSettled(t *testing.T) {
 	r.Info("pipelining replication", "peer", peer)
 	got := lines(t, buf)
 	if len(got) != 2 || got[0]["level"] != "INFO" || got[0]["msg"] != "raft peer unreachable" ||
-		got[1]["msg"] != "raft peer reachable again" || got[1]["down_for"] != float64(2*time.Second) {
+		got[1]["msg"] != "raft peer reachable again" || got[1]["down_for"] != "2s" {
 		t.Errorf("lines: %v", got)
+	}
+}
+
+// jsonType names the JSON type of a decoded value.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	}
+	return "object"
+}
+
+// TestRaftOneTypePerKey: raft's real lines, whose keys change Go type
+// from line to line ("from" is a log index in "compacting logs" and a
+// server id in "asking for vote"; "id" and "address" are nil pointers in
+// "starting leadership transfer" without a target), give each JSON key
+// one type, no nulls, and durations as Go duration strings, raft's and
+// the adapter's own (down_for).
+func TestRaftOneTypePerKey(t *testing.T) {
+	c := newClock()
+	l, buf := capture(slog.LevelDebug)
+	r := NewRaft(l, RaftOptions{Now: c.now, Settled: func() bool { return true }})
+	id, addr := raft.ServerID("n2"), raft.ServerAddress("127.0.0.1:7002")
+	peer := raft.Server{Suffrage: raft.Voter, ID: id, Address: addr}
+	dial := errors.New("dial tcp 127.0.0.1:7002: connect: connection refused")
+	// As raft.go, snapshot.go and replication.go (v1.7.3) log them.
+	r.Info("compacting logs", "from", uint64(5), "to", uint64(100))
+	r.Debug("asking for vote", "term", uint64(3), "from", id, "address", addr)
+	r.Debug("starting leadership transfer", "id", (*raft.ServerID)(nil), "address", (*raft.ServerAddress)(nil))
+	r.Debug("starting leadership transfer", "id", &id, "address", &addr)
+	r.Debug("voting for self", "term", uint64(3), "id", raft.ServerID("n1"))
+	r.Info("opening snapshot", "id", "2-17-1700000000000")
+	r.Info("installing snapshot on", "peer", id, "id", "2-17-1700000000000", "size", int64(4096))
+	r.Warn("clearing log suffix", "from", uint64(7), "to", uint64(9))
+	r.Warn("rejecting vote request since we have a leader", "from", addr, "leader", addr, "leader-id", "n1")
+	r.Info("pre-vote successful, starting election", "term", uint64(4), "tally", 2, "refused", 0, "votesNeeded", 2)
+	r.Warn("failed to get previous log", "previous-index", uint64(5), "last-index", uint64(0), "error", raft.ErrLogNotFound)
+	r.Warn("snapshot version not supported", "name", "2-17-1700000000000", "version", raft.SnapshotVersion(2))
+	r.Warn("failed to contact", "server-id", id, "time", 1500*time.Millisecond)
+	r.Debug("failed to contact", "server-id", id, "time", 2500*time.Millisecond)
+	r.Error("failed to appendEntries to", "peer", peer, "error", dial)
+	c.advance(40 * time.Second)
+	r.Error("failed to heartbeat to", "peer", addr, "backoff time", 10*time.Millisecond, "error", dial)
+	c.advance(time.Second)
+	r.Error("failed to heartbeat to", "peer", addr, "backoff time", 20*time.Millisecond, "error", nil)
+	r.PeerRecovered("n2")
+
+	got := lines(t, buf)
+	types := map[string]map[string]bool{} // key -> JSON types
+	for _, m := range got {
+		for k, v := range m {
+			if types[k] == nil {
+				types[k] = map[string]bool{}
+			}
+			types[k][jsonType(v)] = true
+		}
+	}
+	for k, ts := range types {
+		if len(ts) != 1 || ts["null"] {
+			t.Errorf("key %q has JSON types %v", k, ts)
+		}
+	}
+	for _, k := range []string{"from", "id", "address", "since_contact", "down_for"} {
+		if !types[k]["string"] {
+			t.Errorf("key %q: want strings, got %v", k, types[k])
+		}
+	}
+	for _, k := range []string{"term", "to", "size", "tally", "votes_needed", "previous_index", "last_index", "failures"} {
+		if !types[k]["number"] {
+			t.Errorf("key %q: want numbers, got %v", k, types[k])
+		}
+	}
+	for _, m := range got {
+		for _, k := range []string{"since_contact", "down_for"} {
+			if s, ok := m[k].(string); ok {
+				if _, err := time.ParseDuration(s); err != nil {
+					t.Errorf("%s %q is not a Go duration: %v", k, s, err)
+				}
+			}
+		}
+		if m["msg"] == "compacting logs" && m["from"] != "5" {
+			t.Errorf("compacting logs: from = %v, want \"5\"", m["from"])
+		}
+		if m["msg"] == "starting leadership transfer" && m["id"] == nil && m["address"] == nil {
+			if _, ok := m["id"]; ok {
+				t.Errorf("nil id kept: %v", m)
+			}
+		}
+	}
+	if !strings.Contains(buf.String(), `"id":"n2","address":"127.0.0.1:7002"`) {
+		t.Errorf("pointers to an id and an address are not their strings:\n%s", buf.String())
+	}
+	if strings.Contains(buf.String(), `"time":"1.5s"`) || !strings.Contains(buf.String(), `"since_contact":"1.5s"`) {
+		t.Errorf("raft's time since contact must be since_contact, not the line's time:\n%s", buf.String())
+	}
+}
+
+// TestReplaceAttr: with ReplaceAttr, walkerd's own durations are Go
+// duration strings in JSON, as in text, in groups too.
+func TestReplaceAttr(t *testing.T) {
+	var jb, tb bytes.Buffer
+	o := &slog.HandlerOptions{ReplaceAttr: func(g []string, a slog.Attr) slog.Attr { return ReplaceAttr(g, noTime(g, a)) }}
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&jb, o), slog.NewTextHandler(&tb, o)} {
+		slog.New(h).Info("ready to serve", "after", 1007*time.Millisecond, "n", 3,
+			slog.Group("g", slog.Duration("d", 250*time.Millisecond)))
+	}
+	if want := `{"level":"INFO","msg":"ready to serve","after":"1.007s","n":3,"g":{"d":"250ms"}}`; strings.TrimSpace(jb.String()) != want {
+		t.Errorf("JSON %s, want %s", jb.String(), want)
+	}
+	if want := `level=INFO msg="ready to serve" after=1.007s n=3 g.d=250ms`; strings.TrimSpace(tb.String()) != want {
+		t.Errorf("text %s, want %s", tb.String(), want)
+	}
+}
+
+// TestRaftLeaseMissIsNotADownPeer: raft's "failed to contact" is the
+// leader's lease check (raft.go checkLeaderLease): a follower not heard
+// from within the lease, which a loaded machine causes too, and raft logs
+// nothing when contact resumes. Alone it is one INFO line per peer per
+// interval with raft's time since contact and the count of misses, never
+// a "raft peer unreachable" that nothing would clear.
+func TestRaftLeaseMissIsNotADownPeer(t *testing.T) {
+	c := newClock()
+	l, buf := capture(slog.LevelInfo)
+	r := NewRaft(l, RaftOptions{Now: c.now, Settled: func() bool { return true }, Interval: 30 * time.Second})
+	for i := range 5 { // every 2 s, as a loaded machine might
+		r.Warn("failed to contact", "server-id", raft.ServerID("n2"), "time", time.Duration(300+i)*time.Millisecond)
+		c.advance(2 * time.Second)
+	}
+	c.advance(30 * time.Second)
+	r.Warn("failed to contact", "server-id", raft.ServerID("n2"), "time", 400*time.Millisecond)
+	got := lines(t, buf)
+	if len(got) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(got), buf.String())
+	}
+	for i, want := range []struct {
+		since  string
+		misses float64
+	}{{"300ms", 1}, {"400ms", 5}} {
+		m := got[i]
+		if m["level"] != "INFO" || m["peer"] != "n2" || m["component"] != "raft" || m["cause"] != "failed to contact" ||
+			m["since_contact"] != want.since || m["misses"] != want.misses {
+			t.Errorf("line %d: %v; want INFO, peer n2, since_contact %s, misses %v", i, m, want.since, want.misses)
+		}
+		if strings.Contains(m["msg"].(string), "unreachable") {
+			t.Errorf("line %d calls the peer unreachable: %v", i, m)
+		}
+	}
+
+	// A real failure still starts an episode, cleared when the peer
+	// answers; lease misses meanwhile count among its failures and log
+	// nothing of their own.
+	buf.Reset()
+	dial := errors.New("connection refused")
+	r.Error("failed to heartbeat to", "peer", raft.ServerAddress("n2"), "backoff time", 10*time.Millisecond, "error", dial)
+	r.Warn("failed to contact", "server-id", raft.ServerID("n2"), "time", time.Second)
+	c.advance(time.Second)
+	r.PeerRecovered("n2")
+	got = lines(t, buf)
+	if len(got) != 2 || got[0]["msg"] != "raft peer unreachable" || got[0]["level"] != "WARN" ||
+		got[1]["msg"] != "raft peer reachable again" || got[1]["failures"] != float64(2) || got[1]["down_for"] != "1s" {
+		t.Errorf("a real failure:\n%s", buf.String())
+	}
+}
+
+// TestRaftVoteClearsPeer: a peer that failed a vote request and then
+// grants a vote answers again: its episode ends with the recovery line.
+func TestRaftVoteClearsPeer(t *testing.T) {
+	c := newClock()
+	l, buf := capture(slog.LevelInfo)
+	r := NewRaft(l, RaftOptions{Now: c.now})
+	r.Error("failed to make requestVote RPC", "target", raft.Server{ID: "n3", Address: "127.0.0.1:7003"},
+		"error", errors.New("i/o timeout"), "term", uint64(4))
+	c.advance(time.Second)
+	r.Debug("vote granted", "from", raft.ServerID("n3"), "term", uint64(5), "tally", 2)
+	got := lines(t, buf)
+	if len(got) != 2 || got[0]["msg"] != "raft peer unreachable" || got[1]["msg"] != "raft peer reachable again" || got[1]["peer"] != "n3" {
+		t.Errorf("lines:\n%s", buf.String())
 	}
 }

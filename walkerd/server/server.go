@@ -66,6 +66,12 @@ type Config struct {
 	// Settings are extra read-only values for CONFIG GET (for example
 	// "appendfsync", "dir", "port"). Names are lower case.
 	Settings map[string]string
+	// Defaults are the default values of the start-up settings among
+	// Settings (walkerd's port, bind, dir, raft, ...: the directives of
+	// its config file), by the same names. CONFIG REWRITE writes each of
+	// them when the file has its line or its value differs from its
+	// default (config.go); a setting without one (mode) is not written.
+	Defaults map[string]string
 	// SweepInterval is how often the expiry sweeper runs. Zero: 100 ms;
 	// negative: never.
 	SweepInterval time.Duration

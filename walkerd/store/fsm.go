@@ -231,7 +231,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		if err == nil && pubErr == nil && pubAfter >= pubBefore {
 			f.pubMissed.Add(pubAfter - pubBefore)
 		} else {
-			f.log.Warn("cannot count the pub/sub messages a snapshot skipped", "err", errors.Join(pubErr, err), "before", pubBefore, "after", pubAfter)
+			f.log.Warn("cannot count the pub/sub messages a snapshot skipped", "err", errors.Join(pubErr, err), "published_before", pubBefore, "published_after", pubAfter)
 		}
 		f.log.Warn(fmt.Sprintf("snapshot installed over unapplied log entries: %d pub/sub messages and the keyspace notifications of their writes are not delivered on this node", pubAfter-min(pubBefore, pubAfter)),
 			"messages_missed", pubAfter-min(pubBefore, pubAfter), "published_before", pubBefore, "published_after", pubAfter,

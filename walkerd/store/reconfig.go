@@ -28,7 +28,7 @@ func (s *Store) SetSync(m engine.SyncMode) error {
 	if m == s.cfg.Sync {
 		return nil
 	}
-	return fmt.Errorf("appendfsync cannot change while walkerd runs in cluster mode: the Raft log store fixes it when it opens; set it in the config file (CONFIG SET, then CONFIG REWRITE) and restart")
+	return fmt.Errorf("appendfsync cannot change while walkerd runs in cluster mode: the Raft log store fixes it when it opens; set appendfsync in the config file or with --appendfsync on the command line, and restart")
 }
 
 // SetMerge implements backend.Reconfigurer: the engine in use now, and
