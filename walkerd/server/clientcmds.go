@@ -162,13 +162,7 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 	}
 	var victims []*client
 	killSelf := false
-	s.mu.Lock()
-	conns := make([]*client, 0, len(s.conns))
-	for k := range s.conns {
-		conns = append(conns, k)
-	}
-	s.mu.Unlock()
-	for _, k := range conns {
+	for _, k := range s.clients() {
 		switch {
 		case hasAddr && k.addr != addr,
 			hasLaddr && k.laddr != laddr,

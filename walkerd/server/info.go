@@ -361,6 +361,17 @@ func (s *Server) infoReplication(b *strings.Builder, line func(string, any)) {
 	line("master_repl_offset", offset)
 }
 
+// clients is a snapshot of the connections served now.
+func (s *Server) clients() []*client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*client, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
 // nodeLinks counts the connections other nodes forward commands on.
 func (s *Server) nodeLinks() int {
 	s.mu.Lock()

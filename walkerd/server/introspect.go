@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -253,17 +252,11 @@ func (s *Server) memoryOverhead() memOverhead {
 	runtime.ReadMemStats(&ms)
 	m := memOverhead{peak: s.st.notePeak(ms.HeapAlloc), total: ms.HeapAlloc, startup: s.st.startHeap,
 		allocated: ms.HeapAlloc, active: ms.HeapInuse, resident: ms.HeapSys - ms.HeapReleased}
-	m.rss = processRSS()
+	m.rss = residentBytes()
 	if m.rss == 0 {
 		m.rss = ms.Sys
 	}
-	s.mu.Lock()
-	conns := make([]*client, 0, len(s.conns))
-	for k := range s.conns {
-		conns = append(conns, k)
-	}
-	s.mu.Unlock()
-	for _, k := range conns {
+	for _, k := range s.clients() {
 		mem := s.clientMemory(k, false)
 		if k.nodeLink.Load() {
 			m.clientsSlaves += mem.total
@@ -300,23 +293,6 @@ func (s *Server) memoryOverhead() memOverhead {
 		m.peakPct = float64(m.total) * 100 / float64(m.peak)
 	}
 	return m
-}
-
-// processRSS is the process's resident set size in bytes, 0 if unknown.
-func processRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, err := strconv.ParseUint(f[1], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return pages * uint64(os.Getpagesize())
 }
 
 func ratio(a, b uint64) float64 {

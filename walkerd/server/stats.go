@@ -111,13 +111,18 @@ type cmdStat struct {
 	hist                          latencyHist
 }
 
+// cmd returns k's figures, made on first use (and again after CONFIG
+// RESETSTAT dropped them).
 func (st *stats) cmd(k *command.Spec) *cmdStat {
 	p := &st.cmds[k.ID]
-	if cs := p.Load(); cs != nil {
-		return cs
+	for {
+		if cs := p.Load(); cs != nil {
+			return cs
+		}
+		if cs := new(cmdStat); p.CompareAndSwap(nil, cs) {
+			return cs
+		}
 	}
-	p.CompareAndSwap(nil, new(cmdStat))
-	return p.Load()
 }
 
 // record adds one run of command k by c, which took d (blocked time
