@@ -78,3 +78,23 @@ func (s *Store) seedFromEngine(hasState bool, stable raft.StableStore, id raft.S
 	s.log.Warn("started a new one-node cluster from the data in the engine (a restored backup)", "id", id, "index", seq, "keys", db.Len())
 	return true, nil
 }
+
+// checkJoinEmpty refuses to start a node that is to join a cluster (no
+// bootstrap) with data in its engine but no Raft state. The state machine
+// skips the log entries at or below the engine's sequence number, so data
+// from another cluster would never be overwritten and the node would
+// diverge; and a node of this cluster that lost its Raft directory lost
+// its term and vote too, which Raft needs kept (etcd likewise refuses a
+// member whose WAL is gone). Such a node joins with an empty data
+// directory and receives everything from the leader.
+func (s *Store) checkJoinEmpty(hasState bool) error {
+	if hasState || s.cfg.Bootstrap {
+		return nil
+	}
+	if seq := s.fsm.engine().Seq(); seq > 0 {
+		return fmt.Errorf("the data directory %s holds data (up to index %d) but the Raft directory %s is empty: "+
+			"a node joins a cluster with an empty data directory (move it away), or seeds a new cluster from it (start without -join)",
+			s.cfg.DataDir, seq, s.cfg.RaftDir)
+	}
+	return nil
+}

@@ -190,6 +190,9 @@ func Open(cfg Config) (*Store, error) {
 	if hasState, err = s.seedFromEngine(hasState, stable, rc.LocalID); err != nil { // seed.go: a restored backup
 		return nil, err
 	}
+	if err := s.checkJoinEmpty(hasState); err != nil { // seed.go
+		return nil, err
+	}
 	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, stable, snaps, s.trans)
 	if err != nil {
 		return nil, err
