@@ -51,22 +51,11 @@ var runID = func() string {
 // unless the backend's Raft section says this node is a follower or
 // candidate.
 func (s *Server) role() string {
-	switch raftInfo(s.b.InfoRaft())["raft_state"] {
+	switch strings.ToLower(s.raftInfo()["raft_state"]) {
 	case "follower", "candidate":
 		return "slave"
 	}
 	return "master"
-}
-
-// raftInfo parses the backend's raft section into its fields.
-func raftInfo(text string) map[string]string {
-	m := map[string]string{}
-	for _, l := range strings.Split(text, "\r\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			m[k] = strings.ToLower(v)
-		}
-	}
-	return m
 }
 
 func cmdInfo(s *Server, c *client, args [][]byte) {
@@ -318,7 +307,7 @@ func (s *Server) infoMemory(b *strings.Builder, line func(string, any)) {
 // its leader. Offsets are Raft log indexes (the applied index of the
 // node), the closest thing to Redis's replication offset.
 func (s *Server) infoReplication(b *strings.Builder, line func(string, any)) {
-	ri := raftInfo(s.b.InfoRaft())
+	ri := s.raftInfo()
 	b.WriteString("# Replication\r\n")
 	role := s.role()
 	line("role", role)
