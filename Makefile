@@ -111,7 +111,8 @@ FUZZTIME      ?= 20000x
 FUZZTIME_LONG ?= 20000000x
 FUZZ_TARGETS  := engine:.:FuzzRestore engine:./record:FuzzDecode engine:./hint:FuzzParse \
                  walkerd:./command:FuzzDecodeEntry walkerd:./command:FuzzDecodeResult walkerd:./server:FuzzRESPArgs \
-                 walkerd:./server:FuzzGuard_PassesWellFormedCommandsWhole internal:./resp:FuzzReadRaw internal:./resp:FuzzParse
+                 walkerd:./acl:FuzzSetRule walkerd:./acl:FuzzParseFile walkerd:./acl:FuzzDecode \
+                 walkerd:./server:FuzzGuard_PassesWellFormedCommandsWhole walkerd:./nodelink:FuzzHandshake internal:./resp:FuzzReadRaw internal:./resp:FuzzParse
 
 .PHONY: fuzz-short fuzz chaos-short chaos
 

@@ -3,7 +3,7 @@
 //
 //	walkerctl [--addr host:port[,host:port...]] [--password P] [--timeout 5s] [--json] COMMAND
 //
-//	join ID RAFT-ADDR [RESP-ADDR]   add a voter (any node; followers forward to the leader)
+//	join ID RAFT-ADDR [RESP-ADDR]   add a node: a non-voter, promoted once caught up (any node; followers forward)
 //	leave ID                        remove a member
 //	members                         every member, each asked at its RESP address: role, reachable, applied, lag
 //	leader                          the leader as the node at --addr knows it

@@ -10,7 +10,7 @@ import (
 func joinCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "join",
-		Usage:     "add a node to the cluster as a voter",
+		Usage:     "add a node to the cluster: a non-voter, which the leader promotes to voter once it has caught up",
 		ArgsUsage: "ID RAFT-ADDR [RESP-ADDR]",
 		Description: `Sends JOIN ID RAFT-ADDR [RESP-ADDR] to the node at --addr; a follower
 forwards it to the leader, which adds the node to the Raft configuration as

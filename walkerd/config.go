@@ -195,8 +195,9 @@ func loadConfig(c *cli.Context, path string) (*fileConfig, error) {
 			if len(d.args) != 2 {
 				return nil, d.errorf(badDirective)
 			}
-			if n, err := strconv.Atoi(d.args[1]); err != nil || n < 1 || n > 65535 {
-				return nil, d.errorf("argument must be between 1 and 65535 inclusive")
+			// port 0 with tls-port: TLS only, as Redis (tls.go).
+			if n, err := strconv.Atoi(d.args[1]); err != nil || n < 0 || n > 65535 {
+				return nil, d.errorf("argument must be between 0 and 65535 inclusive")
 			}
 			port = d.args[1]
 		case name == "bind":
@@ -355,7 +356,8 @@ func (fc *fileConfig) Path() string {
 var startupNames = []string{
 	"id", "raft", "advertise", "raft-advertise", "join", "bootstrap", "standalone", "raft-log",
 	"segment-size", "snapshot-threshold", "trailing-logs", "snapshot-interval",
-	"pprof", "metrics-addr", "metrics-allow-remote", "log-format",
+	"pprof", "metrics-addr", "metrics-allow-remote", "log-format", "aclfile",
+	"tls-port", // tls.go; the other tls-* are the server's parameters
 }
 
 // startupSettings are the start-up settings the server shows in CONFIG

@@ -140,7 +140,7 @@ func TestConfigFile_RefusesBadLinesWithFileAndLine(t *testing.T) {
 		{"appendfsync always no\n", ":1\n>>> 'appendfsync always no'\nBad directive or wrong number of arguments"},
 		{"requirepass \"open\n", ":1\n>>> 'requirepass \"open'\nUnbalanced quotes in configuration line"},
 		{"requirepass \"a\"b\n", "Unbalanced quotes in configuration line"},
-		{"port 99999\n", "argument must be between 1 and 65535 inclusive"},
+		{"port 99999\n", "argument must be between 0 and 65535 inclusive"},
 		{"standalone maybe\n", "argument must be 'yes' or 'no'"},
 		{"timeout abc\n", ":1\n>>> 'timeout abc'\nargument couldn't be parsed into an integer"},
 		{"maxmemory 1.5gb\n", "argument must be a memory value"},

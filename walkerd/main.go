@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +26,8 @@ import (
 )
 
 func main() {
-	if err := app().Run(configArgs(os.Args)); err != nil { // config.go: walkerd FILE
+	args := hideSecrets(os.Args)                        // secrets.go: ps shows no password
+	if err := app().Run(configArgs(args)); err != nil { // config.go: walkerd FILE
 		if fatalLog != nil {
 			fatalLog.Error("walkerd exiting", "err", err)
 		} else { // flags and settings failed before the logger existed
@@ -53,11 +52,11 @@ func app() *cli.App {
 	str := func(name, value, usage string) *cli.StringFlag {
 		return &cli.StringFlag{Name: name, Value: value, Usage: usage, EnvVars: env(name)}
 	}
-	return &cli.App{
+	a := &cli.App{
 		Name:    "walkerd",
 		Usage:   "WalkerDB: a Redis-protocol key-value store on Raft and a bitcask engine",
 		Version: version.String(),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			str("config", "", "read settings from `FILE`, in redis.conf syntax (also: walkerd FILE)"),
 			str("id", "", "this node's Raft id (default: the Raft address)"),
 			str("tcp", "127.0.0.1:6379", "RESP `ADDRESS` clients connect to"),
@@ -72,7 +71,10 @@ func app() *cli.App {
 			&cli.BoolFlag{Name: "standalone", Usage: "the engine without Raft, one machine at full speed", EnvVars: env("standalone")},
 			str("appendfsync", "always", "when writes reach disk: always, everysec or no (the Raft log; the engine in standalone mode)"),
 			str("read-consistency", "default", "level of plain reads: default (leader), stale (any node), consistent (linearizable); or 0, 1, 2"),
-			str("requirepass", "", "password clients must AUTH with"),
+			str("requirepass", "", "the default user's password (prefer --requirepass-file: ps shows flags)"),
+			str("cluster-secret-file", "", "authenticate links between nodes with the shared secret in `FILE` (links.go)"),
+			str("cluster-secret", "", "the nodes' shared secret itself (prefer --cluster-secret-file: ps shows flags)"),
+			str("tls-cluster", "no", "yes: mutual TLS on Raft links, with --tls-cert-file, peers verified against --tls-ca-cert-file"),
 			str("raft-log", "bolt", "Raft log store: bolt (raft-boltdb) or wal (raft-wal)"),
 			&cli.Int64Flag{Name: "segment-size", Value: 64 << 20, Usage: "engine segment size in bytes", EnvVars: env("segment-size")},
 			&cli.Float64Flag{Name: "merge-ratio", Value: 0.5, Usage: "merge when this fraction of the data is dead (0: never by itself)", EnvVars: env("merge-ratio")},
@@ -81,15 +83,18 @@ func app() *cli.App {
 			&cli.Uint64Flag{Name: "snapshot-threshold", Value: 8192, Usage: "Raft log entries between snapshots", EnvVars: env("snapshot-threshold")},
 			&cli.Uint64Flag{Name: "trailing-logs", Value: 10240, Usage: "Raft log entries kept after a snapshot, for followers that lag", EnvVars: env("trailing-logs")},
 			&cli.DurationFlag{Name: "snapshot-interval", Value: 30 * time.Second, Usage: "how often Raft checks whether to snapshot", EnvVars: env("snapshot-interval")},
-			str("pprof", "", "serve Go's profiler (net/http/pprof) on `ADDRESS`, e.g. 127.0.0.1:6060"),
+			str("pprof", "", "serve Go's profiler (net/http/pprof, without cmdline) on a loopback `ADDRESS`, e.g. 127.0.0.1:6060 (off by default)"),
 			str("metrics-addr", "", "serve Prometheus metrics at /metrics on `ADDRESS`, e.g. 127.0.0.1:9121 (off by default; loopback only unless --metrics-allow-remote)"),
 			&cli.BoolFlag{Name: "metrics-allow-remote", Usage: "let --metrics-addr be a non-loopback address (the endpoint has no authentication)", EnvVars: env("metrics-allow-remote")},
 			str("enable-debug-command", "no", "DEBUG: no (refused), yes, or local (from loopback connections only), as Redis 7's enable-debug-command"),
 			str("log-level", "info", "debug, info, warn or error"),
 			str("log-format", "text", "text or json"),
-		},
+		}, tlsFlags()...), // tls.go
 		Action: run,
 	}
+	a.Flags = append(a.Flags, secretFileFlags()...) // secrets.go
+	a.Flags = append(a.Flags, protectedFlags()...)  // protected.go
+	return a
 }
 
 // settings are the validated flags.
@@ -130,6 +135,12 @@ func parse(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("-bootstrap %q: want true or false", c.String("bootstrap"))
 	}
 	var err error
+	if s.pass, err = requirePass(c); err != nil { // secrets.go
+		return nil, err
+	}
+	if err := checkACLFile(c.String("aclfile")); err != nil {
+		return nil, err
+	}
 	if s.sync, err = engine.ParseSyncMode(c.String("appendfsync")); err != nil {
 		return nil, fmt.Errorf("--appendfsync %q: want always, everysec or no", c.String("appendfsync"))
 	}
@@ -228,11 +239,11 @@ func run(c *cli.Context) error {
 	slog.SetDefault(log)
 	fatalLog = log // main logs the error run returns with it
 	if addr := c.String("pprof"); addr != "" {
-		pln, err := net.Listen("tcp", addr)
+		pln, err := servePprof(addr) // secrets.go: loopback only, no cmdline
 		if err != nil {
-			return fmt.Errorf("--pprof: %w", err)
+			return err
 		}
-		go http.Serve(pln, nil) // the default mux, where net/http/pprof registers
+		defer pln.Close()
 		log.Info("profiler listening", "addr", pln.Addr().String())
 	}
 	var metricsLn net.Listener // walkerd/metrics; served once the server exists
@@ -252,13 +263,17 @@ func run(c *cli.Context) error {
 		}
 	}
 
-	// Listen first, so that a port in use is reported before anything
-	// touches the data directory.
-	ln, err := net.Listen("tcp", s.tcp)
+	links, err := nodeLinks(c, s, log) // links.go: refused before any listening
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	// Listen first, so that a port in use is reported before anything
+	// touches the data directory.
+	rl, err := listenRESP(c, log, s) // tls.go: --tcp, and --tls-port's TLS listener
+	if err != nil {
+		return err
+	}
+	defer rl.Close()
 	logStart(log, s)
 
 	shutdown := make(chan struct{})
@@ -270,7 +285,7 @@ func run(c *cli.Context) error {
 	if err := restoreBackup(log, c.String("restore"), s); err != nil { // restore.go
 		return err
 	}
-	pool := forward.New(forward.Options{Password: s.pass, LocalIP: bindIP(s.tcp)})
+	pool := forward.New(forward.Options{Links: links, TLS: forwardTLS(links), LocalIP: bindIP(s.tcp)})
 	defer pool.Close()
 	var be backend.Backend
 	var st *store.Store
@@ -295,11 +310,13 @@ func run(c *cli.Context) error {
 		if s.raftDir == "" {
 			s.raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
 		}
+		probe, closeProbe := newRaftProbe(links, bindIP(s.tcp)) // probe.go
+		defer closeProbe()
 		st, err = store.Open(store.Config{
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
-			Logger: log,
+			Logger: log, Probe: probe, Links: links,
 			OnFatal: func(err error) {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
@@ -321,11 +338,17 @@ func run(c *cli.Context) error {
 		Logger:             log,
 		LogLevel:           logLevel,
 		ConfigFile:         s.file.Path(),
+		Links:              links,
+		ACLFile:            c.String("aclfile"),
 		EnableDebugCommand: strings.ToLower(c.String("enable-debug-command")),
 		Settings:           startup,
 		Defaults:           startupDefaults,
+		TLS:                rl.conf,
 	})
 	if err := applyServerConfig(srv, s.file); err != nil { // config.go: timeout, maxmemory, ...
+		return err
+	}
+	if err := applyProtectedMode(c, srv); err != nil { // protected.go
 		return err
 	}
 	if metricsLn != nil {
@@ -341,7 +364,7 @@ func run(c *cli.Context) error {
 		log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	rl.serve(log, srv, served) // tls.go
 	go notifyWhenReady(log, be, started, shutdown)
 
 	if s.join != "" {

@@ -263,7 +263,8 @@ func (c *Cluster) WaitLeader(timeout time.Duration) (*Node, error) {
 	return leader, err
 }
 
-// WaitMembers waits until the leader's configuration has want members and
+// WaitMembers waits until the leader's configuration has want members, all
+// voters (a node joins as a non-voter until the leader promotes it), and
 // every running node knows the leader's RESP address.
 func (c *Cluster) WaitMembers(want int, timeout time.Duration) error {
 	return proc.WaitFor(timeout, func() error {
@@ -277,6 +278,11 @@ func (c *Cluster) WaitMembers(want int, timeout time.Duration) error {
 		}
 		if info["raft_members"] != strconv.Itoa(want) {
 			return fmt.Errorf("%s members, want %d", info["raft_members"], want)
+		}
+		for i := range want {
+			if m := info["raft_member"+strconv.Itoa(i)]; !strings.Contains(m, ",suffrage=voter") {
+				return fmt.Errorf("member %s is not a voter yet", m)
+			}
 		}
 		for _, n := range c.Nodes {
 			if !n.Running() {

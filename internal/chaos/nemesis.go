@@ -443,14 +443,42 @@ func wipeNode(n *Node) error {
 	return nil
 }
 
-// rejoin starts a node that left with -join through another running node.
+// rejoin starts a node that left with -join through another running node,
+// and waits until the leader has promoted it to voter (it joins as a
+// non-voter): the next fault then meets the cluster at full strength.
 func (ns *Nemeses) rejoin(n *Node) error {
 	for _, m := range ns.C.Nodes {
 		if m != n && m.Running() {
-			return n.Start(30*time.Second, "-join", m.RESPProxy)
+			if err := n.Start(30*time.Second, "-join", m.RESPProxy); err != nil {
+				return err
+			}
+			return ns.waitVoter(n, 30*time.Second)
 		}
 	}
 	return errors.New("no running node to join through")
+}
+
+// waitVoter waits until the leader's configuration lists n as a voter.
+func (ns *Nemeses) waitVoter(n *Node, timeout time.Duration) error {
+	return proc.WaitFor(timeout, func() error {
+		l := ns.C.Leader()
+		if l == nil {
+			return errors.New("no leader")
+		}
+		v, err := l.Do(time.Second, "RAFT.MEMBERS")
+		if err != nil {
+			return err
+		}
+		for _, m := range v.Elems {
+			if len(m.Elems) == 5 && string(m.Elems[0].Str) == n.ID {
+				if s := string(m.Elems[4].Str); s != "voter" {
+					return fmt.Errorf("%s is a %s", n.ID, s)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%s is not a member", n.ID)
+	})
 }
 
 func startRestartAll(ns *Nemeses, f *Fault) (func() error, error) {

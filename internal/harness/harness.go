@@ -313,8 +313,9 @@ func (c *Cluster) Leader(timeout time.Duration) (*Node, error) {
 	return leader, err
 }
 
-// WaitMembers waits until the leader's configuration has n members and
-// every running node knows the leader's RESP address.
+// WaitMembers waits until the leader's configuration has n members, all
+// voters (a node joins as a non-voter and the leader promotes it once it
+// has caught up), and every running node knows the leader's RESP address.
 func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
 	return WaitFor(timeout, func() error {
 		l, err := c.Leader(time.Second)
@@ -327,6 +328,9 @@ func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
 		}
 		if info["raft_members"] != strconv.Itoa(n) {
 			return fmt.Errorf("%s members, want %d", info["raft_members"], n)
+		}
+		if err := AllVoters(info); err != nil {
+			return err
 		}
 		for _, node := range c.Nodes {
 			if !node.Running() {
@@ -342,6 +346,19 @@ func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
 		}
 		return nil
 	})
+}
+
+// AllVoters checks that every member INFO raft lists (raft_member<i>
+// lines) is a voter.
+func AllVoters(info map[string]string) error {
+	n, _ := strconv.Atoi(info["raft_members"])
+	for i := range n {
+		line := info["raft_member"+strconv.Itoa(i)]
+		if !strings.Contains(line, ",suffrage=voter") {
+			return fmt.Errorf("member %s is not a voter yet", line)
+		}
+	}
+	return nil
 }
 
 // Followers returns the running nodes other than the leader.

@@ -23,6 +23,7 @@
 //	+------+------+-----------+
 //	| 0xFF | kind | rest      |   kind 'm': cluster member id -> RESP address
 //	+------+------+-----------+   kind 'p': messages published (PublishedKey)
+//	                              kind 'a': the ACL users (ACLKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -376,6 +377,10 @@ var MemberPrefix = []byte{Internal, 'm'}
 // messages the log has carried (8 bytes BE): replicated state, so that a
 // node that installs a snapshot knows how many messages it skipped.
 var PublishedKey = []byte{Internal, 'p'}
+
+// ACLKey is the internal key of the ACL users, in walkerd/acl's binary
+// form: replicated state, so that every node enforces the same users.
+var ACLKey = []byte{Internal, 'a'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

@@ -95,7 +95,7 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	}
 	// The engine takes time 0 to mean its own clock: never let it.
 	now := max(e.NowMs, 1)
-	c := &ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index}
+	c := &ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index, user: e.User}
 	res = &Result{}
 	if e.Exec {
 		ok, err := a.watchesHold(c, e.Watches)
@@ -294,7 +294,7 @@ func ReadNoWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w
 // readMaybeWrite is Read; mayWrite lets the command ask to be a write instead
 // (ErrWriteNeeded, no reply written).
 func readMaybeWrite(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool) (err error) {
-	return readMiss(db, dbi, now, spec, args, w, mayWrite, nil, nil)
+	return readMiss(db, dbi, now, spec, args, w, mayWrite, nil, nil, "")
 }
 
 // KeyStats counts the key lookups of reads, as db.c's lookupKey counts
@@ -308,11 +308,13 @@ type KeyStats struct {
 // command looked up and did not find, in order, as db.c's
 // lookupKeyReadWithFlags notifies "keymiss" (a key looked up twice is
 // reported twice), and adds the lookups to ks (when not nil).
-func ReadCounted(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, miss func(key []byte), ks *KeyStats) error {
-	return readMiss(db, dbi, now, spec, args, w, true, miss, ks)
+// user is the ACL user running the read ("" for one that may run
+// anything): the commands a read script calls are checked against it.
+func ReadCounted(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, miss func(key []byte), ks *KeyStats, user string) error {
+	return readMiss(db, dbi, now, spec, args, w, true, miss, ks, user)
 }
 
-func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool, miss func([]byte), ks *KeyStats) (err error) {
+func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Writer, mayWrite bool, miss func([]byte), ks *KeyStats, user string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
@@ -322,7 +324,7 @@ func readMiss(db *engine.DB, dbi int, now int64, spec *Spec, args [][]byte, w Wr
 		w.Error(string(ErrDBRange))
 		return nil
 	}
-	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite, miss: miss}
+	c := &ctx{db: db, now: now, dbi: dbi, r: w, rnd: rand.Uint64(), mayWrite: mayWrite, miss: miss, user: user}
 	if ks != nil {
 		defer func() {
 			if c.hits > 0 {

@@ -2,9 +2,12 @@ package command
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -24,6 +27,11 @@ import (
 //	                                each collection version that no live
 //	                                key names at Entry.NowMs
 //	WALKER.VERSIONS key [key...]    (read) the WATCH version of each key
+//	WALKER.ACLSET users sum         replace the ACL users (walkerd/acl's
+//	                                binary form; ACL SETUSER, DELUSER, LOAD)
+//	                                if the stored ones' SHA-256 is sum (32
+//	                                zero bytes: none stored), else answer
+//	                                ErrACLMoved and change nothing
 func init() {
 	internal := func(name string, arity int, flags Flags, first, last int, summary string,
 		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
@@ -35,7 +43,10 @@ func init() {
 		internal("walker.delmember", 2, FlagWrite, 0, 0, "Forgets a cluster member's client address (internal).", nil, runDelMember),
 		internal("walker.delexpired", -2, FlagWrite, 1, -1, "Deletes keys that have expired (internal: the expiry sweeper).", nil, runDelExpired),
 		internal("walker.reclaim", -4, FlagWrite, 0, 0, "Deletes the elements of dead collection versions (internal: the sweeper).", parseReclaim, runReclaim),
+		internal("walker.aclset", 3, FlagWrite, 0, 0, "Replaces the ACL users (internal: ACL SETUSER, DELUSER, LOAD).", nil, runACLSet),
 		internal("walker.versions", -2, FlagReadonly, 1, -1, "Returns the WATCH versions of keys (internal: WATCH through a follower).", nil, runVersions),
+		&Spec{Name: "walker.link", Arity: -3, Flags: FlagNoAuth | FlagNoMulti | FlagNoScript | FlagInternal | FlagLoading | FlagStale | FlagAllowBusy, Group: "cluster", Since: "walkerdb",
+			Summary: "Proves a connection comes from a cluster member: WALKER.LINK HELLO version nonce | PROVE proof (internal: node links, walkerd/nodelink)."},
 	)
 }
 
@@ -45,6 +56,48 @@ const ReclaimBatch = 4096
 func runSetMember(c *ctx, args [][]byte, _ any) {
 	c.putRaw(keyspace.MemberKey(args[1]), args[2], 0)
 	c.r.Status("OK")
+}
+
+// ErrACLMoved refuses a WALKER.ACLSET made from users that are no longer
+// the stored ones: the node that proposed it computes it again.
+const ErrACLMoved Error = "ERR ACL users changed meanwhile"
+
+func runACLSet(c *ctx, args [][]byte, _ any) {
+	var sum [32]byte
+	if cur, _, ok := c.getRaw(keyspace.ACLKey); ok {
+		sum = sha256.Sum256(cur)
+	}
+	if !bytes.Equal(sum[:], args[2]) {
+		c.r.Error(string(ErrACLMoved))
+		return
+	}
+	c.putRaw(keyspace.ACLKey, args[1], 0)
+	aclGeneration.Add(1)
+	c.r.Status("OK")
+}
+
+// aclGeneration counts the WALKER.ACLSET entries this process has applied.
+var aclGeneration atomic.Uint64
+
+// ACLGeneration changes whenever an engine of this process applies a
+// change of the ACL users: a cache of ACLUsers for an engine is good while
+// both the engine and the generation are the ones it was read at (a
+// snapshot restore replaces the engine).
+func ACLGeneration() uint64 { return aclGeneration.Load() }
+
+// ACLUsers returns the ACL users last written by WALKER.ACLSET, in
+// walkerd/acl's binary form; nil when none ever was.
+func ACLUsers(db *engine.DB) ([]byte, error) {
+	var out []byte
+	err := db.View(math.MinInt64, func(v *engine.View) error {
+		val, _, err := v.Get(keyspace.ACLKey)
+		if errors.Is(err, engine.ErrNotFound) {
+			return nil
+		}
+		out = bytes.Clone(val)
+		return err
+	})
+	return out, err
 }
 
 func runDelMember(c *ctx, args [][]byte, _ any) {

@@ -31,6 +31,7 @@ var (
 // commands of the entry, and later entries of a batch, see them).
 type ctx struct {
 	db   *engine.DB
+	user string       // the restricted ACL user running the command, "" for none (Entry.User)
 	view *engine.View // open while a command runs
 	now  int64
 	dbi  int

@@ -25,6 +25,11 @@ type Entry struct {
 	// Watches (EXEC only) abort the transaction, with a null array reply,
 	// unless every watched key still has the version WATCH recorded.
 	Watches []Watch
+	// User is the ACL user whose command this is, when it is restricted
+	// ("" for one that may run anything): scripts in the entry may call
+	// only what the user may (ScriptPermission), checked against the
+	// users the log has replicated, so every node decides alike.
+	User string
 	// Parsed, when the proposer sets it, holds Cmds already parsed (one
 	// per command), so that the proposing node does not parse them again.
 	// It is not encoded: every other node parses Cmds itself.
@@ -43,9 +48,11 @@ type Watch struct {
 // Entry wire format, version 1. uvarint and varint are encoding/binary's.
 //
 //	+---------+-------------+---------+-------+
-//	| version | NowMs       | DB      | flags |   version = 1, flags bit 0 = Exec
-//	| 1 byte  | varint      | uvarint | 1 byte|
+//	| version | NowMs       | DB      | flags |   version = 1, flags bit 0 = Exec,
+//	| 1 byte  | varint      | uvarint | 1 byte|   bit 1 = User follows
 //	+---------+-------------+---------+-------+
+//	| [User: len uvarint, bytes] (flags bit 1 only)
+//	+-------------------------------------------------------------------+
 //	| ncmds uvarint | per command: nargs uvarint, per arg: len uvarint, bytes
 //	+---------------+------------------------------------------------------+
 //	| nwatches uvarint | per watch: DB uvarint, keylen uvarint, key, Seq uvarint
@@ -54,7 +61,10 @@ type Watch struct {
 // Nothing may follow the last watch.
 const entryVersion = 1
 
-const flagExec = 1
+const (
+	flagExec = 1
+	flagUser = 2
+)
 
 // Limits DecodeEntry enforces, so a hostile entry cannot make it allocate
 // more than its own size suggests.
@@ -67,7 +77,7 @@ var ErrBadEntry = errors.New("command: malformed log entry")
 
 // Encode returns the entry's compact binary form.
 func (e *Entry) Encode() []byte {
-	n := 1 + binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + 1
+	n := 1 + binary.MaxVarintLen64 + 3*binary.MaxVarintLen32 + 1 + len(e.User)
 	for _, c := range e.Cmds {
 		n += binary.MaxVarintLen32
 		for _, a := range c {
@@ -85,7 +95,14 @@ func (e *Entry) Encode() []byte {
 	if e.Exec {
 		flags |= flagExec
 	}
+	if e.User != "" {
+		flags |= flagUser
+	}
 	b = append(b, flags)
+	if e.User != "" {
+		b = binary.AppendUvarint(b, uint64(len(e.User)))
+		b = append(b, e.User...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(e.Cmds)))
 	for _, c := range e.Cmds {
 		b = binary.AppendUvarint(b, uint64(len(c)))
@@ -123,10 +140,13 @@ func DecodeEntry(b []byte) (*Entry, error) {
 	}
 	e.DB = int(db)
 	flags := d.byte()
-	if flags&^flagExec != 0 {
+	if flags&^(flagExec|flagUser) != 0 {
 		d.fail("flags %#x", flags)
 	}
 	e.Exec = flags&flagExec != 0
+	if flags&flagUser != 0 {
+		e.User = string(d.bytes())
+	}
 	// Every command takes at least one byte (its argument count) and every
 	// argument at least one (its length), so counts are bounded by what is
 	// left of the input.

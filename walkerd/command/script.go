@@ -751,6 +751,22 @@ func replyToLua(L *lua.LState, v resp.Value, proto int) lua.LValue {
 	return t
 }
 
+// ScriptPermission, when set (walkerd's server sets it), reports whether
+// the ACL user may run a command a script calls, as script.c's scriptCall
+// checks ACLCheckAllPerm. It decides from users only, the users
+// WALKER.ACLSET stored (nil: none), read in the script's own view of the
+// data, so that every node decides alike.
+var ScriptPermission func(users []byte, user string, spec *Spec, args [][]byte) bool
+
+// aclUsers are the stored ACL users as the running command sees them.
+func (c *ctx) aclUsers() []byte {
+	v, _, ok := c.getRaw(keyspace.ACLKey)
+	if !ok {
+		return nil
+	}
+	return v
+}
+
 // call is redis.call (raise) and redis.pcall: it runs a command in the
 // script's ctx, as script.c's scriptCall checks and runs it, and returns
 // its reply converted to Lua; an error is raised (redis.call) or returned
@@ -814,6 +830,9 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 	// PUBLISH and SPUBLISH among them (propagated to replicas).
 	if sr.ro && (s.Flags&(FlagWrite|FlagMayReplicate) != 0 || s.Name == "publish" || s.Name == "spublish") {
 		return fail("ERR Write commands are not allowed from read-only scripts.")
+	}
+	if c.user != "" && ScriptPermission != nil && !ScriptPermission(c.aclUsers(), c.user, s, args) {
+		return fail("ERR The user executing the script can't run this command or subcommand")
 	}
 	p := s.ParseArgs(args, c.now)
 	var rec Recorder

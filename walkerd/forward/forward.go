@@ -9,10 +9,15 @@
 // A connection that fails fails every call queued on it. A caller cannot
 // know whether a write sent on a failed connection reached the leader, so
 // walkerd reports such writes as of unknown outcome and never resends them.
+//
+// Every new connection first proves this node is a cluster member with
+// WALKER.LINK (walkerd/nodelink, Options.Links); a leader answers
+// WALKER.APPLY and WALKER.FORWARD on linked connections only.
 package forward
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +26,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // ErrConnLost reports a call whose connection failed after the command may
@@ -31,8 +37,16 @@ var ErrConnLost = errors.New("forward: connection to leader lost")
 type Options struct {
 	// ConnsPerAddr is how many connections to keep to each leader. Zero: 4.
 	ConnsPerAddr int
-	// Password is sent with AUTH on every new connection, if not empty.
-	Password string
+	// Links proves to the leader that this node is a cluster member:
+	// every new connection runs WALKER.LINK (walkerd/nodelink's exchange
+	// in RESP) before any command, and the leader then treats it as a node
+	// link, whatever its requirepass. nil: the unauthenticated exchange,
+	// which a leader without a cluster secret or mutual TLS accepts.
+	Links *nodelink.Config
+	// TLS, when set, makes every connection a TLS client with this
+	// configuration (its ServerName, when empty, is the dialed host), for
+	// leaders whose RESP port serves TLS. nil: plain TCP.
+	TLS *tls.Config
 	// DialTimeout bounds connecting. Zero: 2 s.
 	DialTimeout time.Duration
 	// CallTimeout bounds waiting for a reply. Zero: 30 s.
@@ -182,19 +196,28 @@ func dial(addr string, o Options) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward: dial leader %s: %w", addr, err)
 	}
-	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}
-	r := bufio.NewReaderSize(nc, 64<<10)
-	if o.Password != "" {
-		nc.SetDeadline(time.Now().Add(o.DialTimeout))
-		c.w.Write(resp.AppendCommand(nil, [][]byte{[]byte("AUTH"), []byte(o.Password)}))
-		c.w.Flush()
-		raw, err := resp.ReadRaw(r)
-		nc.SetDeadline(time.Time{})
-		if err != nil || resp.IsError(raw) {
-			nc.Close()
-			return nil, fmt.Errorf("forward: AUTH to leader %s failed: %q %v", addr, raw, err)
+	// The link handshake (TLS, then WALKER.LINK) has the dial timeout.
+	nc.SetDeadline(time.Now().Add(o.DialTimeout))
+	if o.TLS != nil {
+		tc := o.TLS
+		if tc.ServerName == "" {
+			tc = tc.Clone()
+			tc.ServerName, _, _ = net.SplitHostPort(addr)
 		}
+		t := tls.Client(nc, tc)
+		if err := t.Handshake(); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("forward: TLS to leader %s: %w", addr, err)
+		}
+		nc = t
 	}
+	r := bufio.NewReaderSize(nc, 64<<10)
+	if err := o.Links.LinkRESP(nc, r); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("forward: node link to leader %s: %w", addr, err)
+	}
+	nc.SetDeadline(time.Time{})
+	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}
 	go c.readLoop(r)
 	return c, nil
 }

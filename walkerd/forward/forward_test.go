@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -13,13 +14,18 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // echoServer answers every command with a bulk string naming its
 // arguments, and hangs up on the dieAfter-th command (0: never).
 func echoServer(t *testing.T, dieAfter int) string {
 	var n atomic.Int64
+	link := linkAnswerer(nil)
 	return harness.FakeRESP(t, func(args []string) string {
+		if reply, ok := link(args); ok {
+			return reply
+		}
 		if dieAfter > 0 && n.Add(1) == int64(dieAfter+1) {
 			return harness.HangUp
 		}
@@ -112,7 +118,11 @@ func TestPool_AnIdleConnectionTheLeaderClosedIsReplaced(t *testing.T) {
 			accepted.Add(1)
 			go func() { // one reply, then hang up while idle
 				defer nc.Close()
-				if _, err := resp.ReadRaw(bufio.NewReader(nc)); err == nil {
+				r := bufio.NewReader(nc)
+				if err := serveLink(nc, r); err != nil {
+					return
+				}
+				if _, err := resp.ReadRaw(r); err == nil {
 					nc.Write([]byte("+OK\r\n"))
 				}
 			}()
@@ -150,5 +160,95 @@ func TestPool_AnIdleConnectionTheLeaderClosedIsReplaced(t *testing.T) {
 	c.close(errors.New("closed by the test"))
 	if raw, err := p.Do(addr, [][]byte{[]byte("PING")}); err != nil || string(raw) != "+OK\r\n" {
 		t.Fatalf("a call on a dead connection: %q %v", raw, err)
+	}
+}
+
+// linkAnswerer answers WALKER.LINK as walkerd's server does
+// (walkerd/server/link.go) for a harness.FakeRESP handler, which has no
+// per-connection state: a PROVE passes if it matches any HELLO not yet
+// proven. ok is false for other commands.
+func linkAnswerer(links *nodelink.Config) func(args []string) (reply string, ok bool) {
+	var mu sync.Mutex
+	pending := map[string][]byte{} // nonceD -> nonceL
+	return func(args []string) (string, bool) {
+		if len(args) < 3 || !strings.EqualFold(args[0], "WALKER.LINK") {
+			return "", false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch strings.ToUpper(args[1]) {
+		case "HELLO":
+			nonceL, proof, err := links.Answer([]byte(args[2]), []byte(args[3]))
+			if err != nil {
+				return "-ERR " + err.Error() + "\r\n", true
+			}
+			pending[args[3]] = nonceL
+			return string(resp.AppendBulk(resp.AppendBulk(resp.AppendArray(nil, 2), nonceL), proof)), true
+		case "PROVE":
+			for nonceD, nonceL := range pending {
+				if links.Check([]byte(nonceD), nonceL, []byte(args[2])) {
+					delete(pending, nonceD)
+					return "+OK\r\n", true
+				}
+			}
+			return "-NOPERM node link proof does not match\r\n", true
+		}
+		return "-ERR unknown subcommand\r\n", true
+	}
+}
+
+// serveLink answers one WALKER.LINK exchange (without a secret) on a
+// connection.
+func serveLink(w io.Writer, r *bufio.Reader) error {
+	link := linkAnswerer(nil)
+	for range 2 {
+		v, err := resp.ReadValue(r)
+		if err != nil {
+			return err
+		}
+		args := make([]string, len(v.Elems))
+		for i, e := range v.Elems {
+			args[i] = string(e.Str)
+		}
+		reply, ok := link(args)
+		if !ok {
+			return fmt.Errorf("not WALKER.LINK: %q", args)
+		}
+		w.Write([]byte(reply))
+	}
+	return nil
+}
+
+// Every connection proves the cluster secret first: with the same secret
+// the pool's calls go through; with another, the dial fails before any
+// command is written.
+func TestPool_LinksEveryConnectionWithTheSecret(t *testing.T) {
+	secret := &nodelink.Config{Secret: []byte("a-cluster-secret-of-some-length")}
+	var commands atomic.Int64
+	link := linkAnswerer(secret)
+	addr := harness.FakeRESP(t, func(args []string) string {
+		if reply, ok := link(args); ok {
+			return reply
+		}
+		commands.Add(1)
+		return "+PONG\r\n"
+	})
+	good := New(Options{ConnsPerAddr: 2, Links: secret})
+	defer good.Close()
+	for i := range 4 {
+		if raw, err := good.Do(addr, [][]byte{[]byte("PING")}); err != nil || string(raw) != "+PONG\r\n" {
+			t.Fatalf("call %d: %q %v", i, raw, err)
+		}
+	}
+	for _, links := range []*nodelink.Config{{Secret: []byte("another-secret-of-some-length")}, nil} {
+		bad := New(Options{Links: links})
+		defer bad.Close()
+		before := commands.Load()
+		if _, err := bad.Do(addr, [][]byte{[]byte("PING")}); !errors.Is(err, nodelink.ErrProof) {
+			t.Fatalf("pool with mode %s: %v, want ErrProof", links.Mode(), err)
+		}
+		if commands.Load() != before {
+			t.Fatal("a command was sent on a connection that failed its link")
+		}
 	}
 }

@@ -55,6 +55,15 @@ func addFollower(t *testing.T, n *node) {
 	if err := n.st.Join("follower", raftAddr, ""); err != nil {
 		t.Fatal(err)
 	}
+	// It joins as a non-voter; the leader promotes it (store/promote.go).
+	if err := harness.WaitFor(10*time.Second, func() error {
+		if p := n.st.RaftStatus().Peers; p != 1 {
+			return fmt.Errorf("%d voting peers", p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	n.do(t, "+OK", "SET", "replicated", "v")
 	if err := harness.WaitFor(10*time.Second, func() error {
 		if rs := f.RaftStatus(); rs.AppliedIndex < n.st.RaftStatus().CommitIndex {

@@ -55,7 +55,8 @@ func cmdReset(s *Server, c *client, args [][]byte) {
 	c.setDB(0)
 	c.setProto(2)
 	c.setName("")
-	c.authed = s.requirePass() == ""
+	c.authed = s.newClientAuthed()
+	c.setUser("default")
 	c.replyOff, c.replySkipNext = false, false
 	if resetPubSubHook != nil {
 		resetPubSubHook(s, c)

@@ -63,6 +63,7 @@ import (
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 )
 
 // --- CONFIG ---
@@ -74,7 +75,15 @@ type configParam struct {
 	// check validates a value before any parameter of the CONFIG SET
 	// changes.
 	check func(v []byte) error
+	// apply, when not nil, makes the value set take effect; it runs once
+	// after every parameter of the CONFIG SET is set, however many of them
+	// share it, as config.c's apply functions (the tls-* parameters: a
+	// new certificate and its key change together).
+	apply *configApply
 }
+
+// configApply is an apply function, compared by pointer.
+type configApply struct{ fn func(s *Server) error }
 
 // confState is the CONFIG state a Server keeps: the settings that live in
 // the server itself, and the lock that makes CONFIG SET and REWRITE run
@@ -86,6 +95,8 @@ type confState struct {
 
 	baseOnce sync.Once
 	base     map[string]string // each parameter's value before any CONFIG SET
+
+	tlsNext *tlsconf.Options // tls-* values a CONFIG SET staged for tlsApply
 }
 
 // intParam is an integer parameter of at least min, read by get and set
@@ -192,11 +203,7 @@ func (s *Server) configParams() map[string]configParam {
 		"requirepass": {
 			get:   func(s *Server) string { return s.requirePass() },
 			check: func([]byte) error { return nil },
-			set: func(s *Server, v []byte) error {
-				p := string(v)
-				s.pass.Store(&p)
-				return nil
-			},
+			set:   func(s *Server, v []byte) error { return s.setRequirePass(string(v)) }, // acl.go
 		},
 		"read-consistency": {
 			get: func(s *Server) string { return strconv.Itoa(int(s.readLevel.Load())) },
@@ -212,12 +219,11 @@ func (s *Server) configParams() map[string]configParam {
 				return nil
 			},
 		},
-		"maxclients":         rangeParam(1, math.MaxUint32, func(s *Server) int64 { return s.maxConns.Load() }, func(s *Server, n int64) { s.maxConns.Store(n) }),
-		"databases":          ro(strconv.Itoa(command.Databases)),
-		"appendonly":         ro("yes"),
-		"appendfsync":        ro("always"),
-		"save":               ro(""),
-		"proto-max-bulk-len": ro(strconv.Itoa(maxBulkLen)),
+		"maxclients":  rangeParam(1, math.MaxUint32, func(s *Server) int64 { return s.maxConns.Load() }, func(s *Server, n int64) { s.maxConns.Store(n) }),
+		"databases":   ro(strconv.Itoa(command.Databases)),
+		"appendonly":  ro("yes"),
+		"appendfsync": ro("always"),
+		"save":        ro(""),
 		"maxmemory": {
 			get: func(s *Server) string { return strconv.FormatUint(s.conf.maxmemory.Load(), 10) },
 			check: func(v []byte) error {
@@ -260,6 +266,12 @@ func (s *Server) configParams() map[string]configParam {
 		ps[k] = p
 	}
 	for k, p := range saveParams() { // save.go: dbfilename
+		ps[k] = p
+	}
+	for k, p := range limitsParams() { // limits.go: client limits, protected-mode
+		ps[k] = p
+	}
+	for k, p := range tlsParams(s.cfg.TLS) {
 		ps[k] = p
 	}
 	if r, ok := s.b.(backend.Reconfigurer); ok {
@@ -470,6 +482,7 @@ func cmdConfigSet(s *Server, c *client, args [][]byte) {
 func (s *Server) setConfig(pairs [][2][]byte) string {
 	s.conf.mu.Lock()
 	defer s.conf.mu.Unlock()
+	defer func() { s.conf.tlsNext = nil }() // staged by a set that did not apply
 	ps := s.configParams()
 	s.conf.baseOnce.Do(func() { s.conf.base = currentValues(s, ps) })
 	failed := func(name []byte, err any) string {
@@ -514,8 +527,84 @@ func (s *Server) setConfig(pairs [][2][]byte) string {
 		}
 		done = append(done, undo{p, old})
 	}
+	// Apply functions run once each, after every value is set; when one
+	// fails every parameter gets its old value back and the ones applied
+	// run again (config.c's restoreBackupConfig).
+	var applied []*configApply
+	for _, kv := range pairs {
+		a := ps[strings.ToLower(string(kv[0]))].apply
+		if a == nil || slices.Contains(applied, a) {
+			continue
+		}
+		if err := a.fn(s); err != nil {
+			for _, u := range slices.Backward(done) {
+				if rerr := u.p.set(s, []byte(u.old)); rerr != nil {
+					s.cfg.Logger.Warn("CONFIG SET: restoring a parameter failed", "err", rerr)
+				}
+			}
+			for _, a := range applied {
+				if rerr := a.fn(s); rerr != nil {
+					s.cfg.Logger.Warn("CONFIG SET: restoring a parameter failed", "err", rerr)
+				}
+			}
+			return failed(kv[0], err)
+		}
+		applied = append(applied, a)
+	}
 	return ""
 }
+
+// tlsParams are Redis's tls-* parameters (tls-cert-file, tls-key-file,
+// tls-ca-cert-file, tls-auth-clients, tls-protocols, ...) over t. A CONFIG
+// SET stages their values and tlsApply reloads every file once, as
+// Redis's applyTlsCfg; a file that fails to load leaves the old
+// certificates serving and answers Redis's "Unable to update TLS
+// configuration. Check server logs.", the reason going to the log. With t
+// nil they are read-only and show Redis's defaults.
+func tlsParams(t *tlsconf.Config) map[string]configParam {
+	ps := make(map[string]configParam, len(tlsconf.Names))
+	for _, name := range tlsconf.Names {
+		if t == nil {
+			v, _ := tlsconf.Options{}.Get(name)
+			ps[name] = configParam{get: func(*Server) string { return v }}
+			continue
+		}
+		ps[name] = configParam{
+			get: func(*Server) string { v, _ := t.Get(name); return v },
+			check: func(v []byte) error {
+				var o tlsconf.Options
+				var ve *tlsconf.ValueError
+				if err := o.Set(name, string(v)); errors.As(err, &ve) {
+					return errors.New(ve.Msg)
+				}
+				return nil
+			},
+			set: func(s *Server, v []byte) error {
+				if s.conf.tlsNext == nil {
+					o := t.Options()
+					s.conf.tlsNext = &o
+				}
+				return s.conf.tlsNext.Set(name, string(v))
+			},
+			apply: tlsApply,
+		}
+	}
+	return ps
+}
+
+var tlsApply = &configApply{fn: func(s *Server) error {
+	o := s.conf.tlsNext
+	s.conf.tlsNext = nil
+	if o == nil {
+		return nil
+	}
+	if err := s.cfg.TLS.Update(*o); err != nil {
+		s.cfg.Logger.Warn("Failed to update the TLS configuration; the old one stays in force", "err", err)
+		return errors.New("Unable to update TLS configuration. Check server logs.")
+	}
+	s.cfg.Logger.Info("TLS configuration updated by CONFIG SET")
+	return nil
+}}
 
 // SetConfig sets one parameter as CONFIG SET does, for the directives of
 // walkerd's config file that the server holds (timeout, maxmemory,

@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"crypto/subtle"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,24 +50,11 @@ const (
 	errNoPass    = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 )
 
-// authenticate checks a username and password against the default user,
-// the only user there is: with no requirepass it takes any password.
-func (s *Server) authenticate(user, pass []byte) bool {
-	if string(user) != "default" {
-		return false
-	}
-	want := s.requirePass()
-	if want == "" {
-		return true
-	}
-	return subtle.ConstantTimeCompare(pass, []byte(want)) == 1
-}
-
 func cmdAuth(s *Server, c *client, args [][]byte) {
 	var user, pass []byte
 	switch len(args) {
 	case 2:
-		if s.requirePass() == "" {
+		if !s.defaultUserHasPassword() {
 			c.errorReply(errNoPass)
 			return
 		}
@@ -80,10 +66,11 @@ func cmdAuth(s *Server, c *client, args [][]byte) {
 		return
 	}
 	if !s.authenticate(user, pass) {
+		s.authFailed(c, user)
 		c.errorReply(errWrongPass)
 		return
 	}
-	c.authed = true
+	s.login(c, user)
 	c.ok()
 }
 
@@ -130,12 +117,13 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	}
 	if user != nil {
 		if !s.authenticate(user, pass) {
+			s.authFailed(c, user)
 			c.errorReply(errWrongPass)
 			return
 		}
-		c.authed = true
+		s.login(c, user)
 	}
-	if !c.authed && s.requirePass() != "" {
+	if !c.authed && !s.newClientAuthed() {
 		c.errorReply("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
@@ -256,11 +244,14 @@ func cmdClientFlagOK(s *Server, c *client, args [][]byte) {
 // its last command (clientIO).
 func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 	k.mu.Lock()
-	name, db, proto := k.name, k.db, k.enc.Proto
+	name, db, proto, user := k.name, k.db, k.enc.Proto, k.user
 	last := k.lastCommand()
 	k.mu.Unlock()
 	if last == "" {
 		last = "NULL"
+	}
+	if user == "" {
+		user = "default"
 	}
 	idle := now.Sub(time.Unix(0, k.lastCmd.Load())) / time.Second
 	multi := k.io.multi.Load()
@@ -290,9 +281,9 @@ func (s *Server) clientLine(k *client, now time.Time, self bool) string {
 	if m.obl+m.omem > 0 {
 		events = "rw"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d\n",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=%d resp=%d\n",
 		k.id, k.addr, k.laddr, k.io.fd, name, int64(now.Sub(k.created)/time.Second), int64(idle), flags, db, sub, psub, ssub, multi,
-		m.qbuf, m.qbufFree, m.argv, m.multiMem, guardReadSize, guardReadSize, m.obl, m.oll, m.omem, m.total, events, last, redir, proto)
+		m.qbuf, m.qbufFree, m.argv, m.multiMem, guardReadSize, guardReadSize, m.obl, m.oll, m.omem, m.total, events, last, user, redir, proto)
 }
 
 func cmdClientList(s *Server, c *client, args [][]byte) {

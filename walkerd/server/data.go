@@ -29,6 +29,9 @@ func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 // result's Error.
 func (s *Server) propose(c *client, e *command.Entry) (res *command.Result) {
 	c.wrote = true
+	if e.User == "" {
+		e.User = s.restrictedUser(c) // acl.go: what its scripts call
+	}
 	defer func() { c.noteWrite(res) }() // WAIT's position (wait.go)
 	defer s.trackWrite(c)(&res)         // NOLOOP (tracking.go)
 	res, err := s.b.Apply(e)
@@ -70,7 +73,7 @@ func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.
 		return &command.Result{Error: "CLUSTERDOWN no leader"}
 	}
 	s.stats.forwarded.Add(1)
-	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, [][]byte{[]byte("WALKER.APPLY"), e.Encode()})
+	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, [][]byte{[]byte("WALKER.APPLY"), e.Encode(), []byte(c.userName())})
 	if err != nil {
 		if errors.Is(err, backend.ErrNotSent) {
 			return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
@@ -136,8 +139,9 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 		return
 	}
 	s.stats.forwarded.Add(1)
-	fw := make([][]byte, 0, len(args)+3)
-	fw = append(fw, []byte("WALKER.FORWARD"), strconv.AppendInt(nil, int64(level), 10), strconv.AppendInt(nil, int64(c.db), 10))
+	fw := make([][]byte, 0, len(args)+4)
+	fw = append(fw, []byte("WALKER.FORWARD"), strconv.AppendInt(nil, int64(level), 10), strconv.AppendInt(nil, int64(c.db), 10),
+		[]byte(c.userName()))
 	fw = append(fw, args...)
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
@@ -167,7 +171,8 @@ func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 // its arity checked.
 func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
-	err := command.ReadCounted(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys) // notify.go, stats.go
+	err := command.ReadCounted(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys, // notify.go, stats.go
+		s.restrictedUser(c)) // acl.go: what a read script calls
 	if errors.Is(err, command.ErrWriteNeeded) {
 		s.readAsWrite(c, spec, args)
 		return
@@ -243,13 +248,22 @@ func cmdLevelget(s *Server, c *client, args [][]byte) {
 	s.readAt(c, level, get, func() { s.readLocal(c, specGet, get) })
 }
 
-// WALKER.APPLY <entry>: a follower forwards a write. The entry is applied
-// with this node's clock; the reply is the Result in command's binary form.
+// WALKER.APPLY <entry> <user>: a follower forwards a write its client's
+// user ran. The leader checks the user's permissions again with the users
+// it has applied (the follower's may lag a change), then applies the entry
+// with its own clock; the reply is the Result in command's binary form.
 func cmdWalkerApply(s *Server, c *client, args [][]byte) {
+	if !guardLinked(c) { // link.go
+		return
+	}
 	c.nodeLink.Store(true)
 	e, err := command.DecodeEntry(args[1])
 	if err != nil {
 		c.fail(err)
+		return
+	}
+	if msg := s.checkForwarded(c, string(args[2]), e.Cmds); msg != "" {
+		c.bulk(command.EncodeResult(&command.Result{Error: msg}))
 		return
 	}
 	e.NowMs = s.nowMs()
@@ -284,11 +298,15 @@ func forwardable(k *command.Spec) bool {
 	return k.Flags&command.FlagReadonly != 0
 }
 
-// WALKER.FORWARD <level> <db> <command...>: a follower forwards a read at a
-// consistency level, or a leader-only command. The command runs here as
-// the follower's client would run it, with its reply recorded and sent
-// back in command's binary form.
+// WALKER.FORWARD <level> <db> <user> <command...>: a follower forwards a
+// read at a consistency level, or a leader-only command. The command runs
+// here as the follower's client would run it, as its user (whose
+// permissions are checked again), with its reply recorded and sent back in
+// command's binary form.
 func cmdWalkerForward(s *Server, c *client, args [][]byte) {
+	if !guardLinked(c) { // link.go
+		return
+	}
 	c.nodeLink.Store(true)
 	level, ok := parseLevel(args[1])
 	if !ok {
@@ -300,7 +318,7 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 		c.fail(err)
 		return
 	}
-	inner := args[3:]
+	user, inner := string(args[3]), args[4:]
 	k := command.Lookup(inner[0])
 	if k != nil && len(k.Subs) > 0 && len(inner) > 1 {
 		k = k.Sub(inner[1]) // a read subcommand: XINFO GROUPS, OBJECT ENCODING
@@ -314,8 +332,10 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 		return
 	}
 	var rec command.Recorder
-	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true}
-	if k.IsData() && s.handlers[k.ID] == nil {
+	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true, user: user}
+	if msg := s.checkForwarded(fc, user, [][][]byte{inner}); msg != "" {
+		fc.errorReply(msg)
+	} else if k.IsData() && s.handlers[k.ID] == nil {
 		s.readAt(fc, level, inner, func() { s.readLocal(fc, k, inner) })
 	} else {
 		s.run(fc, k, inner) // SCAN, JOIN, LEAVE, RAFT.TRANSFER

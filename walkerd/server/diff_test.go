@@ -245,5 +245,25 @@ func runDifferential(t *testing.T, proto int) {
 		}
 		r.c.Close()
 		w.c.Close()
+		if strings.HasPrefix(seq.name, "acl.txt") {
+			for _, a := range []*conn{radm, wadm} {
+				resetUsers(t, a)
+			}
+		}
+	}
+}
+
+// resetUsers deletes every ACL user but default and gives default back
+// its start-up rules, so that the next sequence starts with Redis's users.
+func resetUsers(t *testing.T, a *conn) {
+	a.must(t, "ACL", "SETUSER", "default", "reset", "on", "nopass", "~*", "&*", "+@all")
+	users, err := a.do("ACL", "USERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users.Elems {
+		if string(u.Str) != "default" {
+			a.must(t, "ACL", "DELUSER", string(u.Str))
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // follower is a Backend that is not the leader: writes and non-stale reads
@@ -58,6 +59,7 @@ func (f *follower) Leave(id string) error                    { return f.notLeade
 // dialForwarder opens a connection per command (and AUTHs when told).
 type dialForwarder struct {
 	pass  string
+	links *nodelink.Config
 	calls atomic.Int64
 	fail  error
 }
@@ -79,6 +81,9 @@ func (d *dialForwarder) Do(addr string, args [][]byte) ([]byte, error) {
 		if raw, err := resp.ReadRaw(r); err != nil || string(raw) != "+OK\r\n" {
 			return nil, fmt.Errorf("auth: %q %v", raw, err)
 		}
+	}
+	if err := d.links.LinkRESP(c, r); err != nil { // link.go: WALKER.APPLY/FORWARD need a node link
+		return nil, err
 	}
 	if _, err := c.Write(encodeCommand(args)); err != nil {
 		return nil, err
@@ -131,9 +136,9 @@ func TestForwarding_WritesAndReadsGoToTheLeader(t *testing.T) {
 		{fc, []string{"XADD", "s", "1-1", "f", "v"}, `"1-1"`},
 		{fc, []string{"XINFO", "GROUPS", "s"}, "[]"},
 		{fc, []string{"XINFO", "NOPE", "s"}, "-ERR unknown subcommand 'NOPE'. Try XINFO HELP."},
-		{fc, []string{"WALKER.APPLY", "garbage"}, "-ERR command: malformed log entry: version 103"},
-		{fc, []string{"WALKER.FORWARD", "7", "0", "GET", "k"}, "-ERR invalid consistency level"},
-		{fc, []string{"WALKER.FORWARD", "0", "0", "SET", "k", "v"}, "-ERR unknown command 'SET', with args beginning with: 'k' 'v' "},
+		// A client's connection is not a node link (link_test.go).
+		{fc, []string{"WALKER.APPLY", "garbage", "default"}, "-" + errNotLinked},
+		{fc, []string{"WALKER.FORWARD", "7", "0", "default", "GET", "k"}, "-" + errNotLinked},
 		{fc, []string{"INFO", "replication"}, `"# Replication\r\nrole:slave\r\nmaster_host:\r\nmaster_port:\r\nmaster_link_status:down\r\n` +
 			`master_sync_in_progress:0\r\nslave_read_repl_offset:0\r\nslave_repl_offset:0\r\nslave_read_only:1\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n"`},
 	}

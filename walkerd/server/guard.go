@@ -22,9 +22,10 @@ import (
 //     "*2000000000" would cost it seconds per read; a bulk length near
 //     math.MaxInt64 overflows its index arithmetic into a panic.
 //   - Limits are Redis's (networking.c processMultibulkBuffer): a count
-//     above INT_MAX, a bulk length above proto-max-bulk-len, a command
-//     above client-query-buffer-limit are refused with Redis's error reply
-//     and the connection is cut. "*0" and "*-1" (any count <= 0) are
+//     above INT_MAX, a bulk length above proto-max-bulk-len are refused
+//     with Redis's error reply and the connection is cut; a command above
+//     client-query-buffer-limit cuts the connection without a reply, as
+//     readQueryFromClient does (limits.go). "*0" and "*-1" (any count <= 0) are
 //     skipped without a reply, as Redis skips them.
 //   - Inline (telnet) lines are split as Redis splits them (sds.c
 //     sdssplitargs: quotes, \xHH and the other escapes) and handed on as
@@ -39,10 +40,10 @@ import (
 // up when the client has not taken a byte for writeStall: a client that
 // never reads is cut off, one that reads slowly is not.
 const (
-	maxBulkLen      = 512 << 20     // proto-max-bulk-len
+	maxBulkLen      = 512 << 20     // proto-max-bulk-len's default
 	maxMultibulk    = math.MaxInt32 // INT_MAX: arguments in one command
 	maxInline       = 64 << 10      // PROTO_INLINE_MAX_SIZE
-	maxCommandBytes = 1 << 30       // client-query-buffer-limit
+	maxCommandBytes = 1 << 30       // client-query-buffer-limit's default
 	maxHeaderLine   = 32            // "*"/"$" and a length: far less than this
 	guardReadSize   = 16 << 10      // PROTO_IOBUF_LEN
 	guardChunk      = 64 << 10      // bytes merged into one queued chunk
@@ -63,6 +64,8 @@ type guardListener struct {
 	// st counts the reads and writes of every client and their bytes
 	// (INFO's total_net_input_bytes, total_reads_processed, ...).
 	st *stats
+	// lim holds the limits (limits.go); nil: Redis's defaults.
+	lim *clientLimits
 }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -70,7 +73,7 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, rejected: l.rejected, st: l.st, stall: time.Duration(writeStall.Load())}, nil
+	return &guardConn{Conn: c, rejected: l.rejected, st: l.st, lim: l.lim, stall: time.Duration(writeStall.Load())}, nil
 }
 
 type guardState uint8
@@ -92,6 +95,19 @@ type guardConn struct {
 	rejected *atomic.Int64
 	st       *stats // nil: not counted
 	stall    time.Duration
+	lim      *clientLimits // nil: Redis's defaults
+
+	// owner is the connection's client once accepted (limits.go's
+	// guardOwned): reads and writes mark it active, and writes follow the
+	// normal class's output limit, reporting a break to onLimit; soft
+	// follows its soft limit.
+	owner   *client
+	onLimit func(pending int)
+	soft    softLimit
+	silent  bool // the connection is cut without an error reply
+	// protectedHeld: protected mode lets the connection run WALKER.LINK
+	// only, until it is a node link (protected.go).
+	protectedHeld bool
 
 	rbuf   []byte   // one socket read
 	out    [][]byte // whole commands, ready for redcon
@@ -106,9 +122,10 @@ type guardConn struct {
 	skip    int64  // bytes left to skip in gsBody
 	cmdSize int64  // bytes of the current command's arguments so far
 	failed  string // the error reply owed to the client
-	// wdeadline is the write deadline last set (see Write).
-	wdeadline time.Time
-	refused   bool
+	// wdeadline is the write deadline last set (see Write), stallAt the
+	// stall's part of it.
+	wdeadline, stallAt time.Time
+	refused            bool
 
 	// outBytes and holdBytes count the bytes in out (not yet handed
 	// over) and in hold; queued publishes their sum after each Read for
@@ -137,6 +154,9 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		if g.st != nil {
 			g.st.reads.Add(1)
 			g.st.netIn.Add(int64(n))
+		}
+		if n > 0 && g.owner != nil {
+			g.owner.lastCmd.Store(time.Now().UnixNano())
 		}
 		if n > 0 {
 			g.scan(g.rbuf[:n])
@@ -175,40 +195,83 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		g.st.writes.Add(1)
 		g.st.netOut.Add(int64(n))
 	}
+	if n > 0 && g.owner != nil {
+		g.owner.lastCmd.Store(time.Now().UnixNano())
+	}
 	return n, err
 }
 
 func (g *guardConn) write(p []byte) (int, error) {
-	if g.stall <= 0 {
+	// The normal class's output limit (limits.go), for a client's own
+	// connection: what the kernel has not taken of p is pending.
+	var lim obufLimit
+	if g.owner != nil && !g.owner.nodeLink.Load() {
+		lim = g.lim.output(obufNormal)
+	}
+	if !lim.none() && g.soft.over(lim, len(p), time.Now()) {
+		return 0, g.overLimit(len(p))
+	}
+	if g.stall <= 0 && lim.soft == 0 {
 		return g.Conn.Write(p)
 	}
 	done := 0
 	for {
-		// Setting a deadline costs a timer update: move it only once half
-		// of the stall time has gone by since it was set, so a client is
-		// cut off after between half the stall time and all of it without
-		// taking any bytes.
-		if now := time.Now(); now.After(g.wdeadline.Add(-g.stall / 2)) {
-			g.wdeadline = now.Add(g.stall)
-			g.Conn.SetWriteDeadline(g.wdeadline)
+		// Setting a deadline costs a timer update: move the stall deadline
+		// only once half of the stall time has gone by since it was set,
+		// so a client is cut off after between half the stall time and
+		// all of it without taking any bytes. A soft output limit being
+		// counted brings the deadline forward to when the limit breaks.
+		now := time.Now()
+		if g.stall > 0 && now.After(g.stallAt.Add(-g.stall/2)) {
+			g.stallAt = now.Add(g.stall)
+		}
+		dl := g.stallAt
+		if softAt := g.soft.softDeadline(lim); !softAt.IsZero() && (dl.IsZero() || softAt.Before(dl)) {
+			dl = softAt
+		}
+		if !dl.Equal(g.wdeadline) {
+			g.wdeadline = dl
+			g.Conn.SetWriteDeadline(dl)
 		}
 		n, err := g.Conn.Write(p[done:])
 		done += n
 		if err == nil {
+			if !lim.none() {
+				g.soft.over(lim, 0, now) // all taken: the soft count ends
+			}
 			return done, nil
 		}
 		if n > 0 {
-			g.wdeadline = time.Time{} // it took bytes: a full stall time again
+			g.stallAt = time.Time{} // it took bytes: a full stall time again
 		}
 		var ne net.Error
-		if n == 0 || !errors.As(err, &ne) || !ne.Timeout() {
+		if !errors.As(err, &ne) || !ne.Timeout() {
 			return done, err
+		}
+		if !lim.none() && g.soft.over(lim, len(p)-done, time.Now()) {
+			return done, g.overLimit(len(p) - done)
+		}
+		if n == 0 && !g.stallAt.IsZero() && !time.Now().Before(g.stallAt) {
+			return done, err // the client took nothing for the stall time
 		}
 	}
 }
 
+// overLimit ends a connection whose pending output broke its limit.
+func (g *guardConn) overLimit(pending int) error {
+	if g.onLimit != nil {
+		g.onLimit(pending)
+	}
+	g.Conn.Close()
+	return errOutputLimit
+}
+
 // refuse writes the owed error reply and ends the connection.
 func (g *guardConn) refuse() error {
+	if !g.refused && g.silent {
+		g.refused = true
+		g.Conn.Close()
+	}
 	if !g.refused {
 		g.refused = true
 		g.Conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -316,13 +379,15 @@ func (g *guardConn) scan(b []byte) {
 				g.args, g.state = n, gsDollar
 				continue
 			}
-			if n < 0 || n > maxBulkLen {
+			if n < 0 || n > g.lim.maxBulk() {
 				g.fail()
 				return
 			}
 			g.cmdSize += n
-			if g.cmdSize > maxCommandBytes {
-				g.failed = "command too large"
+			if g.cmdSize > g.lim.maxQuery() {
+				// client-query-buffer-limit: closed without a reply.
+				g.failed, g.silent = "query buffer limit", true
+				g.hold, g.holdBytes = nil, 0
 				return
 			}
 			g.skip, g.state = n+2, gsBody

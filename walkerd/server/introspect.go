@@ -59,6 +59,9 @@ func (io *clientIO) init(nc net.Conn) {
 		io.guard = g
 		nc = g.Conn
 	}
+	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok { // a TLS client (ServeTLS)
+		nc = tc.NetConn()
+	}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return

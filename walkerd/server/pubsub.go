@@ -23,8 +23,9 @@ package server
 // and notifications are never delivered there (fire and forget, as Redis);
 // the store logs each install and INFO's raft section counts the entries
 // skipped (raft_entries_skipped). Deliveries to a client that does not read
-// are dropped with the client once its queue passes pubsubOutputLimit
-// (Redis's client-output-buffer-limit pubsub hard limit, 32 MB).
+// are dropped with the client once its queue breaks client-output-buffer-
+// limit's pubsub class (32 MB, or 8 MB for a minute, by default; a MONITOR
+// client follows the normal class: limits.go).
 //
 // A subscribed connection's output goes through its pusher: one goroutine
 // that writes, in order, the replies of its commands and the messages the
@@ -44,10 +45,6 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
-
-// pubsubOutputLimit is the most bytes a subscriber may have queued before
-// it is disconnected.
-var pubsubOutputLimit = 32 << 20
 
 // pubsub is a node's subscriptions.
 type pubsub struct {
@@ -98,13 +95,41 @@ type pusher struct {
 	idle   chan struct{} // signalled when buf is written out
 	conn   net.Conn
 	done   chan struct{}
-	onFull func()
+	// The output limit (limits.go): limit gives the class's limit,
+	// subscribed picks the class (set by pushOutput); inflight is what the
+	// loop holds and has not written; soft and inflight change under mu.
+	// onFull is told of a break: the class and the bytes pending.
+	limit      func(subscribed bool) obufLimit
+	subscribed atomic.Bool
+	soft       softLimit
+	inflight   int
+	onFull     func(subscribed bool, pending int)
 }
 
-func newPusher(conn net.Conn, onFull func()) *pusher {
-	p := &pusher{wake: make(chan struct{}, 1), idle: make(chan struct{}, 1), conn: conn, done: make(chan struct{}), onFull: onFull}
+// pusherChunk is the most bytes the loop writes at once: what is pending
+// shrinks by that much as the client reads.
+const pusherChunk = 64 << 10
+
+func newPusher(conn net.Conn, limit func(bool) obufLimit, onFull func(bool, int)) *pusher {
+	p := &pusher{wake: make(chan struct{}, 1), idle: make(chan struct{}, 1), conn: conn, done: make(chan struct{}), limit: limit, onFull: onFull}
 	go p.loop()
 	return p
+}
+
+// overLimit reports whether pending output breaks the limit; when it does
+// the pusher is closed. Under p.mu; it unlocks it when it reports true.
+func (p *pusher) overLimit(pending int) bool {
+	sub := p.subscribed.Load()
+	l := p.limit(sub)
+	if l.none() || !p.soft.over(l, pending, time.Now()) {
+		return false
+	}
+	p.closed = true
+	p.buf = nil
+	p.mu.Unlock()
+	p.onFull(sub, pending)
+	p.conn.Close()
+	return true
 }
 
 // push queues b (copied). false: the client is gone or over the limit.
@@ -117,11 +142,7 @@ func (p *pusher) push(b []byte) bool {
 		p.mu.Unlock()
 		return false
 	}
-	if len(p.buf)+len(b) > pubsubOutputLimit {
-		p.closed = true
-		p.mu.Unlock()
-		p.onFull()
-		p.conn.Close()
+	if p.overLimit(len(p.buf) + p.inflight + len(b)) {
 		return false
 	}
 	p.buf = append(p.buf, b...)
@@ -152,19 +173,34 @@ func (p *pusher) loop() {
 				break
 			}
 			out, p.buf = p.buf, out[:0]
+			p.inflight = len(out)
 			p.mu.Unlock()
-			var deadline time.Time // none when the stall guard is off
-			if st := time.Duration(writeStall.Load()); st > 0 {
-				deadline = time.Now().Add(st)
-			}
-			p.conn.SetWriteDeadline(deadline)
-			if _, err := p.conn.Write(out); err != nil {
+			for rest := out; len(rest) > 0; {
+				chunk := rest[:min(len(rest), pusherChunk)]
+				var deadline time.Time // none when the stall guard is off
+				if st := time.Duration(writeStall.Load()); st > 0 {
+					deadline = time.Now().Add(st)
+				}
+				p.conn.SetWriteDeadline(deadline)
+				if _, err := p.conn.Write(chunk); err != nil {
+					p.mu.Lock()
+					p.closed = true
+					p.buf = nil
+					p.mu.Unlock()
+					p.conn.Close()
+					return
+				}
+				rest = rest[len(chunk):]
 				p.mu.Lock()
-				p.closed = true
-				p.buf = nil
+				if p.closed {
+					p.mu.Unlock()
+					return
+				}
+				p.inflight = len(rest)
+				if p.overLimit(len(p.buf) + p.inflight) {
+					return
+				}
 				p.mu.Unlock()
-				p.conn.Close()
-				return
 			}
 			if cap(out) > 1<<20 {
 				out = nil
@@ -222,9 +258,11 @@ func (s *Server) subOf(c *client) *subState {
 		if g, ok := nc.(*guardConn); ok {
 			nc = g.Conn
 		}
-		st.out = newPusher(nc, func() {
-			s.ps.dropped.Add(1)
-			s.cfg.Logger.Warn("closing a pub/sub client over its output limit", "addr", c.addr, "limit", pubsubOutputLimit)
+		st.out = newPusher(nc, s.pusherLimit, func(subscribed bool, pending int) {
+			if subscribed {
+				s.ps.dropped.Add(1)
+			}
+			s.outputLimitClose(c, pending)
 		})
 		s.ps.mu.Lock() // CLIENT LIST reads c.ps under it
 		c.ps = st
@@ -241,6 +279,7 @@ func (c *client) pushOutput() bool {
 		return false
 	}
 	c.ps.proto.Store(int32(c.enc.Proto))
+	c.ps.out.subscribed.Store(c.ps.count()+len(c.ps.shard) > 0) // the output class (limits.go)
 	c.ps.out.push(c.enc.B)
 	c.resetOutput()
 	if c.quit {

@@ -340,11 +340,11 @@ func TestPubsub_Monitor(t *testing.T) {
 // disconnected once its queued messages pass the output limit; publishing
 // goes on.
 func TestPubsub_SlowSubscriberDropped(t *testing.T) {
-	saved := pubsubOutputLimit
-	pubsubOutputLimit = 1 << 20
-	t.Cleanup(func() { pubsubOutputLimit = saved })
 	ws := startServer(t, Config{})
 	sub, pub := dial(t, ws.addr), dial(t, ws.addr)
+	if got := pub.must(t, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0 0"); got != "+OK" {
+		t.Fatal(got)
+	}
 	sub.must(t, "SUBSCRIBE", "big")
 	msg := strings.Repeat("x", 256<<10)
 	deadline := time.Now().Add(20 * time.Second)

@@ -24,6 +24,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,8 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
+	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 )
 
 // Config configures a Server. The zero value of every field is usable.
@@ -93,6 +96,17 @@ type Config struct {
 	// ConfigFile is the config file the process started with, which
 	// CONFIG REWRITE rewrites. Zero: none (CONFIG REWRITE fails).
 	ConfigFile string
+	// Links authenticates the node links WALKER.LINK sets up (link.go,
+	// walkerd/nodelink). nil: the unauthenticated exchange.
+	Links *nodelink.Config
+	// ACLFile is Redis's aclfile: ACL LOAD reads it (and makes its users
+	// the cluster's), ACL SAVE writes it. Zero: none (both fail as Redis's).
+	ACLFile string
+	// TLS is the TLS configuration of ServeTLS's listener: CONFIG GET and
+	// SET tls-cert-file, tls-auth-clients and the other tls-* parameters
+	// read and change it (config.go). nil: those parameters show Redis's
+	// defaults and are read-only.
+	TLS *tlsconf.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -153,6 +167,9 @@ type Server struct {
 	rs     *redcon.Server
 	mu     sync.Mutex
 	ln     net.Listener
+	tlsRS  *redcon.Server // ServeTLS's listener and server
+	tlsLn  net.Listener
+	loops  bool // the background loops run (startLoops)
 	closed bool
 	conns  map[*client]struct{}
 	nextID atomic.Int64
@@ -166,6 +183,18 @@ type Server struct {
 	tr    tracking   // client-side caching (tracking.go)
 
 	save saveState // SAVE, BGSAVE, LASTSAVE (save.go)
+
+	// lim: proto-max-bulk-len, client-query-buffer-limit,
+	// client-output-buffer-limit (limits.go), protected-mode (protected.go).
+	lim clientLimits
+
+	// ACL users (acl.go): the view this node enforces, made again when
+	// the replicated users or requirepass change; ACL LOG; the audit
+	// trail (audit.go).
+	aclView atomic.Pointer[aclView]
+	aclMu   sync.Mutex
+	aclLog  aclLog
+	audit   auditor
 
 	// activeExpireOff is set by DEBUG SET-ACTIVE-EXPIRE 0 (introspect.go,
 	// sweep.go).
@@ -204,6 +233,8 @@ func New(b backend.Backend, cfg Config) *Server {
 	b.Notify(s.applied)
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	s.save.init(s.started)
+	s.aclLog.maxLen.Store(128) // acllog-max-len
+	s.audit.init(cfg.Logger)
 	return s
 }
 
@@ -220,16 +251,57 @@ func (s *Server) Serve(ln net.Listener) error {
 		return errors.New("server: already serving")
 	}
 	s.ln = ln
+	s.startLoops()
+	s.mu.Unlock()
+	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+}
+
+// ServeTLS is Serve for a second listener, Redis's tls-port: each
+// connection accepted on ln speaks TLS with cfg (tlsconf.Config.Server,
+// which follows reloads), and is then served as a plain one is (same
+// clients, CLIENT LIST, INFO). It may run alone (Redis's port 0) or
+// beside Serve; it returns nil after Close.
+func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("server: closed")
+	}
+	if s.tlsLn != nil {
+		s.mu.Unlock()
+		return errors.New("server: already serving TLS")
+	}
+	s.tlsLn = ln
+	s.tlsRS = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
+	rs := s.tlsRS
+	s.startLoops()
+	s.mu.Unlock()
+	return rs.Serve(guardListener{Listener: tls.NewListener(ln, cfg), rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+}
+
+// startLoops starts the sweeper and the other background loops, once.
+// s.mu is held.
+func (s *Server) startLoops() {
+	if s.loops {
+		return
+	}
+	s.loops = true
 	if s.cfg.SweepInterval > 0 {
 		s.bg.Add(1)
 		go s.sweepLoop()
+	}
+	if s.cfg.ACLFile != "" {
+		if set, msg := loadACLFile(s.cfg.ACLFile); msg != "" {
+			s.cfg.Logger.Error("cannot load the aclfile", "file", s.cfg.ACLFile, "err", msg)
+		} else {
+			s.bg.Add(1)
+			go s.loadUsersAtStart(set) // acl.go
+		}
 	}
 	s.bg.Add(3)
 	go s.watchLeader()
 	go s.timeoutLoop() // CONFIG SET timeout (timeout.go)
 	go s.statsLoop()   // INFO's instantaneous figures (stats.go)
-	s.mu.Unlock()
-	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st})
 }
 
 // Close stops accepting, closes every client connection, stops the
@@ -242,7 +314,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	ln := s.ln
+	ln, tln := s.ln, s.tlsLn
 	conns := make([]*client, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -253,6 +325,10 @@ func (s *Server) Close() error {
 		s.rs.Close()
 		ln.Close()
 	}
+	if tln != nil {
+		s.tlsRS.Close()
+		tln.Close()
+	}
 	for _, c := range conns {
 		c.conn.NetConn().Close()
 	}
@@ -260,6 +336,16 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.bg.Wait()
 	return nil
+}
+
+// TLSAddr is the address ServeTLS serves, or nil.
+func (s *Server) TLSAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
 }
 
 // Addr is the address served, or nil before Serve.
@@ -289,6 +375,9 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		conn.WriteError("ERR max number of clients reached")
 		return false
 	}
+	if s.protectedRefuse(conn) { // protected-mode (protected.go)
+		return false
+	}
 	now := time.Now()
 	c := &client{
 		id:      s.nextID.Add(1),
@@ -296,17 +385,20 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		addr:    conn.RemoteAddr(),
 		laddr:   conn.NetConn().LocalAddr().String(),
 		created: now,
-		authed:  s.requirePass() == "",
+		authed:  s.newClientAuthed(),
 	}
+	c.setUser("default")
 	c.enc.Proto = 2
 	c.enc.OnError = func(msg string) {
 		c.errs++
+		c.lastErr = msg
 		s.st.countError(msg)
 	}
 	c.w = &c.enc
 	c.io.init(conn.NetConn())
 	c.lastCmd.Store(now.UnixNano())
 	conn.SetContext(c)
+	s.guardOwned(c) // activity and output limit (limits.go)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.stats.connections.Add(1)
@@ -340,8 +432,9 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 // reply) for one that does not. The socket write waits while the client
 // does not read; the guard's write ends the connection only when the
 // client takes nothing for writeStall (Redis's client-output-buffer-limit
-// for normal clients is unlimited; walkerd bounds memory by waiting
-// instead, and time by the stall).
+// for normal clients is unlimited by default; walkerd bounds memory by
+// waiting instead, and time by the stall). A normal limit, when set,
+// counts the replies held and the rest of a write (limits.go).
 func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	c, _ := conn.Context().(*client)
 	if c == nil {
@@ -370,6 +463,9 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	}()
 	c.applyReplyMode(mark)
 	s.trackAfter(c) // held invalidations follow the reply (tracking.go)
+	if s.outputOverLimit(c) {
+		return // client-output-buffer-limit (limits.go)
+	}
 	if c.pushOutput() {
 		// Subscribed or MONITOR: the pusher writes (pubsub.go).
 		if c.quit {
@@ -428,6 +524,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if len(args) == 0 {
 		return
 	}
+	if s.protectedHeld(c, args[0]) {
+		return // protected mode let only node links through (protected.go)
+	}
 	k := command.Lookup(args[0])
 	if k == nil || (k.Flags&command.FlagInternal != 0 && k.IsData() && k.Flags&command.FlagWrite != 0) {
 		// Internal writes reach the state machine only inside entries
@@ -463,9 +562,17 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.last.Store(&sub.Name)
 		k = sub
 	}
-	if !c.authed && k.Flags&command.FlagNoAuth == 0 && s.requirePass() != "" {
+	if !c.authed && k.Flags&command.FlagNoAuth == 0 && !s.newClientAuthed() {
 		reject("NOAUTH Authentication required.")
 		return
+	}
+	// AUTH, HELLO, QUIT, RESET are anyone's, as ACLSelectorCheckCmd; a
+	// node link's commands carry their own users (WALKER.APPLY, FORWARD).
+	if k.Flags&command.FlagNoAuth == 0 && !c.link.linked {
+		if d := s.checkACL(c, k, args); d != nil {
+			reject(s.denied(c, c.userName(), d, k, "toplevel"))
+			return
+		}
 	}
 	if k.Flags&command.FlagAllowBusy == 0 {
 		if msg := s.busyReply(); msg != "" {
@@ -501,6 +608,13 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	c.blockedFor = 0
 	s.run(c, k, args)
 	s.record(c, k, args, time.Since(start)-c.blockedFor, c.errs > errs)
+	if audited[k.Name] {
+		errText := ""
+		if c.errs > errs {
+			errText = c.lastErr
+		}
+		s.audit.command(c, k, args, errText)
+	}
 	s.feedMonitors(c, k, args, queue)
 }
 
@@ -537,7 +651,11 @@ type client struct {
 	last atomic.Pointer[string] // the last command's name
 
 	authed bool
-	quit   bool
+	// user is the ACL user the connection runs as (acl.go); guarded by mu
+	// for CLIENT LIST.
+	user    string
+	lastErr string // the last error reply written (the audit trail's outcome)
+	quit    bool
 	// killed is set by CLIENT KILL: the connection is closing, and no
 	// longer counts as a client.
 	killed atomic.Bool
@@ -586,6 +704,8 @@ type client struct {
 	// running: a command of this connection is running (handle); the
 	// idle timeout never closes it meanwhile.
 	running atomic.Bool
+	// link is WALKER.LINK's progress: link.linked once PROVE passed (link.go).
+	link linkState
 }
 
 type queued struct {
@@ -605,6 +725,16 @@ func (c *client) null()               { c.w.Null() }
 func (c *client) array(n int)         { c.w.Array(n) }
 func (c *client) fail(err error)      { c.errorReply(errorText(err)) }
 func (c *client) setDB(d int)         { c.mu.Lock(); c.db = d; c.mu.Unlock() }
+func (c *client) setUser(u string)    { c.mu.Lock(); c.user = u; c.mu.Unlock() }
+
+// userName is the connection's ACL user. Only the connection's goroutine
+// calls it: the only writer of user, it reads without the lock, as db.
+func (c *client) userName() string {
+	if c.user == "" {
+		return "default"
+	}
+	return c.user
+}
 
 func (c *client) lastCommand() string {
 	if p := c.last.Load(); p != nil {

@@ -43,7 +43,7 @@ func TestServer_ConnectionCommands(t *testing.T) {
 			"[\"type\", \"range\", \"spec\", [\"lastkey\", :0, \"keystep\", :1, \"limit\", :0]]]], []]]"},
 		{[]string{"WALKER.SETMEMBER", "a", "b"}, "-ERR unknown command 'WALKER.SETMEMBER', with args beginning with: 'a' 'b' "},
 		{[]string{"MULTI"}, "+OK"},
-		{[]string{"WALKER.APPLY", "x"}, "-ERR Command not allowed inside a transaction"},
+		{[]string{"WALKER.APPLY", "x", "default"}, "-ERR Command not allowed inside a transaction"},
 		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors."},
 	} {
 		if got := c.must(t, step.args...); got != step.want {

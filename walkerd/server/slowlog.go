@@ -82,8 +82,8 @@ var redacted = []byte("(redacted)")
 
 // redact hides the passwords among a command's arguments, as Redis 7.0's
 // redactClientCommandArgument calls do: every argument of AUTH, the
-// username and password after HELLO's AUTH, the value CONFIG SET gives
-// requirepass.
+// username and password after HELLO's AUTH, every argument of ACL SETUSER
+// after the subcommand, the value CONFIG SET gives requirepass.
 func redact(args [][]byte) {
 	if len(args) == 0 {
 		return
@@ -100,6 +100,12 @@ func redact(args [][]byte) {
 					args[j] = redacted
 				}
 				i += 2
+			}
+		}
+	case "acl":
+		if len(args) > 1 && strings.EqualFold(string(args[1]), "setuser") {
+			for i := 2; i < len(args); i++ { // the user and every rule: rules carry passwords
+				args[i] = redacted
 			}
 		}
 	case "config":

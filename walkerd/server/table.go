@@ -44,9 +44,14 @@ func handlers() []handler {
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
+		"walker.link":   cmdWalkerLink,   // link.go
 
 		"memory|stats": cmdMemoryStats, "memory|doctor": cmdMemoryDoctor, "memory|malloc-stats": cmdMemoryMallocStats,
 		"memory|purge": cmdMemoryPurge, "memory|help": cmdMemoryHelp, "role": cmdRole, "debug": cmdDebug, // introspect.go
+
+		"acl|setuser": cmdACLSetuser, "acl|deluser": cmdACLDeluser, "acl|getuser": cmdACLGetuser, "acl|list": cmdACLList, // acl.go
+		"acl|users": cmdACLUsers, "acl|whoami": cmdACLWhoami, "acl|cat": cmdACLCat, "acl|genpass": cmdACLGenpass,
+		"acl|dryrun": cmdACLDryrun, "acl|save": cmdACLSave, "acl|load": cmdACLLoad, "acl|log": cmdACLLog, "acl|help": cmdACLHelp,
 
 		"save": cmdSave, "bgsave": cmdBgsave, "lastsave": cmdLastsave, "walker.backup": cmdWalkerBackup, // save.go
 

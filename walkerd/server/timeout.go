@@ -29,8 +29,10 @@ func (s *Server) timeoutLoop() {
 	}
 }
 
-// closeIdle closes the clients whose last command started more than limit
-// ago, as Redis's clientsCronHandleTimeout: never a client running a
+// closeIdle closes the clients whose last activity (a command starting,
+// bytes read from the client or written to it: the protocol guard marks
+// them, as Redis's lastinteraction) is more than limit ago, as Redis's
+// clientsCronHandleTimeout: never a client running a
 // command or blocked in one (BLPOP, WAIT, a paused write), a subscribed
 // client (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE), a MONITOR client, or a
 // link another node forwards commands on.

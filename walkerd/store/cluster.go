@@ -51,9 +51,15 @@ func (s *Store) Transfer(id string) error {
 	return nil
 }
 
-// Join implements backend.Cluster: it adds a voter, and records its RESP
-// address. Joining a member that is already in the configuration with the
-// same Raft address only updates its RESP address. A follower answers
+// Join implements backend.Cluster: it adds a non-voter, which the leader's
+// promoter makes a voter once it has caught up (promote.go), and records
+// its RESP address. The node's Raft address must accept a connection
+// first: an unreachable one changes nothing and answers "cannot reach".
+// Joining a member that is already in the configuration with the same Raft
+// address only updates its RESP address. An entry with the same id at
+// another address, or another id at the same address, is removed first
+// (as rqlite and consul do), unless that would leave the voters without a
+// reachable quorum (checkRemoval). A follower answers
 // *backend.NotLeaderError.
 func (s *Store) Join(id, raftAddr, respAddr string) error {
 	if s.raft.State() != raft.Leader {
@@ -74,24 +80,46 @@ func (s *Store) Join(id, raftAddr, respAddr string) error {
 	if err := f.Error(); err != nil {
 		return err
 	}
+	conf := f.Configuration()
 	member := false
-	for _, srv := range f.Configuration().Servers {
+	stale := map[raft.ServerID]bool{}
+	var staleIDs []string
+	for _, srv := range conf.Servers {
 		switch {
 		case srv.ID == raft.ServerID(id) && srv.Address == raft.ServerAddress(raftAddr):
 			member = true
 		case srv.ID == raft.ServerID(id) || srv.Address == raft.ServerAddress(raftAddr):
-			// The same id at a new address, or a new id at a taken address:
-			// the old entry goes first, as rqlite and consul do.
-			if err := s.raft.RemoveServer(srv.ID, 0, 0).Error(); err != nil {
-				return fmt.Errorf("remove stale member %s: %w", srv.ID, err)
+			if string(srv.ID) == s.cfg.ID {
+				return fmt.Errorf("%w: node %s at %s would replace the leader %s at %s", errRefused, id, raftAddr, srv.ID, srv.Address)
 			}
+			stale[srv.ID] = true
+			staleIDs = append(staleIDs, string(srv.ID)+" at "+string(srv.Address))
 		}
 	}
 	if !member {
-		if err := s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, 0).Error(); err != nil {
+		if err := s.dialRaft(raft.ServerAddress(raftAddr)); err != nil {
+			return fmt.Errorf("cannot reach %s (Raft) of node %s: %v", raftAddr, id, err)
+		}
+		if len(stale) > 0 {
+			what := "the stale entry " + strings.Join(staleIDs, ", ")
+			if err := s.checkRemoval(conf, stale, what); err != nil {
+				return err
+			}
+		}
+		for sid := range stale {
+			if err := s.raft.RemoveServer(sid, 0, 0).Error(); err != nil {
+				return fmt.Errorf("remove stale member %s: %w", sid, err)
+			}
+		}
+		if err := s.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, 0).Error(); err != nil {
 			return err
 		}
-		s.log.Info("member joined", "id", id, "raft", raftAddr, "resp", respAddr)
+		s.member.mu.Lock()
+		if s.member.added != nil {
+			s.member.added[raft.ServerID(id)] = time.Now()
+		}
+		s.member.mu.Unlock()
+		s.log.Info("member joined as a non-voter", "id", id, "raft", raftAddr, "resp", respAddr)
 	}
 	if respAddr != "" {
 		if members, err := command.Members(s.fsm.engine()); err != nil || members[id] != respAddr {
@@ -103,22 +131,49 @@ func (s *Store) Join(id, raftAddr, respAddr string) error {
 	return nil
 }
 
-// Leave removes a member and its recorded address. The address goes
-// first, while this node surely leads: when the member is the leader
-// itself, removing it ends its leadership (and shuts its raft down), and
-// nothing could be written after that.
+// Leave removes a member and its recorded address. Removing a voter is
+// refused when the voters left would not include a reachable quorum, and
+// removing the last voter always is (checkRemoval, as etcd's strict
+// reconfiguration check); a non-voter can always leave.
+//
+// Another member is removed first and its address after: the removal
+// commits under the new configuration, so a dead voter can leave a
+// cluster whose old configuration has no quorum left without it (two
+// voters, one down, while the leader's lease lasts). The leader's own
+// address goes first, while it surely leads: removing itself ends its
+// leadership (and shuts its raft down), and nothing could be written
+// after that.
 func (s *Store) Leave(id string) error {
 	if s.raft.State() != raft.Leader {
 		return s.notLeader()
 	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
 	if _, ok := s.raftAddrOf(id); !ok {
 		return fmt.Errorf("no member with id %s", id)
+	}
+	if err := s.checkRemoval(f.Configuration(), map[raft.ServerID]bool{raft.ServerID(id): true}, id); err != nil {
+		return err
+	}
+	if id != s.cfg.ID {
+		if err := s.wait(s.raft.RemoveServer(raft.ServerID(id), 0, 0)); err != nil {
+			return err
+		}
+		s.log.Info("member left", "id", id)
+		if _, err := s.Apply(memberEntry("WALKER.DELMEMBER", id)); err != nil {
+			// The member is out; only its address record stays (no
+			// command reads an address whose id is not a member).
+			s.log.Warn("dropping the address of a member that left", "id", id, "err", err)
+		}
+		return nil
 	}
 	if _, err := s.Apply(memberEntry("WALKER.DELMEMBER", id)); err != nil {
 		return err
 	}
 	err := s.wait(s.raft.RemoveServer(raft.ServerID(id), 0, 0))
-	if err != nil && id == s.cfg.ID {
+	if err != nil {
 		// Removing itself, the leader may lose leadership, or shut raft
 		// down, before the future answers; the removal stands if it left
 		// the configuration.

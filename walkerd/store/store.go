@@ -1,6 +1,8 @@
 // Package store is walkerd's replication layer: hashicorp/raft over the
 // bitcask engine. It implements backend.Backend. DESIGN.md beside this file
-// explains the applied index, snapshots, and how each read level is served.
+// explains the applied index, snapshots, and how each read level is served;
+// promote.go how nodes join as non-voters, are promoted once caught up, and
+// why a removal that would lose the quorum is refused.
 package store
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/logging"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // Config configures a Store. Zero durations take loopback-friendly defaults.
@@ -56,6 +59,16 @@ type Config struct {
 	// Logger receives the store's lines and raft's (component=raft, see
 	// walkerd/logging). nil: slog.Default().
 	Logger *slog.Logger
+	// Probe asks the node whose RESP server is at respAddr for raft's
+	// applied index (INFO raft's raft_log_applied_index), within about a
+	// second. The leader uses it to promote a non-voter once it has
+	// caught up (promote.go). nil: the leader cannot see a non-voter's
+	// progress, and promotes it once reachable over Raft for a while.
+	Probe func(respAddr string) (applied uint64, err error)
+	// Links is how Raft connections between nodes are authenticated
+	// (walkerd/nodelink: a shared secret, mutual TLS). nil: the
+	// unauthenticated exchange, which any peer passes.
+	Links *nodelink.Config
 }
 
 // Store is a Raft node and its engine.
@@ -87,6 +100,12 @@ type Store struct {
 	removed atomic.Bool
 
 	leaderChanges atomic.Uint64 // RaftStatus.LeaderChanges (metrics.go)
+
+	// stream is the transport's stream layer: JOIN and the quorum check
+	// dial through it. member is the promoter's and the heartbeat
+	// tracker's state (promote.go).
+	stream *streamLayer
+	member membership
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -155,11 +174,12 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	stream, err := newStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise)
+	stream, err := newStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise, cfg.Links, s.log)
 	if err != nil {
 		return nil, fmt.Errorf("raft transport: %w", err)
 	}
 	s.trans = raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hlog)
+	s.stream = stream
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = hlog
@@ -207,7 +227,8 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.log.Info("bootstrapped a new cluster", "id", cfg.ID)
 	}
-	s.observeLeaders() // metrics.go
+	s.observeLeaders()  // metrics.go
+	s.startMembership() // promote.go: promotes non-voters while leading
 	s.wg.Add(2)
 	go s.watchLeadership()
 	go s.watchReady(rlog)
