@@ -22,7 +22,9 @@ import (
 //	                             WALKERD_CLUSTER_SECRET); it shows in ps
 //	--tls-cluster yes|no         mutual TLS on Raft links with the node's
 //	                             certificate (--tls-cert-file, --tls-key-file),
-//	                             peers verified against --tls-ca-cert-file
+//	                             peers verified against --tls-ca-cert-file;
+//	                             it needs the secret too: a certificate the
+//	                             CA signed for a client would pass as a node
 //
 // With none of them, links are not authenticated: anyone who can reach the
 // Raft port can append to the log. walkerd then logs a WARN, and refuses
@@ -74,6 +76,11 @@ func nodeLinks(c *cli.Context, s *settings, log *slog.Logger) (*nodelink.Config,
 		links.TLSServer, links.TLSClient = tc.ClusterServer(), tc.Client()
 	default:
 		return nil, fmt.Errorf("--%s %q: want yes or no", flagTLSCluster, c.String(flagTLSCluster))
+	}
+	if tc != nil && len(links.Secret) == 0 {
+		return nil, fmt.Errorf("--%s yes needs --%s too: TLS encrypts node links and checks certificates, "+
+			"but only the secret proves that a peer is a node (a certificate the CA signed for a client would pass as one)",
+			flagTLSCluster, flagClusterSecretFile)
 	}
 	if respTLSOnly(c, s) {
 		// Nodes advertise their TLS port (tls.go): forwarding links

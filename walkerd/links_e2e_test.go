@@ -363,8 +363,8 @@ func TestE2E_Links_MutualTLS(t *testing.T) {
 }
 
 // tlsOnlyNode starts walkerd serving RESP over TLS only (--tcp
-// 127.0.0.1:0 --tls-port P) with mutual TLS on Raft links and no secret,
-// and returns it with its TLS address.
+// 127.0.0.1:0 --tls-port P) with mutual TLS on Raft links (and the
+// cluster secret in extra), and returns it with its TLS address.
 func tlsOnlyNode(t *testing.T, b string, ca *tlstest.CA, name string, extra ...string) (*proc.Process, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -401,20 +401,32 @@ func tlsDo(addr string, cfg *tls.Config, args ...string) (string, error) {
 	return string(raw), err
 }
 
-// Mutual TLS alone (no secret): with RESP over TLS only, nodes advertise
-// their TLS addresses and the forwarding links dial them with the node's
-// certificate; the leader takes WALKER.LINK over a verified TLS connection.
-// A node joins, and writes go through it.
-func TestE2E_Links_MutualTLSWithoutASecret(t *testing.T) {
+// With RESP over TLS only, nodes advertise their TLS addresses and the
+// forwarding links dial them with the node's certificate. A node joins,
+// and writes go through it. A client whose certificate the same CA signed
+// cannot pass as a node: WALKER.LINK without the secret is refused. And
+// --tls-cluster without a secret refuses to start, since a certificate
+// alone would make anyone the CA signed a node.
+func TestE2E_Links_TLSOnlyRESPCluster(t *testing.T) {
 	b := bin(t)
 	ca := tlstest.NewCA(t, t.TempDir())
+	secret := secretFile(t, "tls-only-cluster-secret-0123")
+	{
+		cert, key := ca.Issue("lone", "127.0.0.1")
+		out, code := harness.RunOnce(t, b, "-id", "lone", "-tcp", harness.FreeAddr(t), "-raft", harness.FreeAddr(t),
+			"-dir", filepath.Join(t.TempDir(), "d"), "--tls-cluster", "yes",
+			"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca.CertFile)
+		if code == 0 || !strings.Contains(out, "--tls-cluster yes needs --cluster-secret-file too") {
+			t.Fatalf("--tls-cluster without a secret: exit %d, %q", code, out)
+		}
+	}
 	ccert, ckey := ca.Issue("client", "127.0.0.1")
 	pair, err := tls.LoadX509KeyPair(ccert, ckey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{pair}} // the nodes' chains are not what is tested here
-	n1, a1 := tlsOnlyNode(t, b, ca, "node1")
+	n1, a1 := tlsOnlyNode(t, b, ca, "node1", secret...)
 	if err := harness.WaitFor(15*time.Second, func() error {
 		got, err := tlsDo(a1, client, "INFO", "raft")
 		if err != nil || !strings.Contains(got, "raft_ready:true") {
@@ -424,7 +436,7 @@ func TestE2E_Links_MutualTLSWithoutASecret(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("%v\n%s", err, n1.Log())
 	}
-	n2, a2 := tlsOnlyNode(t, b, ca, "node2", "-join", a1)
+	n2, a2 := tlsOnlyNode(t, b, ca, "node2", append(secret, "-join", a1)...)
 	if err := harness.WaitFor(20*time.Second, func() error {
 		got, err := tlsDo(a1, client, "INFO", "raft")
 		if err != nil || !strings.Contains(got, "raft_members:2") || strings.Count(got, "suffrage=voter") != 2 {
@@ -445,5 +457,22 @@ func TestE2E_Links_MutualTLSWithoutASecret(t *testing.T) {
 	}
 	if got, err := tlsDo(a1, client, "GET", "k"); err != nil || got != bulk("through-node2") {
 		t.Fatalf("GET on node1: %q %v", got, err)
+	}
+
+	// The client's certificate is the CA's, but it does not have the
+	// secret: its link is refused and WALKER.FORWARD stays closed to it.
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", a1, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(tc)
+	if err := (&nodelink.Config{}).LinkRESP(tc, r); err == nil {
+		t.Fatal("a client certificate with the empty key made a node link")
+	}
+	tc.Write(resp.AppendCommand(nil, [][]byte{[]byte("WALKER.FORWARD"), []byte("0"), []byte("0"), []byte("default"), []byte("DBSIZE")}))
+	if raw, err := resp.ReadRaw(r); err != nil || !strings.HasPrefix(string(raw), "-NOPERM this command is for WalkerDB node links only") {
+		t.Fatalf("WALKER.FORWARD after the refused link: %q %v", raw, err)
 	}
 }

@@ -74,7 +74,7 @@ func app() *cli.App {
 			str("requirepass", "", "the default user's password (prefer --requirepass-file: ps shows flags)"),
 			str("cluster-secret-file", "", "authenticate links between nodes with the shared secret in `FILE` (links.go)"),
 			str("cluster-secret", "", "the nodes' shared secret itself (prefer --cluster-secret-file: ps shows flags)"),
-			str("tls-cluster", "no", "yes: mutual TLS on Raft links, with --tls-cert-file, peers verified against --tls-ca-cert-file"),
+			str("tls-cluster", "no", "yes: mutual TLS on Raft links, with --tls-cert-file, peers verified against --tls-ca-cert-file (needs --cluster-secret-file too)"),
 			str("raft-log", "bolt", "Raft log store: bolt (raft-boltdb) or wal (raft-wal)"),
 			&cli.Int64Flag{Name: "segment-size", Value: 64 << 20, Usage: "engine segment size in bytes", EnvVars: env("segment-size")},
 			&cli.Float64Flag{Name: "merge-ratio", Value: 0.5, Usage: "merge when this fraction of the data is dead (0: never by itself)", EnvVars: env("merge-ratio")},

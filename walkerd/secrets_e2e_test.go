@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,6 +97,29 @@ func TestE2E_APasswordOnTheCommandLineStaysSecret(t *testing.T) {
 	if log := strings.Join(walkerdLines(n), "\n"); strings.Contains(log, secret) {
 		t.Fatalf("the log shows the password:\n%s", log)
 	}
+}
+
+// SIGHUP never ends walkerd: without TLS there is nothing to reload, and
+// it is ignored, as redis-server ignores it.
+func TestE2E_SIGHUPWithoutTLSIsIgnored(t *testing.T) {
+	n := harness.NewNode(t, bin(t), "hup", "--standalone")
+	n.Start()
+	must(t, n, "+OK\r\n", "SET", "k", "v")
+	if err := syscall.Kill(n.Pid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitFor(10*time.Second, func() error {
+		if !strings.Contains(n.Log(), "SIGHUP: nothing to reload") {
+			return fmt.Errorf("no SIGHUP line yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, n.Log())
+	}
+	if !n.Running() {
+		t.Fatalf("walkerd exited on SIGHUP:\n%s", n.Log())
+	}
+	must(t, n, bulk("v"), "GET", "k")
 }
 
 // --requirepass-file reads the password from a file only its owner can

@@ -136,8 +136,9 @@ func (rl *respListeners) Close() {
 }
 
 // serve serves the listeners on srv and sends on served the first error, or
-// nil once both returned. With TLS, SIGHUP reloads the certificate files
-// from then on.
+// nil once both returned. SIGHUP reloads the certificate files when TLS is
+// served, and is ignored otherwise (as redis-server ignores it): it never
+// ends the process.
 func (rl *respListeners) serve(log *slog.Logger, srv *server.Server, served chan<- error) {
 	errs := make(chan error, 2)
 	n := 0
@@ -145,11 +146,18 @@ func (rl *respListeners) serve(log *slog.Logger, srv *server.Server, served chan
 		n++
 		go func() { errs <- srv.Serve(rl.plain) }()
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	if rl.tls == nil {
+		go func() {
+			for range hup {
+				log.Info("SIGHUP: nothing to reload (no TLS)")
+			}
+		}()
+	}
 	if rl.tls != nil {
 		n++
 		go func() { errs <- srv.ServeTLS(rl.tls, rl.conf.Server()) }()
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			for range hup {
 				if err := rl.conf.Reload(); err != nil {

@@ -144,7 +144,14 @@ func (a *Applier) Commit() error {
 	if len(a.tx.m) == 0 && a.tx.flushed == [Databases]bool{} {
 		return nil
 	}
-	return a.tx.commit(a.db, a.last)
+	err := a.tx.commit(a.db, a.last)
+	if a.tx.aclChanged {
+		// After the commit, so that a reader who sees the new generation
+		// reads the new users (ACLGeneration).
+		a.tx.aclChanged = false
+		aclGeneration.Add(1)
+	}
+	return err
 }
 
 // Deterministic reports whether an engine write error follows from the

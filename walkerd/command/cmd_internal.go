@@ -72,17 +72,18 @@ func runACLSet(c *ctx, args [][]byte, _ any) {
 		return
 	}
 	c.putRaw(keyspace.ACLKey, args[1], 0)
-	aclGeneration.Add(1)
+	c.tx.aclChanged = true // Applier.Commit bumps ACLGeneration
 	c.r.Status("OK")
 }
 
-// aclGeneration counts the WALKER.ACLSET entries this process has applied.
+// aclGeneration counts the batches with a WALKER.ACLSET this process has
+// committed.
 var aclGeneration atomic.Uint64
 
-// ACLGeneration changes whenever an engine of this process applies a
-// change of the ACL users: a cache of ACLUsers for an engine is good while
-// both the engine and the generation are the ones it was read at (a
-// snapshot restore replaces the engine).
+// ACLGeneration changes whenever an engine of this process has committed
+// a change of the ACL users, after the commit: a cache of ACLUsers for an
+// engine is good while both the engine and the generation are the ones it
+// read before it read the users (a snapshot restore replaces the engine).
 func ACLGeneration() uint64 { return aclGeneration.Load() }
 
 // ACLUsers returns the ACL users last written by WALKER.ACLSET, in

@@ -77,6 +77,9 @@ type overlay struct {
 	flushed [Databases]bool // FLUSHDB ran: the engine's keys of that database are gone
 	bytes   int64           // about what the batch will write
 	touched []Touch         // of the entry being applied
+	// aclChanged: an entry of the batch wrote the ACL users; Commit
+	// announces them (ACLGeneration) once they are in the engine.
+	aclChanged bool
 
 	// What the entry being applied changed, to take it back if the entry
 	// fails as a whole (a panic): a failed entry changes nothing.

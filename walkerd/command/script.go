@@ -751,12 +751,12 @@ func replyToLua(L *lua.LState, v resp.Value, proto int) lua.LValue {
 	return t
 }
 
-// ScriptPermission, when set (walkerd's server sets it), reports whether
-// the ACL user may run a command a script calls, as script.c's scriptCall
-// checks ACLCheckAllPerm. It decides from users only, the users
-// WALKER.ACLSET stored (nil: none), read in the script's own view of the
-// data, so that every node decides alike.
-var ScriptPermission func(users []byte, user string, spec *Spec, args [][]byte) bool
+// ScriptPermission, when set (walkerd's server sets it), answers "" when
+// the ACL user may run a command a script calls, else the error the call
+// raises, as script.c's scriptCall checks ACLCheckAllPerm. It decides from
+// users only, the users WALKER.ACLSET stored (nil: none), read in the
+// script's own view of the data, so that every node decides alike.
+var ScriptPermission func(users []byte, user string, spec *Spec, args [][]byte) string
 
 // aclUsers are the stored ACL users as the running command sees them.
 func (c *ctx) aclUsers() []byte {
@@ -831,8 +831,10 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 	if sr.ro && (s.Flags&(FlagWrite|FlagMayReplicate) != 0 || s.Name == "publish" || s.Name == "spublish") {
 		return fail("ERR Write commands are not allowed from read-only scripts.")
 	}
-	if c.user != "" && ScriptPermission != nil && !ScriptPermission(c.aclUsers(), c.user, s, args) {
-		return fail("ERR The user executing the script can't run this command or subcommand")
+	if c.user != "" && ScriptPermission != nil {
+		if msg := ScriptPermission(c.aclUsers(), c.user, s, args); msg != "" {
+			return fail(msg)
+		}
 	}
 	p := s.ParseArgs(args, c.now)
 	var rec Recorder

@@ -5,14 +5,14 @@
 // the forwarding connections a follower keeps to its leader's RESP port
 // (walkerd/forward; the server answers WALKER.LINK).
 //
-// A cluster proves membership in one or both of two ways:
-//
-//   - a shared secret (walkerd --cluster-secret-file): a mutual HMAC-SHA256
-//     challenge-response, below;
-//   - mutual TLS (walkerd --tls-cluster yes): each end presents a
-//     certificate the other verifies against the cluster's CA. On the Raft
-//     stream the TLS handshake comes first and the HMAC exchange runs
-//     inside it.
+// A cluster proves membership with a shared secret (walkerd
+// --cluster-secret-file): a mutual HMAC-SHA256 challenge-response, below.
+// Mutual TLS (walkerd --tls-cluster yes) may wrap it: each end presents a
+// certificate the other verifies against the cluster's CA, and on the
+// Raft stream the TLS handshake comes first and the HMAC exchange runs
+// inside it. TLS alone is not a proof of membership (Authenticated): a
+// certificate the CA signed for a client would pass too, so walkerd
+// takes mutual TLS only together with the secret.
 //
 // With neither, the HMAC exchange still runs, with an empty key: it proves
 // nothing about the peer (anyone can compute it) and only keeps the wire
@@ -117,10 +117,12 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Authenticated reports whether links prove anything: a secret or mutual
-// TLS is set.
+// Authenticated reports whether links prove membership: a secret is set.
+// Mutual TLS alone does not: it encrypts links and checks that the peer's
+// certificate chains to the CA, but a certificate the CA signed for a
+// client would pass too.
 func (c *Config) Authenticated() bool {
-	return c != nil && (len(c.Secret) > 0 || (c.TLSServer != nil && c.TLSClient != nil))
+	return c != nil && len(c.Secret) > 0
 }
 
 // Mode names how links are authenticated, for logs and INFO: "none",
@@ -154,9 +156,13 @@ func (c *Config) timeout() time.Duration {
 }
 
 // LoadSecret reads a secret from a file: its contents without surrounding
-// white space (a trailing newline). It fails when the file cannot be read
-// or the secret is shorter than MinSecret bytes.
+// white space (a trailing newline). It fails when the file cannot be read,
+// when others than its owner may read it (as ssh refuses such a key), or
+// when the secret is shorter than MinSecret bytes.
 func LoadSecret(file string) ([]byte, error) {
+	if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("nodelink: cluster secret %s is readable by others (mode %04o); chmod 600 it", file, st.Mode().Perm())
+	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("nodelink: cluster secret: %w", err)

@@ -100,8 +100,32 @@ func (s *Server) users() *aclView {
 			v.free[u.Name] = true
 		}
 	}
-	s.aclView.Store(v)
+	old := s.aclView.Swap(v)
+	if old != nil {
+		var gone []string
+		for _, u := range old.set.Users() {
+			if set.User(u.Name) == nil {
+				gone = append(gone, u.Name)
+			}
+		}
+		if len(gone) > 0 {
+			go s.closeClientsOf(gone) // not under aclMu: accept holds s.mu and reads the users
+		}
+	}
 	return v
+}
+
+// closeClientsOf closes the connections authenticated as users that were
+// deleted, as ACL DELUSER frees them in Redis (other nodes' links carry
+// no user of their own and stay).
+func (s *Server) closeClientsOf(users []string) {
+	for _, k := range s.clients() {
+		if k.link.linked || !slices.Contains(users, k.userLocked()) {
+			continue
+		}
+		k.killed.Store(true)
+		k.conn.NetConn().Close()
+	}
 }
 
 // unrestricted reports whether a user's ACL LIST rules allow everything:
@@ -138,10 +162,11 @@ func (s *Server) login(c *client, user []byte) {
 	c.setUser(string(user))
 }
 
-// authFailed logs a refused AUTH in ACL LOG (reason "auth", object "AUTH",
-// as addACLLogEntry does) and in the audit trail.
-func (s *Server) authFailed(c *client, user []byte) {
-	s.aclLog.add(aclEntry{reason: "auth", context: "toplevel", object: "AUTH", user: string(user)}, s.clientLine(c, time.Now(), true))
+// authFailed logs a refused AUTH or HELLO AUTH in ACL LOG (reason "auth",
+// the object the command's name as the client wrote it, as
+// addACLLogEntry does) and in the audit trail.
+func (s *Server) authFailed(c *client, cmd, user []byte) {
+	s.aclLog.add(aclEntry{reason: "auth", context: logContext(c), object: string(cmd), user: string(user)}, s.clientLine(c, time.Now(), true))
 	s.audit.authFailed(c.addr, string(user))
 }
 
@@ -217,11 +242,12 @@ type scriptUserSet struct {
 	set    *acl.Set
 }
 
-// scriptPermission is command.ScriptPermission: whether the user may run
+// scriptPermission is command.ScriptPermission: "" when the user may run
 // a command a script calls, by the users the log replicated (stored; nil
-// for none). The default user that only this node's requirepass makes
-// (none replicated) may run anything, on every node alike.
-func scriptPermission(stored []byte, user string, spec *command.Spec, args [][]byte) bool {
+// for none), else script.c's refusal. The default user that only this
+// node's requirepass makes (none replicated) may run anything, on every
+// node alike.
+func scriptPermission(stored []byte, user string, spec *command.Spec, args [][]byte) string {
 	var set *acl.Set
 	if stored != nil {
 		if v := scriptUsers.Load(); v != nil && bytes.Equal(v.stored, stored) {
@@ -229,7 +255,7 @@ func scriptPermission(stored []byte, user string, spec *command.Spec, args [][]b
 		} else {
 			var err error
 			if set, err = acl.Decode(stored); err != nil {
-				return false
+				return scriptDenied[acl.ReasonCommand]
 			}
 			scriptUsers.Store(&scriptUserSet{stored: bytes.Clone(stored), set: set})
 		}
@@ -239,9 +265,25 @@ func scriptPermission(stored []byte, user string, spec *command.Spec, args [][]b
 		u = set.User(user)
 	}
 	if u == nil {
-		return user == "default" && (set == nil || set.User("default") == nil)
+		if user == "default" && (set == nil || set.User("default") == nil) {
+			return ""
+		}
+		return scriptDenied[acl.ReasonCommand]
 	}
-	return u.Check(spec, args) == nil
+	if d := u.Check(spec, args); d != nil {
+		if msg, ok := scriptDenied[d.Reason]; ok {
+			return msg
+		}
+		return scriptDenied[acl.ReasonCommand]
+	}
+	return ""
+}
+
+// scriptDenied are script.c's texts for a call its user may not make.
+var scriptDenied = map[int]string{
+	acl.ReasonCommand: "ERR The user executing the script can't run this command or subcommand",
+	acl.ReasonKey:     "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+	acl.ReasonChannel: "ERR The user executing the script can't publish to the channel mentioned in the command",
 }
 
 // denied logs a refused command of user's, run by c, in ACL LOG, and
@@ -253,6 +295,15 @@ func (s *Server) denied(c *client, user string, d *acl.Denial, k *command.Spec, 
 	}
 	s.aclLog.add(aclEntry{reason: reasonName(d.Reason), context: context, object: object, user: user}, s.clientLine(c, time.Now(), true))
 	return d.Error()
+}
+
+// logContext is ACL LOG's context of a refusal: "multi" while c queues a
+// transaction, as processCommand tells.
+func logContext(c *client) string {
+	if c.multi {
+		return "multi"
+	}
+	return "toplevel"
 }
 
 func reasonName(r int) string {
@@ -289,7 +340,8 @@ func (s *Server) updateUsers(c *client, change func(set *acl.Set) (*acl.Set, str
 		if v.stored == nil {
 			sum = [32]byte{}
 		}
-		args := [][]byte{[]byte("WALKER.ACLSET"), next.Encode(), sum[:]}
+		enc := next.Encode()
+		args := [][]byte{[]byte("WALKER.ACLSET"), enc, sum[:]}
 		now := s.nowMs()
 		e := &command.Entry{NowMs: now, Cmds: [][][]byte{args}, Parsed: []command.Parsed{command.ParseCommand(args, now)}}
 		res := s.propose(c, e)
@@ -301,9 +353,32 @@ func (s *Server) updateUsers(c *client, change func(set *acl.Set) (*acl.Set, str
 				}
 				return msg
 			}
+			s.awaitUsers(v.stored, enc, deadline)
 			return ""
 		}
 		return res.Error
+	}
+}
+
+// awaitUsers waits, until deadline, for this node to apply the change of
+// its users from old to next (or a later one): on a follower the leader
+// answers once the change has committed, and the client's next command
+// (AUTH as the new user, ACL GETUSER) must see it here too, as Redis
+// applies an ACL change before it replies.
+func (s *Server) awaitUsers(old, next []byte, deadline time.Time) {
+	if old != nil && bytes.Equal(old, next) {
+		return // nothing changed
+	}
+	for {
+		v := s.users()
+		if v.stored != nil && (bytes.Equal(v.stored, next) || !bytes.Equal(v.stored, old)) || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 }
 
@@ -711,8 +786,18 @@ func (l *aclLog) add(e aclEntry, clientInfo string) {
 	}
 	e.count, e.created, e.updated, e.clientInfo = 1, now, now, clientInfo
 	l.entries = slices.Insert(l.entries, 0, e)
-	if max := int(l.maxLen.Load()); len(l.entries) > max {
+	if max := l.maxLen.Load(); int64(len(l.entries)) > max {
 		l.entries = l.entries[:max]
+	}
+}
+
+// setMax is CONFIG SET acllog-max-len: the oldest entries beyond n go.
+func (l *aclLog) setMax(n int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.maxLen.Store(n)
+	if int64(len(l.entries)) > n {
+		l.entries = l.entries[:n]
 	}
 }
 

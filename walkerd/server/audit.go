@@ -71,6 +71,9 @@ func (a *auditor) command(c *client, k *command.Spec, args [][]byte, errText str
 		}
 	case "acl|setuser":
 		what += " " + string(args[2]) // the user's name; never its rules
+		if errText != "" {
+			errText = "ERR (redacted: ACL SETUSER's errors quote a rule, which may hold a password)"
+		}
 	case "acl|deluser":
 		for _, n := range args[2:] {
 			what += " " + string(n)
@@ -80,7 +83,7 @@ func (a *auditor) command(c *client, k *command.Spec, args [][]byte, errText str
 	if errText != "" {
 		outcome = errText
 	}
-	a.log.Info("audit", "cmd", what, "addr", c.addr, "user", c.userName(), "outcome", outcome)
+	a.log.Info("audit", "cmd", clip(what), "addr", c.addr, "user", clip(c.userName()), "outcome", clip(outcome))
 }
 
 // authFailed logs a refused AUTH or HELLO AUTH, rate-limited.
@@ -99,8 +102,16 @@ func (a *auditor) authFailed(addr, user string) {
 	a.suppressed = 0
 	a.mu.Unlock()
 	if suppressed > 0 {
-		a.log.Warn("audit: AUTH refused", "addr", addr, "user", user, "suppressed", suppressed)
+		a.log.Warn("audit: AUTH refused", "addr", addr, "user", clip(user), "suppressed", suppressed)
 		return
 	}
-	a.log.Warn("audit: AUTH refused", "addr", addr, "user", user)
+	a.log.Warn("audit: AUTH refused", "addr", addr, "user", clip(user))
+}
+
+// clip shortens what a client wrote to at most 128 bytes for the log.
+func clip(s string) string {
+	if len(s) <= 128 {
+		return s
+	}
+	return s[:128] + "..."
 }

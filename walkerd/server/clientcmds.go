@@ -101,15 +101,16 @@ func (c *client) applyReplyMode(mark int) {
 // the caller), or CLIENT KILL with filters ID, TYPE, ADDR, LADDR, USER,
 // SKIPME (default yes), answered with the number of clients killed, as
 // networking.c's clientKillCommand. The caller, when killed, gets its
-// reply before its connection closes. Every walkerd connection is of user
-// default, and of type normal or pubsub (clientType).
+// reply before its connection closes. USER names an ACL user (acl.go);
+// connections are of type normal or pubsub, other nodes' links replica
+// (clientType).
 func cmdClientKill(s *Server, c *client, args [][]byte) {
 	var (
-		addr, laddr       string
-		hasAddr, hasLaddr bool
-		id                int64
-		typ               string // "" any
-		skipme            = true
+		addr, laddr, user          string
+		hasAddr, hasLaddr, hasUser bool
+		id                         int64
+		typ                        string // "" any
+		skipme                     = true
 	)
 	if len(args) == 3 {
 		addr, hasAddr, skipme = string(args[2]), true, false
@@ -141,10 +142,11 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 			case equalFoldStr(opt, "laddr"):
 				laddr, hasLaddr = string(v), true
 			case equalFoldStr(opt, "user"):
-				if string(v) != "default" {
+				if s.users().set.User(string(v)) == nil { // acl.go
 					c.errorReply(fmt.Sprintf("ERR No such user '%s'", v))
 					return
 				}
+				user, hasUser = string(v), true
 			case equalFoldStr(opt, "skipme"):
 				switch {
 				case equalFoldStr(v, "yes"):
@@ -167,6 +169,7 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 		switch {
 		case hasAddr && k.addr != addr,
 			hasLaddr && k.laddr != laddr,
+			hasUser && k.userLocked() != user,
 			typ != "" && s.clientType(k) != typ,
 			id != 0 && k.id != id,
 			k == c && skipme,

@@ -219,7 +219,9 @@ func (s *Server) configParams() map[string]configParam {
 				return nil
 			},
 		},
-		"maxclients":  rangeParam(1, math.MaxUint32, func(s *Server) int64 { return s.maxConns.Load() }, func(s *Server, n int64) { s.maxConns.Store(n) }),
+		"maxclients": rangeParam(1, math.MaxUint32, func(s *Server) int64 { return s.maxConns.Load() }, func(s *Server, n int64) { s.maxConns.Store(n) }),
+		"acllog-max-len": rangeParam(0, math.MaxInt64, func(s *Server) int64 { return s.aclLog.maxLen.Load() }, // acl.go
+			func(s *Server, n int64) { s.aclLog.setMax(n) }),
 		"databases":   ro(strconv.Itoa(command.Databases)),
 		"appendonly":  ro("yes"),
 		"appendfsync": ro("always"),
@@ -635,7 +637,7 @@ func currentValues(s *Server, ps map[string]configParam) map[string]string {
 // listed here: from its value before the first CONFIG SET).
 var configDefaults = map[string]string{
 	"timeout": "0", "maxmemory": "0", "loglevel": "notice", "appendfsync": "always",
-	"maxclients": "10000", "read-consistency": "0", "requirepass": "", "notify-keyspace-events": "",
+	"maxclients": "10000", "read-consistency": "0", "requirepass": "", "notify-keyspace-events": "", "acllog-max-len": "128",
 	"maxmemory-policy": "noeviction", "busy-reply-threshold": "5000", "tracking-table-max-keys": "1000000",
 	"merge-ratio": "0.5", "merge-interval": "10s", "merge-min-bytes": strconv.Itoa(16 << 20),
 	"snapshot-threshold": "8192", "snapshot-interval": "30s", "trailing-logs": "10240",

@@ -66,7 +66,7 @@ func cmdAuth(s *Server, c *client, args [][]byte) {
 		return
 	}
 	if !s.authenticate(user, pass) {
-		s.authFailed(c, user)
+		s.authFailed(c, args[0], user)
 		c.errorReply(errWrongPass)
 		return
 	}
@@ -117,7 +117,7 @@ func cmdHello(s *Server, c *client, args [][]byte) {
 	}
 	if user != nil {
 		if !s.authenticate(user, pass) {
-			s.authFailed(c, user)
+			s.authFailed(c, args[0], user)
 			c.errorReply(errWrongPass)
 			return
 		}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -25,15 +24,15 @@ import (
 // errLinkProof and leaves the connection as it was.
 //
 // What the proof is worth depends on Config.Links: with a cluster secret
-// it proves the peer holds the secret; with mutual TLS and no secret the
-// HMAC key is empty, so HELLO is answered only on a TLS connection whose
-// client certificate was verified against the cluster's CA; with neither
-// (loopback-only clusters) it proves nothing.
+// it proves the peer holds the secret; with neither a secret nor TLS
+// (loopback-only clusters) it proves nothing. Mutual TLS without a secret
+// is refused: a client certificate the cluster's CA signed would pass as
+// a node, with every permission (walkerd refuses to start that way).
 
 const (
 	errNotLinked = "NOPERM this command is for WalkerDB node links only (see WALKER.LINK)"
 	errLinkProof = "NOPERM node link proof does not match: the nodes' cluster secrets differ"
-	errLinkTLS   = "NOPERM node links to this node need a TLS connection with a verified client certificate"
+	errLinkTLS   = "NOPERM node links to this node need the cluster secret: a certificate alone does not make a node"
 )
 
 // linkState is a connection's WALKER.LINK progress.
@@ -51,8 +50,8 @@ func cmdWalkerLink(s *Server, c *client, args [][]byte) {
 	links := s.cfg.Links
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "hello" && len(args) == 4:
-		if links.Mode() == "tls" && !verifiedTLS(c) {
-			s.linkFailed(c, "no verified TLS client certificate")
+		if links.Mode() == "tls" {
+			s.linkFailed(c, "mutual TLS without a cluster secret")
 			c.errorReply(errLinkTLS)
 			return
 		}
@@ -86,20 +85,6 @@ func cmdWalkerLink(s *Server, c *client, args [][]byte) {
 	default:
 		c.errorReply(fmt.Sprintf("ERR unknown subcommand '%.128s'. Try WALKER.LINK HELLO or PROVE.", args[1]))
 	}
-}
-
-// verifiedTLS reports whether c came over TLS with a client certificate
-// that verified.
-func verifiedTLS(c *client) bool {
-	if c.conn == nil {
-		return false
-	}
-	nc := c.conn.NetConn()
-	if g, ok := nc.(*guardConn); ok { // guard.go wraps every accepted connection
-		nc = g.Conn
-	}
-	tc, ok := nc.(*tls.Conn)
-	return ok && len(tc.ConnectionState().VerifiedChains) > 0
 }
 
 // linkFailed logs a refused node link, rate limited.

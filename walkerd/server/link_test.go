@@ -99,10 +99,9 @@ func TestWalkerLink_WrongSecretIsRefused(t *testing.T) {
 	}
 }
 
-// With mutual TLS and no secret the HMAC key is empty, so the server takes
-// a link only over TLS with a verified client certificate: not over plain
-// TCP.
-func TestWalkerLink_TLSOnlyModeRefusesPlainConnections(t *testing.T) {
+// With mutual TLS and no secret the HMAC key is empty, so anyone could
+// compute the proof: the server takes no link at all.
+func TestWalkerLink_TLSWithoutASecretLinksNothing(t *testing.T) {
 	links := &nodelink.Config{TLSServer: &tls.Config{}, TLSClient: &tls.Config{}}
 	ws := startServer(t, Config{Links: links})
 	c := dial(t, ws.addr)

@@ -43,7 +43,7 @@ func (s *Server) protectedRefuse(conn redcon.Conn) bool {
 	if s.peerIsLocal(conn.NetConn().RemoteAddr()) {
 		return false
 	}
-	if s.cfg.Links.Mode() != "none" {
+	if s.cfg.Links.Authenticated() {
 		if g, ok := conn.NetConn().(*guardConn); ok {
 			g.protectedHeld = true
 			return false

@@ -21,6 +21,15 @@
 // log order. PUBLISH answers Redis Cluster's count: the subscribers of the
 // node that received it. Keyspace notifications come from each node's
 // applied entries; MONITOR shows the commands this node runs.
+//
+// Security (acl.go, link.go, protected.go, limits.go, audit.go): every
+// command is checked against its connection's ACL user before it runs or
+// is queued; the users are replicated state (WALKER.ACLSET entries), so
+// every node enforces the same ones, and a forwarded command carries its
+// user for the leader to check again. WALKER.APPLY and WALKER.FORWARD are
+// accepted only on node links, connections that proved membership with
+// WALKER.LINK (walkerd/nodelink). Administrative commands and refused
+// AUTHs leave an audit line in the log.
 package server
 
 import (
@@ -570,7 +579,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	// node link's commands carry their own users (WALKER.APPLY, FORWARD).
 	if k.Flags&command.FlagNoAuth == 0 && !c.link.linked {
 		if d := s.checkACL(c, k, args); d != nil {
-			reject(s.denied(c, c.userName(), d, k, "toplevel"))
+			reject(s.denied(c, c.userName(), d, k, logContext(c))) // acl.go
 			return
 		}
 	}
@@ -726,6 +735,17 @@ func (c *client) array(n int)         { c.w.Array(n) }
 func (c *client) fail(err error)      { c.errorReply(errorText(err)) }
 func (c *client) setDB(d int)         { c.mu.Lock(); c.db = d; c.mu.Unlock() }
 func (c *client) setUser(u string)    { c.mu.Lock(); c.user = u; c.mu.Unlock() }
+
+// userLocked is the connection's ACL user, read from another connection's
+// goroutine (CLIENT KILL USER).
+func (c *client) userLocked() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.user == "" {
+		return "default"
+	}
+	return c.user
+}
 
 // userName is the connection's ACL user. Only the connection's goroutine
 // calls it: the only writer of user, it reads without the lock, as db.

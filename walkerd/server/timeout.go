@@ -22,6 +22,7 @@ func (s *Server) timeoutLoop() {
 		case <-s.quit:
 			return
 		case now := <-t.C:
+			s.users() // acl.go: reading the users closes the connections of a deleted one
 			if secs := s.conf.timeout.Load(); secs > 0 {
 				s.closeIdle(now, time.Duration(secs)*time.Second)
 			}

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// ACL SAVE writes the users to the aclfile, ACL LOAD makes the file's
+// users the node's (a file without default gets Redis's default user), and
+// a file that does not parse changes nothing.
+func TestACL_SaveAndLoadTheACLFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "users.acl")
+	s := startServer(t, Config{ACLFile: file})
+	c := dial(t, s.addr)
+	c.must(t, "ACL", "SETUSER", "alice", "on", ">alice-pw", "~a:*", "+get")
+	if got := c.must(t, "ACL", "SAVE"); got != "+OK" {
+		t.Fatalf("ACL SAVE: %s", got)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.Contains(text, "user alice on #") || strings.Contains(text, "alice-pw") ||
+		!strings.Contains(text, "user default on nopass") {
+		t.Fatalf("aclfile:\n%s", text)
+	}
+
+	// The file now names bob only: LOAD drops alice and adds Redis's
+	// default user.
+	if err := os.WriteFile(file, []byte("user bob on nopass ~* +@read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.must(t, "ACL", "LOAD"); got != "+OK" {
+		t.Fatalf("ACL LOAD: %s", got)
+	}
+	if got := c.must(t, "ACL", "LIST"); got != `["user bob on nopass ~* resetchannels -@all +@read", "user default on nopass ~* &* +@all"]` {
+		t.Fatalf("ACL LIST after LOAD: %s", got)
+	}
+
+	// A bad line refuses the whole file, naming it and the line.
+	if err := os.WriteFile(file, []byte("user carol on nopass\nuser dave nosuchrule\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := c.must(t, "ACL", "LOAD")
+	if !strings.HasPrefix(got, "-ERR "+file+":2: ") {
+		t.Fatalf("ACL LOAD of a bad file: %s", got)
+	}
+	if got := c.must(t, "ACL", "USERS"); got != `["bob", "default"]` {
+		t.Fatalf("users after a refused LOAD: %s", got)
+	}
+}
+
+// A node started with an aclfile loads it when it has no users yet, and
+// keeps the users it has otherwise.
+func TestACL_TheACLFileLoadsAtStartOnlyIntoNoUsers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "users.acl")
+	if err := os.WriteFile(file, []byte("user ops on >ops-pw ~* +@all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{ACLFile: file})
+	c := dial(t, s.addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for c.must(t, "ACL", "USERS") != `["default", "ops"]` {
+		if time.Now().After(deadline) {
+			t.Fatalf("the aclfile's users never loaded: %s", c.must(t, "ACL", "USERS"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := c.must(t, "AUTH", "ops", "ops-pw"); got != "+OK" {
+		t.Fatalf("AUTH ops: %s", got)
+	}
+}
+
+// Changes made at once from many connections all land: each is computed
+// again when another came first (the stored users' hash moved).
+func TestACL_ConcurrentChangesAllLand(t *testing.T) {
+	s := startServer(t, Config{})
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := dial(t, s.addr)
+			defer c.c.Close()
+			v, err := c.do("ACL", "SETUSER", fmt.Sprintf("u%02d", i), "on", "nopass", "+get")
+			if err != nil || format(v) != "+OK" {
+				errs <- fmt.Sprintf("u%02d: %s %v", i, format(v), err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	got := dial(t, s.addr).must(t, "ACL", "USERS")
+	if strings.Count(got, `"u`) != n {
+		t.Fatalf("ACL USERS after %d concurrent SETUSERs: %s", n, got)
+	}
+}
+
+// ACL LOG groups the same refusal of the same user within a minute into
+// one entry with a count, newest first, as addACLLogEntry does, with the
+// context (multi while queuing) and, for AUTH, the command as written;
+// RESET empties it.
+func TestACL_LogGroupsRepeatedRefusals(t *testing.T) {
+	s := startServer(t, Config{})
+	admin := dial(t, s.addr)
+	admin.must(t, "ACL", "SETUSER", "lim", "on", ">pw", "~k*", "+get", "+multi", "+discard")
+	c := dial(t, s.addr)
+	c.must(t, "AUTH", "lim", "pw")
+	for range 3 {
+		if got := c.must(t, "SET", "k", "v"); !strings.HasPrefix(got, "-NOPERM") {
+			t.Fatalf("SET as lim: %s", got)
+		}
+	}
+	c.must(t, "GET", "other")
+	c.must(t, "auth", "lim", "wrong")
+	c.must(t, "MULTI")
+	c.must(t, "HSET", "k", "f", "v")
+	c.must(t, "DISCARD")
+	v, err := admin.do("ACL", "LOG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Elems) != 4 {
+		t.Fatalf("ACL LOG has %d entries, want 4: %s", len(v.Elems), format(v))
+	}
+	want := []string{"count 1 reason command object hset context multi", "count 1 reason auth object auth context toplevel",
+		"count 1 reason key object other context toplevel", "count 3 reason command object set context toplevel"}
+	for i, e := range v.Elems {
+		f := map[string]string{}
+		for j := 0; j+1 < len(e.Elems); j += 2 {
+			f[string(e.Elems[j].Str)] = strings.TrimPrefix(format(e.Elems[j+1]), ":")
+		}
+		got := fmt.Sprintf("count %s reason %s object %s context %s", f["count"], strings.Trim(f["reason"], `"`), strings.Trim(f["object"], `"`),
+			strings.Trim(f["context"], `"`))
+		if got != want[i] || !strings.Contains(f["client-info"], "user=") || f["username"] != `"lim"` {
+			t.Errorf("entry %d: %s (%v), want %s", i, got, f, want[i])
+		}
+	}
+	admin.must(t, "ACL", "LOG", "RESET")
+	if got := admin.must(t, "ACL", "LOG"); got != "[]" {
+		t.Fatalf("ACL LOG after RESET: %s", got)
+	}
+}
+
+// The slow log never shows ACL SETUSER's rules, which carry passwords.
+func TestACL_SlowlogRedactsSetuser(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	c.must(t, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+	c.must(t, "ACL", "SETUSER", "x", ">very-secret", "on")
+	got := c.must(t, "SLOWLOG", "GET")
+	if strings.Contains(got, "very-secret") || !strings.Contains(got, `["ACL", "SETUSER", "(redacted)", "(redacted)", "(redacted)"]`) {
+		t.Fatalf("SLOWLOG GET: %s", got)
+	}
+}
