@@ -2,7 +2,8 @@ package acl
 
 import (
 	"slices"
-	"strings"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // errCode is the errno ACLSetUser leaves on failure; its text is
@@ -174,108 +175,17 @@ func MergeSelectorArgs(args []string) (merged []string, bad int, ok bool) {
 	return merged, 0, true
 }
 
-// splitArgs is Redis's sdssplitargs: arguments separated by spaces, with
-// "double quotes" (and their \n \r \t \b \a \xHH escapes) and 'single
-// quotes'. Unbalanced quotes give no arguments at all, as sdssplitargs'
-// NULL does for a selector.
+// splitArgs is Redis's sdssplitargs (resp.SplitArgs) over a string.
+// Unbalanced quotes give no arguments at all, as sdssplitargs' NULL does
+// for a selector.
 func splitArgs(line string) []string {
-	var out []string
-	p := 0
-	at := func(i int) byte {
-		if i < len(line) {
-			return line[i]
-		}
-		return 0
+	args, ok := resp.SplitArgs([]byte(line))
+	if !ok {
+		return nil
 	}
-	isSpace := func(c byte) bool {
-		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = string(a)
 	}
-	isHex := func(c byte) bool {
-		return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-	}
-	hexVal := func(c byte) byte {
-		switch {
-		case c <= '9':
-			return c - '0'
-		case c >= 'a':
-			return c - 'a' + 10
-		}
-		return c - 'A' + 10
-	}
-	for {
-		for p < len(line) && isSpace(line[p]) {
-			p++
-		}
-		if p >= len(line) {
-			return out
-		}
-		var cur strings.Builder
-		inq, insq, done := false, false, false
-		for !done {
-			c := at(p)
-			switch {
-			case inq:
-				switch {
-				case c == '\\' && at(p+1) == 'x' && isHex(at(p+2)) && isHex(at(p+3)):
-					cur.WriteByte(hexVal(at(p+2))*16 + hexVal(at(p+3)))
-					p += 3
-				case c == '\\' && at(p+1) != 0:
-					p++
-					switch e := at(p); e {
-					case 'n':
-						cur.WriteByte('\n')
-					case 'r':
-						cur.WriteByte('\r')
-					case 't':
-						cur.WriteByte('\t')
-					case 'b':
-						cur.WriteByte('\b')
-					case 'a':
-						cur.WriteByte('\a')
-					default:
-						cur.WriteByte(e)
-					}
-				case c == '"':
-					if at(p+1) != 0 && !isSpace(at(p+1)) {
-						return nil
-					}
-					done = true
-				case c == 0:
-					return nil
-				default:
-					cur.WriteByte(c)
-				}
-			case insq:
-				switch {
-				case c == '\\' && at(p+1) == '\'':
-					p++
-					cur.WriteByte('\'')
-				case c == '\'':
-					if at(p+1) != 0 && !isSpace(at(p+1)) {
-						return nil
-					}
-					done = true
-				case c == 0:
-					return nil
-				default:
-					cur.WriteByte(c)
-				}
-			default:
-				switch c {
-				case ' ', '\n', '\r', '\t', 0:
-					done = true
-				case '"':
-					inq = true
-				case '\'':
-					insq = true
-				default:
-					cur.WriteByte(c)
-				}
-			}
-			if at(p) != 0 {
-				p++
-			}
-		}
-		out = append(out, cur.String())
-	}
+	return out
 }

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // ACL SAVE writes the users to the aclfile, ACL LOAD makes the file's
@@ -162,5 +165,63 @@ func TestACL_SlowlogRedactsSetuser(t *testing.T) {
 	got := c.must(t, "SLOWLOG", "GET")
 	if strings.Contains(got, "very-secret") || !strings.Contains(got, `["ACL", "SETUSER", "(redacted)", "(redacted)", "(redacted)"]`) {
 		t.Fatalf("SLOWLOG GET: %s", got)
+	}
+}
+
+// A command a follower forwards is checked again on the leader against its
+// user, with the users the leader has: WALKER.APPLY and WALKER.FORWARD
+// from a node link answer NOPERM for a user that may not run them, even
+// though the follower let them through.
+func TestACL_TheLeaderChecksForwardedCommandsAgain(t *testing.T) {
+	s := startServer(t, Config{})
+	admin := dial(t, s.addr)
+	admin.must(t, "ACL", "SETUSER", "app", "on", "nopass", "~app:*", "+@all")
+	link := dial(t, s.addr)
+	link.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := (*nodelink.Config)(nil).LinkRESP(link.c, link.r); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(user string, args ...string) string {
+		t.Helper()
+		cmd := make([][]byte, len(args))
+		for i, a := range args {
+			cmd[i] = []byte(a)
+		}
+		e := &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{cmd}}
+		v, err := link.doBytes([]byte("WALKER.APPLY"), e.Encode(), []byte(user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := command.DecodeResult(v.Str)
+		if err != nil {
+			t.Fatalf("WALKER.APPLY reply %s: %v", format(v), err)
+		}
+		if res.Error != "" {
+			return res.Error
+		}
+		return "ok"
+	}
+	if got := apply("app", "SET", "app:1", "v"); got != "ok" {
+		t.Fatalf("an allowed forwarded write: %s", got)
+	}
+	if got := apply("app", "SET", "other", "v"); got != "NOPERM this user has no permissions to access one of the keys used as arguments" {
+		t.Fatalf("a forwarded write to a key app may not write: %s", got)
+	}
+	if got := apply("nosuch", "SET", "app:2", "v"); !strings.HasPrefix(got, "NOPERM") {
+		t.Fatalf("a forwarded write of an unknown user: %s", got)
+	}
+	if got := admin.must(t, "EXISTS", "other", "app:2"); got != ":0" {
+		t.Fatalf("refused writes were applied: EXISTS = %s", got)
+	}
+	v, err := link.doBytes([]byte("WALKER.FORWARD"), []byte("0"), []byte("0"), []byte("app"), []byte("GET"), []byte("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := command.DecodeReply(v.Str)
+	if err != nil {
+		t.Fatalf("WALKER.FORWARD reply %s: %v", format(v), err)
+	}
+	if msg, isErr := r.Err(); !isErr || !strings.HasPrefix(msg, "NOPERM") {
+		t.Fatalf("a forwarded read of a key app may not read: %v", r)
 	}
 }

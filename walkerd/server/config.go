@@ -61,6 +61,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
@@ -696,7 +697,7 @@ func (s *Server) rewriteConfig() error {
 			signed = true // what is appended goes below it
 		}
 		if t != "" && t[0] != '#' {
-			if argv, ok := splitInline([]byte(t)); ok && len(argv) > 0 {
+			if argv, ok := resp.SplitArgs([]byte(t)); ok && len(argv) > 0 {
 				if name, ok := owned(strings.ToLower(string(argv[0]))); ok {
 					at[name] = append(at[name], len(out))
 				}
@@ -775,7 +776,7 @@ func BindHost(a string) string {
 // REWRITE keeps such a line as written (bind 127.0.0.1 -::1), since
 // walkerd listens on the first address only.
 func bindsTo(line, host string) bool {
-	argv, ok := splitInline([]byte(strings.TrimSpace(line)))
+	argv, ok := resp.SplitArgs([]byte(strings.TrimSpace(line)))
 	return ok && len(argv) >= 2 && BindHost(string(argv[1])) == host
 }
 
@@ -932,7 +933,7 @@ func ConfigNames() []string {
 // Redis's sdssplitargs does (splitInline); ok is false for unbalanced
 // quotes.
 func SplitConfigLine(line string) (args []string, ok bool) {
-	bs, ok := splitInline([]byte(line))
+	bs, ok := resp.SplitArgs([]byte(line))
 	if !ok {
 		return nil, false
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // exchange writes raw bytes on a new connection and returns what comes
@@ -159,7 +161,7 @@ func TestSplitInline_FollowsSdssplitargs(t *testing.T) {
 		{`"" ''`, []string{"", ""}},
 		{"a\x00b c", []string{"a"}},
 	} {
-		got, ok := splitInline([]byte(tc.line))
+		got, ok := resp.SplitArgs([]byte(tc.line))
 		if tc.want == nil {
 			if ok {
 				t.Errorf("%q: split as %q, want unbalanced quotes", tc.line, got)
