@@ -112,4 +112,3 @@ func hexVal(c byte) byte {
 		return c - 'A' + 10
 	}
 }
-

@@ -348,6 +348,14 @@ func TestLoadSecret(t *testing.T) {
 	if _, err := LoadSecret(dir + "/missing"); err == nil {
 		t.Fatal("missing file accepted")
 	}
+	open := dir + "/open"
+	writeFile(t, open, "0123456789abcdef\n")
+	if err := os.Chmod(open, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSecret(open); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Fatalf("a secret others can read: %v", err)
+	}
 }
 
 // pipeConn is a net.Conn that reads a fixed input and discards writes.

@@ -120,7 +120,7 @@ func (s *Server) users() *aclView {
 // no user of their own and stay).
 func (s *Server) closeClientsOf(users []string) {
 	for _, k := range s.clients() {
-		if k.link.linked || !slices.Contains(users, k.userLocked()) {
+		if k.nodeLink.Load() || !slices.Contains(users, k.userLocked()) {
 			continue
 		}
 		k.killed.Store(true)
@@ -173,8 +173,8 @@ func (s *Server) authFailed(c *client, cmd, user []byte) {
 // checkACL is the permission check of one command, nil when c's user may
 // run it. A user turned off keeps the connections it has (off refuses
 // AUTH only, as in Redis); a user deleted since c authenticated runs
-// nothing more: Redis closes such connections at ACL DELUSER, walkerd at
-// their next command (on every node, whichever applied the deletion).
+// nothing more: its connections are closed once this node has applied the
+// deletion (closeClientsOf), and a command that comes first is refused.
 func (s *Server) checkACL(c *client, k *command.Spec, args [][]byte) *acl.Denial {
 	v := s.users()
 	name := c.userName()
