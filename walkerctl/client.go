@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,18 +23,43 @@ type client struct {
 	r       *bufio.Reader
 }
 
-// dial connects to addr within timeout and authenticates when a password
-// is given. A server that has no password set is not an error: the
-// password is simply not needed.
-func dial(ctx context.Context, addr, password string, timeout time.Duration) (*client, error) {
+// auth is how walkerctl proves itself to a node: an ACL user and its
+// password (AUTH user password; with no user, AUTH password: the default
+// user), and TLS (nil: plain TCP).
+type auth struct {
+	user, password string
+	tls            *tls.Config
+}
+
+// dial connects to addr within timeout, over TLS when a.tls is set, and
+// authenticates when a password is given. A server that has no password
+// set is not an error: the password is simply not needed.
+func dial(ctx context.Context, addr string, a auth, timeout time.Duration) (*client, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &unreachableError{addr: addr, err: err, timeout: timeout}
 	}
+	if a.tls != nil {
+		cfg := a.tls.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(addr) // the node's certificate names its address
+		}
+		tc := tls.Client(conn, cfg)
+		tc.SetDeadline(time.Now().Add(timeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%s: TLS: %w", addr, err)
+		}
+		conn = tc
+	}
 	c := &client{addr: addr, timeout: timeout, conn: conn, r: bufio.NewReader(conn)}
-	if password != "" {
-		_, err := c.do("AUTH", password)
+	if a.password != "" {
+		args := []string{"AUTH", a.password}
+		if a.user != "" {
+			args = []string{"AUTH", a.user, a.password}
+		}
+		_, err := c.do(args...)
 		var re *replyError
 		if errors.As(err, &re) && strings.Contains(re.msg, "without any password configured") {
 			err = nil

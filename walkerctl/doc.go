@@ -1,7 +1,8 @@
 // Command walkerctl is WalkerDB's cluster admin tool. It talks RESP to any
 // walkerd node and never imports walkerd.
 //
-//	walkerctl [--addr host:port[,host:port...]] [--password P] [--timeout 5s] [--json] COMMAND
+//	walkerctl [--addr host:port[,host:port...]] [--user U] [--password P]
+//	          [--tls [--cacert F] [--cert F --key F]] [--timeout 5s] [--json] COMMAND
 //
 //	join ID RAFT-ADDR [RESP-ADDR]   add a node: a non-voter, promoted once caught up (any node; followers forward)
 //	leave ID                        remove a member

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -102,7 +104,12 @@ func commonFlags(root bool) []cli.Flag {
 	}
 	return []cli.Flag{
 		&cli.StringFlag{Name: "addr", Aliases: []string{"a"}, Value: "127.0.0.1:6379", Usage: "RESP `ADDRESS` of a node, or a comma-separated list of them", EnvVars: env("WALKERCTL_ADDR")},
-		&cli.StringFlag{Name: "password", Usage: "`PASSWORD` to AUTH with (walkerd -requirepass)", EnvVars: env("WALKERCTL_PASSWORD")},
+		&cli.StringFlag{Name: "user", Usage: "ACL `USER` to AUTH as, with --password (default: the default user)", EnvVars: env("WALKERCTL_USER")},
+		&cli.StringFlag{Name: "password", Usage: "`PASSWORD` to AUTH with (walkerd -requirepass, or --user's)", EnvVars: env("WALKERCTL_PASSWORD")},
+		&cli.BoolFlag{Name: "tls", Usage: "connect over TLS (walkerd --tls-port), as redis-cli --tls", EnvVars: env("WALKERCTL_TLS")},
+		&cli.StringFlag{Name: "cacert", Usage: "CA certificate `FILE` to verify nodes with (default: the system's)", EnvVars: env("WALKERCTL_CACERT")},
+		&cli.StringFlag{Name: "cert", Usage: "client certificate `FILE`, for nodes with --tls-auth-clients yes", EnvVars: env("WALKERCTL_CERT")},
+		&cli.StringFlag{Name: "key", Usage: "the client certificate's private key `FILE`", EnvVars: env("WALKERCTL_KEY")},
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "how long to wait for each node to connect and answer", EnvVars: env("WALKERCTL_TIMEOUT")},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
 	}
@@ -110,12 +117,12 @@ func commonFlags(root bool) []cli.Flag {
 
 // opts are the common flags, wherever they were given.
 type opts struct {
-	addrs    []string
-	password string
-	timeout  time.Duration
-	json     bool
-	stdout   io.Writer
-	ctx      context.Context
+	addrs   []string
+	auth    auth
+	timeout time.Duration
+	json    bool
+	stdout  io.Writer
+	ctx     context.Context
 }
 
 // optsOf reads the common flags. A flag given after the command wins over
@@ -138,7 +145,15 @@ func optsOf(c *cli.Context) (*opts, error) {
 	if len(o.addrs) == 0 {
 		return nil, &usageError{msg: "--addr is empty", command: "walkerctl"}
 	}
-	o.password = pick("password").String("password")
+	o.auth.user, o.auth.password = pick("user").String("user"), pick("password").String("password")
+	if o.auth.user != "" && o.auth.password == "" {
+		return nil, &usageError{msg: "--user needs --password", command: "walkerctl"}
+	}
+	var err error
+	if o.auth.tls, err = tlsConfig(pick("tls").Bool("tls"), pick("cacert").String("cacert"), pick("cert").String("cert"),
+		pick("key").String("key")); err != nil {
+		return nil, &usageError{msg: err.Error(), command: "walkerctl"}
+	}
 	o.timeout = pick("timeout").Duration("timeout")
 	if o.timeout <= 0 {
 		return nil, &usageError{msg: "--timeout must be positive", command: "walkerctl"}
@@ -149,7 +164,40 @@ func optsOf(c *cli.Context) (*opts, error) {
 
 // dial connects to one node.
 func (o *opts) dial(addr string) (*client, error) {
-	return dial(o.ctx, addr, o.password, o.timeout)
+	return dial(o.ctx, addr, o.auth, o.timeout)
+}
+
+// tlsConfig is the TLS of --tls, --cacert, --cert and --key (redis-cli's
+// names); nil without --tls.
+func tlsConfig(on bool, cacert, cert, key string) (*tls.Config, error) {
+	if !on {
+		if cacert != "" || cert != "" || key != "" {
+			return nil, errors.New("--cacert, --cert and --key need --tls")
+		}
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", cacert)
+		}
+	}
+	if (cert == "") != (key == "") {
+		return nil, errors.New("--cert and --key go together")
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // anyNode connects to the first of --addr that answers. Only an

@@ -91,7 +91,7 @@ func waitReady(o *opts, addr string, deadline time.Time) error {
 // checkReady asks addr once: nil when it answers PING with PONG and, in
 // cluster mode, INFO raft names a leader's address.
 func checkReady(o *opts, addr string, timeout time.Duration) error {
-	cl, err := dial(o.ctx, addr, o.password, timeout)
+	cl, err := dial(o.ctx, addr, o.auth, timeout)
 	if err != nil {
 		return err
 	}
