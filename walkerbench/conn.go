@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/internal/tlsclient"
 )
 
 // epoch is the zero of now(): monotonic nanoseconds since the program
@@ -44,18 +45,34 @@ func (t *timedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dial connects to addr and authenticates if password is set.
-func dial(addr, password string, timeout time.Duration) (*conn, error) {
+// dial connects to addr, over TLS when w.tls is set, and authenticates
+// when w.password is set (as w.user when that is set too).
+func dial(addr string, w *workload) (*conn, error) {
+	timeout := w.timeout
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
+	if w.tls != nil {
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		tc, err := tlsclient.Client(nc, addr, w.tls)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		tc.SetDeadline(time.Time{})
+		nc = tc
+	}
 	c := &conn{nc: nc, timeout: timeout}
 	c.tr.nc = nc
 	c.r = bufio.NewReaderSize(&c.tr, 64<<10)
-	if password != "" {
+	if w.password != "" {
+		args := []string{"AUTH", w.password}
+		if w.user != "" {
+			args = []string{"AUTH", w.user, w.password}
+		}
 		var rp reply
-		if err := c.do(&rp, "AUTH", password); err != nil {
+		if err := c.do(&rp, args...); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("AUTH: %w", err)
 		}

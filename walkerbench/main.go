@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/tlsclient"
 	"golang.org/x/term"
 
 	"github.com/walkerdb/walkerdb/internal/version"
@@ -95,7 +96,12 @@ func serverFlags() []cli.Flag {
 		&cli.IntFlag{Name: "pipeline", Aliases: []string{"P"}, Value: 1, Usage: "commands per write on each connection (open loop: the most sent at once)"},
 		&cli.IntFlag{Name: "mset-keys", Value: 10, Usage: "keys per MSET"},
 		&cli.StringFlag{Name: "level", Usage: "read with LEVELGET key level: default, stale or consistent (unset: GET)"},
+		&cli.StringFlag{Name: "user", Usage: "ACL `USER` to AUTH as, with --password"},
 		&cli.StringFlag{Name: "password", Aliases: []string{"a"}, Usage: "AUTH with this password"},
+		&cli.BoolFlag{Name: "tls", Usage: "connect over TLS, as redis-benchmark --tls"},
+		&cli.StringFlag{Name: "cacert", Usage: "CA certificate `FILE` to verify the targets with"},
+		&cli.StringFlag{Name: "cert", Usage: "client certificate `FILE`"},
+		&cli.StringFlag{Name: "key", Usage: "the client certificate's private key `FILE`"},
 		&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "a connection that answers nothing for this long fails"},
 	}
 }
@@ -173,6 +179,11 @@ func parseWorkload(c *cli.Context, mode string) (*workload, []target, error) {
 	var targets []target
 	if mode == "server" {
 		w.pipeline, w.msetKeys, w.password, w.timeout = c.Int("pipeline"), c.Int("mset-keys"), c.String("password"), c.Duration("timeout")
+		w.user = c.String("user")
+		var err error
+		if w.tls, err = tlsclient.Config(c.Bool("tls"), c.String("cacert"), c.String("cert"), c.String("key")); err != nil {
+			return nil, nil, err
+		}
 		if w.pipeline < 1 {
 			return nil, nil, errors.New("--pipeline: at least 1")
 		}

@@ -46,7 +46,7 @@ func runServer(ctx context.Context, w *workload, tg target, prog *progress) ([]*
 	r := &serverRun{w: w, tg: tg, ks: newKeyspace(w.prefix, w.keys, w.keySize, counters)}
 	defer r.close()
 	for i := range w.clients {
-		c, err := dial(tg.addr, w.password, w.timeout)
+		c, err := dial(tg.addr, w)
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", tg.name, err)
 		}
@@ -178,7 +178,7 @@ func (r *serverRun) body(test string) func(ph *phase, client int) {
 		sc := r.clients[client]
 		if sc.dead {
 			// Its connection failed in an earlier phase: try once more.
-			c, err := dial(r.tg.addr, r.w.password, r.w.timeout)
+			c, err := dial(r.tg.addr, r.w)
 			if err != nil {
 				if r.w.rate > 0 {
 					// Its share of the schedule is never sent.

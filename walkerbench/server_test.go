@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/proc"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 func TestRun_AgainstRedisEveryRequestIsAnsweredAndRight(t *testing.T) {
@@ -304,5 +307,43 @@ func TestRun_BadFlagsAreRefusedBeforeAnythingRuns(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "connect") {
 			t.Errorf("%v: err = %v, want a flag error", args, err)
 		}
+	}
+}
+
+// walkerbench reaches a TLS server and authenticates as an ACL user:
+// --tls --cacert and --user --password, as redis-benchmark takes them.
+func TestRun_OverTLSAsAnACLUser(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, dir)
+	cert, key := ca.Issue("redis", "127.0.0.1")
+	port := strings.TrimPrefix(harness.FreeAddr(t), "127.0.0.1:")
+	p := &proc.Process{Bin: "redis-server", LogPath: filepath.Join(dir, "redis.log")}
+	t.Cleanup(p.Kill)
+	if err := p.Start("--port", "0", "--tls-port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+		"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca.CertFile, "--tls-auth-clients", "no",
+		"--user", "bench", "on", ">benchpw", "~*", "+@all"); err != nil {
+		t.Fatal(err)
+	}
+	target := "127.0.0.1:" + port
+	args := []string{"run", "--target", target, "-t", "set,get", "-n", "500", "-c", "2", "--warmup", "0",
+		"--tls", "--cacert", ca.CertFile, "--user", "bench", "--password", "benchpw"}
+	var r *Report
+	if err := harness.WaitFor(10*time.Second, func() error {
+		out, errOut, err := bench(append(args, "--json")...)
+		if err != nil {
+			return fmt.Errorf("%v\n%s\n%s\n%s", err, out, errOut, p.Log())
+		}
+		return json.Unmarshal([]byte(out), &r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, r, 500)
+	// The wrong password is refused before anything runs.
+	if _, errOut, err := bench("run", "--target", target, "-t", "get", "-n", "10", "--tls", "--cacert", ca.CertFile,
+		"--user", "bench", "--password", "nope"); err == nil {
+		t.Fatalf("a wrong password ran: %s", errOut)
 	}
 }

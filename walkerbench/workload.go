@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,7 +55,9 @@ type workload struct {
 	rate     float64 // requests per second over all clients; 0 = closed loop
 
 	level    string // server reads: "" plain GET, else LEVELGET's level, "0".."2"
+	user     string // ACL user AUTH names with password ("": AUTH password)
 	password string
+	tls      *tls.Config // connect over TLS (nil: plain TCP)
 	prefill  bool
 	verify   float64 // fraction of read values whose contents are checked
 	timeout  time.Duration

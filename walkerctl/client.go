@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/internal/tlsclient"
 )
 
 // client is one connection to one node. It sends a command and waits for
@@ -41,15 +42,11 @@ func dial(ctx context.Context, addr string, a auth, timeout time.Duration) (*cli
 		return nil, &unreachableError{addr: addr, err: err, timeout: timeout}
 	}
 	if a.tls != nil {
-		cfg := a.tls.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName, _, _ = net.SplitHostPort(addr) // the node's certificate names its address
-		}
-		tc := tls.Client(conn, cfg)
-		tc.SetDeadline(time.Now().Add(timeout))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		conn.SetDeadline(time.Now().Add(timeout))
+		tc, err := tlsclient.Client(conn, addr, a.tls)
+		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("%s: TLS: %w", addr, err)
+			return nil, err
 		}
 		conn = tc
 	}

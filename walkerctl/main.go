@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/internal/tlsclient"
 	"github.com/walkerdb/walkerdb/internal/version"
 )
 
@@ -150,7 +149,7 @@ func optsOf(c *cli.Context) (*opts, error) {
 		return nil, &usageError{msg: "--user needs --password", command: "walkerctl"}
 	}
 	var err error
-	if o.auth.tls, err = tlsConfig(pick("tls").Bool("tls"), pick("cacert").String("cacert"), pick("cert").String("cert"),
+	if o.auth.tls, err = tlsclient.Config(pick("tls").Bool("tls"), pick("cacert").String("cacert"), pick("cert").String("cert"),
 		pick("key").String("key")); err != nil {
 		return nil, &usageError{msg: err.Error(), command: "walkerctl"}
 	}
@@ -165,39 +164,6 @@ func optsOf(c *cli.Context) (*opts, error) {
 // dial connects to one node.
 func (o *opts) dial(addr string) (*client, error) {
 	return dial(o.ctx, addr, o.auth, o.timeout)
-}
-
-// tlsConfig is the TLS of --tls, --cacert, --cert and --key (redis-cli's
-// names); nil without --tls.
-func tlsConfig(on bool, cacert, cert, key string) (*tls.Config, error) {
-	if !on {
-		if cacert != "" || cert != "" || key != "" {
-			return nil, errors.New("--cacert, --cert and --key need --tls")
-		}
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cacert != "" {
-		pem, err := os.ReadFile(cacert)
-		if err != nil {
-			return nil, fmt.Errorf("--cacert: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", cacert)
-		}
-	}
-	if (cert == "") != (key == "") {
-		return nil, errors.New("--cert and --key go together")
-	}
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("--cert/--key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg, nil
 }
 
 // anyNode connects to the first of --addr that answers. Only an

@@ -1,16 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,47 +10,17 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/proc"
+	"github.com/walkerdb/walkerdb/internal/tlsclient"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
-
-// testCerts writes a CA and a certificate for 127.0.0.1 it signed into
-// dir, and returns the three files' paths.
-func testCerts(t *testing.T, dir string) (ca, cert, key string) {
-	t.Helper()
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "walkerctl test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	nodeTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "node"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	nodeDER, err := x509.CreateCertificate(rand.Reader, nodeTmpl, caTmpl, &nodeKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(nodeKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return write("ca.pem", "CERTIFICATE", caDER), write("node.pem", "CERTIFICATE", nodeDER), write("node.key", "EC PRIVATE KEY", keyDER)
-}
 
 // walkerctl reaches a node that serves TLS only, and authenticates as an
 // ACL user: --tls --cacert (redis-cli's names), --user and --password.
 func TestCLI_TLSAndACLUser(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key := testCerts(t, dir)
+	authority := tlstest.NewCA(t, dir)
+	ca := authority.CertFile
+	cert, key := authority.Issue("node", "127.0.0.1")
 	addrs := harness.FreeAddrs(t, 2)
 	_, port, _ := net.SplitHostPort(addrs[0])
 	p := &proc.Process{Bin: walkerd(t), LogPath: filepath.Join(dir, "walkerd.log")}
@@ -121,7 +83,7 @@ func tlsDoCLI(t *testing.T, args []string, cmd ...string) (string, error) {
 			a.password = args[i+1]
 		}
 	}
-	cfg, err := tlsConfig(true, cacert, "", "")
+	cfg, err := tlsclient.Config(true, cacert, "", "")
 	if err != nil {
 		return "", err
 	}

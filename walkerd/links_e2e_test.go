@@ -19,7 +19,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf/tlstest"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 // Node links (walkerd/nodelink, links.go): the Raft port and the

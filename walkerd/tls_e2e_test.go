@@ -20,7 +20,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/proc"
 	"github.com/walkerdb/walkerdb/internal/resp"
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf/tlstest"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 // tlsNode is a walkerd serving TLS only (--tcp HOST:0 --tls-port P).

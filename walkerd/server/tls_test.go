@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf/tlstest"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 // startTLSServer serves cfg on a plain listener (s.addr) and a TLS one,

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf/tlstest"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 func TestParseProtocols_RedisNamesAndDefault(t *testing.T) {
