@@ -27,9 +27,11 @@ import (
 //	                             CA signed for a client would pass as a node
 //
 // With none of them, links are not authenticated: anyone who can reach the
-// Raft port can append to the log. walkerd then logs a WARN, and refuses
-// to start unless its Raft and RESP bind addresses are loopback. A
-// standalone node has no links.
+// Raft port can append to the log, and any local process can link to the
+// RESP port and skip AUTH. walkerd then logs a WARN, and refuses to start
+// unless its Raft and RESP bind addresses are loopback; a start-up
+// requirepass, if given, keys the links meanwhile. A standalone node has
+// no links.
 //
 // The secret is never logged, and CONFIG GET does not show it.
 
@@ -103,8 +105,18 @@ func nodeLinks(c *cli.Context, s *settings, log *slog.Logger) (*nodelink.Config,
 				a.flag, a.addr, flagClusterSecretFile, flagTLSCluster)
 		}
 	}
-	log.Warn("node links are not authenticated: any local process can send Raft RPCs and forwarded commands; "+
-		"allowed because this node binds to loopback only. Set --cluster-secret-file or --tls-cluster yes", "raft", s.raftAddr, "resp", s.tcp)
+	if s.pass != "" {
+		// The start-up password keys the links, so that a local process
+		// without it can neither link (and skip AUTH on the RESP port) nor
+		// send Raft RPCs. The nodes must share it; a later CONFIG SET
+		// requirepass does not change it.
+		links.Secret = []byte(s.pass)
+		log.Warn("node links are keyed with the start-up requirepass, not a cluster secret: "+
+			"allowed because this node binds to loopback only. Set --cluster-secret-file", "raft", s.raftAddr, "resp", s.tcp)
+		return links, nil
+	}
+	log.Warn("node links are not authenticated: any local process can send Raft RPCs and forwarded commands, "+
+		"and link to skip AUTH and ACLs; allowed because this node binds to loopback only. Set --cluster-secret-file", "raft", s.raftAddr, "resp", s.tcp)
 	return links, nil
 }
 

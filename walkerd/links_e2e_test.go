@@ -17,9 +17,9 @@ import (
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/proc"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/internal/tlstest"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
-	"github.com/walkerdb/walkerdb/internal/tlstest"
 )
 
 // Node links (walkerd/nodelink, links.go): the Raft port and the
@@ -474,5 +474,81 @@ func TestE2E_Links_TLSOnlyRESPCluster(t *testing.T) {
 	tc.Write(resp.AppendCommand(nil, [][]byte{[]byte("WALKER.FORWARD"), []byte("0"), []byte("0"), []byte("default"), []byte("DBSIZE")}))
 	if raw, err := resp.ReadRaw(r); err != nil || !strings.HasPrefix(string(raw), "-NOPERM this command is for WalkerDB node links only") {
 		t.Fatalf("WALKER.FORWARD after the refused link: %q %v", raw, err)
+	}
+}
+
+// Without a cluster secret, the start-up requirepass keys the node links:
+// the nodes link and forward with it, a local process that lacks it cannot
+// link to skip AUTH, nor inject into the Raft port. A standalone node
+// takes no link at all.
+func TestE2E_Links_WithoutASecretThePasswordKeysTheLinks(t *testing.T) {
+	b := bin(t)
+	pass := []string{"--requirepass", "links-by-password"}
+	n1 := harness.NewNode(t, b, "node1", pass...)
+	n2 := harness.NewNode(t, b, "node2", pass...)
+	for i, n := range []*harness.Node{n1, n2} {
+		args := []string{"-id", n.ID, "-tcp", n.RESP, "-raft", n.Raft, "-dir", filepath.Join(n.Dir, "data"), "-raftdir", filepath.Join(n.Dir, "raft")}
+		if i == 1 {
+			args = append(args, "-join", n1.RESP)
+		}
+		if err := n.Process.Start(append(args, n.Args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := harness.WaitFor(20*time.Second, func() error {
+		cn, err := harness.Dial(n2.RESP)
+		if err != nil {
+			return err
+		}
+		defer cn.Close()
+		cn.Do("AUTH", "links-by-password")
+		if got, err := cn.Do("SET", "k", "through-node2"); err != nil || got != "+OK\r\n" {
+			return fmt.Errorf("SET through node2: %q %v", got, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, n1.Log(), n2.Log())
+	}
+	if !strings.Contains(n1.Log(), "node links are keyed with the start-up requirepass") {
+		t.Fatalf("no WARN naming the password as the links' key:\n%s", n1.Log())
+	}
+	for _, n := range []*harness.Node{n1, n2} {
+		c, err := net.DialTimeout("tcp", n.RESP, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		if err := (&nodelink.Config{}).LinkRESP(c, r); err == nil {
+			t.Fatalf("%s: a link with the empty key was taken", n.ID)
+		}
+		c.Write(resp.AppendCommand(nil, [][]byte{[]byte("GET"), []byte("k")}))
+		if raw, _ := resp.ReadRaw(r); !strings.HasPrefix(string(raw), "-NOAUTH") {
+			t.Fatalf("%s: GET after a refused link: %q", n.ID, raw)
+		}
+		c.Close()
+		if _, err := inject(n.Raft, 1, 1, true); err == nil {
+			t.Fatalf("%s: an injection with the empty key was answered", n.ID)
+		}
+	}
+
+	solo := harness.NewNode(t, b, "solo", "--standalone", "--requirepass", "solo-pw")
+	if err := solo.Process.Start("-id", "solo", "-tcp", solo.RESP, "-dir", filepath.Join(solo.Dir, "data"), "--standalone", "--requirepass", "solo-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitFor(10*time.Second, func() error {
+		c, err := net.DialTimeout("tcp", solo.RESP, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		err = (&nodelink.Config{}).LinkRESP(c, bufio.NewReader(c))
+		if err == nil || !strings.Contains(err.Error(), "takes no node links") {
+			return fmt.Errorf("a link to a standalone node: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -51,12 +51,21 @@ func TestE2E_Member_JoinerIsPromotedAndVotes(t *testing.T) {
 	c := harness.StartCluster(t, bin(t), 3) // waits until all three are voters
 	t.Logf("3 voters %v after the first node started", time.Since(start).Round(time.Millisecond))
 	first := c.Nodes[0]
-	log := first.Log()
 	for _, id := range []string{"node2", "node3"} {
-		joined := regexp.MustCompile(`msg="member joined as a non-voter" id=` + id + ` `).FindStringIndex(log)
-		promoted := regexp.MustCompile(`msg="promoted a non-voter to voter" id=` + id + ` .*after=(\S+)`).FindStringSubmatchIndex(log)
-		if joined == nil || promoted == nil || promoted[0] < joined[0] {
-			t.Fatalf("%s: the leader's log does not show it joining as a non-voter and then promoted\n%s", id, log)
+		// The leader logs a promotion once AddVoter has returned, which
+		// may be a moment after the configuration the harness waited for.
+		var log string
+		var joined, promoted []int
+		if err := harness.WaitFor(5*time.Second, func() error {
+			log = first.Log()
+			joined = regexp.MustCompile(`msg="member joined as a non-voter" id=` + id + ` `).FindStringIndex(log)
+			promoted = regexp.MustCompile(`msg="promoted a non-voter to voter" id=` + id + ` .*after=(\S+)`).FindStringSubmatchIndex(log)
+			if joined == nil || promoted == nil || promoted[0] < joined[0] {
+				return fmt.Errorf("%s: the leader's log does not show it joining as a non-voter and then promoted", id)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("%v\n%s", err, log)
 		}
 		after, err := time.ParseDuration(log[promoted[2]:promoted[3]])
 		if err != nil {

@@ -193,6 +193,31 @@ func (s *selector) check(cmd *command.Spec, args [][]byte, keys *[]command.KeyRe
 	return 0, 0, nil
 }
 
+// KeyAllowed reports whether any selector of u allows the key with the
+// access asked, as acl.c's ACLUserCheckKeyPerm (SORT's BY and GET
+// patterns ask it for the key "*" read: only a user who may read every
+// key may use them).
+func (u *User) KeyAllowed(key []byte, read, write bool) bool {
+	var need uint8
+	if read {
+		need |= permRead
+	}
+	if write {
+		need |= permWrite
+	}
+	for _, s := range u.selectors {
+		if s.allKeys {
+			return true
+		}
+		for _, p := range s.keys {
+			if p.perm&need == need && command.Match([]byte(p.pattern), key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ChannelAllowed reports whether any selector of u allows the channel, or
 // with pattern the channel pattern (compared literally), as acl.c's
 // ACLUserCheckChannelPerm: ACL SETUSER disconnects the user's Pub/Sub

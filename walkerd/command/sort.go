@@ -50,6 +50,9 @@ type sortArgs struct {
 	dontsort     bool // BY a pattern without '*'
 	gets         [][]byte
 	store        []byte
+	// patterned is the first option that reads keys by a pattern, "BY"
+	// (with a '*') or "GET", for the ACL check of runSort; "" for none.
+	patterned string
 }
 
 // parseSort parses the options as sortCommandGeneric does, left to right:
@@ -87,9 +90,15 @@ func parseSort(args [][]byte, now int64) (any, error) {
 		case equalFold(args[j], "by") && left >= 1:
 			a.by = args[j+1]
 			a.dontsort = bytes.IndexByte(cstr(a.by), '*') < 0
+			if !a.dontsort && a.patterned == "" {
+				a.patterned = "BY"
+			}
 			j++
 		case equalFold(args[j], "get") && left >= 1:
 			a.gets = append(a.gets, args[j+1])
+			if a.patterned == "" {
+				a.patterned = "GET"
+			}
 			j++
 		default:
 			return nil, ErrSyntax
@@ -106,8 +115,18 @@ type sortItem struct {
 	cmp   []byte
 }
 
+// FullKeyRead, when set (walkerd's server sets it), reports whether the
+// ACL user may read every key, by the users WALKER.ACLSET stored (nil:
+// none): sort.c lets only such a user use BY and GET patterns, which read
+// keys no argument names.
+var FullKeyRead func(users []byte, user string) bool
+
 func runSort(c *ctx, args [][]byte, p any) {
 	a := *p.(*sortArgs)
+	if a.patterned != "" && c.user != "" && FullKeyRead != nil && !FullKeyRead(c.aclUsers(), c.user) {
+		c.r.Error("ERR " + a.patterned + " option of SORT denied due to insufficient ACL permissions.")
+		return
+	}
 	key := args[1]
 	var elems [][]byte
 	typ := keyspace.List

@@ -100,32 +100,56 @@ func (s *Server) users() *aclView {
 			v.free[u.Name] = true
 		}
 	}
-	old := s.aclView.Swap(v)
-	if old != nil {
-		var gone []string
-		for _, u := range old.set.Users() {
-			if set.User(u.Name) == nil {
-				gone = append(gone, u.Name)
-			}
-		}
-		if len(gone) > 0 {
-			go s.closeClientsOf(gone) // not under aclMu: accept holds s.mu and reads the users
-		}
+	if old := s.aclView.Swap(v); old != nil && !bytes.Equal(old.stored, v.stored) {
+		go s.closeRevoked(set) // not under aclMu: accept holds s.mu and reads the users
 	}
 	return v
 }
 
-// closeClientsOf closes the connections authenticated as users that were
-// deleted, as ACL DELUSER frees them in Redis (other nodes' links carry
-// no user of their own and stay).
-func (s *Server) closeClientsOf(users []string) {
+// closeRevoked closes, once the users changed, the connections of users
+// that were deleted, as ACL DELUSER frees them in Redis, and those
+// subscribed to a channel, pattern or shard channel their user may no
+// longer subscribe to, as ACL SETUSER does (ACLKillPubsubClientsIfNeeded).
+// Other nodes' links carry no user of their own and stay.
+func (s *Server) closeRevoked(set *acl.Set) {
 	for _, k := range s.clients() {
-		if k.nodeLink.Load() || !slices.Contains(users, k.userLocked()) {
+		if k.nodeLink.Load() {
+			continue
+		}
+		u := set.User(k.userLocked())
+		if u != nil && !s.subscribedBeyond(k, u) {
 			continue
 		}
 		k.killed.Store(true)
 		k.conn.NetConn().Close()
 	}
+}
+
+// subscribedBeyond reports whether k is subscribed to something u may not
+// subscribe to.
+func (s *Server) subscribedBeyond(k *client, u *acl.User) bool {
+	s.ps.mu.RLock()
+	defer s.ps.mu.RUnlock()
+	st := k.ps
+	if st == nil {
+		return false
+	}
+	for ch := range st.channels {
+		if !u.ChannelAllowed([]byte(ch), false) {
+			return true
+		}
+	}
+	for ch := range st.shard {
+		if !u.ChannelAllowed([]byte(ch), false) {
+			return true
+		}
+	}
+	for p := range st.patterns {
+		if !u.ChannelAllowed([]byte(p), true) {
+			return true
+		}
+	}
+	return false
 }
 
 // unrestricted reports whether a user's ACL LIST rules allow everything:
@@ -174,7 +198,7 @@ func (s *Server) authFailed(c *client, cmd, user []byte) {
 // run it. A user turned off keeps the connections it has (off refuses
 // AUTH only, as in Redis); a user deleted since c authenticated runs
 // nothing more: its connections are closed once this node has applied the
-// deletion (closeClientsOf), and a command that comes first is refused.
+// deletion (closeRevoked), and a command that comes first is refused.
 func (s *Server) checkACL(c *client, k *command.Spec, args [][]byte) *acl.Denial {
 	v := s.users()
 	name := c.userName()
@@ -221,6 +245,47 @@ func (s *Server) checkForwarded(c *client, user string, cmds [][][]byte) string 
 	return ""
 }
 
+// deniedAtExec checks a transaction's queued commands again when EXEC
+// runs them, as execCommand does: for each one the user may no longer
+// run (its rules changed since it was queued), the NOPERM error it
+// answers instead of running, logged in ACL LOG with context "multi";
+// "" for the others. nil when every command may run.
+func (s *Server) deniedAtExec(c *client, queue []queued) []string {
+	v := s.users()
+	name := c.userName()
+	if v.free[name] {
+		return nil
+	}
+	u := v.set.User(name)
+	var out []string
+	for i, q := range queue {
+		if q.spec.Flags&command.FlagNoAuth != 0 {
+			continue
+		}
+		d := &acl.Denial{Reason: acl.ReasonCommand, Object: q.spec.Name}
+		if u != nil {
+			d = u.Check(q.spec, q.args)
+		}
+		if d == nil {
+			continue
+		}
+		if out == nil {
+			out = make([]string, len(queue))
+		}
+		s.denied(c, name, d, q.spec, "multi")
+		out[i] = "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+			"This command is no longer allowed for the following reason: " + execDenied[d.Reason]
+	}
+	return out
+}
+
+// execDenied are acl.c's reasons (getAclErrorMessage) in EXEC's NOPERM.
+var execDenied = map[int]string{
+	acl.ReasonCommand: "no permission to execute the command or subcommand",
+	acl.ReasonKey:     "no permission to touch the specified keys",
+	acl.ReasonChannel: "no permission to access one of the channels used as arguments",
+}
+
 // restrictedUser is c's user when it is restricted, "" when it may run
 // anything (command.Entry.User).
 func (s *Server) restrictedUser(c *client) string {
@@ -231,13 +296,51 @@ func (s *Server) restrictedUser(c *client) string {
 	return name
 }
 
-func init() { command.ScriptPermission = scriptPermission }
+func init() {
+	command.ScriptPermission = scriptPermission
+	command.FullKeyRead = fullKeyRead
+}
 
-// scriptUsers is the last users scriptPermission decoded, by their stored
+// fullKeyRead is command.FullKeyRead: whether the user may read the key
+// "*", as sort.c asks ACLUserCheckKeyPerm, by the users the log
+// replicated (the default user that only requirepass makes may).
+func fullKeyRead(stored []byte, user string) bool {
+	set, ok := storedUsers(stored)
+	if !ok {
+		return false
+	}
+	var u *acl.User
+	if set != nil {
+		u = set.User(user)
+	}
+	if u == nil {
+		return user == "default" && (set == nil || set.User("default") == nil)
+	}
+	return u.KeyAllowed([]byte("*"), true, false)
+}
+
+// storedUsers decodes the replicated users (nil for none), keeping the last
+// decoded; ok is false when they cannot be decoded.
+func storedUsers(stored []byte) (*acl.Set, bool) {
+	if stored == nil {
+		return nil, true
+	}
+	if v := lastUsers.Load(); v != nil && bytes.Equal(v.stored, stored) {
+		return v.set, true
+	}
+	set, err := acl.Decode(stored)
+	if err != nil {
+		return nil, false
+	}
+	lastUsers.Store(&decodedUsers{stored: bytes.Clone(stored), set: set})
+	return set, true
+}
+
+// lastUsers are the replicated users storedUsers decoded last, by their stored
 // form.
-var scriptUsers atomic.Pointer[scriptUserSet]
+var lastUsers atomic.Pointer[decodedUsers]
 
-type scriptUserSet struct {
+type decodedUsers struct {
 	stored []byte
 	set    *acl.Set
 }
@@ -248,17 +351,9 @@ type scriptUserSet struct {
 // node's requirepass makes (none replicated) may run anything, on every
 // node alike.
 func scriptPermission(stored []byte, user string, spec *command.Spec, args [][]byte) string {
-	var set *acl.Set
-	if stored != nil {
-		if v := scriptUsers.Load(); v != nil && bytes.Equal(v.stored, stored) {
-			set = v.set
-		} else {
-			var err error
-			if set, err = acl.Decode(stored); err != nil {
-				return scriptDenied[acl.ReasonCommand]
-			}
-			scriptUsers.Store(&scriptUserSet{stored: bytes.Clone(stored), set: set})
-		}
+	set, ok := storedUsers(stored)
+	if !ok {
+		return scriptDenied[acl.ReasonCommand]
 	}
 	var u *acl.User
 	if set != nil {

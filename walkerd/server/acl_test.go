@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
@@ -173,7 +174,7 @@ func TestACL_SlowlogRedactsSetuser(t *testing.T) {
 // from a node link answer NOPERM for a user that may not run them, even
 // though the follower let them through.
 func TestACL_TheLeaderChecksForwardedCommandsAgain(t *testing.T) {
-	s := startServer(t, Config{})
+	s := startServer(t, Config{Links: &nodelink.Config{}})
 	admin := dial(t, s.addr)
 	admin.must(t, "ACL", "SETUSER", "app", "on", "nopass", "~app:*", "+@all")
 	link := dial(t, s.addr)
@@ -223,5 +224,71 @@ func TestACL_TheLeaderChecksForwardedCommandsAgain(t *testing.T) {
 	}
 	if msg, isErr := r.Err(); !isErr || !strings.HasPrefix(msg, "NOPERM") {
 		t.Fatalf("a forwarded read of a key app may not read: %v", r)
+	}
+}
+
+// Taking a channel away from a user closes its connections subscribed to
+// it, as ACL SETUSER does in Redis 7 (ACLKillPubsubClientsIfNeeded): they
+// hear nothing more. Subscribers to what is still allowed stay.
+func TestACL_RevokedChannelsCloseTheirSubscribers(t *testing.T) {
+	s := startServer(t, Config{})
+	admin := dial(t, s.addr)
+	admin.must(t, "ACL", "SETUSER", "rv", "on", "nopass", "+@all", "~*", "resetchannels", "&news.*", "&keep")
+	sub := func(cmd, ch string) *conn {
+		c := dial(t, s.addr)
+		c.must(t, "AUTH", "rv", "x")
+		if err := c.send([]byte(cmd), []byte(ch)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := resp.ReadValue(c.r); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	news, pnews, keep := sub("SUBSCRIBE", "news.x"), sub("PSUBSCRIBE", "news.*"), sub("SUBSCRIBE", "keep")
+	admin.must(t, "ACL", "SETUSER", "rv", "resetchannels", "&keep")
+	for name, c := range map[string]*conn{"SUBSCRIBE news.x": news, "PSUBSCRIBE news.*": pnews} {
+		c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if v, err := resp.ReadValue(c.r); err == nil {
+			t.Fatalf("%s: still open after its channel was revoked, got %s", name, format(v))
+		}
+	}
+	if got := admin.must(t, "PUBLISH", "news.x", "after"); got != ":0" {
+		t.Fatalf("PUBLISH to a revoked channel reached %s subscribers", got)
+	}
+	if got := admin.must(t, "PUBLISH", "keep", "still"); got != ":1" {
+		t.Fatalf("PUBLISH to the channel kept: %s", got)
+	}
+	keep.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if v, err := resp.ReadValue(keep.r); err != nil || !strings.Contains(format(v), "still") {
+		t.Fatalf("the subscriber of the channel kept: %s %v", format(v), err)
+	}
+}
+
+// EXEC checks the queued commands again, as execCommand does: a command
+// the user's rules no longer allow answers NOPERM in its place in the
+// reply and does not run; the others run (Redis 7.0.15's texts).
+func TestACL_ExecChecksQueuedCommandsAgain(t *testing.T) {
+	s := startServer(t, Config{})
+	admin := dial(t, s.addr)
+	admin.must(t, "ACL", "SETUSER", "mx", "on", "nopass", "+@all", "~*")
+	u := dial(t, s.addr)
+	u.must(t, "AUTH", "mx", "x")
+	for _, cmd := range [][]string{{"MULTI"}, {"SET", "mk", "1"}, {"SET", "other", "1"}, {"GET", "other"}, {"PING"}} {
+		u.must(t, cmd...)
+	}
+	admin.must(t, "ACL", "SETUSER", "mx", "resetkeys", "~other", "-get")
+	const changed = "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+		"This command is no longer allowed for the following reason: "
+	want := `[-` + changed + `no permission to touch the specified keys, +OK, -` + changed +
+		`no permission to execute the command or subcommand, +PONG]`
+	if got := u.must(t, "EXEC"); got != want {
+		t.Fatalf("EXEC:\n got  %s\n want %s", got, want)
+	}
+	if got := admin.must(t, "EXISTS", "mk"); got != ":0" {
+		t.Fatalf("a refused command of the transaction ran: EXISTS mk = %s", got)
+	}
+	if got := admin.must(t, "GET", "other"); got != `"1"` {
+		t.Fatalf("an allowed command of the transaction did not run: GET other = %s", got)
 	}
 }

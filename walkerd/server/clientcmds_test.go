@@ -7,6 +7,7 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
 // readReply reads one reply with a deadline; ok is false when none came
@@ -364,7 +365,7 @@ func TestClientKill_BlockedAndPausedClients(t *testing.T) {
 // TYPE normal: killing "every client" on the leader must not cut the
 // followers' writes off.
 func TestClientKill_SparesNodeLinks(t *testing.T) {
-	leader := startServer(t, Config{})
+	leader := startServer(t, Config{Links: &nodelink.Config{}})
 	// walkerd's own forwarder: one pooled connection the leader sees as
 	// a client for the whole test.
 	pool := forward.New(forward.Options{ConnsPerAddr: 1})

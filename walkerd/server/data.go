@@ -415,7 +415,11 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	}
 	now := s.nowMs()
 	e := &command.Entry{NowMs: now, DB: c.db, Exec: true, Watches: watches}
-	for _, q := range queue {
+	denied := s.deniedAtExec(c, queue) // acl.go
+	for i, q := range queue {
+		if denied != nil && denied[i] != "" {
+			continue
+		}
 		if q.spec.IsData() {
 			e.Cmds = append(e.Cmds, q.args)
 			e.Parsed = append(e.Parsed, q.spec.ParseArgs(q.args, now))
@@ -451,7 +455,11 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	c.inExec = true
 	defer func() { c.inExec = false }()
 	next := 0
-	for _, q := range queue {
+	for i, q := range queue {
+		if denied != nil && denied[i] != "" {
+			c.errorReply(denied[i])
+			continue
+		}
 		if q.spec.IsData() {
 			// PING after a SUBSCRIBE the EXEC ran: RESP2's ["pong", arg].
 			if !s.publishReply(c, q.spec, q.args, res.Replies[next]) && !(q.spec.Name == "ping" && c.pingSubscribed(q.args)) {

@@ -92,7 +92,7 @@ func (d *dialForwarder) Do(addr string, args [][]byte) ([]byte, error) {
 }
 
 func startPair(t *testing.T, pass string) (leader, follow *testServer, f *follower, fw *dialForwarder) {
-	leader = startServer(t, Config{RequirePass: pass})
+	leader = startServer(t, Config{RequirePass: pass, Links: &nodelink.Config{}})
 	f = newFollower(t, leader.addr)
 	fw = &dialForwarder{pass: pass}
 	follow = startServerOn(t, f, Config{RequirePass: pass, Forwarder: fw})
@@ -255,7 +255,7 @@ func TestForwarding_ErrorsAreExplicit(t *testing.T) {
 func TestForwarding_ForwardedCommandsAreNotForwardedTwice(t *testing.T) {
 	a := newFollower(t, "")
 	fw := &dialForwarder{}
-	s := startServerOn(t, a, Config{Forwarder: fw})
+	s := startServerOn(t, a, Config{Forwarder: fw, Links: &nodelink.Config{}})
 	self := s.addr
 	a.leader.Store(&self) // it names itself: a loop, if it forwarded again
 	c := dial(t, s.addr)

@@ -24,8 +24,10 @@ import (
 // errLinkProof and leaves the connection as it was.
 //
 // What the proof is worth depends on Config.Links: with a cluster secret
-// it proves the peer holds the secret; with neither a secret nor TLS
-// (loopback-only clusters) it proves nothing. Mutual TLS without a secret
+// it proves the peer holds the secret; with an empty key (a loopback-only
+// cluster with neither a secret nor a password: walkerd keys links with
+// the start-up requirepass when there is no secret) it proves nothing. A
+// server without Config.Links (standalone) takes no link at all. Mutual TLS without a secret
 // is refused: a client certificate the cluster's CA signed would pass as
 // a node, with every permission (walkerd refuses to start that way).
 
@@ -33,6 +35,7 @@ const (
 	errNotLinked = "NOPERM this command is for WalkerDB node links only (see WALKER.LINK)"
 	errLinkProof = "NOPERM node link proof does not match: the nodes' cluster secrets differ"
 	errLinkTLS   = "NOPERM node links to this node need the cluster secret: a certificate alone does not make a node"
+	errNoLinks   = "ERR this node takes no node links (standalone mode)"
 )
 
 // linkState is a connection's WALKER.LINK progress.
@@ -48,6 +51,12 @@ var linkWarn = nodelink.Limiter{Every: 10 * time.Second}
 // WALKER.LINK HELLO version nonce | PROVE proof.
 func cmdWalkerLink(s *Server, c *client, args [][]byte) {
 	links := s.cfg.Links
+	if links == nil {
+		// A standalone node has no other nodes: a link would only be a
+		// way around AUTH.
+		c.errorReply(errNoLinks)
+		return
+	}
 	switch sub := strings.ToLower(string(args[1])); {
 	case sub == "hello" && len(args) == 4:
 		if links.Mode() == "tls" {

@@ -111,10 +111,24 @@ func TestWalkerLink_TLSWithoutASecretLinksNothing(t *testing.T) {
 	}
 }
 
-// Without a secret or TLS (loopback-only clusters) two nodes link with the
-// empty key, as before node links were authenticated.
-func TestWalkerLink_UnauthenticatedModeLinks(t *testing.T) {
+// A standalone node takes no node link: WALKER.LINK would only be a way
+// around AUTH.
+func TestWalkerLink_StandaloneTakesNone(t *testing.T) {
 	ws := startServer(t, Config{RequirePass: "pw"})
+	c := dial(t, ws.addr)
+	c.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := (*nodelink.Config)(nil).LinkRESP(c.c, c.r); err == nil || !strings.Contains(err.Error(), errNoLinks) {
+		t.Fatalf("LinkRESP to a standalone node: %v", err)
+	}
+	if got := c.must(t, "GET", "k"); !strings.HasPrefix(got, "-NOAUTH") {
+		t.Fatalf("GET after a refused link: %s", got)
+	}
+}
+
+// Without a secret or TLS (loopback-only clusters, no password) two nodes
+// link with the empty key, as before node links were authenticated.
+func TestWalkerLink_UnauthenticatedModeLinks(t *testing.T) {
+	ws := startServer(t, Config{RequirePass: "pw", Links: &nodelink.Config{}})
 	c := dial(t, ws.addr)
 	c.c.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := (*nodelink.Config)(nil).LinkRESP(c.c, c.r); err != nil {

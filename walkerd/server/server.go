@@ -106,7 +106,7 @@ type Config struct {
 	// CONFIG REWRITE rewrites. Zero: none (CONFIG REWRITE fails).
 	ConfigFile string
 	// Links authenticates the node links WALKER.LINK sets up (link.go,
-	// walkerd/nodelink). nil: the unauthenticated exchange.
+	// walkerd/nodelink). nil: no node links (standalone mode).
 	Links *nodelink.Config
 	// ACLFile is Redis's aclfile: ACL LOAD reads it (and makes its users
 	// the cluster's), ACL SAVE writes it. Zero: none (both fail as Redis's).

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 	"github.com/walkerdb/walkerdb/internal/tlstest"
+	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 )
 
 // startTLSServer serves cfg on a plain listener (s.addr) and a TLS one,

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 	"github.com/walkerdb/walkerdb/internal/tlstest"
+	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 )
 
 func TestParseProtocols_RedisNamesAndDefault(t *testing.T) {
