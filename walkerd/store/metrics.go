@@ -49,27 +49,9 @@ func (s *Store) RaftStatus() RaftStatus {
 	return st
 }
 
-// observeLeaders counts the leaders raft reports until Close.
-func (s *Store) observeLeaders() {
-	ch := make(chan raft.Observation, 16)
-	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		_, ok := o.Data.(raft.LeaderObservation)
-		return ok
-	})
-	s.raft.RegisterObserver(obs)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.raft.DeregisterObserver(obs)
-		for {
-			select {
-			case <-s.quit:
-				return
-			case o := <-ch:
-				if lo, ok := o.Data.(raft.LeaderObservation); ok && lo.LeaderID != "" {
-					s.leaderChanges.Add(1)
-				}
-			}
-		}
-	}()
+// countLeader counts a leader raft reports (observeRaft).
+func (s *Store) countLeader(o raft.Observation) {
+	if lo, ok := o.Data.(raft.LeaderObservation); ok && lo.LeaderID != "" {
+		s.leaderChanges.Add(1)
+	}
 }

@@ -90,10 +90,18 @@ func (m *membership) isFailing(id raft.ServerID) (time.Time, bool) {
 	return t, ok
 }
 
-// startMembership starts the heartbeat tracker and the promoter; both end
-// with Close.
+// startMembership starts the promoter; it ends with Close. The heartbeat
+// tracker hears raft through observeRaft.
 func (s *Store) startMembership() {
 	s.member.init()
+	s.wg.Add(1)
+	go s.promoteLoop()
+}
+
+// observeRaft is the store's one raft observer, until Close: leaders for
+// the metrics (countLeader), heartbeats and peers for the membership
+// checks (observeMember).
+func (s *Store) observeRaft() {
 	ch := make(chan raft.Observation, 64)
 	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -103,7 +111,7 @@ func (s *Store) startMembership() {
 		return false
 	})
 	s.raft.RegisterObserver(obs)
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.raft.DeregisterObserver(obs)
@@ -112,11 +120,11 @@ func (s *Store) startMembership() {
 			case <-s.quit:
 				return
 			case o := <-ch:
+				s.countLeader(o)
 				s.observeMember(o)
 			}
 		}
 	}()
-	go s.promoteLoop()
 }
 
 func (s *Store) observeMember(o raft.Observation) {

@@ -227,8 +227,8 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.log.Info("bootstrapped a new cluster", "id", cfg.ID)
 	}
-	s.observeLeaders()  // metrics.go
 	s.startMembership() // promote.go: promotes non-voters while leading
+	s.observeRaft()     // promote.go: leader changes, heartbeats
 	s.wg.Add(2)
 	go s.watchLeadership()
 	go s.watchReady(rlog)

@@ -246,32 +246,29 @@ func (c *Config) Get(name string) (string, bool) {
 	return c.state.Load().opts.Get(name)
 }
 
+// files are the options that are plain text (file names, lists), by
+// their Redis names.
+func (o *Options) files() map[string]*string {
+	return map[string]*string{
+		"tls-cert-file": &o.CertFile, "tls-key-file": &o.KeyFile,
+		"tls-client-cert-file": &o.ClientCertFile, "tls-client-key-file": &o.ClientKeyFile,
+		"tls-ca-cert-file": &o.CACertFile, "tls-ca-cert-dir": &o.CACertDir,
+		"tls-protocols": &o.Protocols, "tls-ciphersuites": &o.Ciphersuites, "tls-ciphers": &o.Ciphers,
+	}
+}
+
 // Get returns an option's value by its Redis name, as CONFIG GET shows it.
 func (o Options) Get(name string) (string, bool) {
-	switch strings.ToLower(name) {
-	case "tls-cert-file":
-		return o.CertFile, true
-	case "tls-key-file":
-		return o.KeyFile, true
-	case "tls-client-cert-file":
-		return o.ClientCertFile, true
-	case "tls-client-key-file":
-		return o.ClientKeyFile, true
-	case "tls-ca-cert-file":
-		return o.CACertFile, true
-	case "tls-ca-cert-dir":
-		return o.CACertDir, true
+	name = strings.ToLower(name)
+	if p, ok := o.files()[name]; ok {
+		return *p, true
+	}
+	switch name {
 	case "tls-auth-clients":
 		if o.AuthClients == "" {
 			return "yes", true
 		}
 		return strings.ToLower(o.AuthClients), true
-	case "tls-protocols":
-		return o.Protocols, true
-	case "tls-ciphersuites":
-		return o.Ciphersuites, true
-	case "tls-ciphers":
-		return o.Ciphers, true
 	case "tls-prefer-server-ciphers":
 		if o.PreferServerCiphers {
 			return "yes", true
@@ -285,30 +282,17 @@ func (o Options) Get(name string) (string, bool) {
 // values the way Redis's config.c does (ErrBadValue, with Redis's message);
 // an unknown name returns ErrUnknownOption. Files are not read.
 func (o *Options) Set(name, value string) error {
-	switch strings.ToLower(name) {
-	case "tls-cert-file":
-		o.CertFile = value
-	case "tls-key-file":
-		o.KeyFile = value
-	case "tls-client-cert-file":
-		o.ClientCertFile = value
-	case "tls-client-key-file":
-		o.ClientKeyFile = value
-	case "tls-ca-cert-file":
-		o.CACertFile = value
-	case "tls-ca-cert-dir":
-		o.CACertDir = value
+	name = strings.ToLower(name)
+	if p, ok := o.files()[name]; ok {
+		*p = value
+		return nil
+	}
+	switch name {
 	case "tls-auth-clients":
 		if _, err := parseAuth(value); err != nil {
 			return err
 		}
 		o.AuthClients = strings.ToLower(value)
-	case "tls-protocols":
-		o.Protocols = value
-	case "tls-ciphersuites":
-		o.Ciphersuites = value
-	case "tls-ciphers":
-		o.Ciphers = value
 	case "tls-prefer-server-ciphers":
 		switch strings.ToLower(value) {
 		case "yes":
