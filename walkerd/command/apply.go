@@ -88,8 +88,8 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		return &Result{Error: "ERR malformed log entry: nil"}, nil
 	case e.DB < 0 || e.DB >= Databases:
 		return &Result{Error: string(ErrDBRange)}, nil
-	case !e.Exec && len(e.Cmds) != 1:
-		return &Result{Error: fmt.Sprintf("ERR malformed log entry: %d commands outside EXEC", len(e.Cmds))}, nil
+	case len(e.Cmds) == 0:
+		return &Result{Error: "ERR malformed log entry: no commands"}, nil
 	case e.Parsed != nil && len(e.Parsed) != len(e.Cmds):
 		return &Result{Error: "ERR malformed log entry: parsed commands do not match"}, nil
 	}
@@ -115,7 +115,11 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		}
 		var rec Recorder
 		c.r = &rec
-		c.exec(args, p, true)
+		if e.Exec || len(e.Cmds) == 1 {
+			c.exec(args, p, true)
+		} else {
+			a.execAlone(c, args, p, &rec)
+		}
 		if c.fatal != nil {
 			a.tx.rollback()
 			return &Result{Error: "ERR " + c.fatal.Error()}, c.fatal
@@ -130,6 +134,25 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// execAlone runs one command of a pipeline's entry as if it were an entry
+// of its own: a refusal of the whole write (a panic(refusal)) takes back
+// this command's writes and becomes its reply, and the commands around it
+// stand. Any other panic is raised again, for Apply to roll the entry back.
+func (a *Applier) execAlone(c *ctx, args [][]byte, p *Parsed, rec *Recorder) {
+	m := a.tx.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			rf, ok := r.(refusal)
+			if !ok {
+				panic(r)
+			}
+			a.tx.rollbackTo(m)
+			*rec = Recorder{R: ErrorReply(string(rf))}
+		}
+	}()
+	c.exec(args, p, true)
 }
 
 // Commit writes every entry applied since the last commit as one engine

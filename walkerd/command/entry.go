@@ -17,8 +17,12 @@ type Entry struct {
 	NowMs int64
 	// DB is the logical database (0..15) the commands start in.
 	DB int
-	// Cmds holds one write command, or the queued commands of a MULTI/EXEC.
-	// Each command is its arguments, name first.
+	// Cmds holds one write command, the queued commands of a MULTI/EXEC,
+	// or (without Exec) consecutive writes of one client's pipeline, which
+	// the leader proposes as one entry: each gets its own reply, and a
+	// command refused as a whole (an element too long) takes back only
+	// its own writes, as if each were an entry of its own. Each command is
+	// its arguments, name first.
 	Cmds [][][]byte
 	// Exec: the reply is an array of the commands' replies (EXEC).
 	Exec bool
