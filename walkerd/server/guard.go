@@ -2,10 +2,12 @@ package server
 
 import (
 	"errors"
+	"io"
 	"math"
 	"net"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
@@ -165,6 +167,50 @@ func (g *guardConn) Read(p []byte) (int, error) {
 			g.rerr = err
 		}
 	}
+}
+
+// waiting reports whether the guard holds whole commands redcon has not
+// read yet. When it holds none and poll is set, it first takes what the
+// socket has already received, without waiting for more: one
+// non-blocking read (not on TLS connections, whose record layer has its
+// own buffer). The pipeline grouping of writes asks (group.go).
+func (g *guardConn) waiting(poll bool) bool {
+	if len(g.out) > 0 || !poll || g.rerr != nil || g.failed != "" {
+		return len(g.out) > 0
+	}
+	sc, ok := g.Conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	if g.rbuf == nil {
+		g.rbuf = make([]byte, guardReadSize)
+	}
+	var n int
+	var rerr error
+	// Returning true tells the runtime not to wait for readiness: the
+	// socket is non-blocking, so an empty one answers EAGAIN at once.
+	if err := raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), g.rbuf)
+		return true
+	}); err != nil {
+		return false
+	}
+	switch {
+	case n > 0:
+		if g.st != nil {
+			g.st.reads.Add(1)
+			g.st.netIn.Add(int64(n))
+		}
+		g.scan(g.rbuf[:n])
+	case rerr == nil: // n == 0: the client closed its end
+		g.rerr = io.EOF
+	}
+	g.queued.Store(g.outBytes + g.holdBytes)
+	return len(g.out) > 0
 }
 
 // drain copies queued bytes into p.

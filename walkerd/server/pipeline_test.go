@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
@@ -62,5 +67,214 @@ func TestPipeline_WritesReplyAsTheyGo(t *testing.T) {
 	t.Logf("first reply after %v, all %d after %v", first.Round(time.Millisecond), n, time.Since(start).Round(time.Millisecond))
 	if first > 200*time.Millisecond {
 		t.Fatalf("the first reply came after %v", first)
+	}
+}
+
+// countingWrites is a backend that counts the entries clients' writes
+// proposed to it (not EXEC's, not the background sweeps') and the
+// commands they carry.
+type countingWrites struct {
+	backend.Backend
+	entries, cmds atomic.Int64
+}
+
+func (b *countingWrites) Apply(e *command.Entry) (*command.Result, error) {
+	if !e.Exec && !strings.HasPrefix(strings.ToLower(string(e.Cmds[0][0])), "walker.") { // not the background sweeps'
+		b.entries.Add(1)
+		b.cmds.Add(int64(len(e.Cmds)))
+	}
+	return b.Backend.Apply(e)
+}
+
+// pipelineMix is a pipeline of n commands from a fixed seed: writes that
+// succeed, fail as they run (WRONGTYPE, not an integer), are refused
+// before (arity, syntax), reads of what the writes before them wrote,
+// database switches, transactions, CLIENT REPLY SKIP, and then an ECHO
+// marker that ends the replies.
+func pipelineMix(seed uint64, n int) (req []byte, marker string) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var b bytes.Buffer
+	put := func(args ...string) {
+		bs := make([][]byte, len(args))
+		for i, a := range args {
+			bs[i] = []byte(a)
+		}
+		b.Write(encodeCommand(bs))
+	}
+	for i := range n {
+		k := "k" + itoa(int64(r.IntN(12)))
+		switch r.IntN(24) {
+		case 0, 1, 2, 3, 4, 5:
+			put("SET", k, "v"+itoa(int64(i)))
+		case 6, 7:
+			put("INCR", "c"+itoa(int64(r.IntN(3))))
+		case 8:
+			put("INCR", k) // a string that is not an integer, or absent
+		case 9, 10:
+			put("RPUSH", "l"+itoa(int64(r.IntN(3))), itoa(int64(i)))
+		case 11:
+			put("LPUSH", k, "x") // WRONGTYPE once k is a string
+		case 12:
+			put("GET", k)
+		case 13:
+			put("LRANGE", "l"+itoa(int64(r.IntN(3))), "0", "-1")
+		case 14:
+			put("DEL", k)
+		case 15:
+			put("SET", k) // arity
+		case 16:
+			put("SET", k, "v", "EX", "soon") // syntax: not an integer
+		case 17:
+			put("HSET", "h", "f"+itoa(int64(r.IntN(5))), itoa(int64(i)))
+		case 18:
+			put("SELECT", itoa(int64(r.IntN(2))))
+		case 19:
+			put("MULTI")
+			put("SET", k, "m"+itoa(int64(i)))
+			put("INCR", "c0")
+			put("EXEC")
+		case 20:
+			put("CLIENT", "REPLY", "SKIP")
+		case 21:
+			put("APPEND", k, "+")
+		case 22:
+			put("MSET", k, "a", "k"+itoa(int64(r.IntN(12))), "b")
+		case 23:
+			put("EXPIRE", k, "1000")
+		}
+	}
+	marker = "end-of-pipeline-" + itoa(int64(seed))
+	put("ECHO", marker)
+	return b.Bytes(), marker
+}
+
+// readUntil reads replies until the bulk string marker, returning them as
+// text (format).
+func readUntil(t *testing.T, c net.Conn, marker string) []string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	r := bufio.NewReader(c)
+	var out []string
+	for {
+		raw, err := resp.ReadRaw(r)
+		if err != nil {
+			t.Fatalf("after %d replies: %v", len(out), err)
+		}
+		v, _, err := resp.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Kind == resp.KindBulk && string(v.Str) == marker {
+			return out
+		}
+		out = append(out, format(v))
+	}
+}
+
+// TestPipeline_GroupedWritesAnswerAsRedis sends the same long pipelines
+// of mixed commands, each in one write, to redis-server and to walkerd,
+// and compares every reply. walkerd proposes runs of consecutive writes
+// as one entry (group.go): replies must still be one per command, in
+// order, each command seeing the writes before it, refusals and errors
+// where Redis puts them. The counting backend shows that writes were
+// grouped: far fewer entries than write commands.
+func TestPipeline_GroupedWritesAnswerAsRedis(t *testing.T) {
+	redisAddr := startRedis(t)
+	base := startServer(t, Config{})
+	cw := &countingWrites{Backend: backend.NewStandalone(base.db)}
+	s := startServerOn(t, cw, Config{})
+	for _, seed := range []uint64{1, 2, 3} {
+		req, marker := pipelineMix(seed, 4000) // about 140 KB: many of redcon's 4 KB reads
+		var got [2][]string
+		for i, addr := range []string{redisAddr, s.addr} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Write(encodeCommand([][]byte{[]byte("FLUSHALL")})); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			got[i] = readUntil(t, c, marker)
+			c.Close()
+		}
+		if len(got[0]) != len(got[1]) {
+			t.Fatalf("seed %d: redis answered %d replies, walkerd %d", seed, len(got[0]), len(got[1]))
+		}
+		for i := range got[0] {
+			if got[0][i] != got[1][i] {
+				t.Fatalf("seed %d: reply %d: redis %q, walkerd %q", seed, i, got[0][i], got[1][i])
+			}
+		}
+	}
+	entries, cmds := cw.entries.Load(), cw.cmds.Load()
+	t.Logf("mixed pipelines: %d write commands in %d entries", cmds, entries)
+	if entries >= cmds {
+		t.Fatalf("%d write commands took %d entries: pipelined writes were not proposed together", cmds, entries)
+	}
+
+	// Writes alone: runs as long as groupCmds.
+	cw.entries.Store(0)
+	cw.cmds.Store(0)
+	const n = 5000
+	var req bytes.Buffer
+	for i := range n {
+		req.Write(encodeCommand([][]byte{[]byte("SET"), []byte("w" + itoa(int64(i))), []byte("v")}))
+	}
+	req.Write(encodeCommand([][]byte{[]byte("ECHO"), []byte("end")}))
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(req.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got := readUntil(t, c, "end")
+	if len(got) != n || got[0] != "+OK" || got[n-1] != "+OK" {
+		t.Fatalf("%d replies, first %q", len(got), got[0])
+	}
+	entries, cmds = cw.entries.Load(), cw.cmds.Load()
+	t.Logf("%d pipelined SETs in %d entries", cmds, entries)
+	if cmds != n || entries > n/20 {
+		t.Fatalf("%d pipelined SETs took %d entries (%d commands)", n, entries, cmds)
+	}
+}
+
+// A refused or failed command inside a run of pipelined writes changes
+// nothing of the others: a value too long for a hash field (refused whole
+// as the entry is applied) between two SETs.
+func TestPipeline_RefusalInAGroupStaysItsOwn(t *testing.T) {
+	s := startServer(t, Config{})
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	long := strings.Repeat("f", command.MaxKeyLen+10)
+	var req []byte
+	for _, args := range [][]string{
+		{"SET", "a", "1"},
+		{"HSET", "h", "x", "1", long, "2"},
+		{"SET", "b", "2"},
+		{"HLEN", "h"},
+		{"MGET", "a", "b"},
+		{"ECHO", "end"},
+	} {
+		bs := make([][]byte, len(args))
+		for i, a := range args {
+			bs[i] = []byte(a)
+		}
+		req = append(req, encodeCommand(bs)...)
+	}
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	got := readUntil(t, c, "end")
+	want := []string{"+OK", "-" + string(command.ErrElementTooLong), "+OK", ":0", `["1", "2"]`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("replies\n got %q\nwant %q", got, want)
 	}
 }

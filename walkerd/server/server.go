@@ -452,8 +452,13 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	}
 	if c.quit {
 		// QUIT or SHUTDOWN came earlier in this pipeline, or the client
-		// stopped taking replies: as Redis, run nothing after it.
+		// stopped taking replies: as Redis, run nothing after it. The
+		// writes read before it still run (group.go).
+		s.flushGroup(c)
 		return
+	}
+	if c.grp.pending() && (len(rc.Args) == 0 || !s.joinsGroup(c, command.Lookup(rc.Args[0]))) {
+		s.flushGroup(c) // before this command runs, and before mark (group.go)
 	}
 	c.io.begin(conn, rc)    // CLIENT LIST's qbuf and argv-mem (introspect.go)
 	defer c.io.end(c, conn) // and its multi, multi-mem and output figures
@@ -472,8 +477,13 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	}()
 	c.applyReplyMode(mark)
 	s.trackAfter(c) // held invalidations follow the reply (tracking.go)
+	last := c.quit || len(conn.PeekPipeline()) == 0
+	if last && !holdGroup(c) {
+		s.flushGroup(c) // the pipeline's last writes (group.go)
+	}
 	if s.outputOverLimit(c) {
-		return // client-output-buffer-limit (limits.go)
+		s.flushGroup(c) // a held group's writes were read: they run
+		return          // client-output-buffer-limit (limits.go)
 	}
 	if c.pushOutput() {
 		// Subscribed or MONITOR: the pusher writes (pubsub.go).
@@ -483,7 +493,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		return
 	}
 	switch {
-	case c.quit || len(conn.PeekPipeline()) == 0:
+	case last:
 		// The last of the pipeline: redcon flushes after it (Close
 		// flushes too).
 		conn.WriteRaw(c.enc.B)
@@ -493,6 +503,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
 			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
 			c.quit = true
+			s.flushGroup(c) // read, so run (group.go); the replies go nowhere
 			c.resetOutput()
 			conn.Close()
 			return
@@ -549,6 +560,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		refuse = c.rejectExec
 	}
 	reject := func(msg string) {
+		s.flushGroup(c) // a refused write's error follows the group's replies (group.go)
 		refuse(msg)
 		s.st.rejected(k) // k: the subcommand once it is known
 	}
@@ -609,6 +621,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	if k.Name == "ping" && c.pingSubscribed(args) {
+		s.feedMonitors(c, k, args, nil)
+		return
+	}
+	if s.joinsGroup(c, k) && s.joinGroup(c, k, args, start) { // group.go
 		s.feedMonitors(c, k, args, nil)
 		return
 	}
@@ -715,6 +731,9 @@ type client struct {
 	running atomic.Bool
 	// link is WALKER.LINK's progress: link.linked once PROVE passed (link.go).
 	link linkState
+	// grp holds the pipeline's writes waiting to be proposed as one entry
+	// (group.go).
+	grp group
 }
 
 type queued struct {
