@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
@@ -81,24 +82,36 @@ func New(o Options) *Pool {
 }
 
 // Do sends args to addr and returns the raw reply. An error means no reply
-// was read: before the command was sent (dial failed) or after
-// (ErrConnLost, a timeout).
+// was read: before the command was sent (a dial, TLS or node-link
+// handshake that failed, a connection already dead), when it wraps
+// backend.ErrNotSent and the command certainly did not run, or after
+// (ErrConnLost, a timeout), when it may have.
 func (p *Pool) Do(addr string, args [][]byte) ([]byte, error) {
 	c, err := p.conn(addr)
 	if err != nil {
-		return nil, err
+		return nil, notSent{err}
 	}
 	raw, err := c.do(args, p.opts.CallTimeout)
 	if errors.Is(err, errUnsent) {
 		// The connection died before the call was written (the leader
 		// closed it): nothing was sent, so a fresh connection may carry it.
 		if c, err = p.conn(addr); err != nil {
-			return nil, err
+			return nil, notSent{err}
 		}
 		raw, err = c.do(args, p.opts.CallTimeout)
 	}
+	if errors.Is(err, errUnsent) {
+		return nil, notSent{err}
+	}
 	return raw, err
 }
+
+// notSent is an error of a call that was never written: it reads as the
+// cause and matches backend.ErrNotSent.
+type notSent struct{ err error }
+
+func (e notSent) Error() string   { return e.err.Error() }
+func (e notSent) Unwrap() []error { return []error{e.err, backend.ErrNotSent} }
 
 // errUnsent marks a call refused by a connection already dead: it was
 // never written.

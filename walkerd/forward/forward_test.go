@@ -14,6 +14,7 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 )
 
@@ -250,5 +251,38 @@ func TestPool_LinksEveryConnectionWithTheSecret(t *testing.T) {
 		if commands.Load() != before {
 			t.Fatal("a command was sent on a connection that failed its link")
 		}
+	}
+}
+
+// A call that never left this node (nothing listens at the leader's
+// address, or the node-link handshake fails) says so: its error matches
+// backend.ErrNotSent, and the server answers CLUSTERDOWN, a definite
+// refusal, rather than an unknown outcome. A call the server took and
+// then dropped does not.
+func TestPool_AFailedDialIsNotSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	p := New(Options{ConnsPerAddr: 1, DialTimeout: time.Second})
+	defer p.Close()
+	_, err = p.Do(closed, [][]byte{[]byte("PING")})
+	if err == nil || !errors.Is(err, backend.ErrNotSent) || !strings.Contains(err.Error(), "dial leader") {
+		t.Fatalf("dial to a closed port: %v, want a dial error matching ErrNotSent", err)
+	}
+
+	// A leader that takes the command and hangs up without a reply.
+	link := linkAnswerer(nil)
+	addr := harness.FakeRESP(t, func(args []string) string {
+		if reply, ok := link(args); ok {
+			return reply
+		}
+		return harness.HangUp
+	})
+	_, err = p.Do(addr, [][]byte{[]byte("PING")})
+	if err == nil || errors.Is(err, backend.ErrNotSent) {
+		t.Fatalf("a call written, then the connection lost: %v, want an error not matching ErrNotSent", err)
 	}
 }
