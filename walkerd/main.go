@@ -75,7 +75,7 @@ func app() *cli.App {
 			str("cluster-secret-file", "", "authenticate links between nodes with the shared secret in `FILE` (links.go)"),
 			str("cluster-secret", "", "the nodes' shared secret itself (prefer --cluster-secret-file: ps shows flags)"),
 			str("tls-cluster", "no", "yes: mutual TLS on Raft links, with --tls-cert-file, peers verified against --tls-ca-cert-file (needs --cluster-secret-file too)"),
-			str("raft-log", "bolt", "Raft log store: bolt (raft-boltdb) or wal (raft-wal)"),
+			str("raft-log", "auto", "Raft log store: wal (raft-wal), bolt (raft-boltdb), or auto: the one the Raft directory holds, wal for a new node; naming the other moves the log into it at start"),
 			&cli.Int64Flag{Name: "segment-size", Value: 64 << 20, Usage: "engine segment size in bytes", EnvVars: env("segment-size")},
 			&cli.Float64Flag{Name: "merge-ratio", Value: 0.5, Usage: "merge when this fraction of the data is dead (0: never by itself)", EnvVars: env("merge-ratio")},
 			&cli.DurationFlag{Name: "merge-interval", Value: 10 * time.Second, Usage: "how often to check the merge ratio", EnvVars: env("merge-interval")},
@@ -165,9 +165,9 @@ func parse(c *cli.Context) (*settings, error) {
 		s.id = s.raftAdvertise
 	}
 	switch s.raftLog {
-	case "bolt", "wal":
+	case store.LogAuto, store.LogBolt, store.LogWAL:
 	default:
-		return nil, fmt.Errorf("--raft-log %q: want bolt or wal", s.raftLog)
+		return nil, fmt.Errorf("--raft-log %q: want auto, bolt or wal", s.raftLog)
 	}
 	switch strings.ToLower(c.String("enable-debug-command")) {
 	case "no", "yes", "local":

@@ -20,7 +20,7 @@ import (
 // counted, and its log names the count. A message published after the
 // install is delivered.
 func TestE2E_SnapshotInstallCountsMissedMessages(t *testing.T) {
-	c := harness.StartCluster(t, bin(t), 3, "--snapshot-threshold", "100000", "--snapshot-interval", "1h", "--trailing-logs", "5")
+	c := harness.StartCluster(t, bin(t), 3, append(logDeletes, "--snapshot-threshold", "100000", "--snapshot-interval", "1h", "--trailing-logs", "5")...)
 	leader, err := c.Leader(10 * time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -246,6 +246,7 @@ func (s *Store) InfoRaft() string {
 	line("raft_last_log_index", st["last_log_index"])
 	line("raft_last_snapshot_index", st["last_snapshot_index"])
 	line("raft_last_contact", st["last_contact"])
+	line("raft_log_store", s.logKind) // bolt or wal (logstore.go)
 	line("raft_ready", strconv.FormatBool(s.ready.Load() == s.raft.CurrentTerm() && s.raft.State() == raft.Leader))
 	ms, _ := s.Members()
 	line("raft_members", strconv.Itoa(len(ms)))

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,8 +19,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	raftwal "github.com/hashicorp/raft-wal"
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
@@ -42,7 +39,7 @@ type Config struct {
 	Bootstrap     bool // with no Raft state, start a one-node cluster of this node
 
 	Sync    engine.SyncMode // how the Raft log reaches disk (appendfsync)
-	LogKind string          // "bolt" (raft-boltdb, the default) or "wal" (raft-wal)
+	LogKind string          // "auto" (or ""), "bolt" (raft-boltdb) or "wal" (raft-wal): logstore.go
 	Engine  engine.Options  // the engine's options; its Sync is forced to SyncNo
 
 	HeartbeatTimeout   time.Duration
@@ -80,7 +77,9 @@ type Store struct {
 	trans *raft.NetworkTransport
 	logs  io.Closer
 	logDB raft.LogStore // the same store as logs: HasLog reads it
-	snaps *raft.FileSnapshotStore
+	// logKind is the log store in use, LogBolt or LogWAL (logstore.go).
+	logKind string
+	snaps   *raft.FileSnapshotStore
 
 	ready  atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	served atomic.Bool   // Ready has been true since the node started (ready.go)
@@ -133,28 +132,14 @@ func Open(cfg Config) (*Store, error) {
 	// raft logs through cfg.Logger, component=raft (walkerd/logging).
 	rlog := logging.NewRaft(cfg.Logger, logging.RaftOptions{Settled: s.served.Load})
 	var hlog hclog.Logger = rlog
-	var logStore raft.LogStore
-	var stable raft.StableStore
-	switch cfg.LogKind {
-	case "", "bolt":
-		b, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.RaftDir, "raft.db"), NoSync: cfg.Sync != engine.SyncAlways})
-		if err != nil {
-			return nil, fmt.Errorf("raft log: %w", err)
-		}
-		logStore, stable, s.logs, s.logDB = b, b, b, b
-	case "wal":
-		dir := filepath.Join(cfg.RaftDir, "wal")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		w, err := raftwal.Open(dir)
-		if err != nil {
-			return nil, fmt.Errorf("raft log: %w", err)
-		}
-		logStore, stable, s.logs, s.logDB = w, w, w, w
-	default:
-		return nil, fmt.Errorf("raft log kind %q: want bolt or wal", cfg.LogKind)
+	ls, kind, err := openLog(cfg, s.log) // logstore.go
+	if err != nil {
+		return nil, err
 	}
+	s.logKind = kind
+	var logStore raft.LogStore = newLogCache(ls) // logcache.go
+	var stable raft.StableStore = ls
+	s.logs, s.logDB = ls, ls
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.RaftDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot store: %w", err)
@@ -373,6 +358,12 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return nil, s.notLeader() // never appended: the server may forward it
 		}
+		if errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			// raft refuses new entries before it appends them while it
+			// hands leadership over: certainly not applied. TRYAGAIN is
+			// the reply Redis Cluster clients retry by themselves.
+			return nil, errTransferring
+		}
 		return nil, fmt.Errorf("%w: %v", backend.ErrUnknownOutcome, err)
 	}
 	res, ok := f.Response().(*command.Result)
@@ -501,6 +492,9 @@ func (s *Store) leaderRESP() string {
 func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
 
 func (s *Store) markRaftDown() { s.raftDownOnce.Do(func() { close(s.raftDown) }) }
+
+// errTransferring refuses a write while leadership is being transferred.
+var errTransferring = command.Error("TRYAGAIN leadership is being transferred to another node; the write was not applied")
 
 // errRaftDown answers calls whose future raft left unanswered at shutdown.
 var errRaftDown = errors.New("raft has shut down on this node")
