@@ -47,6 +47,25 @@ func (w *Append) Step(cl *Conn) {
 		op := &Op{Kind: "append", Key: key, Value: cl.nextToken()}
 		vs, err := cl.do(op, []string{"APPEND", key, op.Value + ","})
 		cl.recordWrite(op, first(vs), err)
+	case r < 37:
+		// Appends pipelined without MULTI, each its own operation: the
+		// server proposes them together as one log entry.
+		ops := make([]*Op, 2+cl.Rand.IntN(4))
+		cmds := make([][]string, len(ops))
+		for i := range ops {
+			k := keys[cl.Rand.IntN(len(keys))]
+			ops[i] = &Op{Kind: "append", Key: k, Value: cl.nextToken()}
+			cmds[i] = []string{"APPEND", k, ops[i].Value + ","}
+		}
+		vs, err := cl.do(ops[0], cmds...)
+		for i, op := range ops {
+			op.Client, op.Node, op.Workload, op.Call, op.Return = ops[0].Client, ops[0].Node, ops[0].Workload, ops[0].Call, ops[0].Return
+			var v Value
+			if i < len(vs) {
+				v = vs[i]
+			}
+			cl.recordWrite(op, v, err)
+		}
 	case r < 45:
 		i := cl.Rand.IntN(len(keys))
 		j := (i + 1 + cl.Rand.IntN(len(keys)-1)) % len(keys)
