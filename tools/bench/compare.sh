@@ -1,57 +1,169 @@
 #!/usr/bin/env bash
-# Measure walkerd beside redis-server on this machine, in one run:
-#   tools/bench/compare.sh            (after make build)
-# Starts redis-server, a single walkerd (Raft, appendfsync always) and a
-# three-node walkerd cluster, all on loopback, runs redis-benchmark and
-# walkerbench against them, prints the tables, and stops every process it
-# started (by pid). Numbers on a shared 2-core VM are noisy: compare the
-# columns of one run, not runs.
+# The write path beside redis-server, in one run:
+#   make build && tools/bench/compare.sh
+#   BEFORE=/path/to/older/walkerd tools/bench/compare.sh   (adds its columns)
+#
+# Starts, on loopback:
+#   redis-always     redis-server 7, appendonly yes, appendfsync always
+#   redis-everysec   redis-server 7, appendonly yes, appendfsync everysec
+#   w1-bolt, w1-wal  walkerd, one Raft node, raft-boltdb / raft-wal log
+#   standalone       walkerd --standalone, appendfsync always
+#   standalone-es    walkerd --standalone, appendfsync everysec
+#   w3               walkerd, three Raft nodes (default log store), through the leader
+#   before-1, before-3   the same as w1 (default store) and w3 for $BEFORE, if set
+# then runs redis-benchmark (50 clients, 100-byte values, N requests over
+# 100,000 random keys) for SET and GET at -P 1 and -P 16 against each, in
+# ROUNDS interleaved rounds, and prints the median of each cell, the ratio
+# of each column to redis-always, consistent reads (LEVELGET level 2) on
+# three nodes, and the CPU each server spent per SET (-P 1), summed over
+# a cluster's nodes, from /proc/PID/stat. Every process it started is
+# stopped by pid. The machine is shared and noisy: read the ratios of one
+# run, not figures across runs.
+#
+# finn (github.com/tidwall/finn), the system WalkerDB succeeds, is not in
+# the table: the module proxy here refuses its dependencies
+# (tidwall/raft-boltdb, raft-fastlog, raft-leveldb, redlog), so it does not
+# build.
 source "$(dirname "$0")/lib.sh"
-N=${N:-200000}
-wait_ready() { # addr port
-	for _ in $(seq 100); do
-		redis-cli -p "$1" info raft 2>/dev/null | grep -q raft_ready:true && return 0
-		redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && [ "${2:-}" = plain ] && return 0
+N=${N:-100000}
+ROUNDS=${ROUNDS:-3}
+BEFORE=${BEFORE:-}
+out=$work/results
+
+wait_ready() { # port [plain]
+	for _ in $(seq 150); do
+		if [ "${2:-}" = plain ]; then
+			redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+		else
+			redis-cli -p "$1" info raft 2>/dev/null | grep -q raft_ready:true && return 0
+		fi
 		sleep 0.1
 	done
-	echo "node on $1 never became ready" >&2; exit 1
+	echo "node on $1 never became ready" >&2
+	exit 1
 }
-walkerd() { # name resp raft [args...]
-	local name=$1 resp=$2 raft=$3; shift 3
-	"$BIN/walkerd" -id "$name" -tcp 127.0.0.1:"$resp" -raft 127.0.0.1:"$raft" \
+# node BIN NAME PORT [args...]: starts a walkerd; its pid goes to $work/NAME.pid.
+node() {
+	local bin=$1 name=$2 p=$3
+	shift 3
+	"$bin" -id "$name" -tcp 127.0.0.1:"$p" -raft 127.0.0.1:"$(port)" \
 		-dir "$work/$name/data" -raftdir "$work/$name/raft" --log-level warn "$@" >"$work/$name.log" 2>&1 &
 	pids+=($!)
+	echo $! >"$work/$name.pid"
+}
+# cluster BIN PREFIX: three nodes; leader's port into $ret. (Not in a
+# subshell: pids must reach the cleanup.)
+cluster() {
+	local bin=$1 pre=$2 a b c
+	a=$(port) b=$(port) c=$(port)
+	node "$bin" "${pre}a" "$a"
+	wait_ready "$a"
+	node "$bin" "${pre}b" "$b" -join 127.0.0.1:"$a"
+	node "$bin" "${pre}c" "$c" -join 127.0.0.1:"$a"
+	for _ in $(seq 150); do redis-cli -p "$a" info raft | grep -q raft_members:3 && break; sleep 0.1; done
+	wait_ready "$b" plain
+	wait_ready "$c" plain
+	ret=$a
+}
+redis() { # NAME FSYNC: port into $ret
+	ret=$(port)
+	mkdir -p "$work/$1"
+	redis-server --port "$ret" --save "" --appendonly yes --appendfsync "$2" --dir "$work/$1" --bind 127.0.0.1 >"$work/$1.log" 2>&1 &
+	pids+=($!)
+	echo $! >"$work/$1.pid"
 }
 
-RP=$(port); redis-server --port "$RP" --save "" --appendonly no --bind 127.0.0.1 >"$work/redis.log" 2>&1 & pids+=($!)
-RPA=$(port); redis-server --port "$RPA" --save "" --appendonly yes --appendfsync always --dir "$work" --bind 127.0.0.1 >"$work/redis-aof.log" 2>&1 & pids+=($!)
-S=$(port); walkerd single "$S" "$(port)"
-C1=$(port); C2=$(port); C3=$(port)
-walkerd n1 "$C1" "$(port)"
-wait_ready "$RP" plain; wait_ready "$RPA" plain; wait_ready "$S"; wait_ready "$C1"
-walkerd n2 "$C2" "$(port)" -join 127.0.0.1:"$C1"
-walkerd n3 "$C3" "$(port)" -join 127.0.0.1:"$C1"
-for _ in $(seq 100); do redis-cli -p "$C1" info raft | grep -q raft_members:3 && break; sleep 0.1; done
+targets=()
+add() { targets+=("$1:$2"); }
+redis redis-always always; add redis-always "$ret"
+redis redis-everysec everysec; add redis-everysec "$ret"
+p=$(port); node "$BIN/walkerd" w1-bolt "$p" --raft-log bolt; add w1-bolt "$p"
+p=$(port); node "$BIN/walkerd" w1-wal "$p" --raft-log wal; add w1-wal "$p"
+p=$(port); node "$BIN/walkerd" standalone "$p" --standalone; add standalone "$p"
+p=$(port); node "$BIN/walkerd" standalone-es "$p" --standalone --appendfsync everysec; add standalone-es "$p"
+cluster "$BIN/walkerd" w3; add w3 "$ret"
+if [ -n "$BEFORE" ]; then
+	p=$(port); node "$BEFORE" before-1 "$p"; add before-1 "$p"
+	cluster "$BEFORE" before-3; add before-3 "$ret"
+fi
+for t in "${targets[@]}"; do
+	case ${t%%:*} in
+	redis-* | standalone*) wait_ready "${t##*:}" plain ;;
+	*) wait_ready "${t##*:}" ;;
+	esac
+done
 
-echo "== redis-benchmark, 50 clients, 100-byte values, $N requests, 100,000 keys"
-for P in 1 16; do
-	for t in get set; do
-		for target in "redis-server:$RP" "redis-aof-always:$RPA" "walkerd-1:$S" "walkerd-3:$C1"; do
-			name=${target%%:*} p=${target##*:}
-			r=$(redis-benchmark -p "$p" -t "$t" -c 50 -d 100 -r 100000 -n "$N" -P "$P" -q 2>/dev/null | tr '\r' '\n' | grep -E "^(GET|SET):" | tail -1)
-			printf "P=%-2s %-4s %-18s %s\n" "$P" "$t" "$name" "$r"
+# cpu NAME...: clock ticks (utime+stime) of the named processes, summed.
+cpu() {
+	local sum=0 f t
+	for n in "$@"; do
+		for f in "$work/$n.pid" "$work/$n"[abc].pid; do
+			[ -e "$f" ] || continue
+			# fields 14 and 15 of stat; after "comm) " they are 12 and 13
+			t=$(sed 's/^.*) //' "/proc/$(cat "$f")/stat" | awk '{print $12 + $13}')
+			sum=$((sum + t))
 		done
+	done
+	echo "$sum"
+}
+rb() { # port P test...: requests per second
+	local p=$1 P=$2
+	shift 2
+	redis-benchmark -p "$p" -c 50 -d 100 -r 100000 -n "$N" -P "$P" -q "$@" 2>/dev/null |
+		tr '\r' '\n' | grep "per second" | tail -1 | sed 's/^.*: \([0-9.]*\) requests per second.*/\1/'
+}
+
+: >"$out"
+echo "== $ROUNDS rounds, $N requests each, 50 clients, 100-byte values, 100,000 keys" >&2
+for r in $(seq "$ROUNDS"); do
+	for test in "SET 1" "SET 16" "GET 1" "GET 16"; do
+		set -- $test
+		for t in "${targets[@]}"; do
+			name=${t%%:*} p=${t##*:}
+			c0=$(cpu "$name")
+			v=$(rb "$p" "$2" -t "$(echo "$1" | tr A-Z a-z)")
+			c1=$(cpu "$name")
+			echo "$1-P$2 $name ${v:-0} $((c1 - c0))" >>"$out"
+		done
+		echo "round $r: $1 -P $2 done" >&2
+	done
+	for t in "${targets[@]}"; do
+		case ${t%%:*} in w3 | before-3)
+			v=$(rb "${t##*:}" 1 LEVELGET key:__rand_int__ 2)
+			echo "LEVELGET2-P1 ${t%%:*} ${v:-0} 0" >>"$out"
+			;;
+		esac
 	done
 done
 
-echo
-echo "== walkerbench side by side (p99 and errors included)"
-for P in 1 16; do
-	"$BIN/walkerbench" run -t set,get -c 50 -P "$P" -d 100 -r 100000 -n "$N" --warmup 0 \
-		--target redis-server=127.0.0.1:"$RP" --target walkerd-1=127.0.0.1:"$S" --target walkerd-3=127.0.0.1:"$C1" 2>/dev/null || true
-done
-
-echo
-echo "== three nodes: SET, and consistent reads (LEVELGET level 2), through the leader"
-"$BIN/walkerbench" run -t set -c 50 -P 1 -d 100 -r 100000 -n "$N" --warmup 0 --target walkerd-3=127.0.0.1:"$C1" 2>/dev/null || true
-"$BIN/walkerbench" run -t get --level consistent -c 50 -P 1 -d 100 -r 100000 -n "$N" --warmup 0 --target walkerd-3=127.0.0.1:"$C1" 2>&1 || true
+# The table: medians over the rounds, the ratio to redis-always beside.
+python3 - "$out" "$N" "${targets[@]}" <<'EOF'
+import statistics, sys
+path, n, targets = sys.argv[1], int(sys.argv[2]), [t.split(":")[0] for t in sys.argv[3:]]
+rows = {}
+for line in open(path):
+    test, name, v, ticks = line.split()
+    rows.setdefault(test, {}).setdefault(name, []).append((float(v), int(ticks)))
+med = lambda xs: statistics.median(xs) if xs else 0
+print("| ops/s (median; ratio to redis-always) | " + " | ".join(targets) + " |")
+print("|---" * (len(targets) + 1) + "|")
+for test in ["SET-P1", "SET-P16", "GET-P1", "GET-P16", "LEVELGET2-P1"]:
+    if test not in rows:
+        continue
+    base = med([v for v, _ in rows[test].get("redis-always", [])])
+    cells = []
+    for t in targets:
+        vs = [v for v, _ in rows[test].get(t, [])]
+        if not vs:
+            cells.append("")
+            continue
+        m = med(vs)
+        cells.append(f"{m/1000:.1f}k" + (f" ({m/base:.2f}x)" if base else ""))
+    print(f"| {test} | " + " | ".join(cells) + " |")
+# CPU per SET at -P 1: ticks are 1/100 s (CLK_TCK); each run made n SETs.
+cells = []
+for t in targets:
+    ts = [k for _, k in rows["SET-P1"].get(t, [])]
+    cells.append(f"{med(ts) * 10_000 / n:.1f}" if ts else "")
+print("| CPU µs per SET -P1 (all nodes) | " + " | ".join(cells) + " |")
+EOF
