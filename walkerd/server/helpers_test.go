@@ -68,6 +68,8 @@ func startRedis(t testing.TB) string {
 type conn struct {
 	c net.Conn
 	r *bufio.Reader
+	// wait is how long do and doBytes wait for each reply; 0 means 10 s.
+	wait time.Duration
 }
 
 func dial(t testing.TB, addr string) *conn {
@@ -101,7 +103,11 @@ func (c *conn) send(args ...[]byte) error {
 }
 
 func (c *conn) doBytes(args ...[]byte) (resp.Value, error) {
-	c.c.SetDeadline(time.Now().Add(10 * time.Second))
+	wait := c.wait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	c.c.SetDeadline(time.Now().Add(wait))
 	if err := c.send(args...); err != nil {
 		return resp.Value{}, err
 	}
