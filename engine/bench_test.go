@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine/enginetest"
+	"github.com/walkerdb/walkerdb/engine/keydir"
 	"golang.org/x/sys/unix"
 )
 
@@ -339,5 +341,89 @@ func BenchmarkMemoryFloor(b *testing.B) {
 	}
 	if sink == 42 {
 		b.Log(sink)
+	}
+}
+
+// keydirKeys returns benchKeys 16-byte keys in key order or shuffled.
+func keydirKeys(shuffled bool) [][]byte {
+	ks := make([][]byte, benchKeys)
+	for i := range ks {
+		ks[i] = benchKey(i)
+	}
+	if shuffled {
+		r := rand.New(rand.NewPCG(9, 10))
+		r.Shuffle(len(ks), func(i, j int) { ks[i], ks[j] = ks[j], ks[i] })
+	}
+	return ks
+}
+
+// BenchmarkKeydirMemory reports the keydir's whole heap per 16-byte key,
+// the key's own bytes included (heapB/key), after a million Puts into
+// keydir.New(0) and a Sync: keys in random order, and in key order as Open
+// loads a merged directory. BenchmarkIndexMemory, by contrast, reports the
+// bytes beyond the key's 16.
+func BenchmarkKeydirMemory(b *testing.B) {
+	for _, order := range []string{"random", "key"} {
+		b.Run("order="+order, func(b *testing.B) {
+			ks := keydirKeys(order == "random")
+			for i := 0; i < b.N; i++ {
+				before := heapAlloc()
+				kd := keydir.New(0)
+				for j, k := range ks {
+					kd.Put(k, keydir.MakeLoc(1, uint32(j), 0), 145)
+				}
+				kd.Sync()
+				after := heapAlloc()
+				b.ReportMetric(float64(after-before)/benchKeys, "heapB/key")
+				runtime.KeepAlive(kd)
+				runtime.KeepAlive(ks) // else freed before after, and counted off the index
+			}
+		})
+	}
+}
+
+// BenchmarkKeydirGet is the keydir's share of Get: the location of a
+// present key, drawn at random from a million. Compare BenchmarkMemoryFloor.
+func BenchmarkKeydirGet(b *testing.B) {
+	ks := keydirKeys(true)
+	kd := keydir.New(0)
+	for j, k := range ks {
+		kd.Put(k, keydir.MakeLoc(1, uint32(j), 0), 145)
+	}
+	kd.Sync()
+	r := rand.New(rand.NewPCG(1, 2))
+	key := make([]byte, 0, 16)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key = appendBenchKey(key[:0], r.IntN(benchKeys))
+		if _, ok := kd.Get(key); !ok {
+			b.Fatal("missing")
+		}
+	}
+}
+
+// BenchmarkKeydirPutNew puts new keys into a keydir of a million, Syncs
+// included as they fall due: keys past the last one (in order), and keys
+// spread among the present ones (random).
+func BenchmarkKeydirPutNew(b *testing.B) {
+	for _, order := range []string{"random", "key"} {
+		b.Run("order="+order, func(b *testing.B) {
+			kd := keydir.New(0)
+			for j, k := range keydirKeys(true) {
+				kd.Put(k, keydir.MakeLoc(1, uint32(j), 0), 145)
+			}
+			kd.Sync()
+			r := rand.New(rand.NewPCG(5, 6))
+			key := make([]byte, 0, 24)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if order == "key" {
+					key = appendBenchKey(key[:0], benchKeys+i)
+				} else { // a 17th byte puts it between two present keys
+					key = append(appendBenchKey(key[:0], r.IntN(benchKeys)), byte('a'+i%26))
+				}
+				kd.Put(key, keydir.MakeLoc(2, uint32(i), 0), 145)
+			}
+		})
 	}
 }

@@ -433,12 +433,16 @@ func (db *DB) Exists(key []byte) (bool, error) {
 // get reads key as of now (Unix ms; 0: the clock, read only if the record
 // expires). The caller holds mu.
 func (db *DB) get(key []byte, now int64) ([]byte, int64, error) {
-	loc, ok := db.kd.Get(key)
+	loc, exact, ok := db.kd.Lookup(key)
 	if !ok {
 		return nil, 0, ErrNotFound
 	}
-	v, exp, err := db.segs[loc.Segment()].readValue(loc.Offset(), key)
+	s := db.segs[loc.Segment()]
+	v, exp, err := s.readValue(loc.Offset(), key)
 	if err != nil {
+		if !exact && s.holdsOtherKey(loc.Offset(), key) {
+			return nil, 0, ErrNotFound // a stranger with key's fingerprint
+		}
 		return nil, 0, err
 	}
 	if exp != 0 && db.expired(exp, now) {
@@ -448,7 +452,7 @@ func (db *DB) get(key []byte, now int64) ([]byte, int64, error) {
 }
 
 func (db *DB) lookup(key []byte, now int64) (Meta, error) {
-	loc, ok := db.kd.Get(key)
+	loc, exact, ok := db.kd.Lookup(key)
 	if !ok {
 		return Meta{}, ErrNotFound
 	}
@@ -456,6 +460,9 @@ func (db *DB) lookup(key []byte, now int64) (Meta, error) {
 	h, err := s.readHeader(loc.Offset())
 	if err != nil {
 		return Meta{}, s.wrap(loc.Offset(), err)
+	}
+	if !exact && s.holdsOtherKey(loc.Offset(), key) {
+		return Meta{}, ErrNotFound // a stranger with key's fingerprint
 	}
 	if h.ExpireAt != 0 && db.expired(h.ExpireAt, now) {
 		return Meta{}, ErrNotFound
@@ -669,7 +676,11 @@ func (db *DB) Write(b *Batch) error {
 // segment, updates the keydir, and in SyncAlways waits for the fsync.
 func (db *DB) write(ops []op, seq uint64) error {
 	var total int64
+	puts := 0
 	for i := range ops {
+		if ops[i].kind == record.KindPut {
+			puts++
+		}
 		if len(ops[i].key) > db.opts.MaxKeySize {
 			return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(ops[i].key), db.opts.MaxKeySize)
 		}
@@ -699,6 +710,10 @@ func (db *DB) write(ops []op, seq uint64) error {
 	if db.failErr != nil {
 		db.mu.Unlock()
 		return db.failErr
+	}
+	if !db.kd.Fits(puts) {
+		db.mu.Unlock()
+		return fmt.Errorf("%w: no room for %d new keys beside %d", ErrIndexFull, puts, db.kd.Len())
 	}
 	if db.active.size+total > db.active.capacity() {
 		if err := db.rotate(total); err != nil {

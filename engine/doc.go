@@ -45,17 +45,20 @@
 //
 // # Reads
 //
-// Get looks the key up in the keydir (a hash map: see package keydir),
-// reads the record from the segment's mapping, checks its CRC and its key,
-// and returns a copy of the value. Bytes that fail the check are reported as
-// an error wrapping ErrCorruption, never returned.
+// Get looks the key up in the keydir (hash tables over a key arena, and
+// the keys in order in sorted blocks: see package keydir's doc), reads the
+// record from the segment's mapping, checks its CRC and its key, and
+// returns a copy of the value. Bytes that fail the check are reported as an
+// error wrapping ErrCorruption, never returned. The keydir may match an
+// absent key to another key's record by a 55-bit fingerprint; it says so
+// (Keydir.Lookup), and a record naming another key then means not found.
 //
 // Ordered reads go through View.Iter, under the read lock and inside the
 // View: forward and reverse, SeekGE and SeekLT, prefix and range bounds,
-// expiry judged at the View's time. The keydir keeps its B-tree and a
-// small tree of keys added since the last fold; the iterator merges the
-// two, so it never waits for a fold or takes the write lock (iter.go).
-// Scan, older, takes the write lock and folds first.
+// expiry judged at the View's time. The keydir keeps its keys in sorted
+// blocks and a small tree of keys added since the last fold; the iterator
+// merges the two, so it never waits for a fold or takes the write lock
+// (iter.go). Scan, older, takes the write lock and folds first.
 //
 // # Opening and recovery
 //

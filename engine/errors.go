@@ -21,6 +21,11 @@ var (
 	ErrValueTooLarge = errors.New("engine: value too large")
 	// ErrBatchTooLarge: a batch does not fit in one segment file (4 GiB).
 	ErrBatchTooLarge = errors.New("engine: batch too large")
+	// ErrIndexFull: the in-memory index may have no room for the keys a
+	// write puts (it holds 2 GiB of keys of up to 16 KiB, then 2^31 - 1
+	// more, longer keys first: package keydir). The write changes nothing;
+	// deletes go on working and make room.
+	ErrIndexFull = errors.New("engine: index full")
 	// ErrBadOptions: Options.Validate refused a setting.
 	ErrBadOptions = errors.New("engine: invalid options")
 	// ErrFormat: a data directory or checkpoint stream is of a format

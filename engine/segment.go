@@ -267,6 +267,27 @@ func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int6
 	return rec[kEnd-int(off) : len(rec) : len(rec)], h.ExpireAt, nil
 }
 
+// holdsOtherKey reports whether the record at off is whole enough to name
+// its key and names one other than key: the keydir matched key by
+// fingerprint only, and key is absent. A record whose header cannot be
+// read is not reported: that is corruption, whoever it belongs to.
+func (s *segment) holdsOtherKey(off uint32, key []byte) bool {
+	h, err := s.readHeader(off)
+	if err != nil || int64(off)+h.Size() > s.size {
+		return false
+	}
+	if int(h.KeyLen) != len(key) {
+		return true
+	}
+	got := make([]byte, len(key))
+	if s.buf != nil {
+		copy(got, s.buf[int(off)+record.HeaderSize:])
+	} else if _, err := s.ra.ReadAt(got, int64(off)+record.HeaderSize); err != nil {
+		return false
+	}
+	return string(got) != string(key)
+}
+
 func (s *segment) corrupt(off uint32, what string) error {
 	return fmt.Errorf("segment %d offset %d: %s: %w", s.id, off, what, ErrCorruption)
 }

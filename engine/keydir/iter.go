@@ -8,16 +8,17 @@ import "github.com/tidwall/btree"
 // engine's read lock). Ascend, by contrast, syncs first and so needs the
 // write lock.
 //
-// An Iter merges the two trees with their read-only cursors:
+// An Iter merges two cursors:
 //
-//	tree      keys as of the last Sync; some may have been deleted since
-//	pending   keys new to the map since, some perhaps deleted again
+//	blocks    keys as of the last Sync; some may have been deleted since
+//	pending   keys new to the tables since, some perhaps deleted again
 //
-// and yields a key only while the map holds it. A key deleted and added
-// again since the last Sync is in both trees and is yielded once.
+// and yields a key only while the tables hold it under the same ref. A key
+// deleted and added again since the last Sync is in both, under an old ref
+// and a new one; it is yielded once, with the pending (newest) ref.
 //
 // Making an Iter allocates it and copies its bounds, whatever is pending;
-// a seek is two tree descents, and a step a tree step and a map lookup
+// a seek is two searches, and a step a cursor step and a table lookup
 // (which also gives the key's Loc). Keys deleted since the last Sync (at
 // most syncAfter) are stepped over.
 //
@@ -32,8 +33,9 @@ type Iter struct {
 
 	// The cursors lie past the current key in the direction of travel:
 	// after it when dir > 0, before it when dir < 0.
-	tree, pend cursor
-	dir        int8
+	tree blockCursor
+	pend cursor
+	dir  int8
 
 	pos iterPos
 	key string
@@ -55,32 +57,104 @@ const (
 // changes.
 func (k *Keydir) NewIter(lower, upper []byte) *Iter {
 	it := &Iter{k: k, lower: string(lower), upper: string(upper), hasUpper: upper != nil}
+	it.tree.o, it.tree.a = &k.ord, &k.arena
 	// Iter, unlike IterMut, copies no node, and with NoLocks takes no lock:
 	// it only reads (btreeg.go, v1.7.0).
-	it.tree.it = k.tree.Iter()
 	it.pend.it = k.pending.Iter()
 	return it
 }
 
-// cursor is a tree's iterator and whether it holds an item. Once a move
-// has failed it is only ever sought again: btree's own turning round at
-// the ends steps one item too far.
+// blockCursor is a position in the ordered blocks.
+type blockCursor struct {
+	o       *order
+	a       *arena
+	bi, pos int
+	ok      bool
+}
+
+func (c *blockCursor) ref() keyRef  { return c.o.blocks[c.bi][c.pos] }
+func (c *blockCursor) item() string { return c.a.key(c.ref()) }
+
+func (c *blockCursor) seekGE(key string) {
+	c.bi, c.pos = c.o.seek(c.a, key)
+	c.ok = c.bi < len(c.o.blocks)
+}
+
+func (c *blockCursor) seekGT(key string) {
+	c.seekGE(key)
+	if c.ok && c.item() == key {
+		c.next()
+	}
+}
+
+func (c *blockCursor) seekLT(key string) {
+	c.seekGE(key)
+	if c.ok {
+		c.prev()
+	} else {
+		c.last() // every key is < key, or there is none
+	}
+}
+
+func (c *blockCursor) last() {
+	c.bi = len(c.o.blocks) - 1
+	c.ok = c.bi >= 0
+	if c.ok {
+		c.pos = len(c.o.blocks[c.bi]) - 1
+	}
+}
+
+func (c *blockCursor) next() {
+	if c.pos++; c.pos == len(c.o.blocks[c.bi]) {
+		c.bi, c.pos = c.bi+1, 0
+	}
+	c.ok = c.bi < len(c.o.blocks)
+}
+
+func (c *blockCursor) prev() {
+	if c.pos--; c.pos < 0 {
+		if c.bi--; c.bi < 0 {
+			c.ok = false
+			return
+		}
+		c.pos = len(c.o.blocks[c.bi]) - 1
+	}
+	c.ok = true
+}
+
+// step moves c past key, if c is at it, in direction dir.
+func (c *blockCursor) step(key string, dir int8) {
+	if !c.ok || c.item() != key {
+		return
+	}
+	if dir > 0 {
+		c.next()
+	} else {
+		c.prev()
+	}
+}
+
+// cursor is the pending tree's iterator and whether it holds an item. Once
+// a move has failed it is only ever sought again: btree's own turning
+// round at the ends steps one item too far.
 type cursor struct {
-	it btree.IterG[string]
+	it btree.IterG[pend]
 	ok bool
 }
 
-func (c *cursor) seekGE(key string) { c.ok = c.it.Seek(key) }
+func (c *cursor) item() string { return c.it.Item().key }
+
+func (c *cursor) seekGE(key string) { c.ok = c.it.Seek(pend{key: key}) }
 
 func (c *cursor) seekGT(key string) {
-	c.ok = c.it.Seek(key)
-	if c.ok && c.it.Item() == key {
+	c.ok = c.it.Seek(pend{key: key})
+	if c.ok && c.item() == key {
 		c.ok = c.it.Next()
 	}
 }
 
 func (c *cursor) seekLT(key string) {
-	if c.it.Seek(key) {
+	if c.it.Seek(pend{key: key}) {
 		c.ok = c.it.Prev()
 	} else {
 		c.ok = c.it.Last() // every item is < key, or there is none
@@ -91,7 +165,7 @@ func (c *cursor) last() { c.ok = c.it.Last() }
 
 // step moves c past key, if c is at it, in direction dir.
 func (c *cursor) step(key string, dir int8) {
-	if !c.ok || c.it.Item() != key {
+	if !c.ok || c.item() != key {
 		return
 	}
 	if dir > 0 {
@@ -197,21 +271,34 @@ func (it *Iter) Prev() bool {
 	return it.prev()
 }
 
+// candidate is the key the cursors offer next in direction dir: the
+// pending one when it comes first or ties (it is the newer ref), else the
+// blocks' one.
+func (it *Iter) candidate(dir int8) (string, keyRef, bool) {
+	if it.pend.ok {
+		p := it.pend.it.Item()
+		if !it.tree.ok || (dir > 0 && p.key <= it.tree.item()) || (dir < 0 && p.key >= it.tree.item()) {
+			return p.key, p.ref, true
+		}
+	}
+	if it.tree.ok {
+		return it.tree.item(), it.tree.ref(), true
+	}
+	return "", 0, false
+}
+
 // next yields the least live key at or after the cursors.
 func (it *Iter) next() bool {
 	it.dir = 1
 	for {
-		cand, have := it.tree.it.Item(), it.tree.ok
-		if it.pend.ok && (!have || it.pend.it.Item() < cand) {
-			cand, have = it.pend.it.Item(), true
-		}
+		cand, ref, have := it.candidate(1)
 		if !have || (it.hasUpper && cand >= it.upper) {
 			it.pos, it.key, it.loc = afterLast, "", 0
 			return false
 		}
 		it.tree.step(cand, 1)
 		it.pend.step(cand, 1)
-		if loc, live := it.k.lookupString(cand); live {
+		if loc, live := it.k.locOf(cand, ref); live {
 			it.pos, it.key, it.loc = atKey, cand, loc
 			return true
 		}
@@ -222,17 +309,14 @@ func (it *Iter) next() bool {
 func (it *Iter) prev() bool {
 	it.dir = -1
 	for {
-		cand, have := it.tree.it.Item(), it.tree.ok
-		if it.pend.ok && (!have || it.pend.it.Item() > cand) {
-			cand, have = it.pend.it.Item(), true
-		}
+		cand, ref, have := it.candidate(-1)
 		if !have || cand < it.lower {
 			it.pos, it.key, it.loc = beforeFirst, "", 0
 			return false
 		}
 		it.tree.step(cand, -1)
 		it.pend.step(cand, -1)
-		if loc, live := it.k.lookupString(cand); live {
+		if loc, live := it.k.locOf(cand, ref); live {
 			it.pos, it.key, it.loc = atKey, cand, loc
 			return true
 		}
@@ -242,7 +326,6 @@ func (it *Iter) prev() bool {
 // Close releases the Iter's cursors. It holds nothing else; an Iter that
 // is never closed costs nothing but its memory. It is unusable after.
 func (it *Iter) Close() {
-	it.tree.it.Release()
 	it.pend.it.Release()
 	it.tree.ok, it.pend.ok, it.pos = false, false, unpositioned
 }

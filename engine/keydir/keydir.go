@@ -1,39 +1,82 @@
 // Package keydir is WalkerDB's in-memory index: from every live key to where
 // its newest record lies on disk.
 //
-// Two structures share the work:
+// Three structures share the work, and each key's bytes are stored once:
 //
-//	map[uint64]entry      point lookups by a seeded hash of the key
-//	B-tree of string      ordered scans: prefix, range, cursor
+//	arena      keys, appended to 64 KiB slabs:  [len|key][len|key]...
+//	             a key is named by a 4-byte ref (slab<<16 | offset);
+//	             keys over 16 KiB, and all keys once 2 GiB of slabs are
+//	             in use, go to a side list of strings (ref: 1<<31 | index)
+//	directory  2^depth table pointers, by the fingerprint's leading bits
+//	  └ table  open addressing, linear probing in Robin Hood order,
+//	             22-byte slots (table.go):
+//	             loc 8 | size 3 | ref 4 | tag 7 (55-bit fingerprint, shared bit)
+//	order      the refs in key order, in sorted blocks of up to 512
+//	             [b0][b1][b2]... and the key count before each block
 //
-// A B-tree alone is ordered, but at a million keys each lookup walks about
-// twenty string comparisons that each miss the CPU cache (about 1 µs here),
-// so point operations go to the map and only scans touch the tree.
+// At a million 16-byte keys that is 17 bytes a key of arena, 22 over the
+// tables' load (0.85 to 0.92) and 4 over the blocks' fill (0.85 to 1): 46
+// to 47 bytes a key in all, key bytes included (BenchmarkKeydirMemory in
+// package engine; a Go map and a B-tree of strings took 97 to 107).
 //
-// The map is keyed by a 64-bit hash rather than by the key, so that a lookup
-// never chases a pointer to the key's bytes (one cache miss fewer) and an
-// update never allocates. Each entry also carries a 32-bit fingerprint from
-// a second, independent hash: two keys are taken for one only when both
-// hashes agree, a chance of about n/2^96 per insert (10^-22 at ten million
-// keys), and a Get then fails its key check rather than return another
-// key's value. Keys whose 64-bit hashes collide but whose fingerprints
-// differ live in a small overflow map keyed by the key itself. The seeds are
-// random per process: the keydir is rebuilt at every Open.
+// # Point operations
 //
-// The tree is kept in step lazily. New keys wait in a small pending tree and
-// deleted ones in a removed list; Sync folds both into the big tree in key
-// order, where sorted inserts walk neighbouring paths and stay in cache.
-// Sync runs before every Ascend and whenever the two grow past a bound, so
-// writes pay an amortised share of it and Ascend sees exactly the keys of
-// the map. An Iter (iter.go) instead merges the two trees as they stand and
-// checks each key against the map, so it changes nothing and needs no Sync.
+// A lookup hashes the key once (maphash, seeded per process: the keydir is
+// rebuilt at every Open) to a 55-bit fingerprint, picks a table by its
+// leading bits and probes from the home slot that its low 32 bits give.
+// Get returns the first slot whose fingerprint matches without reading the
+// key's bytes: one cache miss for the slot, then the engine's read of the
+// record, which checks the key. Put compares keys in the arena
+// whenever fingerprints match, and marks both slots shared when two keys
+// of one table have the same fingerprint; Get checks the arena for marked
+// slots, so Get is exact for every present key. For an absent key it may
+// match a stranger's fingerprint, a chance of about 2^-55 a Get (the
+// stranger must have the same home slot); Lookup tells such a match from
+// an exact one, and the engine, finding another key in the record, answers
+// "not found" rather than return another key's value. Put,
+// Delete and the compare-and-swaps always compare keys, so they are exact.
+//
+// A record size of 2^24-1 bytes or more is kept aside, in a map by ref.
+//
+// Tables grow by a twelfth when their load would pass 0.92, and split in
+// two by the next fingerprint bit past 16 Ki slots (no key bytes read), so
+// a resize copies one small table and memory follows the key count in
+// small steps; Go's map, by contrast, splits all its tables at about one
+// size when hashes are uniform. A resize is one ordered pass: Robin Hood
+// keeps each run in home order, and home order is fingerprint order at
+// any table size.
+//
+// # Order
+//
+// Scans go through order: a binary search of the blocks by their first
+// keys, then of one block, each comparison a read of the arena. A key past
+// the last one is appended, so keys that arrive in key order (Open loading
+// a merged directory, whose hint files list keys in order) fill blocks
+// completely; elsewhere a full block passes refs to a neighbour with room
+// before it splits.
+//
+// The order is kept in step lazily. New keys wait in a small pending tree
+// and deleted ones in a removed list; Sync folds both into the blocks in
+// key order. Sync runs before every Ascend and whenever the two grow past a
+// bound, so writes pay an amortised share of it and Ascend sees exactly the
+// keys of the tables. An Iter (iter.go) instead merges the blocks and the
+// pending tree as they stand and checks each key against the tables, so it
+// changes nothing and needs no Sync.
 //
 // Pending keys are kept in a tree rather than an unsorted list so that an
 // Iter starts in O(log n) whatever is pending: filtering and sorting a full
 // list took 250 µs for a prefix and 9 ms unbounded, under the engine's read
-// lock. A new random key costs about 0-15% more to Put for it (the sort
-// Sync no longer does pays for most of the tree inserts); keys that arrive
-// in order cost less.
+// lock.
+//
+// # Arena garbage
+//
+// A deleted key's bytes stay in the arena until compaction. When dead bytes
+// pass a quarter of the live ones, Sync copies the live keys of the two
+// slabs with the most dead bytes to the current slab and drops them (each
+// copy updates the key's slot and block), so one Sync moves at most about
+// 8 Ki keys and garbage falls back over a few Syncs. Strings handed out
+// over the arena (Iter.Key, Ascend, At) stay valid: no byte is ever
+// written twice, and a dropped slab lives on while a string points into it.
 //
 // A Keydir is not safe for concurrent use; the engine guards it with its own
 // lock. Get, Len, CountPrefix of at most one byte, and Iters only read it and
@@ -41,7 +84,9 @@
 package keydir
 
 import (
+	"cmp"
 	"hash/maphash"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/btree"
@@ -82,112 +127,235 @@ func (l Loc) Expires() bool { return l&FlagExpires != 0 }
 // syncAfter bounds the pending and removed lists between Syncs.
 const syncAfter = 1 << 15
 
-// entry is one key's slot: 16 bytes beside its 8-byte hash.
-type entry struct {
-	loc  Loc
-	size uint32 // the record's length, so replacing it needs no disk read
-	fp   uint32 // the key's second hash
+// pend is a key new since the last Sync: its bytes (in the arena) and ref.
+type pend struct {
+	key string
+	ref keyRef
 }
 
 // Keydir maps keys to locations and iterates them in order.
 type Keydir struct {
-	seed, fpSeed maphash.Seed
-	mask         uint64 // all ones; tests narrow it to force collisions
-	m            map[uint64]entry
-	over         map[string]entry // keys whose hash another key's slot holds
-	byFirst      [256]int         // keys by their first byte: walkerd keeps its db index there
-	keyBytes     int64
+	seed  maphash.Seed
+	mask  uint64 // all ones; tests narrow it to force collisions
+	dir   []*table
+	depth uint8 // the directory has 2^depth entries
+	shift uint  // fpBits - depth
+	n     int
 
-	tree    *btree.BTreeG[string]
-	pending *btree.BTreeG[string] // keys new to the map since the last Sync
-	removed []string              // keys deleted since the last Sync
+	scratch  []uint32          // a growing table's slots, in order
+	bigSizes map[keyRef]uint32 // sizes of sizeEscape or more, by ref
+
+	arena    arena
+	ord      order
+	byFirst  [256]int // keys by their first byte: walkerd keeps its db index there
+	keyBytes int64
+
+	pending *btree.BTreeG[pend] // keys new to the tables since the last Sync
+	removed []keyRef            // keys deleted since the last Sync
 }
 
 // New returns an empty Keydir sized for about n keys.
 func New(n int) *Keydir {
-	return &Keydir{
+	k := &Keydir{
 		seed:    maphash.MakeSeed(),
-		fpSeed:  maphash.MakeSeed(),
 		mask:    ^uint64(0),
-		m:       make(map[uint64]entry, n),
-		over:    make(map[string]entry),
-		tree:    newTree(),
-		pending: newTree(),
+		arena:   newArena(),
+		pending: btree.NewBTreeGOptions(func(a, b pend) bool { return a.key < b.key }, btree.Options{NoLocks: true}),
 	}
+	// Tables of up to 8 Ki keys, each sized to hold its share at a load
+	// of 0.92.
+	for n>>k.depth > 8<<10 && k.depth < maxDepth {
+		k.depth++
+	}
+	k.shift = fpBits - uint(k.depth)
+	per := uint32(max(minSlots, (n>>k.depth)*25/23+1))
+	k.dir = make([]*table, 1<<k.depth)
+	for i := range k.dir {
+		k.dir[i] = newTable(per, k.depth)
+	}
+	return k
 }
 
-func newTree() *btree.BTreeG[string] {
-	return btree.NewBTreeGOptions(func(a, b string) bool { return a < b }, btree.Options{NoLocks: true})
-}
+// Fits reports whether n more keys, of any length, are sure to fit in the
+// index. The engine asks before a write, so that a full index refuses the
+// write (engine.ErrIndexFull) instead of failing half way through it.
+func (k *Keydir) Fits(n int) bool { return k.arena.bigRoom() >= n }
+
+// SetHashMaskForTest narrows the fingerprints of an empty Keydir to the
+// bits of mask, so that tests can make keys collide. It is for tests only.
+func (k *Keydir) SetHashMaskForTest(mask uint64) { k.mask = mask }
 
 // Len is the number of keys.
-func (k *Keydir) Len() int { return len(k.m) + len(k.over) }
+func (k *Keydir) Len() int { return k.n }
 
 // KeyBytes is the total length of all keys.
 func (k *Keydir) KeyBytes() int64 { return k.keyBytes }
 
-func (k *Keydir) hash(key []byte) (uint64, uint32) {
-	return maphash.Bytes(k.seed, key) & k.mask, uint32(maphash.Bytes(k.fpSeed, key))
+func (k *Keydir) hashString(key string) uint64 { return maphash.String(k.seed, key) & k.mask }
+
+// table returns the table for hash h and the fingerprint to probe for: the
+// directory is indexed by the fingerprint's leading bits, so a split
+// needs no key bytes.
+func (k *Keydir) table(h uint64) (*table, uint64) {
+	fp := h & fpMask
+	return k.dir[fp>>k.shift], fp
 }
 
-// lookupString is Get for a key the tree holds. maphash
-// hashes a string as it hashes the same bytes, so no conversion is needed.
-func (k *Keydir) lookupString(key string) (Loc, bool) {
-	h, fp := maphash.String(k.seed, key)&k.mask, uint32(maphash.String(k.fpSeed, key))
-	if e, ok := k.m[h]; ok && e.fp == fp {
-		return e.loc, true
-	}
-	if e, ok := k.over[key]; ok {
-		return e.loc, true
-	}
-	return 0, false
-}
-
-// find returns key's entry and where it lives (inMain: in m under h).
-func (k *Keydir) find(key []byte, h uint64, fp uint32) (e entry, found, inMain bool) {
-	if e, ok := k.m[h]; ok && e.fp == fp {
-		return e, true, true
-	}
-	if len(k.over) > 0 {
-		if e, ok := k.over[string(key)]; ok {
-			return e, true, false
-		}
-	}
-	return entry{}, false, false
-}
-
-// Get returns the location of key.
+// Get returns the location of key. For an absent key it may, rarely,
+// return a stranger's location (see the package doc): Lookup says when.
 func (k *Keydir) Get(key []byte) (Loc, bool) {
-	h, fp := k.hash(key)
-	e, ok, _ := k.find(key, h, fp)
-	return e.loc, ok
+	loc, _, ok := k.Lookup(key)
+	return loc, ok
+}
+
+// Lookup is Get that also reports whether the match was exact: false when
+// only the 55-bit fingerprints matched and key's bytes were not compared,
+// so the record at loc may belong to another key; its reader checks the
+// key and should take a different one to mean key is absent.
+func (k *Keydir) Lookup(key []byte) (loc Loc, exact, ok bool) {
+	t, fp := k.table(k.hashString(bstr(key)))
+	i, d := t.home(fp), uint32(0)
+	for {
+		r := t.ref(i)
+		if r == 0 {
+			return 0, false, false
+		}
+		tag := t.tag(i)
+		if tag&fpMask == fp {
+			if tag&sharedBit == 0 {
+				return t.loc(i), false, true
+			}
+			if k.arena.key(r) == string(key) {
+				return t.loc(i), true, true
+			}
+		} else if t.dist(i, tag) < d {
+			return 0, false, false
+		}
+		i = t.next(i)
+		d++
+	}
+}
+
+// find is an exact lookup: key's table and slot. When key is absent, i
+// is where it would go. When key is absent and mark is set, find marks
+// shared the slots whose fingerprint key has, and reports whether there
+// were any.
+func (k *Keydir) find(key string, h uint64, mark bool) (t *table, i uint32, found, shared bool) {
+	t, fp := k.table(h)
+	i, d := t.home(fp), uint32(0)
+	for {
+		r := t.ref(i)
+		if r == 0 {
+			return t, i, false, shared
+		}
+		tag := t.tag(i)
+		if tag&fpMask == fp {
+			if k.arena.key(r) == key {
+				return t, i, true, false
+			}
+			if mark {
+				shared = true
+				t.setTag(i, tag|sharedBit)
+			}
+		} else if t.dist(i, tag) < d {
+			return t, i, false, shared
+		}
+		i = t.next(i)
+		d++
+	}
+}
+
+// live returns the location of key if the tables hold it under ref r: a
+// lookup that compares refs, not bytes.
+func (k *Keydir) live(key string, r keyRef) (t *table, i uint32, ok bool) {
+	t, fp := k.table(k.hashString(key))
+	i, d := t.home(fp), uint32(0)
+	for {
+		sr := t.ref(i)
+		if sr == 0 {
+			return t, 0, false
+		}
+		if sr == r {
+			return t, i, true
+		}
+		if t.dist(i, t.tag(i)) < d {
+			return t, 0, false
+		}
+		i = t.next(i)
+		d++
+	}
+}
+
+// sizeAt is the size of the record that slot i of t points at.
+func (k *Keydir) sizeAt(t *table, i uint32) uint32 {
+	if s := t.size(i); s != sizeEscape {
+		return s
+	}
+	return k.bigSizes[t.ref(i)]
+}
+
+// setLoc points slot i of t at loc, a record of size bytes.
+func (k *Keydir) setLoc(t *table, i uint32, loc Loc, size uint32) {
+	r := t.ref(i)
+	if t.size(i) == sizeEscape {
+		delete(k.bigSizes, r)
+	}
+	t.setLoc(i, loc, k.sizeField(r, size))
+}
+
+// sizeField is what the slot of r holds for size: size itself, or
+// sizeEscape with size kept in bigSizes.
+func (k *Keydir) sizeField(r keyRef, size uint32) uint32 {
+	if size < sizeEscape {
+		return size
+	}
+	if k.bigSizes == nil {
+		k.bigSizes = make(map[keyRef]uint32)
+	}
+	k.bigSizes[r] = size
+	return sizeEscape
+}
+
+func (k *Keydir) locOf(key string, r keyRef) (Loc, bool) {
+	t, i, ok := k.live(key, r)
+	if !ok {
+		return 0, false
+	}
+	return t.loc(i), true
 }
 
 // Put points key at loc, a record of size bytes, and returns the location
 // and size of the record it replaced, if any.
 func (k *Keydir) Put(key []byte, loc Loc, size uint32) (old Loc, oldSize uint32, replaced bool) {
-	h, fp := k.hash(key)
-	e, ok, inMain := k.find(key, h, fp)
-	ne := entry{loc: loc, size: size, fp: fp}
-	switch {
-	case ok && inMain:
-		k.m[h] = ne
-		return e.loc, e.size, true
-	case ok:
-		k.over[string(key)] = ne
-		return e.loc, e.size, true
+	s := bstr(key)
+	h := k.hashString(s)
+	t, i, found, shared := k.find(s, h, true)
+	if found {
+		old, oldSize = t.loc(i), k.sizeAt(t, i)
+		k.setLoc(t, i, loc, size)
+		return old, oldSize, true
 	}
-	if _, taken := k.m[h]; taken {
-		k.over[string(key)] = ne
-	} else {
-		k.m[h] = ne
+	r := k.arena.add(s)
+	tag := h & fpMask
+	if shared {
+		tag |= sharedBit
 	}
-	s := string(key)
-	k.count(s, 1)
-	if last, ok := k.pending.Max(); !ok || last < s {
-		k.pending.Load(s) // keys that arrive in order append
+	slot := makeSlot(tag, r, loc, k.sizeField(r, size))
+	if t.full() {
+		k.grow(t)
+		t, _ = k.table(h)
+		t.put(&slot)
 	} else {
-		k.pending.Set(s)
+		t.insertAt(i, &slot)
+	}
+	k.n++
+	ks := k.arena.key(r)
+	k.count(ks, 1)
+	p := pend{ks, r}
+	if last, ok := k.pending.Max(); !ok || last.key < ks {
+		k.pending.Load(p) // keys that arrive in order append
+	} else {
+		k.pending.Set(p) // replaces the key's earlier ref, if deleted since
 	}
 	k.maybeSync()
 	return 0, 0, false
@@ -195,49 +363,54 @@ func (k *Keydir) Put(key []byte, loc Loc, size uint32) (old Loc, oldSize uint32,
 
 // Delete removes key and returns the location and size it had, if any.
 func (k *Keydir) Delete(key []byte) (old Loc, oldSize uint32, existed bool) {
-	h, fp := k.hash(key)
-	e, ok, inMain := k.find(key, h, fp)
-	if !ok {
+	s := bstr(key)
+	t, i, found, _ := k.find(s, k.hashString(s), false)
+	if !found {
 		return 0, 0, false
 	}
-	if inMain {
-		delete(k.m, h)
-	} else {
-		delete(k.over, string(key))
-	}
-	s := string(key)
-	k.count(s, -1)
-	k.removed = append(k.removed, s)
+	old, oldSize = t.loc(i), k.sizeAt(t, i)
+	k.drop(t, i)
 	k.maybeSync()
-	return e.loc, e.size, true
+	return old, oldSize, true
+}
+
+// drop removes the key in slot i of t.
+func (k *Keydir) drop(t *table, i uint32) {
+	r := t.ref(i)
+	if t.size(i) == sizeEscape {
+		delete(k.bigSizes, r)
+	}
+	t.remove(i)
+	k.n--
+	k.count(k.arena.key(r), -1)
+	k.arena.kill(r)
+	k.removed = append(k.removed, r)
 }
 
 // CompareAndSwap points key at new (size bytes) only if it still points at
 // old. Merge uses it so that a write that raced with the merge is never
 // reverted.
 func (k *Keydir) CompareAndSwap(key []byte, old, new Loc, size uint32) bool {
-	h, fp := k.hash(key)
-	e, ok, inMain := k.find(key, h, fp)
-	if !ok || e.loc != old {
+	s := bstr(key)
+	t, i, found, _ := k.find(s, k.hashString(s), false)
+	if !found || t.loc(i) != old {
 		return false
 	}
-	e.loc, e.size = new, size
-	if inMain {
-		k.m[h] = e
-	} else {
-		k.over[string(key)] = e
-	}
+	k.setLoc(t, i, new, size)
 	return true
 }
 
 // CompareAndDelete removes key only if it still points at old. Merge uses
 // it to drop keys whose records have expired.
 func (k *Keydir) CompareAndDelete(key []byte, old Loc) bool {
-	if cur, ok := k.Get(key); ok && cur == old {
-		k.Delete(key)
-		return true
+	s := bstr(key)
+	t, i, found, _ := k.find(s, k.hashString(s), false)
+	if !found || t.loc(i) != old {
+		return false
 	}
-	return false
+	k.drop(t, i)
+	k.maybeSync()
+	return true
 }
 
 func (k *Keydir) count(key string, d int) {
@@ -248,7 +421,7 @@ func (k *Keydir) count(key string, d int) {
 }
 
 // CountPrefix is the number of keys that begin with prefix: at once for an
-// empty or one-byte prefix, by walking the ordered tree otherwise.
+// empty or one-byte prefix, by walking the ordered blocks otherwise.
 func (k *Keydir) CountPrefix(prefix []byte) int {
 	switch len(prefix) {
 	case 0:
@@ -267,66 +440,104 @@ func (k *Keydir) maybeSync() {
 	}
 }
 
-// Sync folds the pending and removed keys into the ordered tree.
+// Sync folds the pending and removed keys into the ordered blocks, and
+// compacts the arena when its garbage calls for it.
 func (k *Keydir) Sync() {
-	// A key enters pending only when it is new to the map, so it can be
+	// A key enters pending only when it is new to the tables, so it can be
 	// there and gone only if some key was removed in between. With nothing
-	// removed, every pending key is live: no lookups (which at a million
-	// keys cost more than the inserts).
+	// removed, every pending key is live: no lookups.
 	check := len(k.removed) > 0
 	for _, r := range k.removed {
-		if _, live := k.lookupString(r); !live {
-			k.tree.Delete(r)
-		}
+		k.ord.remove(&k.arena, k.arena.key(r), r)
 	}
 	k.removed = k.removed[:0]
-	if k.pending.Len() == 0 {
-		return
-	}
-	var hint btree.PathHint
-	k.pending.Scan(func(p string) bool {
-		if check {
-			if _, live := k.lookupString(p); !live {
-				return true
+	if k.pending.Len() > 0 {
+		k.pending.Scan(func(p pend) bool {
+			if check {
+				if _, _, live := k.live(p.key, p.ref); !live {
+					return true
+				}
 			}
-		}
-		if last, ok := k.tree.Max(); !ok || last < p {
-			k.tree.Load(p) // past the end: appends into full nodes
-		} else {
-			k.tree.SetHint(p, &hint) // in order: each path starts where the last ended
-		}
-		return true
-	})
-	k.pending.Clear()
+			k.ord.insert(&k.arena, p.key, p.ref)
+			return true
+		})
+		k.pending.Clear()
+	}
+	k.arena.freeBig()
+	k.compact()
+	k.ord.fixCum()
 }
 
-// Synced reports whether the tree holds exactly the map's keys, nothing
+// compactSlabs bounds the slabs one Sync compacts.
+const compactSlabs = 2
+
+// compactMin is the least garbage, in bytes, that compaction bothers with;
+// tests lower it.
+var compactMin int64 = 2 * slabSize
+
+// compact moves the live keys out of the slabs with the most dead bytes,
+// when dead bytes pass a quarter of the live ones. Only Sync calls it: then
+// every ref the Keydir holds is in a table slot and a block.
+func (k *Keydir) compact() {
+	a := &k.arena
+	if a.garbage <= a.live/4 || a.garbage < compactMin {
+		return
+	}
+	var worst []int
+	for i, d := range a.dead {
+		if d > 0 && i != a.cur {
+			worst = append(worst, i)
+		}
+	}
+	slices.SortFunc(worst, func(x, y int) int { return cmp.Compare(a.dead[y], a.dead[x]) })
+	for _, idx := range worst[:min(compactSlabs, len(worst))] {
+		if !a.slabFree() {
+			return // the moves could spill into the side list
+		}
+		s := a.slabs[idx]
+		for off := 0; off < len(s); {
+			r := keyRef(idx<<slabBits | off)
+			key := a.key(r)
+			n := entryLen(len(key))
+			off += n
+			t, i, ok := k.live(key, r)
+			if !ok {
+				continue
+			}
+			nr := a.add(key)
+			a.live -= int64(n)
+			t.setRef(i, nr)
+			if t.size(i) == sizeEscape {
+				k.bigSizes[nr] = k.bigSizes[r]
+				delete(k.bigSizes, r)
+			}
+			if bi, pos, ok := k.ord.find(a, key, r); ok {
+				k.ord.blocks[bi][pos] = nr
+			}
+		}
+		a.drop(idx)
+	}
+}
+
+// Synced reports whether the blocks hold exactly the tables' keys, nothing
 // pending or removed: as after Sync, until the next Put or Delete. Rank
 // and At are exact only then.
 func (k *Keydir) Synced() bool { return len(k.removed) == 0 && k.pending.Len() == 0 }
 
-// Rank is the number of keys less than key, when Synced: a binary search
-// over the counted tree's positions, O(log² n).
+// Rank is the number of keys less than key, when Synced: O(log n).
 func (k *Keydir) Rank(key []byte) int {
-	lo, hi := 0, k.tree.Len()
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if item, _ := k.tree.GetAt(mid); item < string(key) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	bi, pos := k.ord.seek(&k.arena, bstr(key))
+	return k.ord.rank(bi, pos)
 }
 
 // At returns the key at position i in key order (0: the least), when
-// Synced: O(log n) in the counted tree.
+// Synced: O(log n).
 func (k *Keydir) At(i int) (string, bool) {
-	if i < 0 {
+	if i < 0 || i >= k.ord.n {
 		return "", false
 	}
-	return k.tree.GetAt(i)
+	bi, pos := k.ord.at(i)
+	return k.arena.key(k.ord.blocks[bi][pos]), true
 }
 
 // Ascend calls fn for each key >= start in ascending order while fn returns
@@ -334,26 +545,29 @@ func (k *Keydir) At(i int) (string, bool) {
 // not change the Keydir; copy key if you keep it past the call.
 func (k *Keydir) Ascend(start, prefix []byte, fn func(key string, loc Loc) bool) {
 	k.Sync()
-	from := string(start)
+	from := bstr(start)
 	if len(prefix) > 0 && from < string(prefix) {
-		from = string(prefix)
+		from = bstr(prefix)
 	}
-	k.tree.Ascend(from, func(key string) bool {
-		if len(prefix) > 0 && !strings.HasPrefix(key, string(prefix)) {
-			return false
+	bi, pos := k.ord.seek(&k.arena, from)
+	for ; bi < len(k.ord.blocks); bi, pos = bi+1, 0 {
+		for _, r := range k.ord.blocks[bi][pos:] {
+			key := k.arena.key(r)
+			if len(prefix) > 0 && !strings.HasPrefix(key, bstr(prefix)) {
+				return
+			}
+			loc, _ := k.locOf(key, r)
+			if !fn(key, loc) {
+				return
+			}
 		}
-		loc, _ := k.lookupString(key)
-		return fn(key, loc)
-	})
+	}
 }
 
 // MemoryPerKey is the heap cost of one key beyond its own bytes, in bytes,
-// for Stats' estimate. Measured at a million 16-byte keys it ranges from 41
-// (keys inserted in random order: TestKeydir_MemoryPerKey) to 91 (keys
-// loaded in key order, as Open loads a merged directory:
-// BenchmarkIndexMemory). Two things swing it: Go's map splits all its
-// tables at about the same size when hashes are uniform, so a 24-byte
-// slot costs 35 to 56 bytes depending on where the count falls in that
-// cycle; and the tree's Load splits a full leaf in half, so a tree built
-// in key order stays half full (about 35 bytes a key against 25).
-const MemoryPerKey = 64
+// for Stats' estimate. Measured at a million 16-byte keys it is about 30
+// in key order (BenchmarkIndexMemory: Open of a merged directory) and 31
+// in random order (TestKeydir_MemoryPerKey): a 22-byte table slot at a
+// load of 0.85 to 0.92, a 4-byte block ref at a fill of 0.85 to 1, and the
+// key's length byte in the arena.
+const MemoryPerKey = 31
