@@ -34,6 +34,15 @@ func (o *order) seek(a *arena, key string) (int, int) {
 		return 0, 0
 	}
 	blk := o.blocks[bi]
+	lo := searchBlock(a, blk, key)
+	if lo == len(blk) {
+		return bi + 1, 0
+	}
+	return bi, lo
+}
+
+// searchBlock is the position of the first key >= key in blk.
+func searchBlock(a *arena, blk []keyRef, key string) int {
 	lo, hi := 0, len(blk)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -43,10 +52,7 @@ func (o *order) seek(a *arena, key string) (int, int) {
 			hi = m
 		}
 	}
-	if lo == len(blk) {
-		return bi + 1, 0
-	}
-	return bi, lo
+	return lo
 }
 
 // blockFor is the last block whose first key is <= key, or -1.
@@ -84,15 +90,7 @@ func (o *order) insert(a *arena, key string, r keyRef) {
 		bi := max(o.blockFor(a, key), 0)
 		blk := o.blocks[bi]
 		if len(blk) < blockCap {
-			lo, hi := 0, len(blk)
-			for lo < hi {
-				m := int(uint(lo+hi) >> 1)
-				if a.key(blk[m]) < key {
-					lo = m + 1
-				} else {
-					hi = m
-				}
-			}
+			lo := searchBlock(a, blk, key)
 			blk = blk[:len(blk)+1]
 			copy(blk[lo+1:], blk[lo:])
 			blk[lo] = r
