@@ -452,7 +452,6 @@ func askJoin(pool *forward.Pool, addr string, args [][]byte) error {
 	var op *net.OpError
 	switch {
 	case errors.As(err, &op) && op.Op == "dial":
-		// The pool's text calls whatever it dials the leader.
 		return fmt.Errorf("cannot connect: %w", op)
 	case errors.Is(err, forward.ErrConnLost):
 		return errors.New("connection lost before a reply: " + strings.TrimPrefix(err.Error(), forward.ErrConnLost.Error()+": "))

@@ -207,7 +207,7 @@ func dial(addr string, o Options) (*conn, error) {
 	}
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("forward: dial leader %s: %w", addr, err)
+		return nil, fmt.Errorf("forward: dial %s: %w", addr, err)
 	}
 	// The link handshake (TLS, then WALKER.LINK) has the dial timeout.
 	nc.SetDeadline(time.Now().Add(o.DialTimeout))
@@ -220,14 +220,14 @@ func dial(addr string, o Options) (*conn, error) {
 		t := tls.Client(nc, tc)
 		if err := t.Handshake(); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("forward: TLS to leader %s: %w", addr, err)
+			return nil, fmt.Errorf("forward: TLS to %s: %w", addr, err)
 		}
 		nc = t
 	}
 	r := bufio.NewReaderSize(nc, 64<<10)
 	if err := o.Links.LinkRESP(nc, r); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("forward: node link to leader %s: %w", addr, err)
+		return nil, fmt.Errorf("forward: node link to %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Time{})
 	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}

@@ -269,7 +269,7 @@ func TestPool_AFailedDialIsNotSent(t *testing.T) {
 	p := New(Options{ConnsPerAddr: 1, DialTimeout: time.Second})
 	defer p.Close()
 	_, err = p.Do(closed, [][]byte{[]byte("PING")})
-	if err == nil || !errors.Is(err, backend.ErrNotSent) || !strings.Contains(err.Error(), "dial leader") {
+	if err == nil || !errors.Is(err, backend.ErrNotSent) || !strings.Contains(err.Error(), "forward: dial "+closed) {
 		t.Fatalf("dial to a closed port: %v, want a dial error matching ErrNotSent", err)
 	}
 
