@@ -223,6 +223,13 @@ func (it *Iterator) Meta() (Meta, error) {
 	return Meta{ValueLen: int(it.hdr.ValueLen), ExpireAt: it.hdr.ExpireAt, Seq: it.hdr.Seq}, nil
 }
 
+// MayExpire reports whether the current key's record carries an expiry
+// time, from the index alone (keydir.FlagExpires): a key for which it is
+// false never expires, and Meta would read its header to say ExpireAt 0.
+func (it *Iterator) MayExpire() bool {
+	return it.atKey() == nil && it.kit.Loc().Expires()
+}
+
 // Err is the error that stopped the Iterator, if any: it wraps
 // ErrCorruption when a record was damaged, and ErrClosed when the
 // Iterator was used after its View returned. A loop that ended with a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -684,4 +685,58 @@ func TestView_RankAndKeyAtAgreeWithTheIterator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// MayExpire says, from the index alone, which keys carry an expiry time:
+// the expiry sweep reads no header for the others. It follows a key that
+// gains and loses a TTL, and survives a merge and a reopen (which rebuild
+// the index from hint files).
+func TestIter_MayExpireFollowsTheRecordsExpiry(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, &Options{Sync: SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := time.Now().Add(time.Hour).UnixMilli()
+	mustPut(t, db, "plain", "v")
+	if err := db.PutWithExpiry([]byte("ttl"), []byte("v"), far); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutWithExpiry([]byte("gone-ttl"), []byte("v"), far); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, db, "gone-ttl", "v2") // PERSIST-like: a new record without one
+	check := func(when string) {
+		t.Helper()
+		got := map[string]bool{}
+		db.View(0, func(v *View) error {
+			it := v.Iter(IterOptions{KeysOnly: true, IncludeExpired: true})
+			defer it.Close()
+			for ok := it.First(); ok; ok = it.Next() {
+				m, err := it.Meta()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if it.MayExpire() != (m.ExpireAt != 0) {
+					t.Errorf("%s: %q MayExpire %v, header's ExpireAt %d", when, it.Key(), it.MayExpire(), m.ExpireAt)
+				}
+				got[string(it.Key())] = it.MayExpire()
+			}
+			return nil
+		})
+		if want := map[string]bool{"plain": false, "ttl": true, "gone-ttl": false}; !maps.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", when, got, want)
+		}
+	}
+	check("written")
+	if err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	check("merged")
+	db.Close()
+	if db, err = Open(dir, &Options{Sync: SyncNo}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	check("reopened")
 }

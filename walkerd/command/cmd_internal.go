@@ -249,6 +249,9 @@ func ExpiredKeys(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []
 				break
 			}
 			seen++
+			if !it.MayExpire() {
+				continue // no expiry time: no header to read
+			}
 			m, err := it.Meta()
 			if err != nil {
 				it.Close()
