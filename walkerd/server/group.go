@@ -30,10 +30,12 @@ import (
 //   - the group reaches groupCmds commands or groupBytes of arguments;
 //   - the pipeline ends and the client has sent nothing more yet, or the
 //     connection stops (QUIT, a client that does not take its replies, a
-//     closed connection): a write that joined a group is always proposed,
-//     as Redis runs every command it has read. (redcon hands handle every
-//     command it has read, closed or not, so the last of them flushes the
-//     group.)
+//     closed connection, a malformed frame after the group's commands): a
+//     write that joined a group is always proposed, as Redis runs every
+//     command it has read. (redcon hands handle every command of a read,
+//     closed or not, so the last of them flushes the group; a group held
+//     open for the client's next read is proposed by disconnected if that
+//     read never comes.)
 //
 // Replies stream: a group's replies are written after its entry commits,
 // and handle sends what it holds once it passes flushAt bytes or has
@@ -88,10 +90,13 @@ func (g *group) pending() bool { return len(g.calls) > 0 }
 // write the data layer runs as it is (runWrite), from a client whose
 // replies go out as they are written (no CLIENT REPLY OFF or SKIP, no
 // tracking, no pub/sub), outside MULTI, on a client's connection rather
-// than another node's link, and not one the audit trail names.
+// than another node's link, and not one the audit trail names. While a
+// client of this node waits in BLPOP or the like, writes go one by one:
+// Redis serves blocked clients after each command, so a pipeline's
+// LPUSH a, LPUSH b must be able to wake one with a before b lands.
 func (s *Server) joinsGroup(c *client, k *command.Spec) bool {
 	return k != nil && k.Flags&command.FlagWrite != 0 && s.handlers[k.ID] == nil && len(k.Subs) == 0 &&
-		!audited[k.Name] && !c.multi && c.tr == nil && c.ps == nil &&
+		!audited[k.Name] && !c.multi && c.tr == nil && c.ps == nil && s.waiters.blocked() == 0 &&
 		!c.replyOff && !c.replySkip && !c.replySkipNext &&
 		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil
 }
@@ -155,8 +160,10 @@ func moreInput(c *client, poll bool) bool {
 
 // holdGroup reports whether c's group, at the end of one of redcon's
 // pipelines, may stay open for the commands the client has already sent.
+// (Should redcon then stop on a malformed frame, or the connection end,
+// disconnected proposes the group.)
 func holdGroup(c *client) bool {
-	return c.grp.pending() && !c.quit && moreInput(c, true)
+	return c.grp.pending() && !c.quit && !c.deaf && moreInput(c, true)
 }
 
 // flushGroup proposes c's group as one entry and writes each command's

@@ -133,7 +133,10 @@ type guardConn struct {
 	// over) and in hold; queued publishes their sum after each Read for
 	// CLIENT LIST's qbuf (introspect.go), read by other connections.
 	outBytes, holdBytes int64
-	queued              atomic.Int64
+	// good counts the bytes of whole commands still queued before a frame
+	// passed through for redcon to refuse (drain).
+	good   int64
+	queued atomic.Int64
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -213,8 +216,14 @@ func (g *guardConn) waiting(poll bool) bool {
 	return len(g.out) > 0
 }
 
-// drain copies queued bytes into p.
+// drain copies queued bytes into p: no further than the end of the whole
+// commands before a frame passed through (good), while any are left, so
+// that redcon, which drops every command of a read it refuses, reads them
+// apart from it.
 func (g *guardConn) drain(p []byte) int {
+	if g.good > 0 && int64(len(p)) > g.good {
+		p = p[:g.good]
+	}
 	n := 0
 	for n < len(p) && len(g.out) > 0 {
 		k := copy(p[n:], g.out[0][g.outOff:])
@@ -230,6 +239,9 @@ func (g *guardConn) drain(p []byte) int {
 		g.out = nil
 	}
 	g.outBytes -= int64(n)
+	if g.good > 0 {
+		g.good -= int64(n)
+	}
 	return n
 }
 
@@ -483,6 +495,7 @@ func (g *guardConn) scan(b []byte) {
 // passthrough hands the held command and the rest of b to redcon, whose
 // parser will refuse the frame at the same byte the guard stopped at.
 func (g *guardConn) passthrough(b []byte, from int) {
+	g.good = g.outBytes // the whole commands before the frame (drain)
 	g.release(b[from:])
 	g.state = gsPassthrough
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"reflect"
@@ -82,12 +83,17 @@ func TestPipeline_WritesReplyAsTheyGo(t *testing.T) {
 type countingWrites struct {
 	backend.Backend
 	entries, cmds atomic.Int64
+	sizes         chan int // if not nil: each counted entry's command count, while there is room
 }
 
 func (b *countingWrites) Apply(e *command.Entry) (*command.Result, error) {
 	if !e.Exec && !strings.HasPrefix(strings.ToLower(string(e.Cmds[0][0])), "walker.") { // not the background sweeps'
 		b.entries.Add(1)
 		b.cmds.Add(int64(len(e.Cmds)))
+		select {
+		case b.sizes <- len(e.Cmds):
+		default:
+		}
 	}
 	return b.Backend.Apply(e)
 }
@@ -282,5 +288,91 @@ func TestPipeline_RefusalInAGroupStaysItsOwn(t *testing.T) {
 	want := []string{"+OK", "-" + string(command.ErrElementTooLong), "+OK", ":0", `["1", "2"]`}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("replies\n got %q\nwant %q", got, want)
+	}
+}
+
+// incrs is n pipelined INCRs of key.
+func incrs(key string, n int) []byte {
+	var b []byte
+	for range n {
+		b = append(b, encodeCommand([][]byte{[]byte("INCR"), []byte(key)})...)
+	}
+	return b
+}
+
+// waitCounter waits until key holds want (as a reply to GET) on addr.
+func waitCounter(t *testing.T, addr, key, want string) {
+	t.Helper()
+	c := dial(t, addr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := c.must(t, "GET", key)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %s, want %s: writes the client sent were lost", key, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Writes a client sent before a malformed frame run, as in Redis: the
+// protocol guard hands redcon the whole commands before the frame in
+// reads of their own (redcon drops every command of the read it
+// refuses), and a group held open for the client's next read is proposed
+// when the connection ends.
+func TestPipeline_WritesBeforeAMalformedFrameRun(t *testing.T) {
+	s := startServer(t, Config{})
+	for _, n := range []int{300, 1000} {
+		key := "n" + itoa(int64(n))
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(append(incrs(key, n), "*x\r\n"...)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c) // replies, the protocol error, the close
+		c.Close()
+		waitCounter(t, s.addr, key, `"`+itoa(int64(n))+`"`)
+	}
+}
+
+// While a client of the node waits in BLPOP, pipelined writes are
+// proposed one by one: Redis serves a blocked client after each command,
+// so LPUSH a must be an entry of its own, able to wake it before LPUSH b.
+func TestPipeline_WritesGoOneByOneWhileAClientIsBlocked(t *testing.T) {
+	base := startServer(t, Config{})
+	cw := &countingWrites{Backend: backend.NewStandalone(base.db), sizes: make(chan int, 16)}
+	s := startServerOn(t, cw, Config{})
+	b := dial(t, s.addr)
+	if err := b.send([]byte("BLPOP"), []byte("l"), []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.waiters.blocked() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("BLPOP never blocked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	a := dial(t, s.addr)
+	var req []byte
+	for _, v := range []string{"a", "b"} {
+		req = append(req, encodeCommand([][]byte{[]byte("LPUSH"), []byte("l"), []byte(v)})...)
+	}
+	req = append(req, encodeCommand([][]byte{[]byte("ECHO"), []byte("end")})...)
+	if _, err := a.c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, a.c, "end")
+	if first := <-cw.sizes; first != 1 {
+		t.Fatalf("the first LPUSH went in an entry of %d commands while a client was blocked", first)
+	}
+	b.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if v, err := resp.ReadValue(b.r); err != nil || v.Kind != resp.KindArray {
+		t.Fatalf("BLPOP: %v %v", format(v), err)
 	}
 }

@@ -42,6 +42,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tidwall/redcon"
@@ -419,6 +420,17 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 	if c == nil {
 		return
 	}
+	if c.grp.pending() {
+		// A group held open for the client's next read, which redcon
+		// will not make (a malformed frame, the connection gone): its
+		// writes were read, so they run. Not here: redcon calls this
+		// under its server's lock.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.flushGroup(c)
+		}()
+	}
 	s.mu.Lock()
 	_, ok := s.conns[c]
 	delete(s.conns, c)
@@ -433,11 +445,10 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 // handle runs one command of a connection. redcon calls it in order for
 // the commands of a pipeline, so replies keep the order of the commands.
 //
-// Replies collect in c.enc.B over a pipeline. The last command's hands
-// them to redcon, which flushes after the pipeline; before that, once they
-// pass flushAt they are written to the socket directly (redcon's own
-// buffer is empty mid-pipeline), so a long pipeline streams its replies to
-// a client that reads them and holds at most about flushAt (or one large
+// Replies collect in c.enc.B over a pipeline and are written to the
+// socket after its last command, or before once they pass flushAt (or
+// have waited flushAfter), so a long pipeline streams its replies to a
+// client that reads them and holds at most about flushAt (or one large
 // reply) for one that does not. The socket write waits while the client
 // does not read; the guard's write ends the connection only when the
 // client takes nothing for writeStall (Redis's client-output-buffer-limit
@@ -492,24 +503,36 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		}
 		return
 	}
-	switch {
-	case last:
-		// The last of the pipeline: redcon flushes after it (Close
-		// flushes too).
-		conn.WriteRaw(c.enc.B)
-		c.resetOutput()
-		c.flushed = time.Now()
-	case len(c.enc.B) >= flushAt || len(c.enc.B) > 0 && time.Since(c.flushed) >= flushAfter:
+	// Replies go out at the pipeline's end, or mid-pipeline once they
+	// pass flushAt or have waited flushAfter. handle writes them itself
+	// (redcon's own buffer stays empty), so that a write that fails
+	// because the client has gone leaves the connection deaf rather than
+	// ending redcon's loop with commands read and never run.
+	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.enc.B) >= flushAt || time.Since(c.flushed) >= flushAfter) {
 		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
-			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
-			c.quit = true
-			s.flushGroup(c) // read, so run (group.go); the replies go nowhere
-			c.resetOutput()
-			conn.Close()
-			return
+			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+				c.deaf = true
+			} else {
+				// It took nothing for writeStall, or broke its output
+				// limit: run nothing more for it.
+				s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
+				c.quit = true
+				s.flushGroup(c) // read, so run (group.go); the replies go nowhere
+			}
 		}
 		c.resetOutput()
 		c.flushed = time.Now()
+	}
+	if c.deaf {
+		// The client closed its connection: what it has sent still runs
+		// (as in Redis, which runs every command it has read before it
+		// writes a reply), unanswered; then the connection closes.
+		c.resetOutput()
+		if last && !moreInput(c, true) {
+			s.flushGroup(c)
+			c.resetOutput()
+			c.quit = true
+		}
 	}
 	if c.quit {
 		conn.Close()
@@ -734,6 +757,10 @@ type client struct {
 	// grp holds the pipeline's writes waiting to be proposed as one entry
 	// (group.go).
 	grp group
+	// deaf: a write of replies found the client gone (EPIPE, ECONNRESET):
+	// the commands it sent before still run, unanswered, and then the
+	// connection closes (handle).
+	deaf bool
 }
 
 type queued struct {
