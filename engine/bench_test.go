@@ -382,15 +382,21 @@ func BenchmarkKeydirMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkKeydirGet is the keydir's share of Get: the location of a
-// present key, drawn at random from a million. Compare BenchmarkMemoryFloor.
-func BenchmarkKeydirGet(b *testing.B) {
-	ks := keydirKeys(true)
+// benchKeydir is a synced keydir of the fixture's million keys in random
+// order (keydirKeys).
+func benchKeydir() *keydir.Keydir {
 	kd := keydir.New(0)
-	for j, k := range ks {
+	for j, k := range keydirKeys(true) {
 		kd.Put(k, keydir.MakeLoc(1, uint32(j), 0), 145)
 	}
 	kd.Sync()
+	return kd
+}
+
+// BenchmarkKeydirGet is the keydir's share of Get: the location of a
+// present key, drawn at random from a million. Compare BenchmarkMemoryFloor.
+func BenchmarkKeydirGet(b *testing.B) {
+	kd := benchKeydir()
 	r := rand.New(rand.NewPCG(1, 2))
 	key := make([]byte, 0, 16)
 	b.ResetTimer()
@@ -408,11 +414,7 @@ func BenchmarkKeydirGet(b *testing.B) {
 func BenchmarkKeydirPutNew(b *testing.B) {
 	for _, order := range []string{"random", "key"} {
 		b.Run("order="+order, func(b *testing.B) {
-			kd := keydir.New(0)
-			for j, k := range keydirKeys(true) {
-				kd.Put(k, keydir.MakeLoc(1, uint32(j), 0), 145)
-			}
-			kd.Sync()
+			kd := benchKeydir()
 			r := rand.New(rand.NewPCG(5, 6))
 			key := make([]byte, 0, 24)
 			b.ResetTimer()

@@ -13,6 +13,12 @@ func SplitArgs(line []byte) ([][]byte, bool) {
 		}
 		return 0
 	}
+	// closes reports whether the quote at i ends its argument: the line
+	// ends or a space follows, as sdssplitargs requires.
+	closes := func(i int) bool {
+		n := at(i + 1)
+		return n == 0 || isSpace(n)
+	}
 	var args [][]byte
 	p := 0
 	for {
@@ -49,7 +55,7 @@ func SplitArgs(line []byte) ([][]byte, bool) {
 						cur = append(cur, e)
 					}
 				case c == '"':
-					if n := at(p + 1); n != 0 && !isSpace(n) {
+					if !closes(p) {
 						return nil, false
 					}
 					done = true
@@ -64,7 +70,7 @@ func SplitArgs(line []byte) ([][]byte, bool) {
 					p++
 					cur = append(cur, '\'')
 				case c == '\'':
-					if n := at(p + 1); n != 0 && !isSpace(n) {
+					if !closes(p) {
 						return nil, false
 					}
 					done = true
