@@ -357,7 +357,8 @@ var startupNames = []string{
 	"id", "raft", "advertise", "raft-advertise", "join", "bootstrap", "standalone", "raft-log",
 	"segment-size", "snapshot-threshold", "trailing-logs", "snapshot-interval",
 	"pprof", "metrics-addr", "metrics-allow-remote", "log-format", "aclfile",
-	"tls-port", // tls.go; the other tls-* are the server's parameters
+	"tls-port",     // tls.go; the other tls-* are the server's parameters
+	"cluster-mode", // clustermode.go
 }
 
 // startupSettings are the start-up settings the server shows in CONFIG

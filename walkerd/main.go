@@ -92,8 +92,9 @@ func app() *cli.App {
 		}, tlsFlags()...), // tls.go
 		Action: run,
 	}
-	a.Flags = append(a.Flags, secretFileFlags()...) // secrets.go
-	a.Flags = append(a.Flags, protectedFlags()...)  // protected.go
+	a.Flags = append(a.Flags, secretFileFlags()...)  // secrets.go
+	a.Flags = append(a.Flags, clusterModeFlags()...) // clustermode.go
+	a.Flags = append(a.Flags, protectedFlags()...)   // protected.go
 	return a
 }
 
@@ -328,8 +329,18 @@ func run(c *cli.Context) error {
 		be = st
 	}
 
+	shards, err := clusterSource(c, s, st) // clustermode.go
+	if err != nil {
+		return err
+	}
+	mode := ""
+	if shards != nil {
+		mode = "cluster" // HELLO's mode and INFO's redis_mode, as Redis Cluster's
+	}
 	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
+		Shards:             shards,
+		Mode:               mode,
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
 		Forwarder:          pool,

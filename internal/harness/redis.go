@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,33 @@ import (
 // redis-server is not installed (.ci/run installs it).
 func StartRedis(t testing.TB) (addr string, pid int) {
 	t.Helper()
+	return startRedis(t)
+}
+
+// StartRedisCluster is StartRedis for a Redis Cluster of one node that
+// owns every hash slot (cluster-enabled yes, CLUSTER ADDSLOTSRANGE 0
+// 16383): the reference for walkerd's --cluster-mode replies. It returns
+// once CLUSTER INFO says cluster_state:ok.
+func StartRedisCluster(t testing.TB) (addr string, pid int) {
+	t.Helper()
+	addr, pid = startRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	if r, err := Do(addr, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil || r != "+OK\r\n" {
+		t.Fatalf("CLUSTER ADDSLOTSRANGE on %s: %q, %v", addr, r, err)
+	}
+	if err := WaitFor(10*time.Second, func() error {
+		r, err := Do(addr, "CLUSTER", "INFO")
+		if err == nil && !strings.Contains(r, "cluster_state:ok") {
+			err = errors.New("CLUSTER INFO: " + r)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("redis-server cluster on %s: %v", addr, err)
+	}
+	return addr, pid
+}
+
+func startRedis(t testing.TB, extra ...string) (addr string, pid int) {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not on PATH (Debian: apt-get install redis-server): skipping the comparison with a real Redis")
@@ -30,7 +58,8 @@ func StartRedis(t testing.TB) (addr string, pid int) {
 	dir := t.TempDir()
 	p := &proc.Process{Bin: path, LogPath: filepath.Join(dir, "redis.log")}
 	t.Cleanup(p.Kill) // SIGKILL ends it even if the test left it stopped
-	if err := p.Start("--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir); err != nil {
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, extra...)
+	if err := p.Start(args...); err != nil {
 		t.Fatal(err)
 	}
 	if err := WaitFor(10*time.Second, func() error {

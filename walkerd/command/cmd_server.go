@@ -25,6 +25,9 @@ func init() {
 		return &Spec{Name: name, Arity: arity, Flags: flags | nsl | FlagAllowBusy, Cats: CatTransaction, Group: "transactions",
 			Since: since}
 	}
+	clu := func(name string, arity int, flags Flags, since string, tips ...string) *Spec {
+		return &Spec{Name: name, Arity: arity, Flags: flags, Group: "cluster", Since: since, Tips: tips}
+	}
 	cluster := func(name string, arity int, summary string) *Spec {
 		return &Spec{Name: name, Arity: arity, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "cluster", Since: "walkerdb", Summary: summary}
 	}
@@ -114,6 +117,25 @@ func init() {
 			tipped(srv("histogram", -2, nsl|FlagAdmin, "7.0.0"), "nondeterministic_output", "request_policy:all_nodes", "response_policy:special"),
 			srv("help", 2, ls, "2.8.13"),
 		}},
+
+		// The Redis Cluster protocol (server/clustermode.go): served in
+		// cluster mode (walkerd --cluster-mode yes), refused otherwise as a
+		// Redis without cluster support refuses it.
+		&Spec{Name: "cluster", Arity: -2, Group: "cluster", Since: "3.0.0", Subs: []*Spec{
+			clu("slots", 2, FlagStale, "3.0.0", "nondeterministic_output"),
+			clu("shards", 2, FlagStale, "7.0.0", "nondeterministic_output"),
+			clu("nodes", 2, FlagStale, "3.0.0", "nondeterministic_output"),
+			clu("info", 2, FlagStale, "3.0.0", "nondeterministic_output"),
+			clu("myid", 2, FlagStale, "3.0.0"),
+			clu("myshardid", 2, FlagStale, "7.2.0", "nondeterministic_output"),
+			clu("keyslot", 3, FlagStale, "3.0.0"),
+			clu("countkeysinslot", 3, FlagStale, "3.0.0"),
+			clu("getkeysinslot", 4, FlagStale, "3.0.0", "nondeterministic_output"),
+			clu("help", 2, ls, "5.0.0"),
+		}},
+		&Spec{Name: "readonly", Arity: 1, Flags: ls | FlagFast, Cats: CatConnection, Group: "cluster", Since: "3.0.0"},
+		&Spec{Name: "readwrite", Arity: 1, Flags: ls | FlagFast, Cats: CatConnection, Group: "cluster", Since: "3.0.0"},
+		&Spec{Name: "asking", Arity: 1, Flags: FlagFast, Cats: CatConnection, Group: "cluster", Since: "3.0.0"},
 
 		tx("multi", 1, FlagFast|FlagNotQueued, "1.2.0"),
 		&Spec{Name: "exec", Arity: 1, Flags: nsl | FlagSkipSlowlog | FlagNotQueued, Cats: CatTransaction, Group: "transactions",

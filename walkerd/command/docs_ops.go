@@ -29,3 +29,29 @@ var _ = addDocs(map[string]redisDoc{
 			{Name: "command", Type: "string", Flags: ArgOptional | ArgMultiple},
 		}},
 })
+
+// COMMAND DOCS of the Redis Cluster protocol's commands (Redis 7.0's
+// texts; MYSHARDID is Redis 7.2's).
+var _ = addDocs(map[string]redisDoc{
+	"cluster": {Summary: "A container for cluster commands", Complexity: "Depends on subcommand."},
+	"cluster|slots": {Summary: "Get array of Cluster slot to node mappings",
+		Complexity: "O(N) where N is the total number of Cluster nodes",
+		History:    [][2]string{{"4.0.0", "Added node IDs."}, {"7.0.0", "Added additional networking metadata field."}}},
+	"cluster|shards": {Summary: "Get array of cluster slots to node mappings",
+		Complexity: "O(N) where N is the total number of cluster nodes"},
+	"cluster|nodes":     {Summary: "Get Cluster config for the node", Complexity: "O(N) where N is the total number of Cluster nodes"},
+	"cluster|info":      {Summary: "Provides info about Redis Cluster node state", Complexity: "O(1)"},
+	"cluster|myid":      {Summary: "Return the node id", Complexity: "O(1)"},
+	"cluster|myshardid": {Summary: "Returns the shard ID of the node.", Complexity: "O(1)"},
+	"cluster|keyslot": {Summary: "Returns the hash slot of the specified key",
+		Complexity: "O(N) where N is the number of bytes in the key", Args: []Arg{{Name: "key", Type: "string"}}},
+	"cluster|countkeysinslot": {Summary: "Return the number of local keys in the specified hash slot",
+		Complexity: "O(1)", Args: []Arg{{Name: "slot", Type: "integer"}}},
+	"cluster|getkeysinslot": {Summary: "Return local key names in the specified hash slot",
+		Complexity: "O(log(N)) where N is the number of requested keys",
+		Args:       []Arg{{Name: "slot", Type: "integer"}, {Name: "count", Type: "integer"}}},
+	"cluster|help": {Summary: "Show helpful text about the different subcommands", Complexity: "O(1)"},
+	"readonly":     {Summary: "Enables read queries for a connection to a cluster replica node", Complexity: "O(1)"},
+	"readwrite":    {Summary: "Disables read queries for a connection to a cluster replica node", Complexity: "O(1)"},
+	"asking":       {Summary: "Sent by cluster clients after an -ASK redirect", Complexity: "O(1)"},
+})

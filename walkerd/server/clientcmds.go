@@ -58,6 +58,7 @@ func cmdReset(s *Server, c *client, args [][]byte) {
 	c.authed = s.newClientAuthed()
 	c.setUser("default")
 	c.replyOff, c.replySkipNext = false, false
+	c.readonly = false // as Redis's RESET clears READONLY
 	if resetPubSubHook != nil {
 		resetPubSubHook(s, c)
 	}

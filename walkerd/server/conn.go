@@ -34,6 +34,10 @@ func cmdSelect(s *Server, c *client, args [][]byte) {
 		c.fail(err)
 		return
 	}
+	if s.shards != nil && d != 0 {
+		c.errorReply("ERR SELECT is not allowed in cluster mode") // as Redis Cluster: one database
+		return
+	}
 	c.setDB(d)
 	c.ok()
 }

@@ -164,7 +164,11 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 // runRead runs a data read at the configured level.
 func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 	s.trackRead(c, spec, args) // CLIENT TRACKING (tracking.go)
-	s.readAt(c, int(s.readLevel.Load()), args, func() { s.readLocal(c, spec, args) })
+	level := int(s.readLevel.Load())
+	if c.localRead {
+		level = 1 // a READONLY client's read of a slot led elsewhere (clustermode.go)
+	}
+	s.readAt(c, level, args, func() { s.readLocal(c, spec, args) })
 }
 
 // readLocal runs a data read on this node's engine. spec is the command's,

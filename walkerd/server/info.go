@@ -228,10 +228,9 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		b.WriteString("# Latencystats\r\n")
 		s.latencystatsSection(b)
 	case "cluster":
-		// Redis Cluster's protocol is not spoken: one Raft group holds
-		// every slot.
+		// 1 in cluster mode (--cluster-mode yes, clustermode.go).
 		b.WriteString("# Cluster\r\n")
-		line("cluster_enabled", 0)
+		line("cluster_enabled", map[bool]int{false: 0, true: 1}[s.shards != nil])
 	case "keyspace":
 		b.WriteString("# Keyspace\r\n")
 		counts, err := s.Keyspace()

@@ -50,6 +50,7 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
 )
 
@@ -112,6 +113,11 @@ type Config struct {
 	// ACLFile is Redis's aclfile: ACL LOAD reads it (and makes its users
 	// the cluster's), ACL SAVE writes it. Zero: none (both fail as Redis's).
 	ACLFile string
+	// Shards is the slot map of cluster mode (walkerd --cluster-mode yes):
+	// commands that name keys run only where their slot is led, and the
+	// CLUSTER commands answer from it (clustermode.go). nil: cluster mode
+	// is off.
+	Shards shard.Source
 	// TLS is the TLS configuration of ServeTLS's listener: CONFIG GET and
 	// SET tls-cert-file, tls-auth-clients and the other tls-* parameters
 	// read and change it (config.go). nil: those parameters show Redis's
@@ -160,6 +166,8 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	b   backend.Backend
 	cfg Config
+	// shards is cfg.Shards: nil outside cluster mode (clustermode.go).
+	shards shard.Source
 
 	pass      atomic.Pointer[string] // requirepass
 	readLevel atomic.Int32
@@ -227,6 +235,7 @@ func New(b backend.Backend, cfg Config) *Server {
 	s := &Server{
 		b:       b,
 		cfg:     cfg,
+		shards:  cfg.Shards,
 		started: time.Now(),
 		conns:   make(map[*client]struct{}),
 		quit:    make(chan struct{}),
@@ -634,6 +643,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if c.refusedInSubscribedMode(k) {
 		return
 	}
+	if s.clusterRoute(c, k, args, reject) { // clustermode.go
+		return
+	}
 	if c.multi && top.Flags&command.FlagNotQueued == 0 {
 		if k.Flags&command.FlagNoMulti != 0 {
 			reject("ERR Command not allowed inside a transaction")
@@ -754,6 +766,10 @@ type client struct {
 	running atomic.Bool
 	// link is WALKER.LINK's progress: link.linked once PROVE passed (link.go).
 	link linkState
+	// readonly: the client sent READONLY (cluster mode); localRead: the
+	// running command is a read of a slot this node holds but does not
+	// lead, run here at the stale level (clustermode.go).
+	readonly, localRead bool
 	// grp holds the pipeline's writes waiting to be proposed as one entry
 	// (group.go).
 	grp group

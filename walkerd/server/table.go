@@ -63,6 +63,9 @@ func handlers() []handler {
 	for name, h := range pubsubHandlers {
 		byName[name] = h
 	}
+	for name, h := range clusterHandlers { // clustermode.go
+		byName[name] = h
+	}
 	for name, h := range scriptHandlers { // script.go
 		byName[name] = h
 	}

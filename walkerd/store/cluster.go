@@ -273,6 +273,10 @@ func (s *Store) HasLog(index, term uint64) bool {
 	return s.logDB.GetLog(index, &l) == nil && l.Term == term
 }
 
+// Term is the current Raft term: the slot map's configuration epoch in
+// cluster mode (shard.Single).
+func (s *Store) Term() uint64 { return s.raft.CurrentTerm() }
+
 // NodeID is this node's Raft server id.
 func (s *Store) NodeID() string { return s.cfg.ID }
 

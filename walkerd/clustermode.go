@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
+	"github.com/walkerdb/walkerdb/walkerd/store"
+)
+
+// clusterModeFlags is --cluster-mode: whether walkerd speaks the Redis
+// Cluster protocol (walkerd/server/clustermode.go). Off by default, so
+// that plain Redis clients keep working against any node: a follower
+// forwards what only the leader may run. On, a node answers -MOVED for a
+// key whose slot it does not lead, as Redis Cluster does, and
+// cluster-aware clients (go-redis's ClusterClient, redis-cli -c,
+// redis-benchmark --cluster) route themselves.
+func clusterModeFlags() []cli.Flag {
+	return []cli.Flag{&cli.StringFlag{
+		Name:    "cluster-mode",
+		Value:   "no",
+		Usage:   "yes: speak the Redis Cluster protocol (CLUSTER SLOTS/NODES/..., -MOVED to the slot's leader, -CROSSSLOT, READONLY) for cluster-aware clients; no: every node takes every command, followers forward to the leader",
+		EnvVars: []string{"WALKERD_CLUSTER_MODE"},
+	}}
+}
+
+// clusterSource is the slot map of --cluster-mode yes, nil when it is
+// off. Cluster mode needs Raft: standalone mode refuses it.
+func clusterSource(c *cli.Context, s *settings, st *store.Store) (shard.Source, error) {
+	on, err := parseYesNo(c.String("cluster-mode"))
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-mode %q: %v", c.String("cluster-mode"), err)
+	}
+	if !on {
+		return nil, nil
+	}
+	if st == nil {
+		return nil, fmt.Errorf("--cluster-mode yes needs Raft: it cannot be used with --standalone")
+	}
+	return shard.NewSingle(s.id, st), nil
+}
+
+// parseYesNo reads yes/no (also on/off, true/false, 1/0), any case.
+func parseYesNo(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "on", "true", "1":
+		return true, nil
+	case "no", "off", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("want yes or no")
+}

@@ -1,0 +1,404 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/walkerdb/walkerdb/internal/keyspace"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
+)
+
+// Cluster mode: the Redis Cluster protocol (walkerd --cluster-mode yes,
+// Config.Shards). A command that names keys runs only on the node that
+// leads their hash slot's group, as cluster.c's getNodeByQuery decides:
+//
+//   - keys in more than one slot: -CROSSSLOT (a transaction's keys are
+//     checked together at EXEC, as Redis does);
+//   - a slot this node does not lead: -MOVED slot leader-address, unless
+//     the client sent READONLY, the command only reads, and this node
+//     holds the slot's group: then it reads here, at the stale level, as a
+//     Redis replica serves a READONLY client;
+//   - a slot no group owns, or whose leader is unknown: -CLUSTERDOWN.
+//
+// Commands without keys run wherever they arrive, and keyless writes
+// (FLUSHALL, FUNCTION LOAD, SCRIPT LOAD, PUBLISH) still go to the leader
+// over the node link. Outside cluster mode every node takes every command
+// and forwards what only the leader may run; CLUSTER, READONLY and
+// READWRITE then answer as a Redis without cluster support does.
+
+const (
+	crossSlotText      = "CROSSSLOT Keys in request don't hash to the same slot"
+	slotNotServedText  = "CLUSTERDOWN Hash slot not served"
+	clusterDisabledMsg = "ERR This instance has cluster support disabled"
+)
+
+// clusterRoute checks the command's keys against the slot map, and answers
+// with reject when the command may not run here. It reports whether it
+// answered. Node links are never redirected: their commands were routed
+// by the node that sent them.
+func (s *Server) clusterRoute(c *client, k *command.Spec, args [][]byte, reject func(string)) bool {
+	c.localRead = false
+	if s.shards == nil || c.link.linked || c.nodeLink.Load() {
+		return false
+	}
+	if k.Name == "exec" {
+		if !c.multi {
+			return false
+		}
+		return s.routeExec(c)
+	}
+	slot, n, cross := commandSlot(k, args, -1, 0)
+	switch {
+	case cross:
+		reject(crossSlotText)
+		return true
+	case n == 0:
+		return false
+	}
+	r := s.shards.Route(uint16(slot))
+	switch {
+	case r.Leads:
+		return false
+	case c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0:
+		c.localRead = true // runRead reads here, at the stale level
+		return false
+	}
+	reject(redirectText(uint16(slot), r))
+	return true
+}
+
+// routeExec checks a transaction's queued commands together at EXEC: one
+// slot for all, led here; otherwise the transaction is discarded and EXEC
+// answers the redirect, as Redis's processCommand does.
+func (s *Server) routeExec(c *client) bool {
+	slot, n := -1, 0
+	for _, q := range c.queue {
+		var cross bool
+		if slot, n, cross = commandSlot(q.spec, q.args, slot, n); cross {
+			c.resetMulti()
+			c.errorReply(crossSlotText)
+			return true
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	r := s.shards.Route(uint16(slot))
+	if r.Leads {
+		return false
+	}
+	c.resetMulti()
+	c.errorReply(redirectText(uint16(slot), r))
+	return true
+}
+
+// commandSlot adds the slots of the keys of one command to slot (-1: none
+// yet) and n (the keys counted so far); cross is true once two slots
+// differ.
+func commandSlot(k *command.Spec, args [][]byte, slot, n int) (int, int, bool) {
+	for _, ref := range command.KeyAccess(k, args) {
+		sl := int(keyspace.Slot(ref.Key))
+		if n > 0 && sl != slot {
+			return slot, n, true
+		}
+		slot = sl
+		n++
+	}
+	return slot, n, false
+}
+
+func redirectText(slot uint16, r shard.Route) string {
+	if !r.Served {
+		return slotNotServedText
+	}
+	if r.Addr == "" {
+		return "CLUSTERDOWN The cluster is down"
+	}
+	return "MOVED " + strconv.Itoa(int(slot)) + " " + r.Addr
+}
+
+// clusterOff answers a cluster command outside cluster mode, as Redis does
+// with cluster-enabled no. It reports whether it answered.
+func (s *Server) clusterOff(c *client) bool {
+	if s.shards != nil {
+		return false
+	}
+	c.errorReply(clusterDisabledMsg)
+	return true
+}
+
+// READONLY: this connection may read from a node that holds a slot's group
+// but does not lead it.
+func cmdReadonly(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	c.readonly = true
+	c.ok()
+}
+
+// READWRITE: back to reading only where the slot is led.
+func cmdReadwrite(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	c.readonly = false
+	c.ok()
+}
+
+// ASKING is accepted, as on any Redis: no slot is ever migrating yet, so
+// no node answers -ASK and the flag would change nothing.
+func cmdAsking(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	c.ok()
+}
+
+// clusterMap answers a CLUSTER subcommand that needs the slot map: fn
+// writes the reply from it.
+func clusterMap(fn func(s *Server, c *client, m *shard.Map)) handler {
+	return func(s *Server, c *client, args [][]byte) {
+		if s.clusterOff(c) {
+			return
+		}
+		m, err := s.shards.Map()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		fn(s, c, m)
+	}
+}
+
+// CLUSTER SLOTS: per group with a known leader and per range, [start, end,
+// leader, replicas...], each node [ip, port, id, {}] (Redis 7.0's shape:
+// the last element is its additional networking metadata, none here).
+func cmdClusterSlots(s *Server, c *client, m *shard.Map) {
+	type row struct {
+		r     shard.Range
+		nodes []shard.Node
+	}
+	var rows []row
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		l, ok := g.LeaderNode()
+		if !ok || l.Addr == "" {
+			continue
+		}
+		nodes := []shard.Node{l}
+		for _, n := range g.Replicas() {
+			if n.Addr != "" {
+				nodes = append(nodes, n)
+			}
+		}
+		for _, r := range g.Ranges {
+			rows = append(rows, row{r, nodes})
+		}
+	}
+	c.array(len(rows))
+	for _, x := range rows {
+		c.array(2 + len(x.nodes))
+		c.integer(int64(x.r.Start))
+		c.integer(int64(x.r.End))
+		for _, n := range x.nodes {
+			host, port := shard.SplitAddr(n.Addr)
+			c.array(4)
+			c.bulkString(host)
+			c.integer(int64(port))
+			c.bulkString(shard.NodeID(n.ID))
+			c.w.Map(0)
+		}
+	}
+}
+
+// CLUSTER SHARDS: per group, a map of "slots" (start and end of each
+// range, flat) and "nodes" (a map per member: id, port, ip, endpoint,
+// role, replication-offset, health), as Redis 7.0's CLUSTER SHARDS.
+func cmdClusterShards(s *Server, c *client, m *shard.Map) {
+	c.array(len(m.Groups))
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		c.w.Map(2)
+		c.bulkString("slots")
+		c.array(2 * len(g.Ranges))
+		for _, r := range g.Ranges {
+			c.integer(int64(r.Start))
+			c.integer(int64(r.End))
+		}
+		c.bulkString("nodes")
+		nodes := g.Replicas()
+		if l, ok := g.LeaderNode(); ok {
+			nodes = append([]shard.Node{l}, nodes...)
+		}
+		c.array(len(nodes))
+		for _, n := range nodes {
+			host, port := shard.SplitAddr(n.Addr)
+			role, health := "replica", "online"
+			if n.ID == g.Leader {
+				role = "master"
+			}
+			if n.Addr == "" {
+				health = "failed"
+			}
+			c.w.Map(7)
+			c.bulkString("id")
+			c.bulkString(shard.NodeID(n.ID))
+			c.bulkString("port")
+			c.integer(int64(port))
+			c.bulkString("ip")
+			c.bulkString(host)
+			c.bulkString("endpoint")
+			c.bulkString(host)
+			c.bulkString("role")
+			c.bulkString(role)
+			c.bulkString("replication-offset")
+			c.integer(0)
+			c.bulkString("health")
+			c.bulkString(health)
+		}
+	}
+}
+
+// CLUSTER NODES: shard.Map.NodesText, a bulk string.
+func cmdClusterNodes(s *Server, c *client, m *shard.Map) {
+	c.bulkString(m.NodesText(s.shards.Self()))
+}
+
+// CLUSTER INFO: shard.Map.InfoText, a bulk string (a verbatim string in
+// RESP3 on Redis; a bulk string reads the same to every client).
+func cmdClusterInfo(s *Server, c *client, m *shard.Map) {
+	c.bulkString(m.InfoText(s.shards.Self()))
+}
+
+// CLUSTER MYSHARDID: the shard id of the first group this node holds
+// (a WalkerDB node holds one group today).
+func cmdClusterMyshardid(s *Server, c *client, m *shard.Map) {
+	for _, g := range m.Groups {
+		if g.Has(s.shards.Self()) {
+			c.bulkString(shard.ShardID(g.ID))
+			return
+		}
+	}
+	c.errorReply("ERR this node holds no group")
+}
+
+// CLUSTER MYID: this node's 40-character id (shard.NodeID).
+func cmdClusterMyid(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	c.bulkString(shard.NodeID(s.shards.Self()))
+}
+
+// CLUSTER KEYSLOT key: the key's hash slot (CRC16 of the key or of its
+// {hash tag}, mod 16384).
+func cmdClusterKeyslot(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	c.integer(int64(keyspace.Slot(args[2])))
+}
+
+// parseSlot reads a slot argument: an integer (else Redis's "value is not
+// an integer" error) in 0..16383 (else bad, the caller's error).
+func parseSlot(c *client, arg []byte, bad string) (uint16, bool) {
+	n, ok := command.ParseInt(arg)
+	if !ok {
+		c.errorReply("ERR value is not an integer or out of range")
+		return 0, false
+	}
+	if n < 0 || n >= shard.Slots {
+		c.errorReply(bad)
+		return 0, false
+	}
+	return uint16(n), true
+}
+
+// CLUSTER COUNTKEYSINSLOT slot: the keys this node holds in slot, in
+// database 0 (cluster mode has no other).
+func cmdClusterCountkeysinslot(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	slot, ok := parseSlot(c, args[2], "ERR Invalid slot")
+	if !ok {
+		return
+	}
+	n, err := command.CountKeysInSlot(s.b.Engine(), 0, s.nowMs(), slot)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.integer(n)
+}
+
+// CLUSTER GETKEYSINSLOT slot count: up to count of this node's keys in
+// slot, in key order.
+func cmdClusterGetkeysinslot(s *Server, c *client, args [][]byte) {
+	if s.clusterOff(c) {
+		return
+	}
+	count, ok := command.ParseInt(args[3])
+	slot, sok := command.ParseInt(args[2])
+	switch {
+	case !ok || !sok:
+		c.errorReply("ERR value is not an integer or out of range")
+		return
+	case count < 0 || slot < 0 || slot >= shard.Slots:
+		c.errorReply("ERR Invalid slot or number of keys")
+		return
+	}
+	limit := int(min(count, 1<<30))
+	keys, err := command.KeysInSlot(s.b.Engine(), 0, s.nowMs(), uint16(slot), limit)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.array(len(keys))
+	for _, k := range keys {
+		c.bulk(k)
+	}
+}
+
+// clusterHelp is CLUSTER HELP's text: the subcommands WalkerDB serves, in
+// Redis 7.0's words.
+var clusterHelp = []string{
+	"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"COUNTKEYSINSLOT <slot>",
+	"    Return the number of keys in <slot>.",
+	"GETKEYSINSLOT <slot> <count>",
+	"    Return key names stored by current node in a slot.",
+	"INFO",
+	"    Return information about the cluster.",
+	"KEYSLOT <key>",
+	"    Return the hash slot for <key>.",
+	"MYID",
+	"    Return the node id.",
+	"MYSHARDID",
+	"    Return the node's shard id.",
+	"NODES",
+	"    Return cluster configuration seen by node. Output format:",
+	"    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+	"SLOTS",
+	"    Return information about slots range mappings. Each range is made of:",
+	"    start, end, master and replicas IP addresses, ports and ids",
+	"SHARDS",
+	"    Return information about slot range mappings and the nodes associated with them.",
+	"HELP",
+	"    Prints this help.",
+}
+
+var clusterHandlers = map[string]handler{
+	"cluster|slots": clusterMap(cmdClusterSlots), "cluster|shards": clusterMap(cmdClusterShards),
+	"cluster|nodes": clusterMap(cmdClusterNodes), "cluster|info": clusterMap(cmdClusterInfo),
+	"cluster|myshardid": clusterMap(cmdClusterMyshardid), "cluster|myid": cmdClusterMyid,
+	"cluster|keyslot": cmdClusterKeyslot, "cluster|countkeysinslot": cmdClusterCountkeysinslot,
+	"cluster|getkeysinslot": cmdClusterGetkeysinslot,
+	"cluster|help": func(s *Server, c *client, args [][]byte) {
+		if !s.clusterOff(c) {
+			helpLines(func() []string { return clusterHelp })(s, c, args)
+		}
+	},
+	"readonly": cmdReadonly, "readwrite": cmdReadwrite, "asking": cmdAsking,
+}
