@@ -162,7 +162,6 @@ func mustInfo(t *testing.T, n *harness.Node) map[string]string {
 	return info
 }
 
-
 // followerGets sums the GET calls the followers served (INFO
 // commandstats).
 func followerGets(t *testing.T, fs []*harness.Node) int {

@@ -2,8 +2,8 @@ package server
 
 import (
 	"strings"
-	"testing"
 	"sync/atomic"
+	"testing"
 
 	"github.com/walkerdb/walkerdb/internal/harness"
 	"github.com/walkerdb/walkerdb/internal/resp"
