@@ -204,6 +204,15 @@ func SlotPrefix(db int, slot uint16) []byte {
 	return []byte{byte(metaBase + db), byte(slot >> 8), byte(slot)}
 }
 
+// SlotOf is the hash slot a metadata key (or a SlotPrefix) is filed
+// under: its bytes 1 and 2; 0 for a key shorter than that.
+func SlotOf(meta []byte) uint16 {
+	if len(meta) < 3 {
+		return 0
+	}
+	return uint16(meta[1])<<8 | uint16(meta[2])
+}
+
 // SplitMeta returns the database and user key of a metadata key; ok is
 // false for anything else (sub-keys, internal keys).
 func SplitMeta(k []byte) (db int, key []byte, ok bool) {

@@ -156,14 +156,14 @@ func init() {
 		cluster("raft.members", 1, "Lists the Raft cluster's members."),
 		cluster("raft.leader", 1, "Returns the Raft leader's id and addresses."),
 		cluster("raft.transfer", -1, "Hands leadership to another member: RAFT.TRANSFER [id]."),
-		&Spec{Name: "walker.apply", Arity: 3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
-			Summary: "Applies a log entry a follower forwards to the leader: WALKER.APPLY entry user (internal)."},
+		&Spec{Name: "walker.apply", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Applies a log entry a follower forwards to the leader: WALKER.APPLY entry user [group] (internal)."},
 		&Spec{Name: "walker.forward", Arity: -5, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Runs a read or a leader-only command a follower forwards: WALKER.FORWARD level db user command... (internal)."},
 		&Spec{Name: "walker.digest", Arity: 1, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Returns a digest of this node's data, to compare replicas (internal)."},
-		&Spec{Name: "walker.haslog", Arity: 3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
-			Summary: "Answers 1 if this node's Raft log holds the entry at an index with a term, else 0: WALKER.HASLOG index term (internal: WAIT)."},
+		&Spec{Name: "walker.haslog", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Answers 1 if this node's Raft log holds the entry at an index with a term, else 0: WALKER.HASLOG index term [group] (internal: WAIT)."},
 	)
 }
 

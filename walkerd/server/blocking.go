@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -212,7 +213,7 @@ func (s *Server) watchLeader() {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	dropper, _ := s.cfg.Forwarder.(interface{ Drop(addr string) })
-	last := "" // the last leader's RESP address known
+	last := map[string]bool{} // the RESP addresses of the groups' leaders known last
 	for {
 		if dropper == nil && s.waiters.count() == 0 {
 			s.waiters.setLeader("") // no one to tell
@@ -223,24 +224,38 @@ func (s *Server) watchLeader() {
 				continue
 			}
 		}
-		m, ok, err := s.b.Leader()
-		if err != nil {
-			return // standalone: no leader ever changes
+		// Every group's leader (groups.go): a change in any ends the
+		// waiters' epoch, and an address that leads no group any more
+		// loses its connections.
+		var ids []string
+		now := map[string]bool{}
+		for _, g := range s.allGroups() {
+			m, ok, err := g.Leader()
+			if err != nil {
+				return // standalone: no leader ever changes
+			}
+			if ok {
+				ids = append(ids, m.ID)
+				if m.RESPAddr != "" {
+					now[m.RESPAddr] = true
+				}
+			} else {
+				ids = append(ids, "")
+			}
 		}
-		id := ""
-		if ok {
-			id = m.ID
-		}
+		id := strings.Join(ids, ",") // "" with one group and no leader known
 		if s.waiters.count() == 0 {
 			s.waiters.setLeader("")
 		} else {
 			s.waiters.setLeader(id)
 		}
-		if ok && m.RESPAddr != "" {
-			if last != "" && m.RESPAddr != last && dropper != nil {
-				dropper.Drop(last)
+		if len(now) > 0 {
+			for addr := range last {
+				if !now[addr] && dropper != nil {
+					dropper.Drop(addr)
+				}
 			}
-			last = m.RESPAddr
+			last = now
 		}
 		select {
 		case <-s.quit:

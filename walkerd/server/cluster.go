@@ -2,8 +2,12 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 // Cluster commands: JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS, RAFT.LEADER and
@@ -27,36 +31,90 @@ func (s *Server) clusterError(c *client, args [][]byte, err error, forwardIt boo
 	}
 }
 
-// JOIN id raft-addr [resp-addr]
+// groupArg takes a trailing "GROUP id" off a cluster command's arguments
+// (a node with several Raft groups, groups.go): the group's index, or -1
+// for every group when there is none. ok is false, with the error
+// answered, for an unknown group.
+func (s *Server) groupArg(c *client, args [][]byte) (rest [][]byte, gi int, ok bool) {
+	n := len(args)
+	if n < 3 || !equalFoldStr(args[n-2], "group") {
+		return args, -1, true
+	}
+	if gi = s.groupByID(string(args[n-1])); gi < 0 {
+		c.errorReply("ERR no such Raft group on this node: " + string(args[n-1]))
+		return nil, 0, false
+	}
+	return args[:n-2], gi, true
+}
+
+// eachGroup runs a membership change in the group named by GROUP, or in
+// every group this node hosts: where this node does not lead a group, the
+// command goes to that group's leader with GROUP added. It answers OK, or
+// the first failure.
+func (s *Server) eachGroup(c *client, args [][]byte, fn func(b backend.Backend, args [][]byte) error) {
+	rest, gi, ok := s.groupArg(c, args)
+	if !ok {
+		return
+	}
+	if gi >= 0 || !s.multi() {
+		if err := fn(s.groupB(max(gi, 0)), rest); err != nil {
+			s.clusterError(c, args, err, true)
+			return
+		}
+		c.ok()
+		return
+	}
+	for i, b := range s.groups.B {
+		err := fn(b, rest)
+		var nl *backend.NotLeaderError
+		if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" && s.cfg.Forwarder != nil && !c.forwarded {
+			fw := append(append([][]byte{}, rest...), []byte("GROUP"), []byte(s.groupID(i)))
+			var raw []byte
+			if raw, err = s.cfg.Forwarder.Do(nl.LeaderAddr, fw); err == nil {
+				if v, _, perr := resp.Parse(raw); perr != nil || v.Kind != resp.KindSimple {
+					err = fmt.Errorf("group %s: %s", s.groupID(i), strings.TrimSpace(string(raw)))
+				}
+			}
+		}
+		if err != nil {
+			c.fail(fmt.Errorf("group %s: %w", s.groupID(i), err))
+			return
+		}
+	}
+	c.ok()
+}
+
+// JOIN id raft-addr [resp-addr] [GROUP id]
 func cmdJoin(s *Server, c *client, args [][]byte) {
-	if len(args) > 4 {
-		c.errorReply("ERR wrong number of arguments for 'join' command")
-		return
-	}
-	resp := ""
-	if len(args) == 4 {
-		resp = string(args[3])
-	}
-	if err := s.b.Join(string(args[1]), string(args[2]), resp); err != nil {
-		s.clusterError(c, args, err, true)
-		return
-	}
-	c.ok()
+	s.eachGroup(c, args, func(b backend.Backend, args [][]byte) error {
+		if len(args) > 4 {
+			return command.ErrArity("join")
+		}
+		resp := ""
+		if len(args) == 4 {
+			resp = string(args[3])
+		}
+		return b.Join(string(args[1]), string(args[2]), resp)
+	})
 }
 
-// LEAVE id
+// LEAVE id [GROUP id]
 func cmdLeave(s *Server, c *client, args [][]byte) {
-	if err := s.b.Leave(string(args[1])); err != nil {
-		s.clusterError(c, args, err, true)
-		return
-	}
-	c.ok()
+	s.eachGroup(c, args, func(b backend.Backend, args [][]byte) error {
+		if len(args) != 2 {
+			return command.ErrArity("leave")
+		}
+		return b.Leave(string(args[1]))
+	})
 }
 
+// SNAPSHOT: a snapshot of every group this node hosts.
 func cmdSnapshot(s *Server, c *client, args [][]byte) {
-	if err := s.b.Snapshot(); err != nil {
-		s.clusterError(c, args, err, false)
-		return
+	for _, b := range s.allGroups() {
+		if err := b.Snapshot(); err != nil {
+			s.clusterError(c, args, err, false)
+			return
+		}
 	}
 	c.ok()
 }
@@ -98,6 +156,11 @@ func cmdRaftLeader(s *Server, c *client, args [][]byte) {
 // RAFT.TRANSFER [id]: the leader hands leadership to id (any voter when
 // id is absent); a follower forwards it to the leader, as JOIN and LEAVE.
 func cmdRaftTransfer(s *Server, c *client, args [][]byte) {
+	full := args
+	args, gi, ok := s.groupArg(c, args) // RAFT.TRANSFER [id] GROUP g: that group's leader
+	if !ok {
+		return
+	}
 	if len(args) > 2 {
 		c.errorReply("ERR wrong number of arguments for 'raft.transfer' command")
 		return
@@ -106,8 +169,8 @@ func cmdRaftTransfer(s *Server, c *client, args [][]byte) {
 	if len(args) == 2 {
 		id = string(args[1])
 	}
-	if err := s.b.Transfer(id); err != nil {
-		s.clusterError(c, args, err, true)
+	if err := s.groupB(max(gi, 0)).Transfer(id); err != nil {
+		s.clusterError(c, full, err, true)
 		return
 	}
 	c.ok()

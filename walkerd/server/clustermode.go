@@ -32,76 +32,78 @@ const (
 	clusterDisabledMsg = "ERR This instance has cluster support disabled"
 )
 
-// clusterRoute checks the command's keys against the slot map, and answers
-// with reject when the command may not run here. It reports whether it
+// route finds the group of the command's keys (c.be: groups.go) and, in
+// cluster mode, checks the keys against the slot map, answering with
+// reject when the command may not run here. It reports whether it
 // answered. Node links are never redirected: their commands were routed
-// by the node that sent them.
-func (s *Server) clusterRoute(c *client, k *command.Spec, args [][]byte, reject func(string)) bool {
-	c.localRead = false
-	if s.shards == nil || c.link.linked || c.nodeLink.Load() {
+// by the node that sent them (WALKER.APPLY and FORWARD find their group
+// themselves).
+func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(string)) bool {
+	c.localRead, c.be = false, nil
+	if (s.shards == nil && !s.multi()) || c.link.linked || c.nodeLink.Load() {
 		return false
 	}
-	if k.Name == "exec" {
+	exec := k.Name == "exec"
+	var slot, n int
+	var cross bool
+	if exec {
 		if !c.multi {
 			return false
 		}
-		return s.routeExec(c)
+		slot = -1
+		for _, q := range c.queue {
+			if slot, n, cross = s.commandSlot(q.spec, q.args, slot, n); cross {
+				break
+			}
+		}
+	} else {
+		slot, n, cross = s.commandSlot(k, args, -1, 0)
 	}
-	slot, n, cross := commandSlot(k, args, -1, 0)
+	refuse := reject
+	if exec {
+		// EXEC itself answers, and the transaction is discarded, as
+		// Redis's processCommand does.
+		refuse = func(msg string) {
+			c.resetMulti()
+			c.errorReply(msg)
+		}
+	}
 	switch {
 	case cross:
-		reject(crossSlotText)
+		refuse(crossSlotText)
 		return true
 	case n == 0:
+		return false
+	}
+	c.be = s.groupB(s.groupOf(slot))
+	if s.shards == nil {
 		return false
 	}
 	r := s.shards.Route(uint16(slot))
 	switch {
 	case r.Leads:
 		return false
-	case c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0:
+	case !exec && c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0:
 		c.localRead = true // runRead reads here, at the stale level
 		return false
 	}
-	reject(redirectText(uint16(slot), r))
-	return true
-}
-
-// routeExec checks a transaction's queued commands together at EXEC: one
-// slot for all, led here; otherwise the transaction is discarded and EXEC
-// answers the redirect, as Redis's processCommand does.
-func (s *Server) routeExec(c *client) bool {
-	slot, n := -1, 0
-	for _, q := range c.queue {
-		var cross bool
-		if slot, n, cross = commandSlot(q.spec, q.args, slot, n); cross {
-			c.resetMulti()
-			c.errorReply(crossSlotText)
-			return true
-		}
-	}
-	if n == 0 {
-		return false
-	}
-	r := s.shards.Route(uint16(slot))
-	if r.Leads {
-		return false
-	}
-	c.resetMulti()
-	c.errorReply(redirectText(uint16(slot), r))
+	refuse(redirectText(uint16(slot), r))
 	return true
 }
 
 // commandSlot adds the slots of the keys of one command to slot (-1: none
-// yet) and n (the keys counted so far); cross is true once two slots
-// differ.
-func commandSlot(k *command.Spec, args [][]byte, slot, n int) (int, int, bool) {
-	for _, ref := range command.KeyAccess(k, args) {
-		sl := int(keyspace.Slot(ref.Key))
-		if n > 0 && sl != slot {
+// yet) and n (the keys counted so far); cross is true once two keys are
+// apart: in different slots in cluster mode (as Redis Cluster), in
+// different groups otherwise.
+func (s *Server) commandSlot(k *command.Spec, args [][]byte, slot, n int) (int, int, bool) {
+	for _, key := range entryKeys(k, args) {
+		sl := int(keyspace.Slot(key))
+		if n > 0 && sl != slot && (s.shards != nil || s.groupOf(sl) != s.groupOf(slot)) {
 			return slot, n, true
 		}
-		slot = sl
+		if n == 0 {
+			slot = sl
+		}
 		n++
 	}
 	return slot, n, false
@@ -325,7 +327,7 @@ func cmdClusterCountkeysinslot(s *Server, c *client, args [][]byte) {
 	if !ok {
 		return
 	}
-	n, err := command.CountKeysInSlot(s.b.Engine(), 0, s.nowMs(), slot)
+	n, err := command.CountKeysInSlot(s.groupB(s.groupOf(int(slot))).Engine(), 0, s.nowMs(), slot)
 	if err != nil {
 		c.fail(err)
 		return
@@ -350,7 +352,7 @@ func cmdClusterGetkeysinslot(s *Server, c *client, args [][]byte) {
 		return
 	}
 	limit := int(min(count, 1<<30))
-	keys, err := command.KeysInSlot(s.b.Engine(), 0, s.nowMs(), uint16(slot), limit)
+	keys, err := command.KeysInSlot(s.groupB(s.groupOf(int(slot))).Engine(), 0, s.nowMs(), uint16(slot), limit)
 	if err != nil {
 		c.fail(err)
 		return

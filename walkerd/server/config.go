@@ -277,7 +277,7 @@ func (s *Server) configParams() map[string]configParam {
 	for k, p := range tlsParams(s.cfg.TLS) {
 		ps[k] = p
 	}
-	if r, ok := s.b.(backend.Reconfigurer); ok {
+	if r, ok := s.reconfigurer(); ok { // groups.go
 		for k, p := range backendParams(r) {
 			ps[k] = p
 		}

@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
@@ -32,19 +34,25 @@ func (s *Server) propose(c *client, e *command.Entry) (res *command.Result) {
 	if e.User == "" {
 		e.User = s.restrictedUser(c) // acl.go: what its scripts call
 	}
-	defer func() { c.noteWrite(res) }() // WAIT's position (wait.go)
-	defer s.trackWrite(c)(&res)         // NOLOOP (tracking.go)
-	res, err := s.b.Apply(e)
-	if err == nil {
-		return res
+	gi, broadcast, errText := s.entryRoute(e) // groups.go
+	defer func() { c.noteWrite(gi, res) }()   // WAIT's position (wait.go)
+	defer s.trackWrite(c)(&res)               // NOLOOP (tracking.go)
+	switch {
+	case errText != "":
+		return &command.Result{Error: errText}
+	case broadcast:
+		return s.broadcast(c, e)
 	}
-	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) {
-		res = s.forwardApply(c, nl, e)
-		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
-		return res
+	return s.applyGroup(c, gi, e)
+}
+
+// backendOf is the group the running command's keys belong to (route):
+// the node's one group, or the home group for a keyless command.
+func (s *Server) backendOf(c *client) backend.Backend {
+	if c.be != nil {
+		return c.be
 	}
-	return &command.Result{Error: applyErrorText(err)}
+	return s.b
 }
 
 const unknownOutcome = "UNKNOWN the outcome of this write is unknown: "
@@ -61,8 +69,10 @@ func applyErrorText(err error) string {
 const removedText = "CLUSTERDOWN this node was removed from the cluster (LEAVE); restart it with -join <member> to rejoin"
 
 // forwardApply sends an entry to the leader as WALKER.APPLY, whose reply is
-// the result in command's binary form.
-func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.Entry) *command.Result {
+// the result in command's binary form; group names the Raft group it is
+// for when the node hosts several and the entry's keys do not say
+// (a broadcast), "" otherwise.
+func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.Entry, group string) *command.Result {
 	if nl.Removed {
 		return &command.Result{Error: removedText}
 	}
@@ -73,7 +83,11 @@ func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.
 		return &command.Result{Error: "CLUSTERDOWN no leader"}
 	}
 	s.stats.forwarded.Add(1)
-	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, [][]byte{[]byte("WALKER.APPLY"), e.Encode(), []byte(c.userName())})
+	fw := [][]byte{[]byte("WALKER.APPLY"), e.Encode(), []byte(c.userName())}
+	if group != "" {
+		fw = append(fw, []byte(group))
+	}
+	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
 		if errors.Is(err, backend.ErrNotSent) {
 			return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
@@ -109,7 +123,7 @@ func leaderReply(raw []byte) (body []byte, errText string) {
 // readAt runs a read at a consistency level: locally (local writes its
 // reply) when the backend allows it, else at the leader.
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
-	err := s.b.ReadBarrier(level)
+	err := s.backendOf(c).ReadBarrier(level)
 	if err == nil {
 		local()
 		return
@@ -164,6 +178,10 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 // runRead runs a data read at the configured level.
 func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 	s.trackRead(c, spec, args) // CLIENT TRACKING (tracking.go)
+	if s.multi() && allGroupReads[spec.Name] {
+		s.readLocal(c, spec, args) // this node's copies of its groups (groups.go)
+		return
+	}
 	level := int(s.readLevel.Load())
 	if c.localRead {
 		level = 1 // a READONLY client's read of a slot led elsewhere (clustermode.go)
@@ -174,8 +192,11 @@ func (s *Server) runRead(c *client, spec *command.Spec, args [][]byte) {
 // readLocal runs a data read on this node's engine. spec is the command's,
 // its arity checked.
 func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
+	if s.readAllGroups(c, spec, args) { // DBSIZE, KEYS, RANDOMKEY (groups.go)
+		return
+	}
 	mark := len(c.enc.B)
-	err := command.ReadCounted(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys, // notify.go, stats.go
+	err := command.ReadCounted(s.backendOf(c).Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys, // notify.go, stats.go
 		s.restrictedUser(c)) // acl.go: what a read script calls
 	if errors.Is(err, command.ErrWriteNeeded) {
 		s.readAsWrite(c, spec, args)
@@ -206,7 +227,7 @@ func (s *Server) readAsWrite(c *client, spec *command.Spec, args [][]byte) {
 		return
 	}
 	mark := len(c.enc.B)
-	if err := command.ReadNoWrite(s.b.Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
+	if err := command.ReadNoWrite(s.backendOf(c).Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
 		if c.w == &c.enc {
 			c.enc.B = c.enc.B[:mark]
 		}
@@ -252,10 +273,12 @@ func cmdLevelget(s *Server, c *client, args [][]byte) {
 	s.readAt(c, level, get, func() { s.readLocal(c, specGet, get) })
 }
 
-// WALKER.APPLY <entry> <user>: a follower forwards a write its client's
-// user ran. The leader checks the user's permissions again with the users
-// it has applied (the follower's may lag a change), then applies the entry
-// with its own clock; the reply is the Result in command's binary form.
+// WALKER.APPLY <entry> <user> [<group>]: a follower forwards a write its
+// client's user ran. The leader checks the user's permissions again with
+// the users it has applied (the follower's may lag a change), then applies
+// the entry with its own clock; the reply is the Result in command's
+// binary form. On a node with several Raft groups the entry goes to the
+// group named, or else to the group of its keys (groups.go).
 func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	if !guardLinked(c) { // link.go
 		return
@@ -276,7 +299,17 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	for _, args := range e.Cmds {
 		e.Parsed = append(e.Parsed, command.ParseCommand(args, e.NowMs))
 	}
-	res, err := s.b.Apply(e)
+	gi, _, errText := s.entryRoute(e)
+	if len(args) > 3 {
+		if gi = s.groupByID(string(args[3])); gi < 0 {
+			errText = "ERR no such Raft group on this node: " + string(args[3])
+		}
+	}
+	if errText != "" {
+		c.bulk(command.EncodeResult(&command.Result{Error: errText}))
+		return
+	}
+	res, err := s.groupB(gi).Apply(e)
 	if err != nil {
 		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) {
@@ -337,6 +370,9 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	}
 	var rec command.Recorder
 	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true, user: user}
+	if slot, n, cross := s.commandSlot(k, inner, -1, 0); n > 0 && !cross {
+		fc.be = s.groupB(s.groupOf(slot)) // the group of the read's keys (groups.go)
+	}
 	if msg := s.checkForwarded(fc, user, [][][]byte{inner}); msg != "" {
 		fc.errorReply(msg)
 	} else if k.IsData() && s.handlers[k.ID] == nil {
@@ -527,6 +563,10 @@ func cmdScan(s *Server, c *client, args [][]byte) {
 		c.fail(err)
 		return
 	}
+	if s.multi() {
+		s.scanLocal(c, a) // this node's copies of its groups (groups.go)
+		return
+	}
 	s.readAt(c, int(s.readLevel.Load()), args, func() { s.scanLocal(c, a) })
 }
 
@@ -538,10 +578,29 @@ func (s *Server) scanLocal(c *client, a scanArgs) {
 		c.fail(command.ErrInvalidCursor)
 		return
 	}
-	keys, next, err := command.ScanKeysApart(s.b.Engine(), c.db, s.nowMs(), start, a.count, a.pattern, a.typ, cursorApart)
-	if err != nil {
-		c.fail(err)
-		return
+	// Groups own consecutive slots, and a cursor names a slot: a page
+	// reads the first of the node's own groups (groups.go) at or after
+	// the cursor's slot, and its end goes on at the next one's first slot.
+	var keys [][]byte
+	var next []byte
+	gi, own := 0, s.localGroups()
+	if s.multi() && start != nil {
+		gi = s.groupOf(int(keyspace.SlotOf(start)))
+	}
+	at := slices.IndexFunc(own, func(i int) bool { return i >= gi })
+	if at >= 0 {
+		if own[at] != gi {
+			start = nil // that group's keys from its first
+		}
+		var err error
+		keys, next, err = command.ScanKeysApart(s.groupB(own[at]).Engine(), c.db, s.nowMs(), start, a.count, a.pattern, a.typ, cursorApart)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if next == nil && at+1 < len(own) {
+			next = keyspace.SlotPrefix(c.db, s.groups.Layout.Ranges[own[at+1]][0].Start)
+		}
 	}
 	var cursor uint64
 	if next != nil {

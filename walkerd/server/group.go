@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -53,6 +54,9 @@ import (
 type group struct {
 	nowMs int64 // the clock every command of the group is parsed at: the entry's NowMs
 	db    int
+	// be is the Raft group of the commands' keys: on a node with several
+	// (groups.go), one entry holds the writes of one group only.
+	be    backend.Backend
 	cmds  [][][]byte
 	parse []command.Parsed
 	calls []groupCall
@@ -98,7 +102,8 @@ func (s *Server) joinsGroup(c *client, k *command.Spec) bool {
 	return k != nil && k.Flags&command.FlagWrite != 0 && s.handlers[k.ID] == nil && len(k.Subs) == 0 &&
 		!audited[k.Name] && !c.multi && c.tr == nil && c.ps == nil && s.waiters.blocked() == 0 &&
 		!c.replyOff && !c.replySkip && !c.replySkipNext &&
-		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil
+		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil &&
+		!(s.multi() && broadcastWrites[k.Name]) // every group applies it (groups.go)
 }
 
 // joinGroup adds a write that passed dispatch's checks to c's group, when
@@ -116,7 +121,11 @@ func (s *Server) joinGroup(c *client, k *command.Spec, args [][]byte, start time
 		s.flushGroup(c) // a large value is not copied: it runs alone
 		return false
 	}
+	if g.pending() && g.be != s.backendOf(c) {
+		s.flushGroup(c) // another Raft group's write starts a group of its own
+	}
 	if !g.pending() {
+		g.be = s.backendOf(c)
 		if len(c.conn.PeekPipeline()) == 0 && !moreInput(c, false) {
 			return false
 		}

@@ -245,6 +245,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 	case "raft":
 		b.WriteString("# Raft\r\n")
 		b.WriteString(s.b.InfoRaft())
+		s.infoGroups(b) // groups.go
 	}
 }
 

@@ -97,6 +97,15 @@ func (io *clientIO) begin(conn redcon.Conn, rc redcon.Command) {
 // end publishes the connection's state after a command: what is left of
 // its pipeline, its MULTI queue and the replies it holds.
 func (io *clientIO) end(c *client, conn redcon.Conn) {
+	io.ran(c, conn)
+	io.out.Store(int64(len(c.enc.B)))
+	io.outCap.Store(int64(cap(c.enc.B)))
+}
+
+// ran publishes what end does but the replies: handle calls it before it
+// writes them, so that a client that has its reply sees the command gone
+// from CLIENT LIST's qbuf and argv-mem.
+func (io *clientIO) ran(c *client, conn redcon.Conn) {
 	if c.quit || len(conn.PeekPipeline()) == 0 {
 		io.inBatch, io.pipeLeft = false, 0
 	}
@@ -115,8 +124,6 @@ func (io *clientIO) end(c *client, conn redcon.Conn) {
 		io.multi.Store(-1)
 	}
 	io.mmem.Store(io.multiMem)
-	io.out.Store(int64(len(c.enc.B)))
-	io.outCap.Store(int64(cap(c.enc.B)))
 }
 
 // replyChunk is the size of Redis's static reply buffer and of each node
@@ -706,7 +713,7 @@ func cmdDebug(s *Server, c *client, args [][]byte) {
 		}
 		c.ok()
 	case sub == "object" && n == 3:
-		info, found, err := command.KeyObjectInfo(s.b.Engine(), c.db, s.nowMs(), args[2])
+		info, found, err := command.KeyObjectInfo(s.backendOf(c).Engine(), c.db, s.nowMs(), args[2])
 		switch {
 		case err != nil:
 			c.fail(err)
@@ -739,9 +746,11 @@ func cmdDebug(s *Server, c *client, args [][]byte) {
 				return
 			}
 		}
-		if err := s.b.Engine().Sync(); err != nil {
-			c.errorReply("ERR Error trying to save the DB")
-			return
+		for _, g := range s.allGroups() {
+			if err := g.Engine().Sync(); err != nil {
+				c.errorReply("ERR Error trying to save the DB")
+				return
+			}
 		}
 		c.ok()
 	case sub == "error" && n == 3: // "-" and the string, newlines made spaces, as Redis

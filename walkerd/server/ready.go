@@ -17,6 +17,10 @@ type readier interface{ Ready() bool }
 // the backend has been ready it stays so: a node that has served and
 // then loses its leader answers CLUSTERDOWN instead.
 func (s *Server) loading() bool {
-	r, ok := s.b.(readier)
-	return ok && !r.Ready()
+	for _, g := range s.allGroups() { // every group this node hosts (groups.go)
+		if r, ok := g.(readier); ok && !r.Ready() {
+			return true
+		}
+	}
+	return false
 }

@@ -125,6 +125,10 @@ func (s *Server) dumpPath() string {
 
 // SAVE
 func cmdSave(s *Server, c *client, args [][]byte) {
+	if s.multi() {
+		c.fail(errSeveralGroups) // groups.go
+		return
+	}
 	st := s.saves()
 	if st.bgRunning.Load() {
 		c.errorReply("ERR Background save already in progress")
@@ -146,6 +150,10 @@ func cmdSave(s *Server, c *client, args [][]byte) {
 
 // BGSAVE [SCHEDULE]
 func cmdBgsave(s *Server, c *client, args [][]byte) {
+	if s.multi() {
+		c.fail(errSeveralGroups) // groups.go
+		return
+	}
 	if len(args) > 2 || len(args) == 2 && !strings.EqualFold(string(args[1]), "schedule") {
 		c.fail(command.ErrSyntax)
 		return
@@ -307,6 +315,10 @@ func boolInt(b bool) int {
 
 // WALKER.BACKUP: the leader's checkpoint stream as one bulk reply.
 func cmdWalkerBackup(s *Server, c *client, args [][]byte) {
+	if s.multi() {
+		c.fail(errSeveralGroups) // groups.go
+		return
+	}
 	if c.w != &c.enc || c.forwarded {
 		c.errorReply("ERR WALKER.BACKUP cannot be forwarded; send it to the leader")
 		return

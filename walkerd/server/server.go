@@ -118,6 +118,10 @@ type Config struct {
 	// CLUSTER commands answer from it (clustermode.go). nil: cluster mode
 	// is off.
 	Shards shard.Source
+	// Groups are the Raft groups this node hosts when it hosts several
+	// (walkerd --groups), Groups.B[0] being the backend New is given
+	// (groups.go). nil: the one group, New's backend.
+	Groups *Groups
 	// TLS is the TLS configuration of ServeTLS's listener: CONFIG GET and
 	// SET tls-cert-file, tls-auth-clients and the other tls-* parameters
 	// read and change it (config.go). nil: those parameters show Redis's
@@ -168,6 +172,9 @@ type Server struct {
 	cfg Config
 	// shards is cfg.Shards: nil outside cluster mode (clustermode.go).
 	shards shard.Source
+	// groups is cfg.Groups: nil when this node hosts one Raft group
+	// (groups.go).
+	groups *Groups
 
 	pass      atomic.Pointer[string] // requirepass
 	readLevel atomic.Int32
@@ -236,6 +243,7 @@ func New(b backend.Backend, cfg Config) *Server {
 		b:       b,
 		cfg:     cfg,
 		shards:  cfg.Shards,
+		groups:  cfg.Groups,
 		started: time.Now(),
 		conns:   make(map[*client]struct{}),
 		quit:    make(chan struct{}),
@@ -249,7 +257,9 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.st.init()
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
-	b.Notify(s.applied)
+	for _, g := range s.allGroups() {
+		g.Notify(s.applied)
+	}
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	s.save.init(s.started)
 	s.aclLog.maxLen.Store(128) // acllog-max-len
@@ -306,8 +316,10 @@ func (s *Server) startLoops() {
 	}
 	s.loops = true
 	if s.cfg.SweepInterval > 0 {
-		s.bg.Add(1)
-		go s.sweepLoop()
+		for _, g := range s.allGroups() { // one sweeper per group (groups.go)
+			s.bg.Add(1)
+			go s.sweepLoop(g)
+		}
 	}
 	if s.cfg.ACLFile != "" {
 		if set, msg := loadACLFile(s.cfg.ACLFile); msg != "" {
@@ -351,7 +363,9 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.conn.NetConn().Close()
 	}
-	command.KillScripts(s.b.Engine()) // a read script runs until killed
+	for _, g := range s.allGroups() {
+		command.KillScripts(g.Engine()) // a read script runs until killed
+	}
 	s.wg.Wait()
 	s.bg.Wait()
 	return nil
@@ -518,6 +532,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	// because the client has gone leaves the connection deaf rather than
 	// ending redcon's loop with commands read and never run.
 	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.enc.B) >= flushAt || time.Since(c.flushed) >= flushAfter) {
+		c.io.ran(c, conn) // before the client can see its reply (introspect.go)
 		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
 			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 				c.deaf = true
@@ -643,7 +658,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if c.refusedInSubscribedMode(k) {
 		return
 	}
-	if s.clusterRoute(c, k, args, reject) { // clustermode.go
+	if s.route(c, k, args, reject) { // clustermode.go
 		return
 	}
 	if c.multi && top.Flags&command.FlagNotQueued == 0 {
@@ -770,6 +785,11 @@ type client struct {
 	// running command is a read of a slot this node holds but does not
 	// lead, run here at the stale level (clustermode.go).
 	readonly, localRead bool
+	// be is the group the running command's keys belong to (route,
+	// groups.go): its engine and read level serve the command's reads.
+	// wroteGroup is the group of the client's last write (WAIT).
+	be         backend.Backend
+	wroteGroup int
 	// grp holds the pipeline's writes waiting to be proposed as one entry
 	// (group.go).
 	grp group

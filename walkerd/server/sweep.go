@@ -21,8 +21,9 @@ import (
 // a batch needs work it goes on for up to a quarter of the interval. The
 // walk visits every key, where Redis samples only those with a TTL: an
 // index of keys by expiry time would make it proportional to the expired
-// keys. Only the leader sweeps: a follower's Apply would refuse.
-func (s *Server) sweepLoop() {
+// keys. Only the leader sweeps: a follower's Apply would refuse. A node
+// with several Raft groups runs one per group, b (groups.go).
+func (s *Server) sweepLoop(b backend.Backend) {
 	defer s.bg.Done()
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
@@ -33,7 +34,7 @@ func (s *Server) sweepLoop() {
 			return
 		case <-t.C:
 		}
-		if !s.leads() {
+		if !leads(b) {
 			continue
 		}
 		began := time.Now()
@@ -43,11 +44,11 @@ func (s *Server) sweepLoop() {
 			var expired, dead int
 			var err error
 			if !expDone {
-				expCursor, expired, err = s.sweepExpired(expCursor)
+				expCursor, expired, err = s.sweepExpired(b, expCursor)
 				expDone = expCursor == nil
 			}
 			if err == nil && !subDone {
-				subCursor, dead, err = s.sweepDead(subCursor)
+				subCursor, dead, err = s.sweepDead(b, subCursor)
 				subDone = subCursor == nil
 			}
 			now := time.Now()
@@ -69,8 +70,8 @@ func (s *Server) sweepLoop() {
 
 // leads reports whether this node should sweep: the backend's leader, or
 // a backend without leaders (standalone).
-func (s *Server) leads() bool {
-	if l, ok := s.b.(interface{ IsLeader() bool }); ok {
+func leads(b backend.Backend) bool {
+	if l, ok := b.(interface{ IsLeader() bool }); ok {
 		return l.IsLeader()
 	}
 	return true
@@ -78,12 +79,12 @@ func (s *Server) leads() bool {
 
 // sweepExpired examines one batch of keys and proposes the deletion of
 // those expired; it returns the next cursor and how many it found.
-func (s *Server) sweepExpired(cursor []byte) ([]byte, int, error) {
+func (s *Server) sweepExpired(b backend.Backend, cursor []byte) ([]byte, int, error) {
 	if s.activeExpireOff.Load() { // DEBUG SET-ACTIVE-EXPIRE 0 (introspect.go)
 		return cursor, 0, nil
 	}
 	now := s.nowMs()
-	dbs, keys, next, err := command.ExpiredKeys(s.b.Engine(), now, cursor, s.cfg.SweepBatch)
+	dbs, keys, next, err := command.ExpiredKeys(b.Engine(), now, cursor, s.cfg.SweepBatch)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -97,7 +98,7 @@ func (s *Server) sweepExpired(cursor []byte) ([]byte, int, error) {
 			continue
 		}
 		args := append([][]byte{[]byte("WALKER.DELEXPIRED")}, ks...)
-		n, err := s.maintain(now, d, args)
+		n, err := maintain(b, now, d, args)
 		if err != nil {
 			return nextOnError(err, next), 0, err
 		}
@@ -108,9 +109,9 @@ func (s *Server) sweepExpired(cursor []byte) ([]byte, int, error) {
 
 // sweepDead examines one batch of collection versions and proposes the
 // reclaiming of the dead ones.
-func (s *Server) sweepDead(cursor []byte) ([]byte, int, error) {
+func (s *Server) sweepDead(b backend.Backend, cursor []byte) ([]byte, int, error) {
 	now := s.nowMs()
-	dead, next, err := command.DeadCollections(s.b.Engine(), now, cursor, s.cfg.SweepBatch)
+	dead, next, err := command.DeadCollections(b.Engine(), now, cursor, s.cfg.SweepBatch)
 	if err != nil || len(dead) == 0 {
 		return next, 0, err
 	}
@@ -118,7 +119,7 @@ func (s *Server) sweepDead(cursor []byte) ([]byte, int, error) {
 	for _, g := range dead {
 		args = append(args, g.Args()...)
 	}
-	n, err := s.maintain(now, 0, args)
+	n, err := maintain(b, now, 0, args)
 	if err != nil {
 		return nextOnError(err, next), 0, err
 	}
@@ -131,8 +132,8 @@ func (s *Server) sweepDead(cursor []byte) ([]byte, int, error) {
 }
 
 // maintain proposes one internal command and returns its integer reply.
-func (s *Server) maintain(now int64, db int, args [][]byte) (int64, error) {
-	res, err := s.b.Apply(&command.Entry{NowMs: now, DB: db, Cmds: [][][]byte{args}})
+func maintain(b backend.Backend, now int64, db int, args [][]byte) (int64, error) {
+	res, err := b.Apply(&command.Entry{NowMs: now, DB: db, Cmds: [][][]byte{args}})
 	if err != nil {
 		return 0, err
 	}

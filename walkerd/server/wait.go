@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -21,9 +22,9 @@ type logHolder interface {
 // noteWrite records where the client's last write went in the Raft log
 // (propose calls it with every write's result): a write whose outcome is
 // unknown, or that never reached the log, leaves the previous position.
-func (c *client) noteWrite(res *command.Result) {
+func (c *client) noteWrite(group int, res *command.Result) {
 	if res != nil && res.Index != 0 {
-		c.wroteIndex, c.wroteTerm = res.Index, res.Term
+		c.wroteIndex, c.wroteTerm, c.wroteGroup = res.Index, res.Term, group
 	}
 }
 
@@ -70,7 +71,8 @@ func cmdWait(s *Server, c *client, args [][]byte) {
 		c.errorReply(msg)
 		return
 	}
-	peers := s.waitReplicas() // none standalone: WAIT waits out its timeout, as Redis with no replicas
+	g := s.groupB(c.wroteGroup) // the Raft group of the last write (groups.go)
+	peers := s.waitReplicas(g)  // none standalone: WAIT waits out its timeout, as Redis with no replicas
 	index, term := c.wroteIndex, c.wroteTerm
 	done := make(chan struct{})
 	defer close(done)
@@ -78,7 +80,7 @@ func cmdWait(s *Server, c *client, args [][]byte) {
 	// buffer keeps them from blocking after WAIT returned.
 	heard := make(chan waitAnswer, 2*len(peers))
 	for _, p := range peers {
-		go s.askHasLog(p, index, term, heard, done)
+		go s.askHasLog(g, s.groupID(c.wroteGroup), p, index, term, heard, done)
 	}
 	var deadline <-chan time.Time
 	if d > 0 {
@@ -139,12 +141,12 @@ type waitReplica struct {
 
 // waitReplicas lists WAIT's replicas: the voters other than the leader
 // (other than this node if no leader is known); none standalone.
-func (s *Server) waitReplicas() []waitReplica {
-	lh, ok := s.b.(logHolder)
+func (s *Server) waitReplicas(b backend.Backend) []waitReplica {
+	lh, ok := b.(logHolder)
 	if !ok {
 		return nil
 	}
-	ms, err := s.b.Members()
+	ms, err := b.Members()
 	if err != nil {
 		return nil
 	}
@@ -169,17 +171,20 @@ func (s *Server) waitReplicas() []waitReplica {
 // to a replica that stopped answering ends with the forwarder's call
 // timeout. A replica whose RESP address is not recorded yet (it joined
 // a moment ago) is looked up again before each question.
-func (s *Server) askHasLog(p waitReplica, index, term uint64, heard chan<- waitAnswer, done <-chan struct{}) {
+func (s *Server) askHasLog(b backend.Backend, group string, p waitReplica, index, term uint64, heard chan<- waitAnswer, done <-chan struct{}) {
 	q := [][]byte{[]byte("WALKER.HASLOG"), strconv.AppendUint(nil, index, 10), strconv.AppendUint(nil, term, 10)}
+	if group != "" {
+		q = append(q, []byte(group))
+	}
 	first := true
 	for {
 		if p.addr == "" && !p.self {
-			p.addr = s.memberAddr(p.id)
+			p.addr = memberAddr(b, p.id)
 		}
 		held, err := false, error(nil)
 		switch {
 		case p.self:
-			held = s.b.(logHolder).HasLog(index, term)
+			held = b.(logHolder).HasLog(index, term)
 		case p.addr == "" || s.cfg.Forwarder == nil:
 			err = errNoAddr
 		default:
@@ -216,8 +221,8 @@ func (s *Server) askHasLog(p waitReplica, index, term uint64, heard chan<- waitA
 }
 
 // memberAddr is the recorded RESP address of member id, "" if none.
-func (s *Server) memberAddr(id string) string {
-	ms, _ := s.b.Members()
+func memberAddr(b backend.Backend, id string) string {
+	ms, _ := b.Members()
 	for _, m := range ms {
 		if m.ID == id {
 			return m.RESPAddr
@@ -232,11 +237,19 @@ func (e waitError) Error() string { return string(e) }
 
 const errNoAddr = waitError("no RESP address recorded for the replica")
 
-// WALKER.HASLOG index term: 1 if this node's Raft log holds the entry at
-// index with term (store.Store.HasLog), else 0; WAIT's question to each
-// replica. Standalone: ERR, there is no log.
+// WALKER.HASLOG index term [group]: 1 if this node's Raft log (of the
+// group named, on a node with several) holds the entry at index with term
+// (store.Store.HasLog), else 0; WAIT's question to each replica.
+// Standalone: ERR, there is no log.
 func cmdWalkerHaslog(s *Server, c *client, args [][]byte) {
-	lh, ok := s.b.(logHolder)
+	gi := 0
+	if len(args) > 3 {
+		if gi = s.groupByID(string(args[3])); gi < 0 {
+			c.errorReply("ERR no such Raft group on this node: " + string(args[3]))
+			return
+		}
+	}
+	lh, ok := s.groupB(gi).(logHolder)
 	if !ok {
 		c.errorReply("ERR this command requires cluster mode")
 		return

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 )
@@ -47,51 +48,95 @@ type RaftGroup interface {
 	Term() uint64
 }
 
-// SingleGroup is the id of the one group of a cluster that Single maps.
-const SingleGroup = "g1"
-
-// Single is the slot map of a cluster that is one Raft group: every slot
-// belongs to it, and its leader serves them all.
-type Single struct {
-	self string
-	g    RaftGroup
+// Layout is how the slots are split among the groups of a cluster whose
+// groups never change (walkerd --groups N): group i owns Ranges[i]. It is
+// the same on every node, so every node computes the same map.
+type Layout struct {
+	IDs    []string  // "g1".."gN"
+	Ranges [][]Range // by group
+	of     []uint8   // slot -> group index, Slots entries
 }
 
-// NewSingle returns the Source of the one Raft group g, seen from node
-// self.
-func NewSingle(self string, g RaftGroup) *Single { return &Single{self: self, g: g} }
+// Split is the layout of n groups (1 <= n <= 255): each owns one range of
+// consecutive slots, the first n-1 of Slots/n slots (rounded down), the
+// last the rest, as redis-cli --cluster create splits slots among masters.
+func Split(n int) Layout {
+	n = max(1, min(n, 255))
+	l := Layout{of: make([]uint8, Slots)}
+	per := Slots / n
+	for i := range n {
+		start, end := i*per, (i+1)*per-1
+		if i == n-1 {
+			end = Slots - 1
+		}
+		l.IDs = append(l.IDs, "g"+strconv.Itoa(i+1))
+		l.Ranges = append(l.Ranges, []Range{{Start: uint16(start), End: uint16(end)}})
+		for s := start; s <= end; s++ {
+			l.of[s] = uint8(i)
+		}
+	}
+	return l
+}
+
+// GroupOf is the index of the group that owns slot.
+func (l Layout) GroupOf(slot uint16) int { return int(l.of[slot%Slots]) }
+
+// Static is the slot map of a cluster whose groups own fixed slots (a
+// Layout): each group's members, leader and epoch are its own Raft
+// configuration's and term's.
+type Static struct {
+	self   string
+	layout Layout
+	groups []RaftGroup // by layout index
+}
+
+// NewStatic returns the Source of the groups gs (by layout index), seen
+// from node self.
+func NewStatic(self string, l Layout, gs []RaftGroup) *Static {
+	return &Static{self: self, layout: l, groups: gs}
+}
+
+// NewSingle returns the Source of a cluster that is one Raft group, g:
+// every slot belongs to it, and its leader serves them all.
+func NewSingle(self string, g RaftGroup) *Static { return NewStatic(self, Split(1), []RaftGroup{g}) }
 
 // Self implements Source.
-func (s *Single) Self() string { return s.self }
+func (s *Static) Self() string { return s.self }
 
-// Route implements Source: the leader leads every slot; any other member
-// points at it.
-func (s *Single) Route(slot uint16) Route {
-	if s.g.IsLeader() {
+// Route implements Source: the slot's group's leader leads it; any other
+// member points at that leader.
+func (s *Static) Route(slot uint16) Route {
+	g := s.groups[s.layout.GroupOf(slot)]
+	if g.IsLeader() {
 		return Route{Leads: true, Member: true, Served: true}
 	}
 	r := Route{Member: true, Served: true}
-	if m, ok, err := s.g.Leader(); err == nil && ok {
+	if m, ok, err := g.Leader(); err == nil && ok {
 		r.Addr = m.RESPAddr
 	}
 	return r
 }
 
-// Map implements Source: one group, "g1", owning slots 0-16383, whose
-// members are the Raft configuration's and whose epoch is the Raft term.
-func (s *Single) Map() (*Map, error) {
-	ms, err := s.g.Members()
-	if err != nil {
-		return nil, fmt.Errorf("shard: members: %w", err)
-	}
-	term := s.g.Term()
-	g := Group{ID: SingleGroup, Ranges: []Range{{Start: 0, End: Slots - 1}}, Epoch: term}
-	for _, m := range ms {
-		_, bus := SplitAddr(m.RaftAddr)
-		g.Members = append(g.Members, Node{ID: m.ID, Addr: m.RESPAddr, BusPort: bus})
-		if m.Role == "leader" {
-			g.Leader = m.ID
+// Map implements Source: per group, its layout's slots, the members of its
+// Raft configuration, and its Raft term as its epoch; the map's epoch is
+// the largest.
+func (s *Static) Map() (*Map, error) {
+	m := &Map{}
+	for i, rg := range s.groups {
+		ms, err := rg.Members()
+		if err != nil {
+			return nil, fmt.Errorf("shard: members of %s: %w", s.layout.IDs[i], err)
 		}
+		g := Group{ID: s.layout.IDs[i], Ranges: s.layout.Ranges[i], Epoch: rg.Term()}
+		for _, mb := range ms {
+			_, bus := SplitAddr(mb.RaftAddr)
+			g.Members = append(g.Members, Node{ID: mb.ID, Addr: mb.RESPAddr, BusPort: bus})
+			if mb.Role == "leader" {
+				g.Leader = mb.ID
+			}
+		}
+		m.Epoch = max(m.Epoch, g.Epoch)
+		m.Groups = append(m.Groups, g)
 	}
-	return &Map{Epoch: term, Groups: []Group{g}}, nil
+	return m, nil
 }

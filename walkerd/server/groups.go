@@ -1,0 +1,413 @@
+package server
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
+)
+
+// Several Raft groups on one node (walkerd --groups N, Config.Groups):
+// each group owns fixed hash slots (shard.Layout) and has its own engine,
+// log and leader. The server sends each command to the group of its keys:
+//
+//   - a read reads the group's engine at the group's read level (c.be,
+//     set by dispatch from the command's keys; route in clustermode.go);
+//   - a write's entry goes to the group of the entry's keys (propose, by
+//     entryRoute), forwarded to that group's leader when it leads
+//     elsewhere; a command whose keys span groups answers CROSSSLOT, even
+//     outside cluster mode, since no entry can be atomic in two logs;
+//   - a keyless write that changes what every group must hold (FLUSHALL,
+//     FLUSHDB, SWAPDB, SCRIPT LOAD and FLUSH, FUNCTION's writes, the ACL
+//     users) goes to every group, one after the other: it is not atomic
+//     across them, and its reply is the first group's, or the first error;
+//   - other keyless commands (PUBLISH, EVAL with no keys, the cluster
+//     commands) go to the first group, the node's home: s.b;
+//   - DBSIZE, KEYS, RANDOMKEY, SCAN and INFO keyspace read this node's
+//     copies of its own groups (localGroups), at the stale level: in
+//     cluster mode the groups it leads, as a Redis Cluster master counts
+//     its own slots and clients sum the masters; otherwise every group,
+//     the whole keyspace. DEBUG DIGEST reads every group's.
+//
+// SAVE, BGSAVE and backups of a node with several groups are refused: they
+// write one engine's checkpoint.
+
+// Groups are the Raft groups a node hosts, by shard.Layout index; B[0] is
+// the home group, the backend the Server was made with.
+type Groups struct {
+	Layout shard.Layout
+	B      []backend.Backend
+}
+
+// multi reports whether this node hosts several groups.
+func (s *Server) multi() bool { return s.groups != nil && len(s.groups.B) > 1 }
+
+// groupOf is the index of slot's group: 0 with one group.
+func (s *Server) groupOf(slot int) int {
+	if !s.multi() || slot < 0 {
+		return 0
+	}
+	return s.groups.Layout.GroupOf(uint16(slot))
+}
+
+// groupB is group i's backend.
+func (s *Server) groupB(i int) backend.Backend {
+	if !s.multi() {
+		return s.b
+	}
+	return s.groups.B[i]
+}
+
+// allGroups lists every group's backend, the home group first.
+func (s *Server) allGroups() []backend.Backend {
+	if !s.multi() {
+		return []backend.Backend{s.b}
+	}
+	return s.groups.B
+}
+
+// groupID is group i's id ("g1"), "" with one group.
+func (s *Server) groupID(i int) string {
+	if !s.multi() {
+		return ""
+	}
+	return s.groups.Layout.IDs[i]
+}
+
+// groupByID is the index of the group named id, -1 if none.
+func (s *Server) groupByID(id string) int {
+	if !s.multi() {
+		if id == "" {
+			return 0
+		}
+		return -1
+	}
+	for i, g := range s.groups.Layout.IDs {
+		if g == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// broadcastWrites are the keyless writes every group applies (groups.go).
+var broadcastWrites = map[string]bool{
+	"flushall": true, "flushdb": true, "swapdb": true,
+	"script|load": true, "script|flush": true,
+	"function|load": true, "function|delete": true, "function|flush": true, "function|restore": true,
+	"walker.aclset": true,
+}
+
+// specOf looks up a command line's spec, its subcommand's when it has one.
+func specOf(args [][]byte) *command.Spec {
+	if len(args) == 0 {
+		return nil
+	}
+	k := command.Lookup(args[0])
+	if k != nil && len(k.Subs) > 0 && len(args) > 1 {
+		if sub := k.Sub(args[1]); sub != nil {
+			return sub
+		}
+	}
+	return k
+}
+
+// entryKeys lists the keys one command of an entry writes or reads, for
+// routing: a command's key specs, the keys inside walkerd's internal
+// commands that carry them (WALKER.SERVE and RESOLVE: a blocking command;
+// WALKER.RECLAIM: db key version triples).
+func entryKeys(k *command.Spec, args [][]byte) [][]byte {
+	var keys [][]byte
+	switch k.Name {
+	case "walker.serve", "walker.resolve":
+		if inner := specOf(args[1:]); inner != nil {
+			for _, r := range command.KeyAccess(inner, args[1:]) {
+				keys = append(keys, r.Key)
+			}
+		}
+		return keys
+	case "walker.reclaim":
+		for i := 2; i < len(args); i += 3 {
+			keys = append(keys, args[i])
+		}
+		return keys
+	}
+	for _, r := range command.KeyAccess(k, args) {
+		keys = append(keys, r.Key)
+	}
+	return keys
+}
+
+// entryRoute says where an entry goes: the index of its keys' group, or
+// every group (broadcast, keyless writes every group must apply); errText
+// when its keys span groups.
+func (s *Server) entryRoute(e *command.Entry) (gi int, broadcast bool, errText string) {
+	if !s.multi() {
+		return 0, false, ""
+	}
+	gi = -1
+	for _, w := range e.Watches { // a WATCHed key is checked in its group's state machine
+		g := s.groupOf(int(keyspace.Slot(w.Key)))
+		if gi >= 0 && g != gi {
+			return 0, false, crossSlotText
+		}
+		gi = g
+	}
+	for _, args := range e.Cmds {
+		k := specOf(args)
+		if k == nil {
+			continue
+		}
+		if broadcastWrites[k.Name] {
+			broadcast = true
+			continue
+		}
+		for _, key := range entryKeys(k, args) {
+			g := s.groupOf(int(keyspace.Slot(key)))
+			if gi >= 0 && g != gi {
+				return 0, false, crossSlotText
+			}
+			gi = g
+		}
+	}
+	switch {
+	case broadcast && gi >= 0:
+		return 0, false, crossSlotText // a FLUSHALL in a transaction with keys
+	case gi < 0:
+		return 0, broadcast, ""
+	}
+	return gi, false, ""
+}
+
+// applyGroup applies an entry to group gi, forwarding it to the group's
+// leader when it leads elsewhere.
+func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result {
+	res, err := s.groupB(gi).Apply(e)
+	if err == nil {
+		return res
+	}
+	var nl *backend.NotLeaderError
+	if errors.As(err, &nl) {
+		res = s.forwardApply(c, nl, e, s.groupID(gi))
+		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
+		return res
+	}
+	return &command.Result{Error: applyErrorText(err)}
+}
+
+// broadcast applies a keyless entry to every group in turn: the home
+// group's result, or the first failure.
+func (s *Server) broadcast(c *client, e *command.Entry) *command.Result {
+	var first *command.Result
+	for i := range s.allGroups() {
+		res := s.applyGroup(c, i, e)
+		if i == 0 {
+			first = res
+		}
+		if res.Error != "" {
+			if i > 0 {
+				res.Error = fmt.Sprintf("%s (group %s; the groups before it applied the command)", res.Error, s.groupID(i))
+			}
+			return res
+		}
+	}
+	return first
+}
+
+// localGroups are the groups whose keys DBSIZE, KEYS, RANDOMKEY, SCAN and
+// INFO keyspace show, in slot order: in cluster mode those this node
+// leads, otherwise all.
+func (s *Server) localGroups() []int {
+	var out []int
+	for i, b := range s.allGroups() {
+		if s.shards == nil || !s.multi() || leads(b) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// allGroupReads are the reads of a node with several groups that read the
+// engines of all its own groups (readAllGroups, scanLocal), at the stale
+// level: no one group's read barrier covers them.
+var allGroupReads = map[string]bool{"dbsize": true, "keys": true, "randomkey": true}
+
+// readAllGroups answers DBSIZE, KEYS and RANDOMKEY from the engines of the
+// node's own groups (localGroups): the sum, the keys in slot order, a
+// random group's random key. It reports false for any other command.
+func (s *Server) readAllGroups(c *client, spec *command.Spec, args [][]byte) bool {
+	if !s.multi() {
+		return false
+	}
+	switch spec.Name {
+	case "dbsize", "keys", "randomkey":
+	default:
+		return false
+	}
+	order := s.localGroups()
+	if spec.Name == "randomkey" {
+		rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	var sum int64
+	var keys []command.Token
+	for _, i := range order {
+		var rec command.Recorder
+		err := command.ReadCounted(s.groups.B[i].Engine(), c.db, s.nowMs(), spec, args, &rec, nil, &s.st.keys, s.restrictedUser(c))
+		if err != nil {
+			c.fail(err)
+			return true
+		}
+		if msg, isErr := rec.R.Err(); isErr {
+			c.errorReply(msg)
+			return true
+		}
+		switch spec.Name {
+		case "dbsize":
+			n, _ := rec.R.Int()
+			sum += n
+		case "keys":
+			if len(rec.R) > 0 {
+				keys = append(keys, rec.R[1:]...) // the array's elements
+			}
+		case "randomkey":
+			if len(rec.R) == 1 && rec.R[0].Kind == command.KindBulk {
+				rec.R.WriteTo(c.w)
+				return true
+			}
+		}
+	}
+	switch spec.Name {
+	case "dbsize":
+		c.integer(sum)
+	case "keys":
+		c.array(len(keys))
+		command.Reply(keys).WriteTo(c.w)
+	case "randomkey":
+		c.null()
+	}
+	return true
+}
+
+// keyspaceAll sums INFO keyspace's counts over the node's own groups
+// (localGroups).
+func (s *Server) keyspaceAll() ([command.Databases]command.DBKeys, error) {
+	var out [command.Databases]command.DBKeys
+	for _, i := range s.localGroups() {
+		counts, err := command.KeyspaceCounts(s.groupB(i).Engine(), s.nowMs())
+		if err != nil {
+			return out, err
+		}
+		for d, k := range counts {
+			o := &out[d]
+			if o.Expires+k.Expires > 0 {
+				o.AvgTTL = (o.AvgTTL*o.Expires + k.AvgTTL*k.Expires) / (o.Expires + k.Expires)
+			}
+			o.Keys += k.Keys
+			o.Expires += k.Expires
+		}
+	}
+	return out, nil
+}
+
+// digestAll is DEBUG DIGEST's sum over every group: one group's digest as
+// is, several groups' as the SHA-256 of their digests in group order.
+func (s *Server) digestAll() (int, []byte, error) {
+	if !s.multi() {
+		return digest(s.b.Engine())
+	}
+	h := sha256.New()
+	total := 0
+	for _, b := range s.groups.B {
+		n, sum, err := digest(b.Engine())
+		if err != nil {
+			return 0, nil, err
+		}
+		total += n
+		h.Write(sum)
+	}
+	return total, h.Sum(nil), nil
+}
+
+// errSeveralGroups refuses what cannot yet be done on a node with several
+// groups.
+var errSeveralGroups = errors.New("not supported on a node with several Raft groups (--groups) yet")
+
+// reconfigurer is what CONFIG SET changes below the RESP front: the
+// backend's own, or on a node with several groups all of theirs at once.
+func (s *Server) reconfigurer() (backend.Reconfigurer, bool) {
+	var rs allReconfig
+	for _, g := range s.allGroups() {
+		r, ok := g.(backend.Reconfigurer)
+		if !ok {
+			return nil, false
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 1 {
+		return rs[0], true
+	}
+	return rs, true
+}
+
+// allReconfig changes every group's settings; it reports the first's.
+type allReconfig []backend.Reconfigurer
+
+func (a allReconfig) Tunables() backend.Tunables { return a[0].Tunables() }
+
+func (a allReconfig) each(fn func(backend.Reconfigurer) error) error {
+	for _, r := range a {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a allReconfig) SetSync(m engine.SyncMode) error {
+	return a.each(func(r backend.Reconfigurer) error { return r.SetSync(m) })
+}
+
+func (a allReconfig) SetMerge(m engine.MergeSettings) error {
+	return a.each(func(r backend.Reconfigurer) error { return r.SetMerge(m) })
+}
+
+func (a allReconfig) SetSnapshot(n backend.SnapshotSettings) error {
+	return a.each(func(r backend.Reconfigurer) error { return r.SetSnapshot(n) })
+}
+
+// infoGroups adds INFO raft's lines of a node with several groups: their
+// number, then one line per group (the home group's figures are the
+// section's own lines above).
+func (s *Server) infoGroups(b *strings.Builder) {
+	if !s.multi() {
+		return
+	}
+	fmt.Fprintf(b, "raft_groups:%d\r\n", len(s.groups.B))
+	for i, g := range s.groups.B {
+		m := map[string]string{}
+		for _, line := range strings.Split(g.InfoRaft(), "\r\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				m[k] = v
+			}
+		}
+		voters := 0
+		if ms, err := g.Members(); err == nil {
+			for _, mb := range ms {
+				if mb.Suffrage == "voter" {
+					voters++
+				}
+			}
+		}
+		r := s.groups.Layout.Ranges[i][0]
+		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,state=%s,term=%s,leader=%s,voters=%d,commit_index=%s,applied_index=%s\r\n",
+			i, s.groups.Layout.IDs[i], r.Start, r.End, m["raft_state"], m["raft_term"], m["raft_leader_id"], voters,
+			m["raft_commit_index"], m["raft_applied_index"])
+	}
+}
