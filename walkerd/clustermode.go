@@ -27,7 +27,7 @@ func clusterModeFlags() []cli.Flag {
 
 // clusterSource is the slot map of --cluster-mode yes, nil when it is
 // off. Cluster mode needs Raft: standalone mode refuses it.
-func clusterSource(c *cli.Context, s *settings, st *store.Store) (shard.Source, error) {
+func clusterSource(c *cli.Context, s *settings, stores []*store.Store) (shard.Source, error) {
 	on, err := parseYesNo(c.String("cluster-mode"))
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-mode %q: %v", c.String("cluster-mode"), err)
@@ -35,10 +35,10 @@ func clusterSource(c *cli.Context, s *settings, st *store.Store) (shard.Source, 
 	if !on {
 		return nil, nil
 	}
-	if st == nil {
+	if len(stores) == 0 {
 		return nil, fmt.Errorf("--cluster-mode yes needs Raft: it cannot be used with --standalone")
 	}
-	return shard.NewSingle(s.id, st), nil
+	return shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)), nil // groups.go
 }
 
 // parseYesNo reads yes/no (also on/off, true/false, 1/0), any case.

@@ -359,6 +359,7 @@ var startupNames = []string{
 	"pprof", "metrics-addr", "metrics-allow-remote", "log-format", "aclfile",
 	"tls-port",     // tls.go; the other tls-* are the server's parameters
 	"cluster-mode", // clustermode.go
+	"groups",       // groups.go
 }
 
 // startupSettings are the start-up settings the server shows in CONFIG

@@ -94,6 +94,7 @@ func app() *cli.App {
 	}
 	a.Flags = append(a.Flags, secretFileFlags()...)  // secrets.go
 	a.Flags = append(a.Flags, clusterModeFlags()...) // clustermode.go
+	a.Flags = append(a.Flags, groupsFlags()...)      // groups.go
 	a.Flags = append(a.Flags, protectedFlags()...)   // protected.go
 	return a
 }
@@ -290,7 +291,12 @@ func run(c *cli.Context) error {
 	defer pool.Close()
 	var be backend.Backend
 	var st *store.Store
+	var stores []*store.Store // st and the node's other Raft groups (groups.go)
+	var mux *store.Mux
 	var db *engine.DB
+	if s.standalone && c.Int("groups") > 1 {
+		return fmt.Errorf("--groups %d needs Raft: it cannot be used with --standalone", c.Int("groups"))
+	}
 	if s.standalone {
 		eopts := s.engine
 		if s.sync == engine.SyncAlways {
@@ -313,7 +319,7 @@ func run(c *cli.Context) error {
 		}
 		probe, closeProbe := newRaftProbe(links, bindIP(s.tcp)) // probe.go
 		defer closeProbe()
-		st, err = store.Open(store.Config{
+		scfg := store.Config{
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
@@ -322,14 +328,26 @@ func run(c *cli.Context) error {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
 			},
-		})
-		if err != nil {
-			return err
 		}
+		if n := c.Int("groups"); n > 1 { // groups.go
+			if n > maxGroups {
+				return fmt.Errorf("--groups %d: at most %d", n, maxGroups)
+			}
+			if stores, mux, err = openGroups(s, n, scfg, log); err != nil {
+				return err
+			}
+			defer mux.Close()
+		} else {
+			if st, err = store.Open(scfg); err != nil {
+				return err
+			}
+			stores = []*store.Store{st}
+		}
+		st = stores[0]
 		be = st
 	}
 
-	shards, err := clusterSource(c, s, st) // clustermode.go
+	shards, err := clusterSource(c, s, stores) // clustermode.go
 	if err != nil {
 		return err
 	}
@@ -340,6 +358,7 @@ func run(c *cli.Context) error {
 	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
 		Shards:             shards,
+		Groups:             groupsConfig(stores), // groups.go
 		Mode:               mode,
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
@@ -379,8 +398,9 @@ func run(c *cli.Context) error {
 	go notifyWhenReady(log, be, started, shutdown)
 
 	if s.join != "" {
-		go joinCluster(log, pool, s, st, shutdown)
+		go joinGroups(log, pool, s, stores, shutdown) // groups.go
 	}
+	go spreadLeaders(log, s.id, stores, shutdown) // groups.go
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -407,8 +427,8 @@ func run(c *cli.Context) error {
 	// 4. Sync and close the engine.
 	var errs []error
 	errs = append(errs, srv.Close())
-	if st != nil {
-		errs = append(errs, st.Close())
+	for _, g := range stores {
+		errs = append(errs, g.Close())
 	}
 	if db != nil {
 		errs = append(errs, db.Close())
@@ -430,9 +450,12 @@ func run(c *cli.Context) error {
 // a member restarted with -join just asks once. When the join target
 // fails (down, mistyped), the leader this node knows of, if any, is asked
 // too.
-func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, stop <-chan struct{}) {
+//
+// extra is appended to JOIN: GROUP gK on a node with several Raft groups
+// (groups.go), which joins each group in turn.
+func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, extra [][]byte, stop <-chan struct{}) {
 	const firstDelay, maxDelay = 100 * time.Millisecond, 10 * time.Second
-	args := [][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAdvertise), []byte(s.advertise)}
+	args := append([][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAdvertise), []byte(s.advertise)}, extra...)
 	delay := firstDelay
 	for attempt := 1; ; attempt++ {
 		err := askJoin(pool, s.join, args)

@@ -66,6 +66,15 @@ type Config struct {
 	// (walkerd/nodelink: a shared secret, mutual TLS). nil: the
 	// unauthenticated exchange, which any peer passes.
 	Links *nodelink.Config
+	// Mux, when set, carries this store's Raft group over a listener the
+	// node's groups share (mux.go): the store takes Mux.Layer(Group) and
+	// RaftAddr, RaftAdvertise and Links are the mux's business (RaftAddr
+	// still defaults ID). Closing the store closes only its group's layer.
+	// nil: the store listens on RaftAddr itself.
+	Mux *Mux
+	// Group is this store's Raft group id on Mux ([a-z0-9-], 1 to 64
+	// bytes). Unused without Mux.
+	Group string
 }
 
 // Store is a Raft node and its engine.
@@ -103,11 +112,17 @@ type Store struct {
 	// stream is the transport's stream layer: JOIN and the quorum check
 	// dial through it. member is the promoter's and the heartbeat
 	// tracker's state (promote.go).
-	stream *streamLayer
+	stream raftDialer
 	member membership
 
 	quit chan struct{}
 	wg   sync.WaitGroup
+}
+
+// raftDialer dials a Raft address as the transport does: a streamLayer,
+// or a Mux group's layer (which also names the group).
+type raftDialer interface {
+	Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error)
 }
 
 // Open starts the engine and the Raft node.
@@ -159,7 +174,12 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	stream, err := newStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise, cfg.Links, s.log)
+	var stream raft.StreamLayer
+	if cfg.Mux != nil {
+		stream, err = cfg.Mux.Layer(cfg.Group)
+	} else {
+		stream, err = newStreamLayer(cfg.RaftAddr, cfg.RaftAdvertise, cfg.Links, s.log)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("raft transport: %w", err)
 	}

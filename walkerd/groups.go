@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/server"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
+	"github.com/walkerdb/walkerdb/walkerd/store"
+)
+
+// Several Raft groups per node (--groups N): every node hosts the same N
+// groups, g1..gN, each owning a fixed range of hash slots (shard.Split),
+// with its own engine, Raft log and snapshots, elected on its own. Their
+// Raft traffic shares the node's one Raft port (store.Mux). g1 lives in
+// --dir and --raftdir, as the one group of a node without --groups; gK
+// lives in <parent of --dir>/groups/gK/{data,raft}. The number of groups is
+// fixed when a node's directories are first used (recorded in
+// <raftdir>/GROUPS): moving slots between groups is not built yet.
+//
+// Leaders are spread: the leader of group i hands it to the i-th voter in
+// id order (mod the voters), so that with as many groups as nodes each
+// node leads one (spreadLeaders).
+
+// groupsFlags is --groups.
+func groupsFlags() []cli.Flag {
+	return []cli.Flag{&cli.IntFlag{
+		Name:    "groups",
+		Value:   1,
+		Usage:   "Raft groups on every node, each owning a range of hash slots with its own log and leader (1-64; fixed when the node's directories are first used; every node of a cluster takes the same number)",
+		EnvVars: []string{"WALKERD_GROUPS"},
+	}}
+}
+
+// maxGroups bounds --groups: each group costs raft's goroutines, a
+// heartbeat per follower per interval and connections per peer.
+const maxGroups = 64
+
+// groupDirs are group i's data and Raft directories (i from 0).
+func groupDirs(s *settings, i int) (data, raft string) {
+	if i == 0 {
+		return s.dir, s.raftDir
+	}
+	base := filepath.Join(filepath.Dir(filepath.Clean(s.dir)), "groups", "g"+strconv.Itoa(i+1))
+	return filepath.Join(base, "data"), filepath.Join(base, "raft")
+}
+
+// checkGroupCount refuses a --groups other than the one the node's
+// directories were made with, and records it for a new node.
+func checkGroupCount(s *settings, n int) error {
+	path := filepath.Join(s.raftDir, "GROUPS")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		had, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+		if perr != nil {
+			return fmt.Errorf("%s: %q is not a number of groups", path, b)
+		}
+		if had != n {
+			return fmt.Errorf("--groups %d: this node's directories hold %d Raft groups (%s); the number of groups cannot change yet", n, had, path)
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	if n > 1 {
+		if entries, _ := os.ReadDir(s.raftDir); len(entries) > 0 {
+			return fmt.Errorf("--groups %d: %s already holds the Raft state of a node with one group; the number of groups cannot change yet", n, s.raftDir)
+		}
+	}
+	if err := os.MkdirAll(s.raftDir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(n)+"\n"), 0o644)
+}
+
+// openGroups opens the node's n groups over one mux; stores[0] is g1.
+func openGroups(s *settings, n int, base store.Config, log *slog.Logger) ([]*store.Store, *store.Mux, error) {
+	if err := checkGroupCount(s, n); err != nil {
+		return nil, nil, err
+	}
+	mux, err := store.NewMux(s.raftAddr, s.raftAdvertise, base.Links, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("raft transport: %w", err)
+	}
+	layout := shard.Split(n)
+	mux.SetDefault(layout.IDs[0]) // a node that predates the mux talks to g1
+	var stores []*store.Store
+	for i := range n {
+		cfg := base
+		cfg.DataDir, cfg.RaftDir = groupDirs(s, i)
+		cfg.Mux, cfg.Group = mux, layout.IDs[i]
+		cfg.Logger = log.With("group", layout.IDs[i])
+		st, err := store.Open(cfg)
+		if err != nil {
+			for _, o := range stores {
+				o.Close()
+			}
+			mux.Close()
+			return nil, nil, fmt.Errorf("group %s: %w", layout.IDs[i], err)
+		}
+		stores = append(stores, st)
+	}
+	return stores, mux, nil
+}
+
+// groupsConfig is the server's view of the node's groups: nil for one.
+func groupsConfig(stores []*store.Store) *server.Groups {
+	if len(stores) < 2 {
+		return nil
+	}
+	g := &server.Groups{Layout: shard.Split(len(stores))}
+	for _, st := range stores {
+		g.B = append(g.B, st)
+	}
+	return g
+}
+
+// raftGroups lists the stores as the slot map reads them.
+func raftGroups(stores []*store.Store) []shard.RaftGroup {
+	out := make([]shard.RaftGroup, len(stores))
+	for i, st := range stores {
+		out[i] = st
+	}
+	return out
+}
+
+// joinGroups joins every group of a new node through the join target:
+// JOIN ... GROUP gK, one group after the other, each retried as
+// joinCluster retries.
+func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, stop <-chan struct{}) {
+	if len(stores) == 1 {
+		joinCluster(log, pool, s, stores[0], nil, stop)
+		return
+	}
+	layout := shard.Split(len(stores))
+	for i, st := range stores {
+		joinCluster(log.With("group", layout.IDs[i]), pool, s, st, [][]byte{[]byte("GROUP"), []byte(layout.IDs[i])}, stop)
+	}
+}
+
+// spreadLeaders runs on every node with several groups: every 2 s, each
+// group this node leads whose preferred leader is another voter is handed
+// to it. The preferred leader of group i is the i-th of the group's voters
+// in id order, mod their number: the same choice on every node, so
+// leadership settles one group per node where the counts allow, and comes
+// back to a node that restarts.
+func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-chan struct{}) {
+	if len(stores) < 2 {
+		return
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for i, st := range stores {
+			if !st.IsLeader() {
+				continue
+			}
+			want := preferredLeader(st, i)
+			if want == "" || want == self {
+				continue
+			}
+			if err := st.Transfer(want); err != nil {
+				log.Debug("leader spread: transfer failed", "group", "g"+strconv.Itoa(i+1), "to", want, "err", err)
+			}
+		}
+	}
+}
+
+// preferredLeader is the voter that should lead group i: "" when there is
+// no other choice than the current leader.
+func preferredLeader(b backend.Backend, i int) string {
+	ms, err := b.Members()
+	if err != nil {
+		return ""
+	}
+	var voters []string
+	for _, m := range ms {
+		if m.Suffrage == "voter" {
+			voters = append(voters, m.ID)
+		}
+	}
+	if len(voters) < 2 {
+		return ""
+	}
+	sort.Strings(voters)
+	return voters[i%len(voters)]
+}
