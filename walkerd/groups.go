@@ -85,7 +85,7 @@ func checkGroupCount(s *settings, n int) error {
 }
 
 // openGroups opens the node's n groups over one mux; stores[0] is g1.
-func openGroups(s *settings, n int, base store.Config, log *slog.Logger) ([]*store.Store, *store.Mux, error) {
+func openGroups(s *settings, n int, base store.Config, probeFor func(group string) func(string) (uint64, error), log *slog.Logger) ([]*store.Store, *store.Mux, error) {
 	if err := checkGroupCount(s, n); err != nil {
 		return nil, nil, err
 	}
@@ -101,6 +101,9 @@ func openGroups(s *settings, n int, base store.Config, log *slog.Logger) ([]*sto
 		cfg.DataDir, cfg.RaftDir = groupDirs(s, i)
 		cfg.Mux, cfg.Group = mux, layout.IDs[i]
 		cfg.Logger = log.With("group", layout.IDs[i])
+		if i > 0 {
+			cfg.Probe = probeFor(layout.IDs[i]) // the group's own applied index (probe.go)
+		}
 		st, err := store.Open(cfg)
 		if err != nil {
 			for _, o := range stores {

@@ -317,13 +317,13 @@ func run(c *cli.Context) error {
 		if s.raftDir == "" {
 			s.raftDir = filepath.Join(filepath.Dir(s.dir), "raft")
 		}
-		probe, closeProbe := newRaftProbe(links, bindIP(s.tcp)) // probe.go
+		probeFor, closeProbe := newRaftProbe(links, bindIP(s.tcp)) // probe.go
 		defer closeProbe()
 		scfg := store.Config{
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
-			Logger: log, Probe: probe, Links: links,
+			Logger: log, Probe: probeFor(""), Links: links,
 			OnFatal: func(err error) {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
@@ -333,7 +333,7 @@ func run(c *cli.Context) error {
 			if n > maxGroups {
 				return fmt.Errorf("--groups %d: at most %d", n, maxGroups)
 			}
-			if stores, mux, err = openGroups(s, n, scfg, log); err != nil {
+			if stores, mux, err = openGroups(s, n, scfg, probeFor, log); err != nil {
 				return err
 			}
 			defer mux.Close()

@@ -19,24 +19,30 @@ import (
 // or paused answers "unreachable" quickly, and a slow probe never queues
 // behind forwarded commands. It links and speaks TLS as the forwarding
 // pool does (links.go). The returned func closes the pool.
-func newRaftProbe(links *nodelink.Config, local net.IP) (func(respAddr string) (uint64, error), func() error) {
+//
+// probeFor(group) is the probe of one Raft group of a node with several
+// (groups.go): the log_applied_index of INFO raft's line for that group;
+// probeFor("") reads the node's home group, raft_log_applied_index.
+func newRaftProbe(links *nodelink.Config, local net.IP) (probeFor func(group string) func(respAddr string) (uint64, error), closer func() error) {
 	pool := forward.New(forward.Options{
 		ConnsPerAddr: 1, Links: links, TLS: forwardTLS(links), LocalIP: local,
 		DialTimeout: time.Second, CallTimeout: time.Second,
 	})
-	probe := func(addr string) (uint64, error) {
-		raw, err := pool.Do(addr, [][]byte{[]byte("INFO"), []byte("raft")})
-		if err != nil {
-			return 0, err
+	probeFor = func(group string) func(string) (uint64, error) {
+		return func(addr string) (uint64, error) {
+			raw, err := pool.Do(addr, [][]byte{[]byte("INFO"), []byte("raft")})
+			if err != nil {
+				return 0, err
+			}
+			return parseAppliedIndex(raw, group)
 		}
-		return parseAppliedIndex(raw)
 	}
-	return probe, pool.Close
+	return probeFor, pool.Close
 }
 
 // parseAppliedIndex reads raft_log_applied_index from a raw INFO raft
-// reply.
-func parseAppliedIndex(raw []byte) (uint64, error) {
+// reply, or, for group, the log_applied_index of its raft_groupI line.
+func parseAppliedIndex(raw []byte, group string) (uint64, error) {
 	v, _, err := resp.Parse(raw)
 	if err != nil {
 		return 0, err
@@ -45,9 +51,21 @@ func parseAppliedIndex(raw []byte) (uint64, error) {
 		return 0, fmt.Errorf("INFO raft answered %s", strings.TrimSpace(string(raw)))
 	}
 	for _, line := range strings.Split(string(v.Str), "\r\n") {
-		if val, ok := strings.CutPrefix(line, "raft_log_applied_index:"); ok {
-			return strconv.ParseUint(val, 10, 64)
+		if group == "" {
+			if val, ok := strings.CutPrefix(line, "raft_log_applied_index:"); ok {
+				return strconv.ParseUint(val, 10, 64)
+			}
+			continue
+		}
+		_, fields, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(line, "raft_group") || !strings.HasPrefix(fields, "id="+group+",") {
+			continue
+		}
+		for _, kv := range strings.Split(fields, ",") {
+			if val, ok := strings.CutPrefix(kv, "log_applied_index="); ok {
+				return strconv.ParseUint(val, 10, 64)
+			}
 		}
 	}
-	return 0, fmt.Errorf("INFO raft has no raft_log_applied_index")
+	return 0, fmt.Errorf("INFO raft has no applied index for group %q", group)
 }

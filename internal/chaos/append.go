@@ -58,8 +58,12 @@ func (w *Append) Step(cl *Conn) {
 			cmds[i] = []string{"APPEND", k, ops[i].Value + ","}
 		}
 		vs, err := cl.do(ops[0], cmds...)
+		// The pipeline's times, before recordWrite marks an op unknown
+		// (Return -1): its commands' outcomes may differ (a node with
+		// several Raft groups proposes them to their groups apart).
+		head := *ops[0]
 		for i, op := range ops {
-			op.Client, op.Node, op.Workload, op.Call, op.Return = ops[0].Client, ops[0].Node, ops[0].Workload, ops[0].Call, ops[0].Return
+			op.Client, op.Node, op.Workload, op.Call, op.Return = head.Client, head.Node, head.Workload, head.Call, head.Return
 			var v Value
 			if i < len(vs) {
 				v = vs[i]

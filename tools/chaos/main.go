@@ -40,6 +40,7 @@ func main() {
 		timeout   = flag.Duration("timeout", 3*time.Second, "client deadline per operation; a write that times out is unknown")
 		keep      = flag.Bool("keep-data", false, "keep the nodes' data even when the run passes")
 		checkTime = flag.Duration("check-timeout", 2*time.Minute, "porcupine's time limit per key")
+		groups    = flag.Int("groups", 1, "Raft groups per node (walkerd --groups): the workloads' keys spread over them")
 	)
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -60,8 +61,12 @@ func main() {
 	if *nemesis != "none" && *nemesis != "" {
 		kinds = strings.Split(*nemesis, ",")
 	}
+	var nodeArgs []string
+	if *groups > 1 {
+		nodeArgs = append(append(nodeArgs, chaos.DefaultNodeArgs...), "--groups", fmt.Sprint(*groups))
+	}
 	rep, err := chaos.Run(chaos.Options{
-		Bin: *bin, Out: *out, Nodes: *nodes, Duration: *duration, Seed: *seed,
+		Bin: *bin, Out: *out, Nodes: *nodes, Duration: *duration, Seed: *seed, NodeArgs: nodeArgs,
 		Nemeses: kinds, Workloads: strings.Split(*workload, ","),
 		Think: *think, Timeout: *timeout, Combine: *combine, KeepData: *keep, CheckTimeout: *checkTime,
 		Logf: log.Printf,

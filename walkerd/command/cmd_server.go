@@ -149,8 +149,8 @@ func init() {
 		&Spec{Name: "levelget", Arity: 3, Flags: FlagReadonly, Cats: CatString, FirstKey: 1, LastKey: 1, Step: 1, Group: "string",
 			Since: "walkerdb", Summary: "Returns the string value of a key, read at a consistency level: 0 default, 1 stale, 2 consistent."},
 
-		cluster("join", -3, "Adds a node to the Raft cluster: JOIN id raft-addr [resp-addr]."),
-		cluster("leave", 2, "Removes a node from the Raft cluster: LEAVE id."),
+		cluster("join", -3, "Adds a node to the Raft cluster (every Raft group of a node with several, or the one named): JOIN id raft-addr [resp-addr] [GROUP id]."),
+		cluster("leave", -2, "Removes a node from the Raft cluster (every Raft group of a node with several, or the one named): LEAVE id [GROUP id]."),
 		cluster("snapshot", 1, "Takes a Raft snapshot on this node."),
 		cluster("walker.backup", 1, "Returns the leader's data as one checkpoint stream, a bulk reply (walkerctl backup writes it to a file)."),
 		cluster("raft.members", 1, "Lists the Raft cluster's members."),

@@ -72,7 +72,7 @@ func (s *Server) eachGroup(c *client, args [][]byte, fn func(b backend.Backend, 
 			var raw []byte
 			if raw, err = s.cfg.Forwarder.Do(nl.LeaderAddr, fw); err == nil {
 				if v, _, perr := resp.Parse(raw); perr != nil || v.Kind != resp.KindSimple {
-					err = fmt.Errorf("group %s: %s", s.groupID(i), strings.TrimSpace(string(raw)))
+					err = errors.New(strings.TrimPrefix(strings.TrimSpace(string(raw)), "-"))
 				}
 			}
 		}

@@ -406,8 +406,8 @@ func (s *Server) infoGroups(b *strings.Builder) {
 			}
 		}
 		r := s.groups.Layout.Ranges[i][0]
-		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,state=%s,term=%s,leader=%s,voters=%d,commit_index=%s,applied_index=%s\r\n",
+		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,state=%s,term=%s,leader=%s,voters=%d,commit_index=%s,applied_index=%s,log_applied_index=%s\r\n",
 			i, s.groups.Layout.IDs[i], r.Start, r.End, m["raft_state"], m["raft_term"], m["raft_leader_id"], voters,
-			m["raft_commit_index"], m["raft_applied_index"])
+			m["raft_commit_index"], m["raft_applied_index"], m["raft_log_applied_index"])
 	}
 }
