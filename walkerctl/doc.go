@@ -14,6 +14,8 @@
 //	status [--max-lag N]            one-screen health; exit 6 when unhealthy
 //	levelget KEY LEVEL, get, set, del   quick data checks
 //	info [SECTION...] [--all]       INFO of one node, or of every member side by side
+//	slots                           the hash slot map: range, group, leader and its address, replicas
+//	groups [--all]                  the Raft groups: slots, state, term, leader, voters, indexes; --all: every member's view
 //	completion bash|zsh|fish        shell completion script
 //
 // Exit codes: 0 ok, 1 a node refused or another failure, 2 usage, 3 a node

@@ -64,6 +64,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			setCommand(),
 			delCommand(),
 			infoCommand(),
+			slotsCommand(),
+			groupsCommand(),
 			waitReadyCommand(),
 			completionCommand(),
 		},

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
+)
+
+// groupLine is one raft_group<i> line of INFO raft, as walkerd's
+// infoGroups writes it.
+func groupLine(i int, id, slots, state string, term int, leader string, voters, commit, applied int) string {
+	return fmt.Sprintf("raft_group%d:id=%s,slots=%s,state=%s,term=%d,leader=%s,voters=%d,commit_index=%d,applied_index=%d,log_applied_index=%d\r\n",
+		i, id, slots, state, term, leader, voters, commit, applied, commit)
+}
+
+// fakeGroupsCluster is nodes n1..n<len(views)> that list each other in
+// RAFT.MEMBERS (n1 the home group's leader) and answer INFO raft with their
+// raft_group lines: views[i] are node i's (the lines after raft_groups;
+// nil: it hangs up on INFO).
+// clusterMode makes them answer INFO cluster with cluster_enabled:1 and
+// CLUSTER NODES. It returns the nodes' addresses.
+func fakeGroupsCluster(t *testing.T, clusterMode bool, views ...[]string) []string {
+	var mu sync.Mutex
+	addrs := make([]string, len(views))
+	for i, lines := range views {
+		id := fmt.Sprintf("n%d", i+1)
+		a := harness.FakeRESP(t, func(args []string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			switch strings.ToUpper(args[0]) {
+			case "RAFT.MEMBERS":
+				s := fmt.Sprintf("*%d\r\n", len(addrs))
+				for j, a := range addrs {
+					role := "follower"
+					if j == 0 {
+						role = "leader"
+					}
+					s += array(fmt.Sprintf("n%d", j+1), fmt.Sprintf("127.0.0.1:%d", 9000+j), a, role, "voter")
+				}
+				return s
+			case "INFO":
+				if lines == nil {
+					return harness.HangUp
+				}
+				text := "# Raft\r\nraft_node_id:" + id + "\r\nraft_state:follower\r\nraft_term:2\r\nraft_leader_id:n1\r\n" +
+					fmt.Sprintf("raft_groups:%d\r\n", len(lines)) + strings.Join(lines, "")
+				if len(args) > 2 && strings.EqualFold(args[2], "cluster") {
+					enabled := "0"
+					if clusterMode {
+						enabled = "1"
+					}
+					text = "# Cluster\r\ncluster_enabled:" + enabled + "\r\n\r\n" + text
+				}
+				return bulk(text)
+			case "CLUSTER":
+				if !clusterMode {
+					return "-ERR This instance has cluster support disabled\r\n"
+				}
+				var s string
+				for j, a := range addrs {
+					s += fmt.Sprintf("%040x %s@%d master - 0 0 2 connected\n", j+1, a, 9000+j)
+				}
+				return bulk(s)
+			}
+			return "-ERR unknown command\r\n"
+		})
+		mu.Lock()
+		addrs[i] = a
+		mu.Unlock()
+	}
+	return addrs
+}
+
+// threeGroups is a node's raft_group lines for three groups led by n1, n2
+// and n3; leader3 names g3's leader.
+func threeGroups(leader3 string) []string {
+	return []string{
+		groupLine(0, "g1", "0-5460", "leader", 2, "n1", 3, 10, 8),
+		groupLine(1, "g2", "5461-10921", "follower", 3, "n2", 3, 12, 9),
+		groupLine(2, "g3", "10922-16383", "follower", 3, leader3, 3, 12, 9),
+	}
+}
+
+func TestParseGroups_ReadsGroupLinesOrTheOneGroup(t *testing.T) {
+	gs, err := parseGroups(parseInfo("# Raft\r\nraft_groups:2\r\n" +
+		groupLine(1, "g2", "8192-16383", "follower", 4, "b", 3, 20, 19) + groupLine(0, "g1", "0-8191", "leader", 3, "a", 2, 10, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []groupInfo{
+		{ID: "g1", Slots: "0-8191", Start: 0, End: 8191, State: "leader", Term: 3, Leader: "a", Voters: 2, CommitIndex: 10, AppliedIndex: 9},
+		{ID: "g2", Slots: "8192-16383", Start: 8192, End: 16383, State: "follower", Term: 4, Leader: "b", Voters: 3, CommitIndex: 20, AppliedIndex: 19},
+	}
+	if fmt.Sprint(gs) != fmt.Sprint(want) {
+		t.Errorf("got %+v\nwant %+v", gs, want)
+	}
+
+	// One group: the section's own fields, voters counted from the members.
+	one := "# Raft\r\nraft_state:follower\r\nraft_term:7\r\nraft_leader_id:n2\r\nraft_commit_index:30\r\nraft_applied_index:28\r\nraft_members:3\r\n" +
+		"raft_member0:id=n1,raft=a:1,resp=a:2,role=follower,suffrage=voter\r\n" +
+		"raft_member1:id=n2,raft=b:1,resp=b:2,role=leader,suffrage=voter\r\n" +
+		"raft_member2:id=n3,raft=c:1,resp=c:2,role=follower,suffrage=nonvoter\r\n"
+	gs, err = parseGroups(parseInfo(one))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || gs[0] != (groupInfo{ID: "g1", Slots: "0-16383", End: 16383, State: "follower", Term: 7, Leader: "n2", Voters: 2, CommitIndex: 30, AppliedIndex: 28}) {
+		t.Errorf("one group: %+v", gs)
+	}
+
+	for _, bad := range []string{
+		"# Raft\r\nraft_groups:2\r\n" + groupLine(0, "g1", "0-8191", "leader", 3, "a", 2, 10, 9),
+		"# Raft\r\nraft_groups:2\r\n" + groupLine(0, "g1", "0-8191", "leader", 3, "a", 2, 10, 9) + groupLine(1, "g2", "9000-16384", "leader", 3, "a", 2, 10, 9),
+		"# Server\r\nredis_version:7.0.15\r\n",
+	} {
+		if gs, err := parseGroups(parseInfo(bad)); err == nil {
+			t.Errorf("%q: parsed as %+v, want an error", bad, gs)
+		}
+	}
+}
+
+func TestGroups_PrintsOneRowPerGroup(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, threeGroups("n3"))
+	out := ok(t, "--addr", addrs[0], "groups")
+	want := `GROUP  SLOTS        STATE     TERM  LEADER  VOTERS  COMMIT  APPLIED
+g1     0-5460       leader    2     n1      3       10      8
+g2     5461-10921   follower  3     n2      3       12      9
+g3     10922-16383  follower  3     n3      3       12      9
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	gs := decode[[]groupInfo](t, ok(t, "--addr", addrs[0], "--json", "groups"))
+	if len(gs) != 3 || gs[2].ID != "g3" || gs[2].Start != 10922 || gs[2].End != 16383 || gs[2].Leader != "n3" || gs[1].AppliedIndex != 9 {
+		t.Errorf("--json: %+v", gs)
+	}
+}
+
+func TestGroups_AllShowsEveryNodesViewAndFlagsDisagreement(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n3"))
+	out := ok(t, "--addr", addrs[1], "groups", "--all")
+	rows := tableRows(out)
+	if len(rows) != 6 {
+		t.Fatalf("%d rows, want 6 (3 groups x 2 nodes):\n%s", len(rows), out)
+	}
+	if got := strings.Join(rows[4], " "); got != "g3 10922-16383 n1 follower 3 n3 3 12 9" {
+		t.Errorf("row 4 = %q:\n%s", got, out)
+	}
+
+	// n2 thinks n1 leads g3.
+	addrs = fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n1"))
+	r := wantExit(t, exitUnhealthy, []string{"g3: nodes disagree on the leader: n1 names n3, n2 names n1"}, "--addr", addrs[0], "groups", "--all")
+	if !strings.Contains(r.stdout, "\ng3: nodes disagree on the leader: n1 names n3, n2 names n1\n") || strings.Contains(r.stdout, "g1: ") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	views := decode[[]groupViews](t, wantExit(t, exitUnhealthy, nil, "--addr", addrs[0], "--json", "groups", "--all").stdout)
+	if len(views) != 3 || !views[0].LeaderAgreed || !views[1].LeaderAgreed || views[2].LeaderAgreed || len(views[2].Nodes) != 2 || views[2].Nodes[1].Leader != "n1" {
+		t.Errorf("--json: %+v", views)
+	}
+
+	// No node knows g2's leader.
+	noLeader := threeGroups("n3")
+	noLeader[1] = groupLine(1, "g2", "5461-10921", "candidate", 4, "", 3, 12, 9)
+	addrs = fakeGroupsCluster(t, false, noLeader, noLeader)
+	wantExit(t, exitUnhealthy, []string{"g2: no node knows a leader"}, "--addr", addrs[0], "groups", "--all")
+}
+
+func TestGroups_AllReportsAnUnreachableMember(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n3"), nil)
+	// The third node hangs up on INFO.
+	r := wantExit(t, exitUnhealthy, []string{"1 of 3 members could not be asked (n3)"}, "--addr", addrs[0], "groups", "--all")
+	if !strings.Contains(r.stdout, "\ng1     0-5460       n3    (unreachable)  -     -       -       -       -\n") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func slotsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "slots",
+		Usage: "print the hash slot map: which group owns each slot range and which node leads it",
+		Description: `Prints the slot map as the node at --addr sees it, one row per slot range:
+the range (first-last of the 16384 hash slots), the Raft group that owns it,
+the group's leader (its walkerd id and RESP address) and its replicas (the
+other members, each with its RESP address).
+
+Ranges and leaders come from INFO raft (a node started with --groups N
+reports one raft_group<i> line per group; a node without it owns every slot
+in one group, g1), and addresses from RAFT.MEMBERS: every node hosts every
+group, so each group's members are the cluster's. None of this needs
+cluster mode. When the node runs with --cluster-mode yes, the Redis Cluster
+node ids (40 hex characters, as CLUSTER NODES and MOVED clients see them)
+are shown too, read from CLUSTER NODES.
+
+A range whose group has no known leader shows "-" as its leader.
+
+--json prints a list of {"start", "end", "group", "leader", "replicas"}
+objects, leader and each replica being {"id", "addr", "cluster_id"}
+(cluster_id only in cluster mode); leader is null while none is known.`,
+		Action: runSlots,
+	}
+}
+
+// slotNode is a node of the slot map.
+type slotNode struct {
+	ID        string `json:"id"`
+	Addr      string `json:"addr"`                 // RESP address, "" when not recorded yet
+	ClusterID string `json:"cluster_id,omitempty"` // Redis Cluster node id, in cluster mode
+}
+
+// slotRange is one row of the slot map.
+type slotRange struct {
+	Start    uint16     `json:"start"`
+	End      uint16     `json:"end"`
+	Group    string     `json:"group"`
+	Leader   *slotNode  `json:"leader"`
+	Replicas []slotNode `json:"replicas"`
+}
+
+func runSlots(c *cli.Context) error {
+	if err := args(c, 0, 0); err != nil {
+		return err
+	}
+	o, err := optsOf(c)
+	if err != nil {
+		return err
+	}
+	gs, in, addr, err := fetchGroups(o, "cluster")
+	if err != nil {
+		return err
+	}
+	// The rest from the same node.
+	one := *o
+	one.addrs = []string{addr}
+	ms, err := fetchMembers(&one)
+	if err != nil {
+		return err
+	}
+	var clusterIDs map[string]string
+	if in.get("cluster_enabled") == "1" {
+		v, _, err := one.doOnce("CLUSTER", "NODES")
+		if err != nil {
+			return err
+		}
+		clusterIDs = parseClusterNodes(string(v.Str))
+	}
+	rows := slotMap(gs, ms, clusterIDs)
+	if o.json {
+		return writeJSON(o.stdout, rows)
+	}
+	cluster := clusterIDs != nil
+	header := []string{"SLOTS", "GROUP", "LEADER", "LEADER ADDRESS"}
+	if cluster {
+		header = append(header, "LEADER CLUSTER ID")
+	}
+	t := newTable(append(header, "REPLICAS")...)
+	for _, r := range rows {
+		var reps []string
+		for _, n := range r.Replicas {
+			reps = append(reps, n.ID+"@"+orDash(n.Addr))
+		}
+		cells := []string{fmt.Sprintf("%d-%d", r.Start, r.End), r.Group, "", ""}
+		if r.Leader != nil {
+			cells[2], cells[3] = r.Leader.ID, r.Leader.Addr
+		}
+		if cluster {
+			id := ""
+			if r.Leader != nil {
+				id = r.Leader.ClusterID
+			}
+			cells = append(cells, id)
+		}
+		t.add(append(cells, strings.Join(reps, ","))...)
+	}
+	return t.write(o.stdout)
+}
+
+// slotMap joins the groups' ranges and leaders with the members'
+// addresses: every member of the cluster is a member of every group (the
+// groups of a node are the cluster's), the leader first, the others its
+// replicas in RAFT.MEMBERS order. clusterIDs maps RESP addresses to Redis
+// Cluster node ids, nil outside cluster mode.
+func slotMap(gs []groupInfo, ms []member, clusterIDs map[string]string) []slotRange {
+	rows := make([]slotRange, 0, len(gs))
+	for _, g := range gs {
+		r := slotRange{Start: g.Start, End: g.End, Group: g.ID, Replicas: []slotNode{}}
+		for _, m := range ms {
+			n := slotNode{ID: m.ID, Addr: m.RESPAddr, ClusterID: clusterIDs[m.RESPAddr]}
+			if m.ID == g.Leader {
+				r.Leader = &n
+				continue
+			}
+			r.Replicas = append(r.Replicas, n)
+		}
+		if r.Leader == nil && g.Leader != "" { // a leader RAFT.MEMBERS does not list yet
+			r.Leader = &slotNode{ID: g.Leader}
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// parseClusterNodes maps each node's address (ip:port) to its Redis Cluster
+// node id, from CLUSTER NODES's lines: "<id> <ip:port@cport[,hostname]>
+// <flags> ..." (cluster.c clusterGenNodeDescription).
+func parseClusterNodes(text string) map[string]string {
+	ids := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		ids[addr] = f[0]
+	}
+	return ids
+}
+
+// orDash prints an empty string as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestSlots_MapsRangesToLeadersAndReplicas(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n3"), threeGroups("n3"))
+	out := ok(t, "--addr", addrs[1], "slots")
+	a1, a2, a3 := addrs[0], addrs[1], addrs[2]
+	want := [][]string{
+		{"0-5460", "g1", "n1", a1, "n2@" + a2 + ",n3@" + a3},
+		{"5461-10921", "g2", "n2", a2, "n1@" + a1 + ",n3@" + a3},
+		{"10922-16383", "g3", "n3", a3, "n1@" + a1 + ",n2@" + a2},
+	}
+	if !strings.HasPrefix(out, "SLOTS        GROUP  LEADER  LEADER ADDRESS") || fmt.Sprint(tableRows(out)) != fmt.Sprint(want) {
+		t.Errorf("got:\n%s\nwant rows %q", out, want)
+	}
+	if strings.Contains(out, "CLUSTER ID") {
+		t.Errorf("cluster ids outside cluster mode:\n%s", out)
+	}
+
+	rows := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots"))
+	if len(rows) != 3 || rows[1].Start != 5461 || rows[1].End != 10921 || rows[1].Group != "g2" ||
+		rows[1].Leader == nil || *rows[1].Leader != (slotNode{ID: "n2", Addr: a2}) || len(rows[1].Replicas) != 2 || rows[1].Replicas[1] != (slotNode{ID: "n3", Addr: a3}) {
+		t.Errorf("--json: %+v", rows)
+	}
+}
+
+func TestSlots_ShowsClusterIDsOnlyInClusterMode(t *testing.T) {
+	addrs := fakeGroupsCluster(t, true, threeGroups("n3"), threeGroups("n3"), threeGroups("n3"))
+	out := ok(t, "--addr", addrs[0], "slots")
+	rows := tableRows(out)
+	if !strings.Contains(out, "LEADER CLUSTER ID") || len(rows) != 3 || rows[2][4] != fmt.Sprintf("%040x", 3) {
+		t.Errorf("got:\n%s", out)
+	}
+	js := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots"))
+	if js[0].Leader.ClusterID != fmt.Sprintf("%040x", 1) || js[0].Replicas[0].ClusterID != fmt.Sprintf("%040x", 2) {
+		t.Errorf("--json: %+v", js)
+	}
+}
+
+func TestSlots_OneGroupOwnsEverySlot(t *testing.T) {
+	addr := fakeNode(t, func(args []string) string {
+		switch strings.ToUpper(args[0]) {
+		case "INFO":
+			return bulk("# Cluster\r\ncluster_enabled:0\r\n\r\n# Raft\r\nraft_state:leader\r\nraft_term:2\r\nraft_leader_id:solo\r\nraft_members:1\r\n" +
+				"raft_member0:id=solo,raft=127.0.0.1:1,resp=127.0.0.1:2,role=leader,suffrage=voter\r\n")
+		case "RAFT.MEMBERS":
+			return "*1\r\n" + array("solo", "127.0.0.1:1", "127.0.0.1:2", "leader", "voter")
+		}
+		return "-ERR unknown command\r\n"
+	})
+	if out := ok(t, "--addr", addr, "slots"); fmt.Sprint(tableRows(out)) != "[[0-16383 g1 solo 127.0.0.1:2 -]]" {
+		t.Errorf("got:\n%s", out)
+	}
+}
+
+func TestSlots_ALeaderNotYetListedKeepsItsID(t *testing.T) {
+	rows := slotMap([]groupInfo{{ID: "g1", End: 16383, Leader: "n9"}, {ID: "g2", Start: 0, End: 0}},
+		[]member{{ID: "n1", RESPAddr: "a:1"}}, nil)
+	if *rows[0].Leader != (slotNode{ID: "n9"}) || len(rows[0].Replicas) != 1 || rows[1].Leader != nil {
+		t.Errorf("%+v", rows)
+	}
+	ids := parseClusterNodes("abc 127.0.0.1:7000@17000,host myself,master - 0 0 1 connected 0-100\ndef 127.0.0.1:7001@17001 master - 0 0 1 connected\n")
+	if ids["127.0.0.1:7000"] != "abc" || ids["127.0.0.1:7001"] != "def" || len(ids) != 2 {
+		t.Errorf("parseClusterNodes: %v", ids)
+	}
+}
