@@ -1,7 +1,8 @@
 # WalkerDB: one Makefile for every module of the go.work workspace.
 #   make run        build and start walkerd, single node, defaults
 #   make test       every module's tests with -race, then fuzz-short and
-#                   chaos-short (what CI runs; about 8 minutes on 2 cores).
+#                   chaos-short and chaos-short-groups (what CI runs; about
+#                   11 minutes on 2 cores).
 #                   Every step runs even when one fails; the failures are
 #                   listed at the end and make exits non-zero.
 #   make bench      engine benchmarks
@@ -79,6 +80,7 @@ test:
 	done; \
 	$(FUZZ_STEPS); \
 	step chaos-short . $(MAKE) --no-print-directory chaos-short; \
+	step chaos-short-groups . $(MAKE) --no-print-directory chaos-short-groups; \
 	$(DONE)
 
 bench:
@@ -114,7 +116,7 @@ FUZZ_TARGETS  := engine:.:FuzzRestore engine:./record:FuzzDecode engine:./hint:F
                  walkerd:./acl:FuzzSetRule walkerd:./acl:FuzzParseFile walkerd:./acl:FuzzDecode \
                  walkerd:./server:FuzzGuard_PassesWellFormedCommandsWhole walkerd:./nodelink:FuzzHandshake internal:./resp:FuzzReadRaw internal:./resp:FuzzParse
 
-.PHONY: fuzz-short fuzz chaos-short chaos
+.PHONY: fuzz-short fuzz chaos-short chaos-short-groups chaos
 
 fuzz-short:
 	@$(STEP); $(FUZZ_STEPS); $(DONE)
@@ -138,6 +140,12 @@ CHAOS_OUT      ?= chaos-results
 chaos-short: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration 2m --seed 1 --nodes 3 \
 		--nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short
+
+# The same with four Raft groups per node (walkerd --groups): the
+# workloads' keys spread over groups led by different nodes.
+chaos-short-groups: build
+	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration 90s --seed 1 --nodes 3 --groups 4 \
+		--nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short-groups
 
 chaos: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) \
