@@ -49,11 +49,14 @@
 // # Order
 //
 // Scans go through order: a binary search of the blocks by their first
-// keys, then of one block, each comparison a read of the arena. A key past
-// the last one is appended, so keys that arrive in key order (Open loading
-// a merged directory, whose hint files list keys in order) fill blocks
-// completely; elsewhere a full block passes refs to a neighbour with room
-// before it splits.
+// keys, then of one block, each comparison a read of the arena. Keys join
+// the blocks in batches, in key order (order.merge): keys past the last
+// one are appended, so keys that arrive in key order (Open loading a
+// merged directory, whose hint files list keys in order) fill blocks
+// completely; the others are placed by binary searches run 64 at a time,
+// a step of each in turn, so that their cache misses overlap, and each
+// block then takes its keys in one move; a block that overflows passes
+// refs to a neighbour with room before it splits.
 //
 // The order is kept in step lazily. New keys wait in a small pending tree
 // and deleted ones in a removed list; Sync folds both into the blocks in
@@ -142,7 +145,7 @@ type Keydir struct {
 	shift uint  // fpBits - depth
 	n     int
 
-	scratch  []uint32          // a growing table's slots, in order
+	scratch  []uint64          // a growing table's slots, in order
 	bigSizes map[keyRef]uint32 // sizes of sizeEscape or more, by ref
 
 	arena    arena
@@ -452,16 +455,18 @@ func (k *Keydir) Sync() {
 	}
 	k.removed = k.removed[:0]
 	if k.pending.Len() > 0 {
+		ps := make([]pend, 0, k.pending.Len())
 		k.pending.Scan(func(p pend) bool {
 			if check {
 				if _, _, live := k.live(p.key, p.ref); !live {
 					return true
 				}
 			}
-			k.ord.insert(&k.arena, p.key, p.ref)
+			ps = append(ps, p)
 			return true
 		})
 		k.pending.Clear()
+		k.ord.merge(&k.arena, ps)
 	}
 	k.arena.freeBig()
 	k.compact()

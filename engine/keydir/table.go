@@ -157,6 +157,16 @@ func (t *table) remove(i uint32) {
 	t.n--
 }
 
+// copySlot copies one slot in four moves, where copy would call memmove.
+func copySlot(dst, src []byte) {
+	_, _ = dst[stride-1], src[stride-1]
+	le := binary.LittleEndian
+	le.PutUint64(dst, le.Uint64(src))
+	le.PutUint64(dst[8:], le.Uint64(src[8:]))
+	le.PutUint32(dst[16:], le.Uint32(src[16:]))
+	le.PutUint16(dst[20:], le.Uint16(src[20:]))
+}
+
 func slotRef(s *[stride]byte) keyRef { return keyRef(binary.LittleEndian.Uint32(s[11:])) }
 
 // makeSlot packs a slot; size must be below 2^24.
@@ -191,26 +201,28 @@ func (k *Keydir) grow(t *table) {
 }
 
 // inOrder returns t's occupied slots in order of their fingerprints' low
-// 32 bits, the order of their home slots in a table of any size, in buf.
-// Robin Hood keeps a table's runs in home order, so this is the slots in
-// order, those of a run that wraps round from the end moved last, and an
-// insertion sort that only reorders keys of one home.
-func (t *table) inOrder(buf []uint32) []uint32 {
+// 32 bits, the order of their home slots in a table of any size, in buf,
+// each as low<<32 | slot. Robin Hood keeps a table's runs in home order,
+// so this is the slots in order, those of a run that wraps round from the
+// end moved last, and an insertion sort that only reorders keys of one
+// home.
+func (t *table) inOrder(buf []uint64) []uint64 {
 	idx := buf[:0]
+	s := t.slots
+	low := func(i uint32) uint64 { return uint64(binary.LittleEndian.Uint32(s[i*stride+15:])) }
 	wrapped := uint32(0) // the leading slots hold a run that wraps round
-	for ; wrapped < t.cap && t.ref(wrapped) != 0 && t.home(t.tag(wrapped)&fpMask) > wrapped; wrapped++ {
+	for ; wrapped < t.cap && t.ref(wrapped) != 0 && t.home(low(wrapped)) > wrapped; wrapped++ {
 	}
 	for i := wrapped; i < t.cap; i++ {
-		if t.ref(i) != 0 {
-			idx = append(idx, i)
+		if binary.LittleEndian.Uint32(s[i*stride+11:]) != 0 {
+			idx = append(idx, low(i)<<32|uint64(i))
 		}
 	}
 	for i := range wrapped {
-		idx = append(idx, i)
+		idx = append(idx, low(i)<<32|uint64(i))
 	}
-	low := func(i uint32) uint32 { return uint32(t.tag(i)) }
 	for a := 1; a < len(idx); a++ {
-		for b := a; b > 0 && low(idx[b]) < low(idx[b-1]); b-- {
+		for b := a; b > 0 && idx[b]>>32 < idx[b-1]>>32; b-- {
 			idx[b], idx[b-1] = idx[b-1], idx[b]
 		}
 	}
@@ -220,20 +232,22 @@ func (t *table) inOrder(buf []uint32) []uint32 {
 // fill moves src's slots idx, in inOrder's order, into t, which is empty:
 // each goes to its home or just past the one before, and the few that run
 // past the end go in Robin Hood fashion from the start.
-func (t *table) fill(src *table, idx []uint32) {
+func (t *table) fill(src *table, idx []uint64) {
 	next := uint32(0)
 	var over [][stride]byte
-	for _, i := range idx {
-		s := src.slots[i*stride : i*stride+stride]
-		pos := max(t.home(src.tag(i)&fpMask), next)
+	dst, from, cap := t.slots, src.slots, uint64(t.cap)
+	for _, v := range idx {
+		i := uint32(v)
+		s := (*[stride]byte)(from[i*stride:])
+		pos := max(uint32((v>>32)*cap>>32), next)
 		if pos >= t.cap {
-			over = append(over, [stride]byte(s))
+			over = append(over, *s)
 			continue
 		}
-		copy(t.slots[pos*stride:], s)
-		t.n++
+		copySlot(dst[pos*stride:pos*stride+stride], s[:])
 		next = pos + 1
 	}
+	t.n += uint32(len(idx) - len(over))
 	for i := range over {
 		t.put(&over[i])
 	}
@@ -259,9 +273,9 @@ func (k *Keydir) split(t *table) bool {
 	halves := [2]*table{newTable(slotsFor(n[0]), t.depth+1), newTable(slotsFor(n[1]), t.depth+1)}
 	k.scratch = t.inOrder(k.scratch)
 	idx := k.scratch
-	var parts [2][]uint32
-	for _, i := range idx {
-		parts[side[i]] = append(parts[side[i]], i)
+	var parts [2][]uint64
+	for _, v := range idx {
+		parts[side[uint32(v)]] = append(parts[side[uint32(v)]], v)
 	}
 	halves[0].fill(t, parts[0])
 	halves[1].fill(t, parts[1])
