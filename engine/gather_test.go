@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// TestGroupCommit_FsyncWaitsForRunnableWriters: writers that are ready to
+// run when a group commit's fsync is about to start append first and are
+// covered by that one fsync, instead of starting another as soon as it
+// ends. With one processor the order is fixed: the writers become runnable
+// before the leader's Sync, and run only when it yields.
+func TestGroupCommit_FsyncWaitsForRunnableWriters(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	db, _ := openTest(t, &Options{SegmentSize: 1 << 20, Sync: SyncNo})
+	st0, _ := db.Stats()
+	const writers = 16
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := db.Put([]byte(fmt.Sprintf("w%d", w)), []byte("v")); err != nil {
+				errs <- err
+				return
+			}
+			errs <- db.Sync() // as walkerd's standalone appendfsync always does
+		}()
+	}
+	mustPut(t, db, "leader", "v")
+	close(start) // the writers are runnable, and have not run yet
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := db.Stats()
+	if n := st.Fsyncs - st0.Fsyncs; n != 1 {
+		t.Fatalf("%d fsyncs for %d writers ready together; want 1", n, writers+1)
+	}
+}
