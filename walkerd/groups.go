@@ -164,6 +164,13 @@ func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-
 	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	// A hand-over waits until the preferred voter is reachable and caught
+	// up (asking costs the group nothing), and one that failed is tried again after
+	// a delay that doubles up to a minute: a transfer holds the group's
+	// writes (TRYAGAIN) until it ends, so it is never tried in a loop
+	// against a node that cannot take it.
+	retry := make([]time.Time, len(stores))
+	wait := make([]time.Duration, len(stores))
 	for {
 		select {
 		case <-stop:
@@ -171,16 +178,23 @@ func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-
 		case <-t.C:
 		}
 		for i, st := range stores {
-			if !st.IsLeader() {
+			if !st.IsLeader() || time.Now().Before(retry[i]) {
 				continue
 			}
 			want := preferredLeader(st, i)
 			if want == "" || want == self {
 				continue
 			}
-			if err := st.Transfer(want); err != nil {
-				log.Debug("leader spread: transfer failed", "group", "g"+strconv.Itoa(i+1), "to", want, "err", err)
+			if st.ReadyToLead(want) != nil { // down, or behind: asked again next tick
+				continue
 			}
+			if err := st.Transfer(want); err != nil {
+				wait[i] = min(max(2*wait[i], 4*time.Second), time.Minute)
+				retry[i] = time.Now().Add(wait[i])
+				log.Info("leader spread: group stays here for now", "group", "g"+strconv.Itoa(i+1), "to", want, "err", err, "retry_in", wait[i])
+				continue
+			}
+			wait[i] = 0
 		}
 	}
 }

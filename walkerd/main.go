@@ -329,15 +329,17 @@ func run(c *cli.Context) error {
 				os.Exit(70)
 			},
 		}
-		if n := c.Int("groups"); n > 1 { // groups.go
-			if n > maxGroups {
-				return fmt.Errorf("--groups %d: at most %d", n, maxGroups)
-			}
+		if n := c.Int("groups"); n < 1 || n > maxGroups { // groups.go
+			return fmt.Errorf("--groups %d: want 1 to %d", n, maxGroups)
+		} else if n > 1 {
 			if stores, mux, err = openGroups(s, n, scfg, probeFor, log); err != nil {
 				return err
 			}
 			defer mux.Close()
 		} else {
+			if err := checkGroupCount(s, 1); err != nil {
+				return err
+			}
 			if st, err = store.Open(scfg); err != nil {
 				return err
 			}

@@ -88,7 +88,9 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		return &Result{Error: "ERR malformed log entry: nil"}, nil
 	case e.DB < 0 || e.DB >= Databases:
 		return &Result{Error: string(ErrDBRange)}, nil
-	case len(e.Cmds) == 0:
+	case len(e.Cmds) == 0 && !(e.Exec && len(e.Watches) > 0):
+		// An EXEC of no commands after WATCH only checks the watches:
+		// nil when one changed, else an empty array, as Redis.
 		return &Result{Error: "ERR malformed log entry: no commands"}, nil
 	case e.Parsed != nil && len(e.Parsed) != len(e.Cmds):
 		return &Result{Error: "ERR malformed log entry: parsed commands do not match"}, nil

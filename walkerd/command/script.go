@@ -836,6 +836,9 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 			return fail(msg)
 		}
 	}
+	if nonLocalKey(c.db, s, args) { // a key of another Raft group (owner.go)
+		return fail(errNonLocalKey)
+	}
 	p := s.ParseArgs(args, c.now)
 	var rec Recorder
 	if p.Err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -75,6 +76,10 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 	case n == 0:
 		return false
 	}
+	if msg := sortInCluster(s, k, args); msg != "" {
+		refuse(msg)
+		return true
+	}
 	c.be = s.groupB(s.groupOf(slot))
 	if s.shards == nil {
 		return false
@@ -107,6 +112,36 @@ func (s *Server) commandSlot(k *command.Spec, args [][]byte, slot, n int) (int, 
 		n++
 	}
 	return slot, n, false
+}
+
+// sortInCluster refuses SORT's BY with a pattern and GET in cluster mode,
+// as sort.c does: the keys they name may be anywhere. Its options are read
+// in order as sort.c reads them; one it does not know ends the walk (the
+// command reports its syntax error itself).
+func sortInCluster(s *Server, k *command.Spec, args [][]byte) string {
+	if s.shards == nil || (k.Name != "sort" && k.Name != "sort_ro") {
+		return ""
+	}
+	for j := 2; j < len(args); j++ {
+		left := len(args) - j - 1
+		switch {
+		case equalFoldStr(args[j], "asc"), equalFoldStr(args[j], "desc"), equalFoldStr(args[j], "alpha"):
+		case equalFoldStr(args[j], "limit") && left >= 2:
+			j += 2
+		case equalFoldStr(args[j], "store") && left >= 1 && k.Name == "sort":
+			j++
+		case equalFoldStr(args[j], "by") && left >= 1:
+			if bytes.IndexByte(args[j+1], '*') >= 0 {
+				return "ERR BY option of SORT denied in Cluster mode."
+			}
+			j++
+		case equalFoldStr(args[j], "get") && left >= 1:
+			return "ERR GET option of SORT denied in Cluster mode."
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 func redirectText(slot uint16, r shard.Route) string {
@@ -189,7 +224,7 @@ func cmdClusterSlots(s *Server, c *client, m *shard.Map) {
 			continue
 		}
 		nodes := []shard.Node{l}
-		for _, n := range g.Replicas() {
+		for _, n := range m.Followers(g) {
 			if n.Addr != "" {
 				nodes = append(nodes, n)
 			}
@@ -229,7 +264,7 @@ func cmdClusterShards(s *Server, c *client, m *shard.Map) {
 			c.integer(int64(r.End))
 		}
 		c.bulkString("nodes")
-		nodes := g.Replicas()
+		nodes := m.Followers(g)
 		if l, ok := g.LeaderNode(); ok {
 			nodes = append([]shard.Node{l}, nodes...)
 		}

@@ -90,6 +90,16 @@ var clusterSequence = []string{
 	"ASKING",
 	"READONLY x",
 	"GET foo",
+	"RPUSH {l}x 3 1 2",
+	"SORT {l}x",
+	"SORT {l}x BY nosort",
+	"SORT {l}x BY w_*",
+	"SORT {l}x GET w_*",
+	"SORT {l}x GET #",
+	"SORT {l}x LIMIT 0 1 BY w_*",
+	"SORT_RO {l}x BY w_* GET #",
+	"SORT {l}x STORE {l}y GET #",
+	"SORT {l}x NOSUCH BY w_*",
 }
 
 // TestClusterMode_RepliesMatchRedisCluster runs clusterSequence against a

@@ -414,7 +414,7 @@ func cmdWatch(s *Server, c *client, args [][]byte) {
 	}
 	keys := args[1:]
 	var rec command.Recorder
-	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded}
+	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded, be: c.be} // be: the keys' group (groups.go)
 	vargs := append([][]byte{[]byte("WALKER.VERSIONS")}, keys...)
 	s.readAt(vc, int(s.readLevel.Load()), vargs, func() { s.readLocal(vc, specVersions, vargs) })
 	r := rec.R

@@ -134,6 +134,10 @@ func TestGroups_WritesGoToTheGroupOfTheirKeys(t *testing.T) {
 	}
 }
 
+// errNonLocalKeyText is Redis Cluster's error for a script's key of
+// another group (command/owner.go).
+const errNonLocalKeyText = "ERR Script attempted to access a non local key in a cluster node"
+
 // TestGroups_AcrossGroupsIsCrossSlotAndKeylessWritesReachEveryGroup: a
 // command, a transaction or a WATCH whose keys are in two groups answers
 // CROSSSLOT and changes nothing; keys of two slots of one group are
@@ -163,6 +167,21 @@ func TestGroups_AcrossGroupsIsCrossSlotAndKeylessWritesReachEveryGroup(t *testin
 		{"FUNCTION LOAD \"#!lua name=lib\nredis.register_function('f', function(keys) return redis.call('GET', keys[1]) end)\"", `"lib"`},
 		{"FCALL f 1 " + a0, `"1"`},
 		{"FCALL f 1 " + a1, `"2"`},
+		// WATCH reads a key's version in the key's group.
+		{"WATCH " + a1, "+OK"},
+		{"MULTI", "+OK"},
+		{"INCR " + a1, "+QUEUED"},
+		{"EXEC", "[:3]"},
+		{"WATCH " + a1, "+OK"},
+		{"MULTI", "+OK"},
+		{"EXEC", "[]"}, // no commands: the watch is checked, nothing else
+		// A script's keys must be its group's, declared or not.
+		{"EVAL \"return redis.call('GET', KEYS[1])\" 1 " + a1, `"3"`},
+		{"EVAL \"return redis.call('GET', ARGV[1])\" 1 " + a0 + " " + a1,
+			"-" + errNonLocalKeyText + " script: 2b607d3eeffe20cb8536f3e513a6fe42580a3d6e, on @user_script:1."},
+		{"EVAL \"return redis.call('SET', ARGV[1], 'x')\" 0 " + a1,
+			"-" + errNonLocalKeyText + " script: ddba9425b837b7666952bf7054ad1f57f3d47ac4, on @user_script:1."},
+		{"GET " + a1, `"3"`},
 		{"SET " + a0 + " gone PX 1", "+OK"},
 		{"SET " + a1 + " gone PX 1", "+OK"},
 	} {

@@ -713,7 +713,8 @@ func cmdDebug(s *Server, c *client, args [][]byte) {
 		}
 		c.ok()
 	case sub == "object" && n == 3:
-		info, found, err := command.KeyObjectInfo(s.backendOf(c).Engine(), c.db, s.nowMs(), args[2])
+		g := s.groupB(s.groupOf(int(keyspace.Slot(args[2])))) // the key's Raft group (groups.go)
+		info, found, err := command.KeyObjectInfo(g.Engine(), c.db, s.nowMs(), args[2])
 		switch {
 		case err != nil:
 			c.fail(err)

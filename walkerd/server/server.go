@@ -257,8 +257,12 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.st.init()
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
-	for _, g := range s.allGroups() {
+	for i, g := range s.allGroups() {
 		g.Notify(s.applied)
+		if s.multi() {
+			// A script's keys must be its group's (command/owner.go).
+			command.SetOwner(g.Engine().Dir(), func(slot uint16) bool { return s.groups.Layout.GroupOf(slot) == i })
+		}
 	}
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	s.save.init(s.started)

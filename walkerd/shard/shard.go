@@ -165,6 +165,27 @@ func (g *Group) Replicas() []Node {
 	return out
 }
 
+// Followers returns the group's members that lead no group of m, in
+// member order: the replicas CLUSTER SLOTS and SHARDS list. A member that
+// leads another group is a master in Redis Cluster's terms, and a node is
+// never both there: clients that keep one role per node (redis-py's
+// RedisCluster keeps the last it reads) would take it for a replica.
+func (m *Map) Followers(g *Group) []Node {
+	leaders := map[string]bool{}
+	for _, x := range m.Groups {
+		if x.Leader != "" {
+			leaders[x.Leader] = true
+		}
+	}
+	out := make([]Node, 0, len(g.Members))
+	for _, n := range g.Members {
+		if n.ID != g.Leader && !leaders[n.ID] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Has reports whether node id is a member of the group.
 func (g *Group) Has(id string) bool {
 	for _, n := range g.Members {
@@ -258,11 +279,11 @@ func (m *Map) InfoText(self string) string {
 	if served < Slots {
 		state = "fail"
 	}
-	size := 0
+	masters := map[string]bool{} // cluster_size: the nodes that serve slots
 	var myEpoch uint64
 	for _, g := range m.Groups {
 		if g.Leader != "" && len(g.Ranges) > 0 {
-			size++
+			masters[g.Leader] = true
 		}
 		if g.Leader == self && g.Epoch > myEpoch {
 			myEpoch = g.Epoch
@@ -276,7 +297,7 @@ func (m *Map) InfoText(self string) string {
 	line("cluster_slots_pfail", 0)
 	line("cluster_slots_fail", assigned-served)
 	line("cluster_known_nodes", len(m.Nodes()))
-	line("cluster_size", size)
+	line("cluster_size", len(masters))
 	line("cluster_current_epoch", m.Epoch)
 	line("cluster_my_epoch", myEpoch)
 	line("cluster_stats_messages_sent", 0)

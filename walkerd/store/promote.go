@@ -261,6 +261,32 @@ func (s *Store) reachable(srv raft.Server) error {
 	return s.dialRaft(srv.Address)
 }
 
+// ReadyToLead reports why member id should not take this group's
+// leadership now, or nil: it cannot be reached over Raft (reachable), or
+// its applied index trails this leader's commit index by more than a
+// non-voter may to be promoted (asked with Config.Probe when there is
+// one). A node with several Raft groups asks it before handing a group to
+// id: a transfer holds the group's writes (TRYAGAIN) until the target
+// has caught up and won, or the transfer timed out.
+func (s *Store) ReadyToLead(id string) error {
+	addr, ok := s.raftAddrOf(id)
+	if !ok {
+		return fmt.Errorf("no member with id %s", id)
+	}
+	srv := raft.Server{ID: raft.ServerID(id), Address: addr}
+	if err := s.reachable(srv); err != nil {
+		return err
+	}
+	if s.cfg.Probe == nil {
+		return nil
+	}
+	members, err := command.Members(s.fsm.engine())
+	if err != nil || members[id] == "" {
+		return fmt.Errorf("no RESP address recorded for %s", id)
+	}
+	return s.nonvoterCaughtUp(srv, members[id])
+}
+
 // dialRaft connects to a Raft address through the stream layer, as the
 // transport would, and hangs up. It gives up after reachTimeout; a dial
 // still running then closes its connection when it ends.
