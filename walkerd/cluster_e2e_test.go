@@ -55,22 +55,7 @@ func TestE2E_ClusterModeWithClusterAwareClients(t *testing.T) {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{fs[0].RESP}, MaxRedirects: 8})
 	defer cc.Close()
 	const keys = 300
-	for i := range keys {
-		if err := cc.Set(ctx, "k:"+strconv.Itoa(i), i, 0).Err(); err != nil {
-			t.Fatalf("ClusterClient SET k:%d: %v", i, err)
-		}
-	}
-	for i := range keys {
-		if v, err := cc.Get(ctx, "k:"+strconv.Itoa(i)).Int(); err != nil || v != i {
-			t.Fatalf("ClusterClient GET k:%d = %d, %v", i, v, err)
-		}
-	}
-	if err := cc.MSet(ctx, "{u}a", 1, "{u}b", 2).Err(); err != nil {
-		t.Fatalf("MSET in one slot: %v", err)
-	}
-	if err := cc.Do(ctx, "MSET", "a", 1, "b", 2).Err(); err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT ") {
-		t.Fatalf("MSET across slots = %v, want CROSSSLOT", err)
-	}
+	writeAndReadBack(ctx, t, cc, keys)
 	// A follower refuses the write itself, naming the leader.
 	if got, err := fs[1].Do("SET", "k:0", "x"); err != nil || got != "-MOVED "+strconv.Itoa(int(keySlot("k:0")))+" "+leader.RESP+"\r\n" {
 		t.Fatalf("SET on a follower = %q, %v", got, err)
@@ -152,6 +137,29 @@ func retryMoved(ctx context.Context, fn func() error) error {
 }
 
 func keySlot(k string) uint16 { return keyspace.Slot([]byte(k)) }
+
+// writeAndReadBack SETs k:0..n-1 to their numbers through a cluster
+// client, reads each back, and checks that MSET works in one slot and
+// answers CROSSSLOT across two.
+func writeAndReadBack(ctx context.Context, t *testing.T, cc *redis.ClusterClient, n int) {
+	t.Helper()
+	for i := range n {
+		if err := cc.Set(ctx, "k:"+strconv.Itoa(i), i, 0).Err(); err != nil {
+			t.Fatalf("ClusterClient SET k:%d: %v", i, err)
+		}
+	}
+	for i := range n {
+		if v, err := cc.Get(ctx, "k:"+strconv.Itoa(i)).Int(); err != nil || v != i {
+			t.Fatalf("ClusterClient GET k:%d = %d, %v", i, v, err)
+		}
+	}
+	if err := cc.MSet(ctx, "{u}a", 1, "{u}b", 2).Err(); err != nil {
+		t.Fatalf("MSET in one slot: %v", err)
+	}
+	if err := cc.Do(ctx, "MSET", "a", 1, "b", 2).Err(); err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT ") {
+		t.Fatalf("MSET across slots = %v, want CROSSSLOT", err)
+	}
+}
 
 func mustInfo(t *testing.T, n *harness.Node) map[string]string {
 	t.Helper()
