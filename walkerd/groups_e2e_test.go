@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,16 +124,16 @@ func TestE2E_SixGroupsOnThreeNodes(t *testing.T) {
 	writeAndReadBack(ctx, t, cc, keys) // cluster_e2e_test.go
 	// Every group holds some of the keys: KEYS on each node covers the
 	// groups it leads, and together they are every key once.
-	var total int64
+	var total atomic.Int64 // ForEachMaster calls the masters at once
 	if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		n, err := m.DBSize(ctx).Result()
-		total += n
+		total.Add(n)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if total != keys+2 { // and writeAndReadBack's {u}a and {u}b
-		t.Fatalf("DBSIZE summed over the masters = %d, want %d", total, keys+2)
+	if total.Load() != keys+2 { // and writeAndReadBack's {u}a and {u}b
+		t.Fatalf("DBSIZE summed over the masters = %d, want %d", total.Load(), keys+2)
 	}
 	if err := cc.MSet(ctx, "{user:1}:name", "ann", "{user:1}:mail", "a@x").Err(); err != nil {
 		t.Fatalf("MSET in one slot: %v", err)
