@@ -78,6 +78,15 @@ func TestCLI_SlotsAndGroupsOfARealThreeGroupCluster(t *testing.T) {
 		t.Logf("groups --all:\n%s", out)
 	})
 
+	step(t, "status judges every group: healthy", func(t *testing.T) {
+		eventually(t, 30*time.Second, func() error {
+			if r := ctl(t, "--addr", c.Nodes[1].RESP, "status"); r.code != exitOK {
+				return fmt.Errorf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			return nil
+		})
+	})
+
 	step(t, "slots lists three ranges covering every slot", func(t *testing.T) {
 		leaders := map[string]bool{}
 		for _, n := range c.Nodes {

@@ -176,3 +176,19 @@ func TestGroups_AllReportsAnUnreachableMember(t *testing.T) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
 }
+
+// status judges every group of nodes with several: a group without a
+// known leader makes the cluster unhealthy (exit 6), the first group's
+// problems are not told twice.
+func TestStatus_AGroupWithoutALeaderIsAProblem(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, threeGroups(""), threeGroups(""), threeGroups(""))
+	r := ctl(t, "--addr", addrs[0], "status")
+	if r.code != 6 || !strings.Contains(r.stdout, "g3: no node knows a leader") || strings.Contains(r.stdout, "g1:") {
+		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	addrs = fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n3"), threeGroups("n1"))
+	r = ctl(t, "--addr", addrs[0], "status")
+	if r.code != 6 || !strings.Contains(r.stdout, "g3: nodes disagree on the leader: n1 names n3, n2 names n3, n3 names n1") {
+		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -24,7 +24,10 @@ The cluster is unhealthy, and status exits with 6, when:
    - members disagree on the leader, or one knows none;
    - the leader has not yet applied an entry of its own term (not ready);
    - a member's applied index is more than --max-lag entries behind the
-     leader's.
+     leader's;
+   - on nodes with several Raft groups (walkerd --groups), a group other
+     than g1 (whose figures are the ones above) has no leader known, or
+     its members disagree on it (as groups --all reports).
 
 --json prints {"healthy", "leader", "term", "members": [...], "problems": [...]};
 the exit code is the same as without it.`,
@@ -103,6 +106,8 @@ func runStatus(c *cli.Context) error {
 		nodes[i] = n
 	}
 	st := assess(nodes, c.Uint64("max-lag"))
+	st.Problems = append(st.Problems, otherGroupProblems(ms, results)...)
+	st.Healthy = len(st.Problems) == 0
 	if o.json {
 		if err := writeJSON(o.stdout, st); err != nil {
 			return err
@@ -209,6 +214,23 @@ func assess(nodes []nodeStatus, maxLag uint64) clusterStatus {
 	}
 	st.Healthy = len(st.Problems) == 0
 	return st
+}
+
+// otherGroupProblems are the leader problems of the Raft groups beyond the
+// first on nodes with several (mergeGroupViews); assess has judged the
+// first, whose figures INFO raft's own lines are.
+func otherGroupProblems(ms []member, results []probeResult) []string {
+	views, problems := mergeGroupViews(ms, results)
+	if len(views) < 2 {
+		return nil
+	}
+	var out []string
+	for _, p := range problems {
+		if !strings.HasPrefix(p, views[0].ID+": ") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func writeStatus(o *opts, st clusterStatus) error {
