@@ -165,10 +165,10 @@ func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	// A hand-over waits until the preferred voter is reachable and caught
-	// up (asking costs the group nothing), and one that failed is tried again after
-	// a delay that doubles up to a minute: a transfer holds the group's
-	// writes (TRYAGAIN) until it ends, so it is never tried in a loop
-	// against a node that cannot take it.
+	// up (asking costs the group nothing); one that failed is tried again
+	// after a delay that doubles up to a minute: a transfer holds the
+	// group's writes (TRYAGAIN) until it ends, so it is never tried in a
+	// loop against a node that cannot take it.
 	retry := make([]time.Time, len(stores))
 	wait := make([]time.Duration, len(stores))
 	for {

@@ -42,15 +42,6 @@ wait_ready() { # port [plain]
 	echo "node on $1 never became ready" >&2
 	exit 1
 }
-# node BIN NAME PORT [args...]: starts a walkerd; its pid goes to $work/NAME.pid.
-node() {
-	local bin=$1 name=$2 p=$3
-	shift 3
-	"$bin" -id "$name" -tcp 127.0.0.1:"$p" -raft 127.0.0.1:"$(port)" \
-		-dir "$work/$name/data" -raftdir "$work/$name/raft" --log-level warn "$@" >"$work/$name.log" 2>&1 &
-	pids+=($!)
-	echo $! >"$work/$name.pid"
-}
 # cluster BIN PREFIX: three nodes; leader's port into $ret. (Not in a
 # subshell: pids must reach the cleanup.)
 cluster() {

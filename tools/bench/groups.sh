@@ -28,14 +28,6 @@ ROUNDS=${ROUNDS:-3}
 GROUP_COUNTS=${GROUP_COUNTS:-1 2 4 8}
 out=$work/results
 
-node() { # NAME PORT [args...]: a walkerd; pid in $work/NAME.pid
-	local name=$1 p=$2
-	shift 2
-	"$BIN/walkerd" -id "$name" -tcp 127.0.0.1:"$p" -raft 127.0.0.1:"$(port)" \
-		-dir "$work/$name/data" -raftdir "$work/$name/raft" --log-level warn "$@" >"$work/$name.log" 2>&1 &
-	pids+=($!)
-	echo $! >"$work/$name.pid"
-}
 # settled PORT G NODES: every group has NODES voters and a leader, and
 # with several nodes the leaders are spread (no node leads more than
 # ceil(G/NODES) groups).
@@ -69,14 +61,14 @@ targets=()
 add() { targets+=("$1:$2:$3"); } # name port mode(cluster|plain)
 for g in $GROUP_COUNTS; do
 	a=$(port) b=$(port) c=$(port)
-	node "w3-g$g-a" "$a" --groups "$g" --cluster-mode yes
+	node "$BIN/walkerd" "w3-g$g-a" "$a" --groups "$g" --cluster-mode yes
 	ready "$a"
-	node "w3-g$g-b" "$b" --groups "$g" --cluster-mode yes -join 127.0.0.1:"$a"
-	node "w3-g$g-c" "$c" --groups "$g" --cluster-mode yes -join 127.0.0.1:"$a"
+	node "$BIN/walkerd" "w3-g$g-b" "$b" --groups "$g" --cluster-mode yes -join 127.0.0.1:"$a"
+	node "$BIN/walkerd" "w3-g$g-c" "$c" --groups "$g" --cluster-mode yes -join 127.0.0.1:"$a"
 	settled "$a" "$g" 3
 	if [ "$g" = 1 ]; then add "w3-g$g" "$(leader_port "$a")" plain; else add "w3-g$g" "$a" cluster; fi
 	p=$(port)
-	node "w1-g$g" "$p" --groups "$g"
+	node "$BIN/walkerd" "w1-g$g" "$p" --groups "$g"
 	ready "$p"
 	settled "$p" "$g" 1
 	add "w1-g$g" "$p" plain

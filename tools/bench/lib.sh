@@ -38,3 +38,13 @@ bench() { # port name label command...
 		tr '\r' '\n' | grep "per second" | sed "s/^.*: \([0-9.]*\) requests per second.*/$name $label: \1 requests per second/" >>"$out" ||
 		echo "$name $label: failed" >&2
 }
+
+# node BIN NAME PORT [args...]: starts a walkerd; its pid goes to $work/NAME.pid.
+node() {
+	local bin=$1 name=$2 p=$3
+	shift 3
+	"$bin" -id "$name" -tcp 127.0.0.1:"$p" -raft 127.0.0.1:"$(port)" \
+		-dir "$work/$name/data" -raftdir "$work/$name/raft" --log-level warn "$@" >"$work/$name.log" 2>&1 &
+	pids+=($!)
+	echo $! >"$work/$name.pid"
+}

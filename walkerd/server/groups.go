@@ -391,12 +391,7 @@ func (s *Server) infoGroups(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "raft_groups:%d\r\n", len(s.groups.B))
 	for i, g := range s.groups.B {
-		m := map[string]string{}
-		for _, line := range strings.Split(g.InfoRaft(), "\r\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok {
-				m[k] = v
-			}
-		}
+		m := infoLines(g.InfoRaft()) // introspect.go
 		voters := 0
 		if ms, err := g.Members(); err == nil {
 			for _, mb := range ms {

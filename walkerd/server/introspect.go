@@ -442,9 +442,12 @@ func cmdMemoryPurge(s *Server, c *client, args [][]byte) {
 // --- ROLE ---
 
 // raftInfo reads the Backend's INFO raft text into a map.
-func (s *Server) raftInfo() map[string]string {
+func (s *Server) raftInfo() map[string]string { return infoLines(s.b.InfoRaft()) }
+
+// infoLines reads INFO-style "key:value" lines into a map.
+func infoLines(text string) map[string]string {
 	m := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s.b.InfoRaft()))
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(strings.TrimRight(sc.Text(), "\r"), ":"); ok {
 			m[k] = v

@@ -154,17 +154,6 @@ func (g *Group) LeaderNode() (Node, bool) {
 	return Node{}, false
 }
 
-// Replicas returns the group's members but its leader, in member order.
-func (g *Group) Replicas() []Node {
-	out := make([]Node, 0, len(g.Members))
-	for _, n := range g.Members {
-		if n.ID != g.Leader {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // Followers returns the group's members that lead no group of m, in
 // member order: the replicas CLUSTER SLOTS and SHARDS list. A member that
 // leads another group is a master in Redis Cluster's terms, and a node is
