@@ -278,7 +278,7 @@ func (db *DB) loadActive(id uint32) error {
 
 // scanInto applies every record of a segment to the keydir.
 func (db *DB) scanInto(s *segment, r io.ReaderAt, size int64) scanResult {
-	res := scanSegment(r, size, db.maxRecord(), func(off int64, rec record.Record) error {
+	res := scanKeys(r, size, db.maxRecord(), func(off int64, rec record.Record) error {
 		db.applyLoaded(s, rec.Kind(), rec.Key, off, rec.Size(), rec.ExpireAt)
 		return nil
 	})
@@ -735,7 +735,13 @@ func (db *DB) write(ops []op, seq uint64) error {
 		if o.seq != 0 {
 			s = o.seq
 		}
-		act.appendRecord(o.kind|flag, s, o.expireAt, o.key, o.value)
+		if _, err := act.appendRecord(o.kind|flag, s, o.expireAt, o.key, o.value); err != nil {
+			// Records of the batch may be written without their commit:
+			// the next open drops them, and nothing more is written.
+			db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
+			db.mu.Unlock()
+			return err
+		}
 	}
 	if batched {
 		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))
@@ -971,7 +977,14 @@ func (db *DB) writeHint(id uint32) error {
 	if closed || s == nil || s.buf != nil || s.ra == nil {
 		return nil
 	}
-	data, err := buildHint(s.ra, id, s.size, db.maxRecord())
+	// Through the file rather than the mapping: pages read through a
+	// mapping stay in the process's resident set (bigRecord).
+	f, err := os.Open(s.path)
+	if err != nil {
+		return err
+	}
+	data, err := buildHint(f, id, s.size, db.maxRecord())
+	f.Close()
 	if err != nil {
 		return err
 	}
@@ -981,7 +994,7 @@ func (db *DB) writeHint(id uint32) error {
 // buildHint scans a sealed segment into a hint file's bytes.
 func buildHint(r io.ReaderAt, id uint32, size, maxRec int64) ([]byte, error) {
 	b := hint.NewBuilder(id)
-	res := scanSegment(r, size, maxRec, func(off int64, rec record.Record) error {
+	res := scanKeys(r, size, maxRec, func(off int64, rec record.Record) error {
 		b.Add(hint.Entry{Key: rec.Key, Offset: uint32(off), Size: uint32(rec.Size()), ExpireAt: rec.ExpireAt, Seq: rec.Seq, Kind: rec.Kind()})
 		return nil
 	})

@@ -137,7 +137,12 @@ func (db *DB) mergeWrite(mdir string, inputs []*segment, ids []uint32) ([]mergeO
 		if s.size == 0 {
 			continue
 		}
-		res := scanSegment(s.ra, s.size, db.maxRecord(), func(off int64, rec record.Record) error {
+		// Through the file rather than the mapping, as writeHint reads.
+		f, err := os.Open(s.path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("engine: merge: %w", err)
+		}
+		res := scanSegment(f, s.size, db.maxRecord(), func(off int64, rec record.Record) error {
 			if n++; n%1024 == 0 {
 				if db.quitting() {
 					return errMergeAborted
@@ -162,6 +167,7 @@ func (db *DB) mergeWrite(mdir string, inputs []*segment, ids []uint32) ([]mergeO
 			}
 			return w.add(rec, loc)
 		})
+		f.Close()
 		if res.err != nil {
 			if errors.Is(res.err, errMergeAborted) {
 				return nil, nil, res.err
@@ -270,12 +276,24 @@ func (w *mergeWriter) add(rec record.Record, old keydir.Loc) error {
 	if w.cur.size+size > MaxSegmentSize {
 		return fmt.Errorf("engine: merge output segment %d would pass 4 GiB", w.cur.id)
 	}
-	if int64(cap(w.buf)) < size {
-		w.buf = make([]byte, size)
-	}
-	n := record.Encode(w.buf[:size], record.KindPut, rec.Seq, rec.ExpireAt, rec.Key, rec.Value)
-	if _, err := w.bw.Write(w.buf[:n]); err != nil {
-		return err
+	if size >= bigRecord {
+		// Header, key and value written as they are: no second copy of a
+		// large value.
+		var h [record.HeaderSize]byte
+		record.EncodeHeader(h[:], record.KindPut, rec.Seq, rec.ExpireAt, rec.Key, rec.Value)
+		for _, part := range [][]byte{h[:], rec.Key, rec.Value} {
+			if _, err := w.bw.Write(part); err != nil {
+				return err
+			}
+		}
+	} else {
+		if int64(cap(w.buf)) < size {
+			w.buf = make([]byte, size)
+		}
+		n := record.Encode(w.buf[:size], record.KindPut, rec.Seq, rec.ExpireAt, rec.Key, rec.Value)
+		if _, err := w.bw.Write(w.buf[:n]); err != nil {
+			return err
+		}
 	}
 	w.hb.Add(hint.Entry{Key: rec.Key, Offset: uint32(w.cur.size), Size: uint32(size), ExpireAt: rec.ExpireAt, Seq: rec.Seq, Kind: record.KindPut})
 	w.cur.olds = append(w.cur.olds, old)

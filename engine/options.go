@@ -64,7 +64,8 @@ type Options struct {
 	// MaxKeySize bounds key length in bytes. Zero: 64 KiB.
 	MaxKeySize int
 	// MaxValueSize bounds value length in bytes. Zero: 512 MiB, Redis's
-	// proto-max-bulk-len.
+	// proto-max-bulk-len, plus 16 bytes for what the data layer puts in
+	// front of a Redis value (a string's type byte).
 	MaxValueSize int
 	// MergeRatio starts a merge in the background when dead bytes make up at
 	// least this fraction of the sealed segments. Zero: never; merge on call.
@@ -101,7 +102,7 @@ func DefaultOptions() Options {
 		Sync:          SyncAlways,
 		SegmentSize:   64 << 20,
 		MaxKeySize:    64 << 10,
-		MaxValueSize:  512 << 20,
+		MaxValueSize:  512<<20 + 16,
 		MergeMinBytes: 16 << 20,
 		MergeInterval: 10 * time.Second,
 		Now:           time.Now,

@@ -21,6 +21,12 @@ type recordReader struct {
 	buf    []byte
 	bufOff int64 // segment offset of buf[0]
 	off    int64 // offset of the next record
+	// keysOnly: records longer than scanChunk come back without their
+	// Value, their checksum verified chunk by chunk through scratch, so
+	// that a scan that needs only keys (a hint file, the keydir at load)
+	// never holds a 512 MB value whole.
+	keysOnly bool
+	scratch  []byte
 }
 
 func newRecordReader(r io.ReaderAt, size, maxRec int64) *recordReader {
@@ -76,6 +82,9 @@ func (rr *recordReader) next() (record.Record, int64, error) {
 	if off+n > rr.size {
 		return record.Record{}, off, record.ErrShort
 	}
+	if rr.keysOnly && n > scanChunk {
+		return rr.nextKeyOnly(h, off, n)
+	}
 	if err := rr.fill(n); err != nil {
 		return record.Record{}, off, err
 	}
@@ -85,6 +94,37 @@ func (rr *recordReader) next() (record.Record, int64, error) {
 	}
 	rr.off = off + n
 	return rec, off, nil
+}
+
+// nextKeyOnly reads the record of header h at off, n bytes long, for
+// keysOnly: its Key, and its checksum verified without keeping its Value.
+func (rr *recordReader) nextKeyOnly(h record.Header, off, n int64) (record.Record, int64, error) {
+	hk := record.HeaderSize + int64(h.KeyLen)
+	if err := rr.fill(hk); err != nil {
+		return record.Record{}, off, err
+	}
+	b := rr.buf[off-rr.bufOff : off-rr.bufOff+hk]
+	crc := record.ChecksumUpdate(0, b[4:])
+	if rr.scratch == nil {
+		rr.scratch = make([]byte, scanChunk)
+	}
+	for pos := off + hk; pos < off+n; {
+		k := min(int64(len(rr.scratch)), off+n-pos)
+		got, err := rr.r.ReadAt(rr.scratch[:k], pos)
+		if int64(got) != k {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return record.Record{}, off, err
+		}
+		crc = record.ChecksumUpdate(crc, rr.scratch[:k])
+		pos += k
+	}
+	if crc != record.StoredChecksum(b) {
+		return record.Record{}, off, fmt.Errorf("checksum mismatch: %w", record.ErrCorruption)
+	}
+	rr.off = off + n
+	return record.Record{Header: h, Key: b[record.HeaderSize:hk:hk]}, off, nil
 }
 
 // scanResult says how far a scan of a segment got.
@@ -101,7 +141,18 @@ type scanResult struct {
 // call. The scan stops at the end, at the first record that does not decode,
 // or at fn's first error.
 func scanSegment(r io.ReaderAt, size, maxRec int64, fn func(off int64, rec record.Record) error) scanResult {
+	return scanRecords(newRecordReader(r, size, maxRec), fn)
+}
+
+// scanKeys is scanSegment for a caller that reads no Value: a record longer
+// than scanChunk comes with Value nil (recordReader.keysOnly).
+func scanKeys(r io.ReaderAt, size, maxRec int64, fn func(off int64, rec record.Record) error) scanResult {
 	rr := newRecordReader(r, size, maxRec)
+	rr.keysOnly = true
+	return scanRecords(rr, fn)
+}
+
+func scanRecords(rr *recordReader, fn func(off int64, rec record.Record) error) scanResult {
 	var res scanResult
 	type member struct {
 		off int64

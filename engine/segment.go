@@ -139,12 +139,73 @@ func openSealed(path string, id uint32) (*segment, error) {
 }
 
 // appendRecord encodes a record at the end of the active segment and
-// returns its offset. The caller has made room (see DB.rotate).
-func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value []byte) int64 {
+// returns its offset. The caller has made room (see DB.rotate). Only a
+// big record can fail (its write's error).
+func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value []byte) (int64, error) {
 	off := s.size
-	n := record.Encode(s.buf[off:], typ, seq, expireAt, key, value)
+	n := int(record.Size(len(key), len(value)))
+	if n < bigRecord {
+		record.Encode(s.buf[off:], typ, seq, expireAt, key, value)
+	} else {
+		// Written with pwrite, not copied into the mapping: the pages of a
+		// mapping count in the process's resident set, and a copy that
+		// the kernel throttles while the page cache is full of dirty
+		// pages (balance_dirty_pages, on each page's first write) stalls
+		// the Go scheduler's P with it, where a system call hands it on.
+		var h [record.HeaderSize]byte
+		record.EncodeHeader(h[:], typ, seq, expireAt, key, value)
+		p := off
+		for _, part := range [][]byte{h[:], key, value} {
+			for len(part) > 0 {
+				k := min(len(part), bigChunk)
+				if _, err := s.f.WriteAt(part[:k], p); err != nil {
+					return 0, fmt.Errorf("segment %d: write at %d: %w", s.id, p, err)
+				}
+				p, part = p+int64(k), part[k:]
+			}
+		}
+		dropPages(s.buf, off, n) // pages of the mapping a read mapped
+	}
 	s.size += int64(n)
-	return off
+	return off, nil
+}
+
+// bigRecord is the size from which a record's pages leave the process's
+// memory once written, and its value is read with pread rather than
+// through the mapping: the page cache keeps the bytes either way, but
+// pages touched through a mapping count in the process's resident set
+// until it unmaps them, so a 512 MB value written, then read, would add
+// 512 MB to walkerd's RSS each time on top of the copies it needs.
+const bigRecord = 1 << 20
+
+// bigChunk is the most one write of a big record writes.
+const bigChunk = 4 << 20
+
+// dropPages unmaps the whole pages of buf[off:off+n] from the process
+// (madvise MADV_DONTNEED). On a shared file mapping that loses nothing:
+// the kernel moves a dirty page's state to the page cache (mm/memory.c
+// zap_pte_range), and a later access maps the page again from there.
+func dropPages(buf []byte, off int64, n int) {
+	pg := int64(os.Getpagesize())
+	from, to := (off+pg-1)&^(pg-1), (off+int64(n))&^(pg-1)
+	if to > from {
+		unix.Madvise(buf[from:to], unix.MADV_DONTNEED) // advice: a failure costs memory only
+	}
+}
+
+// readBig reads the record at off, size bytes, with pread, around the
+// mapping (bigRecord).
+func (s *segment) readBig(off uint32, size int64) ([]byte, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rec := make([]byte, size)
+	if _, err := f.ReadAt(rec, int64(off)); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // sync makes the active segment's writes durable. Safe beside Close.
@@ -247,7 +308,7 @@ func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int6
 		return nil, 0, s.corrupt(off, "keydir points at a record that is not this key's")
 	}
 	kEnd := int(off) + record.HeaderSize + len(key)
-	if s.buf != nil {
+	if s.buf != nil && h.Size() < bigRecord {
 		rec := s.buf[off:end]
 		if err := record.Verify(rec); err != nil || string(rec[record.HeaderSize:record.HeaderSize+len(key)]) != string(key) {
 			return nil, 0, s.corrupt(off, "checksum or key mismatch")
@@ -257,8 +318,14 @@ func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int6
 	// One allocation holds the whole record, to check its CRC; the value is
 	// returned from it. (crc32 lets any buffer it sums escape to the heap,
 	// so summing a stack copy of the header would cost an allocation too.)
-	rec := make([]byte, end-int64(off))
-	if _, err := s.ra.ReadAt(rec, int64(off)); err != nil {
+	var rec []byte
+	if h.Size() >= bigRecord {
+		rec, err = s.readBig(off, h.Size())
+	} else {
+		rec = make([]byte, end-int64(off))
+		_, err = s.ra.ReadAt(rec, int64(off))
+	}
+	if err != nil {
 		return nil, 0, s.corrupt(off, err.Error())
 	}
 	if err := record.Verify(rec); err != nil || string(rec[record.HeaderSize:kEnd-int(off)]) != string(key) {

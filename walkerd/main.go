@@ -224,6 +224,7 @@ func newLogger(level string, json bool) (*slog.Logger, *slog.LevelVar, error) {
 }
 
 func run(c *cli.Context) error {
+	setProcs() // procs.go
 	if c.NArg() > 0 {
 		// The original walkerDb's examples end in a stray path
 		// ("~/.walkerDb"); it is accepted and ignored.
@@ -323,7 +324,7 @@ func run(c *cli.Context) error {
 			ID: s.id, RaftAddr: s.raftAddr, RaftAdvertise: s.raftAdvertise, RESPAddr: s.advertise, RaftDir: s.raftDir, DataDir: s.dir,
 			Bootstrap: s.join == "", Sync: s.sync, LogKind: s.raftLog, Engine: s.engine,
 			SnapshotThreshold: s.snapThreshold, SnapshotInterval: s.snapInterval, TrailingLogs: s.trailingLogs,
-			Logger: log, Probe: probeFor(""), Links: links,
+			Logger: log, Probe: probeFor(""), Links: links, Fetch: pool.Stream, JoinRESP: s.join,
 			OnFatal: func(err error) {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)

@@ -325,3 +325,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeHeader_IsTheHeaderEncodeWrites(t *testing.T) {
+	for _, c := range recCases() {
+		b := encode(c)
+		var h [record.HeaderSize]byte
+		record.EncodeHeader(h[:], c.typ, c.seq, c.expireAt, c.key, c.value)
+		if !bytes.Equal(h[:], b[:record.HeaderSize]) {
+			t.Fatalf("%s: EncodeHeader = %x, Encode's header = %x", c.name, h, b[:record.HeaderSize])
+		}
+	}
+}

@@ -10,7 +10,15 @@ type Encoder struct {
 	// OnError, when set, hears every error reply written, whole ("ERR
 	// ..."): the server's error statistics.
 	OnError func(msg string)
+	// Spill, when set, is offered every bulk of SpillMin bytes or more
+	// before it is appended: it reports true when it sent B and the bulk
+	// on itself (B is then empty), so a 512 MB value goes to the client
+	// from where it lies rather than through a second copy in B.
+	Spill func(v []byte) bool
 }
+
+// SpillMin is the smallest bulk offered to Encoder.Spill.
+const SpillMin = 1 << 20
 
 func (e *Encoder) Status(s string) { e.B = AppendSimple(e.B, s) }
 func (e *Encoder) Error(msg string) {
@@ -19,8 +27,13 @@ func (e *Encoder) Error(msg string) {
 		e.OnError(msg)
 	}
 }
-func (e *Encoder) Int(n int64)         { e.B = AppendInt(e.B, n) }
-func (e *Encoder) Bulk(v []byte)       { e.B = AppendBulk(e.B, v) }
+func (e *Encoder) Int(n int64) { e.B = AppendInt(e.B, n) }
+func (e *Encoder) Bulk(v []byte) {
+	if len(v) >= SpillMin && e.Spill != nil && e.Spill(v) {
+		return
+	}
+	e.B = AppendBulk(e.B, v)
+}
 func (e *Encoder) BulkString(s string) { e.B = AppendBulkString(e.B, s) }
 func (e *Encoder) Null()               { e.B = AppendNull(e.B, e.Proto) }
 func (e *Encoder) NullArray()          { e.B = AppendNullArray(e.B, e.Proto) }

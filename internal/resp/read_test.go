@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -150,7 +151,7 @@ func TestReadRaw_EndOfStreamInsideAValueIsUnexpected(t *testing.T) {
 func TestReadRaw_RefusesMalformedReplies(t *testing.T) {
 	for _, in := range []string{
 		"?x\r\n", "$abc\r\n", "$5\r\nabcdefg\r\n", "*-2\r\n", "$-2\r\n", "+OK\n", "\r\n",
-		"$999999999999\r\n", "$536870913\r\n", strings.Repeat("*1\r\n", 100) + ":1\r\n",
+		"$999999999999\r\n", "$" + strconv.Itoa(MaxBulkLen+1) + "\r\n", strings.Repeat("*1\r\n", 100) + ":1\r\n",
 		":12a\r\n", ":99999999999999999999\r\n", ":\r\n", ":+1\r\n", "_x\r\n", "#x\r\n", "#\r\n",
 		",\r\n", ",1.5x\r\n", "(\r\n", "(12a\r\n", "(-\r\n", "=3\r\ntxt\r\n", "=5\r\ntxt;a\r\n",
 		"!-1\r\n", "=-1\r\n", "~-1\r\n", "%-1\r\n", "%2147483648\r\n", "|-1\r\n", "$?\r\n", "*?\r\n",

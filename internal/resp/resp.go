@@ -70,8 +70,11 @@ const (
 
 // Limits a value must stay within, as Redis's own.
 const (
-	// MaxBulkLen bounds a bulk string, blob error or verbatim string.
-	MaxBulkLen = 512 << 20
+	// MaxBulkLen bounds a bulk string, blob error or verbatim string:
+	// Redis's proto-max-bulk-len, plus 64 KiB so that a node reads the
+	// reply of a forwarded read (WALKER.FORWARD wraps a reply in a bulk
+	// string) that holds a 512 MB value.
+	MaxBulkLen = 512<<20 + 64<<10
 	// MaxArrayLen bounds an aggregate's count (of pairs, for a map).
 	MaxArrayLen = 1<<31 - 1
 

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,8 +31,26 @@ func AppendInt(b []byte, n int64) []byte {
 // AppendBulk appends a bulk string.
 func AppendBulk(b []byte, v []byte) []byte {
 	b = AppendBulkHeader(b, len(v))
-	b = append(b, v...)
+	b = AppendLarge(b, v)
 	return append(b, '\r', '\n')
+}
+
+// AppendLarge appends v to b as append does, but copies a v of more than
+// 4 MiB 4 MiB at a time: one copy of 512 MB is a memmove the scheduler
+// cannot preempt, and every goroutine waiting for a garbage collection's
+// stop-the-world waits for it (in walkerd, Raft's heartbeats among them).
+func AppendLarge(b, v []byte) []byte {
+	const step = 4 << 20
+	if len(v) <= step {
+		return append(b, v...)
+	}
+	b = slices.Grow(b, len(v))
+	for len(v) > 0 {
+		n := min(len(v), step)
+		b = append(b, v[:n]...)
+		v = v[n:]
+	}
+	return b
 }
 
 // AppendBulkString appends a bulk string.

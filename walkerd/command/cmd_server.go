@@ -164,6 +164,8 @@ func init() {
 			Summary: "Returns a digest of this node's data, to compare replicas (internal)."},
 		&Spec{Name: "walker.haslog", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Answers 1 if this node's Raft log holds the entry at an index with a term, else 0: WALKER.HASLOG index term [group] (internal: WAIT)."},
+		&Spec{Name: "walker.blob", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
+			Summary: "Returns the bytes of a large Raft log entry, kept in a file beside the log: WALKER.BLOB index term [group] (internal: a follower fetches them from the leader)."},
 	)
 }
 

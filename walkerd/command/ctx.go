@@ -22,7 +22,7 @@ const Databases = keyspace.Databases
 // byte longer (its type).
 var (
 	MaxKeyLen   = 64<<10 - 3 // engine.DefaultOptions().MaxKeySize - 3
-	MaxValueLen = 512<<20 - 1
+	MaxValueLen = 512 << 20  // proto-max-bulk-len: a string of exactly 512 MB is Redis's longest
 )
 
 // ctx is what one command runs in: the engine and the View it reads

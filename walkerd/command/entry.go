@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // Entry is one write as it travels through the Raft log. The leader builds
@@ -38,7 +41,24 @@ type Entry struct {
 	// per command), so that the proposing node does not parse them again.
 	// It is not encoded: every other node parses Cmds itself.
 	Parsed []Parsed
+	// Room lists arguments that lie in buffers with spare bytes before and
+	// after them (the protocol guard reads large bulks so): Encode frames
+	// the entry around the largest of them in place instead of copying it.
+	// It is not encoded.
+	Room []Roomy
 }
+
+// Roomy is a large argument, Buf[Off:Off+Len], read into a buffer with
+// spare bytes on both sides. Encode may write the entry's other bytes into
+// them, so the buffer must hold nothing else, and every entry encoded
+// around it must be the same entry (the bytes written are then the same).
+type Roomy struct {
+	Buf      []byte
+	Off, Len int
+}
+
+// Arg is the argument itself.
+func (r Roomy) Arg() []byte { return r.Buf[r.Off : r.Off+r.Len : r.Off+r.Len] }
 
 // Watch is a key watched by WATCH and the version it had then: the engine
 // sequence number of the write that set it (Meta.Seq), 0 when the key was
@@ -79,8 +99,47 @@ const (
 // ErrBadEntry wraps every reason DecodeEntry refuses its input.
 var ErrBadEntry = errors.New("command: malformed log entry")
 
-// Encode returns the entry's compact binary form.
+// Encode returns the entry's compact binary form. When an argument is in
+// e.Room and the bytes around it fit its buffer's spare room, the result is
+// that buffer, framed in place: a 512 MB SET is not copied to be logged.
 func (e *Entry) Encode() []byte {
+	ci, ai, r := e.roomy()
+	if ci < 0 {
+		b, _ := e.encode(make([]byte, 0, e.size()), nil, -1, -1)
+		return b
+	}
+	head, tail := e.encode(make([]byte, 0, 256), make([]byte, 0, 64), ci, ai)
+	if len(head) > r.Off || len(tail) > len(r.Buf)-r.Off-r.Len {
+		b, _ := e.encode(make([]byte, 0, e.size()), nil, -1, -1)
+		return b
+	}
+	start, end := r.Off-len(head), r.Off+r.Len+len(tail)
+	copy(r.Buf[start:], head)
+	copy(r.Buf[r.Off+r.Len:], tail)
+	return r.Buf[start:end:end]
+}
+
+// roomy finds the largest argument of e that e.Room holds: its command
+// and argument numbers, or -1, -1.
+func (e *Entry) roomy() (ci, ai int, r Roomy) {
+	ci, ai = -1, -1
+	for _, cand := range e.Room {
+		if cand.Len <= r.Len {
+			continue
+		}
+		for i, c := range e.Cmds {
+			for j, a := range c {
+				if len(a) == cand.Len && unsafe.SliceData(a) == unsafe.SliceData(cand.Buf[cand.Off:]) {
+					r, ci, ai = cand, i, j
+				}
+			}
+		}
+	}
+	return ci, ai, r
+}
+
+// size bounds the encoding's length.
+func (e *Entry) size() int {
 	n := 1 + binary.MaxVarintLen64 + 3*binary.MaxVarintLen32 + 1 + len(e.User)
 	for _, c := range e.Cmds {
 		n += binary.MaxVarintLen32
@@ -91,7 +150,13 @@ func (e *Entry) Encode() []byte {
 	for _, w := range e.Watches {
 		n += 2*binary.MaxVarintLen32 + binary.MaxVarintLen64 + len(w.Key)
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// encode appends the encoding to b. With ci >= 0 it stops at argument ai
+// of command ci: that argument's length goes to b, and what follows its
+// bytes goes to tail instead, so the argument itself is not written.
+func (e *Entry) encode(b, tail []byte, ci, ai int) ([]byte, []byte) {
 	b = append(b, entryVersion)
 	b = binary.AppendVarint(b, e.NowMs)
 	b = binary.AppendUvarint(b, uint64(e.DB))
@@ -108,11 +173,16 @@ func (e *Entry) Encode() []byte {
 		b = append(b, e.User...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Cmds)))
-	for _, c := range e.Cmds {
+	head := b
+	for i, c := range e.Cmds {
 		b = binary.AppendUvarint(b, uint64(len(c)))
-		for _, a := range c {
+		for j, a := range c {
 			b = binary.AppendUvarint(b, uint64(len(a)))
-			b = append(b, a...)
+			if i == ci && j == ai {
+				head, b = b, tail // the argument's bytes are the caller's
+				continue
+			}
+			b = resp.AppendLarge(b, a)
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Watches)))
@@ -122,7 +192,10 @@ func (e *Entry) Encode() []byte {
 		b = append(b, w.Key...)
 		b = binary.AppendUvarint(b, w.Seq)
 	}
-	return b
+	if ci < 0 {
+		return b, nil
+	}
+	return head, b
 }
 
 // DecodeEntry parses an encoded entry. The arguments and keys of the result

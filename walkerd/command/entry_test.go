@@ -118,3 +118,47 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// An entry holding an argument with spare room around it is framed in
+// place: the same bytes as a plain encoding, in the argument's own buffer.
+func TestEntry_EncodeFramesARoomyArgumentInPlace(t *testing.T) {
+	roomy := func(v string, head, tail int) Roomy {
+		buf := make([]byte, head+len(v)+tail)
+		copy(buf[head:], v)
+		return Roomy{Buf: buf, Off: head, Len: len(v)}
+	}
+	value := strings.Repeat("v", 5000)
+	for _, tc := range []struct {
+		name       string
+		head, tail int
+		inPlace    bool
+	}{
+		{"room enough", 256, 256, true},
+		{"too little before", 8, 256, false},
+		{"too little after", 256, 2, false},
+	} {
+		r := roomy(value, tc.head, tc.tail)
+		other := roomy(value[:100], 256, 64) // smaller: not the one chosen
+		e := &Entry{NowMs: 1234567, DB: 3, User: "alice",
+			Cmds:    [][][]byte{cmd("SET", "k", "x"), {[]byte("SET"), []byte("key"), r.Arg(), []byte("EX"), []byte("100")}, {[]byte("APPEND"), []byte("o"), other.Arg()}},
+			Watches: []Watch{{DB: 2, Key: []byte("w"), Seq: 7}},
+			Room:    []Roomy{other, r}}
+		plain := *e
+		plain.Room = nil
+		want := plain.Encode()
+		got := e.Encode()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: framed in place = %q..., want %q...", tc.name, got[:40], want[:40])
+		}
+		if d, err := DecodeEntry(got); err != nil || !bytes.Equal(d.Cmds[1][2], []byte(value)) {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		// Whether got is the argument's buffer: a change to the argument
+		// shows in it.
+		r.Buf[r.Off] = 'Z'
+		aliases := bytes.Contains(got, []byte("Z"+value[1:]))
+		if aliases != tc.inPlace {
+			t.Fatalf("%s: encoded in the argument's buffer = %v, want %v", tc.name, aliases, tc.inPlace)
+		}
+	}
+}

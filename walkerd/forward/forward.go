@@ -106,6 +106,35 @@ func (p *Pool) Do(addr string, args [][]byte) ([]byte, error) {
 	return raw, err
 }
 
+// Stream sends args to addr on a connection of its own, which it closes
+// after read has read the reply from it: for a reply too large to hold
+// whole (WALKER.BLOB's, up to 512 MB), which read copies on as it reads.
+// The connection is linked as the pooled ones are; the call has the pool's
+// CallTimeout for every read of up to 1 MB, not for the whole reply.
+func (p *Pool) Stream(addr string, args [][]byte, read func(r *bufio.Reader) error) error {
+	nc, _, err := linkConn(addr, p.opts)
+	if err != nil {
+		return notSent{err}
+	}
+	defer nc.Close()
+	nc.SetWriteDeadline(time.Now().Add(p.opts.CallTimeout))
+	if _, err := nc.Write(resp.AppendCommand(nil, args)); err != nil {
+		return err
+	}
+	return read(bufio.NewReaderSize(deadlineReader{nc, p.opts.CallTimeout}, 1<<20))
+}
+
+// deadlineReader gives each Read of a connection its own deadline.
+type deadlineReader struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineReader) Read(p []byte) (int, error) {
+	d.nc.SetReadDeadline(time.Now().Add(d.timeout))
+	return d.nc.Read(p)
+}
+
 // notSent is an error of a call that was never written: it reads as the
 // cause and matches backend.ErrNotSent.
 type notSent struct{ err error }
@@ -201,13 +230,26 @@ type conn struct {
 }
 
 func dial(addr string, o Options) (*conn, error) {
+	nc, r, err := linkConn(addr, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}
+	go c.readLoop(r)
+	return c, nil
+}
+
+// linkConn dials addr and links the connection (TLS, then WALKER.LINK).
+// The reader holds nothing past the link's reply: the leader sends nothing
+// more until asked.
+func linkConn(addr string, o Options) (net.Conn, *bufio.Reader, error) {
 	d := net.Dialer{Timeout: o.DialTimeout}
 	if o.LocalIP != nil {
 		d.LocalAddr = &net.TCPAddr{IP: o.LocalIP}
 	}
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("forward: dial %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("forward: dial %s: %w", addr, err)
 	}
 	// The link handshake (TLS, then WALKER.LINK) has the dial timeout.
 	nc.SetDeadline(time.Now().Add(o.DialTimeout))
@@ -220,19 +262,17 @@ func dial(addr string, o Options) (*conn, error) {
 		t := tls.Client(nc, tc)
 		if err := t.Handshake(); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("forward: TLS to %s: %w", addr, err)
+			return nil, nil, fmt.Errorf("forward: TLS to %s: %w", addr, err)
 		}
 		nc = t
 	}
 	r := bufio.NewReaderSize(nc, 64<<10)
 	if err := o.Links.LinkRESP(nc, r); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("forward: node link to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("forward: node link to %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Time{})
-	c := &conn{nc: nc, w: bufio.NewWriterSize(nc, 64<<10), pending: make(chan *call, 4096)}
-	go c.readLoop(r)
-	return c, nil
+	return nc, r, nil
 }
 
 func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
@@ -244,13 +284,22 @@ func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
 	}
 	c.buf = resp.AppendCommand(c.buf[:0], args)
 	_, err := c.w.Write(c.buf)
-	if err == nil {
+	if cap(c.buf) > 1<<20 {
+		c.buf = nil // a forwarded 512 MB SET is not kept for the next call
+	}
+	queued := err == nil
+	if queued {
 		c.pending <- cl
 		err = c.w.Flush()
 	}
 	c.wmu.Unlock()
 	if err != nil {
 		c.close(err)
+	}
+	if !queued {
+		// Part of the command may have gone out, and no reply will be
+		// read for it: the read loop knows only queued calls.
+		return nil, c.err()
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()

@@ -286,3 +286,44 @@ func TestPool_AFailedDialIsNotSent(t *testing.T) {
 		t.Fatalf("a call written, then the connection lost: %v, want an error not matching ErrNotSent", err)
 	}
 }
+
+// A leader that hangs up while a large command is still being written
+// fails the call at once, as of unknown outcome: the call was never
+// queued for a reply, and used to wait for one forever.
+func TestPool_AWriteCutOffFailsTheCall(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { // links, reads a little of the command, hangs up
+				defer nc.Close()
+				r := bufio.NewReader(nc)
+				if serveLink(nc, r) == nil {
+					r.Discard(1 << 16)
+				}
+			}()
+		}
+	}()
+	p := New(Options{ConnsPerAddr: 1, CallTimeout: 2 * time.Second})
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Do(ln.Addr().String(), [][]byte{[]byte("SET"), []byte("k"), make([]byte, 64<<20)})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrConnLost) {
+			t.Fatalf("Do = %v, want ErrConnLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Do still waiting 10 s after the leader hung up (call timeout 2 s)")
+	}
+}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 // The protocol guard sits between each client socket and redcon's reader,
@@ -29,6 +32,15 @@ import (
 //     client-query-buffer-limit cuts the connection without a reply, as
 //     readQueryFromClient does (limits.go). "*0" and "*-1" (any count <= 0) are
 //     skipped without a reply, as Redis skips them.
+//   - A bulk of bigArgMin bytes or more is read straight into a buffer of
+//     its own, with spare bytes on both sides (command.Roomy), and redcon
+//     gets a placeholder in its stead: a token of this connection's that
+//     handle swaps back for the buffer (resolveBig) before anything sees
+//     the command. redcon's reader would hold the command in a buffer it
+//     grows by doubling (1 GB and the garbage of the smaller ones for a
+//     512 MB SET), and the log entry's encoding may then frame the
+//     argument in place (command.Entry.Encode): one copy of the value in
+//     the process's memory, not six.
 //   - Inline (telnet) lines are split as Redis splits them (sds.c
 //     sdssplitargs: quotes, \xHH and the other escapes) and handed on as
 //     multibulk commands; redcon's own inline parser differs. An inline
@@ -49,6 +61,18 @@ const (
 	maxHeaderLine   = 32            // "*"/"$" and a length: far less than this
 	guardReadSize   = 16 << 10      // PROTO_IOBUF_LEN
 	guardChunk      = 64 << 10      // bytes merged into one queued chunk
+
+	// bigArgMin is the smallest bulk read into a buffer of its own; bigHead
+	// and bigTail are the spare bytes before and after it, enough for the
+	// rest of a log entry holding one write command with a key of up to
+	// about 4 KB (command.Entry.Encode copies the value when they do not
+	// suffice).
+	bigArgMin = 1 << 20
+	bigHead   = 4 << 10
+	bigTail   = 512
+	// bigTokenLen is the length of the placeholder: the connection's
+	// random key, then the argument's number.
+	bigTokenLen = 24
 )
 
 // writeStall is how long (in nanoseconds) a write to a client may go
@@ -88,6 +112,7 @@ const (
 	gsLen                           // inside "$<len>\r\n"
 	gsBody                          // skipping an argument's bytes and CRLF
 	gsPassthrough                   // framing redcon will refuse itself
+	gsBig                           // reading a large argument into g.big
 )
 
 // guardConn is the net.Conn redcon reads from and writes to. Only the
@@ -137,6 +162,16 @@ type guardConn struct {
 	// passed through for redcon to refuse (drain).
 	good   int64
 	queued atomic.Int64
+
+	// big is the large argument being read (gsBig): its bytes so far are
+	// big.Buf[big.Off:big.Off+bigGot]. bigs holds those read and not yet
+	// resolved by handle, by number; bigKey begins their tokens.
+	big     command.Roomy
+	bigGot  int
+	bigSeq  uint64
+	bigs    map[uint64]command.Roomy
+	bigKey  [bigTokenLen - 8]byte
+	bigKeyd bool
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -154,7 +189,24 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		if g.rbuf == nil {
 			g.rbuf = make([]byte, guardReadSize)
 		}
-		g.queued.Store(g.holdBytes) // while the read waits: a command half read
+		g.queued.Store(g.holdBytes + int64(g.bigGot)) // while the read waits: a command half read
+		if g.state == gsBig && g.big.Len-g.bigGot >= guardReadSize {
+			// The large argument's bytes go straight to its buffer.
+			n, err := g.Conn.Read(g.big.Buf[g.big.Off+g.bigGot : g.big.Off+g.big.Len])
+			g.bigGot += n
+			g.skip -= int64(n)
+			if g.st != nil {
+				g.st.reads.Add(1)
+				g.st.netIn.Add(int64(n))
+			}
+			if n > 0 && g.owner != nil {
+				g.owner.lastCmd.Store(time.Now().UnixNano())
+			}
+			if err != nil {
+				g.rerr = err
+			}
+			continue
+		}
 		n, err := g.Conn.Read(g.rbuf)
 		if g.st != nil {
 			g.st.reads.Add(1)
@@ -437,7 +489,7 @@ func (g *guardConn) scan(b []byte) {
 				g.args, g.state = n, gsDollar
 				continue
 			}
-			if n < 0 || n > g.lim.maxBulk() {
+			if n < 0 || n > g.maxBulk() {
 				g.fail()
 				return
 			}
@@ -449,6 +501,31 @@ func (g *guardConn) scan(b []byte) {
 				return
 			}
 			g.skip, g.state = n+2, gsBody
+			if n >= bigArgMin {
+				g.beginBig(b[from:i+1], int(n))
+				from = len(b) // the held command is in g.hold, the argument in g.big
+			}
+		case gsBig:
+			// The argument's bytes, then the two after it, which Redis
+			// skips without looking at them (networking.c), as gsBody does.
+			take := int(min(g.skip, int64(len(b)-i)))
+			if body := g.big.Len - g.bigGot; body > 0 {
+				g.bigGot += copy(g.big.Buf[g.big.Off+g.bigGot:g.big.Off+g.big.Len], b[i:i+min(take, body)])
+			}
+			g.skip -= int64(take)
+			i += take - 1
+			if g.skip == 0 {
+				g.endBig()
+				from = i + 1
+				g.args--
+				if g.args == 0 {
+					flush()
+					g.release(nil)
+					g.state = gsStart
+				} else {
+					g.state = gsDollar
+				}
+			}
 		case gsDollar:
 			if b[i] != '$' {
 				flush()
@@ -490,6 +567,75 @@ func (g *guardConn) scan(b []byte) {
 	if g.state == gsStart && cap(g.line) > 4096 {
 		g.line = nil
 	}
+}
+
+// maxBulk is proto-max-bulk-len, plus 64 KiB on another node's link: a
+// follower forwards a client's 512 MB SET inside a log entry
+// (WALKER.APPLY), which is a few bytes longer.
+func (g *guardConn) maxBulk() int64 {
+	if g.owner != nil && g.owner.nodeLink.Load() {
+		return g.lim.maxBulk() + 64<<10
+	}
+	return g.lim.maxBulk()
+}
+
+// beginBig starts reading a large argument of n bytes: the command held
+// so far (g.hold, then cur, which ends with the argument's "$n\r\n") is
+// joined into one buffer without that header, and the argument's own
+// buffer is made.
+func (g *guardConn) beginBig(cur []byte, n int) {
+	hdr := 1 + len(g.line) + 1 // '$', the digits and '\r', '\n'
+	cmd := make([]byte, 0, int(g.holdBytes)+len(cur)+bigTokenLen+16)
+	for _, h := range g.hold {
+		cmd = append(cmd, h...)
+	}
+	cmd = append(cmd, cur...)
+	cmd = cmd[:len(cmd)-hdr]
+	g.hold, g.holdBytes = [][]byte{cmd}, int64(len(cmd))
+	g.big = command.Roomy{Buf: make([]byte, bigHead+n+bigTail), Off: bigHead, Len: n}
+	g.bigGot = 0
+	g.state = gsBig
+}
+
+// endBig puts the placeholder of the argument just read in its place in
+// the held command, and keeps the argument for resolveBig.
+func (g *guardConn) endBig() {
+	if !g.bigKeyd {
+		rand.Read(g.bigKey[:])
+		g.bigKeyd = true
+	}
+	if g.bigs == nil {
+		g.bigs = make(map[uint64]command.Roomy)
+	}
+	g.bigSeq++
+	g.bigs[g.bigSeq] = g.big
+	g.big, g.bigGot = command.Roomy{}, 0
+	h := g.hold[0]
+	h = append(h, "$"+strconv.Itoa(bigTokenLen)+"\r\n"...)
+	h = append(h, g.bigKey[:]...)
+	h = binary.LittleEndian.AppendUint64(h, g.bigSeq)
+	h = append(h, '\r', '\n')
+	g.holdBytes += int64(len(h) - len(g.hold[0]))
+	g.hold[0] = h
+}
+
+// resolveBig swaps the placeholders among args for the large arguments
+// they stand for, appending each to room; handle calls it before anything
+// else sees a command. A placeholder is this connection's random key and
+// a number: a client cannot forge one, and none is ever shown.
+func (g *guardConn) resolveBig(args [][]byte, room []command.Roomy) []command.Roomy {
+	for i, a := range args {
+		if len(a) != bigTokenLen || string(a[:len(g.bigKey)]) != string(g.bigKey[:]) {
+			continue
+		}
+		seq := binary.LittleEndian.Uint64(a[len(g.bigKey):])
+		if r, ok := g.bigs[seq]; ok {
+			delete(g.bigs, seq)
+			args[i] = r.Arg()
+			room = append(room, r)
+		}
+	}
+	return room
 }
 
 // passthrough hands the held command and the rest of b to redcon, whose

@@ -210,6 +210,7 @@ func (s *Server) guardOwned(c *client) {
 		return
 	}
 	g.owner = c
+	c.guard = g
 	g.onLimit = func(pending int) { s.outputLimitClose(c, pending) }
 }
 

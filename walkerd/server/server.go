@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -431,6 +432,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		c.lastErr = msg
 		s.st.countError(msg)
 	}
+	c.enc.Spill = func(v []byte) bool { return s.spill(c, v) }
 	c.w = &c.enc
 	c.io.init(conn.NetConn())
 	c.lastCmd.Store(now.UnixNano())
@@ -488,6 +490,14 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		conn.WriteError("ERR internal error: connection without state")
 		return
 	}
+	defer c.collect() // after a large bulk spilled, once the reply is out
+	if c.guard != nil && len(c.guard.bigs) > 0 {
+		// Large arguments come as placeholders (guard.go): the command
+		// gets them back before anything sees it, and lets them go once
+		// it has run (dropRoom).
+		clear(c.room) // left by a command that did not run (QUIT before it)
+		c.room = c.guard.resolveBig(rc.Args, c.room[:0])
+	}
 	if c.quit {
 		// QUIT or SHUTDOWN came earlier in this pipeline, or the client
 		// stopped taking replies: as Redis, run nothing after it. The
@@ -504,15 +514,23 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.enc.B = c.enc.B[:mark]
+				c.enc.B = c.enc.B[:min(mark, len(c.enc.B))] // less: replies spilled
 				c.enc.Error(fmt.Sprintf("ERR internal error: %v", r))
 				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
 		c.running.Store(true) // the idle timeout spares it (timeout.go)
 		defer c.running.Store(false)
+		// A large bulk may go out at once (spill) unless CLIENT REPLY is
+		// about to drop this command's reply, or a pusher writes for the
+		// client (pubsub.go).
+		c.spillOK = !c.replyOff && !c.replySkip && c.ps == nil
+		defer func() { c.spillOK = false }()
 		s.dispatch(c, rc.Args)
 	}()
+	if len(c.room) > 0 {
+		c.dropRoom(rc.Args)
+	}
 	c.applyReplyMode(mark)
 	s.trackAfter(c) // held invalidations follow the reply (tracking.go)
 	last := c.quit || len(conn.PeekPipeline()) == 0
@@ -576,6 +594,68 @@ const (
 	flushAt    = 64 << 10
 	flushAfter = 20 * time.Millisecond
 )
+
+// spill writes the replies c holds and then v, a bulk of resp.SpillMin
+// bytes or more, straight to the socket (resp.Encoder.Spill), so that a
+// GET of a 512 MB value sends it from the engine's copy rather than from a
+// second one in c.enc.B; it reports false, writing nothing, when the
+// running command's reply may not go out yet. A failed write is handled
+// as handle handles its own.
+func (s *Server) spill(c *client, v []byte) bool {
+	if !c.spillOK || c.deaf || c.quit || c.conn == nil {
+		return false
+	}
+	c.enc.B = resp.AppendBulkHeader(c.enc.B, len(v))
+	c.io.ran(c, c.conn) // before the client can see its reply (introspect.go)
+	bufs := net.Buffers{c.enc.B, v, []byte("\r\n")}
+	if _, err := bufs.WriteTo(c.conn.NetConn()); err != nil {
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			c.deaf = true
+		} else {
+			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B)+len(v), "err", err)
+			c.quit = true
+		}
+	}
+	c.moved += len(v)
+	c.resetOutput()
+	c.flushed = time.Now()
+	return true
+}
+
+// dropRoom lets go of the running command's large arguments (redcon's
+// args would keep them until its next command) and collects them before
+// the reply goes out: the client's next command, on this connection or
+// another, may be as large.
+func (c *client) dropRoom(args [][]byte) {
+	for _, r := range c.room {
+		c.moved += r.Len
+	}
+	for i, a := range args {
+		if len(a) >= bigArgMin {
+			args[i] = nil
+		}
+	}
+	clear(c.room)
+	c.room = c.room[:0]
+	c.collect()
+}
+
+// collectAfter is how many bytes of large arguments and spilled bulks a
+// connection moves before handle runs the garbage collector. Go's
+// collector paces itself by heap growth, so the next 512 MB value would be
+// allocated before the last one's buffers were freed, and the process
+// would hold both; collecting once they are garbage lets the next reuse
+// their memory. A collection costs milliseconds; moving 64 MB costs more.
+const collectAfter = 64 << 20
+
+// collect runs the garbage collector once c has moved collectAfter bytes
+// of large values since it last did.
+func (c *client) collect() {
+	if c.moved >= collectAfter {
+		c.moved = 0
+		runtime.GC()
+	}
+}
 
 // resetOutput empties the reply buffer, dropping a large one.
 func (c *client) resetOutput() {
@@ -715,8 +795,15 @@ func (s *Server) run(c *client, k *command.Spec, args [][]byte) {
 // client is one connection's state. Only its connection's goroutine
 // touches it, except the atomics and name (read by CLIENT LIST and INFO).
 type client struct {
-	id      int64
-	conn    redcon.Conn
+	id   int64
+	conn redcon.Conn
+	// guard is the connection's protocol guard (guard.go); room holds the
+	// large arguments of the command running, read into buffers with
+	// spare room (command.Entry.Room).
+	guard   *guardConn
+	room    []command.Roomy
+	spillOK bool // a large bulk may go out at once (Server.spill)
+	moved   int  // bytes of large values moved since the last collect
 	addr    string
 	laddr   string
 	created time.Time

@@ -44,6 +44,7 @@ func handlers() []handler {
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
+		"walker.blob":   cmdWalkerBlob,   // blob.go
 		"walker.link":   cmdWalkerLink,   // link.go
 
 		"memory|stats": cmdMemoryStats, "memory|doctor": cmdMemoryDoctor, "memory|malloc-stats": cmdMemoryMallocStats,

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +21,7 @@ import (
 // fsm applies the Raft log to the engine. raft calls Apply, Snapshot and
 // Restore from one goroutine, never two at once.
 type fsm struct {
+	big   *bigEntries // large entries' bytes, read when applied (bigentry.go)
 	dir   string
 	opts  engine.Options
 	log   *slog.Logger
@@ -57,6 +60,17 @@ func (f *fsm) propose(data []byte, e *command.Entry) {
 	f.proposedMu.Lock()
 	f.proposed[unsafe.SliceData(data)] = e
 	f.proposedMu.Unlock()
+}
+
+// isProposed reports whether l is an entry this node proposed and still
+// holds (propose).
+func (f *fsm) isProposed(l *raft.Log) bool {
+	if len(l.Data) == 0 {
+		return false
+	}
+	f.proposedMu.Lock()
+	defer f.proposedMu.Unlock()
+	return f.proposed[unsafe.SliceData(l.Data)] != nil
 }
 
 // unpropose forgets it.
@@ -106,10 +120,26 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	defer f.mu.RUnlock()
 	a := command.NewApplier(f.db)
 	applied := f.applied.Load()
+	// big: a large entry's bytes were read from its file. They and the
+	// copies the batch made of them are garbage once applied, and the next
+	// large value (this batch's first reader, the next entry) would be
+	// allocated before Go's collector, paced by heap growth, freed them:
+	// collect once the entries are applied, so that a reader of the new
+	// value reuses the file's bytes' memory, and again after the commit
+	// (as the server does after a large command, collectAfter).
+	big := false
+	defer func() {
+		if big {
+			runtime.GC()
+		}
+	}()
 	last, n, only := applied, 0, -1
 	for i, l := range logs {
 		if l.Type != raft.LogCommand || l.Index <= applied {
 			continue // in the engine already: written before a restart
+		}
+		if _, ok := parseBigRef(l); ok {
+			big = true
 		}
 		e, err := f.entry(l)
 		if err != nil {
@@ -121,6 +151,18 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			f.nowMs.Store(e.NowMs)
 		}
 		res, err := a.Apply(l.Index, e)
+		if big && e != nil && !f.isProposed(l) {
+			// Applied: the large arguments read from the file are copied
+			// where the batch keeps them; let the file's bytes go before the
+			// collection below.
+			for _, c := range e.Cmds {
+				for i, a := range c {
+					if len(a) >= bigEntryMin {
+						c[i] = nil
+					}
+				}
+			}
+		}
 		if err != nil {
 			// The engine failed for reasons of its own. Answering an error
 			// would leave this node without the write the others have.
@@ -130,6 +172,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	}
 	if n == 0 {
 		return out
+	}
+	if big {
+		runtime.GC()
 	}
 	if err := a.Commit(); err != nil {
 		if n == 1 && command.Deterministic(err) {
@@ -168,6 +213,28 @@ func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
 		if e != nil {
 			return e, nil
 		}
+	}
+	if ref, ok := parseBigRef(l); ok && f.big != nil {
+		data, err := f.big.readEntry(l.Index, l.Term, ref)
+		if err != nil {
+			// The file of an entry the log holds is missing or damaged:
+			// this node cannot apply what the others do.
+			f.fatal(err)
+			return nil, err
+		}
+		e, err := command.DecodeEntry(data)
+		if err == nil {
+			// The arguments alias data; what outlives the batch (the keys
+			// a notification names) must not keep all of it alive.
+			for _, c := range e.Cmds {
+				for i, a := range c {
+					if len(a) < bigEntryMin {
+						c[i] = bytes.Clone(a)
+					}
+				}
+			}
+		}
+		return e, err
 	}
 	return command.DecodeEntry(l.Data)
 }

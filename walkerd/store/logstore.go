@@ -20,6 +20,8 @@ import (
 //	RaftDir/raft.db     raft-boltdb: a BoltDB file, two fsyncs per append
 //	RaftDir/wal/        raft-wal: segment files and a meta database, one
 //	                    fsync per append batch
+//	RaftDir/bigentries/ entries of 1 MiB or more, beside either store
+//	                    (bigentry.go)
 //
 // A new node logs to raft-wal: one fsync per append against BoltDB's two
 // makes it the faster store on every figure of tools/bench/compare.sh (see
@@ -58,7 +60,8 @@ func held(dir, kind string) bool {
 }
 
 // openLog opens the Raft log store cfg names, moving a log held in the
-// other store into it first. It returns the store and its kind.
+// other store into it first. It returns the store, wrapped so that large
+// entries are kept in files beside it (bigentry.go), and its kind.
 func openLog(cfg Config, log *slog.Logger) (logStore, string, error) {
 	kind := cfg.LogKind
 	switch kind {
@@ -87,7 +90,15 @@ func openLog(cfg Config, log *slog.Logger) (logStore, string, error) {
 		}
 	}
 	st, err := openKind(storePath(cfg.RaftDir, kind), kind, cfg.Sync)
-	return st, kind, err
+	if err != nil {
+		return nil, "", err
+	}
+	big, err := openBigEntries(st, cfg.RaftDir, cfg.Sync, log) // bigentry.go
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return big, kind, nil
 }
 
 func storePath(dir, kind string) string {

@@ -6,13 +6,17 @@
 package store
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +79,16 @@ type Config struct {
 	// Group is this store's Raft group id on Mux ([a-z0-9-], 1 to 64
 	// bytes). Unused without Mux.
 	Group string
+	// Fetch sends args to the RESP address addr over a node link and lets
+	// read take the reply as it arrives (forward.Pool.Stream): a follower
+	// fetches a large entry's bytes from the leader with it (WALKER.BLOB,
+	// bigentry.go). nil: a follower cannot take entries of 1 MiB or more.
+	Fetch func(addr string, args [][]byte, read func(*bufio.Reader) error) error
+	// JoinRESP is the RESP address this node joined the cluster through
+	// (--join), the last place it fetches a large entry's bytes from: a
+	// node that has just joined knows no other member until it applies
+	// their entries.
+	JoinRESP string
 }
 
 // Store is a Raft node and its engine.
@@ -86,6 +100,7 @@ type Store struct {
 	trans *raft.NetworkTransport
 	logs  io.Closer
 	logDB raft.LogStore // the same store as logs: HasLog reads it
+	big   *bigEntries   // the same store again: large entries (bigentry.go)
 	// logKind is the log store in use, LogBolt or LogWAL (logstore.go).
 	logKind string
 	snaps   *raft.FileSnapshotStore
@@ -155,6 +170,9 @@ func Open(cfg Config) (*Store, error) {
 	var logStore raft.LogStore = newLogCache(ls) // logcache.go
 	var stable raft.StableStore = ls
 	s.logs, s.logDB = ls, ls
+	s.big = ls.(*bigEntries)
+	s.big.fetch = s.fetchBig
+	s.big.self = cfg.RESPAddr
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.RaftDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot store: %w", err)
@@ -170,6 +188,7 @@ func Open(cfg Config) (*Store, error) {
 	if s.fsm, err = openFSM(cfg.DataDir, eopts, s.log, fatal); err != nil {
 		return nil, err
 	}
+	s.fsm.big = s.big
 	if err := s.catchUpFromSnapshot(); err != nil {
 		return nil, err
 	}
@@ -358,6 +377,12 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 		return nil, s.notLeader()
 	}
 	data := e.Encode()
+	if len(data) >= bigEntryMin {
+		// Proposed by reference: the bytes go beside the log (bigentry.go).
+		ref, release := s.big.hold(data)
+		defer release()
+		data = ref
+	}
 	if e.Parsed != nil {
 		s.fsm.propose(data, e)
 		defer func() {
@@ -391,6 +416,79 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 		return nil, fmt.Errorf("%w: no result from the state machine", backend.ErrUnknownOutcome)
 	}
 	return res, nil
+}
+
+// fetchBig copies the bytes of the large entry at f to w
+// (bigEntries.fetch) with WALKER.BLOB over the node link, from the first
+// node that holds them of: from (the proposer), the leader, the members
+// this node knows, its join target. Any node whose log holds the entry
+// holds its file; a node that does not answers an error before any byte,
+// and the next is asked. Once bytes flow, a failure is the fetch's.
+func (s *Store) fetchBig(f bigFile, from string, w io.Writer) error {
+	if s.cfg.Fetch == nil {
+		return errors.New("no node link to fetch with")
+	}
+	args := [][]byte{[]byte("WALKER.BLOB"), []byte(strconv.FormatUint(f.index, 10)), []byte(strconv.FormatUint(f.term, 10))}
+	if s.cfg.Mux != nil {
+		args = append(args, []byte(s.cfg.Group))
+	}
+	var errs []error
+	for _, addr := range s.bigSources(from) {
+		started := false
+		err := s.cfg.Fetch(addr, args, func(r *bufio.Reader) error {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return err
+			}
+			line = strings.TrimSuffix(line, "\r\n")
+			n, err := strconv.ParseInt(strings.TrimPrefix(line, "$"), 10, 64)
+			if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
+				return fmt.Errorf("%s answered %q", addr, line)
+			}
+			started = true
+			if _, err := io.CopyN(w, r, n); err != nil {
+				return err
+			}
+			if crlf, err := r.ReadString('\n'); err != nil || crlf != "\r\n" {
+				return fmt.Errorf("%s: a bulk reply not ended by CRLF (%v)", addr, err)
+			}
+			return nil
+		})
+		if err == nil || started {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	if errs == nil {
+		return errors.New("no other node known to fetch from")
+	}
+	return errors.Join(errs...)
+}
+
+// bigSources lists where fetchBig looks, in order, without repeats or
+// this node: from, the leader, the members, the join target.
+func (s *Store) bigSources(from string) []string {
+	var out []string
+	add := func(a string) {
+		if a != "" && a != s.cfg.RESPAddr && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	add(from)
+	add(s.leaderRESP())
+	if members, err := command.Members(s.fsm.engine()); err == nil {
+		for _, id := range slices.Sorted(maps.Keys(members)) {
+			add(members[id])
+		}
+	}
+	add(s.cfg.JoinRESP)
+	return out
+}
+
+// OpenBlob opens the bytes of the large log entry at index with term, as
+// this node keeps them beside its log (bigentry.go), for WALKER.BLOB.
+func (s *Store) OpenBlob(index, term uint64) (*os.File, int64, error) {
+	return s.big.openFile(index, term)
 }
 
 // ReadBarrier implements backend.Backend.
