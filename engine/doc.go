@@ -43,6 +43,13 @@
 // sync mode. With SyncAlways the writer then waits for an fdatasync that
 // covers its bytes; concurrent writers share fsyncs (group commit).
 //
+// A record of 1 MiB or more (a large Redis value) is written with pwrite
+// instead, and read with pread, and the scans that need only keys (hint
+// files, loading) check its CRC a chunk at a time without holding its
+// value: pages touched through a mapping count in the process's resident
+// set until it is unmapped, and a 512 MB value would add 512 MB there at
+// each write and read (segment.go, bigRecord).
+//
 // # Reads
 //
 // Get looks the key up in the keydir (hash tables over a key arena, and

@@ -91,11 +91,7 @@ func Size(keyLen, valueLen int) int64 { return HeaderSize + int64(keyLen) + int6
 func Encode(dst []byte, typ uint8, seq uint64, expireAt int64, key, value []byte) int {
 	n := HeaderSize + len(key) + len(value)
 	_ = dst[n-1]
-	dst[4] = typ
-	binary.LittleEndian.PutUint32(dst[5:], uint32(len(key)))
-	binary.LittleEndian.PutUint32(dst[9:], uint32(len(value)))
-	binary.LittleEndian.PutUint64(dst[13:], seq)
-	binary.LittleEndian.PutUint64(dst[21:], uint64(expireAt))
+	putHeader(dst, typ, seq, expireAt, len(key), len(value))
 	copy(dst[HeaderSize:], key)
 	copy(dst[HeaderSize+len(key):], value)
 	binary.LittleEndian.PutUint32(dst[0:], Checksum(dst[4:n]))
@@ -107,14 +103,19 @@ func Encode(dst []byte, typ uint8, seq uint64, expireAt int64, key, value []byte
 // writer that sends the three parts on their own (a large value) needs no
 // buffer of the record's size.
 func EncodeHeader(dst []byte, typ uint8, seq uint64, expireAt int64, key, value []byte) {
-	_ = dst[HeaderSize-1]
-	dst[4] = typ
-	binary.LittleEndian.PutUint32(dst[5:], uint32(len(key)))
-	binary.LittleEndian.PutUint32(dst[9:], uint32(len(value)))
-	binary.LittleEndian.PutUint64(dst[13:], seq)
-	binary.LittleEndian.PutUint64(dst[21:], uint64(expireAt))
+	putHeader(dst, typ, seq, expireAt, len(key), len(value))
 	crc := ChecksumUpdate(Checksum(dst[4:HeaderSize]), key)
 	binary.LittleEndian.PutUint32(dst[0:], ChecksumUpdate(crc, value))
+}
+
+// putHeader writes the header's fields after the CRC.
+func putHeader(dst []byte, typ uint8, seq uint64, expireAt int64, keyLen, valueLen int) {
+	_ = dst[HeaderSize-1]
+	dst[4] = typ
+	binary.LittleEndian.PutUint32(dst[5:], uint32(keyLen))
+	binary.LittleEndian.PutUint32(dst[9:], uint32(valueLen))
+	binary.LittleEndian.PutUint64(dst[13:], seq)
+	binary.LittleEndian.PutUint64(dst[21:], uint64(expireAt))
 }
 
 // CommitValue is the value of a Commit record for a batch of count members.

@@ -85,3 +85,48 @@ func TestProtocolGuard_LargeArgumentsArriveWholeAndUnseen(t *testing.T) {
 		}
 	}
 }
+
+// WALKER.BLOB answers its errors whole, as WALKER.HASLOG does: a node
+// without a Raft log has no blobs.
+func TestWalkerBlob_RefusesWhatItCannotServe(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"WALKER.BLOB", "1"}, "-ERR wrong number of arguments for 'walker.blob' command"},
+		{[]string{"WALKER.BLOB", "x", "1"}, "-ERR value is not an integer or out of range"},
+		{[]string{"WALKER.BLOB", "1", "1", "g9"}, "-ERR no such Raft group on this node: g9"},
+		{[]string{"WALKER.BLOB", "1", "1"}, "-ERR this command requires cluster mode"},
+	} {
+		if got := c.must(t, tc.args...); got != tc.want {
+			t.Errorf("%q = %s, want %s", tc.args, got, tc.want)
+		}
+	}
+}
+
+// A large argument of a command queued in MULTI is the one EXEC runs: the
+// guard's buffer is let go after a command runs, but not after one queued.
+func TestProtocolGuard_LargeArgumentsQueuedInMultiRunWhole(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	c.wait = 30 * time.Second
+	v := bytes.Repeat([]byte("m"), 2*bigArgMin)
+	for _, cmd := range [][][]byte{
+		{[]byte("MULTI")},
+		{[]byte("SET"), []byte("k"), v},
+		{[]byte("APPEND"), []byte("k"), v},
+	} {
+		if _, err := c.doBytes(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.must(t, "EXEC"); got != "[+OK, :"+itoa(int64(2*len(v)))+"]" {
+		t.Fatalf("EXEC = %.200s", got)
+	}
+	got, err := c.do("GET", "k")
+	if err != nil || !bytes.Equal(got.Str, append(append([]byte(nil), v...), v...)) {
+		t.Fatalf("GET k: %d bytes, %v; want the %d queued", len(got.Str), err, 2*len(v))
+	}
+}

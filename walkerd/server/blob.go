@@ -4,11 +4,9 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strconv"
 	"syscall"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
-	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 // blobHolder is a backend whose Raft log keeps large entries' bytes in
@@ -25,22 +23,13 @@ type blobHolder interface {
 // none there. Internal: a follower asks the leader before it stores the
 // entry (store.Store's log). Standalone: ERR, there is no log.
 func cmdWalkerBlob(s *Server, c *client, args [][]byte) {
-	gi := 0
-	if len(args) > 3 {
-		if gi = s.groupByID(string(args[3])); gi < 0 {
-			c.errorReply("ERR no such Raft group on this node: " + string(args[3]))
-			return
-		}
-	}
-	bh, ok := s.groupB(gi).(blobHolder)
+	b, index, term, ok := s.logPosition(c, args) // wait.go
 	if !ok {
-		c.errorReply("ERR this command requires cluster mode")
 		return
 	}
-	index, err1 := strconv.ParseUint(string(args[1]), 10, 64)
-	term, err2 := strconv.ParseUint(string(args[2]), 10, 64)
-	if err1 != nil || err2 != nil {
-		c.fail(command.ErrNotInteger)
+	bh, ok := b.(blobHolder)
+	if !ok {
+		c.errorReply("ERR this command requires cluster mode")
 		return
 	}
 	f, size, err := bh.OpenBlob(index, term)

@@ -510,7 +510,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	}
 	c.io.begin(conn, rc)    // CLIENT LIST's qbuf and argv-mem (introspect.go)
 	defer c.io.end(c, conn) // and its multi, multi-mem and output figures
-	mark := len(c.enc.B)
+	mark, queued := len(c.enc.B), len(c.queue)
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -529,7 +529,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		s.dispatch(c, rc.Args)
 	}()
 	if len(c.room) > 0 {
-		c.dropRoom(rc.Args)
+		c.dropRoom(rc.Args, len(c.queue) > queued)
 	}
 	c.applyReplyMode(mark)
 	s.trackAfter(c) // held invalidations follow the reply (tracking.go)
@@ -625,13 +625,13 @@ func (s *Server) spill(c *client, v []byte) bool {
 // dropRoom lets go of the running command's large arguments (redcon's
 // args would keep them until its next command) and collects them before
 // the reply goes out: the client's next command, on this connection or
-// another, may be as large.
-func (c *client) dropRoom(args [][]byte) {
+// another, may be as large. A command queued in MULTI (kept) keeps them.
+func (c *client) dropRoom(args [][]byte, kept bool) {
 	for _, r := range c.room {
 		c.moved += r.Len
 	}
 	for i, a := range args {
-		if len(a) >= bigArgMin {
+		if len(a) >= bigArgMin && !kept {
 			args[i] = nil
 		}
 	}

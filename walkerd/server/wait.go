@@ -237,27 +237,39 @@ func (e waitError) Error() string { return string(e) }
 
 const errNoAddr = waitError("no RESP address recorded for the replica")
 
-// WALKER.HASLOG index term [group]: 1 if this node's Raft log (of the
-// group named, on a node with several) holds the entry at index with term
-// (store.Store.HasLog), else 0; WAIT's question to each replica.
-// Standalone: ERR, there is no log.
-func cmdWalkerHaslog(s *Server, c *client, args [][]byte) {
+// logPosition reads the arguments "index term [group]" of WALKER.HASLOG
+// and WALKER.BLOB: the backend of the group (this node's one, or the one
+// named) and a position in its log. It answers the error itself and
+// reports false when they are wrong.
+func (s *Server) logPosition(c *client, args [][]byte) (b backend.Backend, index, term uint64, ok bool) {
 	gi := 0
 	if len(args) > 3 {
 		if gi = s.groupByID(string(args[3])); gi < 0 {
 			c.errorReply("ERR no such Raft group on this node: " + string(args[3]))
-			return
+			return nil, 0, 0, false
 		}
-	}
-	lh, ok := s.groupB(gi).(logHolder)
-	if !ok {
-		c.errorReply("ERR this command requires cluster mode")
-		return
 	}
 	index, err1 := strconv.ParseUint(string(args[1]), 10, 64)
 	term, err2 := strconv.ParseUint(string(args[2]), 10, 64)
 	if err1 != nil || err2 != nil {
 		c.fail(command.ErrNotInteger)
+		return nil, 0, 0, false
+	}
+	return s.groupB(gi), index, term, true
+}
+
+// WALKER.HASLOG index term [group]: 1 if this node's Raft log (of the
+// group named, on a node with several) holds the entry at index with term
+// (store.Store.HasLog), else 0; WAIT's question to each replica.
+// Standalone: ERR, there is no log.
+func cmdWalkerHaslog(s *Server, c *client, args [][]byte) {
+	b, index, term, ok := s.logPosition(c, args)
+	if !ok {
+		return
+	}
+	lh, ok := b.(logHolder)
+	if !ok {
+		c.errorReply("ERR this command requires cluster mode")
 		return
 	}
 	if lh.HasLog(index, term) {

@@ -67,6 +67,7 @@ package store
 // its file, is written after the file and deleted before it.
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -138,19 +139,9 @@ func (f bigFile) name() string { return fmt.Sprintf("%020d-%020d", f.index, f.te
 
 func cmpBigFile(a, b bigFile) int {
 	if a.index != b.index {
-		return cmpU64(a.index, b.index)
+		return cmp.Compare(a.index, b.index)
 	}
-	return cmpU64(a.term, b.term)
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.term, b.term)
 }
 
 // parseBigFile reads a file name bigFile.name wrote.
