@@ -90,7 +90,7 @@ func cmdClientReply(s *Server, c *client, args [][]byte) {
 // skips, and a SKIP given by this command applies to the next.
 func (c *client) applyReplyMode(mark int) {
 	if (c.replyOff || c.replySkip) && len(c.enc.B) >= mark {
-		c.enc.B = c.enc.B[:mark]
+		c.truncateOutput(mark)
 	}
 	c.replySkip = false
 	if c.replySkipNext {

@@ -204,7 +204,7 @@ func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 	}
 	if err != nil {
 		if c.w == &c.enc {
-			c.enc.B = c.enc.B[:min(mark, len(c.enc.B))] // less: a bulk was spilled
+			c.truncateOutput(mark)
 		}
 		c.fail(err)
 	}
@@ -229,7 +229,7 @@ func (s *Server) readAsWrite(c *client, spec *command.Spec, args [][]byte) {
 	mark := len(c.enc.B)
 	if err := command.ReadNoWrite(s.backendOf(c).Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
 		if c.w == &c.enc {
-			c.enc.B = c.enc.B[:min(mark, len(c.enc.B))] // less: a bulk was spilled
+			c.truncateOutput(mark)
 		}
 		c.fail(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -163,15 +164,17 @@ type guardConn struct {
 	good   int64
 	queued atomic.Int64
 
-	// big is the large argument being read (gsBig): its bytes so far are
-	// big.Buf[big.Off:big.Off+bigGot]. bigs holds those read and not yet
+	// big is the large argument being read (gsBig), big.Len bytes: the
+	// first bigGot have arrived, in bigParts until half of them have, then
+	// in big.Buf[big.Off:] (bigSpace). bigs holds those read and not yet
 	// resolved by handle, by number; bigKey begins their tokens.
-	big     command.Roomy
-	bigGot  int
-	bigSeq  uint64
-	bigs    map[uint64]command.Roomy
-	bigKey  [bigTokenLen - 8]byte
-	bigKeyd bool
+	big      command.Roomy
+	bigGot   int
+	bigParts [][]byte
+	bigSeq   uint64
+	bigs     map[uint64]command.Roomy
+	bigKey   [bigTokenLen - 8]byte
+	bigKeyd  bool
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -191,9 +194,9 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		}
 		g.queued.Store(g.holdBytes + int64(g.bigGot)) // while the read waits: a command half read
 		if g.state == gsBig && g.big.Len-g.bigGot >= guardReadSize {
-			// The large argument's bytes go straight to its buffer.
-			n, err := g.Conn.Read(g.big.Buf[g.big.Off+g.bigGot : g.big.Off+g.big.Len])
-			g.bigGot += n
+			// The large argument's bytes go straight to its buffers.
+			n, err := g.Conn.Read(g.bigSpace())
+			g.bigAdvance(n)
 			g.skip -= int64(n)
 			if g.st != nil {
 				g.st.reads.Add(1)
@@ -509,8 +512,10 @@ func (g *guardConn) scan(b []byte) {
 			// The argument's bytes, then the two after it, which Redis
 			// skips without looking at them (networking.c), as gsBody does.
 			take := int(min(g.skip, int64(len(b)-i)))
-			if body := g.big.Len - g.bigGot; body > 0 {
-				g.bigGot += copy(g.big.Buf[g.big.Off+g.bigGot:g.big.Off+g.big.Len], b[i:i+min(take, body)])
+			for body := b[i : i+min(take, g.big.Len-g.bigGot)]; len(body) > 0; {
+				n := copy(g.bigSpace(), body)
+				g.bigAdvance(n)
+				body = body[n:]
 			}
 			g.skip -= int64(take)
 			i += take - 1
@@ -592,9 +597,59 @@ func (g *guardConn) beginBig(cur []byte, n int) {
 	cmd = append(cmd, cur...)
 	cmd = cmd[:len(cmd)-hdr]
 	g.hold, g.holdBytes = [][]byte{cmd}, int64(len(cmd))
-	g.big = command.Roomy{Buf: make([]byte, bigHead+n+bigTail), Off: bigHead, Len: n}
+	g.big = command.Roomy{Off: bigHead, Len: n}
 	g.bigGot = 0
 	g.state = gsBig
+}
+
+// bigPart is the size of the pieces a large argument's first half is read
+// into.
+const bigPart = 1 << 20
+
+// bigSpace is where the large argument's next bytes go: the free end of
+// its last piece (a new one when that is full) until half of it has
+// arrived, then its own buffer. A client that declares 500 MB and sends a
+// few bytes costs what it sent, not 500 MB (the Go heap's metadata alone
+// for that much is about 1%: 100 such clients added 535 MiB of RSS); one
+// that sends it all costs its size once, plus the first half in pieces
+// until they are collected (dropRoom).
+func (g *guardConn) bigSpace() []byte {
+	if g.big.Buf != nil {
+		return g.big.Buf[g.big.Off+g.bigGot : g.big.Off+g.big.Len]
+	}
+	k := len(g.bigParts)
+	if k == 0 || len(g.bigParts[k-1]) == cap(g.bigParts[k-1]) {
+		g.bigParts = append(g.bigParts, make([]byte, 0, min(bigPart, g.big.Len-g.bigGot)))
+		k++
+	}
+	last := g.bigParts[k-1]
+	return last[len(last):cap(last)]
+}
+
+// bigAdvance counts n bytes just put in bigSpace, and moves the pieces to
+// the argument's own buffer once half of it has arrived.
+func (g *guardConn) bigAdvance(n int) {
+	g.bigGot += n
+	if g.big.Buf != nil {
+		return
+	}
+	k := len(g.bigParts) - 1
+	g.bigParts[k] = g.bigParts[k][:len(g.bigParts[k])+n]
+	if g.bigGot < (g.big.Len+1)/2 {
+		return
+	}
+	g.big.Buf = make([]byte, bigHead+g.big.Len+bigTail)
+	at := g.big.Off
+	for i, p := range g.bigParts {
+		at += copy(g.big.Buf[at:], p)
+		g.bigParts[i] = nil
+	}
+	g.bigParts = nil
+	if g.big.Len >= collectAfter {
+		// The pieces are garbage in small spans that the value's next
+		// copy cannot reuse: collect them and give their pages back.
+		debug.FreeOSMemory()
+	}
 }
 
 // endBig puts the placeholder of the argument just read in its place in
@@ -609,7 +664,7 @@ func (g *guardConn) endBig() {
 	}
 	g.bigSeq++
 	g.bigs[g.bigSeq] = g.big
-	g.big, g.bigGot = command.Roomy{}, 0
+	g.big, g.bigGot, g.bigParts = command.Roomy{}, 0, nil
 	h := g.hold[0]
 	h = append(h, "$"+strconv.Itoa(bigTokenLen)+"\r\n"...)
 	h = append(h, g.bigKey[:]...)

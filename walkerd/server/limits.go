@@ -183,10 +183,10 @@ func (s *Server) outputOverLimit(c *client) bool {
 		return false
 	}
 	g, ok := c.conn.NetConn().(*guardConn)
-	if !ok || !g.soft.over(l, len(c.enc.B), time.Now()) {
+	if !ok || !g.soft.over(l, c.held(), time.Now()) {
 		return false
 	}
-	s.outputLimitClose(c, len(c.enc.B))
+	s.outputLimitClose(c, c.held())
 	c.quit = true
 	c.resetOutput()
 	c.conn.Close()

@@ -490,7 +490,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		conn.WriteError("ERR internal error: connection without state")
 		return
 	}
-	defer c.collect() // after a large bulk spilled, once the reply is out
+	defer c.collect() // after large values, once the reply is out
 	if c.guard != nil && len(c.guard.bigs) > 0 {
 		// Large arguments come as placeholders (guard.go): the command
 		// gets them back before anything sees it, and lets them go once
@@ -514,14 +514,14 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.enc.B = c.enc.B[:min(mark, len(c.enc.B))] // less: replies spilled
+				c.truncateOutput(mark)
 				c.enc.Error(fmt.Sprintf("ERR internal error: %v", r))
 				s.cfg.Logger.Error("panic in command handler", "cmd", c.lastCommand(), "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
 		c.running.Store(true) // the idle timeout spares it (timeout.go)
 		defer c.running.Store(false)
-		// A large bulk may go out at once (spill) unless CLIENT REPLY is
+		// A large bulk may be kept aside (spill) unless CLIENT REPLY is
 		// about to drop this command's reply, or a pusher writes for the
 		// client (pubsub.go).
 		c.spillOK = !c.replyOff && !c.replySkip && c.ps == nil
@@ -553,15 +553,15 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	// (redcon's own buffer stays empty), so that a write that fails
 	// because the client has gone leaves the connection deaf rather than
 	// ending redcon's loop with commands read and never run.
-	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.enc.B) >= flushAt || time.Since(c.flushed) >= flushAfter) {
+	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.spills) > 0 || len(c.enc.B) >= flushAt || time.Since(c.flushed) >= flushAfter) {
 		c.io.ran(c, conn) // before the client can see its reply (introspect.go)
-		if _, err := conn.NetConn().Write(c.enc.B); err != nil {
+		if err := c.writeOut(conn); err != nil {
 			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 				c.deaf = true
 			} else {
 				// It took nothing for writeStall, or broke its output
 				// limit: run nothing more for it.
-				s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B), "err", err)
+				s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", c.held(), "err", err)
 				c.quit = true
 				s.flushGroup(c) // read, so run (group.go); the replies go nowhere
 			}
@@ -595,31 +595,65 @@ const (
 	flushAfter = 20 * time.Millisecond
 )
 
-// spill writes the replies c holds and then v, a bulk of resp.SpillMin
-// bytes or more, straight to the socket (resp.Encoder.Spill), so that a
-// GET of a 512 MB value sends it from the engine's copy rather than from a
-// second one in c.enc.B; it reports false, writing nothing, when the
-// running command's reply may not go out yet. A failed write is handled
-// as handle handles its own.
+// spill takes v, a bulk of resp.SpillMin bytes or more, in place of a copy
+// in c.enc.B (resp.Encoder.Spill): the header and the CRLF go to B and v is
+// kept aside (c.spills), to be written between them by writeOut when handle
+// writes the replies, out of every lock the command held. A GET of a 512 MB
+// value sends it from the engine's copy rather than from a second one. It
+// reports false when the running command's reply may be dropped (CLIENT
+// REPLY) or goes to a pusher (pubsub.go).
 func (s *Server) spill(c *client, v []byte) bool {
-	if !c.spillOK || c.deaf || c.quit || c.conn == nil {
+	if !c.spillOK {
 		return false
 	}
 	c.enc.B = resp.AppendBulkHeader(c.enc.B, len(v))
-	c.io.ran(c, c.conn) // before the client can see its reply (introspect.go)
-	bufs := net.Buffers{c.enc.B, v, []byte("\r\n")}
-	if _, err := bufs.WriteTo(c.conn.NetConn()); err != nil {
-		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-			c.deaf = true
-		} else {
-			s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", len(c.enc.B)+len(v), "err", err)
-			c.quit = true
-		}
-	}
+	c.spills = append(c.spills, spilled{at: len(c.enc.B), v: v})
+	c.enc.B = append(c.enc.B, '\r', '\n')
 	c.moved += len(v)
-	c.resetOutput()
-	c.flushed = time.Now()
 	return true
+}
+
+// spilled is a bulk's value kept out of the reply buffer: it goes before
+// c.enc.B[at:].
+type spilled struct {
+	at int
+	v  []byte
+}
+
+// held is how many reply bytes c holds: its buffer and its spilled values.
+func (c *client) held() int {
+	n := len(c.enc.B)
+	for _, sp := range c.spills {
+		n += len(sp.v)
+	}
+	return n
+}
+
+// truncateOutput drops the replies held past mark.
+func (c *client) truncateOutput(mark int) {
+	c.enc.B = c.enc.B[:min(mark, len(c.enc.B))]
+	for len(c.spills) > 0 && c.spills[len(c.spills)-1].at > mark {
+		c.spills[len(c.spills)-1] = spilled{}
+		c.spills = c.spills[:len(c.spills)-1]
+	}
+}
+
+// writeOut writes the replies c holds, its spilled values in their
+// places, in one writev where the connection has it.
+func (c *client) writeOut(conn redcon.Conn) error {
+	if len(c.spills) == 0 {
+		_, err := conn.NetConn().Write(c.enc.B)
+		return err
+	}
+	bufs := make(net.Buffers, 0, 2*len(c.spills)+1)
+	from := 0
+	for _, sp := range c.spills {
+		bufs = append(bufs, c.enc.B[from:sp.at], sp.v)
+		from = sp.at
+	}
+	bufs = append(bufs, c.enc.B[from:])
+	_, err := bufs.WriteTo(conn.NetConn())
+	return err
 }
 
 // dropRoom lets go of the running command's large arguments (redcon's
@@ -659,6 +693,8 @@ func (c *client) collect() {
 
 // resetOutput empties the reply buffer, dropping a large one.
 func (c *client) resetOutput() {
+	clear(c.spills)
+	c.spills = c.spills[:0]
 	if cap(c.enc.B) > 1<<20 {
 		c.enc.B = nil
 	} else {
@@ -802,8 +838,9 @@ type client struct {
 	// spare room (command.Entry.Room).
 	guard   *guardConn
 	room    []command.Roomy
-	spillOK bool // a large bulk may go out at once (Server.spill)
-	moved   int  // bytes of large values moved since the last collect
+	spillOK bool      // a large bulk may be kept aside (Server.spill)
+	spills  []spilled // the values kept aside, written by writeOut
+	moved   int       // bytes of large values moved since the last collect
 	addr    string
 	laddr   string
 	created time.Time
