@@ -62,6 +62,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // Databases is the number of logical databases (SELECT 0..15).
@@ -329,23 +331,12 @@ func AppendString(dst, v []byte) []byte {
 }
 
 // EncodeString returns the metadata value of a string. A large value is
-// copied 4 MiB at a time: one copy of 512 MB is a memmove the scheduler
-// cannot preempt, and every goroutine waiting for a garbage collection's
-// stop-the-world would wait for it (raft's heartbeats among them).
+// copied 4 MiB at a time (resp.AppendLarge): one memmove of 512 MB cannot
+// be preempted, and would hold up every goroutine waiting for a garbage
+// collection's stop-the-world (raft's heartbeats among them).
 func EncodeString(v []byte) []byte {
-	if len(v) < chunk {
-		return AppendString(make([]byte, 0, 1+len(v)), v)
-	}
-	b := make([]byte, 1+len(v))
-	b[0] = byte(String)
-	for i := 0; i < len(v); i += chunk {
-		copy(b[1+i:], v[i:min(i+chunk, len(v))])
-	}
-	return b
+	return resp.AppendLarge(append(make([]byte, 0, 1+len(v)), byte(String)), v)
 }
-
-// chunk is the most EncodeString copies in one go.
-const chunk = 4 << 20
 
 // AppendCollection appends the metadata value of a collection to dst.
 func AppendCollection(dst []byte, t Type, version uint64, count int64, extra []byte) []byte {
