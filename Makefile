@@ -29,7 +29,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 12m
 BENCH      ?= .
 BENCHTIME  ?= 1s
 
-.PHONY: all build run test bench generate lint clean
+.PHONY: all build run test test-big bench generate lint clean
 
 all: build
 
@@ -82,6 +82,11 @@ test:
 	step chaos-short . $(MAKE) --no-print-directory chaos-short; \
 	step chaos-short-groups . $(MAKE) --no-print-directory chaos-short-groups; \
 	$(DONE)
+
+# The 512 MB end-to-end test (WALKERD_BIG_E2E), outside make test until
+# it is steady (walkerd/bigvalue_e2e_test.go).
+test-big: build
+	cd walkerd && WALKERD_BIG_E2E=1 $(GO) test -count=1 -timeout 20m -run 'TestE2E_A512MB' .
 
 bench:
 	cd engine && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./...
