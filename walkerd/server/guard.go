@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -53,7 +54,9 @@ import (
 //
 // Writes (redcon's flushes, and the server's own mid-pipeline flushes) give
 // up when the client has not taken a byte for writeStall: a client that
-// never reads is cut off, one that reads slowly is not.
+// never reads is cut off, one that reads slowly is not. While a write
+// waits, the guard goes on reading the client's commands (readAside), for
+// a client that sends its whole pipeline before it reads a reply.
 const (
 	maxBulkLen      = 512 << 20     // proto-max-bulk-len's default
 	maxMultibulk    = math.MaxInt32 // INT_MAX: arguments in one command
@@ -150,10 +153,9 @@ type guardConn struct {
 	skip    int64  // bytes left to skip in gsBody
 	cmdSize int64  // bytes of the current command's arguments so far
 	failed  string // the error reply owed to the client
-	// wdeadline is the write deadline last set (see Write), stallAt the
-	// stall's part of it.
-	wdeadline, stallAt time.Time
-	refused            bool
+	refused bool
+	// aside reads while a write waits for the client (write).
+	aside readAside
 
 	// outBytes and holdBytes count the bytes in out (not yet handed
 	// over) and in hold; queued publishes their sum after each Read for
@@ -189,42 +191,41 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		if g.rerr != nil {
 			return 0, g.rerr
 		}
-		if g.rbuf == nil {
-			g.rbuf = make([]byte, guardReadSize)
-		}
 		g.queued.Store(g.holdBytes + int64(g.bigGot)) // while the read waits: a command half read
-		if g.state == gsBig && g.big.Len-g.bigGot >= guardReadSize {
-			// The large argument's bytes go straight to its buffers.
-			n, err := g.Conn.Read(g.bigSpace())
-			g.bigAdvance(n)
-			g.skip -= int64(n)
-			if g.st != nil {
-				g.st.reads.Add(1)
-				g.st.netIn.Add(int64(n))
-			}
-			if n > 0 && g.owner != nil {
-				g.owner.lastCmd.Store(time.Now().UnixNano())
-			}
-			if err != nil {
-				g.rerr = err
-			}
-			continue
-		}
-		n, err := g.Conn.Read(g.rbuf)
-		if g.st != nil {
-			g.st.reads.Add(1)
-			g.st.netIn.Add(int64(n))
-		}
-		if n > 0 && g.owner != nil {
-			g.owner.lastCmd.Store(time.Now().UnixNano())
-		}
-		if n > 0 {
-			g.scan(g.rbuf[:n])
-		}
-		if err != nil {
+		if err := g.readOnce(); err != nil {
 			g.rerr = err
 		}
 	}
+}
+
+// readOnce reads from the socket once and follows the framing through
+// what came: a large argument's bytes go straight to its buffers.
+func (g *guardConn) readOnce() error {
+	var n int
+	var err error
+	if g.state == gsBig && g.big.Len-g.bigGot >= guardReadSize {
+		n, err = g.Conn.Read(g.bigSpace())
+		g.bigAdvance(n)
+		g.skip -= int64(n)
+	} else {
+		if g.rbuf == nil || len(g.out) > 0 {
+			// Queued commands may be slices of rbuf (scan): with some
+			// still queued (a read aside, below), the read takes a new one.
+			g.rbuf = make([]byte, guardReadSize)
+		}
+		n, err = g.Conn.Read(g.rbuf)
+		if n > 0 {
+			g.scan(g.rbuf[:n])
+		}
+	}
+	if g.st != nil {
+		g.st.reads.Add(1)
+		g.st.netIn.Add(int64(n))
+	}
+	if n > 0 && g.owner != nil {
+		g.owner.lastCmd.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // waiting reports whether the guard holds whole commands redcon has not
@@ -324,38 +325,52 @@ func (g *guardConn) write(p []byte) (int, error) {
 	if !lim.none() && g.soft.over(lim, len(p), time.Now()) {
 		return 0, g.overLimit(len(p))
 	}
-	if g.stall <= 0 && lim.soft == 0 {
-		return g.Conn.Write(p)
-	}
-	done := 0
-	for {
-		// Setting a deadline costs a timer update: move the stall deadline
-		// only once half of the stall time has gone by since it was set,
-		// so a client is cut off after between half the stall time and
-		// all of it without taking any bytes. A soft output limit being
-		// counted brings the deadline forward to when the limit breaks.
-		now := time.Now()
-		if g.stall > 0 && now.After(g.stallAt.Add(-g.stall/2)) {
-			g.stallAt = now.Add(g.stall)
+	// First what the socket takes without waiting: almost always all of p.
+	done, raw := g.writeNow(p)
+	if done == len(p) {
+		if !lim.none() {
+			g.soft.over(lim, 0, time.Now()) // all taken: the soft count ends
 		}
-		dl := g.stallAt
+		return done, nil
+	}
+	// The client is not taking its replies as fast as they come, perhaps
+	// because it is still sending its pipeline and reads only after: read
+	// what it sends while the write waits (readAside), as Redis's event
+	// loop keeps reading a client whose replies wait.
+	if raw {
+		g.startAside()
+	} else {
+		t := time.AfterFunc(asideAfter, g.startAside)
+		defer t.Stop()
+	}
+	defer g.stopAside()
+	// A TLS connection's write must not time out short of giving up (the
+	// record layer is broken after one), so its deadline is the stall's.
+	tick := min(stallTick, g.stall)
+	if !raw {
+		tick = g.stall
+	}
+	progress := time.Now()
+	for {
+		now := time.Now()
+		var dl time.Time
+		if tick > 0 {
+			dl = now.Add(tick)
+		}
 		if softAt := g.soft.softDeadline(lim); !softAt.IsZero() && (dl.IsZero() || softAt.Before(dl)) {
 			dl = softAt
 		}
-		if !dl.Equal(g.wdeadline) {
-			g.wdeadline = dl
-			g.Conn.SetWriteDeadline(dl)
-		}
+		g.Conn.SetWriteDeadline(dl)
 		n, err := g.Conn.Write(p[done:])
 		done += n
 		if err == nil {
 			if !lim.none() {
-				g.soft.over(lim, 0, now) // all taken: the soft count ends
+				g.soft.over(lim, 0, now)
 			}
 			return done, nil
 		}
 		if n > 0 {
-			g.stallAt = time.Time{} // it took bytes: a full stall time again
+			progress = time.Now()
 		}
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
@@ -364,10 +379,104 @@ func (g *guardConn) write(p []byte) (int, error) {
 		if !lim.none() && g.soft.over(lim, len(p)-done, time.Now()) {
 			return done, g.overLimit(len(p) - done)
 		}
-		if n == 0 && !g.stallAt.IsZero() && !time.Now().Before(g.stallAt) {
+		if !raw || (g.stall > 0 && time.Since(progress) >= g.stall) {
 			return done, err // the client took nothing for the stall time
 		}
 	}
+}
+
+// stallTick is how often a waiting write looks whether the client took
+// bytes; a client that takes none for the stall time is cut off between
+// the stall time and a tick after it. asideAfter is how long a write on a
+// connection without a non-blocking write (TLS) waits before reading
+// aside.
+const (
+	stallTick  = time.Second
+	asideAfter = 5 * time.Millisecond
+)
+
+// writeNow writes what the socket takes of p without waiting, and reports
+// raw: whether the connection has such a write. Without one (TLS) it
+// writes nothing.
+func (g *guardConn) writeNow(p []byte) (int, bool) {
+	sc, ok := g.Conn.(syscall.Conn)
+	if !ok {
+		return 0, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	done := 0
+	rc.Write(func(fd uintptr) bool {
+		for done < len(p) {
+			n, err := syscall.Write(int(fd), p[done:])
+			if n <= 0 || err != nil {
+				break
+			}
+			done += n
+		}
+		return true // never wait for writability
+	})
+	return done, true
+}
+
+// readAside is the reader that runs while a write waits for the client:
+// it queues whole commands as Read would (readOnce), up to
+// client-query-buffer-limit bytes of them, for the connection's goroutine
+// to run once the write is done. Only the guard's write state is used by
+// the waiting write, only its read state by the reader.
+type readAside struct {
+	mu      sync.Mutex
+	stopped bool          // stopAside ran: no reader starts
+	stop    atomic.Bool   // the running reader is to end
+	done    chan struct{} // closed when it has
+}
+
+// startAside starts the reader, unless it runs or the write has ended.
+// The connection's goroutine, or a timer's, calls it.
+func (g *guardConn) startAside() {
+	a := &g.aside
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped || a.done != nil || g.rerr != nil || g.failed != "" {
+		return
+	}
+	a.stop.Store(false)
+	a.done = make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		for !a.stop.Load() && g.failed == "" && g.outBytes+g.holdBytes < g.lim.maxQuery() {
+			err := g.readOnce()
+			g.queued.Store(g.outBytes + g.holdBytes + int64(g.bigGot))
+			if err != nil {
+				var ne net.Error
+				if !a.stop.Load() || !errors.As(err, &ne) || !ne.Timeout() {
+					g.rerr = err // Read reports it once the queue drains
+				}
+				return
+			}
+		}
+	}(a.done)
+}
+
+// stopAside ends the reader, if one started, and waits for it: a read
+// deadline in the past wakes its read.
+func (g *guardConn) stopAside() {
+	a := &g.aside
+	a.mu.Lock()
+	a.stopped = true
+	done := a.done
+	a.mu.Unlock()
+	if done != nil {
+		a.stop.Store(true)
+		g.Conn.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		g.Conn.SetReadDeadline(time.Time{})
+	}
+	a.mu.Lock()
+	a.stopped, a.done = false, nil
+	a.mu.Unlock()
 }
 
 // overLimit ends a connection whose pending output broke its limit.

@@ -137,3 +137,101 @@ func TestOutput_ClientThatNeverReadsIsCutOffWithBoundedMemory(t *testing.T) {
 		t.Errorf("PING = %s", got)
 	}
 }
+
+// A client that writes its whole pipeline before it reads a reply (as
+// redis-py's pipeline does) gets every reply, however large the replies
+// and the pipeline, over TCP and over TLS: while a reply waits for the
+// client to read, the server goes on reading what the client sends, as
+// Redis's event loop does. Here the pipeline (24 MiB) and its replies (24
+// MiB) each outgrow both sockets' buffers; walkerd used to block in the
+// reply's write while the client blocked in its own, until the write stall
+// cut the connection.
+func TestOutput_PipelineSentWholeBeforeAnyReplyIsReadGetsEveryReply(t *testing.T) {
+	setWriteStall(t, 5*time.Second)
+	t.Run("tcp", func(t *testing.T) {
+		s := startServer(t, Config{})
+		sendWholeThenRead(t, dial(t, s.addr))
+	})
+	t.Run("tls", func(t *testing.T) {
+		_, addr, cfg, _ := startTLSServer(t, Config{})
+		c, _ := dialTLS(t, addr, cfg)
+		sendWholeThenRead(t, c)
+	})
+}
+
+func sendWholeThenRead(t *testing.T, c *conn) {
+	const pairs = 24
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, 1<<20) }
+	var in []byte
+	for i := range pairs {
+		k := []byte("k" + itoa(int64(i)))
+		in = append(in, encodeCommand([][]byte{[]byte("SET"), k, val(i)})...)
+		in = append(in, encodeCommand([][]byte{[]byte("GET"), k})...)
+	}
+	in = append(in, encodeCommand([][]byte{[]byte("PING")})...)
+	c.c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := c.c.Write(in); err != nil {
+		t.Fatalf("writing the pipeline: %v", err)
+	}
+	for i := range pairs {
+		if v, err := readValue(c); err != nil || format(v) != "+OK" {
+			t.Fatalf("SET %d: %.40s %v", i, format(v), err)
+		}
+		if v, err := readValue(c); err != nil || !bytes.Equal(v.Str, val(i)) {
+			t.Fatalf("GET %d: %d bytes, %v", i, len(v.Str), err)
+		}
+	}
+	if v, err := readValue(c); err != nil || format(v) != "+PONG" {
+		t.Fatalf("PING: %s %v", format(v), err)
+	}
+}
+
+// A client that takes part of its replies and then stops is cut off once
+// it has taken nothing for the stall time, within a tick (stallTick) of
+// it: not a whole stall time again for each write it took bytes of.
+// walkerd used to restart the stall after any progress, and cut such a
+// client off after up to three stall times.
+func TestOutput_ClientThatStopsReadingIsCutOffOneStallAfterItsLastRead(t *testing.T) {
+	const stall = 3 * time.Second
+	setWriteStall(t, stall)
+	s := startServer(t, Config{})
+	dial(t, s.addr).must(t, "SET", "big", strings.Repeat("v", 1<<20))
+	c := dial(t, s.addr)
+	if got := c.must(t, "PING"); got != "+PONG" {
+		t.Fatal(got)
+	}
+	var in []byte
+	for range 40 {
+		in = append(in, encodeCommand([][]byte{[]byte("GET"), []byte("big")})...)
+	}
+	c.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.c.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	// Take 8 MiB slowly, in small reads over two seconds, then stop.
+	buf := make([]byte, 64<<10)
+	for got := 0; got < 8<<20; {
+		n, err := c.c.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got, err)
+		}
+		got += n
+		time.Sleep(15 * time.Millisecond)
+	}
+	last := time.Now()
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Since(last) > 3*stall {
+			t.Fatalf("still connected %v after the client's last read", time.Since(last))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := time.Since(last); d < stall-100*time.Millisecond || d > stall+stallTick+500*time.Millisecond {
+		t.Errorf("cut off %v after the client's last read; the stall is %v, a tick %v", d, stall, stallTick)
+	}
+}
