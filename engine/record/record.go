@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"runtime"
 )
 
 // HeaderSize is the fixed length of a record's header.
@@ -208,14 +209,17 @@ func Decode(b []byte, maxLen int64) (Record, error) {
 
 // ChecksumUpdate extends a CRC32-C with more bytes.
 //
-// It sums 4 MiB at a time: one call over a 512 MB value runs for tens of
-// milliseconds in assembly the scheduler cannot preempt, and every
-// goroutine waiting for a garbage collection's stop-the-world waits for it
-// (raft's heartbeats among them).
+// It sums 4 MiB at a time and yields the processor (runtime.Gosched)
+// between: one call over a 512 MB value runs for tens of milliseconds in
+// assembly the scheduler cannot preempt, and a garbage collection's mark
+// ends only once every goroutine reaches a safe point, while every
+// goroutine that allocates waits for it (Raft's heartbeats among them; see
+// resp.AppendLarge in package internal/resp).
 func ChecksumUpdate(crc uint32, b []byte) uint32 {
 	for len(b) > 4<<20 {
 		crc = crc32.Update(crc, castagnoli, b[:4<<20])
 		b = b[4<<20:]
+		runtime.Gosched()
 	}
 	return crc32.Update(crc, castagnoli, b)
 }

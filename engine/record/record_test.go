@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash/crc32"
 	"math"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/walkerdb/walkerdb/engine/record"
@@ -334,5 +336,22 @@ func TestEncodeHeader_IsTheHeaderEncodeWrites(t *testing.T) {
 		if !bytes.Equal(h[:], b[:record.HeaderSize]) {
 			t.Fatalf("%s: EncodeHeader = %x, Encode's header = %x", c.name, h, b[:record.HeaderSize])
 		}
+	}
+}
+
+// ChecksumUpdate yields between the 4 MiB it sums: with one processor, a
+// goroutine made runnable before the sum runs before it ends (see
+// resp.AppendLarge's test).
+func TestChecksumUpdate_YieldsBetweenChunks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	v := make([]byte, 16<<20)
+	var ran atomic.Bool
+	go ran.Store(true)
+	got := record.ChecksumUpdate(0, v)
+	if !ran.Load() {
+		t.Error("ChecksumUpdate of 16 MiB never yielded the processor")
+	}
+	if want := crc32.Checksum(v, crc32.MakeTable(crc32.Castagnoli)); got != want {
+		t.Errorf("ChecksumUpdate = %08x, want %08x", got, want)
 	}
 }

@@ -2,6 +2,8 @@ package resp
 
 import (
 	"math"
+	"runtime"
+	"sync/atomic"
 	"testing"
 )
 
@@ -223,5 +225,25 @@ func TestAppendSimple_NeverBreaksTheFraming(t *testing.T) {
 	got := AppendSimple(nil, "a\rb\nc")
 	if string(got) != "+a b c\r\n" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// AppendLarge yields between the MiBs it copies: with one processor, a
+// goroutine made runnable before the copy runs before it ends. (A garbage
+// collection waits so for every goroutine: a copy that never yields holds
+// every allocating goroutine of the process until it ends.)
+func TestAppendLarge_YieldsBetweenMiBs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	v := make([]byte, 8<<20)
+	v[len(v)-1] = 7
+	dst := make([]byte, 0, len(v)) // no allocation, which could yield, in the copy
+	var ran atomic.Bool
+	go ran.Store(true)
+	out := AppendLarge(dst, v)
+	if !ran.Load() {
+		t.Error("AppendLarge of 8 MiB never yielded the processor")
+	}
+	if len(out) != len(v) || out[len(out)-1] != 7 {
+		t.Errorf("AppendLarge returned %d bytes", len(out))
 	}
 }

@@ -747,12 +747,14 @@ func (g *guardConn) bigAdvance(n int) {
 	if g.bigGot < (g.big.Len+1)/2 {
 		return
 	}
-	g.big.Buf = make([]byte, bigHead+g.big.Len+bigTail)
-	at := g.big.Off
+	// The copy goes a MiB at a time, yielding between (resp.AppendLarge):
+	// into fresh memory, it is the longest stretch without a safe point.
+	buf := make([]byte, g.big.Off, bigHead+g.big.Len+bigTail)
 	for i, p := range g.bigParts {
-		at += copy(g.big.Buf[at:], p)
+		buf = resp.AppendLarge(buf, p)
 		g.bigParts[i] = nil
 	}
+	g.big.Buf = buf[:cap(buf)]
 	g.bigParts = nil
 	if g.big.Len >= collectAfter {
 		// The pieces are garbage in small spans that the value's next
