@@ -30,9 +30,9 @@ import (
 //     math.MaxInt64 overflows its index arithmetic into a panic.
 //   - Limits are Redis's (networking.c processMultibulkBuffer): a count
 //     above INT_MAX, a bulk length above proto-max-bulk-len are refused
-//     with Redis's error reply and the connection is cut; a command above
-//     client-query-buffer-limit cuts the connection without a reply, as
-//     readQueryFromClient does (limits.go). "*0" and "*-1" (any count <= 0) are
+//     with Redis's error reply and the connection is cut; an argument
+//     above client-query-buffer-limit cuts the connection without a
+//     reply, as readQueryFromClient does (limits.go). "*0" and "*-1" (any count <= 0) are
 //     skipped without a reply, as Redis skips them.
 //   - A bulk of bigArgMin bytes or more is read straight into a buffer of
 //     its own, with spare bytes on both sides (command.Roomy), and redcon
@@ -151,7 +151,6 @@ type guardConn struct {
 	nul     bool   // the inline line holds a NUL: it never ends
 	args    int64  // arguments left in the current command
 	skip    int64  // bytes left to skip in gsBody
-	cmdSize int64  // bytes of the current command's arguments so far
 	failed  string // the error reply owed to the client
 	refused bool
 	// aside reads while a write waits for the client (write).
@@ -551,7 +550,7 @@ func (g *guardConn) scan(b []byte) {
 			return
 		case gsStart:
 			if b[i] == '*' {
-				g.state, g.line, g.cmdSize = gsCount, g.line[:0], 0
+				g.state, g.line = gsCount, g.line[:0]
 				from = i
 			} else {
 				g.state, g.line, g.nul = gsInline, g.line[:0], false
@@ -605,9 +604,11 @@ func (g *guardConn) scan(b []byte) {
 				g.fail()
 				return
 			}
-			g.cmdSize += n
-			if g.cmdSize > g.lim.maxQuery() {
-				// client-query-buffer-limit: closed without a reply.
+			if n > g.lim.maxQuery() {
+				// client-query-buffer-limit: closed without a reply. It
+				// bounds the bytes Redis holds unparsed, which is one
+				// argument of a command (networking.c keeps a large bulk
+				// alone in its query buffer), not the whole command.
 				g.failed, g.silent = "query buffer limit", true
 				g.hold, g.holdBytes = nil, 0
 				return

@@ -182,6 +182,14 @@ func TestLimits_QueryBufferLimitClosesTheClient(t *testing.T) {
 		if string(out) != "+OK\r\n+OK\r\n" {
 			t.Errorf("%s: a 512 KB command: %q", who, out)
 		}
+		// The limit is on the bytes not yet parsed, which Redis holds one
+		// large argument at a time: two arguments of 700 KB pass it.
+		v := bytes.Repeat([]byte("w"), 700<<10)
+		mset := encodeCommand([][]byte{[]byte("MSET"), []byte("q1"), v, []byte("q2"), v})
+		out, _ = talk(t, addr, append(mset, "*1\r\n$4\r\nQUIT\r\n"...), 10*time.Second)
+		if string(out) != "+OK\r\n+OK\r\n" {
+			t.Errorf("%s: MSET of two 700 KB values under a 1 MB query buffer limit: %q", who, out)
+		}
 	}
 }
 
