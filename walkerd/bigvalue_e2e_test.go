@@ -216,5 +216,14 @@ func TestE2E_A512MBValueOnOneNodeAndOnThree(t *testing.T) {
 		if l, err := c.Leader(10 * time.Second); err != nil || l != leader {
 			t.Fatalf("the leader changed: %v\n%s", err, c.Logs())
 		}
+		// The leader frames the forwarded entry again where it read it
+		// (command.Entry.FrameIn), not in a copy.
+		for _, n := range c.Nodes {
+			peak := peakRSS(t, n.Pid())
+			t.Logf("%s: peak RSS %d MB (%.2fx the value) after the SET through %s", n.ID, peak>>20, float64(peak)/bigSize, f.ID)
+			if peak > limit {
+				t.Errorf("%s: peak RSS %d MB after the SET through a follower, more than 3x the 512 MB value", n.ID, peak>>20)
+			}
+		}
 	})
 }

@@ -119,6 +119,38 @@ func (e *Entry) Encode() []byte {
 	return r.Buf[start:end:end]
 }
 
+// FrameIn readies e, decoded from r's argument, to be framed in place in
+// r's buffer by Encode, as a leader frames the entry a follower forwards
+// (WALKER.APPLY) without a second copy of its value: e's arguments of min
+// bytes or more that lie in the buffer join e.Room, and the other
+// arguments and the watched keys that lie there, which Encode may write
+// over, are copied.
+func (e *Entry) FrameIn(r Roomy, min int) {
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(r.Buf)))
+	hi := lo + uintptr(len(r.Buf))
+	in := func(a []byte) (int, bool) {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+		return int(p - lo), len(a) > 0 && p >= lo && p+uintptr(len(a)) <= hi
+	}
+	for _, c := range e.Cmds {
+		for j, a := range c {
+			off, ok := in(a)
+			switch {
+			case !ok:
+			case len(a) >= min:
+				e.Room = append(e.Room, Roomy{Buf: r.Buf, Off: off, Len: len(a)})
+			default:
+				c[j] = append([]byte(nil), a...)
+			}
+		}
+	}
+	for i := range e.Watches {
+		if _, ok := in(e.Watches[i].Key); ok {
+			e.Watches[i].Key = append([]byte(nil), e.Watches[i].Key...)
+		}
+	}
+}
+
 // roomy finds the largest argument of e that e.Room holds: its command
 // and argument numbers, or -1, -1.
 func (e *Entry) roomy() (ci, ai int, r Roomy) {

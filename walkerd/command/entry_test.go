@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestEntry_EncodeDecodeRoundTrip(t *testing.T) {
@@ -160,5 +161,56 @@ func TestEntry_EncodeFramesARoomyArgumentInPlace(t *testing.T) {
 		if aliases != tc.inPlace {
 			t.Fatalf("%s: encoded in the argument's buffer = %v, want %v", tc.name, aliases, tc.inPlace)
 		}
+	}
+}
+
+// An entry decoded from a forwarded entry's buffer (WALKER.APPLY) and
+// given a new clock is framed again in that buffer, around its large
+// argument, after FrameIn: the encoding is the plain one, it lies in the
+// buffer, and the entry's small arguments and watched keys, which lay in
+// the bytes the new frame overwrites, keep their values.
+func TestEntry_FrameInReframesAForwardedEntryInItsBuffer(t *testing.T) {
+	value := strings.Repeat("v", 5000)
+	orig := &Entry{NowMs: 1, DB: 3, User: "alice",
+		Cmds:    [][][]byte{cmd("SET", "a-key", "x"), cmd("SET", "big", value, "EX", "100")},
+		Watches: []Watch{{DB: 2, Key: []byte("watched"), Seq: 7}}}
+	enc := orig.Encode()
+	// As the guard reads it: spare room on both sides.
+	buf := make([]byte, 300+len(enc)+64)
+	copy(buf[300:], enc)
+	r := Roomy{Buf: buf, Off: 300, Len: len(enc)}
+
+	e, err := DecodeEntry(r.Arg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.NowMs = 1234567890123 // the leader's clock: a longer varint
+	e.User = "al"           // a shorter user moves the arguments after it
+	e.FrameIn(r, 1000)
+	if len(e.Room) != 1 || e.Room[0].Len != len(value) {
+		t.Fatalf("Room = %+v, want the value's place", e.Room)
+	}
+	plain := *e
+	plain.Room = nil
+	want := plain.Encode()
+	got := e.Encode()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("framed in place = %q..., want %q...", got[:40], want[:40])
+	}
+	lo, hi := unsafe.Pointer(&buf[0]), unsafe.Pointer(&buf[len(buf)-1])
+	if p := unsafe.Pointer(&got[0]); uintptr(p) < uintptr(lo) || uintptr(p) > uintptr(hi) {
+		t.Fatal("the encoding is not in the forwarded entry's buffer")
+	}
+	d, err := DecodeEntry(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NowMs != e.NowMs || string(d.Cmds[0][1]) != "a-key" || string(d.Cmds[1][1]) != "big" || string(d.Cmds[1][2]) != value ||
+		string(d.Watches[0].Key) != "watched" || d.User != "al" {
+		t.Fatalf("decoded %+v", d)
+	}
+	// The entry itself, which the leader's state machine applies.
+	if string(e.Cmds[0][1]) != "a-key" || string(e.Cmds[1][3]) != "EX" || string(e.Watches[0].Key) != "watched" {
+		t.Fatalf("the entry's small arguments changed under the new frame: %q %q %q", e.Cmds[0][1], e.Cmds[1][3], e.Watches[0].Key)
 	}
 }

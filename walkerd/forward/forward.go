@@ -50,7 +50,8 @@ type Options struct {
 	TLS *tls.Config
 	// DialTimeout bounds connecting. Zero: 2 s.
 	DialTimeout time.Duration
-	// CallTimeout bounds waiting for a reply. Zero: 30 s.
+	// CallTimeout bounds waiting for a reply, plus a second for every
+	// 16 MiB a call carries (callTimeout). Zero: 30 s.
 	CallTimeout time.Duration
 	// LocalIP, if set, is the source address of every connection: walkerd
 	// dials from the IP it serves on, so the leader (or a fault-injecting
@@ -91,19 +92,33 @@ func (p *Pool) Do(addr string, args [][]byte) ([]byte, error) {
 	if err != nil {
 		return nil, notSent{err}
 	}
-	raw, err := c.do(args, p.opts.CallTimeout)
+	timeout := p.callTimeout(args)
+	raw, err := c.do(args, timeout)
 	if errors.Is(err, errUnsent) {
 		// The connection died before the call was written (the leader
 		// closed it): nothing was sent, so a fresh connection may carry it.
 		if c, err = p.conn(addr); err != nil {
 			return nil, notSent{err}
 		}
-		raw, err = c.do(args, p.opts.CallTimeout)
+		raw, err = c.do(args, timeout)
 	}
 	if errors.Is(err, errUnsent) {
 		return nil, notSent{err}
 	}
 	return raw, err
+}
+
+// callTimeout is how long a call waits for its reply once sent: the
+// pool's CallTimeout, and a second more for every 16 MiB the call
+// carries, which the leader logs, replicates to a quorum (each follower
+// fetching the bytes and syncing them) and applies before it replies. A
+// 512 MB SET forwarded on a loaded 2-core machine took more than 30 s.
+func (p *Pool) callTimeout(args [][]byte) time.Duration {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	return p.opts.CallTimeout + time.Duration(n>>24)*time.Second
 }
 
 // Stream sends args to addr on a connection of its own, which it closes

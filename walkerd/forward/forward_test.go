@@ -327,3 +327,26 @@ func TestPool_AWriteCutOffFailsTheCall(t *testing.T) {
 		t.Fatal("Do still waiting 10 s after the leader hung up (call timeout 2 s)")
 	}
 }
+
+// A call waits the pool's CallTimeout for its reply, and a second more for
+// every 16 MiB it carries: a slow reply to a large call arrives, the same
+// reply to a small call is given up on.
+func TestPool_ALargeCallWaitsLongerForItsReply(t *testing.T) {
+	link := linkAnswerer(nil)
+	addr := harness.FakeRESP(t, func(args []string) string {
+		if reply, ok := link(args); ok {
+			return reply
+		}
+		time.Sleep(700 * time.Millisecond) // the leader logs and replicates
+		return "+OK\r\n"
+	})
+	p := New(Options{ConnsPerAddr: 1, CallTimeout: 200 * time.Millisecond})
+	defer p.Close()
+	if _, err := p.Do(addr, [][]byte{[]byte("SET"), []byte("k"), []byte("small")}); err == nil {
+		t.Fatal("a small call got a reply 700 ms late with a 200 ms timeout")
+	}
+	raw, err := p.Do(addr, [][]byte{[]byte("SET"), []byte("k"), make([]byte, 16<<20)})
+	if err != nil || string(raw) != "+OK\r\n" {
+		t.Fatalf("a 16 MiB call: %q %v, want its reply", raw, err)
+	}
+}

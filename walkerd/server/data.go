@@ -289,6 +289,11 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 		c.fail(err)
 		return
 	}
+	if len(c.room) == 1 {
+		// A large entry, read into a buffer of its own (guard.go): the log
+		// entry is framed around its value where it lies.
+		e.FrameIn(c.room[0], bigArgMin)
+	}
 	if msg := s.checkForwarded(c, string(args[2]), e.Cmds); msg != "" {
 		c.bulk(command.EncodeResult(&command.Result{Error: msg}))
 		return

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,11 +126,16 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	// allocated before Go's collector, paced by heap growth, freed them:
 	// collect once the entries are applied, so that a reader of the new
 	// value reuses the file's bytes' memory, and again after the commit
-	// (as the server does after a large command, collectAfter).
+	// (as the server does after a large command, collectAfter). Both
+	// collections give the freed pages back to the system at once
+	// (debug.FreeOSMemory): the batch's copy and a reader's buffer are not
+	// the file's bytes' size, so they need not fit in their span, and Go's
+	// scavenger returns pages over seconds, while the pages count in the
+	// process's resident set.
 	big := false
 	defer func() {
 		if big {
-			runtime.GC()
+			debug.FreeOSMemory()
 		}
 	}()
 	last, n, only := applied, 0, -1
@@ -174,7 +179,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		return out
 	}
 	if big {
-		runtime.GC()
+		debug.FreeOSMemory()
 	}
 	if err := a.Commit(); err != nil {
 		if n == 1 && command.Deterministic(err) {
