@@ -65,6 +65,16 @@ package store
 //
 // No state is lost in any of these: the log store's entry, which names
 // its file, is written after the file and deleted before it.
+//
+// Bound. raft keeps entries by count (TrailingLogs), so the files are
+// also bounded in bytes (Config.BigEntriesMaxBytes, 2 GiB): past the
+// bound, the node takes a snapshot and deletes the files of the entries
+// before the snapshot's index, oldest first, down to half the bound
+// (trimBig, evictBefore). Such an entry stays in the log, but GetLog
+// answers raft.ErrLogNotFound for it, as for a compacted one, so a
+// follower that needs it gets the snapshot instead; the entry at the
+// snapshot's index keeps its file, since raft reads the log's last entry
+// when it starts.
 
 import (
 	"cmp"
@@ -168,6 +178,12 @@ type bigEntries struct {
 
 	mu    sync.Mutex
 	files []bigFile // every file in dir, sorted by index then term
+	// sizes holds each listed file's size, bytes their sum. Past
+	// maxBytes, StoreLogs signals over, and the store trims (trimBig).
+	sizes    map[bigFile]int64
+	bytes    int64
+	maxBytes int64
+	over     chan struct{}
 	// held maps the ids of references this node proposed as leader to
 	// the encodings they stand for, until raft has stored them (hold).
 	held map[[16]byte][]byte
@@ -186,7 +202,8 @@ type bigEntries struct {
 // fsync and a directory fsync follow each write when mode is SyncAlways.
 func openBigEntries(st logStore, raftDir string, mode engine.SyncMode, log *slog.Logger) (*bigEntries, error) {
 	b := &bigEntries{logStore: st, dir: filepath.Join(raftDir, bigEntryDir), sync: mode == engine.SyncAlways,
-		held: make(map[[16]byte][]byte)}
+		held: make(map[[16]byte][]byte), sizes: make(map[bigFile]int64), maxBytes: bigEntriesMaxBytes,
+		over: make(chan struct{}, 1)}
 	if _, err := os.Stat(b.dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.Mkdir(b.dir, 0o755); err != nil {
 			return nil, err
@@ -222,7 +239,13 @@ func openBigEntries(st logStore, raftDir string, mode engine.SyncMode, log *slog
 				return nil, fmt.Errorf("raft log entry %d: %w", f.index, err)
 			}
 			if _, ref := parseBigRef(&raw); err == nil && ref && raw.Term == f.term {
+				info, err := e.Info()
+				if err != nil {
+					return nil, err
+				}
 				b.files = append(b.files, f)
+				b.sizes[f] = info.Size()
+				b.bytes += info.Size()
 				continue
 			}
 		}
@@ -325,6 +348,7 @@ func (b *bigEntries) StoreLog(l *raft.Log) error { return b.StoreLogs([]*raft.Lo
 // after a timeout) keeps the file it has.
 func (b *bigEntries) StoreLogs(logs []*raft.Log) error {
 	var written []bigFile
+	var sizes []int64
 	for _, l := range logs {
 		ref, ok := parseBigRef(l)
 		if !ok {
@@ -349,6 +373,7 @@ func (b *bigEntries) StoreLogs(logs []*raft.Log) error {
 			return fmt.Errorf("raft log entry %d: %w", l.Index, err)
 		}
 		written = append(written, f)
+		sizes = append(sizes, int64(ref.size))
 	}
 	if written == nil {
 		return b.logStore.StoreLogs(logs)
@@ -360,22 +385,33 @@ func (b *bigEntries) StoreLogs(logs []*raft.Log) error {
 	// Listed before the entries are stored: GetLog answers for an entry
 	// whose file is not listed that it was deleted.
 	b.mu.Lock()
-	for _, f := range written {
-		if i, found := slices.BinarySearchFunc(b.files, f, cmpBigFile); !found {
-			b.files = slices.Insert(b.files, i, f)
+	for i, f := range written {
+		if at, found := slices.BinarySearchFunc(b.files, f, cmpBigFile); !found {
+			b.files = slices.Insert(b.files, at, f)
+			b.sizes[f] = sizes[i]
+			b.bytes += sizes[i]
 		}
 	}
+	over := b.bytes > b.maxBytes
 	b.mu.Unlock()
 	if err := b.logStore.StoreLogs(logs); err != nil {
 		b.mu.Lock()
 		for _, f := range written {
 			if i, found := slices.BinarySearchFunc(b.files, f, cmpBigFile); found {
 				b.files = slices.Delete(b.files, i, i+1)
+				b.bytes -= b.sizes[f]
+				delete(b.sizes, f)
 			}
 		}
 		b.mu.Unlock()
 		b.forget(written)
 		return err
+	}
+	if over {
+		select {
+		case b.over <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
@@ -510,11 +546,79 @@ func (b *bigEntries) DeleteRange(min, max uint64) error {
 			errs = append(errs, err)
 			b.files[keep] = f
 			keep++
+			continue
 		}
+		b.bytes -= b.sizes[f]
+		delete(b.sizes, f)
 	}
 	b.files = slices.Delete(b.files, keep, hi)
 	return errors.Join(errs...)
 }
 
+// bigEntriesMaxBytes bounds the bytes of the files of large entries
+// before the store trims them (trimBig). raft keeps entries by count
+// (TrailingLogs, 10,240 by default), so without a bound in bytes the
+// files of the entries a snapshot already covers would grow to thousands
+// of values: 10 GB for 10,240 SETs of 1 MiB.
+const bigEntriesMaxBytes = 2 << 30
+
+// evictBefore deletes the files of the entries before index, oldest first,
+// until the files left take at most half of maxBytes, and reports how many
+// it deleted and their bytes. The caller passes a snapshot's index: the
+// entries it covers are neither applied again nor needed by this node,
+// and GetLog answers raft.ErrLogNotFound for them from now on, so that
+// raft sends a follower that needs them the snapshot instead. The entry at
+// the snapshot's own index keeps its file: raft reads the log's last
+// entry when it starts, and the log may end there.
+func (b *bigEntries) evictBefore(index uint64) (n int, freed int64, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keep := 0
+	for i, f := range b.files {
+		if f.index >= index || b.bytes <= b.maxBytes/2 {
+			keep += copy(b.files[keep:], b.files[i:])
+			break
+		}
+		if rerr := os.Remove(filepath.Join(b.dir, f.name())); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = rerr
+			keep += copy(b.files[keep:], b.files[i:])
+			break
+		}
+		n++
+		freed += b.sizes[f]
+		b.bytes -= b.sizes[f]
+		delete(b.sizes, f)
+	}
+	clear(b.files[keep:])
+	b.files = b.files[:keep]
+	return n, freed, err
+}
+
 // Close closes the log store.
 func (b *bigEntries) Close() error { return b.logStore.Close() }
+
+// trimBig keeps the files of large entries under bigEntriesMaxBytes: when
+// StoreLogs finds them over it, it takes a snapshot (raft.Snapshot: the
+// engine's checkpoint, which links files rather than copying them), then
+// deletes the files of the entries the snapshot covers, oldest first.
+func (s *Store) trimBig() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-s.big.over:
+		}
+		err := s.raft.Snapshot().Error()
+		if err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+			s.log.Warn("a snapshot to trim the files of large log entries failed", "err", err)
+			continue
+		}
+		index, _ := strconv.ParseUint(s.raft.Stats()["last_snapshot_index"], 10, 64)
+		n, freed, err := s.big.evictBefore(index)
+		if n > 0 || err != nil {
+			s.log.Info("trimmed the files of large log entries a snapshot covers", "files", n, "bytes", freed,
+				"snapshot_index", index, "err", err)
+		}
+	}
+}

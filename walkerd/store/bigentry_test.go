@@ -925,3 +925,82 @@ func TestBigEntries_ANodeThatJoinsLaterGetsALargeSet(t *testing.T) {
 		})
 	}
 }
+
+// bigDirBytes is the bytes of the files in a node's bigentries directory.
+func bigDirBytes(t *testing.T, raftDir string) int64 {
+	t.Helper()
+	var n int64
+	for _, name := range bigFileNames(t, raftDir) {
+		fi, err := os.Stat(filepath.Join(raftDir, bigEntryDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+// The files of large entries are bounded in bytes, not only by raft's
+// count of trailing entries: three nodes keeping 10,240 trailing entries
+// and 8 MiB of files take twelve 2 MiB SETs; each node snapshots and
+// deletes the files the snapshot covers until they are under the bound;
+// every value is on every node; a node restarted afterwards opens its log
+// (whose last entry's file it kept) and has every value; and a node that
+// joins afterwards gets them from a snapshot.
+func TestBigEntries_TheFilesStayUnderABoundInBytes(t *testing.T) {
+	const bound = 8 << 20
+	p := newProbes()
+	bf := &blobFetch{p: p, calls: map[string][]string{}}
+	tweak := func(c *Config) {
+		bf.tweak(c)
+		c.BigEntriesMaxBytes = bound
+		c.TrailingLogs = 10240
+	}
+	nodes := joinAll(t, p, []string{"n1", "n2", "n3"}, tweak)
+	vals := make([][]byte, 12)
+	for i := range vals {
+		vals[i] = pattern(2<<20, byte(i))
+		if _, err := nodes[0].Apply(bigSet("k"+strconv.Itoa(i), vals[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range nodes {
+		for i, v := range vals {
+			waitBig(t, s, "k"+strconv.Itoa(i), v)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for bigDirBytes(t, s.cfg.RaftDir) > bound {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d bytes of large entries' files, over the %d bound", s.cfg.ID, bigDirBytes(t, s.cfg.RaftDir), bound)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := len(bigFileNames(t, s.cfg.RaftDir)); n == 0 || n >= len(vals) {
+			t.Fatalf("%s: %d files of the %d entries", s.cfg.ID, n, len(vals))
+		}
+	}
+
+	// A follower restarted: raft reads its log's last entry, and the
+	// engine has every value.
+	f := nodes[2]
+	cfg := f.cfg
+	closeOnce(f)
+	again, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("reopening %s: %v", cfg.ID, err)
+	}
+	t.Cleanup(func() { closeOnce(again) })
+	for i, v := range vals {
+		waitBig(t, again, "k"+strconv.Itoa(i), v)
+	}
+
+	// A node that joins now needs entries whose files are gone: it gets a
+	// snapshot.
+	late := openMember(t, p, "n4", false, tweak)
+	if err := nodes[0].Join("n4", late.cfg.RaftAddr, late.cfg.RESPAddr); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range vals {
+		waitBig(t, late, "k"+strconv.Itoa(i), v)
+	}
+}

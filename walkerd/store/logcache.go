@@ -13,8 +13,9 @@ import (
 // ring Consul puts in front of its log store, with one change: an entry
 // larger than logCacheMaxEntry is not kept, so that a few large values
 // cannot pin hundreds of megabytes (the ring holds logCacheSize entries
-// whatever their size). Those are read back from the store, once per
-// follower.
+// whatever their size), nor is the reference to a large entry's file
+// (bigentry.go), which is found only while the file is kept. Those are
+// read back from the store, once per follower.
 type logCache struct {
 	raft.LogStore
 	mu   sync.RWMutex
@@ -57,10 +58,13 @@ func (c *logCache) StoreLogs(logs []*raft.Log) error {
 	c.mu.Lock()
 	for _, l := range logs {
 		slot := &c.ring[l.Index%logCacheSize]
-		if len(l.Data) <= logCacheMaxEntry {
+		if _, big := parseBigRef(l); len(l.Data) <= logCacheMaxEntry && !big {
 			*slot = l
 		} else {
-			*slot = nil // read back from the store; frees the slot's older entry
+			// Read back from the store, which frees the slot's older
+			// entry; and a large entry's reference answers only while
+			// its file is kept (bigEntries.GetLog, evictBefore).
+			*slot = nil
 		}
 	}
 	c.mu.Unlock()

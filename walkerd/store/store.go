@@ -84,6 +84,10 @@ type Config struct {
 	// fetches a large entry's bytes from the leader with it (WALKER.BLOB,
 	// bigentry.go). nil: a follower cannot take entries of 1 MiB or more.
 	Fetch func(addr string, args [][]byte, read func(*bufio.Reader) error) error
+	// BigEntriesMaxBytes bounds the files of large log entries
+	// (bigentry.go): past it, the node takes a snapshot and deletes the
+	// files of the entries it covers. Zero: 2 GiB.
+	BigEntriesMaxBytes int64
 	// JoinRESP is the RESP address this node joined the cluster through
 	// (--join), the last place it fetches a large entry's bytes from: a
 	// node that has just joined knows no other member until it applies
@@ -173,6 +177,9 @@ func Open(cfg Config) (*Store, error) {
 	s.big = ls.(*bigEntries)
 	s.big.fetch = s.fetchBig
 	s.big.self = cfg.RESPAddr
+	if cfg.BigEntriesMaxBytes > 0 {
+		s.big.maxBytes = cfg.BigEntriesMaxBytes
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.RaftDir, 2, hlog)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot store: %w", err)
@@ -253,9 +260,10 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.startMembership() // promote.go: promotes non-voters while leading
 	s.observeRaft()     // promote.go: leader changes, heartbeats
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.watchLeadership()
 	go s.watchReady(rlog)
+	go s.trimBig()
 	ok = true
 	return s, nil
 }
