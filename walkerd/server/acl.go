@@ -109,8 +109,10 @@ func (s *Server) users() *aclView {
 // closeRevoked closes, once the users changed, the connections of users
 // that were deleted, as ACL DELUSER frees them in Redis, and those
 // subscribed to a channel, pattern or shard channel their user may no
-// longer subscribe to, as ACL SETUSER does (ACLKillPubsubClientsIfNeeded).
-// Other nodes' links carry no user of their own and stay.
+// longer subscribe to, as ACL SETUSER does (ACLKillPubsubClientsIfNeeded),
+// and takes them off their channels at once. The node that ran the change
+// calls it before it replies (updateUsers), every node when it sees the
+// change (users). Other nodes' links carry no user of their own and stay.
 func (s *Server) closeRevoked(set *acl.Set) {
 	for _, k := range s.clients() {
 		if k.nodeLink.Load() {
@@ -122,6 +124,7 @@ func (s *Server) closeRevoked(set *acl.Set) {
 		}
 		k.killed.Store(true)
 		k.conn.NetConn().Close()
+		s.pubsubGone(k) // its channels now, not when its handler sees the close
 	}
 }
 
@@ -449,6 +452,9 @@ func (s *Server) updateUsers(c *client, change func(set *acl.Set) (*acl.Set, str
 				return msg
 			}
 			s.awaitUsers(v.stored, enc, deadline)
+			// As Redis, before the reply: a subscriber to what its user
+			// lost is gone, and hears nothing published after it.
+			s.closeRevoked(s.users().set)
 			return ""
 		}
 		return res.Error

@@ -290,11 +290,12 @@ func (c *client) pushOutput() bool {
 
 // pubsubGone forgets a closed connection.
 func (s *Server) pubsubGone(c *client) {
+	s.ps.mu.Lock()
 	st := c.ps
 	if st == nil {
+		s.ps.mu.Unlock()
 		return
 	}
-	s.ps.mu.Lock()
 	for ch := range st.channels {
 		delSub(s.ps.channels, ch, c)
 	}
