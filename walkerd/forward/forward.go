@@ -297,11 +297,7 @@ func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
 		c.wmu.Unlock()
 		return nil, fmt.Errorf("%w (%w)", c.err(), errUnsent)
 	}
-	c.buf = resp.AppendCommand(c.buf[:0], args)
-	_, err := c.w.Write(c.buf)
-	if cap(c.buf) > 1<<20 {
-		c.buf = nil // a forwarded 512 MB SET is not kept for the next call
-	}
+	err := c.writeCommand(args)
 	queued := err == nil
 	if queued {
 		c.pending <- cl
@@ -328,6 +324,30 @@ func (c *conn) do(args [][]byte, timeout time.Duration) ([]byte, error) {
 		<-cl.done
 		return cl.reply, cl.err
 	}
+}
+
+// writeCommand writes args to c.w as a RESP command, through c.buf but
+// for an argument of 1 MiB or more, which bufio.Writer passes to the
+// socket from where it lies: a forwarded 512 MB SET is not copied.
+func (c *conn) writeCommand(args [][]byte) error {
+	b := resp.AppendArray(c.buf[:0], len(args))
+	for _, a := range args {
+		if len(a) < 1<<20 {
+			b = resp.AppendBulk(b, a)
+			continue
+		}
+		b = resp.AppendBulkHeader(b, len(a))
+		if _, err := c.w.Write(b); err != nil {
+			return err
+		}
+		if _, err := c.w.Write(a); err != nil {
+			return err
+		}
+		b = append(b[:0], '\r', '\n')
+	}
+	_, err := c.w.Write(b)
+	c.buf = b[:0]
+	return err
 }
 
 func (c *conn) readLoop(r *bufio.Reader) {

@@ -345,8 +345,9 @@ func TestPool_ALargeCallWaitsLongerForItsReply(t *testing.T) {
 	if _, err := p.Do(addr, [][]byte{[]byte("SET"), []byte("k"), []byte("small")}); err == nil {
 		t.Fatal("a small call got a reply 700 ms late with a 200 ms timeout")
 	}
-	raw, err := p.Do(addr, [][]byte{[]byte("SET"), []byte("k"), make([]byte, 16<<20)})
+	// 48 MiB: 3 s more, well past the 700 ms and the reading of the call.
+	raw, err := p.Do(addr, [][]byte{[]byte("SET"), []byte("k"), make([]byte, 48<<20)})
 	if err != nil || string(raw) != "+OK\r\n" {
-		t.Fatalf("a 16 MiB call: %q %v, want its reply", raw, err)
+		t.Fatalf("a 48 MiB call: %q %v, want its reply", raw, err)
 	}
 }
