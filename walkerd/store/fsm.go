@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -167,6 +166,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 					}
 				}
 			}
+			e.Room = nil
 		}
 		if err != nil {
 			// The engine failed for reasons of its own. Answering an error
@@ -230,14 +230,10 @@ func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
 		e, err := command.DecodeEntry(data)
 		if err == nil {
 			// The arguments alias data; what outlives the batch (the keys
-			// a notification names) must not keep all of it alive.
-			for _, c := range e.Cmds {
-				for i, a := range c {
-					if len(a) < bigEntryMin {
-						c[i] = bytes.Clone(a)
-					}
-				}
-			}
+			// a notification names) must not keep all of it alive: the
+			// small ones are copied, the large ones stay in data, which
+			// is this state machine's own (Room).
+			e.FrameIn(command.Roomy{Buf: data, Len: len(data)}, bigEntryMin)
 		}
 		return e, err
 	}
