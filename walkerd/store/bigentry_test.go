@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -926,6 +927,32 @@ func TestBigEntries_ANodeThatJoinsLaterGetsALargeSet(t *testing.T) {
 	}
 }
 
+// applyOnLeader applies e on whichever of nodes leads, trying again
+// while none does (an election on a loaded machine), for up to 20 s. A
+// write whose outcome is unknown fails the test.
+func applyOnLeader(t *testing.T, nodes []*Store, e *command.Entry) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, s := range nodes {
+			if s.raft.State() != raft.Leader {
+				continue
+			}
+			_, err := s.Apply(e)
+			var nl *backend.NotLeaderError
+			if err == nil {
+				return
+			} else if !errors.As(err, &nl) {
+				t.Fatalf("%s: %v", s.cfg.ID, err)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no leader took the write for 20 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // bigDirBytes is the bytes of the files in a node's bigentries directory.
 func bigDirBytes(t *testing.T, raftDir string) int64 {
 	t.Helper()
@@ -960,9 +987,7 @@ func TestBigEntries_TheFilesStayUnderABoundInBytes(t *testing.T) {
 	vals := make([][]byte, 12)
 	for i := range vals {
 		vals[i] = pattern(2<<20, byte(i))
-		if _, err := nodes[0].Apply(bigSet("k"+strconv.Itoa(i), vals[i])); err != nil {
-			t.Fatal(err)
-		}
+		applyOnLeader(t, nodes, bigSet("k"+strconv.Itoa(i), vals[i]))
 	}
 	for _, s := range nodes {
 		for i, v := range vals {
@@ -983,6 +1008,9 @@ func TestBigEntries_TheFilesStayUnderABoundInBytes(t *testing.T) {
 	// A follower restarted: raft reads its log's last entry, and the
 	// engine has every value.
 	f := nodes[2]
+	if f.raft.State() == raft.Leader {
+		f = nodes[1]
+	}
 	cfg := f.cfg
 	closeOnce(f)
 	again, err := Open(cfg)
@@ -997,8 +1025,17 @@ func TestBigEntries_TheFilesStayUnderABoundInBytes(t *testing.T) {
 	// A node that joins now needs entries whose files are gone: it gets a
 	// snapshot.
 	late := openMember(t, p, "n4", false, tweak)
-	if err := nodes[0].Join("n4", late.cfg.RaftAddr, late.cfg.RESPAddr); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for joined := false; !joined; {
+		for _, s := range append(nodes, again) {
+			if s != f && s.raft.State() == raft.Leader {
+				joined = s.Join("n4", late.cfg.RaftAddr, late.cfg.RESPAddr) == nil
+			}
+		}
+		if !joined && time.Now().After(deadline) {
+			t.Fatal("no leader took n4's JOIN for 20 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for i, v := range vals {
 		waitBig(t, late, "k"+strconv.Itoa(i), v)
