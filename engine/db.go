@@ -434,12 +434,12 @@ func (db *DB) Exists(key []byte) (bool, error) {
 // get reads key as of now (Unix ms; 0: the clock, read only if the record
 // expires). The caller holds mu.
 func (db *DB) get(key []byte, now int64) ([]byte, int64, error) {
-	loc, exact, ok := db.kd.Lookup(key)
+	loc, size, exact, ok := db.kd.LookupSize(key)
 	if !ok {
 		return nil, 0, ErrNotFound
 	}
 	s := db.segs[loc.Segment()]
-	v, exp, err := s.readValue(loc.Offset(), key)
+	v, exp, err := s.readValueSized(loc.Offset(), size, key)
 	if err != nil {
 		if !exact && s.holdsOtherKey(loc.Offset(), key) {
 			return nil, 0, ErrNotFound // a stranger with key's fingerprint

@@ -4,9 +4,7 @@ go 1.26
 
 require (
 	github.com/google/flatbuffers v25.12.19+incompatible
-	github.com/tidwall/btree v1.7.0
 	github.com/walkerdb/walkerdb/fbs v0.0.0
-	golang.org/x/exp v0.0.0-20250106191152-7588d65b2ba8
 	golang.org/x/sys v0.30.0
 )
 

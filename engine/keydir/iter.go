@@ -1,7 +1,5 @@
 package keydir
 
-import "github.com/tidwall/btree"
-
 // Iter walks the live keys of a Keydir in byte order, forward or back,
 // without changing the Keydir: any number of Iters may run at once, and
 // beside Get, as long as nothing writes to the Keydir meanwhile (the
@@ -34,7 +32,7 @@ type Iter struct {
 	// The cursors lie past the current key in the direction of travel:
 	// after it when dir > 0, before it when dir < 0.
 	tree blockCursor
-	pend cursor
+	pend blockCursor
 	dir  int8
 
 	pos iterPos
@@ -58,9 +56,7 @@ const (
 func (k *Keydir) NewIter(lower, upper []byte) *Iter {
 	it := &Iter{k: k, lower: string(lower), upper: string(upper), hasUpper: upper != nil}
 	it.tree.o, it.tree.a = &k.ord, &k.arena
-	// Iter, unlike IterMut, copies no node, and with NoLocks takes no lock:
-	// it only reads (btreeg.go, v1.7.0).
-	it.pend.it = k.pending.Iter()
+	it.pend.o, it.pend.a = &k.pending, &k.arena
 	return it
 }
 
@@ -131,47 +127,6 @@ func (c *blockCursor) step(key string, dir int8) {
 		c.next()
 	} else {
 		c.prev()
-	}
-}
-
-// cursor is the pending tree's iterator and whether it holds an item. Once
-// a move has failed it is only ever sought again: btree's own turning
-// round at the ends steps one item too far.
-type cursor struct {
-	it btree.IterG[pend]
-	ok bool
-}
-
-func (c *cursor) item() string { return c.it.Item().key }
-
-func (c *cursor) seekGE(key string) { c.ok = c.it.Seek(pend{key: key}) }
-
-func (c *cursor) seekGT(key string) {
-	c.ok = c.it.Seek(pend{key: key})
-	if c.ok && c.item() == key {
-		c.ok = c.it.Next()
-	}
-}
-
-func (c *cursor) seekLT(key string) {
-	if c.it.Seek(pend{key: key}) {
-		c.ok = c.it.Prev()
-	} else {
-		c.ok = c.it.Last() // every item is < key, or there is none
-	}
-}
-
-func (c *cursor) last() { c.ok = c.it.Last() }
-
-// step moves c past key, if c is at it, in direction dir.
-func (c *cursor) step(key string, dir int8) {
-	if !c.ok || c.item() != key {
-		return
-	}
-	if dir > 0 {
-		c.ok = c.it.Next()
-	} else {
-		c.ok = c.it.Prev()
 	}
 }
 
@@ -276,9 +231,9 @@ func (it *Iter) Prev() bool {
 // blocks' one.
 func (it *Iter) candidate(dir int8) (string, keyRef, bool) {
 	if it.pend.ok {
-		p := it.pend.it.Item()
-		if !it.tree.ok || (dir > 0 && p.key <= it.tree.item()) || (dir < 0 && p.key >= it.tree.item()) {
-			return p.key, p.ref, true
+		p := it.pend.item()
+		if !it.tree.ok || (dir > 0 && p <= it.tree.item()) || (dir < 0 && p >= it.tree.item()) {
+			return p, it.pend.ref(), true
 		}
 	}
 	if it.tree.ok {
@@ -326,6 +281,5 @@ func (it *Iter) prev() bool {
 // Close releases the Iter's cursors. It holds nothing else; an Iter that
 // is never closed costs nothing but its memory. It is unusable after.
 func (it *Iter) Close() {
-	it.pend.it.Release()
 	it.tree.ok, it.pend.ok, it.pos = false, false, unpositioned
 }

@@ -152,7 +152,7 @@ func TestIter_MatchesAModelThroughPutsDeletesReaddsAndSyncs(t *testing.T) {
 		}
 		slices.Sort(c.keys)
 		it := d.NewIter(lower, upper)
-		checkIter(t, r, it, c, model, fmt.Sprintf("op %d, bounds [%q, %q), %d pending, %d removed", i, lower, upper, d.pending.Len(), len(d.removed)))
+		checkIter(t, r, it, c, model, fmt.Sprintf("op %d, bounds [%q, %q), %d pending, %d removed", i, lower, upper, d.pending.n, len(d.removed)))
 		it.Close()
 	}
 }
@@ -255,8 +255,8 @@ func TestIter_ManyAtOnceChangeNothing(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if d.pending.Len() != 1000 || len(d.removed) == 0 {
-		t.Fatalf("iterating changed the lists: %d pending, %d removed", d.pending.Len(), len(d.removed))
+	if d.pending.n != 1000 || len(d.removed) == 0 {
+		t.Fatalf("iterating changed the lists: %d pending, %d removed", d.pending.n, len(d.removed))
 	}
 }
 
@@ -273,8 +273,8 @@ func benchKeydir(b *testing.B, pending int) *Keydir {
 	for i := range pending {
 		d.Put(fmt.Appendf(nil, "key:%012d", r.Int64N(1e12)), Loc(i+1), 10)
 	}
-	if d.pending.Len() != pending {
-		b.Fatalf("%d pending, want %d", d.pending.Len(), pending)
+	if d.pending.n != pending {
+		b.Fatalf("%d pending, want %d", d.pending.n, pending)
 	}
 	return d
 }
@@ -303,7 +303,7 @@ func BenchmarkNewIter(b *testing.B) {
 }
 
 // BenchmarkPutNew is the cost of a Put of a key new to a million-key
-// Keydir, its share of Sync included: what keeping pending keys in a tree
+// Keydir, its share of Sync included: what keeping pending keys sorted
 // (for Iter) costs writes. Keys arrive in random order or ascending.
 func BenchmarkPutNew(b *testing.B) {
 	for _, order := range []string{"random", "ascending"} {

@@ -391,3 +391,61 @@ func appendPackedRefs(blocks [][]keyRef, refs []keyRef) [][]keyRef {
 	}
 	return blocks
 }
+
+// insert puts r, whose key is key, in its place, one key at a time: the
+// Keydir's pending keys (Keydir.pending) are an order of their own. A key
+// already there takes the new ref (a key deleted and added again since
+// the last Sync). Keys past the last one append, so keys that arrive in
+// key order fill blocks completely; a full block elsewhere splits in two.
+//
+// A pending key's entry is among the last written to the arena, so the
+// comparisons of the two binary searches mostly read cached memory (see
+// the package doc for what the B-tree of strings it replaces cost).
+func (o *order) insert(a *arena, key string, r keyRef) {
+	nb := len(o.blocks)
+	if nb == 0 {
+		o.blocks = append(o.blocks, newBlock(r))
+		o.n++
+		return
+	}
+	last := o.blocks[nb-1]
+	if a.key(last[len(last)-1]) < key {
+		if len(last) < blockCap {
+			o.blocks[nb-1] = append(last, r)
+		} else {
+			o.blocks = append(o.blocks, newBlock(r))
+		}
+		o.n++
+		return
+	}
+	bi := max(o.blockFor(a, key), 0)
+	blk := o.blocks[bi]
+	pos := searchBlock(a, blk, key)
+	if pos < len(blk) && a.key(blk[pos]) == key {
+		blk[pos] = r
+		return
+	}
+	o.n++
+	if len(blk) == blockCap {
+		half := newBlock(blk[blockCap/2:]...)
+		blk = blk[:blockCap/2]
+		o.blocks[bi] = blk
+		o.blocks = slices.Insert(o.blocks, bi+1, half)
+		if pos > len(blk) {
+			bi, pos, blk = bi+1, pos-len(blk), half
+		}
+	}
+	blk = append(blk, 0)
+	copy(blk[pos+1:], blk[pos:])
+	blk[pos] = r
+	o.blocks[bi] = blk
+}
+
+// reset empties o, keeping its directory of blocks for reuse.
+func (o *order) reset() {
+	clear(o.blocks) // no stale block kept alive
+	o.blocks = o.blocks[:0]
+	o.n = 0
+	o.cum = o.cum[:0]
+	o.dirty = false
+}

@@ -100,3 +100,69 @@ func TestOrder_MergeKeepsOrderAndBounds(t *testing.T) {
 	}
 	t.Logf("%d keys, %d blocks, fill %.2f", len(model), len(o.blocks), fill)
 }
+
+// TestOrder_InsertKeepsOrderAndTakesNewRefs inserts keys one at a time, as
+// Put does into the pending keys: ascending (appends), descending, random
+// with repeats, enough to split blocks many times. After each round the
+// blocks must hold exactly the model's keys in order, each block 1 to
+// blockCap refs, n must count them, and a repeated key must hold the ref
+// of its latest insert.
+func TestOrder_InsertKeepsOrderAndTakesNewRefs(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	a := newArena()
+	var o order
+	latest := map[string]keyRef{}
+	insert := func(k string) {
+		ref := a.add(k)
+		latest[k] = ref
+		o.insert(&a, a.key(ref), ref)
+	}
+	check := func(what string) {
+		t.Helper()
+		var got []string
+		for bi, b := range o.blocks {
+			if len(b) == 0 || len(b) > blockCap {
+				t.Fatalf("%s: block %d holds %d refs", what, bi, len(b))
+			}
+			for _, ref := range b {
+				k := a.key(ref)
+				if latest[k] != ref {
+					t.Fatalf("%s: key %q holds ref %d, want its latest %d", what, k, ref, latest[k])
+				}
+				got = append(got, k)
+			}
+		}
+		var model []string
+		for k := range latest {
+			model = append(model, k)
+		}
+		slices.Sort(model)
+		if !slices.Equal(got, model) {
+			t.Fatalf("%s: blocks hold %d keys (sorted %v), model %d", what, len(got), slices.IsSorted(got), len(model))
+		}
+		if o.n != len(model) {
+			t.Fatalf("%s: n = %d, want %d", what, o.n, len(model))
+		}
+	}
+	for i := range 3 * blockCap {
+		insert(fmt.Sprintf("m%06d", i))
+	}
+	check("ascending")
+	for i := 3 * blockCap; i > 0; i-- {
+		insert(fmt.Sprintf("d%06d", i))
+	}
+	check("descending, before the first key")
+	for i := range 20 * blockCap {
+		insert(fmt.Sprintf("r%06d", r.IntN(8*blockCap))) // repeats take new refs
+		if i%(3*blockCap) == 0 {
+			check(fmt.Sprintf("random, %d", i))
+		}
+	}
+	insert("") // the least key of all
+	check("random and the empty key")
+	o.reset()
+	latest = map[string]keyRef{}
+	check("reset")
+	insert("x")
+	check("after reset")
+}
