@@ -161,6 +161,8 @@ type standalone struct {
 	// groupSync: appendfsync always as group commit (a Sync after each
 	// write, outside mu). SetSync changes it.
 	groupSync atomic.Bool
+	// noNew: nobody hears "new" keyspace events (SetNewEvents).
+	noNew atomic.Bool
 }
 
 func (s *standalone) Engine() *engine.DB { return s.db }
@@ -168,6 +170,7 @@ func (s *standalone) Engine() *engine.DB { return s.db }
 func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 	s.mu.Lock()
 	s.index++
+	s.a.NoNewEvents = s.noNew.Load()
 	res, err := s.a.ApplyOne(s.index, e)
 	s.mu.Unlock()
 	if err != nil {
@@ -185,6 +188,18 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 }
 
 func (s *standalone) Notify(fn func(touched []command.Touch)) { s.notify.Store(&fn) }
+
+// NewEvents is what a Backend may offer to spare the work of
+// command.Touch.New when the node publishes no "new" keyspace events: the
+// server calls SetNewEvents with whether notify-keyspace-events asks for
+// them (and at startup), before the writes it concerns are proposed. A
+// backend that never hears it reports New always.
+type NewEvents interface {
+	SetNewEvents(on bool)
+}
+
+// SetNewEvents implements NewEvents (command.Applier.NoNewEvents).
+func (s *standalone) SetNewEvents(on bool) { s.noNew.Store(!on) }
 
 func (s *standalone) ReadBarrier(level int) error { return nil }
 

@@ -27,6 +27,15 @@ type Applier struct {
 	tx      *overlay
 	last    uint64 // index of the newest entry applied
 	pending int    // entries applied since the last commit
+	// NoNewEvents leaves Touch.New false, sparing the engine lookup that
+	// tells whether a write created its key: for a node that publishes
+	// no "new" keyspace events (notify-keyspace-events without n). It
+	// changes no state and no reply, only what Result.Touched reports.
+	NoNewEvents bool
+	// c and rec are the entry's ctx and the running command's reply,
+	// reused from entry to entry (Apply is not reentrant).
+	c   ctx
+	rec Recorder
 }
 
 // NewApplier returns an Applier over db.
@@ -74,6 +83,7 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	a.tx.begin()
 	defer func() {
 		if r := recover(); r != nil {
+			a.rec.R = nil
 			a.tx.rollback()
 			if rf, ok := r.(refusal); ok {
 				res = &Result{Error: string(rf)}
@@ -97,8 +107,15 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	}
 	// The engine takes time 0 to mean its own clock: never let it.
 	now := max(e.NowMs, 1)
-	c := &ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index, user: e.User}
-	res = &Result{}
+	a.c = ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index, user: e.User, noNew: a.NoNewEvents, inView: a.c.inView}
+	c := &a.c
+	if len(e.Cmds) == 1 && !e.Exec {
+		r1 := &result1{} // the result and its one reply's slot, in one allocation
+		r1.res.Replies = r1.replies[:]
+		res = &r1.res
+	} else {
+		res = &Result{}
+	}
 	if e.Exec {
 		ok, err := a.watchesHold(c, e.Watches)
 		if err != nil {
@@ -109,24 +126,32 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 			return res, nil
 		}
 	}
-	res.Replies = make([]Reply, len(e.Cmds))
+	if res.Replies == nil {
+		res.Replies = make([]Reply, len(e.Cmds))
+	}
+	if len(e.Cmds) > 1 {
+		a.tx.touched = make([]Touch, 0, len(e.Cmds)) // about one a command
+	}
+	rec := &a.rec
 	for i, args := range e.Cmds {
 		var p *Parsed
 		if e.Parsed != nil {
 			p = &e.Parsed[i]
 		}
-		var rec Recorder
-		c.r = &rec
+		rec.R = nil
+		c.r = rec
 		if e.Exec || len(e.Cmds) == 1 {
 			c.exec(args, p, true)
 		} else {
-			a.execAlone(c, args, p, &rec)
+			a.execAlone(c, args, p, rec)
 		}
 		if c.fatal != nil {
+			rec.R = nil
 			a.tx.rollback()
 			return &Result{Error: "ERR " + c.fatal.Error()}, c.fatal
 		}
 		res.Replies[i] = rec.R
+		rec.R = nil
 	}
 	res.Touched = a.tx.touched
 	a.tx.touched = nil
@@ -136,6 +161,12 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// result1 is the Result of an entry of one command, with its reply's slot.
+type result1 struct {
+	res     Result
+	replies [1]Reply
 }
 
 // execAlone runs one command of a pipeline's entry as if it were an entry
@@ -281,15 +312,23 @@ func (c *ctx) exec(args [][]byte, p *Parsed, inApply bool) {
 	if p.Spec.Flags&FlagByPosition != 0 {
 		view = c.db.ViewIndexed
 	}
-	err := view(c.now, func(r *engine.View) error {
-		c.view = r
-		run(c, args, pargs)
-		c.view = nil
-		return nil
-	})
+	if c.inView == nil {
+		c.inView = c.runInView // one method value for the ctx's commands, not a closure each
+	}
+	c.run, c.runArgs, c.runParsed = run, args, pargs
+	err := view(c.now, c.inView)
+	c.run, c.runArgs, c.runParsed = nil, nil, nil
 	if err != nil {
 		c.fail(err)
 	}
+}
+
+// runInView runs the command exec set up in the view r.
+func (c *ctx) runInView(r *engine.View) error {
+	c.view = r
+	c.run(c, c.runArgs, c.runParsed)
+	c.view = nil
+	return nil
 }
 
 // errorText is the reply text of an error: an Error as it is, anything

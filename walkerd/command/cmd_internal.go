@@ -236,6 +236,14 @@ func closeIter(it *engine.Iterator) error {
 // returns the expired ones, each with its database, and the cursor to pass
 // next time (nil when the walk reached the end).
 func ExpiredKeys(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []int, keys [][]byte, next []byte, err error) {
+	dbIndex, keys, next, _, err = ExpiredKeysCounted(db, now, cursor, limit)
+	return dbIndex, keys, next, err
+}
+
+// ExpiredKeysCounted is ExpiredKeys that also counts the keys examined
+// that have an expiry time, expired or not: a walk that counts none found
+// no key that could ever need the sweeper.
+func ExpiredKeysCounted(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []int, keys [][]byte, next []byte, timed int, err error) {
 	lower := cursor
 	if lower == nil {
 		lower = keyspace.DBPrefix(0)
@@ -252,6 +260,7 @@ func ExpiredKeys(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []
 			if !it.MayExpire() {
 				continue // no expiry time: no header to read
 			}
+			timed++
 			m, err := it.Meta()
 			if err != nil {
 				it.Close()
@@ -265,7 +274,7 @@ func ExpiredKeys(db *engine.DB, now int64, cursor []byte, limit int) (dbIndex []
 		}
 		return closeIter(it)
 	})
-	return dbIndex, keys, next, err
+	return dbIndex, keys, next, timed, err
 }
 
 // DeadGroup is one dead collection version that still has sub-keys.

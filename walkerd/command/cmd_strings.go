@@ -161,7 +161,14 @@ type setArgs struct {
 	exp int64
 }
 
+// plainSet is the parsed form of every SET without options: runSet only
+// reads it, so they share it rather than each allocating its own.
+var plainSet = &setArgs{}
+
 func parseSet(args [][]byte, now int64) (any, error) {
+	if len(args) == 3 {
+		return plainSet, nil
+	}
 	o, err := parseStrOpts(args, true)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,14 @@ type ctx struct {
 	// hits and misses count a read's key lookups (tx nil), for INFO's
 	// keyspace_hits and keyspace_misses (ReadCounted).
 	hits, misses int64
+	// noNew: Touch.New is not wanted (Applier.NoNewEvents).
+	noNew bool
+	// run, runArgs and runParsed are the command exec runs in its view,
+	// through inView (runInView, bound once per ctx).
+	run       func(*ctx, [][]byte, any)
+	runArgs   [][]byte
+	runParsed any
+	inView    func(*engine.View) error
 }
 
 // overlay holds the writes of the entries being applied, by engine key,
@@ -86,6 +94,9 @@ type overlay struct {
 	undo       []undo
 	undoFlush  [Databases]bool
 	undoLength int64
+
+	// batch is commit's engine batch, reused from commit to commit.
+	batch engine.Batch
 }
 
 type undo struct {
@@ -205,7 +216,9 @@ func (c *ctx) touch(key []byte, event string) {
 // addTouch records a change, with New set when the running command
 // created the key (see created).
 func (c *ctx) addTouch(t Touch) {
-	t.New = c.created(t.DB, t.Key, t.Event)
+	if !c.noNew {
+		t.New = c.created(t.DB, t.Key, t.Event)
+	}
 	c.tx.touched = append(c.tx.touched, t)
 }
 
@@ -732,7 +745,8 @@ func (c *ctx) randomKey() ([]byte, bool) {
 // last entry's), each key stamped with the index of the entry that wrote
 // it, and empties the overlay.
 func (o *overlay) commit(db *engine.DB, index uint64) error {
-	var b engine.Batch
+	b := &o.batch
+	defer b.Reset() // the engine keeps nothing of it
 	for d, f := range o.flushed {
 		if !f {
 			continue
@@ -763,7 +777,7 @@ func (o *overlay) commit(db *engine.DB, index uint64) error {
 		}
 	}
 	b.SetSeq(index)
-	err := db.Write(&b)
+	err := db.Write(b)
 	o.reset()
 	return err
 }

@@ -121,8 +121,14 @@ type Reply []Token
 // Recorder is a Writer that records a Reply.
 type Recorder struct{ R Reply }
 
-func (r *Recorder) add(t Token)         { r.R = append(r.R, t) }
-func (r *Recorder) Status(s string)     { r.add(Token{Kind: KindStatus, S: []byte(s)}) }
+func (r *Recorder) add(t Token) { r.R = append(r.R, t) }
+func (r *Recorder) Status(s string) {
+	if s == "OK" && r.R == nil {
+		r.R = okReply[:1:1] // read only: an append copies it
+		return
+	}
+	r.add(Token{Kind: KindStatus, S: []byte(s)})
+}
 func (r *Recorder) Error(msg string)    { r.add(Token{Kind: KindError, S: []byte(msg)}) }
 func (r *Recorder) Int(n int64)         { r.add(Token{Kind: KindInt, N: n}) }
 func (r *Recorder) Bulk(b []byte)       { r.add(Token{Kind: KindBulk, S: b}) }
@@ -147,6 +153,10 @@ func b2i(b bool) int64 {
 	}
 	return 0
 }
+
+// okReply is the reply +OK, which most writes answer: Recorders share it
+// (nothing writes into a Reply's tokens once recorded).
+var okReply = Reply{{Kind: KindStatus, S: []byte("OK")}}
 
 // ErrorReply returns a Reply of one error.
 func ErrorReply(msg string) Reply { return Reply{{Kind: KindError, S: []byte(msg)}} }

@@ -394,6 +394,33 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	return keys
 }
 
+// keyTooLong reports whether one of the keys of args (Keys) is longer than
+// MaxKeyLen, without collecting them when their positions are fixed.
+func (s *Spec) keyTooLong(args [][]byte) bool {
+	if movableKeys[s.Name] != nil {
+		for _, k := range s.Keys(args) {
+			if len(k) > MaxKeyLen {
+				return true
+			}
+		}
+		return false
+	}
+	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
+		return false
+	}
+	last := s.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	last = min(last, len(args)-1)
+	for i := s.FirstKey; i <= last; i += max(s.Step, 1) {
+		if len(args[i]) > MaxKeyLen {
+			return true
+		}
+	}
+	return false
+}
+
 // Parse validates a data command whose arity has been checked, at time now
 // (Unix ms), and returns its parsed arguments for Entry.Parsed. It refuses
 // keys and values beyond the engine's limits, and whatever the command
@@ -402,10 +429,8 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 // refuse depends on the data, and is the same on every node.
 func (s *Spec) Parse(args [][]byte, now int64) (any, error) {
 	if s.Flags&FlagWrite != 0 {
-		for _, k := range s.Keys(args) {
-			if len(k) > MaxKeyLen {
-				return nil, ErrKeyTooLong
-			}
+		if s.keyTooLong(args) {
+			return nil, ErrKeyTooLong
 		}
 		for _, a := range args {
 			if len(a) > MaxValueLen {

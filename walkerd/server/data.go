@@ -21,9 +21,19 @@ func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 		c.fail(p.Err)
 		return
 	}
-	e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{p}, Room: c.room}
-	res := s.propose(c, e)
+	w := &oneWrite{}
+	w.cmds[0], w.parsed[0] = args, p
+	w.e = command.Entry{NowMs: now, DB: c.db, Cmds: w.cmds[:], Parsed: w.parsed[:], Room: c.room}
+	res := s.propose(c, &w.e)
 	res.Reply().WriteTo(c.w)
+}
+
+// oneWrite is the entry of one write command with its slices' arrays: one
+// allocation rather than three.
+type oneWrite struct {
+	e      command.Entry
+	cmds   [1][][]byte
+	parsed [1]command.Parsed
 }
 
 // propose applies an entry through the backend, forwarding it to the

@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 
+	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
@@ -114,8 +115,23 @@ func notifyParam() configParam {
 		set: func(s *Server, v []byte) error {
 			f, _ := parseNotifyFlags(v)
 			s.ps.notify.Store(f)
+			s.reportNewEvents()
 			return nil
 		},
+	}
+}
+
+// reportNewEvents tells the backends that offer it (backend.NewEvents)
+// whether this node publishes "new" events, which need Touch.New: class n
+// with K or E. Before a CONFIG SET of notify-keyspace-events answers, so
+// the writes proposed after it report New as they must.
+func (s *Server) reportNewEvents() {
+	f := s.ps.notify.Load()
+	on := f&notifyNew != 0 && f&(notifyK|notifyE) != 0
+	for _, g := range s.allGroups() {
+		if r, ok := g.(backend.NewEvents); ok {
+			r.SetNewEvents(on)
+		}
 	}
 }
 

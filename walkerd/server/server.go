@@ -222,6 +222,15 @@ type Server struct {
 	aclLog  aclLog
 	audit   auditor
 
+	// ttlWrites counts the applied entries that may have left a key with
+	// an expiry time the sweeper has not met (ttlEvents): it walks again
+	// when it moves (sweep.go).
+	ttlWrites atomic.Uint64
+	// sweepIdle: the sweeper has stopped its expiry walks for want of
+	// keys with an expiry time; sweepWalks counts the walks it finished
+	// (sweep.go; tests read them).
+	sweepIdle  atomic.Bool
+	sweepWalks atomic.Int64
 	// activeExpireOff is set by DEBUG SET-ACTIVE-EXPIRE 0 (introspect.go,
 	// sweep.go).
 	activeExpireOff atomic.Bool
@@ -258,8 +267,9 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.st.init()
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
+	s.reportNewEvents() // notify-keyspace-events starts empty: no "new"
 	for i, g := range s.allGroups() {
-		g.Notify(s.applied)
+		g.Notify(s.appliedEntry) // sweep.go, then pubsub.go
 		if s.multi() {
 			// A script's keys must be its group's (command/owner.go).
 			command.SetOwner(g.Engine().Dir(), func(slot uint16) bool { return s.groups.Layout.GroupOf(slot) == i })
