@@ -155,6 +155,10 @@ type guardConn struct {
 	refused bool
 	// aside reads while a write waits for the client (write).
 	aside readAside
+	// raw is the socket's non-blocking reads and writes, once made
+	// (rawConn); noRaw: the connection has none (TLS).
+	raw   *rawIO
+	noRaw bool
 
 	// outBytes and holdBytes count the bytes in out (not yet handed
 	// over) and in hold; queued publishes their sum after each Read for
@@ -236,27 +240,17 @@ func (g *guardConn) waiting(poll bool) bool {
 	if len(g.out) > 0 || !poll || g.rerr != nil || g.failed != "" {
 		return len(g.out) > 0
 	}
-	sc, ok := g.Conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	r := g.rawConn()
+	if r == nil {
 		return false
 	}
 	if g.rbuf == nil {
 		g.rbuf = make([]byte, guardReadSize)
 	}
-	var n int
-	var rerr error
-	// Returning true tells the runtime not to wait for readiness: the
-	// socket is non-blocking, so an empty one answers EAGAIN at once.
-	if err := raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), g.rbuf)
-		return true
-	}); err != nil {
+	if err := r.conn.Read(r.read); err != nil {
 		return false
 	}
+	n, rerr := r.n, r.err
 	switch {
 	case n > 0:
 		if g.st != nil {
@@ -398,26 +392,63 @@ const (
 // raw: whether the connection has such a write. Without one (TLS) it
 // writes nothing.
 func (g *guardConn) writeNow(p []byte) (int, bool) {
+	r := g.rawConn()
+	if r == nil {
+		return 0, false
+	}
+	r.p, r.n = p, 0
+	r.conn.Write(r.write)
+	r.p = nil
+	return r.n, true
+}
+
+// rawIO is a connection's non-blocking reads and writes (writeNow,
+// waiting): its raw socket and the two functions the runtime calls with
+// its descriptor, made once, so that a call allocates nothing; p, n and
+// err carry a call's buffer and outcome.
+type rawIO struct {
+	conn        syscall.RawConn
+	read, write func(fd uintptr) bool
+	p           []byte
+	n           int
+	err         error
+}
+
+// rawConn returns the connection's rawIO, or nil when it has no raw
+// socket (TLS). Each function returns true, which tells the runtime not to
+// wait for readiness: the socket is non-blocking, so an empty or full one
+// answers EAGAIN at once.
+func (g *guardConn) rawConn() *rawIO {
+	if g.raw != nil || g.noRaw {
+		return g.raw
+	}
 	sc, ok := g.Conn.(syscall.Conn)
-	if !ok {
-		return 0, false
+	var rc syscall.RawConn
+	var err error
+	if ok {
+		rc, err = sc.SyscallConn()
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0, false
+	if !ok || err != nil {
+		g.noRaw = true
+		return nil
 	}
-	done := 0
-	rc.Write(func(fd uintptr) bool {
-		for done < len(p) {
-			n, err := syscall.Write(int(fd), p[done:])
+	r := &rawIO{conn: rc}
+	r.read = func(fd uintptr) bool {
+		r.n, r.err = syscall.Read(int(fd), g.rbuf)
+		return true
+	}
+	r.write = func(fd uintptr) bool {
+		for r.n < len(r.p) {
+			n, err := syscall.Write(int(fd), r.p[r.n:])
 			if n <= 0 || err != nil {
 				break
 			}
-			done += n
+			r.n += n
 		}
-		return true // never wait for writability
-	})
-	return done, true
+		return true
+	}
+	g.raw = r
+	return r
 }
 
 // readAside is the reader that runs while a write waits for the client:

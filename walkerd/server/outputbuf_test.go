@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,35 @@ func TestOutput_ClientThatStopsReadingIsCutOffOneStallAfterItsLastRead(t *testin
 	}
 	if d := time.Since(last); d < stall-100*time.Millisecond || d > stall+stallTick+500*time.Millisecond {
 		t.Errorf("cut off %v after the client's last read; the stall is %v, a tick %v", d, stall, stallTick)
+	}
+}
+
+// A reply the socket takes at once costs the guard no allocation: its
+// non-blocking write reuses the connection's raw socket (rawConn).
+func TestOutput_AWriteTheSocketTakesAllocatesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	g := &guardConn{Conn: nc, stall: time.Second}
+	reply := []byte("+OK\r\n")
+	if n, err := g.Write(reply); n != len(reply) || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if a := testing.AllocsPerRun(100, func() { g.Write(reply) }); a != 0 {
+		t.Errorf("a write of %q allocates %v times", reply, a)
 	}
 }
