@@ -107,7 +107,7 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	}
 	// The engine takes time 0 to mean its own clock: never let it.
 	now := max(e.NowMs, 1)
-	a.c = ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index, user: e.User, noNew: a.NoNewEvents, inView: a.c.inView}
+	a.c = ctx{db: a.db, now: now, dbi: e.DB, tx: a.tx, index: index, rnd: index, user: e.User, noNew: a.NoNewEvents, inView: a.c.inView, room: e.Room}
 	c := &a.c
 	if len(e.Cmds) == 1 && !e.Exec {
 		r1 := &result1{} // the result and its one reply's slot, in one allocation

@@ -396,3 +396,43 @@ func TestCheck_RefusesWhatTheEngineWouldRefuse(t *testing.T) {
 		t.Fatal("written")
 	}
 }
+
+// A string value among the entry's Room arguments is stored from where it
+// lies: its type byte goes in the spare byte before it, not into a copy
+// (ctx.encodeString), and GET, GETRANGE and STRLEN read it back. A value
+// outside Room is encoded as a copy, leaving its buffer as it was.
+func TestApply_AStringValueInRoomIsStoredInPlace(t *testing.T) {
+	a := newApplier(t)
+	val := strings.Repeat("v", 3000) + "end"
+	buf := make([]byte, 8+len(val)+8)
+	for i := range buf {
+		buf[i] = 0xEE
+	}
+	copy(buf[8:], val)
+	r := Roomy{Buf: buf, Off: 8, Len: len(val)}
+	e := &Entry{Cmds: [][][]byte{{[]byte("SET"), []byte("k"), r.Arg()}}, Room: []Roomy{r}}
+	if got := a.apply(e); got != "+OK\r\n" {
+		t.Fatalf("SET = %q", got)
+	}
+	if buf[7] != byte(keyspace.String) {
+		t.Fatalf("the byte before the value is %#x, not the string type byte: the value was copied", buf[7])
+	}
+	if got := a.read("GET", "k"); got != "$3003\r\n"+val+"\r\n" {
+		t.Fatalf("GET k: %d bytes", len(got))
+	}
+	if got := a.read("GETRANGE", "k", "-3", "-1"); got != "$3\r\nend\r\n" {
+		t.Fatalf("GETRANGE = %q", got)
+	}
+
+	other := []byte(strings.Repeat("w", 3000))
+	plainBuf := append([]byte{0xEE}, other...)
+	if got := a.apply(&Entry{Cmds: [][][]byte{{[]byte("SET"), []byte("w"), plainBuf[1:]}}}); got != "+OK\r\n" {
+		t.Fatalf("SET w = %q", got)
+	}
+	if plainBuf[0] != 0xEE {
+		t.Fatal("a value outside Room had the byte before it written")
+	}
+	if got := a.read("STRLEN", "w"); got != ":3000\r\n" {
+		t.Fatalf("STRLEN w = %q", got)
+	}
+}

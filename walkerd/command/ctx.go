@@ -30,7 +30,10 @@ var (
 // reply being written and, in Apply, the writes made so far (so later
 // commands of the entry, and later entries of a batch, see them).
 type ctx struct {
-	db   *engine.DB
+	db *engine.DB
+	// room is the entry's Room: large arguments with a spare byte before
+	// them (encodeString).
+	room []Roomy
 	user string       // the restricted ACL user running the command, "" for none (Entry.User)
 	view *engine.View // open while a command runs
 	now  int64
@@ -487,7 +490,21 @@ func (c *ctx) missed(key []byte) {
 
 // putString sets a string key.
 func (c *ctx) putString(key, v []byte, exp int64) {
-	c.putRaw(c.metaKey(key), keyspace.EncodeString(v), exp)
+	c.putRaw(c.metaKey(key), c.encodeString(v), exp)
+}
+
+// encodeString is keyspace.EncodeString(v), but for a v that is one of the
+// entry's Room arguments: its type byte goes in the spare byte before it,
+// and the stored value is the argument's own bytes, not a copy. A 512 MB
+// SET applied from a follower's file took 512 MB more without it.
+func (c *ctx) encodeString(v []byte) []byte {
+	for _, r := range c.room {
+		if r.Off > 0 && r.Len == len(v) && len(v) > 0 && &r.Buf[r.Off] == &v[0] {
+			r.Buf[r.Off-1] = byte(keyspace.String)
+			return r.Buf[r.Off-1 : r.Off+r.Len : r.Off+r.Len]
+		}
+	}
+	return keyspace.EncodeString(v)
 }
 
 // del deletes a key of any type: one write of its metadata key. A

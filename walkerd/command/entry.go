@@ -43,8 +43,11 @@ type Entry struct {
 	Parsed []Parsed
 	// Room lists arguments that lie in buffers with spare bytes before and
 	// after them (the protocol guard reads large bulks so): Encode frames
-	// the entry around the largest of them in place instead of copying it.
-	// It is not encoded.
+	// the entry around the largest of them in place instead of copying it,
+	// and Apply stores a string value among them with its type byte
+	// written in the byte before it (ctx.encodeString), so a buffer in Room
+	// is the entry's own, and Encode comes before Apply. It is not
+	// encoded.
 	Room []Roomy
 }
 
