@@ -133,8 +133,8 @@ func peakRSS(t *testing.T, pid int) int64 {
 // through four processes and takes 1.5 to 3 minutes on a 2-core machine.
 // There, with other work loading both cores, Raft's 500 ms heartbeat can
 // lapse during the SET through a follower (1 run in 2 with a conformance
-// run beside it; none in 4 on a quiet machine), so it is not part of make
-// test. It lost its leader in every run under load while a 256 MB copy
+// run beside it; none in 2 runs and 2 such SETs by hand without), so it is
+// not part of make test. It lost its leader in every run under load while a 256 MB copy
 // held up the garbage collector (resp.AppendLarge tells how).
 func TestE2E_A512MBValueOnOneNodeAndOnThree(t *testing.T) {
 	if os.Getenv("WALKERD_BIG_E2E") == "" {
