@@ -378,20 +378,26 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	if find := movableKeys[s.Name]; find != nil {
 		return find(args)
 	}
-	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
-		return nil
-	}
-	last := s.LastKey
-	if last < 0 {
-		last = len(args) + last
-	}
-	last = min(last, len(args)-1)
-	step := max(s.Step, 1)
+	last, step := s.keyRange(len(args))
 	var keys [][]byte
 	for i := s.FirstKey; i <= last; i += step {
 		keys = append(keys, args[i])
 	}
 	return keys
+}
+
+// keyRange is where the keys of a command of n arguments lie, by the
+// spec's fixed key positions: from FirstKey to last, every step; last is
+// below FirstKey when there are none.
+func (s *Spec) keyRange(n int) (last, step int) {
+	if s.FirstKey <= 0 || s.FirstKey >= n {
+		return s.FirstKey - 1, 1
+	}
+	last = s.LastKey
+	if last < 0 {
+		last = n + last
+	}
+	return min(last, n-1), max(s.Step, 1)
 }
 
 // keyTooLong reports whether one of the keys of args (Keys) is longer than
@@ -405,15 +411,8 @@ func (s *Spec) keyTooLong(args [][]byte) bool {
 		}
 		return false
 	}
-	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
-		return false
-	}
-	last := s.LastKey
-	if last < 0 {
-		last = len(args) + last
-	}
-	last = min(last, len(args)-1)
-	for i := s.FirstKey; i <= last; i += max(s.Step, 1) {
+	last, step := s.keyRange(len(args))
+	for i := s.FirstKey; i <= last; i += step {
 		if len(args[i]) > MaxKeyLen {
 			return true
 		}
