@@ -12,6 +12,24 @@ import (
 // block, sprinkled everywhere) and checks after each that the blocks hold
 // exactly the model's keys in order, each block 1..blockCap refs, and that
 // random batches leave blocks at least three fifths full on average.
+// blockKeys returns o's keys and refs in block order, failing the test on
+// an empty block or one over blockCap.
+func blockKeys(t *testing.T, what string, a *arena, o *order) ([]string, []keyRef) {
+	t.Helper()
+	var keys []string
+	var refs []keyRef
+	for bi, b := range o.blocks {
+		if len(b) == 0 || len(b) > blockCap {
+			t.Fatalf("%s: block %d holds %d refs", what, bi, len(b))
+		}
+		for _, ref := range b {
+			keys = append(keys, a.key(ref))
+			refs = append(refs, ref)
+		}
+	}
+	return keys, refs
+}
+
 func TestOrder_MergeKeepsOrderAndBounds(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	a := newArena()
@@ -46,15 +64,7 @@ func TestOrder_MergeKeepsOrderAndBounds(t *testing.T) {
 	}
 	check := func(what string) {
 		t.Helper()
-		var got []string
-		for bi, b := range o.blocks {
-			if len(b) == 0 || len(b) > blockCap {
-				t.Fatalf("%s: block %d holds %d refs", what, bi, len(b))
-			}
-			for _, ref := range b {
-				got = append(got, a.key(ref))
-			}
-		}
+		got, _ := blockKeys(t, what, &a, &o)
 		if !slices.Equal(got, model) {
 			t.Fatalf("%s: blocks hold %d keys (sorted %v), model %d", what, len(got), slices.IsSorted(got), len(model))
 		}
@@ -119,17 +129,10 @@ func TestOrder_InsertKeepsOrderAndTakesNewRefs(t *testing.T) {
 	}
 	check := func(what string) {
 		t.Helper()
-		var got []string
-		for bi, b := range o.blocks {
-			if len(b) == 0 || len(b) > blockCap {
-				t.Fatalf("%s: block %d holds %d refs", what, bi, len(b))
-			}
-			for _, ref := range b {
-				k := a.key(ref)
-				if latest[k] != ref {
-					t.Fatalf("%s: key %q holds ref %d, want its latest %d", what, k, ref, latest[k])
-				}
-				got = append(got, k)
+		got, refs := blockKeys(t, what, &a, &o)
+		for i, k := range got {
+			if latest[k] != refs[i] {
+				t.Fatalf("%s: key %q holds ref %d, want its latest %d", what, k, refs[i], latest[k])
 			}
 		}
 		var model []string
