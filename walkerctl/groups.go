@@ -17,8 +17,11 @@ func groupsCommand() *cli.Command {
 id, hash slots (first-last), the group's state on that node (leader,
 follower, candidate), its term, the leader's id, its number of voters, and
 the node's commit and applied index for the group (in Raft log entries). A
-node started with --groups N hosts N groups (raft_group<i> lines); a node
-without it hosts one, g1, owning slots 0-16383.
+node started with --groups N hosts N groups (raft_group<i> lines) and the
+placement group, which owns no slot ("-") and records the slot map, each
+group's leader and the nodes' liveness; its row comes last, and the
+placement state's epoch is printed after the table. A node without
+--groups hosts one group, g1, owning slots 0-16383.
 
 With --all, asks every member (RAFT.MEMBERS) for INFO raft at its own RESP
 address, as info --all does, and prints each node's view of each group, one
@@ -28,7 +31,8 @@ is unhealthy), as it does when a member cannot be asked; right after a
 start or a failover the nodes may disagree for a moment.
 
 --json prints a list of {"id", "slots", "start", "end", "state", "term",
-"leader", "voters", "commit_index", "applied_index"} objects, or with --all
+"leader", "voters", "commit_index", "applied_index"} objects (the
+placement group's with "epoch" and empty "slots"), or with --all
 a list of {"id", "slots", "leader_agreed", "nodes": [{"node", "reachable",
 "error", "state", "term", "leader", "voters", "commit_index",
 "applied_index"}]} objects.`,
@@ -51,6 +55,33 @@ type groupInfo struct {
 	Voters       int    `json:"voters"`
 	CommitIndex  uint64 `json:"commit_index"`
 	AppliedIndex uint64 `json:"applied_index"`
+	// Epoch is the placement state's epoch: only the placement group's row
+	// has it (and no slots).
+	Epoch uint64 `json:"epoch,omitempty"`
+}
+
+// placementRow reads INFO raft's raft_placement line (a node with several
+// groups also runs the placement group, which owns no slot):
+// id=placement,state=...,term=...,leader=...,voters=...,commit_index=...,
+// applied_index=...,log_applied_index=...,epoch=...; ok is false without it.
+func placementRow(in info) (g groupInfo, ok bool) {
+	line := in.get("raft_placement")
+	if line == "" {
+		return g, false
+	}
+	kv := map[string]string{}
+	for _, part := range strings.Split(line, ",") {
+		if k, v, ok := strings.Cut(part, "="); ok {
+			kv[k] = v
+		}
+	}
+	g = groupInfo{ID: kv["id"], State: kv["state"], Leader: kv["leader"]}
+	g.Term, _ = strconv.ParseUint(kv["term"], 10, 64)
+	g.Voters, _ = strconv.Atoi(kv["voters"])
+	g.CommitIndex, _ = strconv.ParseUint(kv["commit_index"], 10, 64)
+	g.AppliedIndex, _ = strconv.ParseUint(kv["applied_index"], 10, 64)
+	g.Epoch, _ = strconv.ParseUint(kv["epoch"], 10, 64)
+	return g, g.ID != ""
 }
 
 // parseGroups reads the groups of an INFO raft reply: walkerd's
@@ -160,18 +191,28 @@ func runGroups(c *cli.Context) error {
 	if c.Bool("all") {
 		return groupsAll(o)
 	}
-	gs, _, _, err := fetchGroups(o)
+	gs, in, _, err := fetchGroups(o)
 	if err != nil {
 		return err
+	}
+	p, placed := placementRow(in)
+	if placed {
+		gs = append(gs, p)
 	}
 	if o.json {
 		return writeJSON(o.stdout, gs)
 	}
 	t := newTable("GROUP", "SLOTS", "STATE", "TERM", "LEADER", "VOTERS", "COMMIT", "APPLIED")
 	for _, g := range gs {
-		t.add(g.ID, g.Slots, g.State, fmt.Sprint(g.Term), g.Leader, fmt.Sprint(g.Voters), fmt.Sprint(g.CommitIndex), fmt.Sprint(g.AppliedIndex))
+		t.add(g.ID, orDash(g.Slots), g.State, fmt.Sprint(g.Term), g.Leader, fmt.Sprint(g.Voters), fmt.Sprint(g.CommitIndex), fmt.Sprint(g.AppliedIndex))
 	}
-	return t.write(o.stdout)
+	if err := t.write(o.stdout); err != nil {
+		return err
+	}
+	if placed {
+		_, err = fmt.Fprintf(o.stdout, "\nplacement epoch %d\n", p.Epoch)
+	}
+	return err
 }
 
 func groupsAll(o *opts) error {
@@ -190,10 +231,10 @@ func groupsAll(o *opts) error {
 		for _, g := range views {
 			for _, v := range g.Nodes {
 				if !v.Reachable {
-					t.add(g.ID, g.Slots, v.Node, "(unreachable)", "", "", "", "", "")
+					t.add(g.ID, orDash(g.Slots), v.Node, "(unreachable)", "", "", "", "", "")
 					continue
 				}
-				t.add(g.ID, g.Slots, v.Node, v.State, fmt.Sprint(v.Term), v.Leader, fmt.Sprint(v.Voters), fmt.Sprint(v.CommitIndex), fmt.Sprint(v.AppliedIndex))
+				t.add(g.ID, orDash(g.Slots), v.Node, v.State, fmt.Sprint(v.Term), v.Leader, fmt.Sprint(v.Voters), fmt.Sprint(v.CommitIndex), fmt.Sprint(v.AppliedIndex))
 			}
 		}
 		if err := t.write(o.stdout); err != nil {
@@ -237,6 +278,10 @@ func mergeGroupViews(ms []member, results []probeResult) ([]groupViews, []string
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", ms[i].ID, err))
 			continue
+		}
+		if p, ok := placementRow(r.info); ok {
+			p.Start = slotCount // sorted after the data groups
+			gs = append(gs, p)
 		}
 		for _, g := range gs {
 			if byID[g.ID] == nil {

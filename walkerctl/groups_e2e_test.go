@@ -43,12 +43,15 @@ func TestCLI_SlotsAndGroupsOfARealThreeGroupCluster(t *testing.T) {
 				return fmt.Errorf("--json: exit %d: %s", j.code, j.stderr)
 			}
 			views := decode[[]groupViews](t, j.stdout)
-			if len(views) != 3 {
-				return fmt.Errorf("%d groups, want 3: %+v", len(views), views)
+			// g1..g3, then the placement group, which owns no slot.
+			if len(views) != 4 || views[3].ID != "placement" || views[3].Slots != "" {
+				return fmt.Errorf("%d groups, want g1-g3 and placement: %+v", len(views), views)
 			}
 			led := map[string]bool{}
-			for _, g := range views {
-				led[g.Nodes[0].Leader] = true
+			for i, g := range views {
+				if i < 3 {
+					led[g.Nodes[0].Leader] = true
+				}
 				if !g.LeaderAgreed || len(g.Nodes) != 3 {
 					return fmt.Errorf("group %s: %+v", g.ID, g)
 				}
@@ -70,8 +73,8 @@ func TestCLI_SlotsAndGroupsOfARealThreeGroupCluster(t *testing.T) {
 			if len(led) != 3 {
 				return fmt.Errorf("leaders not spread yet: %v", led)
 			}
-			if rows := tableRows(out); len(rows) != 9 {
-				return fmt.Errorf("%d rows, want 9:\n%s", len(rows), out)
+			if rows := tableRows(out); len(rows) != 12 {
+				return fmt.Errorf("%d rows, want 12:\n%s", len(rows), out)
 			}
 			return nil
 		})

@@ -45,8 +45,14 @@ func fakeGroupsCluster(t *testing.T, clusterMode bool, views ...[]string) []stri
 				if lines == nil {
 					return harness.HangUp
 				}
+				groups := 0 // the data groups' lines, not raft_placement's
+				for _, l := range lines {
+					if strings.HasPrefix(l, "raft_group") {
+						groups++
+					}
+				}
 				text := "# Raft\r\nraft_node_id:" + id + "\r\nraft_state:follower\r\nraft_term:2\r\nraft_leader_id:n1\r\n" +
-					fmt.Sprintf("raft_groups:%d\r\n", len(lines)) + strings.Join(lines, "")
+					fmt.Sprintf("raft_groups:%d\r\n", groups) + strings.Join(lines, "")
 				if len(args) > 2 && strings.EqualFold(args[2], "cluster") {
 					enabled := "0"
 					if clusterMode {
@@ -136,6 +142,35 @@ g3     10922-16383  follower  3     n3      3       12      9
 	gs := decode[[]groupInfo](t, ok(t, "--addr", addrs[0], "--json", "groups"))
 	if len(gs) != 3 || gs[2].ID != "g3" || gs[2].Start != 10922 || gs[2].End != 16383 || gs[2].Leader != "n3" || gs[1].AppliedIndex != 9 {
 		t.Errorf("--json: %+v", gs)
+	}
+}
+
+func TestGroups_ThePlacementGroupComesLastWithItsEpoch(t *testing.T) {
+	placed := append(threeGroups("n3"), "raft_placement:id=placement,state=follower,term=5,leader=n2,voters=3,commit_index=41,applied_index=41,log_applied_index=41,epoch=23\r\n")
+	addrs := fakeGroupsCluster(t, false, placed)
+	out := ok(t, "--addr", addrs[0], "groups")
+	want := `GROUP      SLOTS        STATE     TERM  LEADER  VOTERS  COMMIT  APPLIED
+g1         0-5460       leader    2     n1      3       10      8
+g2         5461-10921   follower  3     n2      3       12      9
+g3         10922-16383  follower  3     n3      3       12      9
+placement  -            follower  5     n2      3       41      41
+
+placement epoch 23
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	gs := decode[[]groupInfo](t, ok(t, "--addr", addrs[0], "--json", "groups"))
+	if len(gs) != 4 || gs[3] != (groupInfo{ID: "placement", State: "follower", Term: 5, Leader: "n2", Voters: 3, CommitIndex: 41, AppliedIndex: 41, Epoch: 23}) {
+		t.Errorf("--json: %+v", gs)
+	}
+	// --all: a row per node, after the data groups; the slots stay g1-g3's.
+	addrs = fakeGroupsCluster(t, false, placed, placed)
+	if rows := tableRows(ok(t, "--addr", addrs[1], "groups", "--all")); len(rows) != 8 || strings.Join(rows[7], " ") != "placement - n2 follower 5 n2 3 41 41" {
+		t.Errorf("--all rows: %q", rows)
+	}
+	if rows := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots")); len(rows) != 3 {
+		t.Errorf("slots: %+v", rows)
 	}
 }
 

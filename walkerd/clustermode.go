@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/store"
 )
@@ -27,7 +29,8 @@ func clusterModeFlags() []cli.Flag {
 
 // clusterSource is the slot map of --cluster-mode yes, nil when it is
 // off. Cluster mode needs Raft: standalone mode refuses it.
-func clusterSource(c *cli.Context, s *settings, stores []*store.Store) (shard.Source, error) {
+// place is the placement group, nil where none runs.
+func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *store.Store) (shard.Source, error) {
 	on, err := parseYesNo(c.String("cluster-mode"))
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-mode %q: %v", c.String("cluster-mode"), err)
@@ -38,7 +41,11 @@ func clusterSource(c *cli.Context, s *settings, stores []*store.Store) (shard.So
 	if len(stores) == 0 {
 		return nil, fmt.Errorf("--cluster-mode yes needs Raft: it cannot be used with --standalone")
 	}
-	return shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)), nil // groups.go
+	src := shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)) // groups.go
+	if place != nil {
+		src.WithPlacement(func() (*placement.State, error) { return command.Placement(place.Engine()) })
+	}
+	return src, nil
 }
 
 // parseYesNo reads yes/no (also on/off, true/false, 1/0), any case.

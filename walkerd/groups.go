@@ -30,7 +30,8 @@ import (
 //
 // Leaders are spread: the leader of group i hands it to the i-th voter in
 // id order (mod the voters), so that with as many groups as nodes each
-// node leads one (spreadLeaders).
+// node leads one (spreadLeaders). Such a node also runs the placement
+// group (placementgroup.go).
 
 // groupsFlags is --groups.
 func groupsFlags() []cli.Flag {
@@ -118,11 +119,15 @@ func openGroups(s *settings, n int, base store.Config, probeFor func(group strin
 }
 
 // groupsConfig is the server's view of the node's groups: nil for one.
-func groupsConfig(stores []*store.Store) *server.Groups {
+// place is the placement group, nil where none runs.
+func groupsConfig(stores []*store.Store, place *store.Store) *server.Groups {
 	if len(stores) < 2 {
 		return nil
 	}
 	g := &server.Groups{Layout: shard.Split(len(stores))}
+	if place != nil {
+		g.Placement = place
+	}
 	for _, st := range stores {
 		g.B = append(g.B, st)
 	}
@@ -139,9 +144,9 @@ func raftGroups(stores []*store.Store) []shard.RaftGroup {
 }
 
 // joinGroups joins every group of a new node through the join target:
-// JOIN ... GROUP gK, one group after the other, each retried as
-// joinCluster retries.
-func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, stop <-chan struct{}) {
+// JOIN ... GROUP gK, one group after the other, then GROUP placement (nil
+// place: none), each retried as joinCluster retries.
+func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, place *store.Store, stop <-chan struct{}) {
 	if len(stores) == 1 {
 		joinCluster(log, pool, s, stores[0], nil, stop)
 		return
@@ -149,6 +154,9 @@ func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*sto
 	layout := shard.Split(len(stores))
 	for i, st := range stores {
 		joinCluster(log.With("group", layout.IDs[i]), pool, s, st, [][]byte{[]byte("GROUP"), []byte(layout.IDs[i])}, stop)
+	}
+	if place != nil {
+		joinCluster(log.With("group", placementGroupID), pool, s, place, [][]byte{[]byte("GROUP"), []byte(placementGroupID)}, stop)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/logging"
 	"github.com/walkerdb/walkerdb/walkerd/metrics"
 	"github.com/walkerdb/walkerdb/walkerd/server"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/store"
 )
 
@@ -294,6 +295,7 @@ func run(c *cli.Context) error {
 	var st *store.Store
 	var stores []*store.Store // st and the node's other Raft groups (groups.go)
 	var mux *store.Mux
+	var place *store.Store // the placement group, with several groups (placementgroup.go)
 	var db *engine.DB
 	if s.standalone && c.Int("groups") > 1 {
 		return fmt.Errorf("--groups %d needs Raft: it cannot be used with --standalone", c.Int("groups"))
@@ -337,6 +339,12 @@ func run(c *cli.Context) error {
 				return err
 			}
 			defer mux.Close()
+			if place, err = openPlacement(s, scfg, mux, probeFor(placementGroupID), log); err != nil {
+				for _, g := range stores {
+					g.Close()
+				}
+				return err
+			}
 		} else {
 			if err := checkGroupCount(s, 1); err != nil {
 				return err
@@ -350,7 +358,7 @@ func run(c *cli.Context) error {
 		be = st
 	}
 
-	shards, err := clusterSource(c, s, stores) // clustermode.go
+	shards, err := clusterSource(c, s, stores, place) // clustermode.go
 	if err != nil {
 		return err
 	}
@@ -361,7 +369,7 @@ func run(c *cli.Context) error {
 	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
 		Shards:             shards,
-		Groups:             groupsConfig(stores), // groups.go
+		Groups:             groupsConfig(stores, place), // groups.go
 		Mode:               mode,
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
@@ -401,9 +409,13 @@ func run(c *cli.Context) error {
 	go notifyWhenReady(log, be, started, shutdown)
 
 	if s.join != "" {
-		go joinGroups(log, pool, s, stores, shutdown) // groups.go
+		go joinGroups(log, pool, s, stores, place, shutdown) // groups.go
 	}
 	go spreadLeaders(log, s.id, stores, shutdown) // groups.go
+	if place != nil {
+		go reportPlacement(&reporter{log: log.With("group", placementGroupID), fw: pool, self: s.id, raft: s.raftAdvertise, resp: s.advertise,
+			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // placementgroup.go
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -432,6 +444,9 @@ func run(c *cli.Context) error {
 	errs = append(errs, srv.Close())
 	for _, g := range stores {
 		errs = append(errs, g.Close())
+	}
+	if place != nil {
+		errs = append(errs, place.Close())
 	}
 	if db != nil {
 		errs = append(errs, db.Close())

@@ -41,7 +41,8 @@ func newRaftProbe(links *nodelink.Config, local net.IP) (probeFor func(group str
 }
 
 // parseAppliedIndex reads raft_log_applied_index from a raw INFO raft
-// reply, or, for group, the log_applied_index of its raft_groupI line.
+// reply, or, for group, the log_applied_index of its raft_groupI line
+// (raft_placement for the placement group).
 func parseAppliedIndex(raw []byte, group string) (uint64, error) {
 	v, _, err := resp.Parse(raw)
 	if err != nil {
@@ -58,7 +59,7 @@ func parseAppliedIndex(raw []byte, group string) (uint64, error) {
 			continue
 		}
 		_, fields, ok := strings.Cut(line, ":")
-		if !ok || !strings.HasPrefix(line, "raft_group") || !strings.HasPrefix(fields, "id="+group+",") {
+		if !ok || !(strings.HasPrefix(line, "raft_group") || strings.HasPrefix(line, "raft_placement:")) || !strings.HasPrefix(fields, "id="+group+",") {
 			continue
 		}
 		for _, kv := range strings.Split(fields, ",") {

@@ -48,6 +48,9 @@ func keyName(key, meta []byte) string {
 		if id, ok := strings.CutPrefix(string(key), string(keyspace.MemberPrefix)); ok {
 			return "internal member " + text([]byte(id))
 		}
+		if string(key) == string(keyspace.PlacementKey) {
+			return "internal placement" // the placement group's state, JSON
+		}
 		return "internal 0x" + hex.EncodeToString(key)
 	}
 	return "raw " + hex.EncodeToString(key)

@@ -25,6 +25,7 @@ func TestKeyName_NamesEveryKindOfEngineKey(t *testing.T) {
 		{keyspace.SubKey(3, []byte("h"), 7, []byte("f")), hash, `db3 hash "h" v=7 elem "f"`},
 		{keyspace.SubKey(3, []byte("h"), 7, []byte("f")), nil, `db3 key "h" v=7 elem "f"`},
 		{keyspace.MemberKey([]byte("n1")), nil, `internal member "n1"`},
+		{keyspace.PlacementKey, nil, `internal placement`},
 		{[]byte{keyspace.Internal, 'x', 1}, nil, `internal 0xff7801`},
 		{[]byte{0x40, 'x'}, nil, `raw 4078`},
 		{[]byte{0x10, 0, 0}, nil, `raw 100000`}, // a sub-key that does not parse

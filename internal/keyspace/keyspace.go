@@ -24,6 +24,7 @@
 //	| 0xFF | kind | rest      |   kind 'm': cluster member id -> RESP address
 //	+------+------+-----------+   kind 'p': messages published (PublishedKey)
 //	                              kind 'a': the ACL users (ACLKey)
+//	                              kind 'P': the placement state (PlacementKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -395,6 +396,10 @@ var PublishedKey = []byte{Internal, 'p'}
 // ACLKey is the internal key of the ACL users, in walkerd/acl's binary
 // form: replicated state, so that every node enforces the same users.
 var ACLKey = []byte{Internal, 'a'}
+
+// PlacementKey is the internal key of the placement group's state
+// (walkerd/placement's JSON): only the placement group's engine holds it.
+var PlacementKey = []byte{Internal, 'P'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

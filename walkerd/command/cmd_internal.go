@@ -11,6 +11,7 @@ import (
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 )
 
 // Internal commands. The writes reach Apply only inside entries that
@@ -32,6 +33,9 @@ import (
 //	                                if the stored ones' SHA-256 is sum (32
 //	                                zero bytes: none stored), else answer
 //	                                ErrACLMoved and change nothing
+//	WALKER.PLACE <change...>        change the placement state (the
+//	                                placement group only; walkerd/placement):
+//	                                answers 1 if it changed, 0 if not
 func init() {
 	internal := func(name string, arity int, flags Flags, first, last int, summary string,
 		parse func([][]byte, int64) (any, error), run func(*ctx, [][]byte, any)) *Spec {
@@ -44,6 +48,7 @@ func init() {
 		internal("walker.delexpired", -2, FlagWrite, 1, -1, "Deletes keys that have expired (internal: the expiry sweeper).", nil, runDelExpired),
 		internal("walker.reclaim", -4, FlagWrite, 0, 0, "Deletes the elements of dead collection versions (internal: the sweeper).", parseReclaim, runReclaim),
 		internal("walker.aclset", 3, FlagWrite, 0, 0, "Replaces the ACL users (internal: ACL SETUSER, DELUSER, LOAD).", nil, runACLSet),
+		internal("walker.place", -2, FlagWrite, 0, 0, "Changes the placement state (internal: the placement group).", nil, runPlace),
 		internal("walker.versions", -2, FlagReadonly, 1, -1, "Returns the WATCH versions of keys (internal: WATCH through a follower).", nil, runVersions),
 		&Spec{Name: "walker.link", Arity: -3, Flags: FlagNoAuth | FlagNoMulti | FlagNoScript | FlagInternal | FlagLoading | FlagStale | FlagAllowBusy, Group: "cluster", Since: "walkerdb",
 			Summary: "Proves a connection comes from a cluster member: WALKER.LINK HELLO version nonce | PROVE proof (internal: node links, walkerd/nodelink)."},
@@ -88,10 +93,14 @@ func ACLGeneration() uint64 { return aclGeneration.Load() }
 
 // ACLUsers returns the ACL users last written by WALKER.ACLSET, in
 // walkerd/acl's binary form; nil when none ever was.
-func ACLUsers(db *engine.DB) ([]byte, error) {
+func ACLUsers(db *engine.DB) ([]byte, error) { return internalValue(db, keyspace.ACLKey) }
+
+// internalValue reads the value of internal key k, copied out of the
+// engine; nil when the key is not there.
+func internalValue(db *engine.DB, k []byte) ([]byte, error) {
 	var out []byte
 	err := db.View(math.MinInt64, func(v *engine.View) error {
-		val, _, err := v.Get(keyspace.ACLKey)
+		val, _, err := v.Get(k)
 		if errors.Is(err, engine.ErrNotFound) {
 			return nil
 		}
@@ -99,6 +108,36 @@ func ACLUsers(db *engine.DB) ([]byte, error) {
 		return err
 	})
 	return out, err
+}
+
+func runPlace(c *ctx, args [][]byte, _ any) {
+	cur, _, _ := c.getRaw(keyspace.PlacementKey)
+	st, err := placement.Decode(cur)
+	if err != nil {
+		c.r.Error("ERR " + err.Error())
+		return
+	}
+	changed, err := st.Apply(args[1:])
+	if err != nil {
+		c.r.Error(err.Error())
+		return
+	}
+	if !changed {
+		c.r.Int(0)
+		return
+	}
+	c.putRaw(keyspace.PlacementKey, st.Encode(), 0)
+	c.r.Int(1)
+}
+
+// Placement returns the placement state stored in db (the placement
+// group's engine); the empty state (epoch 0) where none is.
+func Placement(db *engine.DB) (*placement.State, error) {
+	raw, err := internalValue(db, keyspace.PlacementKey)
+	if err != nil {
+		return nil, err
+	}
+	return placement.Decode(raw)
 }
 
 func runDelMember(c *ctx, args [][]byte, _ any) {

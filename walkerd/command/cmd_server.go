@@ -156,6 +156,8 @@ func init() {
 		cluster("raft.members", 1, "Lists the Raft cluster's members."),
 		cluster("raft.leader", 1, "Returns the Raft leader's id and addresses."),
 		cluster("raft.transfer", -1, "Hands leadership to another member: RAFT.TRANSFER [id]."),
+		&Spec{Name: "walker.placement", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoMulti | FlagLoading | FlagStale, Group: "cluster", Since: "walkerdb",
+			Summary: "Returns the placement state (slot map, groups, nodes, epoch) as this node's copy of the placement group holds it, as JSON; also while the node is not ready, as INFO answers."},
 		&Spec{Name: "walker.apply", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Applies a log entry a follower forwards to the leader: WALKER.APPLY entry user [group] (internal)."},
 		&Spec{Name: "walker.forward", Arity: -5, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",

@@ -64,8 +64,8 @@ func (s *Server) eachGroup(c *client, args [][]byte, fn func(b backend.Backend, 
 		c.ok()
 		return
 	}
-	for i, b := range s.groups.B {
-		err := fn(b, rest)
+	for i := range s.memberGroups() {
+		err := fn(s.groupB(i), rest)
 		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" && s.cfg.Forwarder != nil && !c.forwarded {
 			fw := append(append([][]byte{}, rest...), []byte("GROUP"), []byte(s.groupID(i)))
@@ -151,6 +151,24 @@ func cmdRaftLeader(s *Server, c *client, args [][]byte) {
 		c.bulkString(m.RaftAddr)
 		c.bulkString(m.RESPAddr)
 	}
+}
+
+// WALKER.PLACEMENT: the placement state (walkerd/placement's JSON) as this
+// node's copy of the placement group has applied it: a few milliseconds
+// behind its leader at most, as the slot map clients read is. In both
+// cluster modes; an error on a node without a placement group (one data
+// group, or standalone).
+func cmdWalkerPlacement(s *Server, c *client, _ [][]byte) {
+	if !s.multi() || s.groups.Placement == nil {
+		c.errorReply("ERR this node has no placement group: it runs one Raft group (walkerd --groups)")
+		return
+	}
+	st, err := command.Placement(s.groups.Placement.Engine())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.bulk(st.Encode())
 }
 
 // RAFT.TRANSFER [id]: the leader hands leadership to id (any voter when

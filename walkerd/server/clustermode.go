@@ -225,7 +225,7 @@ func cmdClusterSlots(s *Server, c *client, m *shard.Map) {
 		}
 		nodes := []shard.Node{l}
 		for _, n := range m.Followers(g) {
-			if n.Addr != "" {
+			if n.Addr != "" && !n.Down { // cluster.c skips failed replicas
 				nodes = append(nodes, n)
 			}
 		}
@@ -275,7 +275,7 @@ func cmdClusterShards(s *Server, c *client, m *shard.Map) {
 			if n.ID == g.Leader {
 				role = "master"
 			}
-			if n.Addr == "" {
+			if n.Addr == "" || n.Down {
 				health = "failed"
 			}
 			c.w.Map(7)

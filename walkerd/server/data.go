@@ -93,26 +93,43 @@ func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.
 		return &command.Result{Error: "CLUSTERDOWN no leader"}
 	}
 	s.stats.forwarded.Add(1)
-	fw := [][]byte{[]byte("WALKER.APPLY"), e.Encode(), []byte(c.userName())}
+	res, err := ApplyAt(s.cfg.Forwarder, nl.LeaderAddr, e, c.userName(), group)
+	switch {
+	case errors.Is(err, backend.ErrNotSent):
+		return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
+	case err != nil:
+		return &command.Result{Error: unknownOutcome + err.Error()}
+	}
+	return res
+}
+
+// ApplyAt sends entry e to the leader at addr as WALKER.APPLY, as user, to
+// the Raft group named group ("": the group of the entry's keys), and
+// returns the leader's result. The leader's error reply (not the leader
+// any more: CLUSTERDOWN ...) comes back as the result's Error. err wraps
+// backend.ErrNotSent when the entry never left (no connection), and is
+// otherwise a lost or garbled reply: the outcome is unknown.
+func ApplyAt(f backend.Forwarder, addr string, e *command.Entry, user, group string) (*command.Result, error) {
+	fw := [][]byte{[]byte("WALKER.APPLY"), e.Encode(), []byte(user)}
 	if group != "" {
 		fw = append(fw, []byte(group))
 	}
-	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
+	raw, err := f.Do(addr, fw)
 	if err != nil {
 		if errors.Is(err, backend.ErrNotSent) {
-			return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
+			return nil, err
 		}
-		return &command.Result{Error: unknownOutcome + "forwarding to the leader failed: " + err.Error()}
+		return nil, fmt.Errorf("forwarding to the leader failed: %w", err)
 	}
 	body, errText := leaderReply(raw)
 	if errText != "" {
-		return &command.Result{Error: errText}
+		return &command.Result{Error: errText}, nil
 	}
 	res, err := command.DecodeResult(body)
 	if err != nil {
-		return &command.Result{Error: unknownOutcome + "bad reply from the leader: " + err.Error()}
+		return nil, fmt.Errorf("bad reply from the leader: %w", err)
 	}
-	return res
+	return res, nil
 }
 
 // leaderReply takes the bulk string a leader answers WALKER.APPLY and

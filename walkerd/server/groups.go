@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 
 	"github.com/walkerdb/walkerdb/engine"
@@ -44,7 +45,14 @@ import (
 type Groups struct {
 	Layout shard.Layout
 	B      []backend.Backend
+	// Placement is the placement group (walkerd/placement), nil where
+	// none runs. It owns no slot: commands never route to it, but JOIN,
+	// LEAVE and WALKER.APPLY name it as GROUP placement.
+	Placement backend.Backend
 }
+
+// placementID is the placement group's id (store.Config.Group).
+const placementID = "placement"
 
 // multi reports whether this node hosts several groups.
 func (s *Server) multi() bool { return s.groups != nil && len(s.groups.B) > 1 }
@@ -57,12 +65,28 @@ func (s *Server) groupOf(slot int) int {
 	return s.groups.Layout.GroupOf(uint16(slot))
 }
 
-// groupB is group i's backend.
+// groupB is group i's backend; i == len(B) is the placement group
+// (groupByID).
 func (s *Server) groupB(i int) backend.Backend {
 	if !s.multi() {
 		return s.b
 	}
+	if i == len(s.groups.B) {
+		return s.groups.Placement
+	}
 	return s.groups.B[i]
+}
+
+// memberGroups counts the groups a membership change goes to: every data
+// group, and the placement group where one runs (index len(B)).
+func (s *Server) memberGroups() int {
+	if !s.multi() {
+		return 1
+	}
+	if s.groups.Placement != nil {
+		return len(s.groups.B) + 1
+	}
+	return len(s.groups.B)
 }
 
 // allGroups lists every group's backend, the home group first.
@@ -77,6 +101,9 @@ func (s *Server) allGroups() []backend.Backend {
 func (s *Server) groupID(i int) string {
 	if !s.multi() {
 		return ""
+	}
+	if i == len(s.groups.B) {
+		return placementID
 	}
 	return s.groups.Layout.IDs[i]
 }
@@ -93,6 +120,9 @@ func (s *Server) groupByID(id string) int {
 		if g == id {
 			return i
 		}
+	}
+	if id == placementID && s.groups.Placement != nil {
+		return len(s.groups.B)
 	}
 	return -1
 }
@@ -384,25 +414,38 @@ func (a allReconfig) SetSnapshot(n backend.SnapshotSettings) error {
 
 // infoGroups adds INFO raft's lines of a node with several groups: their
 // number, then one line per group (the home group's figures are the
-// section's own lines above).
+// section's own lines above), then the placement group's, with the
+// placement state's epoch.
 func (s *Server) infoGroups(b *strings.Builder) {
 	if !s.multi() {
 		return
 	}
 	fmt.Fprintf(b, "raft_groups:%d\r\n", len(s.groups.B))
 	for i, g := range s.groups.B {
-		m := infoLines(g.InfoRaft()) // introspect.go
-		voters := 0
-		if ms, err := g.Members(); err == nil {
-			for _, mb := range ms {
-				if mb.Suffrage == "voter" {
-					voters++
-				}
+		r := s.groups.Layout.Ranges[i][0]
+		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,%s\r\n", i, s.groups.Layout.IDs[i], r.Start, r.End, groupInfo(g))
+	}
+	if p := s.groups.Placement; p != nil {
+		epoch := "?"
+		if st, err := command.Placement(p.Engine()); err == nil {
+			epoch = strconv.FormatUint(st.Epoch, 10)
+		}
+		fmt.Fprintf(b, "raft_placement:id=%s,%s,epoch=%s\r\n", placementID, groupInfo(p), epoch)
+	}
+}
+
+// groupInfo is the Raft part of a group's INFO raft line.
+func groupInfo(g backend.Backend) string {
+	m := infoLines(g.InfoRaft()) // introspect.go
+	voters := 0
+	if ms, err := g.Members(); err == nil {
+		for _, mb := range ms {
+			if mb.Suffrage == "voter" {
+				voters++
 			}
 		}
-		r := s.groups.Layout.Ranges[i][0]
-		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,state=%s,term=%s,leader=%s,voters=%d,commit_index=%s,applied_index=%s,log_applied_index=%s\r\n",
-			i, s.groups.Layout.IDs[i], r.Start, r.End, m["raft_state"], m["raft_term"], m["raft_leader_id"], voters,
-			m["raft_commit_index"], m["raft_applied_index"], m["raft_log_applied_index"])
 	}
+	return fmt.Sprintf("state=%s,term=%s,leader=%s,voters=%d,commit_index=%s,applied_index=%s,log_applied_index=%s",
+		m["raft_state"], m["raft_term"], m["raft_leader_id"], voters,
+		m["raft_commit_index"], m["raft_applied_index"], m["raft_log_applied_index"])
 }

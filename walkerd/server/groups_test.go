@@ -12,6 +12,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
 )
 
@@ -212,5 +213,56 @@ func TestGroups_AcrossGroupsIsCrossSlotAndKeylessWritesReachEveryGroup(t *testin
 	}
 	if engineHas(t, gs[0], a0) || engineHas(t, gs[1], a1) || c.must(t, "DBSIZE") != ":0" {
 		t.Fatal("FLUSHALL left keys in a group")
+	}
+}
+
+// The placement group: WALKER.PLACEMENT prints the state its engine holds
+// (written here as the reporter writes it, with WALKER.PLACE), it is
+// named by GROUP placement, and no key ever routes to it. A node with one
+// group has none, and says so.
+func TestGroups_PlacementIsNamedButNeverRoutedTo(t *testing.T) {
+	g := &Groups{Layout: shard.Split(2)}
+	var place backend.Backend
+	for i := range 3 {
+		db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := backend.NewStandalone(db)
+		if i > 0 {
+			t.Cleanup(func() { db.Close() })
+		}
+		if i < 2 {
+			g.B = append(g.B, b)
+		} else {
+			place = b
+		}
+	}
+	g.Placement = place
+	s := startServerOn(t, g.B[0], Config{Groups: g})
+	c := dial(t, s.addr)
+	if got := c.must(t, "WALKER.PLACEMENT"); got != `"{\"epoch\":0,\"slots\":null,\"groups\":null,\"nodes\":null}"` {
+		t.Fatalf("WALKER.PLACEMENT before INIT = %s", got)
+	}
+	e := &command.Entry{NowMs: 1, Cmds: [][][]byte{{[]byte("WALKER.PLACE"), []byte("INIT"), []byte("g1"), []byte("0"), []byte("8191"), []byte("g2"), []byte("8192"), []byte("16383")}}}
+	if _, err := place.Apply(e); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.must(t, "WALKER.PLACEMENT"); !strings.Contains(got, `\"epoch\":1,`) || !strings.Contains(got, `{\"start\":8192,\"end\":16383,\"group\":\"g2\"}`) {
+		t.Fatalf("WALKER.PLACEMENT after INIT = %s", got)
+	}
+	if gi := s.groupByID("placement"); gi != 2 || s.groupB(gi) != place || s.groupID(gi) != "placement" || s.memberGroups() != 3 {
+		t.Fatalf("GROUP placement: index %d", gi)
+	}
+	for i := range 200 {
+		c.must(t, "SET", "k"+strconv.Itoa(i), "v")
+	}
+	if n := place.Engine().CountPrefix(keyspace.DBPrefix(0)); n != 0 {
+		t.Fatalf("%d keys in the placement group's engine", n)
+	}
+
+	one := startServer(t, Config{})
+	if got := dial(t, one.addr).must(t, "WALKER.PLACEMENT"); !strings.HasPrefix(got, "-ERR this node has no placement group") {
+		t.Fatalf("WALKER.PLACEMENT on one group = %s", got)
 	}
 }

@@ -42,7 +42,8 @@ func handlers() []handler {
 
 		"join": cmdJoin, "leave": cmdLeave, "snapshot": cmdSnapshot, "raft.members": cmdRaftMembers,
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
-		"walker.apply": cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
+		"walker.placement": cmdWalkerPlacement,
+		"walker.apply":     cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
 		"walker.blob":   cmdWalkerBlob,   // blob.go
 		"walker.link":   cmdWalkerLink,   // link.go

@@ -19,12 +19,14 @@
 // the RESP address clients reach them at; the leader is the group's
 // "master" in Redis Cluster's words, the other members its replicas.
 //
-// Today a WalkerDB cluster is one Raft group, and its map is Single's: the
-// one group owns every slot, its members are the Raft configuration, and
-// Epoch is the Raft term (a new leader is a new configuration, as Redis
-// Cluster bumps configEpoch on a failover). DESIGN.md in this directory
-// draws the road to several groups per node: the same Map, held by a
-// placement group.
+// A WalkerDB cluster of one Raft group has Single's map: the one group
+// owns every slot, its members are the Raft configuration, and Epoch is
+// the Raft term (a new leader is a new configuration, as Redis Cluster
+// bumps configEpoch on a failover). With several groups (Static) each
+// owns a fixed range (Split), members and leaders are each group's own
+// Raft state, and the epochs and the nodes' liveness come from the
+// placement group (Static.WithPlacement, walkerd/placement). DESIGN.md in
+// this directory draws the road on: slots that move between groups.
 //
 // # Node and shard ids
 //
@@ -61,6 +63,9 @@ type Node struct {
 	// BusPort is the port of its Raft address, shown where Redis Cluster
 	// shows the cluster bus port; 0 when unknown.
 	BusPort int
+	// Down: the placement group has marked the node down (its leader's
+	// heartbeats to it failed for 10 s), Redis Cluster's FAIL flag.
+	Down bool
 }
 
 // Group is one Raft group: the slots it owns and the nodes that hold it.
@@ -217,10 +222,11 @@ func SplitAddr(addr string) (host string, port int) {
 //
 //	<id> <ip:port@busport> <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state> <slot> ...
 //
-// flags are myself (for self), master (a group's leader) or slave; master
-// is "-" or the leader's node id; ping-sent and pong-recv are 0 (WalkerDB
-// learns liveness through Raft, not pings); a node that leads several
-// groups lists all their ranges. A member that leads no group is shown as
+// flags are myself (for self), master (a group's leader) or slave, and
+// fail for a node the placement group marked down (whose link-state is
+// then disconnected); master is "-" or the leader's node id; ping-sent and
+// pong-recv are 0 (WalkerDB learns liveness through Raft, not pings); a
+// node that leads several groups lists all their ranges. A member that leads no group is shown as
 // the replica of the first group that holds it whose leader is known.
 func (m *Map) NodesText(self string) string {
 	var b strings.Builder
@@ -239,11 +245,14 @@ func (m *Map) NodesText(self string) string {
 				master, epoch = NodeID(g.Leader), g.Epoch
 			}
 		}
+		link := "connected"
 		if n.ID == self {
 			flags = "myself," + flags
+		} else if n.Down {
+			flags, link = flags+",fail", "disconnected"
 		}
 		host, port := SplitAddr(n.Addr)
-		fmt.Fprintf(&b, "%s %s:%d@%d %s %s 0 0 %d connected", NodeID(n.ID), host, port, n.BusPort, flags, master, epoch)
+		fmt.Fprintf(&b, "%s %s:%d@%d %s %s 0 0 %d %s", NodeID(n.ID), host, port, n.BusPort, flags, master, epoch, link)
 		sort.Slice(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
 		for _, r := range ranges {
 			if r.Start == r.End {

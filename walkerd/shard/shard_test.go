@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 )
 
 // twoGroups: node a leads g1 (0-8191) and is a replica of g2; b leads g2
@@ -132,5 +133,51 @@ func TestSingle_RoutesToTheRaftLeaderAndMapsTheConfiguration(t *testing.T) {
 	g.err = errors.New("raft is shut down")
 	if _, err := s.Map(); err == nil {
 		t.Error("Map hid the configuration's error")
+	}
+}
+
+// A node the placement state marks down: fail and disconnected in
+// CLUSTER NODES, as cluster.c writes a node with CLUSTER_NODE_FAIL.
+func TestMap_NodesTextShowsADownNodeFailed(t *testing.T) {
+	m := twoGroups()
+	m.Groups[1].Members[2].Down = true // d
+	got := m.NodesText("c")
+	if want := NodeID("d") + " 127.0.0.1:7004@0 slave,fail " + NodeID("b") + " 0 0 9 disconnected\n"; !strings.HasSuffix(got, want) {
+		t.Errorf("NodesText =\n%s\nwant it to end with\n%s", got, want)
+	}
+}
+
+// WithPlacement: the map's epochs and liveness are the placement state's,
+// a group whose new leader is not on record yet takes the newest epoch,
+// and a state without its first map changes nothing.
+func TestStatic_WithPlacementTakesEpochsAndLiveness(t *testing.T) {
+	g := &fakeGroup{members: []backend.Member{
+		{ID: "a", RaftAddr: "127.0.0.1:8001", RESPAddr: "127.0.0.1:7001", Role: "leader"},
+		{ID: "b", RaftAddr: "127.0.0.1:8002", RESPAddr: "127.0.0.1:7002", Role: "follower"},
+	}}
+	st := &placement.State{}
+	s := NewSingle("a", g).WithPlacement(func() (*placement.State, error) { return st, nil })
+	if m, _ := s.Map(); m.Epoch != 5 || m.Groups[0].Epoch != 5 {
+		t.Fatalf("before the first map: %+v", m)
+	}
+	for _, change := range []string{"INIT g1 0 16383", "NODE a x:1 y:1", "NODE b x:2 y:2", "LEADER g1 a 5 a b", "DOWN b", "NODE c x:3 y:3"} {
+		var args [][]byte
+		for _, f := range strings.Fields(change) {
+			args = append(args, []byte(f))
+		}
+		if _, err := st.Apply(args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.Map()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Epoch != 6 || m.Groups[0].Epoch != 4 || m.Groups[0].Members[0].Down || !m.Groups[0].Members[1].Down {
+		t.Fatalf("Map = %+v", m)
+	}
+	g.members[0].Role, g.members[1].Role = "follower", "leader" // b leads, not on record yet
+	if m, _ := s.Map(); m.Groups[0].Epoch != 6 {
+		t.Fatalf("a leader not on record: group epoch %d, want the newest, 6", m.Groups[0].Epoch)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 )
 
 // Source is where the RESP front reads the slot map in cluster mode
@@ -88,6 +89,18 @@ type Static struct {
 	self   string
 	layout Layout
 	groups []RaftGroup // by layout index
+	place  func() (*placement.State, error)
+}
+
+// WithPlacement makes the map's epochs and liveness the placement group's
+// (walkerd/placement), read through state on every Map: the map's Epoch is
+// the state's, a group's Epoch is the one the state recorded with its
+// leader (the state's newest while a new leader is not yet on record), and
+// a node the state marks down is Down. Until the state has its first map
+// (epoch 0), or when state fails, Map is as without it.
+func (s *Static) WithPlacement(state func() (*placement.State, error)) *Static {
+	s.place = state
+	return s
 }
 
 // NewStatic returns the Source of the groups gs (by layout index), seen
@@ -138,5 +151,27 @@ func (s *Static) Map() (*Map, error) {
 		m.Epoch = max(m.Epoch, g.Epoch)
 		m.Groups = append(m.Groups, g)
 	}
+	if s.place != nil {
+		if st, err := s.place(); err == nil && st.Epoch > 0 {
+			placed(m, st)
+		}
+	}
 	return m, nil
+}
+
+// placed takes m's epochs and liveness from the placement state st.
+func placed(m *Map, st *placement.State) {
+	m.Epoch = st.Epoch
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		g.Epoch = st.Epoch
+		if pg := st.Group(g.ID); pg != nil && pg.Leader == g.Leader {
+			g.Epoch = pg.Epoch
+		}
+		for j := range g.Members {
+			if n := st.Node(g.Members[j].ID); n != nil && !n.Up {
+				g.Members[j].Down = true
+			}
+		}
+	}
 }

@@ -23,6 +23,9 @@ package store
 //     cannot see its progress: it promotes the node once its Raft address
 //     has been reachable, and its heartbeats not failing, for
 //     promoteBlindChecks checks in a row (1 s).
+//   - With Config.MaxVoters, the promoter stops at that many voters (the
+//     placement group's 3); when a voter leaves, the next caught-up
+//     non-voter takes its place.
 //   - LEAVE of a voter, and JOIN's removal of a stale entry with the same
 //     id or address, is refused when the voters of the new configuration
 //     would not include a reachable quorum (checkRemoval): the leader
@@ -88,6 +91,17 @@ func (m *membership) isFailing(id raft.ServerID) (time.Time, bool) {
 	defer m.mu.Unlock()
 	t, ok := m.failing[id]
 	return t, ok
+}
+
+// Unreachable reports whether this node, leading, has seen its heartbeats
+// to member id fail since they last succeeded, and since when (raft's
+// FailedHeartbeatObservation). false while not leading: the record is
+// cleared on every leader change.
+func (s *Store) Unreachable(id string) (since time.Time, failing bool) {
+	if !s.IsLeader() {
+		return time.Time{}, false
+	}
+	return s.member.isFailing(raft.ServerID(id))
 }
 
 // startMembership starts the promoter; it ends with Close. The heartbeat
@@ -180,9 +194,18 @@ func (s *Store) promoteRound() {
 	resp, _ := command.Members(s.fsm.engine())
 	m := &s.member
 	nonvoters := map[raft.ServerID]bool{}
+	voters := 0
+	for _, srv := range conf.Servers {
+		if srv.Suffrage == raft.Voter {
+			voters++
+		}
+	}
 	for _, srv := range conf.Servers {
 		if srv.Suffrage != raft.Nonvoter {
 			continue
+		}
+		if s.cfg.MaxVoters > 0 && voters >= s.cfg.MaxVoters {
+			break // Config.MaxVoters: the others stay non-voters
 		}
 		nonvoters[srv.ID] = true
 		need := promoteStableChecks

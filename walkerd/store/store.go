@@ -88,6 +88,12 @@ type Config struct {
 	// (bigentry.go): past it, the node takes a snapshot and deletes the
 	// files of the entries it covers. Zero: 2 GiB.
 	BigEntriesMaxBytes int64
+	// MaxVoters caps the voters the leader's promoter makes
+	// (promote.go): past it a joined node stays a non-voter, which
+	// receives the log but counts toward no quorum. The placement group
+	// takes 3: every node holds a copy of the map, and three vote. Zero:
+	// no cap.
+	MaxVoters int
 	// JoinRESP is the RESP address this node joined the cluster through
 	// (--join), the last place it fetches a large entry's bytes from: a
 	// node that has just joined knows no other member until it applies

@@ -1,0 +1,106 @@
+package placement
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func apply(t *testing.T, s *State, line string) bool {
+	t.Helper()
+	var args [][]byte
+	for _, f := range strings.Fields(line) {
+		args = append(args, []byte(f))
+	}
+	changed, err := s.Apply(args)
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	return changed
+}
+
+func TestState_InitOnceThenEveryChangeBumpsTheEpochOnce(t *testing.T) {
+	s := &State{}
+	if !apply(t, s, "INIT g1 0 8191 g2 8192 16383") || s.Epoch != 1 {
+		t.Fatalf("INIT: epoch %d", s.Epoch)
+	}
+	if _, err := s.Apply([][]byte{[]byte("INIT"), []byte("g1"), []byte("0"), []byte("16383")}); !errors.Is(err, ErrInitialized) {
+		t.Fatalf("second INIT: %v", err)
+	}
+	if got := s.Owner(8191) + s.Owner(8192) + s.Owner(0) + s.Owner(16383); got != "g1g2g1g2" {
+		t.Fatalf("owners %q", got)
+	}
+
+	steps := []struct {
+		line    string
+		changed bool
+	}{
+		{"NODE n1 127.0.0.1:7001 127.0.0.1:6379", true},
+		{"NODE n1 127.0.0.1:7001 127.0.0.1:6379", false}, // a repeated report
+		{"LEADER g1 n1 3 n3 n1 n2", true},
+		{"LEADER g1 n1 3 n1 n2 n3", false}, // same members, other order
+		{"LEADER g1 n2 2 n1 n2 n3", false}, // an older term's late report
+		{"LEADER g1 n1 3 n1 n2", true},     // a member left: same leader, new members
+		{"LEADER g1 n2 4 n1 n2", true},     // a new term's leader
+		{"DOWN n1", true},
+		{"DOWN n1", false},
+		{"DOWN n9", false}, // a node never seen
+		{"UP n1", true},
+	}
+	epoch := s.Epoch
+	for _, st := range steps {
+		if got := apply(t, s, st.line); got != st.changed {
+			t.Fatalf("%s: changed %v, want %v", st.line, got, st.changed)
+		}
+		if st.changed {
+			epoch++
+		}
+		if s.Epoch != epoch {
+			t.Fatalf("%s: epoch %d, want %d", st.line, s.Epoch, epoch)
+		}
+	}
+	g := s.Group("g1")
+	if g.Leader != "n2" || g.Term != 4 || strings.Join(g.Members, ",") != "n1,n2" || g.Epoch != 5 {
+		t.Fatalf("g1 = %+v", *g)
+	}
+	if n := s.Node("n1"); n == nil || !n.Up || n.RESP != "127.0.0.1:6379" {
+		t.Fatalf("n1 = %+v", n)
+	}
+}
+
+func TestState_EncodeDecodeRoundTrips(t *testing.T) {
+	s := &State{}
+	apply(t, s, "INIT g1 0 99 g2 100 16383")
+	apply(t, s, "NODE n1 a:1 b:2")
+	apply(t, s, "LEADER g2 n1 7 n1")
+	got, err := Decode(s.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Encode()) != string(s.Encode()) {
+		t.Fatalf("round trip:\n%s\n%s", got.Encode(), s.Encode())
+	}
+	if e, err := Decode(nil); err != nil || e.Epoch != 0 {
+		t.Fatalf("empty: %+v %v", e, err)
+	}
+	if _, err := Decode([]byte("{")); err == nil {
+		t.Fatal("a torn state decoded")
+	}
+}
+
+func TestState_BadArgumentsChangeNothing(t *testing.T) {
+	for _, line := range []string{
+		"", "NOPE", "INIT", "INIT g1 0", "INIT g1 x 5", "INIT g1 5 4", "INIT g1 0 16384",
+		"INIT g1 0 10 g2 10 20", // overlapping
+		"NODE n1 a", "LEADER g1 n1", "LEADER g1 n1 x", "DOWN", "UP a b",
+	} {
+		s := &State{}
+		var args [][]byte
+		for _, f := range strings.Fields(line) {
+			args = append(args, []byte(f))
+		}
+		if changed, err := s.Apply(args); err == nil || changed || s.Epoch != 0 || len(s.Slots) != 0 {
+			t.Errorf("%q: changed %v, err %v, state %+v", line, changed, err, s)
+		}
+	}
+}

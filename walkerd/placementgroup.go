@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
+	"github.com/walkerdb/walkerdb/walkerd/server"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
+	"github.com/walkerdb/walkerdb/walkerd/store"
+)
+
+// The placement group (walkerd/placement; walkerd/shard/DESIGN.md, "The
+// placement group") runs on every node with several data groups, in
+// <parent of --dir>/groups/placement/{data,raft}, over the node's Raft mux
+// like the data groups. The first three nodes vote in it; every later one
+// joins as a non-voter (store.Config.MaxVoters), so each node reads the
+// map from its own copy, a few milliseconds behind at most, and the
+// placement leader's heartbeats reach every node, which is how it learns
+// which nodes are down.
+//
+// Each node's reporter (reportPlacement) keeps the state true, once a
+// second, proposing only what differs, so an idle cluster writes nothing:
+//
+//   - the placement leader writes the first map (INIT, from the layout
+//     every node computes, shard.Split), and marks a node DOWN once its
+//     heartbeats to it have failed for placementDownAfter, UP once they
+//     succeed again;
+//   - every node records its addresses (NODE), and, for each data group
+//     it leads, itself as leader with the group's term and members
+//     (LEADER): a new leader is on record about a second after it is
+//     elected.
+//
+// A node that does not lead the placement group sends its changes to the
+// leader as WALKER.APPLY ... GROUP placement over a node link.
+
+// placementGroupID names the placement group on the mux and in JOIN.
+const placementGroupID = "placement"
+
+const (
+	// placementReportEvery is how often each node's reporter runs.
+	placementReportEvery = time.Second
+	// placementDownAfter is how long the placement leader's heartbeats to
+	// a node must fail before it is marked down (DESIGN.md: 10 s).
+	placementDownAfter = 10 * time.Second
+)
+
+// openPlacement opens the node's copy of the placement group on mux.
+func openPlacement(s *settings, base store.Config, mux *store.Mux, probe func(string) (uint64, error), log *slog.Logger) (*store.Store, error) {
+	dir := filepath.Join(filepath.Dir(filepath.Clean(s.dir)), "groups", placementGroupID)
+	cfg := base
+	cfg.DataDir, cfg.RaftDir = filepath.Join(dir, "data"), filepath.Join(dir, "raft")
+	cfg.Mux, cfg.Group = mux, placementGroupID
+	cfg.Logger = log.With("group", placementGroupID)
+	cfg.Probe = probe
+	cfg.MaxVoters = 3
+	st, err := store.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("group %s: %w", placementGroupID, err)
+	}
+	return st, nil
+}
+
+// reporter is one node's placement reporter.
+type reporter struct {
+	log    *slog.Logger
+	fw     backend.Forwarder
+	self   string
+	raft   string // this node's Raft address
+	resp   string // this node's RESP address
+	place  *store.Store
+	groups []*store.Store
+	layout shard.Layout
+
+	leaderSince time.Time // when this node last became the placement leader
+}
+
+// reportPlacement runs the reporter until stop is closed.
+func reportPlacement(r *reporter, stop <-chan struct{}) {
+	t := time.NewTicker(placementReportEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		r.round(time.Now())
+	}
+}
+
+// round proposes what the state lacks, one change per entry.
+func (r *reporter) round(now time.Time) {
+	st, err := command.Placement(r.place.Engine())
+	if err != nil {
+		r.log.Warn("placement: reading the state", "err", err)
+		return
+	}
+	var changes [][]string
+	if r.place.IsLeader() {
+		if r.leaderSince.IsZero() {
+			r.leaderSince = now
+		}
+		changes = append(changes, r.leaderChanges(st, now)...)
+	} else {
+		r.leaderSince = time.Time{}
+	}
+	if st.Epoch == 0 && len(changes) == 0 {
+		return // nothing to report on before the first map
+	}
+	if n := st.Node(r.self); n == nil || n.Raft != r.raft || n.RESP != r.resp {
+		changes = append(changes, []string{"NODE", r.self, r.raft, r.resp})
+	}
+	for i, g := range r.groups {
+		if !g.IsLeader() {
+			continue
+		}
+		ms, err := g.Members()
+		if err != nil {
+			continue
+		}
+		ids := make([]string, 0, len(ms))
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		slices.Sort(ids)
+		term := g.Term()
+		if pg := st.Group(r.layout.IDs[i]); pg != nil && pg.Leader == r.self && pg.Term == term && slices.Equal(pg.Members, ids) {
+			continue
+		}
+		changes = append(changes, append([]string{"LEADER", r.layout.IDs[i], r.self, strconv.FormatUint(term, 10)}, ids...))
+	}
+	for _, c := range changes {
+		if err := r.propose(c); err != nil {
+			r.log.Debug("placement: a change not recorded yet", "change", c[0], "err", err)
+			return // the next round tries again, from the state as it is then
+		}
+	}
+}
+
+// leaderChanges are the placement leader's own: the first map, and the
+// nodes' liveness.
+func (r *reporter) leaderChanges(st *placement.State, now time.Time) [][]string {
+	if st.Epoch == 0 {
+		init := []string{"INIT"}
+		for i, id := range r.layout.IDs {
+			for _, rg := range r.layout.Ranges[i] {
+				init = append(init, id, strconv.Itoa(int(rg.Start)), strconv.Itoa(int(rg.End)))
+			}
+		}
+		return [][]string{init}
+	}
+	ms, err := r.place.Members()
+	if err != nil {
+		return nil
+	}
+	var out [][]string
+	for _, n := range st.Nodes {
+		if n.ID == r.self || !slices.ContainsFunc(ms, func(m backend.Member) bool { return m.ID == n.ID }) {
+			continue
+		}
+		since, failing := r.place.Unreachable(n.ID)
+		switch {
+		case failing && n.Up && now.Sub(since) >= placementDownAfter:
+			out = append(out, []string{"DOWN", n.ID})
+		case !failing && !n.Up && now.Sub(r.leaderSince) >= placementDownAfter:
+			// A new leader has had its heartbeats' time to fail first.
+			out = append(out, []string{"UP", n.ID})
+		}
+	}
+	return out
+}
+
+// propose applies one WALKER.PLACE in the placement group: here when this
+// node leads it, else at its leader.
+func (r *reporter) propose(change []string) error {
+	args := [][]byte{[]byte("WALKER.PLACE")}
+	for _, a := range change {
+		args = append(args, []byte(a))
+	}
+	e := &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{args}}
+	res, err := r.place.Apply(e)
+	var nl *backend.NotLeaderError
+	if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" {
+		res, err = server.ApplyAt(r.fw, nl.LeaderAddr, e, "default", placementGroupID)
+	}
+	switch {
+	case err != nil:
+		return err
+	case res.Error != "":
+		return errors.New(res.Error)
+	case len(res.Replies) == 1 && len(res.Replies[0]) == 1 && res.Replies[0][0].Kind == command.KindError:
+		return errors.New(string(res.Replies[0][0].S))
+	}
+	return nil
+}
