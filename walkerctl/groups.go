@@ -32,7 +32,8 @@ start or a failover the nodes may disagree for a moment.
 
 --json prints a list of {"id", "slots", "start", "end", "state", "term",
 "leader", "voters", "commit_index", "applied_index"} objects (the
-placement group's with "epoch" and empty "slots"), or with --all
+placement group's with "epoch", empty "slots" and no "start" or "end"),
+or with --all
 a list of {"id", "slots", "leader_agreed", "nodes": [{"node", "reachable",
 "error", "state", "term", "leader", "voters", "commit_index",
 "applied_index"}]} objects.`,
@@ -58,6 +59,20 @@ type groupInfo struct {
 	// Epoch is the placement state's epoch: only the placement group's row
 	// has it (and no slots).
 	Epoch uint64 `json:"epoch,omitempty"`
+}
+
+// placementJSON is the placement group's row in groups --json: a groupInfo
+// without start and end.
+type placementJSON struct {
+	ID           string `json:"id"`
+	Slots        string `json:"slots"`
+	State        string `json:"state"`
+	Term         uint64 `json:"term"`
+	Leader       string `json:"leader"`
+	Voters       int    `json:"voters"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	Epoch        uint64 `json:"epoch"`
 }
 
 // placementRow reads INFO raft's raft_placement line (a node with several
@@ -200,7 +215,15 @@ func runGroups(c *cli.Context) error {
 		gs = append(gs, p)
 	}
 	if o.json {
-		return writeJSON(o.stdout, gs)
+		rows := make([]any, len(gs))
+		for i, g := range gs {
+			rows[i] = g
+		}
+		if placed { // no slots: no "start" and "end" that read as slot 0
+			rows[len(rows)-1] = placementJSON{ID: p.ID, Slots: "", State: p.State, Term: p.Term, Leader: p.Leader,
+				Voters: p.Voters, CommitIndex: p.CommitIndex, AppliedIndex: p.AppliedIndex, Epoch: p.Epoch}
+		}
+		return writeJSON(o.stdout, rows)
 	}
 	t := newTable("GROUP", "SLOTS", "STATE", "TERM", "LEADER", "VOTERS", "COMMIT", "APPLIED")
 	for _, g := range gs {

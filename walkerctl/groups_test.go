@@ -61,6 +61,13 @@ func fakeGroupsCluster(t *testing.T, clusterMode bool, views ...[]string) []stri
 					text = "# Cluster\r\ncluster_enabled:" + enabled + "\r\n\r\n" + text
 				}
 				return bulk(text)
+			case "WALKER.PLACEMENT": // a view's "placement-json:" line, if any
+				for _, l := range lines {
+					if j, ok := strings.CutPrefix(l, "placement-json:"); ok {
+						return bulk(j)
+					}
+				}
+				return "-ERR this node has no placement group: it runs one Raft group (walkerd --groups)\r\n"
 			case "CLUSTER":
 				if !clusterMode {
 					return "-ERR This instance has cluster support disabled\r\n"
@@ -160,9 +167,13 @@ placement epoch 23
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
-	gs := decode[[]groupInfo](t, ok(t, "--addr", addrs[0], "--json", "groups"))
+	js := ok(t, "--addr", addrs[0], "--json", "groups")
+	gs := decode[[]groupInfo](t, js)
 	if len(gs) != 4 || gs[3] != (groupInfo{ID: "placement", State: "follower", Term: 5, Leader: "n2", Voters: 3, CommitIndex: 41, AppliedIndex: 41, Epoch: 23}) {
 		t.Errorf("--json: %+v", gs)
+	}
+	if raw := decode[[]map[string]any](t, js); raw[3]["start"] != nil || raw[3]["end"] != nil || raw[0]["start"] == nil {
+		t.Errorf("--json: the placement row has start or end, or g1 lacks them: %v", raw)
 	}
 	// --all: a row per node, after the data groups; the slots stay g1-g3's.
 	addrs = fakeGroupsCluster(t, false, placed, placed)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 func slotsCommand() *cli.Command {
@@ -24,11 +26,15 @@ cluster mode. When the node runs with --cluster-mode yes, the Redis Cluster
 node ids (40 hex characters, as CLUSTER NODES and MOVED clients see them)
 are shown too, read from CLUSTER NODES.
 
-A range whose group has no known leader shows "-" as its leader.
+A range whose group has no known leader shows "-" as its leader. A node
+the placement group marks down (its leader's heartbeats to it failed for
+10 s; read with WALKER.PLACEMENT on a node with several groups) shows
+"(down)" right after its id.
 
 --json prints a list of {"start", "end", "group", "leader", "replicas"}
-objects, leader and each replica being {"id", "addr", "cluster_id"}
-(cluster_id only in cluster mode); leader is null while none is known.`,
+objects, leader and each replica being {"id", "addr", "cluster_id",
+"down"} (cluster_id only in cluster mode, down only when true); leader is
+null while none is known.`,
 		Action: runSlots,
 	}
 }
@@ -38,6 +44,7 @@ type slotNode struct {
 	ID        string `json:"id"`
 	Addr      string `json:"addr"`                 // RESP address, "" when not recorded yet
 	ClusterID string `json:"cluster_id,omitempty"` // Redis Cluster node id, in cluster mode
+	Down      bool   `json:"down,omitempty"`       // marked down by the placement group
 }
 
 // slotRange is one row of the slot map.
@@ -77,6 +84,16 @@ func runSlots(c *cli.Context) error {
 		clusterIDs = parseClusterNodes(string(v.Str))
 	}
 	rows := slotMap(gs, ms, clusterIDs)
+	if down := downNodes(&one); down != nil {
+		for i := range rows {
+			if l := rows[i].Leader; l != nil {
+				l.Down = down[l.ID]
+			}
+			for j := range rows[i].Replicas {
+				rows[i].Replicas[j].Down = down[rows[i].Replicas[j].ID]
+			}
+		}
+	}
 	if o.json {
 		return writeJSON(o.stdout, rows)
 	}
@@ -89,11 +106,11 @@ func runSlots(c *cli.Context) error {
 	for _, r := range rows {
 		var reps []string
 		for _, n := range r.Replicas {
-			reps = append(reps, n.ID+"@"+orDash(n.Addr))
+			reps = append(reps, n.ID+downMark(n)+"@"+orDash(n.Addr))
 		}
 		cells := []string{fmt.Sprintf("%d-%d", r.Start, r.End), r.Group, "", ""}
 		if r.Leader != nil {
-			cells[2], cells[3] = r.Leader.ID, r.Leader.Addr
+			cells[2], cells[3] = r.Leader.ID+downMark(*r.Leader), r.Leader.Addr
 		}
 		if cluster {
 			id := ""
@@ -146,6 +163,40 @@ func parseClusterNodes(text string) map[string]string {
 		ids[addr] = f[0]
 	}
 	return ids
+}
+
+// downNodes reads the placement state (WALKER.PLACEMENT's JSON) from the
+// node and returns the ids of the nodes it marks down; nil when the node
+// has no placement group (one Raft group) or cannot say.
+func downNodes(o *opts) map[string]bool {
+	v, _, err := o.doOnce("WALKER.PLACEMENT")
+	if err != nil || v.Kind != resp.KindBulk || v.Null {
+		return nil
+	}
+	var st struct {
+		Nodes []struct {
+			ID string `json:"id"`
+			Up bool   `json:"up"`
+		} `json:"nodes"`
+	}
+	if json.Unmarshal(v.Str, &st) != nil {
+		return nil
+	}
+	down := map[string]bool{}
+	for _, n := range st.Nodes {
+		if !n.Up {
+			down[n.ID] = true
+		}
+	}
+	return down
+}
+
+// downMark is "(down)" for a node marked down, else "".
+func downMark(n slotNode) string {
+	if n.Down {
+		return "(down)"
+	}
+	return ""
 }
 
 // orDash prints an empty string as "-".

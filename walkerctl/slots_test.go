@@ -69,3 +69,18 @@ func TestSlots_ALeaderNotYetListedKeepsItsID(t *testing.T) {
 		t.Errorf("parseClusterNodes: %v", ids)
 	}
 }
+
+// A node the placement group marks down is flagged, in the table and in
+// --json; a node without a placement group flags none (the tests above).
+func TestSlots_FlagsANodeThePlacementGroupMarksDown(t *testing.T) {
+	view := append(threeGroups("n3"), `placement-json:{"epoch":9,"nodes":[{"id":"n1","up":true},{"id":"n2","up":true},{"id":"n3","up":false}]}`)
+	addrs := fakeGroupsCluster(t, false, view, view, view)
+	rows := tableRows(ok(t, "--addr", addrs[0], "slots"))
+	if len(rows) != 3 || rows[2][2] != "n3(down)" || !strings.HasSuffix(rows[0][4], ",n3(down)@"+addrs[2]) {
+		t.Errorf("rows %q", rows)
+	}
+	js := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots"))
+	if !js[2].Leader.Down || js[0].Leader.Down || !js[0].Replicas[1].Down || js[0].Replicas[0].Down {
+		t.Errorf("--json: %+v", js)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
 	"github.com/walkerdb/walkerdb/walkerd/server"
@@ -145,19 +146,58 @@ func raftGroups(stores []*store.Store) []shard.RaftGroup {
 
 // joinGroups joins every group of a new node through the join target:
 // JOIN ... GROUP gK, one group after the other, then GROUP placement (nil
-// place: none), each retried as joinCluster retries.
-func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, place *store.Store, stop <-chan struct{}) {
+// place: none), each retried as joinCluster retries. The first JOIN is
+// sent only once the node that takes it says the cluster runs as many
+// groups as this node (sameGroups): a node with another number would join
+// the groups they share, with another slot layout, and wait for the
+// others for ever; that is an error, and nothing is joined.
+func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, place *store.Store, stop <-chan struct{}) error {
 	if len(stores) == 1 {
-		joinCluster(log, pool, s, stores[0], nil, stop)
-		return
+		return joinCluster(log, pool, s, stores[0], nil, 1, stop)
 	}
 	layout := shard.Split(len(stores))
 	for i, st := range stores {
-		joinCluster(log.With("group", layout.IDs[i]), pool, s, st, [][]byte{[]byte("GROUP"), []byte(layout.IDs[i])}, stop)
+		groups := 0
+		if i == 0 {
+			groups = len(stores)
+		}
+		if err := joinCluster(log.With("group", layout.IDs[i]), pool, s, st, [][]byte{[]byte("GROUP"), []byte(layout.IDs[i])}, groups, stop); err != nil {
+			return err
+		}
 	}
 	if place != nil {
-		joinCluster(log.With("group", placementGroupID), pool, s, place, [][]byte{[]byte("GROUP"), []byte(placementGroupID)}, stop)
+		return joinCluster(log.With("group", placementGroupID), pool, s, place, [][]byte{[]byte("GROUP"), []byte(placementGroupID)}, 0, stop)
 	}
+	return nil
+}
+
+// errOtherGroups refuses a join into a cluster that runs another number
+// of Raft groups than this node.
+var errOtherGroups = errors.New("the cluster runs another number of Raft groups than this node (--groups): every node of a cluster takes the same number")
+
+// sameGroups asks the node at addr how many Raft groups its cluster runs
+// (INFO raft's raft_groups; none: one) and answers errOtherGroups, wrapped
+// with both numbers, when it is not n. When the node cannot answer it
+// answers nil: the JOIN that follows fails and is retried as any.
+func sameGroups(pool *forward.Pool, addr string, n int) error {
+	raw, err := pool.Do(addr, [][]byte{[]byte("INFO"), []byte("raft")})
+	if err != nil {
+		return nil
+	}
+	v, _, err := resp.Parse(raw)
+	if err != nil || v.Kind != resp.KindBulk {
+		return nil
+	}
+	had := 1
+	for _, line := range strings.Split(string(v.Str), "\r\n") {
+		if x, ok := strings.CutPrefix(line, "raft_groups:"); ok {
+			had, _ = strconv.Atoi(x)
+		}
+	}
+	if had != n {
+		return fmt.Errorf("%w: %d at %s, %d here", errOtherGroups, had, addr, n)
+	}
+	return nil
 }
 
 // spreadLeaders runs on every node with several groups: every 2 s, each

@@ -310,3 +310,68 @@ func TestE2E_GroupsWithoutClusterMode(t *testing.T) {
 		}
 	}
 }
+
+// TestE2E_Groups_AJoinerWithOtherGroupsStopsAndLeaveSkipsGroupsItIsNotIn:
+// a node started with another --groups than the cluster's stops with a
+// clear error and joins nothing (it used to join the groups both have,
+// with another slot layout, and wait for the others for ever). LEAVE
+// without GROUP of a node that is in only some groups removes it from
+// those and answers OK (it used to answer an error after removing it).
+func TestE2E_Groups_AJoinerWithOtherGroupsStopsAndLeaveSkipsGroupsItIsNotIn(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "2")
+	waitGroups(t, c, 2, 0)
+	members := func(group string) string {
+		out, _ := c.Nodes[0].Do("INFO", "raft")
+		for _, line := range strings.Split(out, "\r\n") {
+			if strings.Contains(line, ":id="+group+",") {
+				return line
+			}
+		}
+		return ""
+	}
+
+	odd := harness.NewNode(t, c.Bin, "odd", "--groups", "3")
+	if err := odd.Process.Start("-id", odd.ID, "-tcp", odd.RESP, "-raft", odd.Raft, "-dir", odd.Dir+"/data", "-raftdir", odd.Dir+"/raft",
+		"--groups", "3", "-join", c.Nodes[0].RESP); err != nil {
+		t.Fatal(err)
+	}
+	if err := odd.Wait(30 * time.Second); err != nil {
+		t.Fatalf("a node with --groups 3 kept running in a 2-group cluster: %v\n%s", err, odd.Log())
+	}
+	if log := odd.Log(); !strings.Contains(log, "every node of a cluster takes the same number: 2 at "+c.Nodes[0].RESP+", 3 here") {
+		t.Fatalf("no clear error in its log:\n%s", log)
+	}
+	for _, g := range []string{"g1", "g2"} {
+		if line := members(g); !strings.Contains(line, "voters=3,") {
+			t.Fatalf("%s after the refused joiner: %s", g, line)
+		}
+	}
+	if ms, _ := c.Nodes[0].Do("RAFT.MEMBERS"); strings.Contains(ms, "odd") {
+		t.Fatalf("the refused joiner is a member: %q", ms)
+	}
+
+	// A node in g1 only: started with a join target that does not answer,
+	// then added to g1 by hand.
+	part := harness.NewNode(t, c.Bin, "part", "--groups", "2")
+	part.Start("-join", harness.FreeAddr(t))
+	if got, err := c.Nodes[0].Do("JOIN", "part", part.Raft, part.RESP, "GROUP", "g1"); err != nil || got != "+OK\r\n" {
+		t.Fatalf("JOIN part GROUP g1: %q %v", got, err)
+	}
+	if err := harness.WaitFor(30*time.Second, func() error {
+		if line := members("g1"); !strings.Contains(line, "voters=4,") {
+			return fmt.Errorf("g1: %s", line)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Nodes[0].Do("LEAVE", "part"); err != nil || got != "+OK\r\n" {
+		t.Fatalf("LEAVE part (in g1 only): %q %v", got, err)
+	}
+	if line := members("g1"); !strings.Contains(line, "voters=3,") {
+		t.Fatalf("g1 after LEAVE: %s", line)
+	}
+	if got, _ := c.Nodes[0].Do("LEAVE", "part"); got != "-ERR no member with id part\r\n" {
+		t.Fatalf("LEAVE of a node in no group: %q", got)
+	}
+}

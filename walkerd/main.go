@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -408,8 +409,15 @@ func run(c *cli.Context) error {
 	rl.serve(log, srv, served) // tls.go
 	go notifyWhenReady(log, be, started, shutdown)
 
+	var joinErr atomic.Pointer[error] // joinGroups's refusal: the node stops
 	if s.join != "" {
-		go joinGroups(log, pool, s, stores, place, shutdown) // groups.go
+		go func() {
+			if err := joinGroups(log, pool, s, stores, place, shutdown); err != nil { // groups.go
+				log.Error("stopping: this node cannot join the cluster", "err", err)
+				joinErr.Store(&err)
+				requestShutdown()
+			}
+		}()
 	}
 	go spreadLeaders(log, s.id, stores, shutdown) // groups.go
 	if place != nil {
@@ -451,6 +459,9 @@ func run(c *cli.Context) error {
 	if db != nil {
 		errs = append(errs, db.Close())
 	}
+	if err := joinErr.Load(); err != nil {
+		errs = append(errs, *err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -470,36 +481,52 @@ func run(c *cli.Context) error {
 // too.
 //
 // extra is appended to JOIN: GROUP gK on a node with several Raft groups
-// (groups.go), which joins each group in turn.
-func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, extra [][]byte, stop <-chan struct{}) {
+// (groups.go), which joins each group in turn. groups > 0: before each
+// JOIN, the node asked must say its cluster runs that many groups
+// (sameGroups); if it says another number, joinCluster gives up with
+// that error at once.
+func joinCluster(log *slog.Logger, pool *forward.Pool, s *settings, st *store.Store, extra [][]byte, groups int, stop <-chan struct{}) error {
 	const firstDelay, maxDelay = 100 * time.Millisecond, 10 * time.Second
 	args := append([][]byte{[]byte("JOIN"), []byte(s.id), []byte(s.raftAdvertise), []byte(s.advertise)}, extra...)
 	delay := firstDelay
 	for attempt := 1; ; attempt++ {
-		err := askJoin(pool, s.join, args)
+		err := askJoin(pool, s.join, args, groups)
 		if err == nil {
 			log.Info("joined the cluster", "join_target", s.join)
-			return
+			return nil
+		}
+		if errors.Is(err, errOtherGroups) {
+			return err
 		}
 		if l, ok, _ := st.Leader(); ok && l.RESPAddr != "" && l.RESPAddr != s.join {
-			if lerr := askJoin(pool, l.RESPAddr, args); lerr == nil {
+			lerr := askJoin(pool, l.RESPAddr, args, groups)
+			if lerr == nil {
 				log.Info("joined the cluster through the leader; the join target failed", "leader", l.RESPAddr, "join_target", s.join, "err", err)
-				return
+				return nil
+			}
+			if errors.Is(lerr, errOtherGroups) {
+				return lerr
 			}
 		}
 		log.Warn("JOIN through the join target failed; retrying", "join_target", s.join, "err", err, "attempt", attempt, "retry_in", delay)
 		select {
 		case <-stop:
-			return
+			return nil
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, maxDelay)
 	}
 }
 
-// askJoin sends JOIN to addr. nil means a leader has this node in its
-// configuration.
-func askJoin(pool *forward.Pool, addr string, args [][]byte) error {
+// askJoin sends JOIN to addr, after checking, when groups > 0, that its
+// cluster runs that many groups (sameGroups). nil means a leader has this
+// node in its configuration.
+func askJoin(pool *forward.Pool, addr string, args [][]byte, groups int) error {
+	if groups > 0 {
+		if err := sameGroups(pool, addr, groups); err != nil {
+			return err
+		}
+	}
 	raw, err := pool.Do(addr, args)
 	var op *net.OpError
 	switch {

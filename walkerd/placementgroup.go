@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/placement"
@@ -30,9 +31,10 @@ import (
 // second, proposing only what differs, so an idle cluster writes nothing:
 //
 //   - the placement leader writes the first map (INIT, from the layout
-//     every node computes, shard.Split), and marks a node DOWN once its
+//     every node computes, shard.Split), marks a node DOWN once its
 //     heartbeats to it have failed for placementDownAfter, UP once they
-//     succeed again;
+//     succeed again, and forgets a node that left (LEAVE: in no group's
+//     members, nor in the placement group's configuration);
 //   - every node records its addresses (NODE), and, for each data group
 //     it leads, itself as leader with the group's term and members
 //     (LEADER): a new leader is on record about a second after it is
@@ -68,6 +70,16 @@ func openPlacement(s *settings, base store.Config, mux *store.Mux, probe func(st
 	return st, nil
 }
 
+// placeGroup is what the reporter uses of the placement group's store
+// (*store.Store).
+type placeGroup interface {
+	Engine() *engine.DB
+	IsLeader() bool
+	Members() ([]backend.Member, error)
+	Unreachable(id string) (since time.Time, failing bool)
+	Apply(e *command.Entry) (*command.Result, error)
+}
+
 // reporter is one node's placement reporter.
 type reporter struct {
 	log    *slog.Logger
@@ -75,7 +87,7 @@ type reporter struct {
 	self   string
 	raft   string // this node's Raft address
 	resp   string // this node's RESP address
-	place  *store.Store
+	place  placeGroup
 	groups []*store.Store
 	layout shard.Layout
 
@@ -163,7 +175,16 @@ func (r *reporter) leaderChanges(st *placement.State, now time.Time) [][]string 
 	}
 	var out [][]string
 	for _, n := range st.Nodes {
-		if n.ID == r.self || !slices.ContainsFunc(ms, func(m backend.Member) bool { return m.ID == n.ID }) {
+		if n.ID == r.self {
+			if !n.Up { // marked down, then elected: it is up
+				out = append(out, []string{"UP", n.ID})
+			}
+			continue
+		}
+		if !slices.ContainsFunc(ms, func(m backend.Member) bool { return m.ID == n.ID }) {
+			if !st.Member(n.ID) {
+				out = append(out, []string{"FORGET", n.ID}) // it left every group
+			}
 			continue
 		}
 		since, failing := r.place.Unreachable(n.ID)

@@ -20,6 +20,8 @@
 //	WALKER.PLACE DOWN <id> | UP <id>
 //	        the placement leader's heartbeats to the node failed for 10 s,
 //	        or resumed
+//	WALKER.PLACE FORGET <id>
+//	        the node left (LEAVE): it is in no group's members any more
 //
 // Each WALKER.PLACE that changes the state adds one to Epoch, and one that
 // changes nothing leaves it (it answers 0), so reporters may repeat
@@ -153,6 +155,11 @@ func (s *State) Apply(args [][]byte) (changed bool, err error) {
 			return false, ErrSyntax
 		}
 		return s.live(a[0], strings.EqualFold(string(args[0]), "up")), nil
+	case "FORGET":
+		if len(a) != 1 {
+			return false, ErrSyntax
+		}
+		return s.forget(a[0]), nil
 	}
 	return false, ErrSyntax
 }
@@ -242,6 +249,28 @@ func (s *State) live(id string, up bool) bool {
 	s.Nodes[i].Up = up
 	s.Epoch++
 	return true
+}
+
+// forget drops node id, and refuses (no change) while a group still lists
+// it among its members.
+func (s *State) forget(id string) bool {
+	i, ok := slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+	if !ok || s.Member(id) {
+		return false
+	}
+	s.Nodes = slices.Delete(s.Nodes, i, i+1)
+	s.Epoch++
+	return true
+}
+
+// Member reports whether some group lists node id among its members.
+func (s *State) Member(id string) bool {
+	for _, g := range s.Groups {
+		if slices.Contains(g.Members, id) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *State) groupIndex(id string) (int, bool) {

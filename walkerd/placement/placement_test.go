@@ -46,6 +46,10 @@ func TestState_InitOnceThenEveryChangeBumpsTheEpochOnce(t *testing.T) {
 		{"DOWN n1", false},
 		{"DOWN n9", false}, // a node never seen
 		{"UP n1", true},
+		{"NODE n3 a:3 b:3", true},
+		{"FORGET n1", false}, // g1 still lists it
+		{"FORGET n3", true},  // in no group: it left
+		{"FORGET n3", false},
 	}
 	epoch := s.Epoch
 	for _, st := range steps {
@@ -63,7 +67,7 @@ func TestState_InitOnceThenEveryChangeBumpsTheEpochOnce(t *testing.T) {
 	if g.Leader != "n2" || g.Term != 4 || strings.Join(g.Members, ",") != "n1,n2" || g.Epoch != 5 {
 		t.Fatalf("g1 = %+v", *g)
 	}
-	if n := s.Node("n1"); n == nil || !n.Up || n.RESP != "127.0.0.1:6379" {
+	if n := s.Node("n1"); n == nil || !n.Up || n.RESP != "127.0.0.1:6379" || s.Node("n3") != nil {
 		t.Fatalf("n1 = %+v", n)
 	}
 }
@@ -92,7 +96,7 @@ func TestState_BadArgumentsChangeNothing(t *testing.T) {
 	for _, line := range []string{
 		"", "NOPE", "INIT", "INIT g1 0", "INIT g1 x 5", "INIT g1 5 4", "INIT g1 0 16384",
 		"INIT g1 0 10 g2 10 20", // overlapping
-		"NODE n1 a", "LEADER g1 n1", "LEADER g1 n1 x", "DOWN", "UP a b",
+		"NODE n1 a", "LEADER g1 n1", "LEADER g1 n1 x", "DOWN", "UP a b", "FORGET",
 	} {
 		s := &State{}
 		var args [][]byte

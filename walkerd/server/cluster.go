@@ -98,14 +98,47 @@ func cmdJoin(s *Server, c *client, args [][]byte) {
 	})
 }
 
-// LEAVE id [GROUP id]
+// LEAVE id [GROUP id]. Without GROUP on a node with several groups, the
+// groups id is not a member of are skipped (a node that never finished
+// joining them, the placement group included), so that the reply says
+// whether id left, not whether it was everywhere; it is an error only when
+// id is in none.
 func cmdLeave(s *Server, c *client, args [][]byte) {
+	every := s.multi() && (len(args) < 3 || !equalFoldStr(args[len(args)-2], "group"))
+	if every && len(args) == 2 {
+		in := false
+		for i := range s.memberGroups() {
+			in = in || isMember(s.groupB(i), string(args[1]))
+		}
+		if !in {
+			c.errorReply("ERR no member with id " + string(args[1]))
+			return
+		}
+	}
 	s.eachGroup(c, args, func(b backend.Backend, args [][]byte) error {
 		if len(args) != 2 {
 			return command.ErrArity("leave")
 		}
+		if every && !isMember(b, string(args[1])) {
+			return nil
+		}
 		return b.Leave(string(args[1]))
 	})
+}
+
+// isMember reports whether b's Raft configuration, as this node has it,
+// lists node id.
+func isMember(b backend.Backend, id string) bool {
+	ms, err := b.Members()
+	if err != nil {
+		return true // cannot tell: let the group's leader answer
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // SNAPSHOT: a snapshot of every group this node hosts.

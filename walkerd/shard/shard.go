@@ -229,6 +229,14 @@ func SplitAddr(addr string) (host string, port int) {
 // node that leads several groups lists all their ranges. A member that leads no group is shown as
 // the replica of the first group that holds it whose leader is known.
 func (m *Map) NodesText(self string) string {
+	// A master's config epoch is the newest of the groups it leads; a
+	// replica shows its master's, as Redis shows a replica's.
+	led := map[string]uint64{}
+	for _, g := range m.Groups {
+		if g.Leader != "" {
+			led[g.Leader] = max(led[g.Leader], g.Epoch)
+		}
+	}
 	var b strings.Builder
 	for _, n := range m.Nodes() {
 		flags, master, epoch := "slave", "-", uint64(0)
@@ -239,10 +247,10 @@ func (m *Map) NodesText(self string) string {
 			}
 			switch {
 			case g.Leader == n.ID:
-				flags, master, epoch = "master", "-", g.Epoch
+				flags, master, epoch = "master", "-", led[n.ID]
 				ranges = append(ranges, g.Ranges...)
 			case flags != "master" && master == "-" && g.Leader != "":
-				master, epoch = NodeID(g.Leader), g.Epoch
+				master, epoch = NodeID(g.Leader), led[g.Leader]
 			}
 		}
 		link := "connected"

@@ -181,3 +181,20 @@ func TestStatic_WithPlacementTakesEpochsAndLiveness(t *testing.T) {
 		t.Fatalf("a leader not on record: group epoch %d, want the newest, 6", m.Groups[0].Epoch)
 	}
 }
+
+// A node that leads two groups shows the newer of their epochs, and its
+// replicas show the same: the master's config epoch.
+func TestMap_NodesTextMasterOfTwoGroupsShowsTheNewerEpoch(t *testing.T) {
+	m := twoGroups()
+	m.Groups[1].Leader = "a" // a leads g1 (epoch 7) and g2 (epoch 9)
+	got := m.NodesText("c")
+	for _, want := range []string{
+		NodeID("a") + " 127.0.0.1:7001@17001 master - 0 0 9 connected",
+		NodeID("d") + " 127.0.0.1:7004@0 slave " + NodeID("a") + " 0 0 9 connected",
+		NodeID("c") + " 127.0.0.1:7003@0 myself,slave " + NodeID("a") + " 0 0 9 connected",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("NodesText lacks %q:\n%s", want, got)
+		}
+	}
+}

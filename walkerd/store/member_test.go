@@ -348,3 +348,25 @@ func TestMember_WithoutAProbeAReachableNonvoterIsPromoted(t *testing.T) {
 	}
 	waitVoters(t, leader, 2, 10*time.Second)
 }
+
+// A peer's heartbeats fail since its last contact, not since the failure
+// was reported: a hung peer's first failure comes only after the
+// transport's RPC timeout, 10 s later.
+func TestObserveMember_FailingSinceTheLastContact(t *testing.T) {
+	s := &Store{}
+	s.member.init()
+	last := time.Now().Add(-10 * time.Second)
+	s.observeMember(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: "b", LastContact: last}})
+	s.observeMember(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: "b", LastContact: time.Now()}}) // a later failure keeps the first
+	s.observeMember(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: "c"}})                          // no contact known: now
+	if since, ok := s.member.isFailing("b"); !ok || !since.Equal(last) {
+		t.Fatalf("b failing since %v (%v), want %v", since, ok, last)
+	}
+	if since, ok := s.member.isFailing("c"); !ok || time.Since(since) > time.Second {
+		t.Fatalf("c failing since %v (%v)", since, ok)
+	}
+	s.observeMember(raft.Observation{Data: raft.ResumedHeartbeatObservation{PeerID: "b"}})
+	if _, ok := s.member.isFailing("b"); ok {
+		t.Fatal("b still failing after its heartbeats resumed")
+	}
+}

@@ -148,7 +148,14 @@ func (s *Store) observeMember(o raft.Observation) {
 	switch d := o.Data.(type) {
 	case raft.FailedHeartbeatObservation:
 		if _, ok := m.failing[d.PeerID]; !ok {
-			m.failing[d.PeerID] = time.Now()
+			// Failing since the last contact, not since this report: a
+			// hung peer's first heartbeat fails only when the transport's
+			// 10 s RPC timeout ends.
+			since := time.Now()
+			if !d.LastContact.IsZero() && d.LastContact.Before(since) {
+				since = d.LastContact
+			}
+			m.failing[d.PeerID] = since
 		}
 	case raft.ResumedHeartbeatObservation:
 		delete(m.failing, d.PeerID)
