@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -61,18 +62,18 @@ type groupInfo struct {
 	Epoch uint64 `json:"epoch,omitempty"`
 }
 
-// placementJSON is the placement group's row in groups --json: a groupInfo
-// without start and end.
-type placementJSON struct {
-	ID           string `json:"id"`
-	Slots        string `json:"slots"`
-	State        string `json:"state"`
-	Term         uint64 `json:"term"`
-	Leader       string `json:"leader"`
-	Voters       int    `json:"voters"`
-	CommitIndex  uint64 `json:"commit_index"`
-	AppliedIndex uint64 `json:"applied_index"`
-	Epoch        uint64 `json:"epoch"`
+// MarshalJSON leaves start and end out of a group without slots (the
+// placement group): they would read as "owns slot 0".
+func (g groupInfo) MarshalJSON() ([]byte, error) {
+	type plain groupInfo
+	if g.Slots != "" {
+		return json.Marshal(plain(g))
+	}
+	return json.Marshal(struct {
+		plain
+		Start *uint16 `json:"start,omitempty"` // shadows plain's
+		End   *uint16 `json:"end,omitempty"`
+	}{plain: plain(g)})
 }
 
 // placementRow reads INFO raft's raft_placement line (a node with several
@@ -215,15 +216,7 @@ func runGroups(c *cli.Context) error {
 		gs = append(gs, p)
 	}
 	if o.json {
-		rows := make([]any, len(gs))
-		for i, g := range gs {
-			rows[i] = g
-		}
-		if placed { // no slots: no "start" and "end" that read as slot 0
-			rows[len(rows)-1] = placementJSON{ID: p.ID, Slots: "", State: p.State, Term: p.Term, Leader: p.Leader,
-				Voters: p.Voters, CommitIndex: p.CommitIndex, AppliedIndex: p.AppliedIndex, Epoch: p.Epoch}
-		}
-		return writeJSON(o.stdout, rows)
+		return writeJSON(o.stdout, gs)
 	}
 	t := newTable("GROUP", "SLOTS", "STATE", "TERM", "LEADER", "VOTERS", "COMMIT", "APPLIED")
 	for _, g := range gs {
