@@ -63,6 +63,12 @@ func openPlacement(s *settings, base store.Config, mux *store.Mux, probe func(st
 	cfg.Logger = log.With("group", placementGroupID)
 	cfg.Probe = probe
 	cfg.MaxVoters = 3
+	// Rarely written, and read from each node's own copy: a follower may
+	// learn a commit 50 ms late, and the group costs each follower 10
+	// times fewer idle RPCs than a data group's 5 ms (an idle 3-node
+	// cluster with 4 data groups spent 13% more CPU with the placement
+	// group at 5 ms).
+	cfg.CommitTimeout = 50 * time.Millisecond
 	st, err := store.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("group %s: %w", placementGroupID, err)
