@@ -204,7 +204,7 @@ func (s *State) group(id string) *Group {
 
 // nodeAt returns the index of node id, added if new (down, no addresses).
 func (s *State) nodeAt(id string) int {
-	i, ok := slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+	i, ok := s.nodeIndex(id)
 	if !ok {
 		s.Nodes = slices.Insert(s.Nodes, i, Node{ID: id})
 	}
@@ -242,7 +242,7 @@ func (s *State) leader(group, node string, term uint64, members []string) bool {
 }
 
 func (s *State) live(id string, up bool) bool {
-	i, ok := slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+	i, ok := s.nodeIndex(id)
 	if !ok || s.Nodes[i].Up == up {
 		return false
 	}
@@ -254,7 +254,7 @@ func (s *State) live(id string, up bool) bool {
 // forget drops node id, and refuses (no change) while a group still lists
 // it among its members.
 func (s *State) forget(id string) bool {
-	i, ok := slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+	i, ok := s.nodeIndex(id)
 	if !ok || s.Member(id) {
 		return false
 	}
@@ -273,6 +273,12 @@ func (s *State) Member(id string) bool {
 	return false
 }
 
+// nodeIndex finds node id in the sorted Nodes: its index, or where it
+// would go.
+func (s *State) nodeIndex(id string) (int, bool) {
+	return slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+}
+
 func (s *State) groupIndex(id string) (int, bool) {
 	return slices.BinarySearchFunc(s.Groups, id, func(g Group, id string) int { return strings.Compare(g.ID, id) })
 }
@@ -287,7 +293,7 @@ func (s *State) Group(id string) *Group {
 
 // Node returns the node named id, or nil.
 func (s *State) Node(id string) *Node {
-	i, ok := slices.BinarySearchFunc(s.Nodes, id, func(n Node, id string) int { return strings.Compare(n.ID, id) })
+	i, ok := s.nodeIndex(id)
 	if ok {
 		return &s.Nodes[i]
 	}
