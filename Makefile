@@ -147,10 +147,11 @@ chaos-short: build
 		--nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short
 
 # The same with four Raft groups per node (walkerd --groups): the
-# workloads' keys spread over groups led by different nodes.
+# workloads' keys spread over groups led by different nodes, and the
+# migrate nemesis moves their slots between groups meanwhile.
 chaos-short-groups: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration 90s --seed 1 --nodes 3 --groups 4 \
-		--nemesis $(CHAOS_NEMESIS) --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short-groups
+		--nemesis $(CHAOS_NEMESIS),migrate --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short-groups
 
 chaos: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) \

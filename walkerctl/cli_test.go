@@ -62,7 +62,7 @@ func TestCLI_BuiltBinaryCompletesAndExitsWithItsCodes(t *testing.T) {
 	}
 	bin := harness.Build(t, ".")
 	out, code := harness.RunOnce(t, bin, "--generate-bash-completion")
-	for _, cmd := range []string{"join", "members", "status", "levelget"} {
+	for _, cmd := range []string{"join", "members", "status", "levelget", "migrate"} {
 		if code != 0 || !strings.Contains(out, cmd+"\n") {
 			t.Errorf("completion candidates (exit %d) lack %s:\n%s", code, cmd, out)
 		}

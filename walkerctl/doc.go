@@ -16,6 +16,7 @@
 //	info [SECTION...] [--all]       INFO of one node, or of every member side by side
 //	slots                           the hash slot map: range, group, leader and its address, replicas
 //	groups [--all]                  the Raft groups: slots, state, term, leader, voters, indexes; --all: every member's view
+//	migrate SLOT GROUP [--no-wait]  move a hash slot to another group, then wait until it has moved (--wait-timeout 60s)
 //	completion bash|zsh|fish        shell completion script
 //
 // Exit codes: 0 ok, 1 a node refused or another failure, 2 usage, 3 a node

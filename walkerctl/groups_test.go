@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -104,10 +105,10 @@ func TestParseGroups_ReadsGroupLinesOrTheOneGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []groupInfo{
-		{ID: "g1", Slots: "0-8191", Start: 0, End: 8191, State: "leader", Term: 3, Leader: "a", Voters: 2, CommitIndex: 10, AppliedIndex: 9},
-		{ID: "g2", Slots: "8192-16383", Start: 8192, End: 16383, State: "follower", Term: 4, Leader: "b", Voters: 3, CommitIndex: 20, AppliedIndex: 19},
+		{ID: "g1", Slots: "0-8191", Ranges: []slotSpan{{0, 8191}}, State: "leader", Term: 3, Leader: "a", Voters: 2, CommitIndex: 10, AppliedIndex: 9, home: true},
+		{ID: "g2", Slots: "8192-16383", Ranges: []slotSpan{{8192, 16383}}, State: "follower", Term: 4, Leader: "b", Voters: 3, CommitIndex: 20, AppliedIndex: 19},
 	}
-	if fmt.Sprint(gs) != fmt.Sprint(want) {
+	if !reflect.DeepEqual(gs, want) {
 		t.Errorf("got %+v\nwant %+v", gs, want)
 	}
 
@@ -120,7 +121,8 @@ func TestParseGroups_ReadsGroupLinesOrTheOneGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gs) != 1 || gs[0] != (groupInfo{ID: "g1", Slots: "0-16383", End: 16383, State: "follower", Term: 7, Leader: "n2", Voters: 2, CommitIndex: 30, AppliedIndex: 28}) {
+	if len(gs) != 1 || !reflect.DeepEqual(gs[0], groupInfo{ID: "g1", Slots: "0-16383", Ranges: []slotSpan{{0, 16383}}, State: "follower", Term: 7, Leader: "n2",
+		Voters: 2, CommitIndex: 30, AppliedIndex: 28, home: true}) {
 		t.Errorf("one group: %+v", gs)
 	}
 
@@ -146,9 +148,14 @@ g3     10922-16383  follower  3     n3      3       12      9
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
 	}
-	gs := decode[[]groupInfo](t, ok(t, "--addr", addrs[0], "--json", "groups"))
-	if len(gs) != 3 || gs[2].ID != "g3" || gs[2].Start != 10922 || gs[2].End != 16383 || gs[2].Leader != "n3" || gs[1].AppliedIndex != 9 {
+	js := ok(t, "--addr", addrs[0], "--json", "groups")
+	gs := decode[[]groupInfo](t, js)
+	if len(gs) != 3 || gs[2].ID != "g3" || fmt.Sprint(gs[2].Ranges) != "[10922-16383]" || gs[2].Leader != "n3" || gs[1].AppliedIndex != 9 {
 		t.Errorf("--json: %+v", gs)
+	}
+	// One range each: "start" and "end" as before ranges could split.
+	if raw := decode[[]map[string]any](t, js); raw[2]["start"] != 10922.0 || raw[2]["end"] != 16383.0 || fmt.Sprint(raw[2]["ranges"]) != "[[10922 16383]]" {
+		t.Errorf("--json: %v", raw[2])
 	}
 }
 
@@ -169,7 +176,7 @@ placement epoch 23
 	}
 	js := ok(t, "--addr", addrs[0], "--json", "groups")
 	gs := decode[[]groupInfo](t, js)
-	if len(gs) != 4 || gs[3] != (groupInfo{ID: "placement", State: "follower", Term: 5, Leader: "n2", Voters: 3, CommitIndex: 41, AppliedIndex: 41, Epoch: 23}) {
+	if len(gs) != 4 || !reflect.DeepEqual(gs[3], groupInfo{ID: "placement", Ranges: []slotSpan{}, State: "follower", Term: 5, Leader: "n2", Voters: 3, CommitIndex: 41, AppliedIndex: 41, Epoch: 23}) {
 		t.Errorf("--json: %+v", gs)
 	}
 	if raw := decode[[]map[string]any](t, js); raw[3]["start"] != nil || raw[3]["end"] != nil || raw[0]["start"] == nil {
@@ -235,6 +242,127 @@ func TestStatus_AGroupWithoutALeaderIsAProblem(t *testing.T) {
 	addrs = fakeGroupsCluster(t, false, threeGroups("n3"), threeGroups("n3"), threeGroups("n1"))
 	r = ctl(t, "--addr", addrs[0], "status")
 	if r.code != 6 || !strings.Contains(r.stdout, "g3: nodes disagree on the leader: n1 names n3, n2 names n3, n3 names n1") {
+		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// migrated is a node's raft_group lines once slot 100 has moved from g1 to
+// g2 and g3 has handed every slot over: g1 and g2 own two ranges each, g3
+// none. g3 is the home group (raft_group0), so it is listed first by
+// walkerd and must still sort last.
+func migrated() []string {
+	return []string{
+		groupLine(0, "g3", "", "follower", 3, "n3", 3, 12, 9),
+		groupLine(1, "g1", "0-99 101-8191", "leader", 2, "n1", 3, 10, 8),
+		groupLine(2, "g2", "8192-16383 100-100", "follower", 3, "n2", 3, 12, 9),
+	}
+}
+
+func TestParseGroups_SeveralRangesOrNone(t *testing.T) {
+	gs, err := parseGroups(parseInfo("# Raft\r\nraft_groups:3\r\n" + strings.Join(migrated(), "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %q %v %v | %s %q %v %v | %s %q %v %v", gs[0].ID, gs[0].Slots, gs[0].Ranges, gs[0].home,
+		gs[1].ID, gs[1].Slots, gs[1].Ranges, gs[1].home, gs[2].ID, gs[2].Slots, gs[2].Ranges, gs[2].home)
+	// Sorted by first slot, the slotless group last; a group's ranges
+	// sorted too, its text as INFO raft wrote it.
+	want := `g1 "0-99 101-8191" [0-99 101-8191] false | g2 "8192-16383 100-100" [100-100 8192-16383] false | g3 "" [] true`
+	if len(gs) != 3 || got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+
+	for _, bad := range []string{
+		"0-99 50-120",  // overlapping
+		"0-99 abc",     // not a range
+		"200-100",      // backwards
+		"0-99 0-16384", // beyond the last slot
+	} {
+		in := "# Raft\r\nraft_groups:2\r\n" + groupLine(0, "g1", bad, "leader", 3, "a", 2, 10, 9) + groupLine(1, "g2", "", "leader", 3, "a", 2, 10, 9)
+		if gs, err := parseGroups(parseInfo(in)); err == nil {
+			t.Errorf("slots=%s: parsed as %+v, want an error", bad, gs)
+		}
+	}
+	// No slots field at all is malformed, unlike an empty one.
+	if gs, err := parseGroups(parseInfo("# Raft\r\nraft_groups:2\r\nraft_group0:id=g1,state=leader\r\n" +
+		groupLine(1, "g2", "0-16383", "leader", 3, "a", 2, 10, 9))); err == nil {
+		t.Errorf("no slots field: parsed as %+v", gs)
+	}
+}
+
+func TestGroups_PrintsSplitRangesAndSlotlessGroups(t *testing.T) {
+	view := append(migrated(), "raft_placement:id=placement,state=leader,term=5,leader=n1,voters=3,commit_index=41,applied_index=41,log_applied_index=41,epoch=30\r\n")
+	addrs := fakeGroupsCluster(t, false, view)
+	out := ok(t, "--addr", addrs[0], "groups")
+	want := `GROUP      SLOTS               STATE     TERM  LEADER  VOTERS  COMMIT  APPLIED
+g1         0-99,101-8191       leader    2     n1      3       10      8
+g2         100-100,8192-16383  follower  3     n2      3       12      9
+g3         -                   follower  3     n3      3       12      9
+placement  -                   leader    5     n1      3       41      41
+
+placement epoch 30
+`
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	raw := decode[[]map[string]any](t, ok(t, "--addr", addrs[0], "--json", "groups"))
+	if len(raw) != 4 {
+		t.Fatalf("--json: %v", raw)
+	}
+	// Several ranges or none: no "start" or "end", which would claim
+	// slots the group does not own.
+	for i, want := range []string{"[[0 99] [101 8191]]", "[[100 100] [8192 16383]]", "[]", "[]"} {
+		_, hasStart := raw[i]["start"]
+		_, hasEnd := raw[i]["end"]
+		if fmt.Sprint(raw[i]["ranges"]) != want || hasStart || hasEnd {
+			t.Errorf("--json row %d: %v, want ranges %s and no start or end", i, raw[i], want)
+		}
+	}
+	if raw[1]["slots"] != "8192-16383 100-100" || raw[2]["slots"] != "" {
+		t.Errorf("--json slots: %v, %v", raw[1]["slots"], raw[2]["slots"])
+	}
+}
+
+// While slot 100 moves, a node that has applied the change and one that
+// has not yet list different ranges for g1 and g2: --all shows each node's
+// own.
+func TestGroups_AllShowsEachNodesRanges(t *testing.T) {
+	addrs := fakeGroupsCluster(t, false, migrated(), threeGroups("n3"))
+	rows := tableRows(ok(t, "--addr", addrs[0], "groups", "--all"))
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+" "+r[1]+" "+r[2])
+	}
+	want := "[g1 0-99,101-8191 n1 g1 0-5460 n2 g2 100-100,8192-16383 n1 g2 5461-10921 n2 g3 - n1 g3 10922-16383 n2]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("got  %v\nwant %s", got, want)
+	}
+	views := decode[[]groupViews](t, ok(t, "--addr", addrs[0], "--json", "groups", "--all"))
+	if len(views) != 3 || views[0].Nodes[0].Slots != "0-99 101-8191" || views[0].Nodes[1].Slots != "0-5460" {
+		t.Errorf("--json: %+v", views)
+	}
+}
+
+// status leaves the home group's problems to its own lines (assess) and
+// reports every other group's, even once the home group no longer owns
+// slot 0 and so no longer sorts first.
+func TestStatus_JudgesTheGroupsBeyondTheHomeGroupWhereverTheySort(t *testing.T) {
+	view := []string{
+		groupLine(0, "g1", "5461-10921", "leader", 2, "n1", 3, 10, 8),
+		groupLine(1, "g2", "0-5460", "candidate", 3, "", 3, 12, 9),
+		groupLine(2, "g3", "10922-16383", "follower", 3, "n3", 3, 12, 9),
+	}
+	addrs := fakeGroupsCluster(t, false, view, view, view)
+	r := ctl(t, "--addr", addrs[0], "status")
+	if r.code != exitUnhealthy || !strings.Contains(r.stdout, "g2: no node knows a leader") || strings.Contains(r.stdout, "g1:") {
+		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// g1 (the home group) without a leader in its raft_group line: status
+	// judges it from INFO raft's own lines (n1 leads), not twice.
+	view[0] = groupLine(0, "g1", "5461-10921", "candidate", 2, "", 3, 10, 8)
+	view[1] = groupLine(1, "g2", "0-5460", "follower", 3, "n2", 3, 12, 9)
+	addrs = fakeGroupsCluster(t, false, view, view, view)
+	if r := ctl(t, "--addr", addrs[0], "status"); strings.Contains(r.stdout, "g1:") || strings.Contains(r.stdout, "g2:") {
 		t.Fatalf("status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

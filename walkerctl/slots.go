@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -13,10 +15,12 @@ func slotsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "slots",
 		Usage: "print the hash slot map: which group owns each slot range and which node leads it",
-		Description: `Prints the slot map as the node at --addr sees it, one row per slot range:
-the range (first-last of the 16384 hash slots), the Raft group that owns it,
-the group's leader (its walkerd id and RESP address) and its replicas (the
-other members, each with its RESP address).
+		Description: `Prints the slot map as the node at --addr sees it, one row per slot range,
+sorted by slot: the range (first-last of the 16384 hash slots), the Raft
+group that owns it, the group's leader (its walkerd id and RESP address)
+and its replicas (the other members, each with its RESP address). Once
+slots have migrated between groups (walkerctl migrate) a group may own
+several ranges, each its own row, or none, and then has no row.
 
 Ranges and leaders come from INFO raft (a node started with --groups N
 reports one raft_group<i> line per group; a node without it owns every slot
@@ -125,27 +129,39 @@ func runSlots(c *cli.Context) error {
 }
 
 // slotMap joins the groups' ranges and leaders with the members'
-// addresses: every member of the cluster is a member of every group (the
-// groups of a node are the cluster's), the leader first, the others its
-// replicas in RAFT.MEMBERS order. clusterIDs maps RESP addresses to Redis
-// Cluster node ids, nil outside cluster mode.
+// addresses: one row per range, sorted by first slot (a group that owns
+// several ranges has several rows, one that owns none has none). Every
+// member of the cluster is a member of every group (the groups of a node
+// are the cluster's): the leader first, the others its replicas in
+// RAFT.MEMBERS order. clusterIDs maps RESP addresses to Redis Cluster node
+// ids, nil outside cluster mode.
 func slotMap(gs []groupInfo, ms []member, clusterIDs map[string]string) []slotRange {
-	rows := make([]slotRange, 0, len(gs))
+	rows := []slotRange{}
 	for _, g := range gs {
-		r := slotRange{Start: g.Start, End: g.End, Group: g.ID, Replicas: []slotNode{}}
+		var leader *slotNode
+		replicas := []slotNode{}
 		for _, m := range ms {
 			n := slotNode{ID: m.ID, Addr: m.RESPAddr, ClusterID: clusterIDs[m.RESPAddr]}
 			if m.ID == g.Leader {
-				r.Leader = &n
+				leader = &n
 				continue
 			}
-			r.Replicas = append(r.Replicas, n)
+			replicas = append(replicas, n)
 		}
-		if r.Leader == nil && g.Leader != "" { // a leader RAFT.MEMBERS does not list yet
-			r.Leader = &slotNode{ID: g.Leader}
+		if leader == nil && g.Leader != "" { // a leader RAFT.MEMBERS does not list yet
+			leader = &slotNode{ID: g.Leader}
 		}
-		rows = append(rows, r)
+		for _, sr := range g.Ranges {
+			// Rows share nothing: the down marks are set row by row.
+			r := slotRange{Start: sr.Start, End: sr.End, Group: g.ID, Replicas: slices.Clone(replicas)}
+			if leader != nil {
+				l := *leader
+				r.Leader = &l
+			}
+			rows = append(rows, r)
+		}
 	}
+	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Start < rows[b].Start })
 	return rows
 }
 

@@ -59,9 +59,9 @@ func TestSlots_OneGroupOwnsEverySlot(t *testing.T) {
 }
 
 func TestSlots_ALeaderNotYetListedKeepsItsID(t *testing.T) {
-	rows := slotMap([]groupInfo{{ID: "g1", End: 16383, Leader: "n9"}, {ID: "g2", Start: 0, End: 0}},
+	rows := slotMap([]groupInfo{{ID: "g1", Ranges: []slotSpan{{0, 16383}}, Leader: "n9"}, {ID: "g2", Ranges: []slotSpan{{0, 0}}}},
 		[]member{{ID: "n1", RESPAddr: "a:1"}}, nil)
-	if *rows[0].Leader != (slotNode{ID: "n9"}) || len(rows[0].Replicas) != 1 || rows[1].Leader != nil {
+	if len(rows) != 2 || rows[0].Group != "g1" || *rows[0].Leader != (slotNode{ID: "n9"}) || len(rows[0].Replicas) != 1 || rows[1].Leader != nil {
 		t.Errorf("%+v", rows)
 	}
 	ids := parseClusterNodes("abc 127.0.0.1:7000@17000,host myself,master - 0 0 1 connected 0-100\ndef 127.0.0.1:7001@17001 master - 0 0 1 connected\n")
@@ -82,5 +82,47 @@ func TestSlots_FlagsANodeThePlacementGroupMarksDown(t *testing.T) {
 	js := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots"))
 	if !js[2].Leader.Down || js[0].Leader.Down || !js[0].Replicas[1].Down || js[0].Replicas[0].Down {
 		t.Errorf("--json: %+v", js)
+	}
+}
+
+// Once slots have moved, a group owns several ranges, each its own row,
+// and rows go by slot across groups; a group without slots has none. The
+// down mark of a node is set on every row of its group.
+func TestSlots_SplitRangesAreRowsInSlotOrder(t *testing.T) {
+	view := append(migrated(), `placement-json:{"epoch":30,"nodes":[{"id":"n1","up":true},{"id":"n2","up":false},{"id":"n3","up":true}]}`)
+	addrs := fakeGroupsCluster(t, false, view, view, view)
+	a1, a2, a3 := addrs[0], addrs[1], addrs[2]
+	out := ok(t, "--addr", addrs[0], "slots")
+	want := [][]string{
+		{"0-99", "g1", "n1", a1, "n2(down)@" + a2 + ",n3@" + a3},
+		{"100-100", "g2", "n2(down)", a2, "n1@" + a1 + ",n3@" + a3},
+		{"101-8191", "g1", "n1", a1, "n2(down)@" + a2 + ",n3@" + a3},
+		{"8192-16383", "g2", "n2(down)", a2, "n1@" + a1 + ",n3@" + a3},
+	}
+	if fmt.Sprint(tableRows(out)) != fmt.Sprint(want) {
+		t.Errorf("got:\n%s\nwant rows %q", out, want)
+	}
+	rows := decode[[]slotRange](t, ok(t, "--addr", addrs[0], "--json", "slots"))
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%d-%d %s %s %v", r.Start, r.End, r.Group, r.Leader.ID, r.Leader.Down))
+	}
+	if fmt.Sprint(got) != "[0-99 g1 n1 false 100-100 g2 n2 true 101-8191 g1 n1 false 8192-16383 g2 n2 true]" {
+		t.Errorf("--json: %v", got)
+	}
+
+	// slotMap alone: rows of one group share no leader or replicas, so a
+	// change to one row leaves the others.
+	gs, err := parseGroups(parseInfo("# Raft\r\nraft_groups:3\r\n" + strings.Join(migrated(), "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := slotMap(gs, []member{{ID: "n1", RESPAddr: "a:1"}, {ID: "n2", RESPAddr: "b:1"}}, nil)
+	if len(m) != 4 {
+		t.Fatalf("%+v", m)
+	}
+	m[0].Leader.Down, m[0].Replicas[0].Down = true, true
+	if m[2].Group != "g1" || m[2].Leader.Down || m[2].Replicas[0].Down {
+		t.Errorf("rows of g1 share their nodes: %+v", m[2])
 	}
 }

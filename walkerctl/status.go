@@ -217,18 +217,23 @@ func assess(nodes []nodeStatus, maxLag uint64) clusterStatus {
 }
 
 // otherGroupProblems are the leader problems of the Raft groups beyond the
-// first on nodes with several (mergeGroupViews); assess has judged the
-// first, whose figures INFO raft's own lines are.
+// home group (raft_group0) on nodes with several (mergeGroupViews); assess
+// has judged the home group, whose figures INFO raft's own lines are. The
+// home group need not come first in slot order once slots have migrated.
 func otherGroupProblems(ms []member, results []probeResult) []string {
 	views, problems := mergeGroupViews(ms, results)
 	if len(views) < 2 {
 		return nil
 	}
 	var out []string
+next:
 	for _, p := range problems {
-		if !strings.HasPrefix(p, views[0].ID+": ") {
-			out = append(out, p)
+		for _, v := range views {
+			if v.home && strings.HasPrefix(p, v.ID+": ") {
+				continue next
+			}
 		}
+		out = append(out, p)
 	}
 	return out
 }

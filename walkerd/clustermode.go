@@ -30,7 +30,7 @@ func clusterModeFlags() []cli.Flag {
 // clusterSource is the slot map of --cluster-mode yes, nil when it is
 // off. Cluster mode needs Raft: standalone mode refuses it.
 // place is the placement group, nil where none runs.
-func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *store.Store) (shard.Source, error) {
+func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *store.Store, routes *shard.Routing) (shard.Source, error) {
 	on, err := parseYesNo(c.String("cluster-mode"))
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-mode %q: %v", c.String("cluster-mode"), err)
@@ -41,7 +41,7 @@ func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *st
 	if len(stores) == 0 {
 		return nil, fmt.Errorf("--cluster-mode yes needs Raft: it cannot be used with --standalone")
 	}
-	src := shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)) // groups.go
+	src := shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)).WithRouting(routes) // groups.go
 	if place != nil {
 		src.WithPlacement(func() (*placement.State, error) { return command.Placement(place.Engine()) })
 	}

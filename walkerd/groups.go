@@ -14,7 +14,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/forward"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/store"
@@ -103,6 +105,9 @@ func openGroups(s *settings, n int, base store.Config, probeFor func(group strin
 		cfg.DataDir, cfg.RaftDir = groupDirs(s, i)
 		cfg.Mux, cfg.Group = mux, layout.IDs[i]
 		cfg.Logger = log.With("group", layout.IDs[i])
+		// The slots it serves decide what it refuses at apply, from its
+		// first entry on (command/owner.go).
+		command.SetOwner(cfg.DataDir, layout.Owner(i))
 		if i > 0 {
 			cfg.Probe = probeFor(layout.IDs[i]) // the group's own applied index (probe.go)
 		}
@@ -121,11 +126,11 @@ func openGroups(s *settings, n int, base store.Config, probeFor func(group strin
 
 // groupsConfig is the server's view of the node's groups: nil for one.
 // place is the placement group, nil where none runs.
-func groupsConfig(stores []*store.Store, place *store.Store) *server.Groups {
+func groupsConfig(stores []*store.Store, place *store.Store, routes *shard.Routing) *server.Groups {
 	if len(stores) < 2 {
 		return nil
 	}
-	g := &server.Groups{Layout: shard.Split(len(stores))}
+	g := &server.Groups{Layout: shard.Split(len(stores)), Routes: routes}
 	if place != nil {
 		g.Placement = place
 	}
@@ -133,6 +138,18 @@ func groupsConfig(stores []*store.Store, place *store.Store) *server.Groups {
 		g.B = append(g.B, st)
 	}
 	return g
+}
+
+// routing is the slot -> group table of a node with several groups: the
+// layout until the placement group (place, nil where none runs) has a
+// map, then its slots. The server routes by it and the cluster map shows
+// it.
+func routing(stores []*store.Store, place *store.Store) *shard.Routing {
+	l := shard.Split(len(stores))
+	if place == nil {
+		return shard.NewRouting(l, nil, nil)
+	}
+	return shard.NewRouting(l, func() (*placement.State, error) { return command.Placement(place.Engine()) }, command.PlacementGeneration)
 }
 
 // raftGroups lists the stores as the slot map reads them.

@@ -359,7 +359,11 @@ func run(c *cli.Context) error {
 		be = st
 	}
 
-	shards, err := clusterSource(c, s, stores, place) // clustermode.go
+	var routes *shard.Routing
+	if len(stores) > 0 {
+		routes = routing(stores, place) // groups.go
+	}
+	shards, err := clusterSource(c, s, stores, place, routes) // clustermode.go
 	if err != nil {
 		return err
 	}
@@ -370,7 +374,7 @@ func run(c *cli.Context) error {
 	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
 		Shards:             shards,
-		Groups:             groupsConfig(stores, place), // groups.go
+		Groups:             groupsConfig(stores, place, routes), // groups.go
 		Mode:               mode,
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
@@ -423,6 +427,8 @@ func run(c *cli.Context) error {
 	if place != nil {
 		go reportPlacement(&reporter{log: log.With("group", placementGroupID), fw: pool, self: s.id, raft: s.raftAdvertise, resp: s.advertise,
 			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // placementgroup.go
+		go driveMigrations(&driver{log: log.With("group", placementGroupID), fw: pool,
+			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // migrate.go
 	}
 
 	sig := make(chan os.Signal, 1)

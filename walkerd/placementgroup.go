@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/placement"
-	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/store"
 )
@@ -212,19 +210,6 @@ func (r *reporter) propose(change []string) error {
 	for _, a := range change {
 		args = append(args, []byte(a))
 	}
-	e := &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{args}}
-	res, err := r.place.Apply(e)
-	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" {
-		res, err = server.ApplyAt(r.fw, nl.LeaderAddr, e, "default", placementGroupID)
-	}
-	switch {
-	case err != nil:
-		return err
-	case res.Error != "":
-		return errors.New(res.Error)
-	case len(res.Replies) == 1 && len(res.Replies[0]) == 1 && res.Replies[0][0].Kind == command.KindError:
-		return errors.New(string(res.Replies[0][0].S))
-	}
-	return nil
+	_, err := applyIn(r.fw, r.place, placementGroupID, args) // migrate.go
+	return err
 }

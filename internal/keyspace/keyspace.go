@@ -25,6 +25,7 @@
 //	+------+------+-----------+   kind 'p': messages published (PublishedKey)
 //	                              kind 'a': the ACL users (ACLKey)
 //	                              kind 'P': the placement state (PlacementKey)
+//	                              kind 'o': the slots a group serves (SlotsKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -251,6 +252,12 @@ func SubKey(db int, key []byte, version uint64, elem []byte) []byte {
 	return append(SubPrefix(db, key, version), elem...)
 }
 
+// SubSlotPrefix is the prefix of every sub-key of database db in one hash
+// slot: with SlotPrefix, a slot's records are two ranges a database.
+func SubSlotPrefix(db int, slot uint16) []byte {
+	return []byte{byte(subBase + db), byte(slot >> 8), byte(slot)}
+}
+
 // SubSpace is the prefix of every sub-key of database db.
 func SubSpace(db int) []byte { return []byte{byte(subBase + db)} }
 
@@ -400,6 +407,12 @@ var ACLKey = []byte{Internal, 'a'}
 // PlacementKey is the internal key of the placement group's state
 // (walkerd/placement's JSON): only the placement group's engine holds it.
 var PlacementKey = []byte{Internal, 'P'}
+
+// SlotsKey is the internal key of the hash slots a data group serves, on a
+// node with several Raft groups: a bitmap of 2048 bytes (16384 slots), slot s at bit
+// s%8 of byte s/8, written when a migration closes or opens a slot
+// (walkerd/command/owner.go); absent, the group serves its layout's slots.
+var SlotsKey = []byte{Internal, 'o'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 // batchBytes is how much an Applier holds before it commits on its own: a
@@ -132,6 +133,15 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	if len(e.Cmds) > 1 {
 		a.tx.touched = make([]Touch, 0, len(e.Cmds)) // about one a command
 	}
+	own := ownerOf(a.db)
+	if own != nil && (e.Exec || len(e.Cmds) == 1) {
+		for _, args := range e.Cmds {
+			if !a.served(own, args) {
+				return &Result{Error: string(ErrSlotMoved)}, nil
+			}
+		}
+		own = nil // checked
+	}
 	rec := &a.rec
 	for i, args := range e.Cmds {
 		var p *Parsed
@@ -140,6 +150,10 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		}
 		rec.R = nil
 		c.r = rec
+		if !a.served(own, args) {
+			res.Replies[i] = ErrorReply(string(ErrSlotMoved))
+			continue
+		}
 		if e.Exec || len(e.Cmds) == 1 {
 			c.exec(args, p, true)
 		} else {
@@ -207,7 +221,40 @@ func (a *Applier) Commit() error {
 		a.tx.aclChanged = false
 		aclGeneration.Add(1)
 	}
+	if a.tx.placeChanged {
+		a.tx.placeChanged = false
+		placementGeneration.Add(1)
+	}
+	if a.tx.slots != nil {
+		if o := ownerOf(a.db); o != nil && err == nil {
+			o.cur.Store(&ownedSlots{db: a.db, bits: a.tx.slots})
+		}
+		a.tx.slots = nil
+	}
 	return err
+}
+
+// served reports whether the group serves the slots of every key of the
+// command args, as of the entries applied so far (owner.go); o nil: it
+// serves every slot.
+func (a *Applier) served(o *owner, args [][]byte) bool {
+	if o == nil {
+		return true
+	}
+	if a.tx.slots == nil {
+		return o.keysServed(a.db, args)
+	}
+	k := SpecOf(args)
+	if k == nil || !ArityOK(k.Arity, len(args)) {
+		return true
+	}
+	for _, key := range EntryKeys(k, args) {
+		s := keyspace.Slot(key)
+		if a.tx.slots[s/8]&(1<<(s%8)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Deterministic reports whether an engine write error follows from the

@@ -127,8 +127,23 @@ func runPlace(c *ctx, args [][]byte, _ any) {
 		return
 	}
 	c.putRaw(keyspace.PlacementKey, st.Encode(), 0)
+	c.tx.placeChanged = true // Applier.Commit bumps PlacementGeneration
 	c.r.Int(1)
 }
+
+// placementGeneration counts the batches with a change of the placement
+// state this process has committed.
+var placementGeneration atomic.Uint64
+
+// PlacementGeneration changes whenever an engine of this process has
+// committed a change of the placement state, after the commit (and after
+// a snapshot restore, which may replace it): a copy of the state read
+// while the generation was g is current while it is still g.
+func PlacementGeneration() uint64 { return placementGeneration.Load() }
+
+// PlacementRestored is called when a placement group's engine was
+// replaced by a snapshot: the state may have changed.
+func PlacementRestored() { placementGeneration.Add(1) }
 
 // Placement returns the placement state stored in db (the placement
 // group's engine); the empty state (epoch 0) where none is.
@@ -287,6 +302,7 @@ func ExpiredKeysCounted(db *engine.DB, now int64, cursor []byte, limit int) (dbI
 	if lower == nil {
 		lower = keyspace.DBPrefix(0)
 	}
+	o := ownerOf(db) // a slot the group does not serve is left to the migration's drop: its deletes would be refused
 	err = db.View(now, func(v *engine.View) error {
 		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.SubSpace(0), KeysOnly: true, IncludeExpired: true})
 		seen := 0
@@ -305,7 +321,7 @@ func ExpiredKeysCounted(db *engine.DB, now int64, cursor []byte, limit int) (dbI
 				it.Close()
 				return err
 			}
-			if m.ExpireAt != 0 && m.ExpireAt <= now {
+			if m.ExpireAt != 0 && m.ExpireAt <= now && (o == nil || o.owns(db, keyspace.SlotOf(it.Key()))) {
 				d, k, _ := keyspace.SplitMeta(it.Key())
 				dbIndex = append(dbIndex, d)
 				keys = append(keys, bytes.Clone(k))
@@ -339,6 +355,7 @@ func DeadCollections(db *engine.DB, now int64, cursor []byte, limit int) (dead [
 	if lower == nil {
 		lower = keyspace.SubSpace(0)
 	}
+	o := ownerOf(db) // as ExpiredKeysCounted
 	err = db.View(now, func(v *engine.View) error {
 		c := &ctx{db: db, view: v, now: now}
 		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.SubSpace(Databases), KeysOnly: true, IncludeExpired: true})
@@ -354,7 +371,7 @@ func DeadCollections(db *engine.DB, now int64, cursor []byte, limit int) (dead [
 				it.Close()
 				return fmt.Errorf("sweeping sub-keys: %w", err)
 			}
-			if !c.liveVersion(p.DB, p.Key, p.Version) {
+			if (o == nil || o.owns(db, keyspace.SlotOf(it.Key()))) && !c.liveVersion(p.DB, p.Key, p.Version) {
 				dead = append(dead, DeadGroup{DB: p.DB, Key: bytes.Clone(p.Key), Version: p.Version})
 			}
 			end := keyspace.PrefixEnd(p.Prefix)
@@ -394,6 +411,7 @@ func ScanKeysApart(db *engine.DB, dbi int, now int64, cursor []byte, count int, 
 	if lower == nil {
 		lower = prefix
 	}
+	o := ownerOf(db) // a slot the group does not serve (moved away or not yet in) is not listed
 	err = db.View(now, func(v *engine.View) error {
 		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.PrefixEnd(prefix), KeysOnly: typ == nil})
 		seen := 0
@@ -406,6 +424,9 @@ func ScanKeysApart(db *engine.DB, dbi int, now int64, cursor []byte, count int, 
 			seen++
 			if apart != nil {
 				last = append(last[:0], it.Key()...)
+			}
+			if o != nil && !o.owns(db, keyspace.SlotOf(it.Key())) {
+				continue
 			}
 			_, k, _ := keyspace.SplitMeta(it.Key())
 			if pattern != nil && !Match(pattern, k) {

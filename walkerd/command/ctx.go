@@ -91,6 +91,13 @@ type overlay struct {
 	// aclChanged: an entry of the batch wrote the ACL users; Commit
 	// announces them (ACLGeneration) once they are in the engine.
 	aclChanged bool
+	// placeChanged: an entry of the batch changed the placement state;
+	// Commit bumps PlacementGeneration.
+	placeChanged bool
+	// slots is the set of served slots a WALKER.SLOT of the batch wrote:
+	// later entries of the batch are checked against it, and Commit
+	// hands it to the group's owner (owner.go).
+	slots *[slotBytes]byte
 
 	// What the entry being applied changed, to take it back if the entry
 	// fails as a whole (a panic): a failed entry changes nothing.

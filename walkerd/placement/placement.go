@@ -22,6 +22,16 @@
 //	        or resumed
 //	WALKER.PLACE FORGET <id>
 //	        the node left (LEAVE): it is in no group's members any more
+//	WALKER.PLACE MOVE <slots> <group>
+//	        begin moving slots (a slot, or first-last) from their owner to
+//	        group (walkerctl migrate, merge, split, rebalance): refused
+//	        while one of them moves, when they have several owners, for a
+//	        group not in the map, and for their own group
+//	WALKER.PLACE OWNER <slots> <group>
+//	        group owns slots from now on; the move of slots goes on to its
+//	        drop phase (the old owner deletes its copy)
+//	WALKER.PLACE DONE <slot>
+//	        the move that begins at slot is over
 //
 // Each WALKER.PLACE that changes the state adds one to Epoch, and one that
 // changes nothing leaves it (it answers 0), so reporters may repeat
@@ -37,7 +47,8 @@
 //	{"epoch":7,
 //	 "slots":[{"start":0,"end":5460,"group":"g1"}, ...],
 //	 "groups":[{"id":"g1","leader":"n1","term":3,"epoch":5,"members":["n1","n2","n3"]}, ...],
-//	 "nodes":[{"id":"n1","raft":"127.0.0.1:7001","resp":"127.0.0.1:6379","up":true}, ...]}
+//	 "nodes":[{"id":"n1","raft":"127.0.0.1:7001","resp":"127.0.0.1:6379","up":true}, ...],
+//	 "moves":[{"slot":100,"end":100,"from":"g1","to":"g2","phase":"copy","epoch":8}]}
 package placement
 
 import (
@@ -62,7 +73,29 @@ type State struct {
 	Groups []Group `json:"groups"`
 	// Nodes are sorted by ID.
 	Nodes []Node `json:"nodes"`
+	// Moves are the slot migrations under way, sorted by Slot.
+	Moves []Move `json:"moves,omitempty"`
 }
+
+// Move is the migration of the slots Slot..End between groups
+// (walkerd/migrate.go drives it): in PhaseCopy they are still From's;
+// OWNER makes them To's and moves on to PhaseDrop, in which From deletes
+// its copy; DONE ends it.
+type Move struct {
+	Slot  uint16 `json:"slot"`
+	End   uint16 `json:"end"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Phase string `json:"phase"`
+	// Epoch is the state's epoch after the MOVE.
+	Epoch uint64 `json:"epoch"`
+}
+
+// The phases of a Move.
+const (
+	PhaseCopy = "copy"
+	PhaseDrop = "drop"
+)
 
 // SlotRange is the slots Start..End (both included) owned by Group.
 type SlotRange struct {
@@ -122,6 +155,16 @@ var (
 	ErrSlots       = errors.New("ERR WALKER.PLACE INIT: slot ranges must be 0-16383, ordered and disjoint")
 )
 
+// Errors of MOVE, which an operator's command proposes: its reply.
+var (
+	ErrSlotRange   = errors.New("ERR Invalid or out of range slot")
+	ErrNoGroup     = errors.New("ERR no such Raft group in the slot map")
+	ErrMoving      = errors.New("ERR the slot is already being migrated")
+	ErrOwnGroup    = errors.New("ERR the slot is already served by that group")
+	ErrOwners      = errors.New("ERR the slots are served by more than one group: move each group's apart")
+	ErrUninitiated = errors.New("ERR the slot map is not initialized yet")
+)
+
 // Apply carries out one WALKER.PLACE (args without the command's name)
 // and reports whether it changed the state; a change adds one to Epoch.
 // On error the state is unchanged.
@@ -160,6 +203,23 @@ func (s *State) Apply(args [][]byte) (changed bool, err error) {
 			return false, ErrSyntax
 		}
 		return s.forget(a[0]), nil
+	case "MOVE", "OWNER", "DONE":
+		if len(a) < 1 {
+			return false, ErrSyntax
+		}
+		start, end, err := ParseSlots(a[0])
+		if err != nil {
+			return false, err
+		}
+		switch op := strings.ToUpper(string(args[0])); {
+		case op == "DONE" && len(a) == 1:
+			return s.done(start), nil
+		case op == "MOVE" && len(a) == 2:
+			return s.move(start, end, a[1])
+		case op == "OWNER" && len(a) == 2:
+			return s.owner(start, end, a[1])
+		}
+		return false, ErrSyntax
 	}
 	return false, ErrSyntax
 }
@@ -326,4 +386,129 @@ func (s *State) Owner(slot uint16) string {
 		return s.Slots[i].Group
 	}
 	return ""
+}
+
+// ParseSlots reads a slot ("100") or a range of slots ("100-200", both
+// included), each 0..16383, first <= last; else ErrSlotRange.
+func ParseSlots(a string) (start, end uint16, err error) {
+	lo, hi, isRange := strings.Cut(a, "-")
+	if !isRange {
+		hi = lo
+	}
+	x, err1 := strconv.Atoi(lo)
+	y, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || x < 0 || y < x || y >= Slots {
+		return 0, 0, ErrSlotRange
+	}
+	return uint16(x), uint16(y), nil
+}
+
+// MoveOf returns the move under way that holds slot, or nil.
+func (s *State) MoveOf(slot uint16) *Move {
+	i, _ := s.moveIndex(slot)
+	if i < len(s.Moves) && s.Moves[i].Slot <= slot && slot <= s.Moves[i].End {
+		return &s.Moves[i]
+	}
+	return nil
+}
+
+// moveIndex is the index of the first move that ends at or after slot.
+func (s *State) moveIndex(slot uint16) (int, bool) {
+	return slices.BinarySearchFunc(s.Moves, slot, func(m Move, slot uint16) int {
+		switch {
+		case m.End < slot:
+			return -1
+		case m.Slot > slot:
+			return 1
+		}
+		return 0
+	})
+}
+
+func (s *State) move(start, end uint16, to string) (bool, error) {
+	switch {
+	case s.Epoch == 0:
+		return false, ErrUninitiated
+	case s.Group(to) == nil:
+		return false, ErrNoGroup
+	}
+	from := s.Owner(start)
+	for x := int(start); x <= int(end); x++ {
+		switch {
+		case s.MoveOf(uint16(x)) != nil:
+			return false, ErrMoving
+		case s.Owner(uint16(x)) != from:
+			return false, ErrOwners
+		}
+	}
+	if from == to {
+		return false, ErrOwnGroup
+	}
+	s.Epoch++
+	i, _ := s.moveIndex(start)
+	s.Moves = slices.Insert(s.Moves, i, Move{Slot: start, End: end, From: from, To: to, Phase: PhaseCopy, Epoch: s.Epoch})
+	return true, nil
+}
+
+// owner makes group own slots start..end, and the move of exactly those
+// slots to it goes on to its drop phase.
+func (s *State) owner(start, end uint16, group string) (bool, error) {
+	if s.Group(group) == nil {
+		return false, ErrNoGroup
+	}
+	m := s.MoveOf(start)
+	if m != nil && (m.Slot != start || m.End != end || m.To != group) {
+		m = nil // another move's slots: only the owner changes
+	}
+	same := true
+	for x := int(start); x <= int(end); x++ {
+		same = same && s.Owner(uint16(x)) == group
+	}
+	if same && (m == nil || m.Phase == PhaseDrop) {
+		return false, nil
+	}
+	s.Epoch++
+	if m != nil {
+		m.Phase = PhaseDrop
+	}
+	s.Slots = setOwner(s.Slots, start, end, group)
+	return true, nil
+}
+
+// done ends the move that begins at slot.
+func (s *State) done(slot uint16) bool {
+	i, ok := s.moveIndex(slot)
+	if !ok || s.Moves[i].Slot != slot {
+		return false
+	}
+	s.Moves = slices.Delete(s.Moves, i, i+1)
+	s.Epoch++
+	return true
+}
+
+// setOwner returns ranges with slots start..end owned by group: the
+// ranges that held them split around them, neighbours of the same group
+// merged.
+func setOwner(ranges []SlotRange, start, end uint16, group string) []SlotRange {
+	var owner [Slots]string
+	for _, r := range ranges {
+		for x := int(r.Start); x <= int(r.End); x++ {
+			owner[x] = r.Group
+		}
+	}
+	for x := int(start); x <= int(end); x++ {
+		owner[x] = group
+	}
+	var out []SlotRange
+	for x := 0; x < Slots; x++ {
+		if owner[x] == "" {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Group == owner[x] && int(out[n-1].End) == x-1 {
+			out[n-1].End = uint16(x)
+			continue
+		}
+		out = append(out, SlotRange{Start: uint16(x), End: uint16(x), Group: owner[x]})
+	}
+	return out
 }

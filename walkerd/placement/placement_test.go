@@ -108,3 +108,101 @@ func TestState_BadArgumentsChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// A move: MOVE records it (and refuses a second one, an unknown group, the
+// owner itself), OWNER splits the old owner's range and moves on to the
+// drop phase, DONE ends it; each a change of its own, a repeat none.
+func TestState_MoveOwnerDone(t *testing.T) {
+	s := &State{}
+	apply(t, s, "INIT g1 0 8191 g2 8192 16383")
+	for _, bad := range []struct {
+		line string
+		err  error
+	}{
+		{"MOVE 100 g9", ErrNoGroup},
+		{"MOVE 100 g1", ErrOwnGroup},
+		{"MOVE 16384 g2", ErrSlotRange},
+		{"MOVE x g2", ErrSlotRange},
+	} {
+		var args [][]byte
+		for _, f := range strings.Fields(bad.line) {
+			args = append(args, []byte(f))
+		}
+		if _, err := s.Apply(args); !errors.Is(err, bad.err) {
+			t.Errorf("%s: %v, want %v", bad.line, err, bad.err)
+		}
+	}
+	if !apply(t, s, "MOVE 100 g2") || s.Epoch != 2 {
+		t.Fatalf("MOVE: epoch %d", s.Epoch)
+	}
+	if m := s.MoveOf(100); m == nil || *m != (Move{Slot: 100, End: 100, From: "g1", To: "g2", Phase: PhaseCopy, Epoch: 2}) {
+		t.Fatalf("move %+v", m)
+	}
+	if _, err := s.Apply([][]byte{[]byte("MOVE"), []byte("100"), []byte("g1")}); !errors.Is(err, ErrMoving) {
+		t.Fatalf("a second MOVE of a moving slot: %v", err)
+	}
+	if s.Owner(100) != "g1" {
+		t.Fatal("MOVE changed the owner")
+	}
+	if !apply(t, s, "OWNER 100 g2") || apply(t, s, "OWNER 100 g2") || s.Epoch != 3 {
+		t.Fatalf("OWNER: epoch %d", s.Epoch)
+	}
+	want := []SlotRange{{0, 99, "g1"}, {100, 100, "g2"}, {101, 8191, "g1"}, {8192, 16383, "g2"}}
+	if len(s.Slots) != len(want) {
+		t.Fatalf("slots %+v", s.Slots)
+	}
+	for i := range want {
+		if s.Slots[i] != want[i] {
+			t.Fatalf("slots %+v", s.Slots)
+		}
+	}
+	if s.MoveOf(100).Phase != PhaseDrop || len(s.Ranges("g2")) != 2 {
+		t.Fatalf("after OWNER: %+v", s.MoveOf(100))
+	}
+	if !apply(t, s, "DONE 100") || apply(t, s, "DONE 100") || s.MoveOf(100) != nil || s.Epoch != 4 {
+		t.Fatalf("DONE: epoch %d, moves %+v", s.Epoch, s.Moves)
+	}
+	// Back again: the ranges merge.
+	apply(t, s, "MOVE 100 g1")
+	apply(t, s, "OWNER 100 g1")
+	if len(s.Slots) != 2 || s.Owner(100) != "g1" {
+		t.Fatalf("slots after moving back %+v", s.Slots)
+	}
+	s2, err := Decode(s.Encode())
+	if err != nil || len(s2.Moves) != 1 || s2.Moves[0] != s.Moves[0] {
+		t.Fatalf("round trip: %+v %v", s2, err)
+	}
+	apply(t, s, "DONE 100")
+
+	// A range moves as one: refused across owners and over a moving slot.
+	for _, bad := range []struct {
+		line string
+		err  error
+	}{
+		{"MOVE 8000-8300 g1", ErrOwners},
+		{"MOVE 300-200 g2", ErrSlotRange},
+		{"MOVE 0-16384 g2", ErrSlotRange},
+	} {
+		var args [][]byte
+		for _, f := range strings.Fields(bad.line) {
+			args = append(args, []byte(f))
+		}
+		if _, err := s.Apply(args); !errors.Is(err, bad.err) {
+			t.Errorf("%s: %v, want %v", bad.line, err, bad.err)
+		}
+	}
+	apply(t, s, "MOVE 200-300 g2")
+	if _, err := s.Apply([][]byte{[]byte("MOVE"), []byte("250"), []byte("g2")}); !errors.Is(err, ErrMoving) {
+		t.Fatalf("MOVE of a slot inside a moving range: %v", err)
+	}
+	if m := s.MoveOf(300); m == nil || m.Slot != 200 || s.MoveOf(301) != nil || s.MoveOf(199) != nil {
+		t.Fatalf("MoveOf around 200-300: %+v", s.Moves)
+	}
+	apply(t, s, "OWNER 200-300 g2")
+	if s.Owner(200) != "g2" || s.Owner(300) != "g2" || s.Owner(301) != "g1" || s.MoveOf(250).Phase != PhaseDrop {
+		t.Fatalf("after OWNER 200-300: %+v %+v", s.Slots, s.Moves)
+	}
+	if apply(t, s, "DONE 250") || !apply(t, s, "DONE 200") || len(s.Moves) != 0 {
+		t.Fatalf("DONE names a move by its first slot: %+v", s.Moves)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
 )
 
 // Cluster commands: JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS, RAFT.LEADER and
@@ -202,6 +203,36 @@ func cmdWalkerPlacement(s *Server, c *client, _ [][]byte) {
 		return
 	}
 	c.bulk(st.Encode())
+}
+
+// WALKER.MIGRATE slots group: records the move of hash slots (a slot, or
+// first-last) to the Raft group named (WALKER.PLACE MOVE, through the
+// placement group's leader) and answers OK; the placement leader's driver
+// then carries it out (walkerd/migrate.go), and WALKER.PLACEMENT shows it
+// under "moves" until it is over. Errors: ERR Invalid or out of range slot
+// (not 0..16383, or first > last), and the placement state's refusals
+// (walkerd/placement: an unknown group, the slots' own group, slots of
+// several groups, a slot already moving).
+func cmdWalkerMigrate(s *Server, c *client, args [][]byte) {
+	if !s.multi() || s.groups.Placement == nil {
+		c.errorReply("ERR WALKER.MIGRATE needs a node with several Raft groups (--groups)")
+		return
+	}
+	if _, _, err := placement.ParseSlots(string(args[1])); err != nil {
+		c.errorReply(err.Error()) // placement's errors carry Redis's ERR prefix
+		return
+	}
+	e := &command.Entry{NowMs: s.nowMs(), Cmds: [][][]byte{{[]byte("WALKER.PLACE"), []byte("MOVE"), args[1], args[2]}}}
+	res := s.applyGroup(c, len(s.groups.B), e)
+	if res.Error != "" {
+		c.errorReply(res.Error)
+		return
+	}
+	if msg, isErr := res.Reply().Err(); isErr {
+		c.errorReply(msg)
+		return
+	}
+	c.ok()
 }
 
 // RAFT.TRANSFER [id]: the leader hands leadership to id (any voter when

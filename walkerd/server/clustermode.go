@@ -40,7 +40,7 @@ const (
 // by the node that sent them (WALKER.APPLY and FORWARD find their group
 // themselves).
 func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(string)) bool {
-	c.localRead, c.be = false, nil
+	c.localRead, c.be, c.keySlot = false, nil, 0
 	if (s.shards == nil && !s.multi()) || c.link.linked || c.nodeLink.Load() {
 		return false
 	}
@@ -80,15 +80,19 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 		refuse(msg)
 		return true
 	}
-	c.be = s.groupB(s.groupOf(slot))
+	c.be, c.keySlot = s.groupB(s.groupOf(slot)), slot+1
 	if s.shards == nil {
 		return false
 	}
 	r := s.shards.Route(uint16(slot))
-	switch {
-	case r.Leads:
+	if r.Leads {
 		return false
-	case !exec && c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0:
+	}
+	if gi, ok := s.ledHere(slot); ok { // this node's routing table lags a move (slotmove.go)
+		c.be = s.groupB(gi)
+		return false
+	}
+	if !exec && c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0 {
 		c.localRead = true // runRead reads here, at the stale level
 		return false
 	}

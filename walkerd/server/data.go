@@ -53,7 +53,11 @@ func (s *Server) propose(c *client, e *command.Entry) (res *command.Result) {
 	case broadcast:
 		return s.broadcast(c, e)
 	}
-	return s.applyGroup(c, gi, e)
+	res = s.applyGroup(c, gi, e)
+	if s.multi() {
+		res = s.reroute(c, gi, e, res) // a slot that moved to another group (slotmove.go)
+	}
+	return res
 }
 
 // backendOf is the group the running command's keys belong to (route):
@@ -152,6 +156,10 @@ func leaderReply(raw []byte) (body []byte, errText string) {
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	err := s.backendOf(c).ReadBarrier(level)
 	if err == nil {
+		if !s.slotServed(c) { // after the barrier: slotmove.go
+			s.rerouteRead(c, level, args, local)
+			return
+		}
 		local()
 		return
 	}
@@ -160,24 +168,27 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		c.fail(err)
 		return
 	}
-	s.forward(c, nl, level, args)
+	if s.forward(c, nl, level, args) {
+		s.rerouteRead(c, level, args, local)
+	}
 }
 
 // forward runs a command at the leader with WALKER.FORWARD and writes its
 // reply: reads at a consistency level, and leader-only commands (JOIN,
 // LEAVE). It is the one path every forwarded command takes but writes
-// (forwardApply).
-func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) {
+// (forwardApply). It reports moved, having written nothing, when the
+// leader's group no longer serves the read's slot (slotmove.go).
+func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) (moved bool) {
 	switch {
 	case nl.Removed:
 		c.errorReply(removedText)
-		return
+		return false
 	case c.forwarded:
 		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
-		return
+		return false
 	case nl.LeaderAddr == "" || s.cfg.Forwarder == nil:
 		c.errorReply("CLUSTERDOWN no leader")
-		return
+		return false
 	}
 	s.stats.forwarded.Add(1)
 	fw := make([][]byte, 0, len(args)+4)
@@ -187,19 +198,23 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
 		c.errorReply("CLUSTERDOWN forwarding to the leader failed: " + err.Error())
-		return
+		return false
 	}
 	body, errText := leaderReply(raw)
 	if errText != "" {
 		c.errorReply(errText)
-		return
+		return false
 	}
 	r, err := command.DecodeReply(body)
+	if err == nil && !c.forwarded && isSlotMoved(r) {
+		return true
+	}
 	if err != nil {
 		c.errorReply("ERR bad reply from the leader: " + err.Error())
-		return
+		return false
 	}
 	r.WriteTo(c.w)
+	return false
 }
 
 // runRead runs a data read at the configured level.
@@ -403,7 +418,7 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	var rec command.Recorder
 	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true, user: user}
 	if slot, n, cross := s.commandSlot(k, inner, -1, 0); n > 0 && !cross {
-		fc.be = s.groupB(s.groupOf(slot)) // the group of the read's keys (groups.go)
+		fc.be, fc.keySlot = s.groupB(s.groupOf(slot)), slot+1 // the group of the read's keys (groups.go)
 	}
 	if msg := s.checkForwarded(fc, user, [][][]byte{inner}); msg != "" {
 		fc.errorReply(msg)
@@ -446,7 +461,7 @@ func cmdWatch(s *Server, c *client, args [][]byte) {
 	}
 	keys := args[1:]
 	var rec command.Recorder
-	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded, be: c.be} // be: the keys' group (groups.go)
+	vc := &client{id: c.id, db: c.db, authed: true, w: &rec, forwarded: c.forwarded, be: c.be, keySlot: c.keySlot} // the keys' group (groups.go) and slot (slotmove.go)
 	vargs := append([][]byte{[]byte("WALKER.VERSIONS")}, keys...)
 	s.readAt(vc, int(s.readLevel.Load()), vargs, func() { s.readLocal(vc, specVersions, vargs) })
 	r := rec.R
@@ -630,8 +645,10 @@ func (s *Server) scanLocal(c *client, a scanArgs) {
 			c.fail(err)
 			return
 		}
-		if next == nil && at+1 < len(own) {
-			next = keyspace.SlotPrefix(c.db, s.groups.Layout.Ranges[own[at+1]][0].Start)
+		for _, gj := range own[at+1:] {
+			if r := s.groupRanges(gj); next == nil && len(r) > 0 { // a group that serves no slot has no key to list
+				next = keyspace.SlotPrefix(c.db, r[0].Start)
+			}
 		}
 	}
 	var cursor uint64

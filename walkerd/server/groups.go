@@ -44,6 +44,9 @@ import (
 // the home group, the backend the Server was made with.
 type Groups struct {
 	Layout shard.Layout
+	// Routes is the slot -> group table (the placement state's once it
+	// has a map); nil: Layout's.
+	Routes *shard.Routing
 	B      []backend.Backend
 	// Placement is the placement group (walkerd/placement), nil where
 	// none runs. It owns no slot: commands never route to it, but JOIN,
@@ -62,7 +65,18 @@ func (s *Server) groupOf(slot int) int {
 	if !s.multi() || slot < 0 {
 		return 0
 	}
+	if r := s.groups.Routes; r != nil {
+		return r.GroupOf(uint16(slot))
+	}
 	return s.groups.Layout.GroupOf(uint16(slot))
+}
+
+// groupRanges lists the slot ranges routed to group i.
+func (s *Server) groupRanges(i int) []shard.Range {
+	if r := s.groups.Routes; r != nil {
+		return r.Ranges(i)
+	}
+	return s.groups.Layout.Ranges[i]
 }
 
 // groupB is group i's backend; i == len(B) is the placement group
@@ -136,44 +150,11 @@ var broadcastWrites = map[string]bool{
 }
 
 // specOf looks up a command line's spec, its subcommand's when it has one.
-func specOf(args [][]byte) *command.Spec {
-	if len(args) == 0 {
-		return nil
-	}
-	k := command.Lookup(args[0])
-	if k != nil && len(k.Subs) > 0 && len(args) > 1 {
-		if sub := k.Sub(args[1]); sub != nil {
-			return sub
-		}
-	}
-	return k
-}
+func specOf(args [][]byte) *command.Spec { return command.SpecOf(args) }
 
-// entryKeys lists the keys one command of an entry writes or reads, for
-// routing: a command's key specs, the keys inside walkerd's internal
-// commands that carry them (WALKER.SERVE and RESOLVE: a blocking command;
-// WALKER.RECLAIM: db key version triples).
-func entryKeys(k *command.Spec, args [][]byte) [][]byte {
-	var keys [][]byte
-	switch k.Name {
-	case "walker.serve", "walker.resolve":
-		if inner := specOf(args[1:]); inner != nil {
-			for _, r := range command.KeyAccess(inner, args[1:]) {
-				keys = append(keys, r.Key)
-			}
-		}
-		return keys
-	case "walker.reclaim":
-		for i := 2; i < len(args); i += 3 {
-			keys = append(keys, args[i])
-		}
-		return keys
-	}
-	for _, r := range command.KeyAccess(k, args) {
-		keys = append(keys, r.Key)
-	}
-	return keys
-}
+// entryKeys lists the keys one command of an entry writes or reads
+// (command.EntryKeys).
+func entryKeys(k *command.Spec, args [][]byte) [][]byte { return command.EntryKeys(k, args) }
 
 // entryRoute says where an entry goes: the index of its keys' group, or
 // every group (broadcast, keyless writes every group must apply); errText
@@ -422,8 +403,11 @@ func (s *Server) infoGroups(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "raft_groups:%d\r\n", len(s.groups.B))
 	for i, g := range s.groups.B {
-		r := s.groups.Layout.Ranges[i][0]
-		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%d-%d,%s\r\n", i, s.groups.Layout.IDs[i], r.Start, r.End, groupInfo(g))
+		var slots []string
+		for _, r := range s.groupRanges(i) {
+			slots = append(slots, fmt.Sprintf("%d-%d", r.Start, r.End))
+		}
+		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%s,%s\r\n", i, s.groups.Layout.IDs[i], strings.Join(slots, " "), groupInfo(g))
 	}
 	if p := s.groups.Placement; p != nil {
 		epoch := "?"

@@ -272,7 +272,7 @@ func New(b backend.Backend, cfg Config) *Server {
 		g.Notify(s.appliedEntry) // sweep.go, then pubsub.go
 		if s.multi() {
 			// A script's keys must be its group's (command/owner.go).
-			command.SetOwner(g.Engine().Dir(), func(slot uint16) bool { return s.groups.Layout.GroupOf(slot) == i })
+			command.SetOwner(g.Engine().Dir(), s.groups.Layout.Owner(i)) // walkerd registered it before the store opened
 		}
 	}
 	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
@@ -928,6 +928,13 @@ type client struct {
 	// wroteGroup is the group of the client's last write (WAIT).
 	be         backend.Backend
 	wroteGroup int
+	// keySlot is 1 + the hash slot of the running command's keys (route),
+	// 0 when it names none (or the client was made for one read, as
+	// WATCH's): a read checks after its barrier that its group still
+	// serves it (slotmove.go).
+	keySlot int
+	// rerouted counts the reroutes of the running read (slotmove.go).
+	rerouted int
 	// grp holds the pipeline's writes waiting to be proposed as one entry
 	// (group.go).
 	grp group

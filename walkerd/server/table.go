@@ -43,6 +43,7 @@ func handlers() []handler {
 		"join": cmdJoin, "leave": cmdLeave, "snapshot": cmdSnapshot, "raft.members": cmdRaftMembers,
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.placement": cmdWalkerPlacement,
+		"walker.migrate":   cmdWalkerMigrate,
 		"walker.apply":     cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
 		"walker.blob":   cmdWalkerBlob,   // blob.go

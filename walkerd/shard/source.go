@@ -82,14 +82,21 @@ func Split(n int) Layout {
 // GroupOf is the index of the group that owns slot.
 func (l Layout) GroupOf(slot uint16) int { return int(l.of[slot%Slots]) }
 
+// Owner is group i's slots as command.SetOwner takes them: what the group
+// serves until a migration moves a slot.
+func (l Layout) Owner(i int) func(slot uint16) bool {
+	return func(slot uint16) bool { return l.GroupOf(slot) == i }
+}
+
 // Static is the slot map of a cluster whose groups own fixed slots (a
 // Layout): each group's members, leader and epoch are its own Raft
 // configuration's and term's.
 type Static struct {
-	self   string
-	layout Layout
-	groups []RaftGroup // by layout index
-	place  func() (*placement.State, error)
+	self    string
+	layout  Layout
+	routing *Routing
+	groups  []RaftGroup // by layout index
+	place   func() (*placement.State, error)
 }
 
 // WithPlacement makes the map's epochs and liveness the placement group's
@@ -106,7 +113,14 @@ func (s *Static) WithPlacement(state func() (*placement.State, error)) *Static {
 // NewStatic returns the Source of the groups gs (by layout index), seen
 // from node self.
 func NewStatic(self string, l Layout, gs []RaftGroup) *Static {
-	return &Static{self: self, layout: l, groups: gs}
+	return &Static{self: self, layout: l, routing: NewRouting(l, nil, nil), groups: gs}
+}
+
+// WithRouting makes r the slot -> group table (the placement state's
+// slots once it has a map) in place of the layout's.
+func (s *Static) WithRouting(r *Routing) *Static {
+	s.routing = r
+	return s
 }
 
 // NewSingle returns the Source of a cluster that is one Raft group, g:
@@ -119,7 +133,7 @@ func (s *Static) Self() string { return s.self }
 // Route implements Source: the slot's group's leader leads it; any other
 // member points at that leader.
 func (s *Static) Route(slot uint16) Route {
-	g := s.groups[s.layout.GroupOf(slot)]
+	g := s.groups[s.routing.GroupOf(slot)]
 	if g.IsLeader() {
 		return Route{Leads: true, Member: true, Served: true}
 	}
@@ -130,7 +144,7 @@ func (s *Static) Route(slot uint16) Route {
 	return r
 }
 
-// Map implements Source: per group, its layout's slots, the members of its
+// Map implements Source: per group, its routed slots, the members of its
 // Raft configuration, and its Raft term as its epoch; the map's epoch is
 // the largest.
 func (s *Static) Map() (*Map, error) {
@@ -140,7 +154,7 @@ func (s *Static) Map() (*Map, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shard: members of %s: %w", s.layout.IDs[i], err)
 		}
-		g := Group{ID: s.layout.IDs[i], Ranges: s.layout.Ranges[i], Epoch: rg.Term()}
+		g := Group{ID: s.layout.IDs[i], Ranges: s.routing.Ranges(i), Epoch: rg.Term()}
 		for _, mb := range ms {
 			_, bus := SplitAddr(mb.RaftAddr)
 			g.Members = append(g.Members, Node{ID: mb.ID, Addr: mb.RESPAddr, BusPort: bus})

@@ -293,6 +293,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore snapshot: open: %w", err)
 	}
 	f.db = db
+	command.PlacementRestored() // a placement group's state may have changed: routing reads it again
 	if prev, seq := f.applied.Load(), db.Seq(); seq > prev {
 		f.skipped.Add(seq - prev)
 		pubAfter, err := command.Published(db)

@@ -1,0 +1,430 @@
+package main_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/walkerdb/walkerdb/internal/harness"
+	"github.com/walkerdb/walkerdb/internal/keyspace"
+	"github.com/walkerdb/walkerdb/walkerd/placement"
+)
+
+// migrateSlot asks node n to move slot to group and waits until every
+// node's copy of the placement state says the move is over.
+func migrateSlot(t *testing.T, c *harness.Cluster, n *harness.Node, slot uint16, group string) {
+	t.Helper()
+	if out, err := n.Do("WALKER.MIGRATE", strconv.Itoa(int(slot)), group); err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("WALKER.MIGRATE %d %s = %q, %v", slot, group, out, err)
+	}
+	if err := harness.WaitFor(60*time.Second, func() error {
+		for _, n := range c.Nodes {
+			st, err := placementOf(n)
+			if err != nil {
+				return err
+			}
+			if st.MoveOf(slot) != nil || st.Owner(slot) != group {
+				return fmt.Errorf("%s: slot %d owner %s, move %+v", n.ID, slot, st.Owner(slot), st.MoveOf(slot))
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+}
+
+// counterLoad runs writers that INCR their own counter until stop, and
+// counts the acknowledged increments; any error fails the test.
+type counterLoad struct {
+	keys  []string
+	acked []atomic.Int64
+	errs  atomic.Int64
+	first atomic.Value
+	wg    sync.WaitGroup
+}
+
+func runCounters(ctx context.Context, keys []string, incr func(ctx context.Context, worker int, key string) error) *counterLoad {
+	l := &counterLoad{keys: keys, acked: make([]atomic.Int64, len(keys))}
+	for i, k := range keys {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for ctx.Err() == nil {
+				err := incr(ctx, i, k)
+				switch {
+				case err == nil:
+					l.acked[i].Add(1)
+				case ctx.Err() != nil:
+					return
+				default:
+					if l.errs.Add(1) == 1 {
+						l.first.Store(err.Error())
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// TestE2E_MigrateSlotsUnderLoad moves hash slots between Raft groups while
+// clients INCR keys of those slots: go-redis's ClusterClient (which
+// follows MOVED and TRYAGAIN) in cluster mode, plain clients of every
+// node otherwise. Every counter ends exactly at its acknowledged
+// increments with no error seen, a hash with a TTL moves whole (fields
+// and PEXPIRETIME equal), the slot map and INFO raft show the new owner,
+// and the source keeps no copy: DBSIZE and SCAN count every key once.
+func TestE2E_MigrateSlotsUnderLoad(t *testing.T) {
+	for _, mode := range []string{"yes", "no"} {
+		t.Run("cluster-mode="+mode, func(t *testing.T) { testMigrateUnderLoad(t, mode) })
+	}
+}
+
+func testMigrateUnderLoad(t *testing.T, mode string) {
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "3", "--cluster-mode", mode)
+	waitGroups(t, c, 3, 0)
+	if _, err := recordedMap(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// Two slots of g1 move: one to g2 and on to g3, one to g3 and back.
+	var tags []string
+	var slots []uint16
+	for i := 0; len(tags) < 2; i++ { // two hash tags of g1's slots (0-5460 of three groups)
+		tag := "{m" + strconv.Itoa(i) + "}"
+		if s := keyspace.Slot([]byte(tag)); s <= 5460 {
+			tags, slots = append(tags, tag), append(slots, s)
+		}
+	}
+	var counters []string
+	for _, tag := range tags {
+		for i := range 3 {
+			counters = append(counters, tag+":c"+strconv.Itoa(i))
+		}
+	}
+	var incr func(ctx context.Context, worker int, key string) error
+	var any redis.Cmdable
+	if mode == "yes" {
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Nodes[0].RESP}, MaxRedirects: 16})
+		defer cc.Close()
+		any = cc
+		incr = func(ctx context.Context, _ int, key string) error { return cc.Incr(ctx, key).Err() }
+	} else {
+		plain := make([]*redis.Client, len(c.Nodes))
+		for i, n := range c.Nodes {
+			plain[i] = redis.NewClient(&redis.Options{Addr: n.RESP})
+			defer plain[i].Close()
+		}
+		any = plain[0]
+		incr = func(ctx context.Context, w int, key string) error { return plain[w%len(plain)].Incr(ctx, key).Err() }
+	}
+	if err := any.HSet(ctx, tags[0]+":h", "f1", "v1", "f2", "v2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := any.PExpire(ctx, tags[0]+":h", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := any.RPush(ctx, tags[1]+":l", "a", "b", "c").Err(); err != nil {
+		t.Fatal(err)
+	}
+	expBefore, err := any.PExpireTime(ctx, tags[0]+":h").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const others = 200
+	for i := range others {
+		if err := any.Set(ctx, "o:"+strconv.Itoa(i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	load, stop := context.WithCancel(ctx)
+	l := runCounters(load, counters, incr)
+	// Let the load run, then move each slot while it runs.
+	waitAcked := func(min int64) {
+		t.Helper()
+		if err := harness.WaitFor(30*time.Second, func() error {
+			for i := range l.acked {
+				if l.acked[i].Load() < min {
+					return fmt.Errorf("counter %d at %d acks", i, l.acked[i].Load())
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAcked(20)
+	owner := func(s uint16) string {
+		st, err := placementOf(c.Nodes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Owner(s)
+	}
+	if owner(slots[0]) != "g1" || owner(slots[1]) != "g1" {
+		t.Fatalf("the test's slots are not g1's: %s %s", owner(slots[0]), owner(slots[1]))
+	}
+	moves := []struct {
+		slot  uint16
+		group string
+		via   int
+	}{{slots[0], "g2", 1}, {slots[1], "g3", 2}, {slots[0], "g3", 0}, {slots[1], "g1", 1}}
+	for _, m := range moves {
+		before := l.acked[0].Load() + l.acked[3].Load()
+		migrateSlot(t, c, c.Nodes[m.via], m.slot, m.group)
+		waitAcked(0)
+		if err := harness.WaitFor(30*time.Second, func() error {
+			if l.acked[0].Load()+l.acked[3].Load() < before+20 {
+				return errors.New("the load did not go on after the move")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	l.wg.Wait()
+	if n := l.errs.Load(); n > 0 {
+		t.Errorf("%d errors under load; the first: %v", n, l.first.Load())
+	}
+	for i, k := range counters {
+		got, err := any.Get(ctx, k).Int64()
+		if err != nil || got != l.acked[i].Load() {
+			t.Errorf("%s = %d, %v; acknowledged %d", k, got, err, l.acked[i].Load())
+		}
+	}
+
+	// The collections moved whole, TTL included.
+	if h, err := any.HGetAll(ctx, tags[0]+":h").Result(); err != nil || len(h) != 2 || h["f2"] != "v2" {
+		t.Errorf("HGETALL after two moves = %v, %v", h, err)
+	}
+	if exp, err := any.PExpireTime(ctx, tags[0]+":h").Result(); err != nil || exp != expBefore {
+		t.Errorf("PEXPIRETIME after two moves = %v, %v; was %v", exp, err, expBefore)
+	}
+	if l, err := any.LRange(ctx, tags[1]+":l", 0, -1).Result(); err != nil || strings.Join(l, "") != "abc" {
+		t.Errorf("LRANGE after two moves = %v, %v", l, err)
+	}
+
+	// The map shows the new owners; every node counts every key once.
+	for _, n := range c.Nodes {
+		st, err := placementOf(n)
+		if err != nil || st.Owner(slots[0]) != "g3" || st.Owner(slots[1]) != "g1" || len(st.Moves) != 0 {
+			t.Fatalf("%s: placement %+v, %v", n.ID, st, err)
+		}
+		line := groupLines(t, n)[2]["slots"]
+		if !strings.Contains(line, fmt.Sprintf("%d-%d", slots[0], slots[0])) {
+			t.Errorf("%s: INFO raft g3 slots=%s, want %d among them", n.ID, line, slots[0])
+		}
+	}
+	want := int64(others + len(counters) + 2)
+	if mode == "no" {
+		for _, n := range c.Nodes {
+			cl := redis.NewClient(&redis.Options{Addr: n.RESP})
+			defer cl.Close()
+			if err := harness.WaitFor(30*time.Second, func() error {
+				if got, err := cl.DBSize(ctx).Result(); err != nil || got != want {
+					return fmt.Errorf("%s: DBSIZE %d, %v; want %d", n.ID, got, err, want)
+				}
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+			seen := map[string]int{}
+			iter := cl.Scan(ctx, 0, "", 50).Iterator()
+			for iter.Next(ctx) {
+				seen[iter.Val()]++
+			}
+			if iter.Err() != nil || int64(len(seen)) != want {
+				t.Errorf("%s: SCAN saw %d keys, %v; want %d", n.ID, len(seen), iter.Err(), want)
+			}
+		}
+		return
+	}
+	// Cluster mode: CLUSTER SLOTS names g3's leader for the moved slot, and
+	// the masters' DBSIZEs add up.
+	cc := any.(*redis.ClusterClient)
+	var total atomic.Int64
+	if err := harness.WaitFor(30*time.Second, func() error {
+		total.Store(0)
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			n, err := m.DBSize(ctx).Result()
+			total.Add(n)
+			return err
+		})
+		if err == nil && total.Load() != want {
+			err = fmt.Errorf("masters hold %d keys, want %d", total.Load(), want)
+		}
+		return err
+	}); err != nil {
+		t.Error(err)
+	}
+	slotsReply, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range slotsReply {
+		if r.Start <= int(slots[0]) && int(slots[0]) <= r.End {
+			found = r.Start == int(slots[0]) && r.End == int(slots[0])
+		}
+	}
+	if !found {
+		t.Errorf("CLUSTER SLOTS has no range of only slot %d: %v", slots[0], slotsReply)
+	}
+}
+
+// recordedMap waits for the placement group's first map on every node.
+func recordedMap(c *harness.Cluster) (*placement.State, error) {
+	var st *placement.State
+	err := harness.WaitFor(60*time.Second, func() error {
+		for _, n := range c.Nodes {
+			s, err := placementOf(n)
+			if err != nil {
+				return err
+			}
+			if s.Epoch == 0 {
+				return fmt.Errorf("%s: no map yet", n.ID)
+			}
+			st = s
+		}
+		return nil
+	})
+	return st, err
+}
+
+// TestE2E_MigrateResumesWhenTheDriverDies kills the placement leader, whose
+// driver carries a move out, while it copies a slot of 1,500 keys of 8 KiB
+// (about 12 MiB, a dozen import entries): the new placement leader
+// resumes the move from the logs, every key arrives once with its value,
+// and counters written meanwhile through the surviving nodes end at their
+// acknowledged increments (plus at most the writes whose outcome was
+// reported unknown). A fourth node that joins after the move rebuilds
+// every group from their logs alone and holds every key once.
+func TestE2E_MigrateResumesWhenTheDriverDies(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "3")
+	waitGroups(t, c, 3, 0)
+	if _, err := recordedMap(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tag := ""
+	for i := 0; tag == ""; i++ {
+		if s := keyspace.Slot([]byte("{r" + strconv.Itoa(i) + "}")); s <= 5460 {
+			tag = "{r" + strconv.Itoa(i) + "}"
+		}
+	}
+	slot := keyspace.Slot([]byte(tag))
+	leader := placementLine(c.Nodes[0])["leader"]
+	var dead *harness.Node
+	var alive []*harness.Node
+	for _, n := range c.Nodes {
+		if n.ID == leader {
+			dead = n
+		} else {
+			alive = append(alive, n)
+		}
+	}
+	if dead == nil {
+		t.Fatalf("placement leader %q not found", leader)
+	}
+	cl := redis.NewClient(&redis.Options{Addr: alive[0].RESP})
+	defer cl.Close()
+	const big = 1500
+	value := strings.Repeat("v", 8<<10)
+	pipe := cl.Pipeline()
+	for i := range big {
+		pipe.Set(ctx, tag+":big:"+strconv.Itoa(i), value+strconv.Itoa(i), 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counters := []string{tag + ":c0", tag + ":c1"}
+	plain := []*redis.Client{redis.NewClient(&redis.Options{Addr: alive[0].RESP}), redis.NewClient(&redis.Options{Addr: alive[1].RESP})}
+	for _, p := range plain {
+		defer p.Close()
+	}
+	load, stop := context.WithCancel(ctx)
+	l := runCounters(load, counters, func(ctx context.Context, w int, key string) error { return plain[w].Incr(ctx, key).Err() })
+
+	if out, err := alive[1].Do("WALKER.MIGRATE", strconv.Itoa(int(slot)), "g2"); err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("WALKER.MIGRATE = %q, %v", out, err)
+	}
+	// Kill the driver once it has closed the slot and begun the copy.
+	if err := harness.WaitFor(20*time.Second, func() error {
+		if !strings.Contains(dead.Log(), "migration: slot closed in its source") {
+			return errors.New("the copy has not begun")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, dead.Log())
+	}
+	if strings.Contains(dead.Log(), "migration: slot moved") {
+		t.Log("the move was over before the kill: the resume is not exercised this time")
+	}
+	dead.Kill()
+	mc := &harness.Cluster{Nodes: alive, Bin: c.Bin}
+	migrateDone := func(nodes []*harness.Node) error {
+		for _, n := range nodes {
+			st, err := placementOf(n)
+			if err != nil {
+				return err
+			}
+			if st.MoveOf(slot) != nil || st.Owner(slot) != "g2" {
+				return fmt.Errorf("%s: slot %d owner %s, move %+v", n.ID, slot, st.Owner(slot), st.MoveOf(slot))
+			}
+		}
+		return nil
+	}
+	if err := harness.WaitFor(90*time.Second, func() error { return migrateDone(alive) }); err != nil {
+		t.Fatalf("%v\n%s", err, mc.Logs())
+	}
+	stop()
+	l.wg.Wait()
+	for i, k := range counters {
+		got, err := cl.Get(ctx, k).Int64()
+		acked := l.acked[i].Load()
+		if err != nil || got < acked || got > acked+l.errs.Load() {
+			t.Errorf("%s = %d, %v; acknowledged %d, %d errors (first: %v)", k, got, err, acked, l.errs.Load(), l.first.Load())
+		}
+	}
+	for i := range big {
+		k := tag + ":big:" + strconv.Itoa(i)
+		if got, err := cl.Get(ctx, k).Result(); err != nil || got != value+strconv.Itoa(i) {
+			t.Fatalf("GET %s after the move: %d bytes, %v", k, len(got), err)
+		}
+	}
+
+	// A node that joins now replays each group's log (or installs its
+	// snapshot) and holds every key once: the import entries carry the
+	// records, and the source's drop entries removed its copy.
+	n4 := harness.NewNode(t, c.Bin, "node4", "--groups", "3")
+	n4.Start("-join", alive[0].RESP)
+	c4 := redis.NewClient(&redis.Options{Addr: n4.RESP})
+	defer c4.Close()
+	want := int64(big + len(counters))
+	if err := harness.WaitFor(60*time.Second, func() error {
+		n, err := c4.DBSize(ctx).Result()
+		if err == nil && n != want {
+			err = fmt.Errorf("node4 DBSIZE %d, want %d", n, want)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, n4.Log())
+	}
+	if got, err := c4.Do(ctx, "LEVELGET", tag+":big:7", "stale").Text(); err != nil || got != value+"7" {
+		t.Errorf("node4's own copy of a moved key: %d bytes, %v", len(got), err)
+	}
+}
