@@ -69,12 +69,22 @@ func driveMigrations(d *driver, stop <-chan struct{}) {
 	t := time.NewTicker(migrateEvery)
 	defer t.Stop()
 	failures := 0
+	wait := true
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
+		default:
+			if wait {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
 		}
+		wait = true
 		if !d.place.IsLeader() {
 			continue
 		}
@@ -90,7 +100,7 @@ func driveMigrations(d *driver, stop <-chan struct{}) {
 			}
 			continue
 		}
-		failures = 0
+		failures, wait = 0, false // the next phase or move at once
 	}
 }
 
@@ -169,34 +179,33 @@ func (d *driver) drop(gi int, slot string) error {
 }
 
 // copySlots reads slots start..end from this node's replica of group from
-// and imports their keys into group to; it returns how many keys it sent.
+// and imports their keys into group to, about importBytes an entry (a
+// read of the replica's engine at a time: its writers wait for each); it
+// returns how many keys it sent.
 func (d *driver) copySlots(from, to int, start, end uint16) (int, error) {
-	var batch [][]byte
-	size, keys := 0, 0
-	flush := func() error {
-		if len(batch) == 0 {
+	keys := 0
+	var next []byte
+	now := time.Now().UnixMilli()
+	for {
+		batch := [][]byte{[]byte("WALKER.IMPORT")}
+		var err error
+		next, err = command.DumpSlots(d.groups[from].Engine(), now, start, end, next, importBytes, func(r command.Record) error {
+			batch = append(batch, []byte(strconv.Itoa(r.DB)), r.Key, []byte(strconv.FormatInt(r.Expiry, 10)), r.Payload)
+			keys++
 			return nil
+		})
+		if err != nil {
+			return keys, err
 		}
-		_, err := d.applyArgs(to, append([][]byte{[]byte("WALKER.IMPORT")}, batch...))
-		batch, size = batch[:0], 0
-		return err
-	}
-	err := command.DumpSlots(d.groups[from].Engine(), time.Now().UnixMilli(), start, end, func(r command.Record) error {
-		n := len(r.Key) + len(r.Payload) + 32
-		if size > 0 && size+n > importBytes {
-			if err := flush(); err != nil {
-				return err
+		if len(batch) > 1 {
+			if _, err := d.applyArgs(to, batch); err != nil {
+				return keys, err
 			}
 		}
-		batch = append(batch, []byte(strconv.Itoa(r.DB)), r.Key, []byte(strconv.FormatInt(r.Expiry, 10)), r.Payload)
-		size += n
-		keys++
-		return nil
-	})
-	if err == nil {
-		err = flush()
+		if next == nil {
+			return keys, nil
+		}
 	}
-	return keys, err
 }
 
 // apply runs one internal command in data group gi.

@@ -396,18 +396,37 @@ func slotRanges(db int, start, end uint16) [2][2][]byte {
 	return [2][2][]byte{{keyspace.SlotPrefix(db, start), metaEnd}, {keyspace.SubSlotPrefix(db, start), subEnd}}
 }
 
-// DumpSlots reads every key of slots start..end in db's engine, in every
-// database, at time now (expired keys left out), and hands each to fn in
-// engine order, with its DUMP payload (dump.go) and absolute expiry. fn's
-// error stops the walk and is returned.
-func DumpSlots(db *engine.DB, now int64, start, end uint16, fn func(Record) error) error {
+// DumpSlots reads the keys of slots start..end in db's engine, in every
+// database, at time now (expired keys left out), from the engine key from
+// on (nil: the first), and hands each to fn in engine order, with its DUMP
+// payload (dump.go) and absolute expiry. It stops once it has handed over
+// max bytes of payload (at least one key) and returns the key to go on
+// from, nil when no key is left. Each call holds one engine View, which
+// writers wait for, so a large slot is read in calls of bounded size: the
+// caller reads a slot its group no longer serves (closed), so nothing
+// changes between calls.
+func DumpSlots(db *engine.DB, now int64, start, end uint16, from []byte, max int, fn func(Record) error) (next []byte, err error) {
 	var fnErr error
-	err := db.View(now, func(v *engine.View) error {
+	size := 0
+	err = db.View(now, func(v *engine.View) error {
 		for dbi := 0; dbi < Databases; dbi++ {
-			c := &ctx{db: db, now: now, dbi: dbi, view: v, r: &Recorder{}}
 			r := slotRanges(dbi, start, end)[0]
-			it := v.Iter(engine.IterOptions{Lower: r[0], Upper: r[1], KeysOnly: true})
+			lower := r[0]
+			if from != nil {
+				if bytes.Compare(from, r[1]) >= 0 {
+					continue // a database already read
+				}
+				if bytes.Compare(from, lower) > 0 {
+					lower = from
+				}
+			}
+			c := &ctx{db: db, now: now, dbi: dbi, view: v, r: &Recorder{}}
+			it := v.Iter(engine.IterOptions{Lower: lower, Upper: r[1], KeysOnly: true})
 			for ok := it.First(); ok; ok = it.Next() {
+				if size >= max {
+					next = bytes.Clone(it.Key())
+					return closeIter(it)
+				}
 				_, key, _ := keyspace.SplitMeta(it.Key())
 				key = bytes.Clone(key)
 				val, found := c.lookup(key)
@@ -419,7 +438,9 @@ func DumpSlots(db *engine.DB, now int64, start, end uint16, fn func(Record) erro
 					it.Close()
 					return c.fatal
 				}
-				if fnErr = fn(Record{DB: dbi, Key: key, Expiry: val.exp, Payload: encodeDump(dv)}); fnErr != nil {
+				rec := Record{DB: dbi, Key: key, Expiry: val.exp, Payload: encodeDump(dv)}
+				size += len(rec.Payload) + len(rec.Key)
+				if fnErr = fn(rec); fnErr != nil {
 					it.Close()
 					return nil
 				}
@@ -431,7 +452,7 @@ func DumpSlots(db *engine.DB, now int64, start, end uint16, fn func(Record) erro
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return fnErr
+	return next, fnErr
 }

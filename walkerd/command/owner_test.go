@@ -74,15 +74,27 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 	}
 
 	// Dump the closed slot from the source and import it into the target.
+	// Read in calls of one key each (max 1 byte): the cursor goes on
+	// through the databases.
 	var args []string
-	n := 0
-	err := DumpSlots(src.db, src.now, slot, slot, func(r Record) error {
-		args = append(args, strconv.Itoa(r.DB), string(r.Key), strconv.FormatInt(r.Expiry, 10), string(r.Payload))
-		n++
-		return nil
-	})
-	if err != nil || n != 6 {
-		t.Fatalf("DumpSlots: %d records, %v", n, err)
+	n, calls := 0, 0
+	var from []byte
+	for {
+		next, err := DumpSlots(src.db, src.now, slot, slot, from, 1, func(r Record) error {
+			args = append(args, strconv.Itoa(r.DB), string(r.Key), strconv.FormatInt(r.Expiry, 10), string(r.Payload))
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		if from = next; next == nil {
+			break
+		}
+	}
+	if n != 6 || calls != 6 {
+		t.Fatalf("DumpSlots: %d records in %d calls", n, calls)
 	}
 	if got := dst.do(append([]string{"walker.import"}, args...)...); got != ":6\r\n" {
 		t.Fatalf("import: %q", got)
@@ -132,6 +144,22 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 	}
 	if out := dump(t, src.db); strings.Contains(out, h) || !strings.Contains(out, other) {
 		t.Errorf("after the drop the source holds:\n%s", out)
+	}
+	// Ranges: CLOSE and OPEN answer how many slots changed.
+	if got := src.do("walker.slot", "close", "5-9"); got != ":5\r\n" {
+		t.Fatalf("close 5-9: %q", got)
+	}
+	if got := src.do("walker.slot", "close", "7-12"); got != ":3\r\n" {
+		t.Fatalf("close 7-12: %q", got)
+	}
+	if Owns(src.db, 4) == false || Owns(src.db, 12) || !Owns(src.db, 13) {
+		t.Fatal("a closed range's bounds")
+	}
+	if got := src.do("walker.slot", "drop", "5-12", "10"); got != ":0\r\n" {
+		t.Fatalf("drop of an empty closed range: %q", got)
+	}
+	if got := src.do("walker.slot", "close", "9-5"); !strings.HasPrefix(got, "-ERR syntax error") {
+		t.Fatalf("close 9-5: %q", got)
 	}
 	// And the slot can come back: closed in the target, opened in the source.
 	dst.do("walker.slot", "close", strconv.Itoa(slot))
