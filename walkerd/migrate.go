@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/walkerdb/walkerdb/walkerd/backend"
@@ -36,6 +37,15 @@ import (
 //	phase drop   S: WALKER.SLOT DROP s n ...   until S holds none of s
 //	             placement: DONE s
 //
+// A driver deposed in the middle of a step (its node paused or cut off,
+// another elected) may still send that step's entries when it wakes. Each
+// carries the placement term it was elected in, and each data group keeps
+// the highest it has applied: once the new driver's first step lands in a
+// group, the old one's are refused there. An import into a slot its
+// target already serves is refused whatever its term. And changes of the
+// placement state are proposed only where this node leads placement,
+// never forwarded.
+//
 // The records travel inside T's log entries (not read by each member of
 // T from its own replica of S), so T's log alone rebuilds T: a member
 // that joins T later replays them, after S has dropped s. Between CLOSE
@@ -55,13 +65,23 @@ const (
 	closedWait = 30 * time.Second
 )
 
+// servedText is in WALKER.SLOT DROP's refusal of slots the group serves.
+const servedText = "is served by this group"
+
 // driver is the placement leader's migration driver.
 type driver struct {
-	log    *slog.Logger
-	fw     backend.Forwarder
-	place  placeGroup
+	log   *slog.Logger
+	fw    backend.Forwarder
+	place interface {
+		placeGroup
+		Term() uint64
+	}
 	groups []*store.Store
 	layout shard.Layout
+	// fence is the placement term of the step running: every data-group
+	// step carries it (command/owner.go), so that a driver deposed
+	// mid-step (paused, cut off) cannot undo its successor's work.
+	fence string
 }
 
 // driveMigrations runs the driver until stop is closed.
@@ -114,24 +134,34 @@ func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
 	if m.End != m.Slot {
 		slot += "-" + strconv.Itoa(int(m.End))
 	}
+	d.fence = strconv.FormatUint(d.place.Term(), 10)
+	if !d.place.IsLeader() {
+		return errors.New("not the placement leader")
+	}
 	switch m.Phase {
 	case placement.PhaseCopy:
 		start := time.Now()
-		if _, err := d.apply(from, "WALKER.SLOT", "CLOSE", slot); err != nil {
+		if _, err := d.apply(from, "WALKER.SLOT", "CLOSE", slot, d.fence); err != nil {
 			return fmt.Errorf("close in %s: %w", m.From, err)
 		}
 		if err := d.awaitClosed(from, m.Slot, stop); err != nil {
 			return err
 		}
 		d.log.Info("migration: slot closed in its source; copying it", "slots", slot, "from", m.From, "to", m.To)
-		if err := d.drop(to, slot); err != nil {
+		keys := 0
+		switch err := d.drop(to, slot); {
+		case err != nil && strings.Contains(err.Error(), servedText):
+			// A driver before this one copied the slots whole and opened
+			// them (a step it sent before it was deposed): go on to OWNER.
+			d.log.Info("migration: the target already serves the slots", "slots", slot, "to", m.To)
+		case err != nil:
 			return fmt.Errorf("clearing %s: %w", m.To, err)
+		default:
+			if keys, err = d.copySlots(from, to, m.Slot, m.End); err != nil {
+				return fmt.Errorf("copy to %s: %w", m.To, err)
+			}
 		}
-		keys, err := d.copySlots(from, to, m.Slot, m.End)
-		if err != nil {
-			return fmt.Errorf("copy to %s: %w", m.To, err)
-		}
-		if _, err := d.apply(to, "WALKER.SLOT", "OPEN", slot); err != nil {
+		if _, err := d.apply(to, "WALKER.SLOT", "OPEN", slot, d.fence); err != nil {
 			return fmt.Errorf("open in %s: %w", m.To, err)
 		}
 		if err := d.propose("OWNER", slot, m.To); err != nil {
@@ -168,7 +198,7 @@ func (d *driver) awaitClosed(gi int, slot uint16, stop <-chan struct{}) error {
 // drop deletes slot's records in group gi, a batch at a time.
 func (d *driver) drop(gi int, slot string) error {
 	for {
-		r, err := d.apply(gi, "WALKER.SLOT", "DROP", slot, strconv.Itoa(dropBatch))
+		r, err := d.apply(gi, "WALKER.SLOT", "DROP", slot, strconv.Itoa(dropBatch), d.fence)
 		if err != nil {
 			return err
 		}
@@ -187,7 +217,7 @@ func (d *driver) copySlots(from, to int, start, end uint16) (int, error) {
 	var next []byte
 	now := time.Now().UnixMilli()
 	for {
-		batch := [][]byte{[]byte("WALKER.IMPORT")}
+		batch := [][]byte{[]byte("WALKER.IMPORT"), []byte(d.fence)}
 		var err error
 		next, err = command.DumpSlots(d.groups[from].Engine(), now, start, end, next, importBytes, func(r command.Record) error {
 			batch = append(batch, []byte(strconv.Itoa(r.DB)), r.Key, []byte(strconv.FormatInt(r.Expiry, 10)), r.Payload)
@@ -197,7 +227,7 @@ func (d *driver) copySlots(from, to int, start, end uint16) (int, error) {
 		if err != nil {
 			return keys, err
 		}
-		if len(batch) > 1 {
+		if len(batch) > 2 {
 			if _, err := d.applyArgs(to, batch); err != nil {
 				return keys, err
 			}
@@ -221,26 +251,27 @@ func (d *driver) applyArgs(gi int, args [][]byte) (command.Reply, error) {
 	return applyIn(d.fw, d.groups[gi], d.layout.IDs[gi], args)
 }
 
-// propose applies one WALKER.PLACE change in the placement group.
+// propose applies one WALKER.PLACE change in the placement group, here
+// only: a driver that no longer leads placement changes nothing there.
 func (d *driver) propose(change ...string) error {
 	args := [][]byte{[]byte("WALKER.PLACE")}
 	for _, a := range change {
 		args = append(args, []byte(a))
 	}
-	_, err := applyIn(d.fw, d.place, placementGroupID, args)
+	_, err := applyIn(nil, d.place, placementGroupID, args)
 	return err
 }
 
 // applyIn applies one command as an entry of its own in group g (named
 // group): here when this node leads it, else at its leader over a node
-// link. A refusal (an error reply) is err.
+// link (fw nil: here only). A refusal (an error reply) is err.
 func applyIn(fw backend.Forwarder, g interface {
 	Apply(*command.Entry) (*command.Result, error)
 }, group string, args [][]byte) (command.Reply, error) {
 	e := &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{args}}
 	res, err := g.Apply(e)
 	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" {
+	if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" && fw != nil {
 		res, err = server.ApplyAt(fw, nl.LeaderAddr, e, "default", group)
 	}
 	if err != nil {

@@ -26,6 +26,7 @@
 //	                              kind 'a': the ACL users (ACLKey)
 //	                              kind 'P': the placement state (PlacementKey)
 //	                              kind 'o': the slots a group serves (SlotsKey)
+//	                              kind 'f': the migration fence (FenceKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -413,6 +414,12 @@ var PlacementKey = []byte{Internal, 'P'}
 // s%8 of byte s/8, written when a migration closes or opens a slot
 // (walkerd/command/owner.go); absent, the group serves its layout's slots.
 var SlotsKey = []byte{Internal, 'o'}
+
+// FenceKey is the internal key of a data group's migration fence: the
+// highest placement term (8 bytes BE) of the migration steps it has
+// applied; a step from a lower term, a deposed driver's, is refused
+// (walkerd/command/owner.go).
+var FenceKey = []byte{Internal, 'f'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

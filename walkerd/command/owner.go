@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -204,27 +205,33 @@ func EntryKeys(k *Spec, args [][]byte) [][]byte {
 // Migration's internal commands, in the entries the placement leader's
 // driver proposes (walkerd/migrate.go):
 //
-//	WALKER.SLOT CLOSE <slots> | OPEN <slots>
+//	WALKER.SLOT CLOSE <slots> <fence> | OPEN <slots> <fence>
 //	        stop or start serving slots (a slot, or first-last): answers
 //	        how many changed; refused on an engine no SetOwner registered
-//	WALKER.SLOT DROP <slots> <count>
+//	WALKER.SLOT DROP <slots> <count> <fence>
 //	        delete up to count records (metadata and sub-keys, every
 //	        database) of slots the group does not serve: answers how many
-//	WALKER.IMPORT <db> <key> <expiry> <payload> [<db> <key> <expiry> <payload> ...]
-//	        create each key from a DUMP payload (dump.go) with its
-//	        absolute expiry in Unix ms (0: none), replacing what the key
-//	        held; a collection gets a version of this group's own log
-//	        index, so versions stay unique per key across groups. An
-//	        expiry already past creates nothing.
+//	WALKER.IMPORT <fence> <db> <key> <expiry> <payload> [<db> <key> <expiry> <payload> ...]
+//	        create each key, of a slot the group does not serve yet, from
+//	        a DUMP payload (dump.go) with its absolute expiry in Unix ms
+//	        (0: none), replacing what the key held; a collection gets a
+//	        version of this group's own log index, so versions stay unique
+//	        per key across groups. An expiry already past creates nothing.
 //
-// None names keys: they run whatever the slot's state, as the driver's
-// steps need (an import lands before its slot opens).
+// None names keys for routing: they run whatever the slot's state, as the
+// driver's steps need (an import lands before its slot opens). fence is
+// the placement term of the driver that sent the step: the group keeps the
+// highest it has applied (keyspace.FenceKey) and refuses a step from a
+// lower one, ErrStaleStep, so a driver deposed while it copied (paused, cut
+// off) cannot drop or import over the work of the one that took over; and
+// an import into a slot the group serves is refused, so a stale copy never
+// lands over writes made after the slot opened.
 
 func init() {
 	register(
-		&Spec{Name: "walker.slot", Arity: -3, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
+		&Spec{Name: "walker.slot", Arity: -4, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Closes, opens or drops a hash slot of this Raft group (internal: slot migration).", run: runSlot},
-		&Spec{Name: "walker.import", Arity: -5, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
+		&Spec{Name: "walker.import", Arity: -6, Flags: FlagWrite | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Creates keys from DUMP payloads with absolute expiries (internal: slot migration).", run: runImport},
 	)
 }
@@ -232,6 +239,32 @@ func init() {
 // errSlotArgs refuses a malformed WALKER.SLOT or IMPORT: walkerd builds
 // them, so it means a bug.
 const errSlotArgs = "ERR syntax error in a slot migration command"
+
+// ErrStaleStep refuses a migration step from a driver older than one whose
+// step the group has applied.
+const ErrStaleStep Error = "ERR stale migration step: a newer placement leader drives this group's migrations"
+
+// fenced checks a step's fence against the group's, and raises the
+// group's to it; false (the reply written) when the step is stale.
+func (c *ctx) fenced(arg []byte) bool {
+	f, err := strconv.ParseUint(string(arg), 10, 64)
+	if err != nil {
+		c.r.Error(errSlotArgs)
+		return false
+	}
+	var cur uint64
+	if raw, _, ok := c.getRaw(keyspace.FenceKey); ok && len(raw) == 8 {
+		cur = binary.BigEndian.Uint64(raw)
+	}
+	switch {
+	case f < cur:
+		c.r.Error(string(ErrStaleStep))
+		return false
+	case f > cur:
+		c.putRaw(keyspace.FenceKey, binary.BigEndian.AppendUint64(nil, f), 0)
+	}
+	return true
+}
 
 // parseSlots reads a slot or a range of slots, first-last.
 func parseSlots(b []byte) (start, end uint16, ok bool) {
@@ -257,8 +290,11 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 	}
 	switch {
 	case equalFold(args[1], "close"), equalFold(args[1], "open"):
-		if len(args) != 3 {
+		if len(args) != 4 {
 			c.r.Error(errSlotArgs)
+			return
+		}
+		if !c.fenced(args[3]) {
 			return
 		}
 		open := equalFold(args[1], "open")
@@ -277,9 +313,16 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 		}
 		c.r.Int(int64(changed))
 	case equalFold(args[1], "drop"):
-		count, err := strconv.Atoi(string(args[len(args)-1]))
-		if len(args) != 4 || err != nil || count <= 0 {
+		if len(args) != 5 {
 			c.r.Error(errSlotArgs)
+			return
+		}
+		count, err := strconv.Atoi(string(args[3]))
+		if err != nil || count <= 0 {
+			c.r.Error(errSlotArgs)
+			return
+		}
+		if !c.fenced(args[4]) {
 			return
 		}
 		bits := c.servedBits(o)
@@ -335,8 +378,23 @@ func (c *ctx) dropSlots(start, end uint16, count int) int {
 }
 
 func runImport(c *ctx, args [][]byte, _ any) {
-	if (len(args)-1)%4 != 0 {
+	if (len(args)-2)%4 != 0 {
 		c.r.Error(errSlotArgs)
+		return
+	}
+	o := ownerOf(c.db)
+	if o == nil {
+		c.r.Error("ERR this node runs one Raft group: its slots do not move")
+		return
+	}
+	bits := c.servedBits(o)
+	for i := 3; i < len(args); i += 4 {
+		if s := keyspace.Slot(args[i]); bits[s/8]&(1<<(s%8)) != 0 {
+			c.r.Error("ERR hash slot " + strconv.Itoa(int(s)) + " is served by this group: an import lands only before its slot opens")
+			return
+		}
+	}
+	if !c.fenced(args[1]) {
 		return
 	}
 	type item struct {
@@ -345,8 +403,8 @@ func runImport(c *ctx, args [][]byte, _ any) {
 		exp int64
 		v   *dumpValue
 	}
-	items := make([]item, 0, (len(args)-1)/4)
-	for i := 1; i < len(args); i += 4 {
+	items := make([]item, 0, (len(args)-2)/4)
+	for i := 2; i < len(args); i += 4 {
 		db, err1 := strconv.Atoi(string(args[i]))
 		exp, err2 := strconv.ParseInt(string(args[i+2]), 10, 64)
 		if err1 != nil || err2 != nil || db < 0 || db >= Databases || exp < 0 || !verifyDump(args[i+3]) {

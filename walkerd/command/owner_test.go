@@ -50,10 +50,10 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 	src.do("sadd", dead, "a", "b")
 	src.do("del", dead) // its sub-keys stay behind its version until reclaimed
 
-	if got := src.do("walker.slot", "close", strconv.Itoa(slot)); got != ":1\r\n" {
+	if got := src.do("walker.slot", "close", strconv.Itoa(slot), "1"); got != ":1\r\n" {
 		t.Fatalf("close: %q", got)
 	}
-	if got := src.do("walker.slot", "close", strconv.Itoa(slot)); got != ":0\r\n" {
+	if got := src.do("walker.slot", "close", strconv.Itoa(slot), "1"); got != ":0\r\n" {
 		t.Fatalf("close again: %q", got)
 	}
 	moved := "-" + string(ErrSlotMoved) + "\r\n"
@@ -96,12 +96,27 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 	if n != 6 || calls != 6 {
 		t.Fatalf("DumpSlots: %d records in %d calls", n, calls)
 	}
-	if got := dst.do(append([]string{"walker.import"}, args...)...); got != ":6\r\n" {
+	if got := dst.do(append([]string{"walker.import", "1"}, args...)...); got != ":6\r\n" {
 		t.Fatalf("import: %q", got)
 	}
-	if got := dst.do("walker.slot", "open", strconv.Itoa(slot)); got != ":1\r\n" {
+	if got := dst.do(append([]string{"walker.import", "1"}, args...)...); got != ":6\r\n" {
+		t.Fatalf("an import repeated (a resumed move): %q", got)
+	}
+	if got := dst.do("walker.slot", "open", strconv.Itoa(slot), "1"); got != ":1\r\n" {
 		t.Fatalf("open: %q", got)
 	}
+	// A deposed driver's steps: refused once a newer one's applied, and
+	// an import into a served slot whatever its fence.
+	if got := dst.do("walker.slot", "close", "9000", "2"); got != ":1\r\n" {
+		t.Fatalf("a newer driver's step: %q", got)
+	}
+	if got := dst.do("walker.slot", "drop", strconv.Itoa(slot), "10", "1"); got != "-"+string(ErrStaleStep)+"\r\n" {
+		t.Fatalf("a stale driver's drop: %q", got)
+	}
+	if got := dst.do(append([]string{"walker.import", "3"}, args...)...); !strings.HasPrefix(got, "-ERR hash slot 100 is served by this group") {
+		t.Fatalf("an import into a served slot: %q", got)
+	}
+	dst.do("walker.slot", "open", "9000", "2")
 	if !Owns(dst.db, slot) {
 		t.Fatal("the target does not serve the slot it opened")
 	}
@@ -122,12 +137,12 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 	}
 
 	// The source drops the slot in batches, and never a served one.
-	if got := src.do("walker.slot", "drop", "101", "10"); !strings.HasPrefix(got, "-ERR hash slot 101 is served") {
+	if got := src.do("walker.slot", "drop", "101", "10", "1"); !strings.HasPrefix(got, "-ERR hash slot 101 is served") {
 		t.Fatalf("drop of a served slot: %q", got)
 	}
 	total := 0
 	for {
-		got := src.do("walker.slot", "drop", strconv.Itoa(slot), "4")
+		got := src.do("walker.slot", "drop", strconv.Itoa(slot), "4", "1")
 		c, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(got, ":"), "\r\n"))
 		if err != nil || c > 4 {
 			t.Fatalf("drop: %q", got)
@@ -146,24 +161,24 @@ func TestSlotMigration_CloseImportOpenDrop(t *testing.T) {
 		t.Errorf("after the drop the source holds:\n%s", out)
 	}
 	// Ranges: CLOSE and OPEN answer how many slots changed.
-	if got := src.do("walker.slot", "close", "5-9"); got != ":5\r\n" {
+	if got := src.do("walker.slot", "close", "5-9", "1"); got != ":5\r\n" {
 		t.Fatalf("close 5-9: %q", got)
 	}
-	if got := src.do("walker.slot", "close", "7-12"); got != ":3\r\n" {
+	if got := src.do("walker.slot", "close", "7-12", "1"); got != ":3\r\n" {
 		t.Fatalf("close 7-12: %q", got)
 	}
 	if Owns(src.db, 4) == false || Owns(src.db, 12) || !Owns(src.db, 13) {
 		t.Fatal("a closed range's bounds")
 	}
-	if got := src.do("walker.slot", "drop", "5-12", "10"); got != ":0\r\n" {
+	if got := src.do("walker.slot", "drop", "5-12", "10", "1"); got != ":0\r\n" {
 		t.Fatalf("drop of an empty closed range: %q", got)
 	}
-	if got := src.do("walker.slot", "close", "9-5"); !strings.HasPrefix(got, "-ERR syntax error") {
+	if got := src.do("walker.slot", "close", "9-5", "1"); !strings.HasPrefix(got, "-ERR syntax error") {
 		t.Fatalf("close 9-5: %q", got)
 	}
 	// And the slot can come back: closed in the target, opened in the source.
-	dst.do("walker.slot", "close", strconv.Itoa(slot))
-	src.do("walker.slot", "open", strconv.Itoa(slot))
+	dst.do("walker.slot", "close", strconv.Itoa(slot), "2")
+	src.do("walker.slot", "open", strconv.Itoa(slot), "1")
 	if !Owns(src.db, slot) || Owns(dst.db, slot) {
 		t.Fatal("the slot did not move back")
 	}
@@ -178,7 +193,7 @@ func TestSlotMigration_OwnershipSurvivesReopenAndHoldsWithinABatch(t *testing.T)
 	t.Cleanup(func() { SetOwner(a.db.Dir(), nil) })
 	k := keyInSlot(7, "k")
 	ap := NewApplier(a.db)
-	if res, _ := ap.Apply(1, &Entry{NowMs: a.now, Cmds: [][][]byte{cmd("walker.slot", "close", "7")}}); res.Error != "" {
+	if res, _ := ap.Apply(1, &Entry{NowMs: a.now, Cmds: [][][]byte{cmd("walker.slot", "close", "7", "1")}}); res.Error != "" {
 		t.Fatal(res.Error)
 	}
 	res, _ := ap.Apply(2, &Entry{NowMs: a.now, Cmds: [][][]byte{cmd("set", k, "v")}})

@@ -144,6 +144,17 @@ func (w *waiter) signal() {
 	}
 }
 
+// wakeAll wakes the first waiter of every key: a slot moved to another
+// group, whose writes this node's waiters on it would not hear of until
+// they try again there (slotmove.go).
+func (ws *waiters) wakeAll() {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, list := range ws.byKey {
+		list[0].signal()
+	}
+}
+
 // touched wakes the first waiter of each touched key; a touch of a whole
 // database (FLUSHDB, SWAPDB) wakes the first waiter of each of its keys.
 // It runs on the apply path: it only signals.
@@ -214,7 +225,17 @@ func (s *Server) watchLeader() {
 	defer t.Stop()
 	dropper, _ := s.cfg.Forwarder.(interface{ Drop(addr string) })
 	last := map[string]bool{} // the RESP addresses of the groups' leaders known last
+	var moved uint64          // the routing table's moves seen last (slotmove.go)
+	if s.multi() && s.groups.Routes != nil {
+		moved = s.groups.Routes.Moved()
+	}
 	for {
+		if s.multi() && s.groups.Routes != nil {
+			if m := s.groups.Routes.Moved(); m != moved {
+				moved = m
+				s.waiters.wakeAll() // each tries again, in its key's new group
+			}
+		}
 		if dropper == nil && s.waiters.count() == 0 {
 			s.waiters.setLeader("") // no one to tell
 			select {

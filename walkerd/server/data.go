@@ -183,6 +183,11 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 	case nl.Removed:
 		c.errorReply(removedText)
 		return false
+	case c.forwarded && c.keySlot != 0 && s.multi():
+		// The node that forwarded it routes it again (slotmove.go): its
+		// slot moved, or its group's leadership did.
+		c.errorReply(string(command.ErrSlotMoved))
+		return false
 	case c.forwarded:
 		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
 		return false
@@ -346,7 +351,12 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	for _, args := range e.Cmds {
 		e.Parsed = append(e.Parsed, command.ParseCommand(args, e.NowMs))
 	}
-	gi, _, errText := s.entryRoute(e)
+	gi, broadcast, errText := s.entryRoute(e)
+	if !broadcast && errText == "" {
+		if gj, ok := s.ledHere(entrySlot(e)); ok {
+			gi = gj // this node's routing table lags a move (slotmove.go)
+		}
+	}
 	if len(args) > 3 {
 		if gi = s.groupByID(string(args[3])); gi < 0 {
 			errText = "ERR no such Raft group on this node: " + string(args[3])
@@ -418,7 +428,11 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 	var rec command.Recorder
 	fc := &client{id: c.id, addr: c.addr, laddr: c.laddr, created: c.created, db: db, authed: true, w: &rec, forwarded: true, user: user}
 	if slot, n, cross := s.commandSlot(k, inner, -1, 0); n > 0 && !cross {
-		fc.be, fc.keySlot = s.groupB(s.groupOf(slot)), slot+1 // the group of the read's keys (groups.go)
+		gi, led := s.ledHere(slot) // this node's routing table lags a move (slotmove.go)
+		if !led {
+			gi = s.groupOf(slot)
+		}
+		fc.be, fc.keySlot = s.groupB(gi), slot+1 // the group of the read's keys (groups.go)
 	}
 	if msg := s.checkForwarded(fc, user, [][][]byte{inner}); msg != "" {
 		fc.errorReply(msg)

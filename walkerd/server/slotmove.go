@@ -79,7 +79,7 @@ func (s *Server) awaitRoute(slot, from int, served bool) (int, bool) {
 // client would bounce between the old leader, which sends it here, and
 // this node, which would send it back.
 func (s *Server) ledHere(slot int) (int, bool) {
-	if !s.multi() {
+	if !s.multi() || slot < 0 {
 		return 0, false
 	}
 	for i, b := range s.allGroups() {

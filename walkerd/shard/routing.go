@@ -30,6 +30,7 @@ type Routing struct {
 type table struct {
 	gen    uint64
 	epoch  uint64       // the placement epoch it was built from; 0: the layout
+	moved  uint64       // how many rebuilds sent a slot to another group
 	of     [Slots]uint8 // slot -> group index
 	ranges [][]Range    // by group index
 }
@@ -56,6 +57,11 @@ func (r *Routing) Ranges(i int) []Range { return r.table().ranges[i] }
 // Epoch is the placement epoch the table was built from; 0 while it is
 // the layout.
 func (r *Routing) Epoch() uint64 { return r.table().epoch }
+
+// Moved counts the rebuilds of the table that sent some slot to another
+// group: a change tells that a command waiting on a key (BLPOP) may have to
+// go elsewhere.
+func (r *Routing) Moved() uint64 { return r.table().moved }
 
 // Layout is the fixed layout the table starts from: the groups' ids.
 func (r *Routing) Layout() Layout { return r.layout }
@@ -99,6 +105,10 @@ func (r *Routing) table() *table {
 		for s := int(sr.Start); s <= int(sr.End); s++ {
 			next.of[s] = uint8(i)
 		}
+	}
+	next.moved = t.moved
+	if next.of != t.of {
+		next.moved++
 	}
 	for s := 0; s < Slots; {
 		e := s
