@@ -378,15 +378,7 @@ func testMigrateDriverFault(t *testing.T, fault string) {
 	}
 	slot := keyspace.Slot([]byte(tag))
 	leader := placementLine(c.Nodes[0])["leader"]
-	var dead *harness.Node
-	var alive []*harness.Node
-	for _, n := range c.Nodes {
-		if n.ID == leader {
-			dead = n
-		} else {
-			alive = append(alive, n)
-		}
-	}
+	dead, alive := apart(c.Nodes, leader)
 	if dead == nil {
 		t.Fatalf("placement leader %q not found", leader)
 	}

@@ -28,6 +28,20 @@ func placementOf(n *harness.Node) (*placement.State, error) {
 	return st, json.Unmarshal(v.Str, st)
 }
 
+// apart returns the node named id (nil if none) and the others.
+func apart(nodes []*harness.Node, id string) (*harness.Node, []*harness.Node) {
+	var one *harness.Node
+	var rest []*harness.Node
+	for _, n := range nodes {
+		if n.ID == id {
+			one = n
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	return one, rest
+}
+
 // placementLine parses INFO raft's raft_placement line.
 func placementLine(n *harness.Node) map[string]string {
 	out, err := n.Do("INFO", "raft")
@@ -126,16 +140,8 @@ func TestE2E_PlacementRecordsTheMapLeadersAndLiveness(t *testing.T) {
 	}
 
 	// Kill the placement leader.
-	var dead *harness.Node
-	var alive []*harness.Node
 	leader := placementLine(c.Nodes[0])["leader"]
-	for _, n := range c.Nodes {
-		if n.ID == leader {
-			dead = n
-		} else {
-			alive = append(alive, n)
-		}
-	}
+	dead, alive := apart(c.Nodes, leader)
 	if dead == nil {
 		t.Fatalf("placement leader %q is not one of the first three nodes", leader)
 	}

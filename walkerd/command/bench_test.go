@@ -22,6 +22,23 @@ func BenchmarkApply_Set(b *testing.B) {
 	}
 }
 
+// BenchmarkApply_SetOwned is BenchmarkApply_Set on the engine of one of
+// several groups (SetOwner): each entry's keys are checked against the
+// slots the group serves (owner.go).
+func BenchmarkApply_SetOwned(b *testing.B) {
+	db := openDB(b)
+	SetOwner(db.Dir(), func(uint16) bool { return true })
+	b.Cleanup(func() { SetOwner(db.Dir(), nil) })
+	a := NewApplier(db)
+	now := time.Now().UnixMilli()
+	val := []byte("xxx")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
+		a.ApplyOne(uint64(i+1), e)
+	}
+}
+
 func BenchmarkApply_Incr(b *testing.B) {
 	db := openDB(b)
 	a := NewApplier(db)
