@@ -125,13 +125,14 @@ func testMigrateUnderLoad(t *testing.T, mode string) {
 			counters = append(counters, tag+":c"+strconv.Itoa(i))
 		}
 	}
-	var incr func(ctx context.Context, worker int, key string) error
+	var incr, get func(ctx context.Context, worker int, key string) error
 	var any redis.Cmdable
 	if mode == "yes" {
 		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Nodes[0].RESP}, MaxRedirects: 16, MaxRetries: -1, ReadTimeout: time.Minute})
 		defer cc.Close()
 		any = cc
 		incr = func(ctx context.Context, _ int, key string) error { return cc.Incr(ctx, key).Err() }
+		get = func(ctx context.Context, _ int, key string) error { return cc.Get(ctx, key).Err() }
 	} else {
 		plain := make([]*redis.Client, len(c.Nodes))
 		for i, n := range c.Nodes {
@@ -140,6 +141,7 @@ func testMigrateUnderLoad(t *testing.T, mode string) {
 		}
 		any = plain[0]
 		incr = func(ctx context.Context, w int, key string) error { return plain[w%len(plain)].Incr(ctx, key).Err() }
+		get = func(ctx context.Context, w int, key string) error { return plain[(w+1)%len(plain)].Get(ctx, key).Err() }
 	}
 	if err := any.HSet(ctx, tags[0]+":h", "f1", "v1", "f2", "v2").Err(); err != nil {
 		t.Fatal(err)
@@ -179,6 +181,13 @@ func testMigrateUnderLoad(t *testing.T, mode string) {
 		}
 	}()
 	l := runCounters(ctx, counters, incr)
+	// Readers of the same keys: a move must not show them an error either.
+	r := runCounters(ctx, counters, func(ctx context.Context, w int, key string) error {
+		if err := get(ctx, w, key); err != nil && err != redis.Nil {
+			return err
+		}
+		return nil
+	})
 	// Let the load run, then move each slot while it runs.
 	waitAcked := func(min int64) {
 		t.Helper()
@@ -223,8 +232,16 @@ func testMigrateUnderLoad(t *testing.T, mode string) {
 		}
 	}
 	l.halt()
+	r.halt()
 	if n := l.errs.Load(); n > 0 {
 		t.Errorf("%d errors under load; the first: %v", n, l.first.Load())
+	}
+	if n := r.errs.Load(); n > 0 {
+		reads := n
+		for i := range r.acked {
+			reads += r.acked[i].Load()
+		}
+		t.Errorf("%d errors of %d reads under load; the first: %v", n, reads, r.first.Load())
 	}
 	for i, k := range counters {
 		got, err := any.Get(ctx, k).Int64()

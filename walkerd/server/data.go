@@ -157,7 +157,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	err := s.backendOf(c).ReadBarrier(level)
 	if err == nil {
 		if !s.slotServed(c) { // after the barrier: slotmove.go
-			s.rerouteRead(c, level, args, local)
+			s.rerouteRead(c, level, args, local, false)
 			return
 		}
 		local()
@@ -169,7 +169,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		return
 	}
 	if s.forward(c, nl, level, args) {
-		s.rerouteRead(c, level, args, local)
+		s.rerouteRead(c, level, args, local, true)
 	}
 }
 

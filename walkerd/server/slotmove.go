@@ -106,8 +106,12 @@ func (s *Server) movedText(slot int) string {
 // rerouteRead runs a read again once its slot's route left the group
 // that does not serve it (c.be), or answers TRYAGAIN or MOVED; a read
 // forwarded by another node answers the refusal, for that node to
-// reroute.
-func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func()) {
+// reroute. remote: the refusal came from the leader the read was
+// forwarded to, whose state is ahead of this node's copy (the close is
+// not applied here yet) or which no longer leads: the read first waits
+// for this node to see a change (the route, its copy of the group, or the
+// group's leader), else it would be sent to the same leader again at once.
+func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), remote bool) {
 	if c.forwarded {
 		c.errorReply(string(command.ErrSlotMoved))
 		return
@@ -119,6 +123,10 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func()) 
 	defer func() { c.rerouted-- }()
 	from := s.groupIndexOf(s.backendOf(c))
 	slot := c.keySlot - 1
+	if remote && !s.awaitChange(slot, from) {
+		c.errorReply(tryAgainText)
+		return
+	}
 	gi, ok := s.awaitRoute(slot, from, true)
 	if !ok {
 		c.errorReply(tryAgainText)
@@ -130,6 +138,32 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func()) 
 	}
 	c.be = s.groupB(gi)
 	s.readAt(c, level, args, local)
+}
+
+// awaitChange waits until this node sees slot routed elsewhere than group
+// from, its copy of from serve slot no longer or again, or from's leader
+// change; false after moveWait or at shutdown.
+func (s *Server) awaitChange(slot, from int) bool {
+	b := s.groupB(from)
+	leader := func() string {
+		if m, ok, err := b.Leader(); err == nil && ok {
+			return m.ID
+		}
+		return ""
+	}
+	served, led := command.Owns(b.Engine(), uint16(slot)), leader()
+	deadline := time.Now().Add(moveWait)
+	for s.groupOf(slot) == from && command.Owns(b.Engine(), uint16(slot)) == served && leader() == led {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-s.quit:
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // groupIndexOf is the index of backend b among the node's groups, -1 if

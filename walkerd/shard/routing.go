@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -41,6 +42,11 @@ type table struct {
 func NewRouting(l Layout, state func() (*placement.State, error), generation func() uint64) *Routing {
 	r := &Routing{layout: l, state: state, generation: generation}
 	t := &table{ranges: l.Ranges}
+	if state != nil {
+		// No generation yet: the first lookup reads the state, which a
+		// restarted node has on disk with no change applied since.
+		t.gen = math.MaxUint64
+	}
 	for s := range Slots {
 		t.of[s] = l.of[s]
 	}
