@@ -83,9 +83,10 @@ func runCounters(ctx context.Context, keys []string, incr func(ctx context.Conte
 
 // exactlyOnce are a plain client's options that never send a command
 // twice: go-redis retries a command whose reply timed out (3 s by
-// default), which the counters would count as one increment applied twice.
+// default), which the counters would count as one increment applied twice;
+// and a busy machine's slow replies are waited for, not timed out.
 func exactlyOnce(addr string) *redis.Options {
-	return &redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: time.Minute}
+	return &redis.Options{Addr: addr, MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 }
 
 // TestE2E_MigrateSlotsUnderLoad moves hash slots between Raft groups while
@@ -399,16 +400,18 @@ func testMigrateDriverFault(t *testing.T, fault string) {
 	if dead == nil {
 		t.Fatalf("placement leader %q not found", leader)
 	}
-	cl := redis.NewClient(&redis.Options{Addr: alive[0].RESP})
+	cl := redis.NewClient(exactlyOnce(alive[0].RESP))
 	defer cl.Close()
 	const big = 1500
 	value := strings.Repeat("v", 8<<10)
-	pipe := cl.Pipeline()
-	for i := range big {
-		pipe.Set(ctx, tag+":big:"+strconv.Itoa(i), value+strconv.Itoa(i), 0)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
+	for from := 0; from < big; from += 100 { // 800 KiB a pipeline: within a busy machine's write timeout
+		pipe := cl.Pipeline()
+		for i := from; i < from+100; i++ {
+			pipe.Set(ctx, tag+":big:"+strconv.Itoa(i), value+strconv.Itoa(i), 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	counters := []string{tag + ":a:c0", tag + ":a:c1"} // first in the slot: in the copy's first import
 	plain := []*redis.Client{redis.NewClient(exactlyOnce(alive[0].RESP)), redis.NewClient(exactlyOnce(alive[1].RESP))}

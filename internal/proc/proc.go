@@ -19,10 +19,12 @@ package proc
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -200,10 +202,17 @@ func FreeAddr(host string) (string, error) {
 // free a moment ago: all are held open until every one is picked, so that
 // two calls in a row cannot hand out the same port (a node's RESP and
 // Raft ports).
+//
+// The ports are taken below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range; 32768 on Linux by default), at
+// random: a port from that range, as listening on port 0 gives, may be
+// taken as the local port of any outgoing connection while its node is
+// down, and a test that restarts the node then fails with "address
+// already in use" (seen while another test ran beside one).
 func FreeAddrs(host string, n int) ([]string, error) {
 	addrs := make([]string, 0, n)
 	for range n {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		ln, err := listenLow(host)
 		if err != nil {
 			return nil, err
 		}
@@ -211,6 +220,32 @@ func FreeAddrs(host string, n int) ([]string, error) {
 		addrs = append(addrs, ln.Addr().String())
 	}
 	return addrs, nil
+}
+
+// lowPort is the first port FreeAddrs draws from.
+const lowPort = 10000
+
+// listenLow listens on a random free port from lowPort up to the
+// ephemeral range, or on port 0 when that range starts too low or no
+// port is found in 200 tries.
+func listenLow(host string) (net.Listener, error) {
+	top := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				top = v
+			}
+		}
+	}
+	if top-lowPort >= 1000 {
+		for range 200 {
+			port := lowPort + rand.IntN(top-lowPort)
+			if ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+				return ln, nil
+			}
+		}
+	}
+	return net.Listen("tcp", net.JoinHostPort(host, "0"))
 }
 
 // Build compiles the Go main package in dir into a new temporary folder
