@@ -19,12 +19,14 @@ import (
 
 // The migration driver moves hash slots between data groups, one move (a
 // slot or a range of slots) at a time, as the placement state's moves ask
-// (WALKER.MIGRATE records one: WALKER.PLACE MOVE). It runs on the placement group's leader, and keeps
-// nothing of its own: every step is an entry in one of three logs and is
+// (WALKER.MIGRATE records one: WALKER.PLACE MOVE). It runs on the
+// placement group's leader, and keeps nothing of its own: every step is
+// an entry in one of three logs and is
 // idempotent, so a new placement leader carries a move on from the state
-// (walkerd/shard/DESIGN.md, "The first migration to build"):
+// (walkerd/shard/DESIGN.md, "The first migration (as built)"):
 //
 //	phase copy   S: WALKER.SLOT CLOSE s        S refuses s from here on
+//	             (every data-group step ends with the fence: below)
 //	             (wait until this node's replica of S has applied it:
 //	             its copy of s is then final)
 //	             T: WALKER.SLOT DROP s n ...   a partial copy from an

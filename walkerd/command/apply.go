@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/walkerdb/walkerdb/engine"
-	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
 // batchBytes is how much an Applier holds before it commits on its own: a
@@ -238,23 +237,7 @@ func (a *Applier) Commit() error {
 // command args, as of the entries applied so far (owner.go); o nil: it
 // serves every slot.
 func (a *Applier) served(o *owner, args [][]byte) bool {
-	if o == nil {
-		return true
-	}
-	if a.tx.slots == nil {
-		return o.keysServed(a.db, args)
-	}
-	k := SpecOf(args)
-	if k == nil || !ArityOK(k.Arity, len(args)) {
-		return true
-	}
-	for _, key := range EntryKeys(k, args) {
-		s := keyspace.Slot(key)
-		if a.tx.slots[s/8]&(1<<(s%8)) == 0 {
-			return false
-		}
-	}
-	return true
+	return o == nil || o.keysServed(a.db, a.tx.slots, args)
 }
 
 // Deterministic reports whether an engine write error follows from the

@@ -128,17 +128,17 @@ func (o *owner) bits(db *engine.DB) *[slotBytes]byte {
 }
 
 // keysServed reports whether db's group serves the slot of every key the
-// command args names (o nil: yes).
-func (o *owner) keysServed(db *engine.DB, args [][]byte) bool {
-	if o == nil {
-		return true
-	}
+// command args names; pending, when not nil, is the set a batch of
+// entries has written and not committed yet, which later entries of the
+// batch are checked against.
+func (o *owner) keysServed(db *engine.DB, pending *[slotBytes]byte, args [][]byte) bool {
 	k := SpecOf(args)
 	if k == nil || !ArityOK(k.Arity, len(args)) {
 		return true // the command answers its own error
 	}
 	for _, key := range EntryKeys(k, args) {
-		if !o.owns(db, keyspace.Slot(key)) {
+		s := keyspace.Slot(key)
+		if pending != nil && pending[s/8]&(1<<(s%8)) == 0 || pending == nil && !o.owns(db, s) {
 			return false
 		}
 	}

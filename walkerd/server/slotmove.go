@@ -9,7 +9,7 @@ import (
 )
 
 // A slot that moves between Raft groups (walkerd/migrate.go drives the
-// move; walkerd/shard/DESIGN.md, "The first migration to build"). The
+// move; walkerd/shard/DESIGN.md, "The first migration (as built)"). The
 // source group closes the slot in its log and from then on refuses, at
 // apply, every entry for it (command.ErrSlotMoved), including entries
 // proposed before the close and applied after: refused, not applied, so
