@@ -192,44 +192,73 @@ func moved(n int) string {
 	return fmt.Sprintf("%d moves", n)
 }
 
-func runMerge(c *cli.Context) error {
+// twoGroups is what merge and split share before their plans: the two
+// group arguments (refused when equal, with sameMsg), the options, the
+// wait for each move, and the placement state.
+type twoGroups struct {
+	o       *opts
+	a, b    string
+	wait    time.Duration
+	st      *placementState
+	planned []slotMove
+	mv      *mover
+}
+
+func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placementState, a, b string) ([]slotMove, error)) (*twoGroups, error) {
 	if err := args(c, 2, 2); err != nil {
-		return err
+		return nil, err
 	}
 	o, err := optsOf(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	from, into := c.Args().Get(0), c.Args().Get(1)
-	if from == into {
-		return &usageError{msg: fmt.Sprintf("FROM and INTO are both %s: merge moves one group's slots into another", from), command: "walkerctl merge"}
+	t := &twoGroups{o: o, a: c.Args().Get(0), b: c.Args().Get(1)}
+	if t.a == t.b {
+		return nil, &usageError{msg: fmt.Sprintf(sameMsg, t.a), command: command}
 	}
-	wait, err := waitTimeout(c)
-	if err != nil {
-		return err
+	if t.wait, err = waitTimeout(c); err != nil {
+		return nil, err
 	}
-	st, err := fetchPlacement(o)
-	if err != nil {
-		return err
+	if t.st, err = fetchPlacement(o); err != nil {
+		return nil, err
 	}
-	moves, err := mergePlan(st, from, into)
-	if err != nil {
-		return err
+	if t.planned, err = plan(t.st, t.a, t.b); err != nil {
+		return nil, err
 	}
-	slots := st.slotCount(from)
-	mv := &mover{o: o, wait: wait}
-	report := func() error {
-		if !o.json {
+	t.mv = &mover{o: o, wait: t.wait}
+	return t, nil
+}
+
+// run carries out the planned moves; report (with --json) prints body
+// with the moves made and the epoch, also after a failure.
+func (t *twoGroups) run(body map[string]any) (report func() error, err error) {
+	report = func() error {
+		if !t.o.json {
 			return nil
 		}
-		return writeJSON(o.stdout, map[string]any{"from": from, "into": into, "slots": slots, "moves": nonNil(mv.steps), "epoch": mv.epoch})
+		body["moves"], body["epoch"] = nonNil(t.mv.steps), t.mv.epoch
+		return writeJSON(t.o.stdout, body)
 	}
-	if err := mv.run(moves); err != nil {
+	if err := t.mv.run(t.planned); err != nil {
 		report()
+		return report, err
+	}
+	return report, nil
+}
+
+func runMerge(c *cli.Context) error {
+	t, err := readTwoGroups(c, "walkerctl merge", "FROM and INTO are both %s: merge moves one group's slots into another", mergePlan)
+	if err != nil {
+		return err
+	}
+	from, into, o := t.a, t.b, t.o
+	slots := t.st.slotCount(from)
+	report, err := t.run(map[string]any{"from": from, "into": into, "slots": slots})
+	if err != nil {
 		return err
 	}
 	// Slots moved into FROM meanwhile would still be there.
-	if st, err = fetchPlacement(o); err == nil && st.slotCount(from) > 0 {
+	if st, err := fetchPlacement(o); err == nil && st.slotCount(from) > 0 {
 		report()
 		return fmt.Errorf("%s still serves %s after the moves (moved to it meanwhile?): run merge again", from, slotsCell(st.ranges(from)))
 	}
@@ -237,54 +266,29 @@ func runMerge(c *cli.Context) error {
 		return report()
 	}
 	_, err = fmt.Fprintf(o.stdout, "%s merged into %s: %d slots in %s; %s serves no slot now (placement epoch %d)\n",
-		from, into, slots, moved(len(moves)), from, mv.epoch)
+		from, into, slots, moved(len(t.planned)), from, t.mv.epoch)
 	return err
 }
 
 func runSplit(c *cli.Context) error {
-	if err := args(c, 2, 2); err != nil {
-		return err
-	}
-	o, err := optsOf(c)
+	t, err := readTwoGroups(c, "walkerctl split", "GROUP and INTO are both %s: split moves half a group into another, empty one", splitPlan)
 	if err != nil {
 		return err
 	}
-	group, into := c.Args().Get(0), c.Args().Get(1)
-	if group == into {
-		return &usageError{msg: fmt.Sprintf("GROUP and INTO are both %s: split moves half a group into another, empty one", group), command: "walkerctl split"}
-	}
-	wait, err := waitTimeout(c)
-	if err != nil {
-		return err
-	}
-	st, err := fetchPlacement(o)
-	if err != nil {
-		return err
-	}
-	moves, err := splitPlan(st, group, into)
-	if err != nil {
-		return err
-	}
-	slots, half := st.slotCount(group), 0
-	for _, m := range moves {
+	group, into, o := t.a, t.b, t.o
+	slots, half := t.st.slotCount(group), 0
+	for _, m := range t.planned {
 		half += m.slots()
 	}
-	mv := &mover{o: o, wait: wait}
-	report := func() error {
-		if !o.json {
-			return nil
-		}
-		return writeJSON(o.stdout, map[string]any{"group": group, "into": into, "slots": slots, "moved": half, "moves": nonNil(mv.steps), "epoch": mv.epoch})
-	}
-	if err := mv.run(moves); err != nil {
-		report()
+	report, err := t.run(map[string]any{"group": group, "into": into, "slots": slots, "moved": half})
+	if err != nil {
 		return err
 	}
 	if o.json {
 		return report()
 	}
 	_, err = fmt.Fprintf(o.stdout, "%s split: %d of its %d slots moved to %s in %s (placement epoch %d)\n",
-		group, half, slots, into, moved(len(moves)), mv.epoch)
+		group, half, slots, into, moved(len(t.planned)), t.mv.epoch)
 	return err
 }
 
