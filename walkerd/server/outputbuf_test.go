@@ -54,9 +54,18 @@ func TestOutput_LongPipelineOfLargeRepliesGetsEveryReply(t *testing.T) {
 	}
 }
 
-// A client that reads slowly, but keeps reading, is never cut off.
+// A client that reads slowly, but keeps reading, is never cut off, though
+// taking all its replies lasts well past the stall time.
+//
+// The stall time must be far longer than the reader's pace: the kernel
+// wakes a writer blocked on a full socket only once the free send buffer
+// reaches half of what is queued (sk_stream_min_wspace), up to 2 MiB of
+// the 4 MiB tcp_wmem maximum here. At 128 KiB per 20 ms that is about
+// 320 ms in which the server sees no progress; with a stall of 300 ms the
+// test failed in CI, where the reader's sleeps stretch under load.
 func TestOutput_SlowReaderKeepsItsConnection(t *testing.T) {
-	setWriteStall(t, 300*time.Millisecond)
+	const stall = time.Second
+	setWriteStall(t, stall)
 	s := startServer(t, Config{})
 	c := dial(t, s.addr)
 	big := strings.Repeat("v", 1<<20)
@@ -66,13 +75,14 @@ func TestOutput_SlowReaderKeepsItsConnection(t *testing.T) {
 		in = append(in, encodeCommand([][]byte{[]byte("GET"), []byte("big")})...)
 	}
 	c.c.SetDeadline(time.Now().Add(60 * time.Second))
+	start := time.Now()
 	if _, err := c.c.Write(in); err != nil {
 		t.Fatal(err)
 	}
 	reply := []byte("$1048576\r\n" + big + "\r\n")
 	want := bytes.Repeat(reply, 12)
 	got := make([]byte, 0, len(want))
-	buf := make([]byte, 256<<10)
+	buf := make([]byte, 128<<10)
 	for len(got) < len(want) {
 		time.Sleep(20 * time.Millisecond)
 		n, err := c.c.Read(buf)
@@ -83,6 +93,11 @@ func TestOutput_SlowReaderKeepsItsConnection(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the replies differ from 12 GETs of big")
+	}
+	// At least 96 reads, each after 20 ms: the connection outlived the
+	// stall time, so only a cut measured from the last progress passes.
+	if took := time.Since(start); took <= stall {
+		t.Fatalf("the replies took %v, not more than the stall time %v", took, stall)
 	}
 }
 
