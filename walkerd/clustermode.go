@@ -24,6 +24,11 @@ func clusterModeFlags() []cli.Flag {
 		Value:   "no",
 		Usage:   "yes: speak the Redis Cluster protocol (CLUSTER SLOTS/NODES/..., -MOVED to the slot's leader, -CROSSSLOT, READONLY) for cluster-aware clients; no: every node takes every command, followers forward to the leader",
 		EnvVars: []string{"WALKERD_CLUSTER_MODE"},
+	}, &cli.IntFlag{
+		Name:    "migrate-batch",
+		Value:   defaultFreezeKeys,
+		Usage:   "keys a slot move copies at a time (and at most about 1 MiB of values); writes to them wait while they are copied, as redis-cli --cluster reshard's --cluster-pipeline (migrate.go)",
+		EnvVars: []string{"WALKERD_MIGRATE_BATCH"},
 	}}
 }
 

@@ -357,9 +357,10 @@ var startupNames = []string{
 	"id", "raft", "advertise", "raft-advertise", "join", "bootstrap", "standalone", "raft-log",
 	"segment-size", "snapshot-threshold", "trailing-logs", "snapshot-interval",
 	"pprof", "metrics-addr", "metrics-allow-remote", "log-format", "aclfile",
-	"tls-port",     // tls.go; the other tls-* are the server's parameters
-	"cluster-mode", // clustermode.go
-	"groups",       // groups.go
+	"tls-port",      // tls.go; the other tls-* are the server's parameters
+	"cluster-mode",  // clustermode.go
+	"migrate-batch", // clustermode.go
+	"groups",        // groups.go
 }
 
 // startupSettings are the start-up settings the server shows in CONFIG

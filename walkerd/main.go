@@ -297,6 +297,7 @@ func run(c *cli.Context) error {
 	var stores []*store.Store // st and the node's other Raft groups (groups.go)
 	var mux *store.Mux
 	var place *store.Store // the placement group, with several groups (placementgroup.go)
+	var migrateBatch int   // --migrate-batch (migrate.go)
 	var db *engine.DB
 	if s.standalone && c.Int("groups") > 1 {
 		return fmt.Errorf("--groups %d needs Raft: it cannot be used with --standalone", c.Int("groups"))
@@ -332,6 +333,9 @@ func run(c *cli.Context) error {
 				log.Error("stopping: the state machine cannot apply the log", "err", err)
 				os.Exit(70)
 			},
+		}
+		if migrateBatch = c.Int("migrate-batch"); migrateBatch < 1 {
+			return fmt.Errorf("--migrate-batch %d: want at least 1 key", migrateBatch)
 		}
 		if n := c.Int("groups"); n < 1 || n > maxGroups { // groups.go
 			return fmt.Errorf("--groups %d: want 1 to %d", n, maxGroups)
@@ -427,7 +431,7 @@ func run(c *cli.Context) error {
 	if place != nil {
 		go reportPlacement(&reporter{log: log.With("group", placementGroupID), fw: pool, self: s.id, raft: s.raftAdvertise, resp: s.advertise,
 			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // placementgroup.go
-		go driveMigrations(&driver{log: log.With("group", placementGroupID), fw: pool,
+		go driveMigrations(&driver{log: log.With("group", placementGroupID), fw: pool, batch: migrateBatch,
 			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // migrate.go
 	}
 

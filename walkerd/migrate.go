@@ -21,38 +21,49 @@ import (
 // slot or a range of slots) at a time, as the placement state's moves ask
 // (WALKER.MIGRATE records one: WALKER.PLACE MOVE). It runs on the
 // placement group's leader, and keeps nothing of its own: every step is
-// an entry in one of three logs and is
-// idempotent, so a new placement leader carries a move on from the state
-// (walkerd/shard/DESIGN.md, "The first migration (as built)"):
+// an entry in one of three logs and is idempotent, so a new placement
+// leader carries a move on from the state (walkerd/shard/DESIGN.md,
+// "Slot migration" and "The ASK phase (as built)"):
 //
-//	phase copy   S: WALKER.SLOT CLOSE s        S refuses s from here on
-//	             (every data-group step ends with the fence: below)
-//	             (wait until this node's replica of S has applied it:
-//	             its copy of s is then final)
-//	             T: WALKER.SLOT DROP s n ...   a partial copy from an
-//	                                           earlier attempt goes
-//	             T: WALKER.IMPORT ...          s's keys, read from this
+//	phase copy   T: WALKER.SLOT IMPORTING s S  T takes commands for s sent
+//	             (every data-group step ends     with ASKING
+//	             with the fence: below)
+//	             S: WALKER.SLOT MIGRATING s T  S serves the keys it holds
+//	                                           and asks T for the others
+//	             S: WALKER.SLOT FREEZE s n     a batch of keys; writes to
+//	                                           them wait
+//	             (wait until this node's replica of S has applied it: its
+//	             copy of the batch is then final)
+//	             T: WALKER.IMPORT ...          the batch, read from this
 //	                                           node's replica of S, about
 //	                                           1 MiB an entry
+//	             S: WALKER.SLOT RELEASE s id   S deletes the batch
+//	             ... FREEZE again, until it finds no key
+//	             S: WALKER.SLOT CLOSE s        S refuses s from here on
 //	             T: WALKER.SLOT OPEN s         T serves s
 //	             placement: OWNER s T          routing follows
 //	phase drop   S: WALKER.SLOT DROP s n ...   until S holds none of s
+//	                                           (expired keys, dead
+//	                                           sub-keys)
 //	             placement: DONE s
 //
 // A driver deposed in the middle of a step (its node paused or cut off,
 // another elected) may still send that step's entries when it wakes. Each
 // carries the placement term it was elected in, and each data group keeps
 // the highest it has applied: once the new driver's first step lands in a
-// group, the old one's are refused there. An import into a slot its
-// target already serves is refused whatever its term. And changes of the
-// placement state are proposed only where this node leads placement,
-// never forwarded.
+// group, the old one's are refused there. The new driver's first steps
+// are IMPORTING in T and MIGRATING in S, before any RELEASE of its own,
+// so a late import of the old driver's batch never lands over a write T
+// took for a released key. An import into a slot its target already
+// serves is refused whatever its term. And changes of the placement state
+// are proposed only where this node leads placement, never forwarded.
 //
 // The records travel inside T's log entries (not read by each member of
 // T from its own replica of S), so T's log alone rebuilds T: a member
 // that joins T later replays them, after S has dropped s. Between CLOSE
-// and OPEN the slot is served by no group: its commands wait on the
-// nodes that took them (walkerd/server/slotmove.go) and then run in T.
+// and OPEN, a few milliseconds, the slot is served by no group: its
+// commands wait on the nodes that took them (walkerd/server/slotmove.go)
+// and then run in T.
 
 const (
 	// migrateEvery is how often the driver looks for a move to carry out.
@@ -62,13 +73,21 @@ const (
 	importBytes = 1 << 20
 	// dropBatch is how many records one WALKER.SLOT DROP deletes at most.
 	dropBatch = 4096
-	// closedWait bounds the wait for this node's replica of the source
-	// to apply the close.
-	closedWait = 30 * time.Second
+	// defaultFreezeKeys is --migrate-batch's default: how many keys one
+	// batch of the copy takes at most (and about 1 MiB of values:
+	// command/moving.go); writes to them wait while the batch is copied.
+	defaultFreezeKeys = 512
+	// frozenWait bounds the wait for this node's replica of the source
+	// to apply a FREEZE.
+	frozenWait = 30 * time.Second
 )
 
-// servedText is in WALKER.SLOT DROP's refusal of slots the group serves.
-const servedText = "is served by this group"
+// servedText and notServedText are in the refusals of steps for slots the
+// group serves, or does not serve (command/owner.go, moving.go).
+const (
+	servedText    = "is served by this group"
+	notServedText = "is not served by this group"
+)
 
 // driver is the placement leader's migration driver.
 type driver struct {
@@ -80,6 +99,8 @@ type driver struct {
 	}
 	groups []*store.Store
 	layout shard.Layout
+	// batch is --migrate-batch: keys a FREEZE takes at most.
+	batch int
 	// fence is the placement term of the step running: every data-group
 	// step carries it (command/owner.go), so that a driver deposed
 	// mid-step (paused, cut off) cannot undo its successor's work.
@@ -143,28 +164,32 @@ func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
 	switch m.Phase {
 	case placement.PhaseCopy:
 		start := time.Now()
-		if _, err := d.apply(from, "WALKER.SLOT", "CLOSE", slot, d.fence); err != nil {
-			return fmt.Errorf("close in %s: %w", m.From, err)
-		}
-		if err := d.awaitClosed(from, m.Slot, stop); err != nil {
-			return err
-		}
-		d.log.Info("migration: slot closed in its source; copying it", "slots", slot, "from", m.From, "to", m.To)
 		keys := 0
-		switch err := d.drop(to, slot); {
+		switch _, err := d.apply(to, "WALKER.SLOT", "IMPORTING", slot, m.From, d.fence); {
 		case err != nil && strings.Contains(err.Error(), servedText):
-			// A driver before this one copied the slots whole and opened
-			// them (a step it sent before it was deposed): go on to OWNER.
+			// A driver before this one carried the move through OPEN (a
+			// step it sent before it was deposed): go on to OWNER.
 			d.log.Info("migration: the target already serves the slots", "slots", slot, "to", m.To)
 		case err != nil:
-			return fmt.Errorf("clearing %s: %w", m.To, err)
+			return fmt.Errorf("importing in %s: %w", m.To, err)
 		default:
-			if keys, err = d.copySlots(from, to, m.Slot, m.End); err != nil {
-				return fmt.Errorf("copy to %s: %w", m.To, err)
+			switch _, err := d.apply(from, "WALKER.SLOT", "MIGRATING", slot, m.To, d.fence); {
+			case err != nil && strings.Contains(err.Error(), notServedText):
+				// Closed by a driver before this one: every key is in T.
+			case err != nil:
+				return fmt.Errorf("migrating in %s: %w", m.From, err)
+			default:
+				d.log.Info("migration: copying slots; their source asks for the keys it no longer holds", "slots", slot, "from", m.From, "to", m.To)
+				if keys, err = d.copyBatches(from, to, slot, stop); err != nil {
+					return fmt.Errorf("copy to %s: %w", m.To, err)
+				}
+				if _, err := d.apply(from, "WALKER.SLOT", "CLOSE", slot, d.fence); err != nil {
+					return fmt.Errorf("close in %s: %w", m.From, err)
+				}
 			}
-		}
-		if _, err := d.apply(to, "WALKER.SLOT", "OPEN", slot, d.fence); err != nil {
-			return fmt.Errorf("open in %s: %w", m.To, err)
+			if _, err := d.apply(to, "WALKER.SLOT", "OPEN", slot, d.fence); err != nil {
+				return fmt.Errorf("open in %s: %w", m.To, err)
+			}
 		}
 		if err := d.propose("OWNER", slot, m.To); err != nil {
 			return fmt.Errorf("OWNER: %w", err)
@@ -180,18 +205,18 @@ func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
 	return fmt.Errorf("unknown phase %q", m.Phase)
 }
 
-// awaitClosed waits until this node's replica of group gi has applied the
-// close of slot: from then on its copy of the slot changes no more.
-func (d *driver) awaitClosed(gi int, slot uint16, stop <-chan struct{}) error {
-	deadline := time.Now().Add(closedWait)
-	for command.Owns(d.groups[gi].Engine(), slot) {
+// awaitFrozen waits until this node's replica of group gi has applied
+// the FREEZE of batch id: its copy of the batch's keys is then final.
+func (d *driver) awaitFrozen(gi int, id uint64, stop <-chan struct{}) error {
+	deadline := time.Now().Add(frozenWait)
+	for command.FrozenBatch(d.groups[gi].Engine()) != id {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("this node's replica of %s has not applied the close of slot %d in %s", d.layout.IDs[gi], slot, closedWait)
+			return fmt.Errorf("this node's replica of %s has not applied batch %d in %s", d.layout.IDs[gi], id, frozenWait)
 		}
 		select {
 		case <-stop:
 			return errors.New("stopping")
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
 	return nil
@@ -210,33 +235,51 @@ func (d *driver) drop(gi int, slot string) error {
 	}
 }
 
-// copySlots reads slots start..end from this node's replica of group from
-// and imports their keys into group to, about importBytes an entry (a
-// read of the replica's engine at a time: its writers wait for each); it
-// returns how many keys it sent.
-func (d *driver) copySlots(from, to int, start, end uint16) (int, error) {
+// copyBatches moves the keys of slots (a slot or first-last) from group
+// from to group to, a batch at a time: FREEZE in the source, the batch
+// read from this node's replica of it and imported into the target in
+// entries of about importBytes, RELEASE in the source. It returns how
+// many keys it moved.
+func (d *driver) copyBatches(from, to int, slots string, stop <-chan struct{}) (int, error) {
 	keys := 0
-	var next []byte
-	now := time.Now().UnixMilli()
 	for {
-		batch := [][]byte{[]byte("WALKER.IMPORT"), []byte(d.fence)}
-		var err error
-		next, err = command.DumpSlots(d.groups[from].Engine(), now, start, end, next, importBytes, func(r command.Record) error {
-			batch = append(batch, []byte(strconv.Itoa(r.DB)), r.Key, []byte(strconv.FormatInt(r.Expiry, 10)), r.Payload)
-			keys++
-			return nil
-		})
+		r, err := d.apply(from, "WALKER.SLOT", "FREEZE", slots, strconv.Itoa(max(d.batch, 1)), d.fence)
 		if err != nil {
-			return keys, err
+			return keys, fmt.Errorf("freeze: %w", err)
 		}
-		if len(batch) > 2 {
-			if _, err := d.applyArgs(to, batch); err != nil {
-				return keys, err
-			}
+		if len(r) != 3 || r[1].Kind != command.KindInt || r[2].Kind != command.KindInt {
+			return keys, fmt.Errorf("freeze: unexpected reply %v", r)
 		}
-		if next == nil {
+		id, n := uint64(r[1].N), r[2].N
+		if n == 0 {
 			return keys, nil
 		}
+		if err := d.awaitFrozen(from, id, stop); err != nil {
+			return keys, err
+		}
+		// Read in one View (writers of the replica wait for it), imported
+		// after it.
+		var recs []command.Record
+		err = command.DumpFrozen(d.groups[from].Engine(), time.Now().UnixMilli(), id, func(r command.Record) error {
+			recs = append(recs, r)
+			return nil
+		})
+		for len(recs) > 0 && err == nil {
+			batch := [][]byte{[]byte("WALKER.IMPORT"), []byte(d.fence)}
+			for size := 0; len(recs) > 0 && size < importBytes; recs = recs[1:] {
+				r := recs[0]
+				batch = append(batch, []byte(strconv.Itoa(r.DB)), r.Key, []byte(strconv.FormatInt(r.Expiry, 10)), r.Payload)
+				size += len(r.Key) + len(r.Payload)
+			}
+			_, err = d.applyArgs(to, batch)
+		}
+		if err != nil {
+			return keys, fmt.Errorf("import of batch %d: %w", id, err)
+		}
+		if _, err := d.apply(from, "WALKER.SLOT", "RELEASE", slots, strconv.FormatUint(id, 10), d.fence); err != nil {
+			return keys, fmt.Errorf("release of batch %d: %w", id, err)
+		}
+		keys += int(n)
 	}
 }
 

@@ -27,6 +27,7 @@
 //	                              kind 'P': the placement state (PlacementKey)
 //	                              kind 'o': the slots a group serves (SlotsKey)
 //	                              kind 'f': the migration fence (FenceKey)
+//	                              kind 'x': the slots moving out and in (MigrationKey)
 //
 // The first byte keeps the three families apart, so each logical database's
 // keys are one contiguous range that holds no sub-keys: DBSIZE is the
@@ -420,6 +421,11 @@ var SlotsKey = []byte{Internal, 'o'}
 // applied; a step from a lower term, a deposed driver's, is refused
 // (walkerd/command/owner.go).
 var FenceKey = []byte{Internal, 'f'}
+
+// MigrationKey is the internal key of a data group's part in slot moves:
+// the slots it hands over and takes in, and the batch of keys being
+// copied, as JSON (walkerd/command/moving.go); absent when none moves.
+var MigrationKey = []byte{Internal, 'x'}
 
 // MemberKey returns the internal key of a member's RESP address.
 func MemberKey(id []byte) []byte {

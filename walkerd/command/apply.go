@@ -134,10 +134,8 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 	}
 	own := ownerOf(a.db)
 	if own != nil && (e.Exec || len(e.Cmds) == 1) {
-		for _, args := range e.Cmds {
-			if !a.served(own, args) {
-				return &Result{Error: string(ErrSlotMoved)}, nil
-			}
+		if msg := a.refusal(own, e.Cmds); msg != "" {
+			return &Result{Error: msg}, nil
 		}
 		own = nil // checked
 	}
@@ -149,8 +147,8 @@ func (a *Applier) Apply(index uint64, e *Entry) (res *Result, err error) {
 		}
 		rec.R = nil
 		c.r = rec
-		if !a.served(own, args) {
-			res.Replies[i] = ErrorReply(string(ErrSlotMoved))
+		if msg := a.refusal(own, e.Cmds[i:i+1]); msg != "" {
+			res.Replies[i] = ErrorReply(msg)
 			continue
 		}
 		if e.Exec || len(e.Cmds) == 1 {
@@ -224,20 +222,24 @@ func (a *Applier) Commit() error {
 		a.tx.placeChanged = false
 		placementGeneration.Add(1)
 	}
-	if a.tx.slots != nil {
+	if a.tx.slots != nil || a.tx.mig != nil {
 		if o := ownerOf(a.db); o != nil && err == nil {
-			o.cur.Store(&ownedSlots{db: a.db, bits: a.tx.slots})
+			cur := o.load(a.db)
+			next := &ownedSlots{db: a.db, bits: cur.bits, mig: cur.mig}
+			if a.tx.slots != nil {
+				next.bits = a.tx.slots
+			}
+			if a.tx.mig != nil {
+				next.mig = a.tx.mig
+				if next.mig.empty() {
+					next.mig = nil
+				}
+			}
+			o.cur.Store(next)
 		}
-		a.tx.slots = nil
+		a.tx.slots, a.tx.mig = nil, nil
 	}
 	return err
-}
-
-// served reports whether the group serves the slots of every key of the
-// command args, as of the entries applied so far (owner.go); o nil: it
-// serves every slot.
-func (a *Applier) served(o *owner, args [][]byte) bool {
-	return o == nil || o.keysServed(a.db, a.tx.slots, args)
 }
 
 // Deterministic reports whether an engine write error follows from the

@@ -98,6 +98,9 @@ type overlay struct {
 	// later entries of the batch are checked against it, and Commit
 	// hands it to the group's owner (owner.go).
 	slots *[slotBytes]byte
+	// mig is the migration state a WALKER.SLOT of the batch wrote (an
+	// empty one: none left), for later entries and then the owner.
+	mig *migState
 
 	// What the entry being applied changed, to take it back if the entry
 	// fails as a whole (a panic): a failed entry changes nothing.

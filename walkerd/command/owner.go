@@ -59,11 +59,13 @@ type owner struct {
 	cur    atomic.Pointer[ownedSlots]
 }
 
-// ownedSlots is the set of slots a group serves as read from one engine; nil
-// bits: its layout's.
+// ownedSlots is the set of slots a group serves as read from one engine
+// (nil bits: its layout's), and its part in the moves under way (nil mig:
+// none; moving.go).
 type ownedSlots struct {
 	db   *engine.DB
 	bits *[slotBytes]byte
+	mig  *migState
 }
 
 // SetOwner records that the engine in directory dir serves the slots
@@ -104,45 +106,33 @@ func (o *owner) owns(db *engine.DB, slot uint16) bool {
 	return bits[slot/8]&(1<<(slot%8)) != 0
 }
 
-// bits returns the stored bitmap of db, read once per engine; nil when
-// none is stored. A reader that loses a race with Commit's update reads
+// bits returns the stored bitmap of db; nil when none is stored.
+func (o *owner) bits(db *engine.DB) *[slotBytes]byte { return o.load(db).bits }
+
+// load returns what db's engine stores of the group's slots, read once
+// per engine. A reader that loses a race with Commit's update reads
 // again rather than keep what it read before the commit.
-func (o *owner) bits(db *engine.DB) *[slotBytes]byte {
+func (o *owner) load(db *engine.DB) *ownedSlots {
 	for {
 		cur := o.cur.Load()
 		if cur != nil && cur.db == db {
-			return cur.bits
-		}
-		raw, err := internalValue(db, keyspace.SlotsKey)
-		if err != nil {
-			return nil // an engine failing its reads fails the command anyway
+			return cur
 		}
 		next := &ownedSlots{db: db}
+		raw, err := internalValue(db, keyspace.SlotsKey)
+		if err != nil {
+			return next // an engine failing its reads fails the command anyway
+		}
 		if len(raw) == slotBytes {
 			next.bits = (*[slotBytes]byte)(raw)
 		}
+		if raw, err := internalValue(db, keyspace.MigrationKey); err == nil {
+			next.mig, _ = decodeMig(raw)
+		}
 		if o.cur.CompareAndSwap(cur, next) {
-			return next.bits
+			return next
 		}
 	}
-}
-
-// keysServed reports whether db's group serves the slot of every key the
-// command args names; pending, when not nil, is the set a batch of
-// entries has written and not committed yet, which later entries of the
-// batch are checked against.
-func (o *owner) keysServed(db *engine.DB, pending *[slotBytes]byte, args [][]byte) bool {
-	k := SpecOf(args)
-	if k == nil || !ArityOK(k.Arity, len(args)) {
-		return true // the command answers its own error
-	}
-	for _, key := range EntryKeys(k, args) {
-		s := keyspace.Slot(key)
-		if pending != nil && pending[s/8]&(1<<(s%8)) == 0 || pending == nil && !o.owns(db, s) {
-			return false
-		}
-	}
-	return true
 }
 
 // nonLocalKey reports whether args, a command of spec s run by a script on
@@ -311,6 +301,19 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 			c.putRaw(keyspace.SlotsKey, next[:], 0)
 			c.tx.slots = &next // Applier.Commit hands it to the owner
 		}
+		// The slots' part in a move ends: closed in the source, open in
+		// the target (moving.go).
+		if st := c.migNow(); open && len(st.In) > 0 || !open && (len(st.Out) > 0 || st.FrozenID != 0) {
+			if open {
+				st.In = dropSpans(st.In, start, end)
+			} else {
+				st.Out = dropSpans(st.Out, start, end)
+				if st.movingTo(start) == "" {
+					st.FrozenID, st.Frozen = 0, nil
+				}
+			}
+			c.setMig(st)
+		}
 		c.r.Int(int64(changed))
 	case equalFold(args[1], "drop"):
 		if len(args) != 5 {
@@ -328,15 +331,21 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 		bits := c.servedBits(o)
 		for x := int(start); x <= int(end); x++ {
 			if bits[x/8]&(1<<(x%8)) != 0 {
-				c.r.Error("ERR hash slot " + strconv.Itoa(x) + " is served by this group: close it before dropping it")
+				c.r.Error("ERR hash slot " + strconv.Itoa(x) + " " + servedText + ": close it before dropping it")
 				return
 			}
 		}
 		c.r.Int(int64(c.dropSlots(start, end, count)))
 	default:
-		c.r.Error(errSlotArgs)
+		if !c.runSlotMove(o, args, start, end) {
+			c.r.Error(errSlotArgs)
+		}
 	}
 }
+
+// servedText is in the refusals of an import or a drop in a slot the group
+// serves; the driver reads it (walkerd/migrate.go).
+const servedText = "is served by this group"
 
 // servedBits is the set of slots the group serves as this entry sees it:
 // the batch's own change, else the stored bitmap, else the layout's.
@@ -390,7 +399,7 @@ func runImport(c *ctx, args [][]byte, _ any) {
 	bits := c.servedBits(o)
 	for i := 3; i < len(args); i += 4 {
 		if s := keyspace.Slot(args[i]); bits[s/8]&(1<<(s%8)) != 0 {
-			c.r.Error("ERR hash slot " + strconv.Itoa(int(s)) + " is served by this group: an import lands only before its slot opens")
+			c.r.Error("ERR hash slot " + strconv.Itoa(int(s)) + " " + servedText + ": an import lands only before its slot opens")
 			return
 		}
 	}

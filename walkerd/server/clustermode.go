@@ -40,11 +40,15 @@ const (
 // by the node that sent them (WALKER.APPLY and FORWARD find their group
 // themselves).
 func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(string)) bool {
-	c.localRead, c.be, c.keySlot = false, nil, 0
+	c.localRead, c.be, c.keySlot, c.askGroup = false, nil, 0, 0
+	exec := k.Name == "exec"
+	asking := c.asking
+	if k.Name != "asking" && (!c.multi || exec) {
+		c.asking = false // one command, or one transaction, as Redis resets CLIENT_ASKING
+	}
 	if (s.shards == nil && !s.multi()) || c.link.linked || c.nodeLink.Load() {
 		return false
 	}
-	exec := k.Name == "exec"
 	var slot, n int
 	var cross bool
 	if exec {
@@ -90,6 +94,10 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 	}
 	if gi, ok := s.ledHere(slot); ok { // this node's routing table lags a move (slotmove.go)
 		c.be = s.groupB(gi)
+		return false
+	}
+	if gi, ok := s.importingHere(slot); ok && asking { // sent here by -ASK (slotmove.go)
+		c.be, c.askGroup = s.groupB(gi), gi+1
 		return false
 	}
 	if !exec && c.readonly && !c.multi && r.Member && k.Flags&command.FlagWrite == 0 {
@@ -187,12 +195,14 @@ func cmdReadwrite(s *Server, c *client, args [][]byte) {
 	c.ok()
 }
 
-// ASKING is accepted, as on any Redis: no slot is ever migrating yet, so
-// no node answers -ASK and the flag would change nothing.
+// ASKING: the next command (or MULTI block) may run in a group this node
+// leads that imports its slot, where a migrating slot's source sent the
+// client with -ASK (route).
 func cmdAsking(s *Server, c *client, args [][]byte) {
 	if s.clusterOff(c) {
 		return
 	}
+	c.asking = true
 	c.ok()
 }
 

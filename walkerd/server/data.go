@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -45,8 +46,11 @@ func (s *Server) propose(c *client, e *command.Entry) (res *command.Result) {
 		e.User = s.restrictedUser(c) // acl.go: what its scripts call
 	}
 	gi, broadcast, errText := s.entryRoute(e) // groups.go
-	defer func() { c.noteWrite(gi, res) }()   // WAIT's position (wait.go)
-	defer s.trackWrite(c)(&res)               // NOLOOP (tracking.go)
+	if c.askGroup > 0 && errText == "" && !broadcast {
+		gi = c.askGroup - 1 // sent here by a migration's -ASK (route)
+	}
+	defer func() { c.noteWrite(gi, res) }() // WAIT's position (wait.go)
+	defer s.trackWrite(c)(&res)             // NOLOOP (tracking.go)
 	switch {
 	case errText != "":
 		return &command.Result{Error: errText}
@@ -156,11 +160,33 @@ func leaderReply(raw []byte) (body []byte, errText string) {
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	err := s.backendOf(c).ReadBarrier(level)
 	if err == nil {
-		if !s.slotServed(c) { // after the barrier: slotmove.go
-			s.rerouteRead(c, level, args, local, false)
+		msg, moving := s.readRefusal(c, args) // after the barrier: slotmove.go
+		if msg != "" {
+			s.rerouteRead(c, level, args, local, msg, false)
 			return
 		}
+		if !moving {
+			local()
+			return
+		}
+		// The keys' slot is migrating: a batch released meanwhile may
+		// have taken a key the read then missed. A key absent once stays
+		// absent, so if the judgement still stands after the read, it
+		// stood during it; else the read goes where the keys went.
+		mark, rec := len(c.enc.B), c.w
 		local()
+		if msg, _ := s.readRefusal(c, args); msg != "" {
+			switch w := rec.(type) {
+			case *command.Recorder:
+				w.R = nil
+			default:
+				if rec != &c.enc {
+					return // the reply is out: it stands
+				}
+				c.truncateOutput(mark)
+			}
+			s.rerouteRead(c, level, args, local, msg, false)
+		}
 		return
 	}
 	var nl *backend.NotLeaderError
@@ -168,58 +194,63 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		c.fail(err)
 		return
 	}
-	if s.forward(c, nl, level, args) {
-		s.rerouteRead(c, level, args, local, true)
+	if msg := s.forward(c, nl, level, args); msg != "" {
+		s.rerouteRead(c, level, args, local, msg, true)
 	}
 }
 
 // forward runs a command at the leader with WALKER.FORWARD and writes its
 // reply: reads at a consistency level, and leader-only commands (JOIN,
 // LEAVE). It is the one path every forwarded command takes but writes
-// (forwardApply). It reports moved, having written nothing, when the
-// leader's group no longer serves the read's slot (slotmove.go).
-func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) (moved bool) {
+// (forwardApply). A read sent on to a group by a migration's ASK
+// (c.askGroup) names that group: "<level>@<group>". It returns the
+// leader's refusal of the read (isRefusal), having written nothing, for
+// the caller to settle (slotmove.go).
+func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) (refusal string) {
 	switch {
 	case nl.Removed:
 		c.errorReply(removedText)
-		return false
+		return ""
 	case c.forwarded && c.keySlot != 0 && s.multi():
 		// The node that forwarded it routes it again (slotmove.go): its
 		// slot moved, or its group's leadership did.
 		c.errorReply(string(command.ErrSlotMoved))
-		return false
+		return ""
 	case c.forwarded:
 		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
-		return false
+		return ""
 	case nl.LeaderAddr == "" || s.cfg.Forwarder == nil:
 		c.errorReply("CLUSTERDOWN no leader")
-		return false
+		return ""
 	}
 	s.stats.forwarded.Add(1)
+	lv := strconv.AppendInt(nil, int64(level), 10)
+	if c.askGroup > 0 {
+		lv = append(append(lv, '@'), s.groupID(c.askGroup-1)...)
+	}
 	fw := make([][]byte, 0, len(args)+4)
-	fw = append(fw, []byte("WALKER.FORWARD"), strconv.AppendInt(nil, int64(level), 10), strconv.AppendInt(nil, int64(c.db), 10),
-		[]byte(c.userName()))
+	fw = append(fw, []byte("WALKER.FORWARD"), lv, strconv.AppendInt(nil, int64(c.db), 10), []byte(c.userName()))
 	fw = append(fw, args...)
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
 		c.errorReply("CLUSTERDOWN forwarding to the leader failed: " + err.Error())
-		return false
+		return ""
 	}
 	body, errText := leaderReply(raw)
 	if errText != "" {
 		c.errorReply(errText)
-		return false
+		return ""
 	}
 	r, err := command.DecodeReply(body)
-	if err == nil && !c.forwarded && isSlotMoved(r) {
-		return true
-	}
 	if err != nil {
 		c.errorReply("ERR bad reply from the leader: " + err.Error())
-		return false
+		return ""
+	}
+	if msg, ok := replyRefusal(r); ok && !c.forwarded {
+		return msg
 	}
 	r.WriteTo(c.w)
-	return false
+	return ""
 }
 
 // runRead runs a data read at the configured level.
@@ -402,7 +433,8 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 		return
 	}
 	c.nodeLink.Store(true)
-	level, ok := parseLevel(args[1])
+	lv, askGroup, asked := bytes.Cut(args[1], []byte("@"))
+	level, ok := parseLevel(lv)
 	if !ok {
 		c.errorReply("ERR invalid consistency level")
 		return
@@ -431,6 +463,12 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 		gi, led := s.ledHere(slot) // this node's routing table lags a move (slotmove.go)
 		if !led {
 			gi = s.groupOf(slot)
+		}
+		if asked { // sent on by a migration's ASK (slotmove.go)
+			if gi = s.groupByID(string(askGroup)); gi < 0 || gi >= len(s.allGroups()) {
+				c.errorReply("ERR no such Raft group on this node: " + string(askGroup))
+				return
+			}
 		}
 		fc.be, fc.keySlot = s.groupB(gi), slot+1 // the group of the read's keys (groups.go)
 	}

@@ -102,7 +102,7 @@ func (s *Server) joinsGroup(c *client, k *command.Spec) bool {
 	return k != nil && k.Flags&command.FlagWrite != 0 && s.handlers[k.ID] == nil && len(k.Subs) == 0 &&
 		!audited[k.Name] && !c.multi && c.tr == nil && c.ps == nil && s.waiters.blocked() == 0 &&
 		!c.replyOff && !c.replySkip && !c.replySkipNext &&
-		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil &&
+		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil && c.askGroup == 0 &&
 		!(s.multi() && broadcastWrites[k.Name]) // every group applies it (groups.go)
 }
 

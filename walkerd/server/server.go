@@ -935,6 +935,13 @@ type client struct {
 	keySlot int
 	// rerouted counts the reroutes of the running read (slotmove.go).
 	rerouted int
+	// asking: the client sent ASKING, which holds for its next command
+	// (or its MULTI block up to EXEC), as Redis's CLIENT_ASKING does.
+	// askGroup is 1 + the group the running command was sent to by a
+	// migration's ASK (route, slotmove.go), 0 when none: the command runs
+	// in that group rather than the one its slot is routed to.
+	asking   bool
+	askGroup int
 	// grp holds the pipeline's writes waiting to be proposed as one entry
 	// (group.go).
 	grp group

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -36,17 +37,65 @@ const moveWait = 5 * time.Second
 // (cluster.c, getNodeByQuery's CLUSTER_REDIR_UNSTABLE).
 const tryAgainText = "TRYAGAIN Multiple keys request during rehashing of slot"
 
-// isSlotMoved reports whether a reply is a group's refusal of a slot it
-// does not serve.
-func isSlotMoved(r command.Reply) bool {
-	msg, ok := r.Err()
-	return ok && msg == string(command.ErrSlotMoved)
+// isRefusal reports whether msg is a group's refusal of a command for a
+// slot it does not serve (command.ErrSlotMoved), of keys it no longer
+// holds in a migrating slot (command.ErrSlotAsk and the group to ask), or
+// of a write to a key being copied (command.ErrKeyBusy): the server
+// settles these itself, never the client.
+func isRefusal(msg string) bool {
+	if msg == "" {
+		return false
+	}
+	_, ask := command.AskGroup(msg)
+	return ask || msg == string(command.ErrSlotMoved) || msg == string(command.ErrKeyBusy)
 }
 
-// slotServed reports whether the group of c's running command still
-// serves its slot, as of the engine's applied state.
-func (s *Server) slotServed(c *client) bool {
-	return !s.multi() || c.keySlot == 0 || command.Owns(s.backendOf(c).Engine(), uint16(c.keySlot-1))
+// replyRefusal is the refusal a reply holds, if it is one.
+func replyRefusal(r command.Reply) (string, bool) {
+	if msg, ok := r.Err(); ok && isRefusal(msg) {
+		return msg, true
+	}
+	return "", false
+}
+
+// readRefusal judges a read of c's running command by its group's
+// applied state (command.ReadRefusal): "" when the group serves it;
+// moving, when a key's slot is migrating out of it (the read is checked
+// again after it ran).
+func (s *Server) readRefusal(c *client, args [][]byte) (msg string, moving bool) {
+	if !s.multi() || c.keySlot == 0 {
+		return "", false
+	}
+	k := specOf(args)
+	if k == nil {
+		return "", false
+	}
+	return command.ReadRefusal(s.backendOf(c).Engine(), c.db, s.nowMs(), entryKeys(k, args))
+}
+
+// askText is the -ASK reply that sends a cluster client to group gi's
+// leader for slot (cluster.c's CLUSTER_REDIR_ASK), or TRYAGAIN while that
+// group has no known leader.
+func (s *Server) askText(slot, gi int) string {
+	m, ok, err := s.groupB(gi).Leader()
+	if err != nil || !ok || m.RESPAddr == "" {
+		return tryAgainText
+	}
+	return "ASK " + strconv.Itoa(slot) + " " + m.RESPAddr
+}
+
+// importingHere finds a group this node leads that takes slot in from a
+// migration (IMPORTING): where a command sent with ASKING runs.
+func (s *Server) importingHere(slot int) (int, bool) {
+	if !s.multi() || slot < 0 {
+		return 0, false
+	}
+	for i, b := range s.allGroups() {
+		if leads(b) && command.Importing(b.Engine(), uint16(slot)) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // awaitRoute waits until this node routes slot to a group other than
@@ -103,17 +152,28 @@ func (s *Server) movedText(slot int) string {
 	return redirectText(uint16(slot), r)
 }
 
-// rerouteRead runs a read again once its slot's route left the group
-// that does not serve it (c.be), or answers TRYAGAIN or MOVED; a read
-// forwarded by another node answers the refusal, for that node to
-// reroute. remote: the refusal came from the leader the read was
-// forwarded to, whose state is ahead of this node's copy (the close is
-// not applied here yet) or which no longer leads: the read first waits
-// for this node to see a change (the route, its copy of the group, or the
-// group's leader), else it would be sent to the same leader again at once.
-func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), remote bool) {
-	if c.forwarded {
-		c.errorReply(string(command.ErrSlotMoved))
+// rerouteRead runs a read again once the group that refused it (c.be)
+// is settled, or answers: refusal is the group's.
+//
+//   - ErrSlotAsk: the keys moved on to the group named; in cluster mode
+//     -ASK with its leader (or the read runs in it, when this node leads
+//     it), otherwise the read runs in that group, forwarded to its leader
+//     as asked (askGroup).
+//   - ErrSlotMoved: once the slot's route leaves the group, in cluster
+//     mode -MOVED, otherwise the read runs in the new group; remote: the
+//     refusal came from the leader the read was forwarded to, whose state
+//     is ahead of this node's copy (the close is not applied here yet) or
+//     which no longer leads: the read first waits for this node to see a
+//     change (the route, its copy of the group, or the group's leader),
+//     else it would be sent to the same leader again at once.
+//   - anything else (TRYAGAIN of keys some moved and some not): the
+//     client's answer.
+//
+// A read forwarded by another node answers the refusal, for that node to
+// settle.
+func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), refusal string, remote bool) {
+	if c.forwarded || !isRefusal(refusal) {
+		c.errorReply(refusal)
 		return
 	}
 	if c.rerouted++; c.rerouted > 3 { // the slot moved on again meanwhile: followed a few times
@@ -123,6 +183,20 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), 
 	defer func() { c.rerouted-- }()
 	from := s.groupIndexOf(s.backendOf(c))
 	slot := c.keySlot - 1
+	if group, ok := command.AskGroup(refusal); ok {
+		gi := s.groupByID(group)
+		if gi < 0 || gi >= len(s.allGroups()) {
+			c.errorReply(tryAgainText)
+			return
+		}
+		if s.shards != nil && !c.localRead && !leads(s.groupB(gi)) {
+			c.errorReply(s.askText(slot, gi))
+			return
+		}
+		c.be, c.askGroup = s.groupB(gi), gi+1
+		s.readAt(c, level, args, local)
+		return
+	}
 	if remote && !s.awaitChange(slot, from) {
 		c.errorReply(tryAgainText)
 		return
@@ -136,7 +210,7 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), 
 		c.errorReply(msg)
 		return
 	}
-	c.be = s.groupB(gi)
+	c.be, c.askGroup = s.groupB(gi), 0
 	s.readAt(c, level, args, local)
 }
 
@@ -189,55 +263,86 @@ func entrySlot(e *command.Entry) int {
 	return -1
 }
 
-// reroute carries out what a group refused of entry e because it does not
-// serve the slot (gi: the group it went to): the whole entry, or some
-// commands of a pipeline's entry, each on its own.
+// reroute carries out what a group refused of entry e (gi: the group it
+// went to; isRefusal): the whole entry, or some commands of a pipeline's
+// entry, each on its own.
 func (s *Server) reroute(c *client, gi int, e *command.Entry, res *command.Result) *command.Result {
-	if res.Error == string(command.ErrSlotMoved) {
-		return s.rerouteEntry(c, gi, e)
+	if isRefusal(res.Error) {
+		return s.rerouteEntry(c, gi, e, res.Error)
 	}
 	if e.Exec || res.Error != "" {
 		return res
 	}
 	for i, r := range res.Replies {
-		if !isSlotMoved(r) {
+		msg, ok := replyRefusal(r)
+		if !ok {
 			continue
 		}
 		one := &command.Entry{NowMs: e.NowMs, DB: e.DB, Cmds: e.Cmds[i : i+1], User: e.User}
 		if e.Parsed != nil {
 			one.Parsed = e.Parsed[i : i+1]
 		}
-		res.Replies[i] = s.rerouteEntry(c, gi, one).Reply()
+		res.Replies[i] = s.rerouteEntry(c, gi, one, msg).Reply()
 	}
 	return res
 }
 
-// rerouteEntry waits for the new route of e's slot and applies e there,
-// or answers MOVED or TRYAGAIN.
-func (s *Server) rerouteEntry(c *client, from int, e *command.Entry) *command.Result {
+// rerouteEntry settles group from's refusal of e and applies e where it
+// now belongs, or answers the client: for ErrSlotAsk, in the group named
+// (cluster mode: -ASK to its leader, unless this node leads it); for
+// ErrKeyBusy, in the same group again once the batch has moved (a few
+// milliseconds); for ErrSlotMoved, in the slot's new group once this
+// node's route has left from (cluster mode: -MOVED). It gives up with
+// Redis's TRYAGAIN after moveWait.
+func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal string) *command.Result {
+	tryAgain := &command.Result{Error: tryAgainText}
 	slot := entrySlot(e)
 	if slot < 0 {
-		return &command.Result{Error: tryAgainText}
+		return tryAgain
 	}
-	for range 3 { // a slot that moves on again meanwhile: follow it a few times
-		if _, ok := s.awaitRoute(slot, from, false); !ok {
-			return &command.Result{Error: tryAgainText}
-		}
-		if msg := s.movedText(slot); msg != "" {
-			return &command.Result{Error: msg}
-		}
-		gi, broadcast, errText := s.entryRoute(e)
-		switch {
-		case errText != "":
-			return &command.Result{Error: errText}
-		case broadcast:
-			return &command.Result{Error: tryAgainText}
+	deadline := time.Now().Add(moveWait)
+	gi, moves, pause := from, 0, time.Millisecond
+	for hop := 0; hop < 64 && time.Now().Before(deadline); hop++ {
+		if group, ok := command.AskGroup(refusal); ok {
+			t := s.groupByID(group)
+			if t < 0 || t >= len(s.allGroups()) {
+				return tryAgain
+			}
+			if s.shards != nil && !leads(s.groupB(t)) {
+				return &command.Result{Error: s.askText(slot, t)}
+			}
+			gi = t
+		} else if refusal == string(command.ErrKeyBusy) {
+			select {
+			case <-s.quit:
+				return tryAgain
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 20*time.Millisecond)
+		} else { // ErrSlotMoved
+			if moves++; moves > 3 { // a slot that moves on again meanwhile: followed a few times
+				return tryAgain
+			}
+			if _, ok := s.awaitRoute(slot, gi, false); !ok {
+				return tryAgain
+			}
+			if msg := s.movedText(slot); msg != "" {
+				return &command.Result{Error: msg}
+			}
+			g, broadcast, errText := s.entryRoute(e)
+			switch {
+			case errText != "":
+				return &command.Result{Error: errText}
+			case broadcast:
+				return tryAgain
+			}
+			gi = g
 		}
 		res := s.applyGroup(c, gi, e)
-		if res.Error != string(command.ErrSlotMoved) {
+		if !isRefusal(res.Error) {
 			return res
 		}
-		from = gi
+		refusal = res.Error
 	}
-	return &command.Result{Error: tryAgainText}
+	return tryAgain
 }
