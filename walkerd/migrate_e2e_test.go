@@ -344,6 +344,17 @@ func testMigrateUnderLoad(t *testing.T, mode string) {
 	}
 }
 
+// g1Tag is the first hash tag {prefix0}, {prefix1}, ... of a slot of g1
+// (0-5460 of three groups).
+func g1Tag(prefix string) string {
+	for i := 0; ; i++ {
+		tag := "{" + prefix + strconv.Itoa(i) + "}"
+		if keyspace.Slot([]byte(tag)) <= 5460 {
+			return tag
+		}
+	}
+}
+
 // recordedMap waits for the placement group's first map on every node.
 func recordedMap(c *harness.Cluster) (*placement.State, error) {
 	var st *placement.State
@@ -390,12 +401,7 @@ func testMigrateDriverFault(t *testing.T, fault string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	tag := ""
-	for i := 0; tag == ""; i++ {
-		if s := keyspace.Slot([]byte("{r" + strconv.Itoa(i) + "}")); s <= 5460 {
-			tag = "{r" + strconv.Itoa(i) + "}"
-		}
-	}
+	tag := g1Tag("r")
 	slot := keyspace.Slot([]byte(tag))
 	leader := placementLine(c.Nodes[0])["leader"]
 	dead, alive := apart(c.Nodes, leader)
@@ -530,12 +536,7 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	tag := ""
-	for i := 0; tag == ""; i++ {
-		if s := keyspace.Slot([]byte("{k" + strconv.Itoa(i) + "}")); s <= 5460 {
-			tag = "{k" + strconv.Itoa(i) + "}"
-		}
-	}
+	tag := g1Tag("k")
 	slot := keyspace.Slot([]byte(tag))
 	gs := groupLines(t, c.Nodes[0])
 	src, _ := apart(c.Nodes, gs[0]["leader"])

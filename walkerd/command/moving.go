@@ -405,36 +405,26 @@ func (c *ctx) runSlotMove(o *owner, args [][]byte, start, end uint16) bool {
 	}
 	st := c.migNow()
 	switch sub {
-	case "importing":
+	case "importing", "migrating":
+		// IMPORTING takes in slots the group does not serve, MIGRATING
+		// hands over slots it serves.
+		in := sub == "importing"
 		for x := int(start); x <= int(end); x++ {
-			if served(x) {
-				c.r.Error("ERR hash slot " + strconv.Itoa(x) + " " + servedText)
+			if served(x) == in {
+				c.r.Error("ERR hash slot " + strconv.Itoa(x) + " " + map[bool]string{true: servedText, false: notServedText}[in])
 				return true
 			}
 		}
-		var added bool
-		st.In, added = addSpan(st.In, moveSpan{start, end, string(args[3])})
-		if added {
-			c.setMig(st)
-			c.r.Int(1)
-		} else {
-			c.r.Int(0)
-		}
-	case "migrating":
-		for x := int(start); x <= int(end); x++ {
-			if !served(x) {
-				c.r.Error("ERR hash slot " + strconv.Itoa(x) + " " + notServedText)
-				return true
-			}
+		spans := &st.Out
+		if in {
+			spans = &st.In
 		}
 		var added bool
-		st.Out, added = addSpan(st.Out, moveSpan{start, end, string(args[3])})
+		*spans, added = addSpan(*spans, moveSpan{start, end, string(args[3])})
 		if added {
 			c.setMig(st)
-			c.r.Int(1)
-		} else {
-			c.r.Int(0)
 		}
+		c.r.Int(b2i(added))
 	case "freeze":
 		if st.movingTo(start) == "" {
 			c.r.Error("ERR hash slot " + strconv.Itoa(int(start)) + " is not migrating")
@@ -472,7 +462,7 @@ func (c *ctx) runSlotMove(o *owner, args [][]byte, start, end uint16) bool {
 	return true
 }
 
-// batchBytes bounds the values one FREEZE takes (their stored size: a
+// freezeBytes bounds the values one FREEZE takes (their stored size: a
 // collection's metadata only), besides the count the driver asks for.
 const freezeBytes = 1 << 20
 
