@@ -213,12 +213,6 @@ func (a *Applier) refusal(o *owner, cmds [][][]byte) string {
 			st = nil
 		}
 	}
-	served := func(s uint16) bool {
-		if bits == nil {
-			return o.layout(s)
-		}
-		return bits[s/8]&(1<<(s%8)) != 0
-	}
 	var keys [][]byte
 	write := false
 	for _, args := range cmds {
@@ -227,8 +221,21 @@ func (a *Applier) refusal(o *owner, cmds [][][]byte) string {
 			continue // the command answers its own error
 		}
 		write = write || k.Flags&FlagWrite != 0
-		keys = append(keys, EntryKeys(k, args)...)
+		if ks := EntryKeys(k, args); keys == nil {
+			keys = ks // one command: its own slice
+		} else {
+			keys = append(keys, ks...)
+		}
 	}
+	if st == nil { // no move under way: the served set decides alone
+		for _, key := range keys {
+			if !o.inBits(bits, keyspace.Slot(key)) {
+				return string(ErrSlotMoved)
+			}
+		}
+		return ""
+	}
+	served := func(s uint16) bool { return o.inBits(bits, s) }
 	c := &a.c
 	return judgeKeys(served, st, keys, c.dbi, write, func(key []byte) bool {
 		_, ok := c.metaRaw(c.metaKey(key))

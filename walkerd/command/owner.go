@@ -98,8 +98,11 @@ func Owns(db *engine.DB, slot uint16) bool {
 }
 
 // owns reports whether the group serves slot, as of db's engine.
-func (o *owner) owns(db *engine.DB, slot uint16) bool {
-	bits := o.bits(db)
+func (o *owner) owns(db *engine.DB, slot uint16) bool { return o.inBits(o.bits(db), slot) }
+
+// inBits reports whether bits, a served set (nil: the layout's), holds
+// slot.
+func (o *owner) inBits(bits *[slotBytes]byte, slot uint16) bool {
 	if bits == nil {
 		return o.layout(slot)
 	}
