@@ -518,23 +518,29 @@ func testMigrateDriverFault(t *testing.T, fault string) {
 	}
 }
 
-// TestE2E_MigrateAsksForMovedKeys moves a slot of 20,000 keys (20 MiB) in
-// cluster mode, in batches of 20 keys (--migrate-batch: a thousand
-// batches, seconds, where the default's 40 take a fraction of one), and
-// checks the ASK phase as a Redis Cluster client sees it while the move
-// runs: the source's leader serves the keys
-// it still holds and answers -ASK with the target's leader for a new key;
-// the target's leader answers -MOVED to the source without ASKING and runs
-// the command after it; redis-cli -c follows the ASK; go-redis's
-// ClusterClient INCRs counters of the slot throughout with no error and
-// exact counts. Afterwards every key is there once, with its value.
+// TestE2E_MigrateAsksForMovedKeys moves a slot of 5,000 keys (5 MiB) in
+// cluster mode, in batches of 10 keys (--migrate-batch: 500 batches,
+// seconds, where the default's 10 take a fraction of one), and checks the
+// ASK phase as a Redis Cluster client sees it while the move runs:
+//   - the source's leader serves the keys it still holds and answers -ASK
+//     with the target's leader for a new key;
+//   - the target's leader answers -MOVED to the source without ASKING, and
+//     runs a command, a MULTI block or a script after it;
+//   - a client blocked (BLPOP) on a key of the slot before the move is
+//     woken by a push made during it;
+//   - redis-cli -c follows the ASK;
+//   - go-redis's ClusterClient INCRs counters of the slot throughout (one
+//     through EVAL) with no error (but UNKNOWN, should the busy machine
+//     cost a group its leader), every acknowledged increment counted once.
+//
+// Afterwards every key is there once, with its value.
 func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
-	c := harness.StartCluster(t, bin(t), 3, "--groups", "3", "--cluster-mode", "yes", "--migrate-batch", "20")
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "3", "--cluster-mode", "yes", "--migrate-batch", "10")
 	waitGroups(t, c, 3, 1)
 	if _, err := recordedMap(c); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	tag := g1Tag("k")
 	slot := keyspace.Slot([]byte(tag))
@@ -546,7 +552,7 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 	}
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Nodes[0].RESP}, MaxRedirects: 16, MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	defer cc.Close()
-	const keys = 20000
+	const keys = 5000
 	value := strings.Repeat("v", 1<<10)
 	for from := 0; from < keys; from += 500 {
 		pipe := cc.Pipeline()
@@ -558,7 +564,35 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 		}
 	}
 	counters := []string{tag + ":c0", tag + ":c1", tag + ":c2"}
-	l := runCounters(ctx, counters, func(ctx context.Context, _ int, key string) error { return cc.Incr(ctx, key).Err() })
+	// The move shows the writers no error. A busy machine may still cost
+	// a group its leader under them: an INCR then answers UNKNOWN (it may
+	// or may not have applied), which is counted apart.
+	var odd atomic.Int64
+	var oddFirst atomic.Value
+	l := runCounters(ctx, counters, func(ctx context.Context, w int, key string) error {
+		var err error
+		if w == 2 { // a script's write waits for its key's batch as a write does
+			err = cc.Eval(ctx, "return redis.call('INCR', KEYS[1])", []string{key}).Err()
+		} else {
+			err = cc.Incr(ctx, key).Err()
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "UNKNOWN ") && odd.Add(1) == 1 {
+			oddFirst.Store(err.Error())
+		}
+		return err
+	})
+	// A client blocked in the source on a key it does not hold is asked
+	// for in the target once the move begins, and woken there by a push
+	// made during the move.
+	popped := make(chan string, 1)
+	go func() {
+		v, err := cc.BLPop(ctx, 0, tag+":q").Result()
+		if err != nil {
+			popped <- "error: " + err.Error()
+			return
+		}
+		popped <- strings.Join(v, " ")
+	}()
 
 	// One connection each to the source's and the target's leaders.
 	one := func(addr string) *redis.Client {
@@ -587,7 +621,7 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 	if asked != askText {
 		t.Fatalf("the source's leader answered a new key of a migrating slot with %q, want %q", asked, askText)
 	}
-	// Still migrating (a thousand batches): the target sends a client without
+	// Still migrating (500 batches): the target sends a client without
 	// ASKING to the source, and runs the command after ASKING.
 	if err := dc.Set(ctx, fresh, "n", 0).Err(); err == nil || err.Error() != fmt.Sprintf("MOVED %d %s", slot, src.RESP) {
 		t.Errorf("the target's leader, without ASKING: %v", err)
@@ -601,11 +635,31 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 	if err := dc.Get(ctx, fresh).Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED ") {
 		t.Errorf("ASKING held for more than one command: %v", err)
 	}
+	// ASKING holds for a MULTI block up to EXEC, and a script runs there.
+	for _, step := range [][]any{{"ASKING"}, {"MULTI"}, {"SET", tag + ":tx", "t"}, {"EXEC"}, {"ASKING"}, {"EVAL", "return redis.call('SET', KEYS[1], 'e')", 1, tag + ":lua"}} {
+		if v, err := dc.Do(ctx, step...).Result(); err != nil {
+			t.Errorf("the target's leader, %v: %v, %v", step, v, err)
+		}
+	}
 	// The last key in the slot's order is among the last batches: the
 	// source still holds it and serves it.
-	last := tag + ":k:9999"
-	if got, err := sc.Get(ctx, last).Result(); err != nil || got != value+"9999" {
+	last := tag + ":k:999"
+	if got, err := sc.Get(ctx, last).Result(); err != nil || got != value+"999" {
 		t.Errorf("the source's leader, a key it still holds: %d bytes, %v", len(got), err)
+	}
+	if err := cc.LPush(ctx, tag+":q", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-popped:
+		if v != tag+":q x" {
+			t.Errorf("BLPOP blocked before the move = %q", v)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("BLPOP blocked before the move did not see an LPUSH made during it")
+	}
+	if st, err := placementOf(c.Nodes[0]); err != nil || st.MoveOf(slot) == nil {
+		t.Errorf("the move was over before BLPOP got its element (%v): the test shows nothing of the ASK phase", err)
 	}
 	if cli, err := exec.LookPath("redis-cli"); err == nil {
 		host, port, _ := net.SplitHostPort(src.RESP)
@@ -614,7 +668,7 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 			t.Errorf("redis-cli -c SET during the move = %q, %v", out, err)
 		}
 	}
-	if err := harness.WaitFor(90*time.Second, func() error {
+	if err := harness.WaitFor(150*time.Second, func() error {
 		for _, n := range c.Nodes {
 			st, err := placementOf(n)
 			if err != nil {
@@ -629,15 +683,16 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 		t.Fatalf("%v\n%s", err, c.Logs())
 	}
 	l.halt()
-	if n := l.errs.Load(); n > 0 {
-		t.Errorf("%d errors under load; the first: %v", n, l.first.Load())
+	if n := odd.Load(); n > 0 {
+		t.Errorf("%d errors under load; the first: %v", n, oddFirst.Load())
 	}
 	for i, k := range counters {
-		if got, err := cc.Get(ctx, k).Int64(); err != nil || got != l.acked[i].Load() || got == 0 {
-			t.Errorf("%s = %d, %v; acknowledged %d", k, got, err, l.acked[i].Load())
+		got, err := cc.Get(ctx, k).Int64()
+		if acked := l.acked[i].Load(); err != nil || got < acked || got > acked+l.errs.Load() || acked == 0 {
+			t.Errorf("%s = %d, %v; acknowledged %d, %d outcomes unknown", k, got, err, acked, l.errs.Load())
 		}
 	}
-	for k, want := range map[string]string{fresh: "n", tag + ":cli": "c"} {
+	for k, want := range map[string]string{fresh: "n", tag + ":cli": "c", tag + ":tx": "t", tag + ":lua": "e"} {
 		if got, err := cc.Get(ctx, k).Result(); err != nil || got != want {
 			t.Errorf("GET %s after the move = %q, %v", k, got, err)
 		}

@@ -236,8 +236,11 @@ func (a *Applier) Commit() error {
 				}
 			}
 			o.cur.Store(next)
+			if a.tx.spansChanged {
+				migrationGeneration.Add(1)
+			}
 		}
-		a.tx.slots, a.tx.mig = nil, nil
+		a.tx.slots, a.tx.mig, a.tx.spansChanged = nil, nil, false
 	}
 	return err
 }

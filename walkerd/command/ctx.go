@@ -101,6 +101,9 @@ type overlay struct {
 	// mig is the migration state a WALKER.SLOT of the batch wrote (an
 	// empty one: none left), for later entries and then the owner.
 	mig *migState
+	// spansChanged: a slot began or ended moving in the batch (not a
+	// batch of keys): Commit moves MigrationGeneration.
+	spansChanged bool
 
 	// What the entry being applied changed, to take it back if the entry
 	// fails as a whole (a panic): a failed entry changes nothing.

@@ -74,10 +74,14 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 	if msg := readRefusal(c); msg != string(ErrSlotAsk)+"g2" {
 		t.Fatalf("a read of an absent key: %q", msg)
 	}
-	// The target runs what is sent to it.
+	// The target runs what is sent to it, scripts included.
 	if got := dst.do("set", c, "new"); got != "+OK\r\n" {
 		t.Fatalf("a write to the importing target: %q", got)
 	}
+	if got := dst.do("eval", "return redis.call('append', KEYS[1], '!')", "1", c); got != ":4\r\n" {
+		t.Fatalf("a script in the importing target: %q", got)
+	}
+	dst.do("set", c, "new")
 
 	// Freeze, copy and release batches of one key until none is left.
 	moveds := map[string]bool{}
@@ -112,6 +116,10 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 		}
 		if msg := readRefusal(key); msg != "" {
 			t.Fatalf("a read of a frozen key: %q", msg)
+		}
+		// A script is not flagged a write, but may write: it waits too.
+		if got := src.do("eval", "return redis.call('set', KEYS[1], 'lua')", "1", key); got != busy {
+			t.Fatalf("a script on a frozen key: %q", got)
 		}
 		if got := dst.do(append([]string{"walker.import", "1"}, args...)...); got != ":1\r\n" {
 			t.Fatalf("import: %q", got)

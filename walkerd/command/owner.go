@@ -145,9 +145,10 @@ func nonLocalKey(db *engine.DB, s *Spec, args [][]byte) bool {
 	if o == nil {
 		return false
 	}
+	cur := o.load(db)
 	for _, r := range KeyAccess(s, args) {
-		if !o.owns(db, keyspace.Slot(r.Key)) {
-			return true
+		if sl := keyspace.Slot(r.Key); !o.inBits(cur.bits, sl) && !cur.mig.importing(sl) {
+			return true // a slot being imported is local: its commands run here after ASKING
 		}
 	}
 	return false
@@ -316,6 +317,7 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 				}
 			}
 			c.setMig(st)
+			c.tx.spansChanged = true
 		}
 		c.r.Int(int64(changed))
 	case equalFold(args[1], "drop"):

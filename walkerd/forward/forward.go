@@ -189,11 +189,18 @@ func (p *Pool) conn(addr string) (*conn, error) {
 		nc.close(errors.New("forward: pool closed"))
 		return nil, errors.New("forward: pool closed")
 	}
-	if cur := p.addrs[addr][i]; cur != nil && !cur.dead.Load() {
+	cs = p.addrs[addr]
+	if cs == nil {
+		// Drop forgot addr while this call dialed (a leadership change):
+		// the new connection starts its slots afresh.
+		cs = make([]*conn, p.opts.ConnsPerAddr)
+		p.addrs[addr] = cs
+	}
+	if cur := cs[i]; cur != nil && !cur.dead.Load() {
 		nc.close(nil) // another caller filled the slot first
 		return cur, nil
 	}
-	p.addrs[addr][i] = nc
+	cs[i] = nc
 	return nc, nil
 }
 

@@ -226,14 +226,19 @@ func (s *Server) watchLeader() {
 	dropper, _ := s.cfg.Forwarder.(interface{ Drop(addr string) })
 	last := map[string]bool{} // the RESP addresses of the groups' leaders known last
 	var moved uint64          // the routing table's moves seen last (slotmove.go)
+	migrating := command.MigrationGeneration()
 	if s.multi() && s.groups.Routes != nil {
 		moved = s.groups.Routes.Moved()
 	}
 	for {
 		if s.multi() && s.groups.Routes != nil {
-			if m := s.groups.Routes.Moved(); m != moved {
-				moved = m
-				s.waiters.wakeAll() // each tries again, in its key's new group
+			m, g := s.groups.Routes.Moved(), command.MigrationGeneration()
+			if m != moved || g != migrating {
+				// A slot moved, or began or ended moving
+				// (command/moving.go): each tries again, in its key's new
+				// group, or is asked for there.
+				moved, migrating = m, g
+				s.waiters.wakeAll()
 			}
 		}
 		if dropper == nil && s.waiters.count() == 0 {

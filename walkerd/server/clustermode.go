@@ -43,7 +43,7 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 	c.localRead, c.be, c.keySlot, c.askGroup = false, nil, 0, 0
 	exec := k.Name == "exec"
 	asking := c.asking
-	if k.Name != "asking" && (!c.multi || exec) {
+	if k.Name != "asking" && k.Name != "multi" && (!c.multi || exec) {
 		c.asking = false // one command, or one transaction, as Redis resets CLIENT_ASKING
 	}
 	if (s.shards == nil && !s.multi()) || c.link.linked || c.nodeLink.Load() {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -205,12 +206,43 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 		return res
 	}
 	var nl *backend.NotLeaderError
+	if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.groupB(gi)) {
+		res, err = s.groupB(gi).Apply(e) // a leader was elected meanwhile: here, or forwarded below
+		if err == nil {
+			return res
+		}
+	}
 	if errors.As(err, &nl) {
 		res = s.forwardApply(c, nl, e, s.groupID(gi))
 		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
 		return res
 	}
 	return &command.Result{Error: applyErrorText(err)}
+}
+
+// leaderWait bounds how long a command waits for its group to elect a
+// leader before it answers CLUSTERDOWN: about two election timeouts, so
+// that a client sees an election as latency rather than as an error.
+const leaderWait = 2 * time.Second
+
+// awaitLeader waits until group b knows a leader; false after leaderWait
+// or at shutdown. Nothing was sent anywhere yet, so the command then runs
+// once, where that leader is.
+func (s *Server) awaitLeader(b backend.Backend) bool {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		if _, ok, err := b.Leader(); err != nil || ok {
+			return err == nil
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-s.quit:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // broadcast applies a keyless entry to every group in turn: the home

@@ -95,6 +95,8 @@ type pusher struct {
 	idle   chan struct{} // signalled when buf is written out
 	conn   net.Conn
 	done   chan struct{}
+	// stopped: done is closed (stop).
+	stopped bool
 	// The output limit (limits.go): limit gives the class's limit,
 	// subscribed picks the class (set by pushOutput); inflight is what the
 	// loop holds and has not written; soft and inflight change under mu.
@@ -232,15 +234,15 @@ func (p *pusher) drain(d time.Duration) {
 	}
 }
 
+// stop ends the loop. Two goroutines may stop one pusher at once (the
+// connection's handler, and closeRevoked after an ACL change): done is
+// closed once, by the first.
 func (p *pusher) stop() {
 	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-	}
-	p.mu.Unlock()
-	select {
-	case <-p.done:
-	default:
+	defer p.mu.Unlock()
+	p.closed = true
+	if !p.stopped {
+		p.stopped = true
 		close(p.done)
 	}
 }

@@ -47,8 +47,14 @@ func isRefusal(msg string) bool {
 		return false
 	}
 	_, ask := command.AskGroup(msg)
-	return ask || msg == string(command.ErrSlotMoved) || msg == string(command.ErrKeyBusy)
+	return ask || msg == string(command.ErrSlotMoved) || msg == string(command.ErrKeyBusy) || msg == string(command.ErrSlotRehashing)
 }
+
+// rehashing reports whether msg refuses keys of a migrating slot some
+// present and some not. A cluster client gets it (it retries TRYAGAIN);
+// without cluster mode the node tries again itself, as for a key being
+// copied, until the keys are together.
+func rehashing(msg string) bool { return msg == string(command.ErrSlotRehashing) }
 
 // replyRefusal is the refusal a reply holds, if it is one.
 func replyRefusal(r command.Reply) (string, bool) {
@@ -172,15 +178,28 @@ func (s *Server) movedText(slot int) string {
 // A read forwarded by another node answers the refusal, for that node to
 // settle.
 func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), refusal string, remote bool) {
-	if c.forwarded || !isRefusal(refusal) {
+	if c.forwarded || !isRefusal(refusal) || rehashing(refusal) && s.shards != nil {
 		c.errorReply(refusal)
 		return
 	}
-	if c.rerouted++; c.rerouted > 3 { // the slot moved on again meanwhile: followed a few times
+	// A slot that moved on again meanwhile is followed a few times; keys
+	// some moved and some not are read again every few milliseconds
+	// until the rest moved (a batch at a time), for about moveWait.
+	c.rerouted++
+	defer func() { c.rerouted-- }()
+	if c.rerouted > 3 && !rehashing(refusal) || c.rerouted > 250 {
 		c.errorReply(tryAgainText)
 		return
 	}
-	defer func() { c.rerouted-- }()
+	if rehashing(refusal) {
+		select {
+		case <-s.quit:
+			c.errorReply(tryAgainText)
+		case <-time.After(time.Duration(min(c.rerouted, 20)) * time.Millisecond):
+			s.readAt(c, level, args, local)
+		}
+		return
+	}
 	from := s.groupIndexOf(s.backendOf(c))
 	slot := c.keySlot - 1
 	if group, ok := command.AskGroup(refusal); ok {
@@ -291,7 +310,8 @@ func (s *Server) reroute(c *client, gi int, e *command.Entry, res *command.Resul
 // now belongs, or answers the client: for ErrSlotAsk, in the group named
 // (cluster mode: -ASK to its leader, unless this node leads it); for
 // ErrKeyBusy, in the same group again once the batch has moved (a few
-// milliseconds); for ErrSlotMoved, in the slot's new group once this
+// milliseconds); for ErrSlotRehashing the same without cluster mode (a
+// cluster client gets it, and retries); for ErrSlotMoved, in the slot's new group once this
 // node's route has left from (cluster mode: -MOVED). It gives up with
 // Redis's TRYAGAIN after moveWait.
 func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal string) *command.Result {
@@ -312,7 +332,9 @@ func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal str
 				return &command.Result{Error: s.askText(slot, t)}
 			}
 			gi = t
-		} else if refusal == string(command.ErrKeyBusy) {
+		} else if rehashing(refusal) && s.shards != nil {
+			return &command.Result{Error: refusal} // a cluster client retries TRYAGAIN
+		} else if refusal == string(command.ErrKeyBusy) || rehashing(refusal) {
 			select {
 			case <-s.quit:
 				return tryAgain
