@@ -96,7 +96,7 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 		c.be = s.groupB(gi)
 		return false
 	}
-	if gi, ok := s.importingHere(slot); ok && asking { // sent here by -ASK (slotmove.go)
+	if gi, ok := s.importingHere(slot); ok && asking { // sent here by -ASK: run in (or sent on to) the target (slotmove.go)
 		c.be, c.askGroup = s.groupB(gi), gi+1
 		return false
 	}

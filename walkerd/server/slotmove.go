@@ -90,14 +90,18 @@ func (s *Server) askText(slot, gi int) string {
 	return "ASK " + strconv.Itoa(slot) + " " + m.RESPAddr
 }
 
-// importingHere finds a group this node leads that takes slot in from a
-// migration (IMPORTING): where a command sent with ASKING runs.
+// importingHere finds a group of this node that takes slot in from a
+// migration (IMPORTING), as its replica here has applied: where a command
+// sent with ASKING runs. It need not lead it: the command is then sent on
+// to the group's leader, as any write, so a client whose -ASK named a
+// leader that has since lost an election is not bounced back to the
+// source (a tester's go-redis ran out of redirects so under elections).
 func (s *Server) importingHere(slot int) (int, bool) {
 	if !s.multi() || slot < 0 {
 		return 0, false
 	}
 	for i, b := range s.allGroups() {
-		if leads(b) && command.Importing(b.Engine(), uint16(slot)) {
+		if command.Importing(b.Engine(), uint16(slot)) {
 			return i, true
 		}
 	}
