@@ -63,7 +63,9 @@ func main() {
 	}
 	var nodeArgs []string
 	if *groups > 1 {
-		nodeArgs = append(append(nodeArgs, chaos.DefaultNodeArgs...), "--groups", fmt.Sprint(*groups))
+		// Moves copy one key a batch, so that the migrate nemesis's slots
+		// spend longest in the ASK phase (some keys moved, some not).
+		nodeArgs = append(append(nodeArgs, chaos.DefaultNodeArgs...), "--groups", fmt.Sprint(*groups), "--migrate-batch", "1")
 	}
 	rep, err := chaos.Run(chaos.Options{
 		Bin: *bin, Out: *out, Nodes: *nodes, Duration: *duration, Seed: *seed, NodeArgs: nodeArgs,

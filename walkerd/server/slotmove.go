@@ -315,9 +315,11 @@ func (s *Server) reroute(c *client, gi int, e *command.Entry, res *command.Resul
 // (cluster mode: -ASK to its leader, unless this node leads it); for
 // ErrKeyBusy, in the same group again once the batch has moved (a few
 // milliseconds); for ErrSlotRehashing the same without cluster mode (a
-// cluster client gets it, and retries); for ErrSlotMoved, in the slot's new group once this
-// node's route has left from (cluster mode: -MOVED). It gives up with
-// Redis's TRYAGAIN after moveWait.
+// cluster client gets it, and retries); for ErrSlotMoved, in the slot's
+// new group once this node's route has left from (cluster mode: -MOVED).
+// It gives up with Redis's TRYAGAIN after moveWait: without cluster mode
+// a multi-key command whose keys stay apart longer (a large slot copied
+// in many batches) gets it, as a cluster client would.
 func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal string) *command.Result {
 	tryAgain := &command.Result{Error: tryAgainText}
 	slot := entrySlot(e)
@@ -325,11 +327,13 @@ func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal str
 		return tryAgain
 	}
 	deadline := time.Now().Add(moveWait)
-	gi, moves, pause := from, 0, time.Millisecond
-	for hop := 0; hop < 64 && time.Now().Before(deadline); hop++ {
+	// Refusals that wait (a key being copied, keys not yet together) are
+	// bounded by time; redirects, which do not, by count.
+	gi, moves, asks, pause := from, 0, 0, time.Millisecond
+	for time.Now().Before(deadline) {
 		if group, ok := command.AskGroup(refusal); ok {
 			t := s.groupByID(group)
-			if t < 0 || t >= len(s.allGroups()) {
+			if asks++; t < 0 || t >= len(s.allGroups()) || asks > 8 {
 				return tryAgain
 			}
 			if s.shards != nil && !leads(s.groupB(t)) {
