@@ -710,3 +710,94 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestE2E_MigratePlainClientsMoveKeyPairs renames keys during a move
+// without cluster mode: a RENAME whose source key the source group still
+// holds and whose target it no longer does (a new key) is refused there
+// as keys some moved and some not; the node retries it until both are in
+// the target, and the refusal makes the next batch take the keys it
+// wants, so plain clients see no error though the pairs lie far apart in
+// the slot's order (the renamed keys sort after the slot's 5,000 others:
+// copied in order, they would come last, after the node's 5 s). Every
+// pair ends renamed once.
+func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "3", "--migrate-batch", "10")
+	waitGroups(t, c, 3, 1) // leaders spread: no handover during the test
+	if _, err := recordedMap(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	tag := g1Tag("p")
+	slot := keyspace.Slot([]byte(tag))
+	plain := make([]*redis.Client, len(c.Nodes))
+	for i, n := range c.Nodes {
+		plain[i] = redis.NewClient(exactlyOnce(n.RESP))
+		defer plain[i].Close()
+	}
+	const keys, pairs = 5000, 200
+	value := strings.Repeat("v", 1<<10)
+	for from := 0; from < keys; from += 500 {
+		pipe := plain[0].Pipeline()
+		for i := from; i < from+500; i++ {
+			pipe.Set(ctx, tag+":k:"+strconv.Itoa(i), value, 0)
+		}
+		for i := from; i < from+500 && i < pairs; i++ {
+			pipe.Set(ctx, tag+":z:"+strconv.Itoa(i), "x"+strconv.Itoa(i), 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := c.Nodes[0].Do("WALKER.MIGRATE", strconv.Itoa(int(slot)), "g2"); err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("WALKER.MIGRATE = %q, %v", out, err)
+	}
+	if err := harness.WaitFor(30*time.Second, func() error {
+		if err := plain[1].Set(ctx, tag+":probe", "p", 0).Err(); err != nil {
+			return err
+		}
+		st, err := placementOf(c.Nodes[1])
+		if err == nil && st.MoveOf(slot) == nil {
+			err = errors.New("the move has not begun")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	var first atomic.Value
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < pairs; i += 4 {
+				n := strconv.Itoa(i)
+				if err := plain[(w+i)%len(plain)].Rename(ctx, tag+":z:"+n, tag+":b:"+n).Err(); err != nil {
+					if failed.Add(1) == 1 {
+						first.Store(n + ": " + err.Error())
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st, err := placementOf(c.Nodes[0]); err != nil || st.MoveOf(slot) == nil {
+		t.Errorf("the move was over before the renames were (%v): the test shows nothing of the ASK phase", err)
+	}
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d RENAMEs failed during the move; the first: %v", n, pairs, first.Load())
+	}
+	if err := harness.WaitFor(150*time.Second, func() error { return movedTo(c.Nodes, slot, "g2") }); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	for i := range pairs {
+		n := strconv.Itoa(i)
+		if got, err := plain[i%3].Get(ctx, tag+":b:"+n).Result(); err != nil || got != "x"+n {
+			t.Errorf("GET %s:b:%s after the move = %q, %v", tag, n, got, err)
+		}
+		if got, err := plain[i%3].Exists(ctx, tag+":z:"+n).Result(); err != nil || got != 0 {
+			t.Errorf("EXISTS %s:z:%s after the move = %d, %v", tag, n, got, err)
+		}
+	}
+}

@@ -94,6 +94,11 @@ type migState struct {
 	// 0 when none is being copied.
 	FrozenID uint64      `json:"frozen_id,omitempty"`
 	Frozen   []frozenKey `json:"frozen,omitempty"`
+	// Wanted are keys still here that a refused command needs together
+	// with keys already moved (ErrSlotRehashing): the next FREEZE takes
+	// them first, so the command's retry finds its keys together soon
+	// rather than when the slot's order reaches them.
+	Wanted []frozenKey `json:"wanted,omitempty"`
 
 	frozen map[string]struct{} // database byte + key, of Frozen
 }
@@ -250,14 +255,42 @@ func (a *Applier) refusal(o *owner, cmds [][][]byte) string {
 	}
 	served := func(s uint16) bool { return o.inBits(bits, s) }
 	c := &a.c
+	present := func(key []byte) bool {
+		_, ok := c.metaRaw(c.metaKey(key))
+		return ok
+	}
 	// Every entry may write, whatever its flags: a script (EVAL, FCALL)
 	// is not flagged a write, and one that wrote a key of the batch after
 	// the batch was read would lose that write (a tester's EVAL of two
 	// INCRs lost one).
-	return judgeKeys(served, st, keys, c.dbi, true, func(key []byte) bool {
-		_, ok := c.metaRaw(c.metaKey(key))
-		return ok
-	})
+	msg := judgeKeys(served, st, keys, c.dbi, true, present)
+	if msg == string(ErrSlotRehashing) {
+		c.want(st, keys, present)
+	}
+	return msg
+}
+
+// maxWanted bounds the keys a group keeps wanted.
+const maxWanted = 4096
+
+// want records the keys of a refused command that are still here, in
+// slots moving out, as Wanted (in the entry's writes: every replica
+// records the same).
+func (c *ctx) want(st *migState, keys [][]byte, present func([]byte) bool) {
+	next := c.migNow()
+	added := false
+	for _, key := range keys {
+		if st.movingTo(keyspace.Slot(key)) == "" || !present(key) || len(next.Wanted) >= maxWanted {
+			continue
+		}
+		fk := frozenKey{DB: c.dbi, Key: bytes.Clone(key)}
+		if !slices.ContainsFunc(next.Wanted, func(w frozenKey) bool { return w.DB == fk.DB && bytes.Equal(w.Key, fk.Key) }) {
+			next.Wanted, added = append(next.Wanted, fk), true
+		}
+	}
+	if added {
+		c.setMig(next)
+	}
 }
 
 // ReadRefusal judges a read of keys in database dbi of db's group at time
@@ -361,7 +394,7 @@ func (c *ctx) migNow() *migState {
 }
 
 func cloneMig(st *migState) *migState {
-	return &migState{Out: slices.Clone(st.Out), In: slices.Clone(st.In), FrozenID: st.FrozenID, Frozen: slices.Clone(st.Frozen)}
+	return &migState{Out: slices.Clone(st.Out), In: slices.Clone(st.In), FrozenID: st.FrozenID, Frozen: slices.Clone(st.Frozen), Wanted: slices.Clone(st.Wanted)}
 }
 
 // setMig stores st; Applier.Commit hands it to the owner.
@@ -456,11 +489,11 @@ func (c *ctx) runSlotMove(o *owner, args [][]byte, start, end uint16) bool {
 			return true
 		}
 		if st.FrozenID == 0 {
-			st.Frozen = c.pickBatch(start, end, int(n))
+			st.Frozen, st.Wanted = c.pickBatch(start, end, int(n), st.Wanted)
 			if len(st.Frozen) > 0 {
 				st.FrozenID = c.index
-				c.setMig(st)
 			}
+			c.setMig(st)
 		}
 		c.r.Array(2)
 		c.r.Int(int64(st.FrozenID))
@@ -492,26 +525,48 @@ func (c *ctx) runSlotMove(o *owner, args [][]byte, start, end uint16) bool {
 const freezeBytes = 1 << 20
 
 // pickBatch lists up to count live keys of slots start..end, every
-// database, in engine order.
-func (c *ctx) pickBatch(start, end uint16, count int) []frozenKey {
-	var out []frozenKey
+// database: first the wanted ones (those still live and in the slots),
+// then the others in engine order. It returns the wanted keys it left.
+func (c *ctx) pickBatch(start, end uint16, count int, wanted []frozenKey) (batch, left []frozenKey) {
 	size := 0
 	home := c.dbi
 	defer func() { c.dbi = home }()
-	for db := 0; db < Databases && len(out) < count && size < freezeBytes; db++ {
+	taken := map[string]bool{}
+	live := func(db int, key []byte) (int, bool) {
+		c.dbi = db
+		m, ok := c.metaRaw(c.metaKey(key))
+		return m.ValueLen, ok
+	}
+	for _, w := range wanted {
+		s := keyspace.Slot(w.Key)
+		n, ok := live(w.DB, w.Key)
+		switch {
+		case s < start || s > end || !ok || taken[frozenName(w.DB, w.Key)]:
+		case len(batch) < count && size < freezeBytes:
+			batch = append(batch, w)
+			taken[frozenName(w.DB, w.Key)] = true
+			size += n + len(w.Key)
+		default:
+			left = append(left, w)
+		}
+	}
+	for db := 0; db < Databases && len(batch) < count && size < freezeBytes; db++ {
 		c.dbi = db
 		r := slotRanges(db, start, end)[0]
 		it := c.iterate(r[0], r[1], false)
-		for ; it.Valid() && len(out) < count && size < freezeBytes; it.Next() {
+		for ; it.Valid() && len(batch) < count && size < freezeBytes; it.Next() {
 			_, key, _ := keyspace.SplitMeta(it.Key())
+			if taken[frozenName(db, key)] {
+				continue
+			}
 			if m, ok := c.metaRaw(it.Key()); ok {
-				out = append(out, frozenKey{DB: db, Key: bytes.Clone(key)})
+				batch = append(batch, frozenKey{DB: db, Key: bytes.Clone(key)})
 				size += m.ValueLen + len(key)
 			}
 		}
 		it.close()
 	}
-	return out
+	return batch, left
 }
 
 // notServedText is in the refusal of MIGRATING for a slot the group does

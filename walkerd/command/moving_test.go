@@ -18,9 +18,10 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 	SetOwner(src.db.Dir(), func(s uint16) bool { return s < 8192 })
 	SetOwner(dst.db.Dir(), func(s uint16) bool { return s >= 8192 })
 	t.Cleanup(func() { SetOwner(src.db.Dir(), nil); SetOwner(dst.db.Dir(), nil) })
-	a, b, c := keyInSlot(slot, "a"), keyInSlot(slot, "b"), keyInSlot(slot, "c")
+	a, b, c, first := keyInSlot(slot, "a"), keyInSlot(slot, "b"), keyInSlot(slot, "c"), keyInSlot(slot, "0")
 	src.do("set", a, "1")
 	src.do("hset", b, "f", "v")
+	src.do("set", first, "first in the slot's order")
 	ask := "-" + string(ErrSlotAsk) + "g2\r\n"
 	moved := "-" + string(ErrSlotMoved) + "\r\n"
 	busy := "-" + string(ErrKeyBusy) + "\r\n"
@@ -84,14 +85,16 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 	dst.do("set", c, "new")
 
 	// Freeze, copy and release batches of one key until none is left.
+	// The first is the key the refused MSET and MULTI wanted, not the
+	// first in the slot's order.
 	moveds := map[string]bool{}
 	for round := 0; ; round++ {
 		got := src.do("walker.slot", "freeze", "100", "1", "1")
 		if got == "*2\r\n:0\r\n:0\r\n" {
 			break
 		}
-		if round == 2 {
-			t.Fatalf("a third batch: %q", got)
+		if round == 3 {
+			t.Fatalf("a fourth batch: %q", got)
 		}
 		f := strings.Split(got, "\r\n")
 		id, _ := strconv.ParseUint(strings.TrimPrefix(f[1], ":"), 10, 64)
@@ -110,6 +113,9 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 			t.Fatalf("DumpFrozen: %v, %d args", err, len(args))
 		}
 		key := args[1]
+		if round == 0 && key != a {
+			t.Fatalf("the first batch is %s, not the wanted %s", key, a)
+		}
 		moveds[key] = true
 		if got := src.do("set", key, "z"); got != busy {
 			t.Fatalf("a write to a frozen key: %q", got)
@@ -141,8 +147,8 @@ func TestSlotMigration_AskPhase(t *testing.T) {
 			t.Fatalf("a read of a released key after a reload: %q", msg)
 		}
 	}
-	if !moveds[a] || !moveds[b] {
-		t.Fatalf("moved %v, want %s and %s", moveds, a, b)
+	if !moveds[a] || !moveds[b] || !moveds[first] {
+		t.Fatalf("moved %v, want %s, %s and %s", moveds, a, b, first)
 	}
 	if got := dst.read("get", a); got != "$1\r\n2\r\n" {
 		t.Fatalf("the target's copy of %s: %q", a, got)

@@ -313,7 +313,7 @@ func runSlot(c *ctx, args [][]byte, _ any) {
 			} else {
 				st.Out = dropSpans(st.Out, start, end)
 				if st.movingTo(start) == "" {
-					st.FrozenID, st.Frozen = 0, nil
+					st.FrozenID, st.Frozen, st.Wanted = 0, nil, nil
 				}
 			}
 			c.setMig(st)
