@@ -711,15 +711,16 @@ func TestE2E_MigrateAsksForMovedKeys(t *testing.T) {
 	}
 }
 
-// TestE2E_MigratePlainClientsMoveKeyPairs renames keys during a move
-// without cluster mode: a RENAME whose source key the source group still
-// holds and whose target it no longer does (a new key) is refused there
-// as keys some moved and some not; the node retries it until both are in
-// the target, and the refusal makes the next batch take the keys it
-// wants, so plain clients see no error though the pairs lie far apart in
-// the slot's order (the renamed keys sort after the slot's 5,000 others:
-// copied in order, they would come last, after the node's 5 s). Every
-// pair ends renamed once.
+// TestE2E_MigratePlainClientsMoveKeyPairs renames keys, and reads pairs of
+// keys with MGET, during a move without cluster mode. A RENAME whose
+// source key the source group still holds and whose target it does not
+// (a new key) is refused there as keys some moved and some not; so is an
+// MGET of a key already copied and one not. The node retries each until
+// its keys are together in the target, and the refusal makes the next
+// batch take the keys it wants (an MGET goes through the log for that).
+// So plain clients see no error, though the keys renamed and read sort
+// after the slot's 5,000 others: copied in order, they would come last,
+// after the node's 5 s. Every pair ends renamed once.
 func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
 	c := harness.StartCluster(t, bin(t), 3, "--groups", "3", "--migrate-batch", "10")
 	waitGroups(t, c, 3, 1) // leaders spread: no handover during the test
@@ -744,6 +745,7 @@ func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
 		}
 		for i := from; i < from+500 && i < pairs; i++ {
 			pipe.Set(ctx, tag+":z:"+strconv.Itoa(i), "x"+strconv.Itoa(i), 0)
+			pipe.Set(ctx, tag+":y:"+strconv.Itoa(i), "y"+strconv.Itoa(i), 0)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatal(err)
@@ -767,6 +769,11 @@ func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	var first atomic.Value
+	fail := func(what string) {
+		if failed.Add(1) == 1 {
+			first.Store(what)
+		}
+	}
 	for w := range 4 {
 		wg.Add(1)
 		go func() {
@@ -774,9 +781,21 @@ func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
 			for i := w; i < pairs; i += 4 {
 				n := strconv.Itoa(i)
 				if err := plain[(w+i)%len(plain)].Rename(ctx, tag+":z:"+n, tag+":b:"+n).Err(); err != nil {
-					if failed.Add(1) == 1 {
-						first.Store(n + ": " + err.Error())
-					}
+					fail("RENAME " + n + ": " + err.Error())
+				}
+			}
+		}()
+	}
+	// MGET of a key copied in the first batches and one copied last.
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < pairs; i += 2 {
+				n := strconv.Itoa(i)
+				v, err := plain[(w+i+1)%len(plain)].MGet(ctx, tag+":k:0", tag+":y:"+n).Result()
+				if err != nil || len(v) != 2 || v[0] != value || v[1] != "y"+n {
+					fail(fmt.Sprintf("MGET k:0 y:%s: %d values, %v", n, len(v), err))
 				}
 			}
 		}()
@@ -786,7 +805,7 @@ func TestE2E_MigratePlainClientsMoveKeyPairs(t *testing.T) {
 		t.Errorf("the move was over before the renames were (%v): the test shows nothing of the ASK phase", err)
 	}
 	if n := failed.Load(); n > 0 {
-		t.Errorf("%d of %d RENAMEs failed during the move; the first: %v", n, pairs, first.Load())
+		t.Errorf("%d of %d RENAMEs and MGETs failed during the move; the first: %v", n, 2*pairs, first.Load())
 	}
 	if err := harness.WaitFor(150*time.Second, func() error { return movedTo(c.Nodes, slot, "g2") }); err != nil {
 		t.Fatalf("%v\n%s", err, c.Logs())

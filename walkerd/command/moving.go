@@ -13,8 +13,8 @@ import (
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 )
 
-// The ASK phase of a slot move (walkerd/shard/DESIGN.md, "Slot
-// migration", steps 5 and 6): while group S hands slots to group T, S
+// The ASK phase of a slot move (walkerd/shard/DESIGN.md, "The ASK phase
+// (as built)"): while group S hands slots to group T, S
 // keeps serving every key it still holds, and T takes the keys S no
 // longer holds. The driver (walkerd/migrate.go) proposes:
 //
@@ -38,9 +38,12 @@ import (
 //	                        T (cluster mode: -ASK slot T's leader)
 //	some of each            -TRYAGAIN Multiple keys request during
 //	                        rehashing of slot (7.0 answers ASK, which
-//	                        here would let T write a key S still holds)
-//	a key of the batch      a write is refused for a moment, ErrKeyBusy
-//	                        (the server tries it again); a read runs
+//	                        here would let T write a key S still holds);
+//	                        a write's keys still in S become Wanted, and
+//	                        the next FREEZE takes them first
+//	a key of the batch      an entry (a write, a script) is refused for a
+//	                        moment, ErrKeyBusy (the server tries it
+//	                        again); a read runs
 //
 // Expired keys count as absent. S never creates a key of a migrating
 // slot (a write to an absent key goes to T), so a key absent in S stays

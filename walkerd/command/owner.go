@@ -205,6 +205,8 @@ func EntryKeys(k *Spec, args [][]byte) [][]byte {
 //	WALKER.SLOT DROP <slots> <count> <fence>
 //	        delete up to count records (metadata and sub-keys, every
 //	        database) of slots the group does not serve: answers how many
+//	WALKER.SLOT IMPORTING|MIGRATING|FREEZE|RELEASE ...
+//	        the ASK phase's steps (moving.go)
 //	WALKER.IMPORT <fence> <db> <key> <expiry> <payload> [<db> <key> <expiry> <payload> ...]
 //	        create each key, of a slot the group does not serve yet, from
 //	        a DUMP payload (dump.go) with its absolute expiry in Unix ms

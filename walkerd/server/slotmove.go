@@ -176,8 +176,11 @@ func (s *Server) movedText(slot int) string {
 //     which no longer leads: the read first waits for this node to see a
 //     change (the route, its copy of the group, or the group's leader),
 //     else it would be sent to the same leader again at once.
-//   - anything else (TRYAGAIN of keys some moved and some not): the
-//     client's answer.
+//   - ErrSlotRehashing (keys some moved and some not): a cluster client's
+//     answer (it retries TRYAGAIN); otherwise the read runs as an entry
+//     of the source's log, whose refusal there marks its keys wanted, and
+//     is settled as a write is (rerouteEntry).
+//   - anything else: the client's answer.
 //
 // A read forwarded by another node answers the refusal, for that node to
 // settle.
@@ -186,21 +189,24 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), 
 		c.errorReply(refusal)
 		return
 	}
-	// A slot that moved on again meanwhile is followed a few times; keys
-	// some moved and some not are read again every few milliseconds
-	// until the rest moved (a batch at a time), for about moveWait.
+	// A slot that moved on again meanwhile is followed a few times.
 	c.rerouted++
 	defer func() { c.rerouted-- }()
-	if c.rerouted > 3 && !rehashing(refusal) || c.rerouted > 250 {
+	if c.rerouted > 3 {
 		c.errorReply(tryAgainText)
 		return
 	}
 	if rehashing(refusal) {
-		select {
-		case <-s.quit:
-			c.errorReply(tryAgainText)
-		case <-time.After(time.Duration(min(c.rerouted, 20)) * time.Millisecond):
-			s.readAt(c, level, args, local)
+		// Through the log, where the refusal marks the keys still in the
+		// source as wanted (command/moving.go) and the write path retries
+		// until the keys are together, the read waits a batch or two; by
+		// polling, it could wait for the slot's order to reach its keys.
+		now := s.nowMs()
+		e := &command.Entry{NowMs: now, DB: c.db, Cmds: [][][]byte{args}, Parsed: []command.Parsed{command.ParseCommand(args, now)}}
+		if res := s.propose(c, e); res.Error != "" {
+			c.errorReply(res.Error)
+		} else {
+			res.Reply().WriteTo(c.w)
 		}
 		return
 	}
