@@ -39,9 +39,10 @@ const tryAgainText = "TRYAGAIN Multiple keys request during rehashing of slot"
 
 // isRefusal reports whether msg is a group's refusal of a command for a
 // slot it does not serve (command.ErrSlotMoved), of keys it no longer
-// holds in a migrating slot (command.ErrSlotAsk and the group to ask), or
-// of a write to a key being copied (command.ErrKeyBusy): the server
-// settles these itself, never the client.
+// holds in a migrating slot (command.ErrSlotAsk and the group to ask), of
+// a write to a key being copied (command.ErrKeyBusy), or of keys some
+// moved and some not (command.ErrSlotRehashing): the server settles these
+// itself, but the last, which a cluster client gets as Redis's TRYAGAIN.
 func isRefusal(msg string) bool {
 	if msg == "" {
 		return false
