@@ -122,6 +122,12 @@ var (
 	ErrNotSent = errors.New("backend: request not sent")
 	// ErrStandalone answers the cluster commands in standalone mode.
 	ErrStandalone = errors.New("this command requires cluster mode")
+	// ErrTransferring: the leader refused a write before appending it,
+	// while it hands leadership over (raft.ErrLeadershipTransferInProgress),
+	// so it was certainly not applied. Its text is Redis Cluster's
+	// TRYAGAIN, which cluster clients retry; the server first waits the
+	// transfer out and tries again itself.
+	ErrTransferring error = command.Error("TRYAGAIN leadership is being transferred to another node; the write was not applied")
 )
 
 // Forwarder carries commands from a follower to the leader.

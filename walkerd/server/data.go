@@ -400,7 +400,7 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 		c.bulk(command.EncodeResult(&command.Result{Error: errText}))
 		return
 	}
-	res, err := s.groupB(gi).Apply(e)
+	res, err := s.applyWaiting(s.groupB(gi), e)
 	if err != nil {
 		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) {

@@ -201,13 +201,13 @@ func (s *Server) entryRoute(e *command.Entry) (gi int, broadcast bool, errText s
 // applyGroup applies an entry to group gi, forwarding it to the group's
 // leader when it leads elsewhere.
 func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result {
-	res, err := s.groupB(gi).Apply(e)
+	res, err := s.applyWaiting(s.groupB(gi), e)
 	if err == nil {
 		return res
 	}
 	var nl *backend.NotLeaderError
 	if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.groupB(gi)) {
-		res, err = s.groupB(gi).Apply(e) // a leader was elected meanwhile: here, or forwarded below
+		res, err = s.applyWaiting(s.groupB(gi), e) // a leader was elected meanwhile: here, or forwarded below
 		if err == nil {
 			return res
 		}
@@ -218,6 +218,26 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 		return res
 	}
 	return &command.Result{Error: applyErrorText(err)}
+}
+
+// applyWaiting applies e in group b; while b's leader refuses it because
+// it is handing leadership over (backend.ErrTransferring: refused before
+// it was appended, certainly not applied), it tries again every few
+// milliseconds, up to leaderWait. Once the transfer is over, this node no
+// longer leads and the caller forwards e to the new leader.
+func (s *Server) applyWaiting(b backend.Backend, e *command.Entry) (*command.Result, error) {
+	deadline := time.Now().Add(leaderWait)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		res, err := b.Apply(e)
+		if !errors.Is(err, backend.ErrTransferring) || time.Now().After(deadline) {
+			return res, err
+		}
+		select {
+		case <-s.quit:
+			return res, err
+		case <-time.After(pause):
+		}
+	}
 }
 
 // leaderWait bounds how long a command waits for its group to elect a

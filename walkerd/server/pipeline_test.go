@@ -376,3 +376,45 @@ func TestPipeline_WritesGoOneByOneWhileAClientIsBlocked(t *testing.T) {
 		t.Fatalf("BLPOP: %v %v", format(v), err)
 	}
 }
+
+// transferringWrites refuses the first n writes as a leader handing
+// leadership over does (backend.ErrTransferring: never appended).
+type transferringWrites struct {
+	backend.Backend
+	refuse atomic.Int64
+	tries  atomic.Int64
+}
+
+func (b *transferringWrites) Apply(e *command.Entry) (*command.Result, error) {
+	b.tries.Add(1)
+	if b.refuse.Add(-1) >= 0 {
+		return nil, backend.ErrTransferring
+	}
+	return b.Backend.Apply(e)
+}
+
+// A write refused while leadership is being transferred was not applied:
+// the server tries it again itself, and the client gets its reply, not
+// the TRYAGAIN a plain client would not retry. A transfer that outlasts
+// the wait answers that TRYAGAIN.
+func TestWrite_LeadershipTransferIsWaitedOut(t *testing.T) {
+	base := startServer(t, Config{})
+	tw := &transferringWrites{Backend: backend.NewStandalone(base.db)}
+	s := startServerOn(t, tw, Config{})
+	c := dial(t, s.addr)
+	tw.refuse.Store(3)
+	if got := c.must(t, "INCR", "n"); got != ":1" {
+		t.Fatalf("INCR during a transfer = %s", got)
+	}
+	if n := tw.tries.Load(); n != 4 {
+		t.Fatalf("%d tries, want 3 refused and 1 applied", n)
+	}
+	tw.refuse.Store(1 << 30)
+	if got := c.must(t, "INCR", "n"); got != "-"+string(backend.ErrTransferring.(command.Error)) {
+		t.Fatalf("INCR during an endless transfer = %s", got)
+	}
+	tw.refuse.Store(0)
+	if got := c.must(t, "GET", "n"); got != `"1"` {
+		t.Fatalf("GET after = %s", got)
+	}
+}

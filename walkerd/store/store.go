@@ -632,7 +632,7 @@ func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
 func (s *Store) markRaftDown() { s.raftDownOnce.Do(func() { close(s.raftDown) }) }
 
 // errTransferring refuses a write while leadership is being transferred.
-var errTransferring = command.Error("TRYAGAIN leadership is being transferred to another node; the write was not applied")
+var errTransferring = backend.ErrTransferring
 
 // errRaftDown answers calls whose future raft left unanswered at shutdown.
 var errRaftDown = errors.New("raft has shut down on this node")
