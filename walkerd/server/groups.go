@@ -249,20 +249,30 @@ const leaderWait = 2 * time.Second
 // or at shutdown. Nothing was sent anywhere yet, so the command then runs
 // once, where that leader is.
 func (s *Server) awaitLeader(b backend.Backend) bool {
-	deadline := time.Now().Add(leaderWait)
-	for {
-		if _, ok, err := b.Leader(); err != nil || ok {
-			return err == nil
-		}
+	var err error
+	known := s.pollUntil(leaderWait, 10*time.Millisecond, func() bool {
+		var ok bool
+		_, ok, err = b.Leader()
+		return err != nil || ok
+	})
+	return known && err == nil
+}
+
+// pollUntil checks done every step until it holds (true), for at most d
+// (false), or until the server closes (false).
+func (s *Server) pollUntil(d, step time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !done() {
 		if time.Now().After(deadline) {
 			return false
 		}
 		select {
 		case <-s.quit:
 			return false
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(step):
 		}
 	}
+	return true
 }
 
 // broadcast applies a keyless entry to every group in turn: the home

@@ -115,21 +115,15 @@ func (s *Server) importingHere(slot int) (int, bool) {
 // ahead of its replica of the new group. It returns that group, or false
 // after moveWait or at shutdown.
 func (s *Server) awaitRoute(slot, from int, served bool) (int, bool) {
-	deadline := time.Now().Add(moveWait)
-	for {
-		gi := s.groupOf(slot)
-		if gi != from || served && command.Owns(s.groupB(gi).Engine(), uint16(slot)) {
-			return gi, true
-		}
-		if time.Now().After(deadline) {
-			return 0, false
-		}
-		select {
-		case <-s.quit:
-			return 0, false
-		case <-time.After(5 * time.Millisecond):
-		}
+	var gi int
+	ok := s.pollUntil(moveWait, 5*time.Millisecond, func() bool {
+		gi = s.groupOf(slot)
+		return gi != from || served && command.Owns(s.groupB(gi).Engine(), uint16(slot))
+	})
+	if !ok {
+		return 0, false
 	}
+	return gi, true
 }
 
 // ledHere finds a group this node leads that serves slot by its own
@@ -256,18 +250,9 @@ func (s *Server) awaitChange(slot, from int) bool {
 		return ""
 	}
 	served, led := command.Owns(b.Engine(), uint16(slot)), leader()
-	deadline := time.Now().Add(moveWait)
-	for s.groupOf(slot) == from && command.Owns(b.Engine(), uint16(slot)) == served && leader() == led {
-		if time.Now().After(deadline) {
-			return false
-		}
-		select {
-		case <-s.quit:
-			return false
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return true
+	return s.pollUntil(moveWait, 5*time.Millisecond, func() bool {
+		return s.groupOf(slot) != from || command.Owns(b.Engine(), uint16(slot)) != served || leader() != led
+	})
 }
 
 // groupIndexOf is the index of backend b among the node's groups, -1 if
