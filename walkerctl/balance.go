@@ -19,22 +19,25 @@ func mergeCommand() *cli.Command {
 		Description: `Reads the placement state (WALKER.PLACEMENT) from the node at --addr and
 moves every slot range FROM owns to INTO, one WALKER.MIGRATE per range,
 waiting for each move to end as walkerctl migrate does (--wait-timeout
-each). FROM then serves no slot; the group itself stays (walkerd creates
-and removes groups only at start, --groups), ready for walkerctl split.
+each). FROM then serves no slot, and the group ends (WALKER.GROUP DROP):
+every member closes it and deletes its directories. With --keep, or for
+g1 (every node's home group), the empty group stays, ready for walkerctl
+split GROUP INTO.
 
 It prints each move once it is over, then a last line:
    move 12288-16383: g4 -> g1 (4096 slots)
-   g4 merged into g1: 4096 slots in 1 move; g4 serves no slot now (placement epoch 57)
+   g4 merged into g1: 4096 slots in 1 move; g4 dropped (placement epoch 57)
 
 Errors (exit 1): FROM or INTO is not a group of the slot map, FROM serves
 no slot, or a move is refused or does not end (see walkerctl migrate);
 the moves already over stay done. FROM equal to INTO is a usage error
 (exit 2).
 
---json prints {"from", "into", "slots", "moves": [{"kind": "move",
-"start", "end", "slots", "from", "to", "done", "epoch"}], "epoch"}: "slots"
-is how many FROM owned.`,
-		Flags:  []cli.Flag{waitTimeoutFlag()},
+--json prints {"from", "into", "slots", "dropped", "moves": [{"kind":
+"move", "start", "end", "slots", "from", "to", "done", "epoch"}],
+"epoch"}: "slots" is how many FROM owned, "dropped" whether FROM ended.`,
+		Flags: []cli.Flag{waitTimeoutFlag(), &cli.BoolFlag{Name: "keep",
+			Usage: "leave FROM running with no slot instead of dropping it"}},
 		Action: runMerge,
 	}
 }
@@ -42,29 +45,34 @@ is how many FROM owned.`,
 func splitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "split",
-		Usage:     "move the upper half of a Raft group's slots into an empty group",
-		ArgsUsage: "GROUP INTO",
-		Description: `Reads the placement state (WALKER.PLACEMENT) from the node at --addr and
-moves the upper half of GROUP's slots by count (the last floor(n/2) of its
-n slots in slot order, across as many of its ranges as that takes) to
-INTO, one WALKER.MIGRATE per contiguous piece, waiting for each move to
-end as walkerctl migrate does (--wait-timeout each).
+		Usage:     "move the upper half of a Raft group's slots into a new (or an empty) group",
+		ArgsUsage: "GROUP [INTO]",
+		Description: `Without INTO, makes a new data group on GROUP's members (WALKER.GROUP ADD
+LIKE GROUP: the next unused id, g<N>) and waits until it has elected a
+leader (--wait-timeout); with INTO, uses that group, which must serve no
+slot (one walkerctl merge --keep emptied). Then it reads the placement
+state (WALKER.PLACEMENT) from the node at --addr and moves the upper half
+of GROUP's slots by count (the last floor(n/2) of its n slots in slot
+order, across as many of its ranges as that takes) to INTO, one
+WALKER.MIGRATE per contiguous piece, waiting for each move to end as
+walkerctl migrate does (--wait-timeout each).
 
-INTO must serve no slot yet: walkerd creates groups only at start
-(--groups), so the empty group is one walkerctl merge emptied.
-
-It prints each move once it is over, then a last line:
-   move 12288-16383: g1 -> g4 (4096 slots)
-   g1 split: 4096 of its 8192 slots moved to g4 in 1 move (placement epoch 61)
+It prints the new group, each move once it is over, then a last line:
+   group g5 made on n1,n2,n3
+   move 12288-16383: g1 -> g5 (4096 slots)
+   g1 split: 4096 of its 8192 slots moved to g5 in 1 move (placement epoch 61)
 
 Errors (exit 1): GROUP or INTO is not a group of the slot map, INTO serves
-slots already, GROUP serves fewer than 2 slots, or a move is refused or
-does not end (see walkerctl migrate); the moves already over stay done.
-GROUP equal to INTO is a usage error (exit 2).
+slots already, GROUP serves fewer than 2 slots, the new group elects no
+leader in time, or a move is refused or does not end (see walkerctl
+migrate); the moves already over stay done, and a group made stays (run
+split GROUP INTO again, or merge it away). GROUP equal to INTO is a usage
+error (exit 2).
 
---json prints {"group", "into", "slots", "moved", "moves": [{"kind":
-"move", "start", "end", "slots", "from", "to", "done", "epoch"}],
-"epoch"}: "slots" is how many GROUP owned, "moved" how many go to INTO.`,
+--json prints {"group", "into", "made", "slots", "moved", "moves":
+[{"kind": "move", "start", "end", "slots", "from", "to", "done",
+"epoch"}], "epoch"}: "made" is whether INTO was made by this split,
+"slots" how many GROUP owned, "moved" how many go to INTO.`,
 		Flags:  []cli.Flag{waitTimeoutFlag()},
 		Action: runSplit,
 	}
@@ -202,10 +210,17 @@ type twoGroups struct {
 	st      *placementState
 	planned []slotMove
 	mv      *mover
+	made    bool // split made b (makeGroup)
 }
 
-func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placementState, a, b string) ([]slotMove, error)) (*twoGroups, error) {
-	if err := args(c, 2, 2); err != nil {
+// readTwoGroups reads the two group arguments; mk, where b may be
+// absent (split GROUP), makes b after the checks and returns its id.
+func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placementState, a, b string) ([]slotMove, error), mk func(t *twoGroups) (string, error)) (*twoGroups, error) {
+	least := 2
+	if mk != nil {
+		least = 1
+	}
+	if err := args(c, least, 2); err != nil {
 		return nil, err
 	}
 	o, err := optsOf(c)
@@ -221,6 +236,20 @@ func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placem
 	}
 	if t.st, err = fetchPlacement(o); err != nil {
 		return nil, err
+	}
+	if t.b == "" {
+		if !t.st.hasGroup(t.a) {
+			return nil, unknownGroup(t.st, t.a)
+		}
+		if n := t.st.slotCount(t.a); n < 2 {
+			return nil, fmt.Errorf("%s serves %d slot%s: a split needs at least 2", t.a, n, plural(n))
+		}
+		if t.b, err = mk(t); err != nil {
+			return nil, err
+		}
+		if t.st, err = fetchPlacement(o); err != nil {
+			return nil, err
+		}
 	}
 	if t.planned, err = plan(t.st, t.a, t.b); err != nil {
 		return nil, err
@@ -247,13 +276,14 @@ func (t *twoGroups) run(body map[string]any) (report func() error, err error) {
 }
 
 func runMerge(c *cli.Context) error {
-	t, err := readTwoGroups(c, "walkerctl merge", "FROM and INTO are both %s: merge moves one group's slots into another", mergePlan)
+	t, err := readTwoGroups(c, "walkerctl merge", "FROM and INTO are both %s: merge moves one group's slots into another", mergePlan, nil)
 	if err != nil {
 		return err
 	}
 	from, into, o := t.a, t.b, t.o
 	slots := t.st.slotCount(from)
-	report, err := t.run(map[string]any{"from": from, "into": into, "slots": slots})
+	body := map[string]any{"from": from, "into": into, "slots": slots, "dropped": false}
+	report, err := t.run(body)
 	if err != nil {
 		return err
 	}
@@ -262,16 +292,79 @@ func runMerge(c *cli.Context) error {
 		report()
 		return fmt.Errorf("%s still serves %s after the moves (moved to it meanwhile?): run merge again", from, slotsCell(st.ranges(from)))
 	}
+	end := fmt.Sprintf("%s serves no slot now", from)
+	if !c.Bool("keep") && from != homeGroup {
+		if err := dropGroup(o, from); err != nil {
+			report()
+			return err
+		}
+		body["dropped"], end = true, from+" dropped"
+		if st, err := fetchPlacement(o); err == nil {
+			t.mv.epoch = st.Epoch
+		}
+	}
 	if o.json {
 		return report()
 	}
-	_, err = fmt.Fprintf(o.stdout, "%s merged into %s: %d slots in %s; %s serves no slot now (placement epoch %d)\n",
-		from, into, slots, moved(len(t.planned)), from, t.mv.epoch)
+	_, err = fmt.Fprintf(o.stdout, "%s merged into %s: %d slots in %s; %s (placement epoch %d)\n",
+		from, into, slots, moved(len(t.planned)), end, t.mv.epoch)
 	return err
 }
 
+// homeGroup is every node's home group, which is never dropped.
+const homeGroup = "g1"
+
+// dropGroup ends group id (WALKER.GROUP DROP) through the first node of
+// --addr that answers.
+func dropGroup(o *opts, id string) error {
+	cl, err := o.anyNode()
+	if err != nil {
+		return err
+	}
+	defer cl.close()
+	if _, err := cl.do("WALKER.GROUP", "DROP", id); err != nil {
+		return fmt.Errorf("%s: WALKER.GROUP DROP %s: %w", cl.addr, id, err)
+	}
+	return nil
+}
+
+// makeGroup makes a new data group on the members of t.a (WALKER.GROUP
+// ADD LIKE) and waits, up to t.wait, until the placement state records a
+// leader for it; it prints "group gN made on members".
+func makeGroup(t *twoGroups) (string, error) {
+	cl, err := t.o.anyNode()
+	if err != nil {
+		return "", err
+	}
+	v, err := cl.do("WALKER.GROUP", "ADD", "LIKE", t.a)
+	cl.close()
+	if err != nil {
+		return "", fmt.Errorf("%s: WALKER.GROUP ADD LIKE %s: %w", cl.addr, t.a, err)
+	}
+	id := string(v.Str)
+	t.made = true
+	deadline := time.Now().Add(t.wait)
+	for {
+		st, err := fetchPlacement(t.o)
+		if err == nil {
+			if i := slices.IndexFunc(st.Groups, func(g placementGroup) bool { return g.ID == id }); i >= 0 && st.Groups[i].Leader != "" {
+				if !t.o.json {
+					if _, err := fmt.Fprintf(t.o.stdout, "group %s made on %s\n", id, strings.Join(st.Groups[i].Members, ",")); err != nil {
+						return "", err
+					}
+				}
+				return id, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("group %s was made but has elected no leader in %s (are its members up?): run walkerctl split %s %s once it has", id, t.wait, t.a, id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func runSplit(c *cli.Context) error {
-	t, err := readTwoGroups(c, "walkerctl split", "GROUP and INTO are both %s: split moves half a group into another, empty one", splitPlan)
+	t, err := readTwoGroups(c, "walkerctl split", "GROUP and INTO are both %s: split moves half a group into another, empty one", splitPlan, makeGroup)
 	if err != nil {
 		return err
 	}
@@ -280,7 +373,7 @@ func runSplit(c *cli.Context) error {
 	for _, m := range t.planned {
 		half += m.slots()
 	}
-	report, err := t.run(map[string]any{"group": group, "into": into, "slots": slots, "moved": half})
+	report, err := t.run(map[string]any{"group": group, "into": into, "made": t.made, "slots": slots, "moved": half})
 	if err != nil {
 		return err
 	}

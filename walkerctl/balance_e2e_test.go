@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,10 +178,10 @@ func TestCLI_MergeSplitMigrateAndRebalanceARealCluster(t *testing.T) {
 		}
 	}
 
-	step(t, "merge g4 g1 leaves g4 empty and g1 with both groups' slots", func(t *testing.T) {
+	step(t, "merge g4 g1 gives g1 both groups' slots and ends g4 on every node", func(t *testing.T) {
 		out := ok(t, "--addr", addr, "merge", "g4", "g1")
 		t.Logf("merge:\n%s", out)
-		if !strings.Contains(out, "move ") || !strings.Contains(out, "g4 merged into g1: 4096 slots in ") {
+		if !strings.Contains(out, "move ") || !strings.Contains(out, "g4 merged into g1: 4096 slots in ") || !strings.Contains(out, "; g4 dropped (") {
 			t.Fatalf("merge printed:\n%s", out)
 		}
 		old := ownerMap(before)
@@ -196,31 +198,50 @@ func TestCLI_MergeSplitMigrateAndRebalanceARealCluster(t *testing.T) {
 			if st.slotCount("g4") != 0 || st.slotCount("g1") != slotCount/2 {
 				return fmt.Errorf("g1 owns %d, g4 %d", st.slotCount("g1"), st.slotCount("g4"))
 			}
+			if st.hasGroup("g4") || !slices.Contains(st.Dropped, "g4") {
+				return fmt.Errorf("g4 still in the state: groups %v, dropped %v", st.groupIDs(), st.Dropped)
+			}
+			return nil
+		})
+		// Every node closed g4 and deleted its directories.
+		eventually(t, 10*time.Second, func() error {
+			for _, n := range c.Nodes {
+				gs, err := groupsAt(n.RESP)
+				if err != nil {
+					return err
+				}
+				if slices.ContainsFunc(gs, func(g groupInfo) bool { return g.ID == "g4" }) || len(gs) != 3 {
+					return fmt.Errorf("%s still runs g4: %d groups", n.ID, len(gs))
+				}
+				if _, err := os.Stat(filepath.Join(n.Dir, "groups", "g4")); !os.IsNotExist(err) {
+					return fmt.Errorf("%s: groups/g4 is still there (%v)", n.ID, err)
+				}
+			}
 			return nil
 		})
 		readAll(t)
 	})
 
-	step(t, "split g1 g4 moves the upper half of g1's slots to g4", func(t *testing.T) {
+	step(t, "split g1 makes g5 on g1's members and moves the upper half of g1's slots to it", func(t *testing.T) {
 		st, err := placementAt(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		g1 := st.ranges("g1")
-		out := ok(t, "--addr", addr, "split", "g1", "g4")
+		out := ok(t, "--addr", addr, "split", "g1")
 		t.Logf("split:\n%s", out)
-		if !strings.Contains(out, "g1 split: 4096 of its 8192 slots moved to g4") {
+		if !strings.HasPrefix(out, "group g5 made on node1,node2,node3\n") || !strings.Contains(out, "g1 split: 4096 of its 8192 slots moved to g5") {
 			t.Fatalf("split printed:\n%s", out)
 		}
 		onEveryNode(t, c.Nodes, func(st *placementState) error {
-			if n1, n4 := st.slotCount("g1"), st.slotCount("g4"); n1 != 4096 || n4 != 4096 {
-				return fmt.Errorf("g1 owns %d, g4 %d", n1, n4)
+			if n1, n5 := st.slotCount("g1"), st.slotCount("g5"); n1 != 4096 || n5 != 4096 {
+				return fmt.Errorf("g1 owns %d, g5 %d", n1, n5)
 			}
-			// g4's are the upper half of what g1 had: every one above
+			// g5's are the upper half of what g1 had: every one above
 			// every slot g1 kept, and g1 kept only its own.
-			r1, r4 := st.ranges("g1"), st.ranges("g4")
+			r1, r4 := st.ranges("g1"), st.ranges("g5")
 			if r1[len(r1)-1].End >= r4[0].Start {
-				return fmt.Errorf("g1 kept %s, g4 got %s", slotsCell(r1), slotsCell(r4))
+				return fmt.Errorf("g1 kept %s, g5 got %s", slotsCell(r1), slotsCell(r4))
 			}
 			for _, r := range append(r1, r4...) {
 				if !slices.ContainsFunc(g1, func(s slotSpan) bool { return s.Start <= r.Start && r.End <= s.End }) {

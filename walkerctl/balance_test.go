@@ -89,6 +89,30 @@ func (f *fakePlacement) answer(args []string) string {
 			return r
 		}
 		return f.migrate(args[1], args[2])
+	case "WALKER.GROUP":
+		f.sent = append(f.sent, "GROUP "+strings.Join(args[1:], " "))
+		switch {
+		case len(args) == 4 && strings.EqualFold(args[1], "ADD"):
+			like := args[3]
+			if !slices.Contains(f.groups, like) {
+				return "-ERR no such Raft group in the slot map: " + like + "\r\n"
+			}
+			id := fmt.Sprintf("g%d", len(f.groups)+1)
+			f.groups = append(f.groups, id)
+			f.members[id] = f.members[like]
+			f.leader[id] = f.members[like][0]
+			f.epoch++
+			return bulk(id)
+		case len(args) == 3 && strings.EqualFold(args[1], "DROP"):
+			g := args[2]
+			if slices.Contains(f.owner[:], g) {
+				return "-ERR the group still owns slots, or a move names it\r\n"
+			}
+			f.groups = slices.DeleteFunc(f.groups, func(x string) bool { return x == g })
+			f.epoch++
+			return "+OK\r\n"
+		}
+		return "-ERR syntax error\r\n"
 	case "INFO":
 		s := "# Raft\r\nraft_node_id:node1\r\nraft_state:follower\r\nraft_term:3\r\nraft_leader_id:node1\r\n" +
 			fmt.Sprintf("raft_groups:%d\r\n", len(f.groups))
@@ -270,15 +294,26 @@ func TestMerge_MovesEveryRangeThenTheGroupIsEmpty(t *testing.T) {
 		"0-99 g4", "100-4095 g1", "4096-8191 g2", "8192-12287 g3", "12288-16383 g4")
 	out := ok(t, "--addr", f.addr, "merge", "g4", "g1")
 	want := "move 0-99: g4 -> g1 (100 slots)\nmove 12288-16383: g4 -> g1 (4096 slots)\n" +
-		"g4 merged into g1: 4196 slots in 2 moves; g4 serves no slot now (placement epoch 18)\n"
+		"g4 merged into g1: 4196 slots in 2 moves; g4 dropped (placement epoch 19)\n"
 	if out != want {
 		t.Errorf("printed:\n%s\nwant:\n%s", out, want)
 	}
-	if got := f.sentText(); got != "MIGRATE 0-99 g1; MIGRATE 12288-16383 g1" {
+	if got := f.sentText(); got != "MIGRATE 0-99 g1; MIGRATE 12288-16383 g1; GROUP DROP g4" {
 		t.Errorf("sent %s", got)
 	}
-	if got := f.counts(); got != "g1 8192, g2 4096, g3 4096, g4 0" {
+	if got := f.counts(); got != "g1 8192, g2 4096, g3 4096" {
 		t.Errorf("after merge: %s", got)
+	}
+	// --keep leaves the empty group; g1, the home group, always stays.
+	f = newFakePlacement(t, threeNodes, []string{"node1", "node2", "node3"}, "0-99 g3", "100-8191 g1", "8192-16383 g2")
+	if out := ok(t, "--addr", f.addr, "merge", "--keep", "g3", "g2"); !strings.HasSuffix(out, "g3 serves no slot now (placement epoch 14)\n") {
+		t.Errorf("merge --keep printed %q", out)
+	}
+	if out := ok(t, "--addr", f.addr, "merge", "g1", "g2"); !strings.HasSuffix(out, "g1 serves no slot now (placement epoch 18)\n") {
+		t.Errorf("merge of g1 printed %q", out)
+	}
+	if got := f.sentText(); strings.Contains(got, "DROP") {
+		t.Errorf("sent %s", got)
 	}
 
 	// Errors: nothing is moved.
@@ -327,7 +362,7 @@ func TestSplit_MovesTheUpperHalfIntoAnEmptyGroup(t *testing.T) {
 		t.Errorf("after split: %s", got)
 	}
 	// g4 serves slots now: no second split into it.
-	r := wantExit(t, exitError, []string{"walkerctl: g4 serves slots already: split moves half a group into an empty one (walkerctl merge empties one; walkerd creates groups only at start, --groups)"},
+	r := wantExit(t, exitError, []string{"walkerctl: g4 serves slots already: split moves half a group into an empty one (leave INTO out to make a new group)"},
 		"--addr", f.addr, "split", "g2", "g4")
 	if r.stdout != "" {
 		t.Errorf("printed %q", r.stdout)
@@ -483,5 +518,34 @@ func TestRebalance_StopsAfter64Moves(t *testing.T) {
 		"--addr", f.addr, "rebalance")
 	if n := strings.Count(r.stdout, "move 5461-10921: g1 -> g3 (5461 slots)\n"); n != 64 {
 		t.Errorf("%d moves printed:\n%s", n, r.stdout)
+	}
+}
+
+// Without INTO, split makes a group on GROUP's members (WALKER.GROUP ADD
+// LIKE), waits for its leader, and moves the upper half into it.
+func TestSplit_WithoutIntoMakesANewGroup(t *testing.T) {
+	f := newFakePlacement(t, threeNodes, []string{"node1", "node2"}, "0-8191 g1", "8192-16383 g2")
+	out := ok(t, "--addr", f.addr, "split", "g2")
+	want := "group g3 made on " + strings.Join(threeNodes, ",") + "\nmove 12288-16383: g2 -> g3 (4096 slots)\n" +
+		"g2 split: 4096 of its 8192 slots moved to g3 in 1 move (placement epoch 15)\n"
+	if out != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", out, want)
+	}
+	if got := f.sentText(); got != "GROUP ADD LIKE g2; MIGRATE 12288-16383 g3" {
+		t.Errorf("sent %s", got)
+	}
+	js := decode[struct {
+		Into string
+		Made bool
+	}](t, ok(t, "--addr", f.addr, "--json", "split", "g1"))
+	if js.Into != "g4" || !js.Made {
+		t.Errorf("--json: %+v", js)
+	}
+	// A group of one slot is refused before anything is made.
+	f = newFakePlacement(t, threeNodes, []string{"node1", "node2"}, "0-0 g1", "1-16383 g2")
+	wantExit(t, exitError, []string{"g1 serves 1 slot: a split needs at least 2"}, "--addr", f.addr, "split", "g1")
+	wantExit(t, exitError, []string{"no such Raft group in the slot map: g9"}, "--addr", f.addr, "split", "g9")
+	if got := f.sentText(); got != "" {
+		t.Errorf("sent %s on errors", got)
 	}
 }

@@ -91,6 +91,8 @@ type placementState struct {
 	Nodes []placementNode `json:"nodes"`
 	// Moves are the migrations under way, sorted by Slot.
 	Moves []placementMove `json:"moves"`
+	// Dropped are the groups that ended (walkerctl merge), never reused.
+	Dropped []string `json:"dropped"`
 }
 
 // placementRange is the slots Start..End (both included), owned by Group.

@@ -145,7 +145,7 @@ func mergePlan(st *placementState, from, into string) ([]slotMove, error) {
 }
 
 // errSplitInto is split's refusal of a target that serves slots.
-const errSplitInto = "serves slots already: split moves half a group into an empty one (walkerctl merge empties one; walkerd creates groups only at start, --groups)"
+const errSplitInto = "serves slots already: split moves half a group into an empty one (leave INTO out to make a new group)"
 
 // splitPlan is split's moves: the upper half of group's slots by count
 // (the last floor(n/2) in slot order, across as many of its ranges as it

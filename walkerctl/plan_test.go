@@ -166,7 +166,7 @@ func TestPlan_SplitMovesTheUpperHalfByCount(t *testing.T) {
 
 	st := stateOf(t, []string{"g1", "g2", "g3"}, "0-0 g1", "1-8191 g2", "8192-16383 g3")
 	for _, tc := range []struct{ group, into, err string }{
-		{"g2", "g3", "g3 serves slots already: split moves half a group into an empty one (walkerctl merge empties one; walkerd creates groups only at start, --groups)"},
+		{"g2", "g3", "g3 serves slots already: split moves half a group into an empty one (leave INTO out to make a new group)"},
 		{"g1", "g9", "no such Raft group in the slot map: g9"},
 		{"g7", "g1", "no such Raft group in the slot map: g7"},
 		{"g2", "g2", "cannot split g2 into itself"},

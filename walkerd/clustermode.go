@@ -34,8 +34,9 @@ func clusterModeFlags() []cli.Flag {
 
 // clusterSource is the slot map of --cluster-mode yes, nil when it is
 // off. Cluster mode needs Raft: standalone mode refuses it.
+// st is the node's one Raft group, or groups its several (nodegroups.go);
 // place is the placement group, nil where none runs.
-func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *store.Store, routes *shard.Routing) (shard.Source, error) {
+func clusterSource(c *cli.Context, s *settings, st *store.Store, groups *nodeGroups, place *store.Store, routes *shard.Routing) (shard.Source, error) {
 	on, err := parseYesNo(c.String("cluster-mode"))
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-mode %q: %v", c.String("cluster-mode"), err)
@@ -43,10 +44,14 @@ func clusterSource(c *cli.Context, s *settings, stores []*store.Store, place *st
 	if !on {
 		return nil, nil
 	}
-	if len(stores) == 0 {
+	if st == nil {
 		return nil, fmt.Errorf("--cluster-mode yes needs Raft: it cannot be used with --standalone")
 	}
-	src := shard.NewStatic(s.id, shard.Split(len(stores)), raftGroups(stores)).WithRouting(routes) // groups.go
+	if groups == nil {
+		return shard.NewSingle(s.id, st), nil
+	}
+	src := shard.NewStatic(s.id, shard.Split(groups.first), nil).WithRouting(routes).
+		WithGroups(func() []shard.RaftGroup { return raftGroups(groups.list()) }) // nodegroups.go
 	if place != nil {
 		src.WithPlacement(func() (*placement.State, error) { return command.Placement(place.Engine()) })
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -59,126 +58,72 @@ func groupDirs(s *settings, i int) (data, raft string) {
 	return filepath.Join(base, "data"), filepath.Join(base, "raft")
 }
 
-// checkGroupCount refuses a --groups other than the one the node's
-// directories were made with, and records it for a new node.
-func checkGroupCount(s *settings, n int) error {
-	path := filepath.Join(s.raftDir, "GROUPS")
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		had, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-		if perr != nil {
-			return fmt.Errorf("%s: %q is not a number of groups", path, b)
-		}
-		if had != n {
-			return fmt.Errorf("--groups %d: this node's directories hold %d Raft groups (%s); the number of groups cannot change yet", n, had, path)
-		}
-		return nil
-	case !errors.Is(err, os.ErrNotExist):
-		return err
-	}
-	if n > 1 {
-		if entries, _ := os.ReadDir(s.raftDir); len(entries) > 0 {
-			return fmt.Errorf("--groups %d: %s already holds the Raft state of a node with one group; the number of groups cannot change yet", n, s.raftDir)
-		}
-	}
-	if err := os.MkdirAll(s.raftDir, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(strconv.Itoa(n)+"\n"), 0o644)
-}
-
-// openGroups opens the node's n groups over one mux; stores[0] is g1.
-func openGroups(s *settings, n int, base store.Config, probeFor func(group string) func(string) (uint64, error), log *slog.Logger) ([]*store.Store, *store.Mux, error) {
-	if err := checkGroupCount(s, n); err != nil {
-		return nil, nil, err
-	}
-	mux, err := store.NewMux(s.raftAddr, s.raftAdvertise, base.Links, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("raft transport: %w", err)
-	}
-	layout := shard.Split(n)
-	mux.SetDefault(layout.IDs[0]) // a node that predates the mux talks to g1
-	var stores []*store.Store
-	for i := range n {
-		cfg := base
-		cfg.DataDir, cfg.RaftDir = groupDirs(s, i)
-		cfg.Mux, cfg.Group = mux, layout.IDs[i]
-		cfg.Logger = log.With("group", layout.IDs[i])
-		// The slots it serves decide what it refuses at apply, from its
-		// first entry on (command/owner.go).
-		command.SetOwner(cfg.DataDir, layout.Owner(i))
-		if i > 0 {
-			cfg.Probe = probeFor(layout.IDs[i]) // the group's own applied index (probe.go)
-		}
-		st, err := store.Open(cfg)
-		if err != nil {
-			for _, o := range stores {
-				o.Close()
-			}
-			mux.Close()
-			return nil, nil, fmt.Errorf("group %s: %w", layout.IDs[i], err)
-		}
-		stores = append(stores, st)
-	}
-	return stores, mux, nil
-}
-
 // groupsConfig is the server's view of the node's groups: nil for one.
 // place is the placement group, nil where none runs.
-func groupsConfig(stores []*store.Store, place *store.Store, routes *shard.Routing) *server.Groups {
-	if len(stores) < 2 {
+func groupsConfig(g *nodeGroups, place *store.Store, routes *shard.Routing) *server.Groups {
+	if g == nil {
 		return nil
 	}
-	g := &server.Groups{Layout: shard.Split(len(stores)), Routes: routes}
+	out := &server.Groups{Layout: shard.Split(g.first), Routes: routes, B: backends(g.list())}
 	if place != nil {
-		g.Placement = place
+		out.Placement = place
 	}
-	for _, st := range stores {
-		g.B = append(g.B, st)
-	}
-	return g
+	return out
 }
 
 // routing is the slot -> group table of a node with several groups: the
 // layout until the placement group (place, nil where none runs) has a
 // map, then its slots. The server routes by it and the cluster map shows
 // it.
-func routing(stores []*store.Store, place *store.Store) *shard.Routing {
-	l := shard.Split(len(stores))
+func routing(n int, place *store.Store) *shard.Routing {
+	l := shard.Split(n)
 	if place == nil {
 		return shard.NewRouting(l, nil, nil)
 	}
 	return shard.NewRouting(l, func() (*placement.State, error) { return command.Placement(place.Engine()) }, command.PlacementGeneration)
 }
 
-// raftGroups lists the stores as the slot map reads them.
-func raftGroups(stores []*store.Store) []shard.RaftGroup {
-	out := make([]shard.RaftGroup, len(stores))
-	for i, st := range stores {
-		out[i] = st
-	}
-	return out
-}
-
 // joinGroups joins every group of a new node through the join target:
 // JOIN ... GROUP gK, one group after the other, then GROUP placement (nil
 // place: none), each retried as joinCluster retries. The first JOIN is
-// sent only once the node that takes it says the cluster runs as many
-// groups as this node (sameGroups): a node with another number would join
-// the groups they share, with another slot layout, and wait for the
+// sent only once the node that takes it says the cluster began with as
+// many groups as this node (sameGroups): a node with another number would
+// join the groups they share, with another slot layout, and wait for the
 // others for ever; that is an error, and nothing is joined.
-func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*store.Store, place *store.Store, stop <-chan struct{}) error {
-	if len(stores) == 1 {
-		return joinCluster(log, pool, s, stores[0], nil, 1, stop)
+//
+// Groups made or ended at run time are read first from the join target's
+// placement state (WALKER.PLACEMENT): this node drops the layout groups
+// that ended and opens, empty, those made since, so it joins the groups
+// the cluster runs. Without an answer in placementAskFor it joins the
+// layout's, as before any split.
+func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, single *store.Store, g *nodeGroups, place *store.Store, stop <-chan struct{}) error {
+	if g == nil {
+		return joinCluster(log, pool, s, single, nil, 1, stop)
 	}
-	layout := shard.Split(len(stores))
-	for i, st := range stores {
+	if st := askPlacement(pool, s.join, stop); st != nil {
+		for _, id := range st.Dropped {
+			if err := g.drop(id); err != nil {
+				return err
+			}
+		}
+		for _, pg := range st.Groups {
+			if i := shard.GroupIndex(pg.ID); i >= g.first {
+				if err := g.open(pg.ID, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for i, st := range g.list() {
+		if st == nil {
+			continue
+		}
 		groups := 0
 		if i == 0 {
-			groups = len(stores)
+			groups = g.first
 		}
-		if err := joinCluster(log.With("group", layout.IDs[i]), pool, s, st, [][]byte{[]byte("GROUP"), []byte(layout.IDs[i])}, groups, stop); err != nil {
+		id := shard.GroupID(i)
+		if err := joinCluster(log.With("group", id), pool, s, st, [][]byte{[]byte("GROUP"), []byte(id)}, groups, stop); err != nil {
 			return err
 		}
 	}
@@ -188,12 +133,42 @@ func joinGroups(log *slog.Logger, pool *forward.Pool, s *settings, stores []*sto
 	return nil
 }
 
+// placementAskFor bounds how long a joining node asks its join target for
+// the placement state.
+const placementAskFor = 10 * time.Second
+
+// askPlacement reads the placement state from the node at addr
+// (WALKER.PLACEMENT), retrying for up to placementAskFor; nil if none
+// came, or it has no map yet.
+func askPlacement(pool *forward.Pool, addr string, stop <-chan struct{}) *placement.State {
+	deadline := time.Now().Add(placementAskFor)
+	for {
+		raw, err := pool.Do(addr, [][]byte{[]byte("WALKER.PLACEMENT")})
+		if err == nil {
+			if v, _, perr := resp.Parse(raw); perr == nil && v.Kind == resp.KindBulk {
+				if st, derr := placement.Decode(v.Str); derr == nil && st.Epoch > 0 {
+					return st
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // errOtherGroups refuses a join into a cluster that runs another number
 // of Raft groups than this node.
 var errOtherGroups = errors.New("the cluster runs another number of Raft groups than this node (--groups): every node of a cluster takes the same number")
 
-// sameGroups asks the node at addr how many Raft groups its cluster runs
-// (INFO raft's raft_groups; none: one) and answers errOtherGroups, wrapped
+// sameGroups asks the node at addr how many Raft groups its cluster
+// began with (INFO raft's raft_first_groups, or raft_groups from a node
+// that predates groups made at run time; none: one) and answers errOtherGroups, wrapped
 // with both numbers, when it is not n. When the node cannot answer it
 // answers nil: the JOIN that follows fails and is retried as any.
 func sameGroups(pool *forward.Pool, addr string, n int) error {
@@ -205,11 +180,17 @@ func sameGroups(pool *forward.Pool, addr string, n int) error {
 	if err != nil || v.Kind != resp.KindBulk {
 		return nil
 	}
-	had := 1
+	had, first := 1, -1
 	for _, line := range strings.Split(string(v.Str), "\r\n") {
 		if x, ok := strings.CutPrefix(line, "raft_groups:"); ok {
 			had, _ = strconv.Atoi(x)
 		}
+		if x, ok := strings.CutPrefix(line, "raft_first_groups:"); ok {
+			first, _ = strconv.Atoi(x)
+		}
+	}
+	if first >= 0 {
+		had = first
 	}
 	if had != n {
 		return fmt.Errorf("%w: %d at %s, %d here", errOtherGroups, had, addr, n)
@@ -223,8 +204,8 @@ func sameGroups(pool *forward.Pool, addr string, n int) error {
 // in id order, mod their number: the same choice on every node, so
 // leadership settles one group per node where the counts allow, and comes
 // back to a node that restarts.
-func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-chan struct{}) {
-	if len(stores) < 2 {
+func spreadLeaders(log *slog.Logger, self string, g *nodeGroups, stop <-chan struct{}) {
+	if g == nil {
 		return
 	}
 	t := time.NewTicker(2 * time.Second)
@@ -234,16 +215,16 @@ func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-
 	// after a delay that doubles up to a minute: a transfer holds the
 	// group's writes (TRYAGAIN) until it ends, so it is never tried in a
 	// loop against a node that cannot take it.
-	retry := make([]time.Time, len(stores))
-	wait := make([]time.Duration, len(stores))
+	retry := map[int]time.Time{}
+	wait := map[int]time.Duration{}
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
-		for i, st := range stores {
-			if !st.IsLeader() || time.Now().Before(retry[i]) {
+		for i, st := range g.list() {
+			if st == nil || !st.IsLeader() || time.Now().Before(retry[i]) {
 				continue
 			}
 			want := preferredLeader(st, i)
@@ -256,7 +237,7 @@ func spreadLeaders(log *slog.Logger, self string, stores []*store.Store, stop <-
 			if err := st.Transfer(want); err != nil {
 				wait[i] = min(max(2*wait[i], 4*time.Second), time.Minute)
 				retry[i] = time.Now().Add(wait[i])
-				log.Info("leader spread: group stays here for now", "group", "g"+strconv.Itoa(i+1), "to", want, "err", err, "retry_in", wait[i])
+				log.Info("leader spread: group stays here for now", "group", shard.GroupID(i), "to", want, "err", err, "retry_in", wait[i])
 				continue
 			}
 			wait[i] = 0

@@ -26,18 +26,39 @@ func TestParseAppliedIndex_ReadsTheGroupsOwnLine(t *testing.T) {
 	}
 }
 
-// A node's number of groups is fixed at its first start.
-func TestCheckGroupCount_FixedAtTheFirstStart(t *testing.T) {
+// A node's number of groups is fixed at its first start; the groups it
+// runs are listed after it (GROUP ADD and DROP change them), and a legacy
+// file with the number alone means g1..gN.
+func TestGroupsFile_FixedAtTheFirstStartListsTheGroupsRun(t *testing.T) {
 	dir := t.TempDir()
 	s := &settings{dir: filepath.Join(dir, "data"), raftDir: filepath.Join(dir, "raft")}
-	if err := checkGroupCount(s, 4); err != nil {
+	ids, err := readGroupsFile(s, 4)
+	if err != nil || strings.Join(ids, " ") != "g1 g2 g3 g4" {
+		t.Fatalf("first start: %v %v", ids, err)
+	}
+	if ids, err = readGroupsFile(s, 4); err != nil || len(ids) != 4 {
+		t.Fatalf("the same number again: %v %v", ids, err)
+	}
+	if _, err := readGroupsFile(s, 2); err == nil || !strings.Contains(err.Error(), "hold 4 Raft groups") {
+		t.Fatalf("another number: %v", err)
+	}
+	if err := writeGroupsFile(s, 4, []string{"g1", "g2", "g4", "g7"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkGroupCount(s, 4); err != nil {
-		t.Fatalf("the same number again: %v", err)
+	if ids, err = readGroupsFile(s, 4); err != nil || strings.Join(ids, " ") != "g1 g2 g4 g7" {
+		t.Fatalf("after a split and a merge: %v %v", ids, err)
 	}
-	if err := checkGroupCount(s, 2); err == nil || !strings.Contains(err.Error(), "hold 4 Raft groups") {
-		t.Fatalf("another number: %v", err)
+	if err := os.WriteFile(groupsFile(s), []byte("4\ng1 x9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readGroupsFile(s, 4); err == nil || !strings.Contains(err.Error(), "x9") {
+		t.Fatalf("a bad id: %v", err)
+	}
+	if err := os.WriteFile(groupsFile(s), []byte("3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err = readGroupsFile(s, 3); err != nil || strings.Join(ids, " ") != "g1 g2 g3" {
+		t.Fatalf("a file of the number alone: %v %v", ids, err)
 	}
 	// A node that ran with one group has Raft state but no GROUPS file.
 	old := &settings{dir: filepath.Join(dir, "o", "data"), raftDir: filepath.Join(dir, "o", "raft")}
@@ -47,10 +68,10 @@ func TestCheckGroupCount_FixedAtTheFirstStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(old.raftDir, "raft.db"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkGroupCount(old, 3); err == nil || !strings.Contains(err.Error(), "one group") {
+	if _, err := readGroupsFile(old, 3); err == nil || !strings.Contains(err.Error(), "one group") {
 		t.Fatalf("an old one-group node started with --groups 3: %v", err)
 	}
-	if err := checkGroupCount(old, 1); err != nil {
+	if _, err := readGroupsFile(old, 1); err != nil {
 		t.Fatalf("an old one-group node with one group: %v", err)
 	}
 	if d, _ := groupDirs(s, 2); d != filepath.Join(dir, "groups", "g3", "data") {

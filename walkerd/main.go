@@ -294,8 +294,7 @@ func run(c *cli.Context) error {
 	defer pool.Close()
 	var be backend.Backend
 	var st *store.Store
-	var stores []*store.Store // st and the node's other Raft groups (groups.go)
-	var mux *store.Mux
+	var groups *nodeGroups // with several Raft groups: all of them, st the first (nodegroups.go)
 	var place *store.Store // the placement group, with several groups (placementgroup.go)
 	var migrateBatch int   // --migrate-batch (migrate.go)
 	var db *engine.DB
@@ -340,34 +339,31 @@ func run(c *cli.Context) error {
 		if n := c.Int("groups"); n < 1 || n > maxGroups { // groups.go
 			return fmt.Errorf("--groups %d: want 1 to %d", n, maxGroups)
 		} else if n > 1 {
-			if stores, mux, err = openGroups(s, n, scfg, probeFor, log); err != nil {
+			if groups, err = openNodeGroups(s, n, scfg, probeFor, log); err != nil {
 				return err
 			}
-			defer mux.Close()
-			if place, err = openPlacement(s, scfg, mux, probeFor(placementGroupID), log); err != nil {
-				for _, g := range stores {
-					g.Close()
-				}
+			defer groups.mux.Close()
+			if place, err = openPlacement(s, scfg, groups.mux, probeFor(placementGroupID), log); err != nil {
+				groups.closeAll()
 				return err
 			}
+			st = groups.get(0)
 		} else {
-			if err := checkGroupCount(s, 1); err != nil {
+			if _, err := readGroupsFile(s, 1); err != nil {
 				return err
 			}
 			if st, err = store.Open(scfg); err != nil {
 				return err
 			}
-			stores = []*store.Store{st}
 		}
-		st = stores[0]
 		be = st
 	}
 
 	var routes *shard.Routing
-	if len(stores) > 0 {
-		routes = routing(stores, place) // groups.go
+	if groups != nil {
+		routes = routing(groups.first, place) // groups.go
 	}
-	shards, err := clusterSource(c, s, stores, place, routes) // clustermode.go
+	shards, err := clusterSource(c, s, st, groups, place, routes) // clustermode.go
 	if err != nil {
 		return err
 	}
@@ -378,7 +374,7 @@ func run(c *cli.Context) error {
 	startup, startupDefaults := startupSettings(c, s) // config.go: for CONFIG GET and REWRITE
 	srv := server.New(be, server.Config{
 		Shards:             shards,
-		Groups:             groupsConfig(stores, place, routes), // groups.go
+		Groups:             groupsConfig(groups, place, routes), // groups.go
 		Mode:               mode,
 		RequirePass:        s.pass,
 		ReadLevel:          s.readLevel,
@@ -417,22 +413,27 @@ func run(c *cli.Context) error {
 	rl.serve(log, srv, served) // tls.go
 	go notifyWhenReady(log, be, started, shutdown)
 
+	if groups != nil {
+		groups.mu.Lock()
+		groups.changed = func(list []*store.Store) { srv.SetGroups(backends(list)) } // nodegroups.go
+		groups.mu.Unlock()
+	}
 	var joinErr atomic.Pointer[error] // joinGroups's refusal: the node stops
 	if s.join != "" {
 		go func() {
-			if err := joinGroups(log, pool, s, stores, place, shutdown); err != nil { // groups.go
+			if err := joinGroups(log, pool, s, st, groups, place, shutdown); err != nil { // groups.go
 				log.Error("stopping: this node cannot join the cluster", "err", err)
 				joinErr.Store(&err)
 				requestShutdown()
 			}
 		}()
 	}
-	go spreadLeaders(log, s.id, stores, shutdown) // groups.go
+	go spreadLeaders(log, s.id, groups, shutdown) // groups.go
 	if place != nil {
 		go reportPlacement(&reporter{log: log.With("group", placementGroupID), fw: pool, self: s.id, raft: s.raftAdvertise, resp: s.advertise,
-			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // placementgroup.go
+			place: place, groups: groups, layout: shard.Split(groups.first)}, shutdown) // placementgroup.go
 		go driveMigrations(&driver{log: log.With("group", placementGroupID), fw: pool, batch: migrateBatch,
-			place: place, groups: stores, layout: shard.Split(len(stores))}, shutdown) // migrate.go
+			place: place, groups: groups}, shutdown) // migrate.go
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -460,8 +461,11 @@ func run(c *cli.Context) error {
 	// 4. Sync and close the engine.
 	var errs []error
 	errs = append(errs, srv.Close())
-	for _, g := range stores {
-		errs = append(errs, g.Close())
+	if groups != nil {
+		groups.mu.Lock() // no group opens or closes from here on
+		errs = append(errs, groups.closeAll()...)
+	} else if st != nil {
+		errs = append(errs, st.Close())
 	}
 	if place != nil {
 		errs = append(errs, place.Close())

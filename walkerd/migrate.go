@@ -1,10 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/placement"
 	"github.com/walkerdb/walkerdb/walkerd/server"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
-	"github.com/walkerdb/walkerdb/walkerd/store"
 )
 
 // The migration driver moves hash slots between data groups, one move (a
@@ -97,8 +97,7 @@ type driver struct {
 		placeGroup
 		Term() uint64
 	}
-	groups []*store.Store
-	layout shard.Layout
+	groups *nodeGroups
 	// batch is --migrate-batch: keys a FREEZE takes at most.
 	batch int
 	// fence is the placement term of the step running: every data-group
@@ -149,8 +148,8 @@ func driveMigrations(d *driver, stop <-chan struct{}) {
 
 // step carries move m through its current phase.
 func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
-	from, to := slices.Index(d.layout.IDs, m.From), slices.Index(d.layout.IDs, m.To)
-	if from < 0 || to < 0 {
+	from, to := shard.GroupIndex(m.From), shard.GroupIndex(m.To)
+	if d.groups.get(from) == nil || d.groups.get(to) == nil {
 		return fmt.Errorf("no such group here: %s or %s", m.From, m.To)
 	}
 	slot := strconv.Itoa(int(m.Slot))
@@ -165,6 +164,9 @@ func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
 	case placement.PhaseCopy:
 		start := time.Now()
 		keys := 0
+		if err := d.seed(from, to, m.To); err != nil {
+			return fmt.Errorf("seeding %s: %w", m.To, err)
+		}
 		switch _, err := d.apply(to, "WALKER.SLOT", "IMPORTING", slot, m.From, d.fence); {
 		case err != nil && strings.Contains(err.Error(), servedText):
 			// A driver before this one carried the move through OPEN (a
@@ -205,13 +207,65 @@ func (d *driver) step(m placement.Move, stop <-chan struct{}) error {
 	return fmt.Errorf("unknown phase %q", m.Phase)
 }
 
+// seed gives group to, while it owns no slot (a group GROUP ADD made,
+// before its first move), the keyless state every data group holds: the
+// function libraries (FUNCTION RESTORE ... REPLACE of from's FUNCTION
+// DUMP) and the ACL users (WALKER.ACLSET of from's), which FUNCTION LOAD
+// and ACL SETUSER write in every group the node runs at the time, so a
+// group made later missed those written before it. Scripts (SCRIPT LOAD)
+// are not copied: in the new group EVALSHA answers NOSCRIPT until EVAL or
+// SCRIPT LOAD runs there, as a Redis Cluster node's script cache is its
+// own. Repeating it changes nothing.
+func (d *driver) seed(from, to int, toID string) error {
+	st, err := command.Placement(d.place.Engine())
+	if err != nil {
+		return err
+	}
+	if len(st.Ranges(toID)) > 0 {
+		return nil
+	}
+	src, dst := d.groups.get(from).Engine(), d.groups.get(to).Engine()
+	now := time.Now().UnixMilli()
+	if libs, _, ok, err := command.FunctionCounts(src, now); err != nil || !ok {
+		return fmt.Errorf("reading %s's libraries: %v", shard.GroupID(from), err)
+	} else if libs > 0 {
+		var rec command.Recorder
+		if err := command.FunctionDump(src, now, &rec); err != nil {
+			return err
+		}
+		if len(rec.R) != 1 || rec.R[0].Kind != command.KindBulk {
+			return errors.New("FUNCTION DUMP gave no payload")
+		}
+		if _, err := d.applyArgs(to, [][]byte{[]byte("FUNCTION"), []byte("RESTORE"), rec.R[0].S, []byte("REPLACE")}); err != nil {
+			return fmt.Errorf("FUNCTION RESTORE: %w", err)
+		}
+	}
+	users, err := command.ACLUsers(src)
+	if err != nil || users == nil {
+		return err
+	}
+	cur, err := command.ACLUsers(dst)
+	if err != nil || bytes.Equal(cur, users) {
+		return err
+	}
+	sum := make([]byte, 32) // WALKER.ACLSET's check of what it replaces: none
+	if cur != nil {
+		h := sha256.Sum256(cur)
+		sum = h[:]
+	}
+	if _, err := d.applyArgs(to, [][]byte{[]byte("WALKER.ACLSET"), users, sum}); err != nil {
+		return fmt.Errorf("WALKER.ACLSET: %w", err)
+	}
+	return nil
+}
+
 // awaitFrozen waits until this node's replica of group gi has applied
 // the FREEZE of batch id: its copy of the batch's keys is then final.
 func (d *driver) awaitFrozen(gi int, id uint64, stop <-chan struct{}) error {
 	deadline := time.Now().Add(frozenWait)
-	for command.FrozenBatch(d.groups[gi].Engine()) != id {
+	for command.FrozenBatch(d.groups.get(gi).Engine()) != id {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("this node's replica of %s has not applied batch %d in %s", d.layout.IDs[gi], id, frozenWait)
+			return fmt.Errorf("this node's replica of %s has not applied batch %d in %s", shard.GroupID(gi), id, frozenWait)
 		}
 		select {
 		case <-stop:
@@ -260,7 +314,7 @@ func (d *driver) copyBatches(from, to int, slots string, stop <-chan struct{}) (
 		// Read in one View (writers of the replica wait for it), imported
 		// after it.
 		var recs []command.Record
-		err = command.DumpFrozen(d.groups[from].Engine(), time.Now().UnixMilli(), id, func(r command.Record) error {
+		err = command.DumpFrozen(d.groups.get(from).Engine(), time.Now().UnixMilli(), id, func(r command.Record) error {
 			recs = append(recs, r)
 			return nil
 		})
@@ -293,7 +347,11 @@ func (d *driver) apply(gi int, args ...string) (command.Reply, error) {
 }
 
 func (d *driver) applyArgs(gi int, args [][]byte) (command.Reply, error) {
-	return applyIn(d.fw, d.groups[gi], d.layout.IDs[gi], args)
+	st := d.groups.get(gi)
+	if st == nil {
+		return nil, fmt.Errorf("group %s is not open on this node", shard.GroupID(gi))
+	}
+	return applyIn(d.fw, st, shard.GroupID(gi), args)
 }
 
 // propose applies one WALKER.PLACE change in the placement group, here

@@ -92,8 +92,8 @@ type reporter struct {
 	raft   string // this node's Raft address
 	resp   string // this node's RESP address
 	place  placeGroup
-	groups []*store.Store
-	layout shard.Layout
+	groups *nodeGroups  // nil in tests
+	layout shard.Layout // the first map's: groups.first's split
 
 	leaderSince time.Time // when this node last became the placement leader
 }
@@ -131,11 +131,18 @@ func (r *reporter) round(now time.Time) {
 	if st.Epoch == 0 && len(changes) == 0 {
 		return // nothing to report on before the first map
 	}
+	if r.groups != nil {
+		r.groups.reconcile(r.self, st) // groups made and ended at run time (nodegroups.go)
+	}
 	if n := st.Node(r.self); n == nil || n.Raft != r.raft || n.RESP != r.resp {
 		changes = append(changes, []string{"NODE", r.self, r.raft, r.resp})
 	}
-	for i, g := range r.groups {
-		if !g.IsLeader() {
+	var list []*store.Store
+	if r.groups != nil {
+		list = r.groups.list()
+	}
+	for i, g := range list {
+		if g == nil || !g.IsLeader() {
 			continue
 		}
 		ms, err := g.Members()
@@ -148,10 +155,13 @@ func (r *reporter) round(now time.Time) {
 		}
 		slices.Sort(ids)
 		term := g.Term()
-		if pg := st.Group(r.layout.IDs[i]); pg != nil && pg.Leader == r.self && pg.Term == term && slices.Equal(pg.Members, ids) {
+		if pg := st.Group(shard.GroupID(i)); pg != nil && pg.Leader == r.self && pg.Term == term && slices.Equal(pg.Members, ids) {
 			continue
 		}
-		changes = append(changes, append([]string{"LEADER", r.layout.IDs[i], r.self, strconv.FormatUint(term, 10)}, ids...))
+		if st.IsDropped(shard.GroupID(i)) {
+			continue
+		}
+		changes = append(changes, append([]string{"LEADER", shard.GroupID(i), r.self, strconv.FormatUint(term, 10)}, ids...))
 	}
 	for _, c := range changes {
 		if err := r.propose(c); err != nil {

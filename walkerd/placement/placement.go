@@ -32,6 +32,17 @@
 //	        drop phase (the old owner deletes its copy)
 //	WALKER.PLACE DONE <slot>
 //	        the move that begins at slot is over
+//	WALKER.PLACE GROUP ADD <group> <member> [<member> ...]
+//	        a new data group, with those nodes as its first voters and no
+//	        slot (walkerctl split): each member opens it, and the first
+//	        move into it gives it slots. Refused for a group id that is not
+//	        g<N> with N above every group ever recorded (ids are never
+//	        reused, so a step meant for an old group cannot land in a new
+//	        one), and for a member that is not a known node
+//	WALKER.PLACE GROUP DROP <group>
+//	        the group ends (walkerctl merge): its members close it and
+//	        delete its directories. Refused while it owns a slot or a move
+//	        names it, and for g1, every node's home group
 //
 // Each WALKER.PLACE that changes the state adds one to Epoch, and one that
 // changes nothing leaves it (it answers 0), so reporters may repeat
@@ -75,6 +86,9 @@ type State struct {
 	Nodes []Node `json:"nodes"`
 	// Moves are the slot migrations under way, sorted by Slot.
 	Moves []Move `json:"moves,omitempty"`
+	// Dropped are the groups that ended (GROUP DROP), in the order they
+	// did: their members close them, and their ids are never used again.
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // Move is the migration of the slots Slot..End between groups
@@ -163,6 +177,10 @@ var (
 	ErrOwnGroup    = errors.New("ERR the slot is already served by that group")
 	ErrOwners      = errors.New("ERR the slots are served by more than one group: move each group's apart")
 	ErrUninitiated = errors.New("ERR the slot map is not initialized yet")
+	ErrGroupID     = errors.New("ERR a new group's id must be g<N>, N above every group id ever used")
+	ErrNoNode      = errors.New("ERR no such node in the placement state")
+	ErrGroupBusy   = errors.New("ERR the group still owns slots, or a move names it")
+	ErrHomeGroup   = errors.New("ERR g1 is every node's home group and cannot be dropped")
 )
 
 // Apply carries out one WALKER.PLACE (args without the command's name)
@@ -220,8 +238,92 @@ func (s *State) Apply(args [][]byte) (changed bool, err error) {
 			return s.owner(start, end, a[1])
 		}
 		return false, ErrSyntax
+	case "GROUP":
+		switch {
+		case len(a) >= 3 && strings.EqualFold(a[0], "add"):
+			return s.addGroup(a[1], a[2:])
+		case len(a) == 2 && strings.EqualFold(a[0], "drop"):
+			return s.dropGroup(a[1])
+		}
 	}
 	return false, ErrSyntax
+}
+
+// GroupNumber is N of a data group's id "g<N>" (N >= 1), 0 for any other.
+func GroupNumber(id string) int {
+	x, ok := strings.CutPrefix(id, "g")
+	if !ok || x == "" || x[0] == '0' {
+		return 0
+	}
+	n, err := strconv.Atoi(x)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
+}
+
+// LastGroup is the highest N of any group id the state ever recorded
+// (g<N>): in the map, among the groups, or dropped.
+func (s *State) LastGroup() int {
+	n := 0
+	for _, g := range s.Groups {
+		n = max(n, GroupNumber(g.ID))
+	}
+	for _, r := range s.Slots {
+		n = max(n, GroupNumber(r.Group))
+	}
+	for _, id := range s.Dropped {
+		n = max(n, GroupNumber(id))
+	}
+	return n
+}
+
+// IsDropped reports whether group id ended (GROUP DROP).
+func (s *State) IsDropped(id string) bool { return slices.Contains(s.Dropped, id) }
+
+func (s *State) addGroup(id string, members []string) (bool, error) {
+	if s.Epoch == 0 {
+		return false, ErrUninitiated
+	}
+	if n := GroupNumber(id); n == 0 || n <= s.LastGroup() {
+		return false, ErrGroupID
+	}
+	for _, m := range members {
+		if s.Node(m) == nil {
+			return false, ErrNoNode
+		}
+	}
+	members = slices.Clone(members)
+	slices.Sort(members)
+	g := s.group(id)
+	g.Members = slices.Compact(members)
+	s.Epoch++
+	g.Epoch = s.Epoch
+	return true, nil
+}
+
+func (s *State) dropGroup(id string) (bool, error) {
+	if s.IsDropped(id) {
+		return false, nil
+	}
+	i, ok := s.groupIndex(id)
+	switch {
+	case !ok:
+		return false, ErrNoGroup
+	case id == "g1":
+		return false, ErrHomeGroup
+	case len(s.Ranges(id)) > 0:
+		return false, ErrGroupBusy
+	}
+	for _, m := range s.Moves {
+		if m.From == id || m.To == id {
+			return false, ErrGroupBusy
+		}
+	}
+	s.Groups = slices.Delete(s.Groups, i, i+1)
+	s.Dropped = append(s.Dropped, id)
+	s.Epoch++
+	return true, nil
 }
 
 func (s *State) init(a []string) (bool, error) {
@@ -283,6 +385,9 @@ func (s *State) node(id, raft, resp string) bool {
 }
 
 func (s *State) leader(group, node string, term uint64, members []string) bool {
+	if s.IsDropped(group) {
+		return false // a member that has not closed it yet
+	}
 	if i, ok := s.groupIndex(group); ok && term < s.Groups[i].Term {
 		return false // a deposed leader's late report
 	}

@@ -206,3 +206,89 @@ func TestState_MoveOwnerDone(t *testing.T) {
 		t.Fatalf("DONE names a move by its first slot: %+v", s.Moves)
 	}
 }
+
+// applyErr applies line and returns its error, with the state unchanged
+// when there is one.
+func applyErr(s *State, line string) error {
+	var args [][]byte
+	for _, f := range strings.Fields(line) {
+		args = append(args, []byte(f))
+	}
+	before := string(s.Encode())
+	_, err := s.Apply(args)
+	if err != nil && string(s.Encode()) != before {
+		return errors.New("the state changed on a refusal: " + err.Error())
+	}
+	return err
+}
+
+// GROUP ADD records a new group with its members and no slot, only under
+// an id above every id ever used; GROUP DROP ends a group that owns no
+// slot and takes part in no move, and its id is never used again, nor
+// revived by a late LEADER report.
+func TestState_GroupAddAndDrop(t *testing.T) {
+	s := &State{}
+	if err := applyErr(s, "GROUP ADD g3 n1"); !errors.Is(err, ErrUninitiated) {
+		t.Fatalf("ADD before INIT: %v", err)
+	}
+	apply(t, s, "INIT g1 0 8191 g2 8192 16383")
+	apply(t, s, "NODE n1 a:1 b:1")
+	apply(t, s, "NODE n2 a:2 b:2")
+	for line, want := range map[string]error{
+		"GROUP ADD g2 n1":    ErrGroupID, // in use
+		"GROUP ADD g1 n1":    ErrGroupID,
+		"GROUP ADD x3 n1":    ErrGroupID,
+		"GROUP ADD g03 n1":   ErrGroupID,
+		"GROUP ADD g3 n9":    ErrNoNode,
+		"GROUP DROP g9":      ErrNoGroup,
+		"GROUP DROP g1":      ErrHomeGroup,
+		"GROUP DROP g2":      ErrGroupBusy, // owns slots
+		"GROUP ADD g3":       ErrSyntax,
+		"GROUP DROP g2 more": ErrSyntax,
+	} {
+		if err := applyErr(s, line); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", line, err, want)
+		}
+	}
+	epoch := s.Epoch
+	if !apply(t, s, "GROUP ADD g5 n2 n1 n2") || s.Epoch != epoch+1 {
+		t.Fatalf("ADD g5: epoch %d -> %d", epoch, s.Epoch)
+	}
+	if g := s.Group("g5"); g == nil || strings.Join(g.Members, ",") != "n1,n2" || g.Leader != "" || len(s.Ranges("g5")) != 0 || g.Epoch != s.Epoch {
+		t.Fatalf("g5 = %+v, ranges %v", g, s.Ranges("g5"))
+	}
+	if s.LastGroup() != 5 {
+		t.Fatalf("LastGroup %d, want 5", s.LastGroup())
+	}
+	if err := applyErr(s, "GROUP ADD g4 n1"); !errors.Is(err, ErrGroupID) {
+		t.Fatalf("ADD below the last id: %v", err)
+	}
+	apply(t, s, "MOVE 100 g5")
+	if err := applyErr(s, "GROUP DROP g5"); !errors.Is(err, ErrGroupBusy) {
+		t.Fatalf("DROP of a move's target: %v", err)
+	}
+	apply(t, s, "OWNER 100 g5")
+	apply(t, s, "DONE 100")
+	if err := applyErr(s, "GROUP DROP g5"); !errors.Is(err, ErrGroupBusy) {
+		t.Fatalf("DROP of a group owning slot 100: %v", err)
+	}
+	apply(t, s, "MOVE 100 g1")
+	apply(t, s, "OWNER 100 g1")
+	apply(t, s, "DONE 100")
+	if !apply(t, s, "GROUP DROP g5") || apply(t, s, "GROUP DROP g5") {
+		t.Fatal("DROP g5 once, then a repeat that changes nothing")
+	}
+	if s.Group("g5") != nil || !s.IsDropped("g5") || s.LastGroup() != 5 {
+		t.Fatalf("after DROP: group %+v, dropped %v, last %d", s.Group("g5"), s.Dropped, s.LastGroup())
+	}
+	if apply(t, s, "LEADER g5 n1 9 n1 n2") || s.Group("g5") != nil {
+		t.Fatal("a late LEADER report revived a dropped group")
+	}
+	if err := applyErr(s, "GROUP ADD g5 n1"); !errors.Is(err, ErrGroupID) {
+		t.Fatalf("ADD of a dropped id: %v", err)
+	}
+	d, err := Decode(s.Encode())
+	if err != nil || !d.IsDropped("g5") || d.LastGroup() != 5 {
+		t.Fatalf("round trip: %v %+v", err, d)
+	}
+}

@@ -3,12 +3,15 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/placement"
+	"github.com/walkerdb/walkerdb/walkerd/shard"
 )
 
 // Cluster commands: JOIN, LEAVE, SNAPSHOT, RAFT.MEMBERS, RAFT.LEADER and
@@ -65,7 +68,7 @@ func (s *Server) eachGroup(c *client, args [][]byte, fn func(b backend.Backend, 
 		c.ok()
 		return
 	}
-	for i := range s.memberGroups() {
+	for _, i := range s.memberGroups() {
 		err := fn(s.groupB(i), rest)
 		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) && !nl.Removed && nl.LeaderAddr != "" && s.cfg.Forwarder != nil && !c.forwarded {
@@ -108,7 +111,7 @@ func cmdLeave(s *Server, c *client, args [][]byte) {
 	every := s.multi() && (len(args) < 3 || !equalFoldStr(args[len(args)-2], "group"))
 	if every && len(args) == 2 {
 		in := false
-		for i := range s.memberGroups() {
+		for _, i := range s.memberGroups() {
 			in = in || isMember(s.groupB(i), string(args[1]))
 		}
 		if !in {
@@ -222,17 +225,113 @@ func cmdWalkerMigrate(s *Server, c *client, args [][]byte) {
 		c.errorReply(err.Error()) // placement's errors carry Redis's ERR prefix
 		return
 	}
-	e := &command.Entry{NowMs: s.nowMs(), Cmds: [][][]byte{{[]byte("WALKER.PLACE"), []byte("MOVE"), args[1], args[2]}}}
-	res := s.applyGroup(c, len(s.groups.B), e)
-	if res.Error != "" {
-		c.errorReply(res.Error)
-		return
-	}
-	if msg, isErr := res.Reply().Err(); isErr {
+	if msg := s.applyPlacement(c, [][]byte{[]byte("WALKER.PLACE"), []byte("MOVE"), args[1], args[2]}); msg != "" {
 		c.errorReply(msg)
 		return
 	}
 	c.ok()
+}
+
+// WALKER.GROUP ADD LIKE group: records a new data group in the placement
+// state (WALKER.PLACE GROUP ADD), with the members the placement state
+// lists for group, and answers its id: g<N>, N one above every group id
+// the state ever recorded. Each member then opens it (walkerd/groups.go);
+// it owns no slot until a move gives it some (walkerctl split).
+// WALKER.GROUP DROP group: ends a group that owns no slot and takes part
+// in no move (GROUP DROP); its members close it and delete its
+// directories. Errors: the placement state's refusals (walkerd/placement),
+// and ERR no such Raft group for an unknown LIKE group.
+func cmdWalkerGroup(s *Server, c *client, args [][]byte) {
+	if !s.multi() || s.groups.Placement == nil {
+		c.errorReply("ERR WALKER.GROUP needs a node with several Raft groups (--groups)")
+		return
+	}
+	var place [][]byte
+	switch {
+	case len(args) == 4 && equalFoldStr(args[1], "add") && equalFoldStr(args[2], "like"):
+		// The id is chosen from this node's copy of the state, which may
+		// lag: a taken id is refused at apply (ErrGroupID), and the next
+		// one tried once the copy has caught up.
+		for try := 0; ; try++ {
+			st, err := command.Placement(s.groups.Placement.Engine())
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			members, msg := s.likeMembers(st, string(args[3]))
+			if msg != "" {
+				c.errorReply(msg)
+				return
+			}
+			id := "g" + strconv.Itoa(st.LastGroup()+1)
+			if shard.GroupIndex(id) < 0 {
+				c.errorReply(fmt.Sprintf("ERR a node hosts at most %d data groups (group ids are never reused)", shard.MaxGroups))
+				return
+			}
+			place = [][]byte{[]byte("WALKER.PLACE"), []byte("GROUP"), []byte("ADD"), []byte(id)}
+			for _, m := range members {
+				place = append(place, []byte(m))
+			}
+			msg = s.applyPlacement(c, place)
+			if msg == placement.ErrGroupID.Error() && try < 20 {
+				time.Sleep(50 * time.Millisecond) // another ADD took it: read the state again
+				continue
+			}
+			if msg != "" {
+				c.errorReply(msg)
+				return
+			}
+			c.bulkString(id)
+			return
+		}
+	case len(args) == 3 && equalFoldStr(args[1], "drop"):
+		place = [][]byte{[]byte("WALKER.PLACE"), []byte("GROUP"), []byte("DROP"), args[2]}
+		if msg := s.applyPlacement(c, place); msg != "" {
+			c.errorReply(msg)
+			return
+		}
+		c.ok()
+	default:
+		c.errorReply("ERR syntax error in WALKER.GROUP: ADD LIKE group | DROP group")
+	}
+}
+
+// likeMembers are the voters of group like, a new group's members
+// (WALKER.GROUP ADD LIKE): from like's Raft configuration as this node's
+// replica has it, which follows a JOIN at once, where the placement
+// state's copy (its leader's report) may be a second behind; from the
+// placement state where this node does not run like.
+func (s *Server) likeMembers(st *placement.State, like string) ([]string, string) {
+	if st.Group(like) == nil {
+		return nil, "ERR no such Raft group in the slot map: " + like
+	}
+	if b := s.groupB(shard.GroupIndex(like)); b != nil {
+		ms, err := b.Members()
+		if err != nil {
+			return nil, "ERR " + err.Error()
+		}
+		var out []string
+		for _, m := range ms {
+			if m.Suffrage == "voter" {
+				out = append(out, m.ID)
+			}
+		}
+		return out, ""
+	}
+	return st.Group(like).Members, ""
+}
+
+// applyPlacement applies one WALKER.PLACE in the placement group (through
+// its leader): "" or the error's text.
+func (s *Server) applyPlacement(c *client, place [][]byte) string {
+	res := s.applyGroup(c, placementIndex, &command.Entry{NowMs: s.nowMs(), Cmds: [][][]byte{place}})
+	if res.Error != "" {
+		return res.Error
+	}
+	if msg, isErr := res.Reply().Err(); isErr {
+		return msg
+	}
+	return ""
 }
 
 // RAFT.TRANSFER [id]: the leader hands leadership to id (any voter when

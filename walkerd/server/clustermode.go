@@ -85,6 +85,10 @@ func (s *Server) route(c *client, k *command.Spec, args [][]byte, reject func(st
 		return true
 	}
 	c.be, c.keySlot = s.groupB(s.groupOf(slot)), slot+1
+	if c.be == nil {
+		refuse(notRunText)
+		return true
+	}
 	if s.shards == nil {
 		return false
 	}
@@ -376,7 +380,12 @@ func cmdClusterCountkeysinslot(s *Server, c *client, args [][]byte) {
 	if !ok {
 		return
 	}
-	n, err := command.CountKeysInSlot(s.groupB(s.groupOf(int(slot))).Engine(), 0, s.nowMs(), slot)
+	g := s.groupB(s.groupOf(int(slot)))
+	if g == nil {
+		c.integer(0) // a group this node does not run holds nothing here
+		return
+	}
+	n, err := command.CountKeysInSlot(g.Engine(), 0, s.nowMs(), slot)
 	if err != nil {
 		c.fail(err)
 		return
@@ -401,7 +410,12 @@ func cmdClusterGetkeysinslot(s *Server, c *client, args [][]byte) {
 		return
 	}
 	limit := int(min(count, 1<<30))
-	keys, err := command.KeysInSlot(s.groupB(s.groupOf(int(slot))).Engine(), 0, s.nowMs(), uint16(slot), limit)
+	g := s.groupB(s.groupOf(int(slot)))
+	if g == nil {
+		c.array(0)
+		return
+	}
+	keys, err := command.KeysInSlot(g.Engine(), 0, s.nowMs(), uint16(slot), limit)
 	if err != nil {
 		c.fail(err)
 		return

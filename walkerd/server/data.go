@@ -468,12 +468,16 @@ func cmdWalkerForward(s *Server, c *client, args [][]byte) {
 			gi = s.groupOf(slot)
 		}
 		if asked { // sent on by a migration's ASK (slotmove.go)
-			if gi = s.groupByID(string(askGroup)); gi < 0 || gi >= len(s.allGroups()) {
+			if gi = s.groupByID(string(askGroup)); gi < 0 || gi == placementIndex {
 				c.errorReply("ERR no such Raft group on this node: " + string(askGroup))
 				return
 			}
 		}
 		fc.be, fc.keySlot = s.groupB(gi), slot+1 // the group of the read's keys (groups.go)
+		if fc.be == nil {
+			c.errorReply(notRunText)
+			return
+		}
 	}
 	if msg := s.checkForwarded(fc, user, [][][]byte{inner}); msg != "" {
 		fc.errorReply(msg)

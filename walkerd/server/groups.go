@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
@@ -41,19 +43,74 @@ import (
 // SAVE, BGSAVE and backups of a node with several groups are refused: they
 // write one engine's checkpoint.
 
-// Groups are the Raft groups a node hosts, by shard.Layout index; B[0] is
-// the home group, the backend the Server was made with.
+// Groups are the Raft groups a node hosts, by group index
+// (shard.GroupIndex: g<N> at N-1); B[0] is the home group, the backend
+// the Server was made with.
 type Groups struct {
 	Layout shard.Layout
 	// Routes is the slot -> group table (the placement state's once it
 	// has a map); nil: Layout's.
 	Routes *shard.Routing
-	B      []backend.Backend
+	// B are the groups the node starts with: the layout's, and those
+	// GROUP ADD made (nil where the node runs none). SetGroups replaces
+	// them as groups are made and dropped at run time.
+	B []backend.Backend
 	// Placement is the placement group (walkerd/placement), nil where
 	// none runs. It owns no slot: commands never route to it, but JOIN,
 	// LEAVE and WALKER.APPLY name it as GROUP placement.
 	Placement backend.Backend
+
+	live atomic.Pointer[[]backend.Backend] // B until the first SetGroups
 }
+
+// list is the groups the node runs now, by group index, nil where none.
+func (g *Groups) list() []backend.Backend {
+	if p := g.live.Load(); p != nil {
+		return *p
+	}
+	return g.B
+}
+
+// SetGroups makes bs (by group index, nil where the node runs none) the
+// node's data groups, when walkerd opens a group GROUP ADD made or closes
+// one GROUP DROP ended. A group new to the table gets what the server
+// gives each group at start: its applied entries reach blocked clients,
+// keyspace notifications and tracking, and an expiry sweeper runs on it
+// until it leaves the table. bs[0] stays the home group.
+func (s *Server) SetGroups(bs []backend.Backend) {
+	if !s.multi() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.groups.list()
+	bs = slices.Clone(bs)
+	s.groups.live.Store(&bs)
+	for i, b := range bs {
+		if b == nil || (i < len(old) && old[i] == b) {
+			continue
+		}
+		b.Notify(s.appliedEntry)
+		if r, ok := b.(backend.NewEvents); ok {
+			r.SetNewEvents(s.newEventsOn())
+		}
+		if s.loops && !s.closed && s.cfg.SweepInterval > 0 {
+			s.bg.Add(1)
+			go s.sweepLoop(b)
+		}
+	}
+}
+
+// running reports whether b is one of the groups this node runs: false
+// once GROUP DROP closed it.
+func (s *Server) running(b backend.Backend) bool {
+	return !s.multi() || slices.Contains(s.groups.list(), b)
+}
+
+// placementIndex is the placement group's index where a group index is
+// taken (groupB, groupID, groupByID, memberGroups): past every data
+// group's.
+const placementIndex = shard.MaxGroups
 
 // placementID is the placement group's id (store.Config.Group).
 const placementID = "placement"
@@ -77,39 +134,69 @@ func (s *Server) groupRanges(i int) []shard.Range {
 	if r := s.groups.Routes; r != nil {
 		return r.Ranges(i)
 	}
-	return s.groups.Layout.Ranges[i]
+	if i < len(s.groups.Layout.Ranges) {
+		return s.groups.Layout.Ranges[i]
+	}
+	return nil
 }
 
-// groupB is group i's backend; i == len(B) is the placement group
-// (groupByID).
+// groupB is group i's backend, nil where this node runs no group i;
+// placementIndex is the placement group.
 func (s *Server) groupB(i int) backend.Backend {
 	if !s.multi() {
 		return s.b
 	}
-	if i == len(s.groups.B) {
+	if i == placementIndex {
 		return s.groups.Placement
 	}
-	return s.groups.B[i]
+	if l := s.groups.list(); i >= 0 && i < len(l) {
+		return l[i]
+	}
+	return nil
 }
 
-// memberGroups counts the groups a membership change goes to: every data
-// group, and the placement group where one runs (index len(B)).
-func (s *Server) memberGroups() int {
+// memberGroups lists the groups a membership change goes to: every data
+// group this node runs, and the placement group where one runs
+// (placementIndex).
+func (s *Server) memberGroups() []int {
 	if !s.multi() {
-		return 1
+		return []int{0}
 	}
+	out := s.liveGroups()
 	if s.groups.Placement != nil {
-		return len(s.groups.B) + 1
+		out = append(out, placementIndex)
 	}
-	return len(s.groups.B)
+	return out
 }
 
-// allGroups lists every group's backend, the home group first.
+// liveGroups lists the indexes of the data groups this node runs, the
+// home group first.
+func (s *Server) liveGroups() []int {
+	if !s.multi() {
+		return []int{0}
+	}
+	var out []int
+	for i, b := range s.groups.list() {
+		if b != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// allGroups lists the backends of the data groups this node runs, the
+// home group first (liveGroups' order).
 func (s *Server) allGroups() []backend.Backend {
 	if !s.multi() {
 		return []backend.Backend{s.b}
 	}
-	return s.groups.B
+	var out []backend.Backend
+	for _, b := range s.groups.list() {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // groupID is group i's id ("g1"), "" with one group.
@@ -117,13 +204,14 @@ func (s *Server) groupID(i int) string {
 	if !s.multi() {
 		return ""
 	}
-	if i == len(s.groups.B) {
+	if i == placementIndex {
 		return placementID
 	}
-	return s.groups.Layout.IDs[i]
+	return shard.GroupID(i)
 }
 
-// groupByID is the index of the group named id, -1 if none.
+// groupByID is the index of the group named id that this node runs, -1 if
+// none.
 func (s *Server) groupByID(id string) int {
 	if !s.multi() {
 		if id == "" {
@@ -131,16 +219,20 @@ func (s *Server) groupByID(id string) int {
 		}
 		return -1
 	}
-	for i, g := range s.groups.Layout.IDs {
-		if g == id {
-			return i
-		}
-	}
 	if id == placementID && s.groups.Placement != nil {
-		return len(s.groups.B)
+		return placementIndex
+	}
+	if i := shard.GroupIndex(id); s.groupB(i) != nil {
+		return i
 	}
 	return -1
 }
+
+// notRunText refuses a command whose slot's group this node does not run
+// (yet): a node that was down when GROUP ADD made the group opens it
+// within a second of reading that from placement. Clients retry
+// TRYAGAIN.
+const notRunText = "TRYAGAIN the Raft group of this hash slot is not open on this node yet"
 
 // broadcastWrites are the keyless writes every group applies (groups.go).
 var broadcastWrites = map[string]bool{
@@ -201,6 +293,9 @@ func (s *Server) entryRoute(e *command.Entry) (gi int, broadcast bool, errText s
 // applyGroup applies an entry to group gi, forwarding it to the group's
 // leader when it leads elsewhere.
 func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result {
+	if s.groupB(gi) == nil {
+		return &command.Result{Error: notRunText}
+	}
 	res, err := s.applyWaiting(s.groupB(gi), e)
 	if err == nil {
 		return res
@@ -279,7 +374,7 @@ func (s *Server) pollUntil(d, step time.Duration, done func() bool) bool {
 // group's result, or the first failure.
 func (s *Server) broadcast(c *client, e *command.Entry) *command.Result {
 	var first *command.Result
-	for i := range s.allGroups() {
+	for _, i := range s.liveGroups() {
 		res := s.applyGroup(c, i, e)
 		if i == 0 {
 			first = res
@@ -299,8 +394,8 @@ func (s *Server) broadcast(c *client, e *command.Entry) *command.Result {
 // leads, otherwise all.
 func (s *Server) localGroups() []int {
 	var out []int
-	for i, b := range s.allGroups() {
-		if s.shards == nil || !s.multi() || leads(b) {
+	for _, i := range s.liveGroups() {
+		if s.shards == nil || !s.multi() || leads(s.groupB(i)) {
 			out = append(out, i)
 		}
 	}
@@ -332,7 +427,7 @@ func (s *Server) readAllGroups(c *client, spec *command.Spec, args [][]byte) boo
 	var keys []command.Token
 	for _, i := range order {
 		var rec command.Recorder
-		err := command.ReadCounted(s.groups.B[i].Engine(), c.db, s.nowMs(), spec, args, &rec, nil, &s.st.keys, s.restrictedUser(c))
+		err := command.ReadCounted(s.groupB(i).Engine(), c.db, s.nowMs(), spec, args, &rec, nil, &s.st.keys, s.restrictedUser(c))
 		if err != nil {
 			c.fail(err)
 			return true
@@ -397,7 +492,7 @@ func (s *Server) digestAll() (int, []byte, error) {
 	}
 	h := sha256.New()
 	total := 0
-	for _, b := range s.groups.B {
+	for _, b := range s.allGroups() {
 		n, sum, err := digest(b.Engine())
 		if err != nil {
 			return 0, nil, err
@@ -463,13 +558,16 @@ func (s *Server) infoGroups(b *strings.Builder) {
 	if !s.multi() {
 		return
 	}
-	fmt.Fprintf(b, "raft_groups:%d\r\n", len(s.groups.B))
-	for i, g := range s.groups.B {
+	live := s.liveGroups()
+	fmt.Fprintf(b, "raft_groups:%d\r\n", len(live))
+	fmt.Fprintf(b, "raft_first_groups:%d\r\n", len(s.groups.Layout.IDs))
+	for k, i := range live { // numbered in order: a group's id is in id=
+		g := s.groupB(i)
 		var slots []string
 		for _, r := range s.groupRanges(i) {
 			slots = append(slots, fmt.Sprintf("%d-%d", r.Start, r.End))
 		}
-		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%s,%s\r\n", i, s.groups.Layout.IDs[i], strings.Join(slots, " "), groupInfo(g))
+		fmt.Fprintf(b, "raft_group%d:id=%s,slots=%s,%s\r\n", k, s.groupID(i), strings.Join(slots, " "), groupInfo(g))
 	}
 	if p := s.groups.Placement; p != nil {
 		epoch := "?"

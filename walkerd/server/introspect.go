@@ -717,6 +717,10 @@ func cmdDebug(s *Server, c *client, args [][]byte) {
 		c.ok()
 	case sub == "object" && n == 3:
 		g := s.groupB(s.groupOf(int(keyspace.Slot(args[2])))) // the key's Raft group (groups.go)
+		if g == nil {
+			c.errorReply(notRunText)
+			return
+		}
 		info, found, err := command.KeyObjectInfo(g.Engine(), c.db, s.nowMs(), args[2])
 		switch {
 		case err != nil:

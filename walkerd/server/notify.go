@@ -126,13 +126,18 @@ func notifyParam() configParam {
 // with K or E. Before a CONFIG SET of notify-keyspace-events answers, so
 // the writes proposed after it report New as they must.
 func (s *Server) reportNewEvents() {
-	f := s.ps.notify.Load()
-	on := f&notifyNew != 0 && f&(notifyK|notifyE) != 0
+	on := s.newEventsOn()
 	for _, g := range s.allGroups() {
 		if r, ok := g.(backend.NewEvents); ok {
 			r.SetNewEvents(on)
 		}
 	}
+}
+
+// newEventsOn reports whether this node publishes "new" events.
+func (s *Server) newEventsOn() bool {
+	f := s.ps.notify.Load()
+	return f&notifyNew != 0 && f&(notifyK|notifyE) != 0
 }
 
 type notifyError string

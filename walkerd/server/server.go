@@ -268,9 +268,10 @@ func New(b backend.Backend, cfg Config) *Server {
 	s.waiters = newWaiters()
 	s.ps = newPubsub()
 	s.reportNewEvents() // notify-keyspace-events starts empty: no "new"
-	for i, g := range s.allGroups() {
+	for _, i := range s.liveGroups() {
+		g := s.groupB(i)
 		g.Notify(s.appliedEntry) // sweep.go, then pubsub.go
-		if s.multi() {
+		if s.multi() && i < len(s.groups.Layout.IDs) {
 			// A script's keys must be its group's (command/owner.go).
 			command.SetOwner(g.Engine().Dir(), s.groups.Layout.Owner(i)) // walkerd registered it before the store opened
 		}

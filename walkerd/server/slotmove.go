@@ -84,7 +84,11 @@ func (s *Server) readRefusal(c *client, args [][]byte) (msg string, moving bool)
 // leader for slot (cluster.c's CLUSTER_REDIR_ASK), or TRYAGAIN while that
 // group has no known leader.
 func (s *Server) askText(slot, gi int) string {
-	m, ok, err := s.groupB(gi).Leader()
+	g := s.groupB(gi)
+	if g == nil {
+		return tryAgainText
+	}
+	m, ok, err := g.Leader()
 	if err != nil || !ok || m.RESPAddr == "" {
 		return tryAgainText
 	}
@@ -101,8 +105,8 @@ func (s *Server) importingHere(slot int) (int, bool) {
 	if !s.multi() || slot < 0 {
 		return 0, false
 	}
-	for i, b := range s.allGroups() {
-		if command.Importing(b.Engine(), uint16(slot)) {
+	for _, i := range s.liveGroups() {
+		if command.Importing(s.groupB(i).Engine(), uint16(slot)) {
 			return i, true
 		}
 	}
@@ -118,7 +122,8 @@ func (s *Server) awaitRoute(slot, from int, served bool) (int, bool) {
 	var gi int
 	ok := s.pollUntil(moveWait, 5*time.Millisecond, func() bool {
 		gi = s.groupOf(slot)
-		return gi != from || served && command.Owns(s.groupB(gi).Engine(), uint16(slot))
+		g := s.groupB(gi)
+		return g != nil && (gi != from || served && command.Owns(g.Engine(), uint16(slot)))
 	})
 	if !ok {
 		return 0, false
@@ -136,8 +141,8 @@ func (s *Server) ledHere(slot int) (int, bool) {
 	if !s.multi() || slot < 0 {
 		return 0, false
 	}
-	for i, b := range s.allGroups() {
-		if leads(b) && command.Owns(b.Engine(), uint16(slot)) {
+	for _, i := range s.liveGroups() {
+		if b := s.groupB(i); leads(b) && command.Owns(b.Engine(), uint16(slot)) {
 			return i, true
 		}
 	}
@@ -209,7 +214,7 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), 
 	slot := c.keySlot - 1
 	if group, ok := command.AskGroup(refusal); ok {
 		gi := s.groupByID(group)
-		if gi < 0 || gi >= len(s.allGroups()) {
+		if gi < 0 || gi == placementIndex {
 			c.errorReply(tryAgainText)
 			return
 		}
@@ -243,6 +248,9 @@ func (s *Server) rerouteRead(c *client, level int, args [][]byte, local func(), 
 // change; false after moveWait or at shutdown.
 func (s *Server) awaitChange(slot, from int) bool {
 	b := s.groupB(from)
+	if b == nil {
+		return false
+	}
 	leader := func() string {
 		if m, ok, err := b.Leader(); err == nil && ok {
 			return m.ID
@@ -258,8 +266,8 @@ func (s *Server) awaitChange(slot, from int) bool {
 // groupIndexOf is the index of backend b among the node's groups, -1 if
 // none.
 func (s *Server) groupIndexOf(b backend.Backend) int {
-	for i, g := range s.allGroups() {
-		if g == b {
+	for _, i := range s.liveGroups() {
+		if s.groupB(i) == b {
 			return i
 		}
 	}
@@ -325,7 +333,7 @@ func (s *Server) rerouteEntry(c *client, from int, e *command.Entry, refusal str
 	for time.Now().Before(deadline) {
 		if group, ok := command.AskGroup(refusal); ok {
 			t := s.groupByID(group)
-			if asks++; t < 0 || t >= len(s.allGroups()) || asks > 8 {
+			if asks++; t < 0 || t == placementIndex || asks > 8 {
 				return tryAgain
 			}
 			if s.shards != nil && !leads(s.groupB(t)) {

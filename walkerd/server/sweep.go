@@ -45,6 +45,9 @@ func (s *Server) sweepLoop(b backend.Backend) {
 			return
 		case <-t.C:
 		}
+		if !s.running(b) {
+			return // dropped (SetGroups)
+		}
 		if !leads(b) {
 			idle = false // a follower's state may come whole (a snapshot), with no touches
 			s.sweepIdle.Store(false)

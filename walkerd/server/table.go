@@ -44,6 +44,7 @@ func handlers() []handler {
 		"raft.leader": cmdRaftLeader, "raft.transfer": cmdRaftTransfer,
 		"walker.placement": cmdWalkerPlacement,
 		"walker.migrate":   cmdWalkerMigrate,
+		"walker.group":     cmdWalkerGroup,
 		"walker.apply":     cmdWalkerApply, "walker.forward": cmdWalkerForward, "walker.digest": cmdWalkerDigest,
 		"walker.haslog": cmdWalkerHaslog, // wait.go
 		"walker.blob":   cmdWalkerBlob,   // blob.go

@@ -72,7 +72,10 @@ func cmdWait(s *Server, c *client, args [][]byte) {
 		return
 	}
 	g := s.groupB(c.wroteGroup) // the Raft group of the last write (groups.go)
-	peers := s.waitReplicas(g)  // none standalone: WAIT waits out its timeout, as Redis with no replicas
+	if g == nil {
+		g = s.b // dropped since (GROUP DROP): its writes live in the group that took its slots
+	}
+	peers := s.waitReplicas(g) // none standalone: WAIT waits out its timeout, as Redis with no replicas
 	index, term := c.wroteIndex, c.wroteTerm
 	done := make(chan struct{})
 	defer close(done)

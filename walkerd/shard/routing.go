@@ -58,7 +58,12 @@ func NewRouting(l Layout, state func() (*placement.State, error), generation fun
 func (r *Routing) GroupOf(slot uint16) int { return int(r.table().of[slot%Slots]) }
 
 // Ranges lists the slot ranges routed to group i, in slot order.
-func (r *Routing) Ranges(i int) []Range { return r.table().ranges[i] }
+func (r *Routing) Ranges(i int) []Range {
+	if t := r.table(); i >= 0 && i < len(t.ranges) {
+		return t.ranges[i]
+	}
+	return nil
+}
 
 // Epoch is the placement epoch the table was built from; 0 while it is
 // the layout.
@@ -95,17 +100,13 @@ func (r *Routing) table() *table {
 		r.cur.Store(&next)
 		return &next
 	}
-	next := &table{gen: gen, epoch: st.Epoch, ranges: make([][]Range, len(r.layout.IDs))}
-	index := make(map[string]int, len(r.layout.IDs))
-	for i, id := range r.layout.IDs {
-		index[id] = i
-	}
+	next := &table{gen: gen, epoch: st.Epoch}
 	for s := range Slots {
 		next.of[s] = t.of[s] // a slot the state does not name stays where it was
 	}
 	for _, sr := range st.Slots {
-		i, ok := index[sr.Group]
-		if !ok {
+		i := GroupIndex(sr.Group)
+		if i < 0 {
 			continue
 		}
 		for s := int(sr.Start); s <= int(sr.End); s++ {
@@ -121,7 +122,10 @@ func (r *Routing) table() *table {
 		for e+1 < Slots && next.of[e+1] == next.of[s] {
 			e++
 		}
-		i := next.of[s]
+		i := int(next.of[s])
+		for len(next.ranges) <= i {
+			next.ranges = append(next.ranges, nil)
+		}
 		next.ranges[i] = append(next.ranges[i], Range{Start: uint16(s), End: uint16(e)})
 		s = e + 1
 	}

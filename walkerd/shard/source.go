@@ -49,6 +49,26 @@ type RaftGroup interface {
 	Term() uint64
 }
 
+// MaxGroups bounds a data group's number: group g<N> has index N-1 in a
+// node's tables, and a slot's group index is a byte.
+const MaxGroups = 256
+
+// GroupIndex is the index of data group id "g<N>" in a node's tables
+// (N-1), -1 for an id that is not one (placement.GroupNumber) or is past
+// MaxGroups. Indexes are stable: a group keeps the index of its id from
+// the layout or the GROUP ADD that made it until it is dropped, and no
+// later group takes it, since ids are never reused.
+func GroupIndex(id string) int {
+	n := placement.GroupNumber(id)
+	if n < 1 || n > MaxGroups {
+		return -1
+	}
+	return n - 1
+}
+
+// GroupID is the id of the data group at index i: "g<i+1>".
+func GroupID(i int) string { return "g" + strconv.Itoa(i+1) }
+
 // Layout is how the slots are split among the groups of a cluster whose
 // groups never change (walkerd --groups N): group i owns Ranges[i]. It is
 // the same on every node, so every node computes the same map.
@@ -95,7 +115,7 @@ type Static struct {
 	self    string
 	layout  Layout
 	routing *Routing
-	groups  []RaftGroup // by layout index
+	groups  func() []RaftGroup // by group index (GroupIndex); nil: not run here
 	place   func() (*placement.State, error)
 }
 
@@ -113,7 +133,15 @@ func (s *Static) WithPlacement(state func() (*placement.State, error)) *Static {
 // NewStatic returns the Source of the groups gs (by layout index), seen
 // from node self.
 func NewStatic(self string, l Layout, gs []RaftGroup) *Static {
-	return &Static{self: self, layout: l, routing: NewRouting(l, nil, nil), groups: gs}
+	return &Static{self: self, layout: l, routing: NewRouting(l, nil, nil), groups: func() []RaftGroup { return gs }}
+}
+
+// WithGroups makes the groups the node runs those list returns, by group
+// index (GroupIndex), nil where it runs none: the groups made and dropped
+// at run time (GROUP ADD and DROP) as well as the layout's.
+func (s *Static) WithGroups(list func() []RaftGroup) *Static {
+	s.groups = list
+	return s
 }
 
 // WithRouting makes r the slot -> group table (the placement state's
@@ -133,7 +161,11 @@ func (s *Static) Self() string { return s.self }
 // Route implements Source: the slot's group's leader leads it; any other
 // member points at that leader.
 func (s *Static) Route(slot uint16) Route {
-	g := s.groups[s.routing.GroupOf(slot)]
+	gs, i := s.groups(), s.routing.GroupOf(slot)
+	if i >= len(gs) || gs[i] == nil {
+		return Route{} // a group this node does not run (yet)
+	}
+	g := gs[i]
 	if g.IsLeader() {
 		return Route{Leads: true, Member: true, Served: true}
 	}
@@ -149,12 +181,15 @@ func (s *Static) Route(slot uint16) Route {
 // the largest.
 func (s *Static) Map() (*Map, error) {
 	m := &Map{}
-	for i, rg := range s.groups {
+	for i, rg := range s.groups() {
+		if rg == nil {
+			continue
+		}
 		ms, err := rg.Members()
 		if err != nil {
-			return nil, fmt.Errorf("shard: members of %s: %w", s.layout.IDs[i], err)
+			return nil, fmt.Errorf("shard: members of %s: %w", GroupID(i), err)
 		}
-		g := Group{ID: s.layout.IDs[i], Ranges: s.routing.Ranges(i), Epoch: rg.Term()}
+		g := Group{ID: GroupID(i), Ranges: s.routing.Ranges(i), Epoch: rg.Term()}
 		for _, mb := range ms {
 			_, bus := SplitAddr(mb.RaftAddr)
 			g.Members = append(g.Members, Node{ID: mb.ID, Addr: mb.RESPAddr, BusPort: bus})

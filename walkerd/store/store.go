@@ -41,6 +41,13 @@ type Config struct {
 	RaftDir       string
 	DataDir       string
 	Bootstrap     bool // with no Raft state, start a one-node cluster of this node
+	// Peers, when set, are the voters a group made at run time starts
+	// with (WALKER.PLACE GROUP ADD), this node among them: with no Raft
+	// state, each member bootstraps the same configuration, which
+	// hashicorp/raft allows (BootstrapCluster: "the same configuration on
+	// all servers"), so no JOIN round is needed; the first leader records
+	// their RESP addresses as JOIN would.
+	Peers []Peer
 
 	Sync    engine.SyncMode // how the Raft log reaches disk (appendfsync)
 	LogKind string          // "auto" (or ""), "bolt" (raft-boltdb) or "wal" (raft-wal): logstore.go
@@ -261,10 +268,15 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.verify.store = s
-	if !hasState && cfg.Bootstrap {
-		f := s.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
-			{ID: rc.LocalID, Address: s.trans.LocalAddr()},
-		}})
+	if !hasState && (cfg.Bootstrap || len(cfg.Peers) > 0) {
+		servers := []raft.Server{{ID: rc.LocalID, Address: s.trans.LocalAddr()}}
+		if len(cfg.Peers) > 0 {
+			servers = nil
+			for _, p := range cfg.Peers {
+				servers = append(servers, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
+			}
+		}
+		f := s.raft.BootstrapCluster(raft.Configuration{Servers: servers})
 		if err := f.Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
@@ -363,14 +375,26 @@ func (s *Store) watchLeadership() {
 	}
 }
 
-// registerSelf replicates this node's RESP address if the data lacks it.
+// Peer is a voter of a group made at run time (Config.Peers).
+type Peer struct{ ID, RaftAddr, RESPAddr string }
+
+// registerSelf replicates this node's RESP address if the data lacks it,
+// and those of Config.Peers.
 func (s *Store) registerSelf() {
 	members, err := command.Members(s.fsm.engine())
-	if err == nil && members[s.cfg.ID] == s.cfg.RESPAddr {
+	if err != nil {
 		return
 	}
-	if _, err := s.Apply(memberEntry("WALKER.SETMEMBER", s.cfg.ID, s.cfg.RESPAddr)); err != nil {
-		s.log.Warn("registering own address", "err", err)
+	peers := append([]Peer{{ID: s.cfg.ID, RESPAddr: s.cfg.RESPAddr}}, s.cfg.Peers...)
+	for _, p := range peers {
+		if p.RESPAddr == "" || members[p.ID] == p.RESPAddr || (p.ID != s.cfg.ID && members[p.ID] != "") {
+			continue // a peer's address only where none is known: JOIN's is newer
+		}
+		if _, err := s.Apply(memberEntry("WALKER.SETMEMBER", p.ID, p.RESPAddr)); err != nil {
+			s.log.Warn("registering a member's address", "id", p.ID, "err", err)
+			return
+		}
+		members[p.ID] = p.RESPAddr
 	}
 }
 
