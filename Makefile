@@ -148,10 +148,11 @@ chaos-short: build
 
 # The same with four Raft groups per node (walkerd --groups): the
 # workloads' keys spread over groups led by different nodes, and the
-# migrate nemesis moves their slots between groups meanwhile.
+# migrate nemesis moves their slots between groups meanwhile, and the
+# regroup nemesis splits a slot into a new group and merges it away.
 chaos-short-groups: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration 90s --seed 1 --nodes 3 --groups 4 \
-		--nemesis $(CHAOS_NEMESIS),migrate --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short-groups
+		--nemesis $(CHAOS_NEMESIS),migrate,regroup --workload $(CHAOS_WORKLOAD) --out $(CHAOS_OUT)/short-groups
 
 chaos: build
 	$(GO) run ./tools/chaos --walkerd bin/walkerd --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) \

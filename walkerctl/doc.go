@@ -17,8 +17,8 @@
 //	slots                           the hash slot map: range, group, leader and its address, replicas
 //	groups [--all]                  the Raft groups: slots, state, term, leader, voters, indexes; --all: every member's view
 //	migrate SLOT GROUP [--no-wait]  move a hash slot (or FIRST-LAST) to another group, then wait until it has moved (--wait-timeout 60s)
-//	merge FROM INTO                 move every slot range of FROM to INTO, one move after the other
-//	split GROUP INTO                move the upper half of GROUP's slots to INTO, a group that serves none
+//	merge FROM INTO                 move every slot range of FROM to INTO, one move after the other, then end FROM
+//	split GROUP [INTO]              make a group on GROUP's members (or use INTO, one that serves none) and move the upper half of GROUP's slots to it
 //	rebalance [--dry-run]           spread group leaders over the nodes (RAFT.TRANSFER), then slots over the groups
 //	completion bash|zsh|fish        shell completion script
 //

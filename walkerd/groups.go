@@ -21,14 +21,15 @@ import (
 	"github.com/walkerdb/walkerdb/walkerd/store"
 )
 
-// Several Raft groups per node (--groups N): every node hosts the same N
-// groups, g1..gN, each owning a fixed range of hash slots (shard.Split),
-// with its own engine, Raft log and snapshots, elected on its own. Their
-// Raft traffic shares the node's one Raft port (store.Mux). g1 lives in
-// --dir and --raftdir, as the one group of a node without --groups; gK
-// lives in <parent of --dir>/groups/gK/{data,raft}. The number of groups is
-// fixed when a node's directories are first used (recorded in
-// <raftdir>/GROUPS): moving slots between groups is not built yet.
+// Several Raft groups per node (--groups N): every node starts with the
+// same N groups, g1..gN, each owning a range of hash slots (shard.Split)
+// until slots move (migrate.go), with its own engine, Raft log and
+// snapshots, elected on its own. Their Raft traffic shares the node's one
+// Raft port (store.Mux). g1 lives in --dir and --raftdir, as the one group
+// of a node without --groups; gK lives in <parent of --dir>/groups/gK/
+// {data,raft}. N is fixed when a node's directories are first used
+// (recorded in <raftdir>/GROUPS); groups are then made and ended at run
+// time (nodegroups.go).
 //
 // Leaders are spread: the leader of group i hands it to the i-th voter in
 // id order (mod the voters), so that with as many groups as nodes each
@@ -40,7 +41,7 @@ func groupsFlags() []cli.Flag {
 	return []cli.Flag{&cli.IntFlag{
 		Name:    "groups",
 		Value:   1,
-		Usage:   "Raft groups on every node, each owning a range of hash slots with its own log and leader (1-64; fixed when the node's directories are first used; every node of a cluster takes the same number)",
+		Usage:   "Raft groups every node starts with, each owning a range of hash slots with its own log and leader (1-64; fixed when the node's directories are first used; every node of a cluster takes the same number; walkerctl split and merge make and end groups later)",
 		EnvVars: []string{"WALKERD_GROUPS"},
 	}}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -53,34 +55,122 @@ func startMigrate(ns *Nemeses, f *Fault) (func() error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WALKER.MIGRATE %d %s via %s: %w", slot, to, via.ID, err)
 	}
-	return func() error {
-		deadline := time.Now().Add(migrateHeal)
-		for {
-			last := errors.New("no live node answers")
-			for _, j := range ns.live() {
-				st, err := placementOn(ns.C.Nodes[j])
-				switch {
-				case err != nil:
-					last = err
-					continue
-				case st.moving(slot):
-					last = fmt.Errorf("slot %d still moving (%s's copy)", slot, ns.C.Nodes[j].ID)
-				case st.owner(slot) != to:
-					last = fmt.Errorf("slot %d is %s's after its move to %s", slot, st.owner(slot), to)
-				default:
-					last = nil
-				}
-				break
+	return func() error { return awaitOwner(ns, slot, to) }, nil
+}
+
+// awaitOwner waits, up to migrateHeal, until a live node's copy of the
+// placement state has slot owned by group with no move of it left.
+func awaitOwner(ns *Nemeses, slot uint16, group string) error {
+	deadline := time.Now().Add(migrateHeal)
+	for {
+		last := errors.New("no live node answers")
+		for _, j := range ns.live() {
+			st, err := placementOn(ns.C.Nodes[j])
+			switch {
+			case err != nil:
+				last = err
+				continue
+			case st.moving(slot):
+				last = fmt.Errorf("slot %d still moving (%s's copy)", slot, ns.C.Nodes[j].ID)
+			case st.owner(slot) != group:
+				last = fmt.Errorf("slot %d is %s's after its move to %s", slot, st.owner(slot), group)
+			default:
+				last = nil
 			}
-			if last == nil {
+			break
+		}
+		if last == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startRegroup splits and merges a group while the workloads run: it
+// makes a new group on the members of the group that owns the slot of a
+// key the workloads wrote (WALKER.GROUP ADD LIKE, walkerd/nodegroups.go)
+// and moves that slot into it; the heal moves the slot back, drops the
+// new group (WALKER.GROUP DROP: every member closes it and deletes its
+// directories) and waits until the placement state records the drop. The
+// group opens, elects, takes the slot and ends under whatever network or
+// process fault runs beside it. Each stage has migrateHeal to finish.
+func startRegroup(ns *Nemeses, f *Fault) (func() error, error) {
+	i, ok := ns.pick(ns.live())
+	if !ok {
+		return nil, errors.New("no live node")
+	}
+	via := ns.C.Nodes[i]
+	v, err := via.Do(5*time.Second, "RANDOMKEY")
+	if err != nil || v.Kind != '$' || v.Null {
+		return nil, fmt.Errorf("RANDOMKEY on %s: %v %q", via.ID, err, v.Str)
+	}
+	slot := keyspace.Slot(v.Str)
+	st, err := placementOn(via)
+	if err != nil {
+		return nil, err
+	}
+	from := st.owner(slot)
+	v, err = via.Do(10*time.Second, "WALKER.GROUP", "ADD", "LIKE", from)
+	if err == nil && v.Kind != '$' {
+		err = errors.New(string(v.Str))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("WALKER.GROUP ADD LIKE %s via %s: %w", from, via.ID, err)
+	}
+	made := string(v.Str)
+	f.Targets = []string{via.ID}
+	f.Detail = fmt.Sprintf("slot %d (key %q) %s -> new group %s, back, %s dropped", slot, v.Str, from, made, made)
+	if err := doOK(ns, "WALKER.MIGRATE", fmt.Sprint(slot), made); err != nil {
+		return nil, err
+	}
+	return func() error {
+		if err := awaitOwner(ns, slot, made); err != nil {
+			return err
+		}
+		if err := doOK(ns, "WALKER.MIGRATE", fmt.Sprint(slot), from); err != nil {
+			return err
+		}
+		if err := awaitOwner(ns, slot, from); err != nil {
+			return err
+		}
+		if err := doOK(ns, "WALKER.GROUP", "DROP", made); err != nil {
+			return err
+		}
+		for _, j := range ns.live() {
+			if st, err := placementOn(ns.C.Nodes[j]); err == nil && !slices.Contains(st.Dropped, made) {
+				return fmt.Errorf("%s's placement state does not list %s as dropped after its DROP", ns.C.Nodes[j].ID, made)
+			}
+			break
+		}
+		return nil
+	}, nil
+}
+
+// doOK sends a command to a live node until one answers anything but an
+// error (a group without a leader for a moment, a node cut off), for up
+// to migrateHeal.
+func doOK(ns *Nemeses, args ...string) error {
+	deadline := time.Now().Add(migrateHeal)
+	for {
+		var last error = errors.New("no live node")
+		for _, j := range ns.live() {
+			v, err := ns.C.Nodes[j].Do(10*time.Second, args...)
+			if err == nil && v.Kind == '-' {
+				err = errors.New(string(v.Str))
+			}
+			if err == nil {
 				return nil
 			}
-			if time.Now().After(deadline) {
-				return last
-			}
-			time.Sleep(100 * time.Millisecond)
+			last = fmt.Errorf("%s via %s: %w", strings.Join(args, " "), ns.C.Nodes[j].ID, err)
 		}
-	}, nil
+		if time.Now().After(deadline) {
+			return last
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // migrateHeal bounds the wait for a move to end.
@@ -99,6 +189,7 @@ type placementState struct {
 	Moves []struct {
 		Slot uint16 `json:"slot"`
 	} `json:"moves"`
+	Dropped []string `json:"dropped"`
 }
 
 func placementOn(n *Node) (*placementState, error) {

@@ -44,7 +44,7 @@ type nemesis struct {
 }
 
 // NemesisNames lists the nemeses by name.
-var NemesisNames = []string{"kill", "kill-leader", "pause", "partition-leader", "split", "isolate", "delay", "member", "restart-all", "migrate"}
+var NemesisNames = []string{"kill", "kill-leader", "pause", "partition-leader", "split", "isolate", "delay", "member", "restart-all", "migrate", "regroup"}
 
 var nemeses = map[string]nemesis{
 	"kill":             {"kill", "proc", startKill(false)},
@@ -57,6 +57,7 @@ var nemeses = map[string]nemesis{
 	"member":           {"member", "solo", startMember},
 	"restart-all":      {"restart-all", "solo", startRestartAll},
 	"migrate":          {"migrate", "proc", startMigrate}, // migrate.go: walkerd --groups only
+	"regroup":          {"regroup", "proc", startRegroup}, // migrate.go: walkerd --groups only
 }
 
 // Nemeses injects faults into a cluster on a schedule.
