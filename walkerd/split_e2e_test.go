@@ -59,8 +59,18 @@ func groupRuns(nodes []*harness.Node, id string, want bool) error {
 //     node does not bring it back, and the id is never reused;
 //   - every counter ends at its acknowledged increments (plus at most the
 //     increments whose outcome a restart made unknown).
+//
+// In cluster mode the clients are go-redis ClusterClients, which find the
+// new group's leader through MOVED and CLUSTER SLOTS; otherwise plain
+// clients of two nodes, which forward.
 func TestE2E_SplitIntoANewGroupAndMergeItAway(t *testing.T) {
-	c := harness.StartCluster(t, bin(t), 3, "--groups", "2")
+	for _, mode := range []string{"no", "yes"} {
+		t.Run("cluster-mode="+mode, func(t *testing.T) { testSplitAndMerge(t, mode) })
+	}
+}
+
+func testSplitAndMerge(t *testing.T, mode string) {
+	c := harness.StartCluster(t, bin(t), 3, "--groups", "2", "--cluster-mode", mode)
 	waitGroups(t, c, 2, 0)
 	if _, err := recordedMap(c); err != nil {
 		t.Fatal(err)
@@ -79,8 +89,23 @@ func TestE2E_SplitIntoANewGroupAndMergeItAway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	n1, n2, n3 := c.Nodes[0], c.Nodes[1], c.Nodes[2]
-	cl := redis.NewClient(exactlyOnce(n1.RESP))
-	defer cl.Close()
+	var cl redis.Cmdable
+	var incr func(ctx context.Context, worker int, key string) error
+	if mode == "yes" {
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{n1.RESP, n2.RESP}, MaxRedirects: 16, MaxRetries: -1, ReadTimeout: time.Minute})
+		defer cc.Close()
+		cl = cc
+		incr = func(ctx context.Context, _ int, key string) error { return cc.Incr(ctx, key).Err() }
+	} else {
+		p := redis.NewClient(exactlyOnce(n1.RESP))
+		defer p.Close()
+		cl = p
+		plain := []*redis.Client{redis.NewClient(exactlyOnce(n1.RESP)), redis.NewClient(exactlyOnce(n2.RESP))}
+		for _, p := range plain {
+			defer p.Close()
+		}
+		incr = func(ctx context.Context, w int, key string) error { return plain[w].Incr(ctx, key).Err() }
+	}
 
 	// Keys in the upper half of g2 (12288-16383 of its 8192-16383).
 	var tag string
@@ -102,11 +127,7 @@ func TestE2E_SplitIntoANewGroupAndMergeItAway(t *testing.T) {
 	exp, _ := cl.PExpireTime(ctx, tag+":h").Result()
 
 	counters := []string{tag + ":c0", tag + ":c1"}
-	plain := []*redis.Client{redis.NewClient(exactlyOnce(n1.RESP)), redis.NewClient(exactlyOnce(n2.RESP))}
-	for _, p := range plain {
-		defer p.Close()
-	}
-	l := runCounters(ctx, counters, func(ctx context.Context, w int, key string) error { return plain[w].Incr(ctx, key).Err() })
+	l := runCounters(ctx, counters, incr)
 
 	id, err := n2.Do("WALKER.GROUP", "ADD", "LIKE", "g2")
 	if err != nil || id != "$2\r\ng3\r\n" {
@@ -147,6 +168,12 @@ func TestE2E_SplitIntoANewGroupAndMergeItAway(t *testing.T) {
 	}
 	if out, err := n1.Do("WALKER.GROUP", "DROP", "g3"); err != nil || !strings.Contains(out, "still owns slots") {
 		t.Fatalf("DROP of a group with slots = %q, %v", out, err)
+	}
+	if mode == "yes" { // the slot map names g3's leader for its slots
+		out, err := n2.Do("CLUSTER", "SHARDS")
+		if err != nil || !strings.Contains(out, "12288") {
+			t.Errorf("CLUSTER SHARDS after the split: %q, %v", out, err)
+		}
 	}
 	// The library loaded before g3 existed runs in g3's slots.
 	if got, err := cl.FCall(ctx, "bump", []string{tag + ":f"}, 5).Int64(); err != nil || got != 5 {
