@@ -51,7 +51,7 @@ func clusterSource(c *cli.Context, s *settings, st *store.Store, groups *nodeGro
 		return shard.NewSingle(s.id, st), nil
 	}
 	src := shard.NewStatic(s.id, shard.Split(groups.first), nil).WithRouting(routes).
-		WithGroups(func() []shard.RaftGroup { return raftGroups(groups.list()) }) // nodegroups.go
+		WithGroups(func() []shard.RaftGroup { return asGroups[shard.RaftGroup](groups.list()) }) // nodegroups.go
 	if place != nil {
 		src.WithPlacement(func() (*placement.State, error) { return command.Placement(place.Engine()) })
 	}

@@ -65,7 +65,7 @@ func groupsConfig(g *nodeGroups, place *store.Store, routes *shard.Routing) *ser
 	if g == nil {
 		return nil
 	}
-	out := &server.Groups{Layout: shard.Split(g.first), Routes: routes, B: backends(g.list())}
+	out := &server.Groups{Layout: shard.Split(g.first), Routes: routes, B: asGroups[backend.Backend](g.list())}
 	if place != nil {
 		out.Placement = place
 	}

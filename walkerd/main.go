@@ -415,7 +415,7 @@ func run(c *cli.Context) error {
 
 	if groups != nil {
 		groups.mu.Lock()
-		groups.changed = func(list []*store.Store) { srv.SetGroups(backends(list)) } // nodegroups.go
+		groups.changed = func(list []*store.Store) { srv.SetGroups(asGroups[backend.Backend](list)) } // nodegroups.go
 		groups.mu.Unlock()
 	}
 	var joinErr atomic.Pointer[error] // joinGroups's refusal: the node stops

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/placement"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
@@ -89,23 +88,14 @@ func (g *nodeGroups) live() []*store.Store {
 	return out
 }
 
-// backends is list as the server's table: a nil interface where none runs.
-func backends(list []*store.Store) []backend.Backend {
-	out := make([]backend.Backend, len(list))
+// asGroups is list as a table of interface T (the server's
+// backend.Backend, the slot map's shard.RaftGroup): a nil T, not a T
+// holding a nil store, where the node runs none.
+func asGroups[T any](list []*store.Store) []T {
+	out := make([]T, len(list))
 	for i, st := range list {
 		if st != nil {
-			out[i] = st
-		}
-	}
-	return out
-}
-
-// raftGroups is list as the slot map reads it: nil where none runs.
-func raftGroups(list []*store.Store) []shard.RaftGroup {
-	out := make([]shard.RaftGroup, len(list))
-	for i, st := range list {
-		if st != nil {
-			out[i] = st
+			out[i] = any(st).(T)
 		}
 	}
 	return out

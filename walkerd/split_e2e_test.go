@@ -89,6 +89,18 @@ func testSplitAndMerge(t *testing.T, mode string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	n1, n2, n3 := c.Nodes[0], c.Nodes[1], c.Nodes[2]
+	// walkerd's leader spread gives g1 to node1 and g2 to node2: waited
+	// for, so that no hand-over of g2 falls among the increments below.
+	if err := harness.WaitFor(30*time.Second, func() error {
+		for _, g := range groupLines(t, n1) {
+			if want := map[string]string{"g1": "node1", "g2": "node2"}[g["id"]]; g["leader"] != want {
+				return fmt.Errorf("%s led by %q", g["id"], g["leader"])
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var cl redis.Cmdable
 	var incr func(ctx context.Context, worker int, key string) error
 	if mode == "yes" {
@@ -129,6 +141,21 @@ func testSplitAndMerge(t *testing.T, mode string) {
 	counters := []string{tag + ":c0", tag + ":c1"}
 	l := runCounters(ctx, counters, incr)
 
+	// Making the group costs the clients nothing: no node answers
+	// LOADING while its copy of the new group elects and catches up.
+	waitAcked := func(n int64) {
+		t.Helper()
+		if err := harness.WaitFor(30*time.Second, func() error {
+			if got := l.acked[0].Load(); got < n {
+				return fmt.Errorf("%d increments acknowledged", got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAcked(20)
+	errsBefore := l.errs.Load()
 	id, err := n2.Do("WALKER.GROUP", "ADD", "LIKE", "g2")
 	if err != nil || id != "$2\r\ng3\r\n" {
 		t.Fatalf("WALKER.GROUP ADD LIKE g2 = %q, %v", id, err)
@@ -136,9 +163,16 @@ func testSplitAndMerge(t *testing.T, mode string) {
 	if err := harness.WaitFor(30*time.Second, func() error { return groupRuns(c.Nodes, "g3", true) }); err != nil {
 		t.Fatalf("%v\n%s", err, c.Logs())
 	}
+	waitAcked(l.acked[0].Load() + 20)
+	if e := l.errs.Load(); e != errsBefore {
+		t.Fatalf("%d increments failed while g3 was made (first: %v)", e-errsBefore, l.first.Load())
+	}
 	// A restart reopens g3 from GROUPS, before the placement state is read.
 	n3.Stop()
 	n3.Start()
+	if err := n3.WaitReady(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, n3.Log())
+	}
 	if err := harness.WaitFor(30*time.Second, func() error { return groupRuns(c.Nodes, "g3", true) }); err != nil {
 		t.Fatalf("after node3's restart: %v\n%s", err, n3.Log())
 	}

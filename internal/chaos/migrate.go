@@ -21,17 +21,7 @@ import (
 //
 // It is a process-class fault so that it combines with network faults.
 func startMigrate(ns *Nemeses, f *Fault) (func() error, error) {
-	i, ok := ns.pick(ns.live())
-	if !ok {
-		return nil, errors.New("no live node")
-	}
-	via := ns.C.Nodes[i]
-	v, err := via.Do(5*time.Second, "RANDOMKEY")
-	if err != nil || v.Kind != '$' || v.Null {
-		return nil, fmt.Errorf("RANDOMKEY on %s: %v %q", via.ID, err, v.Str)
-	}
-	slot := keyspace.Slot(v.Str)
-	st, err := placementOn(via)
+	via, key, slot, st, err := randomSlot(ns)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +37,8 @@ func startMigrate(ns *Nemeses, f *Fault) (func() error, error) {
 	}
 	to := others[ns.Rand.IntN(len(others))]
 	f.Targets = []string{via.ID}
-	f.Detail = fmt.Sprintf("slot %d (key %q) %s -> %s", slot, v.Str, from, to)
-	v, err = via.Do(10*time.Second, "WALKER.MIGRATE", fmt.Sprint(slot), to)
+	f.Detail = fmt.Sprintf("slot %d (key %q) %s -> %s", slot, key, from, to)
+	v, err := via.Do(10*time.Second, "WALKER.MIGRATE", fmt.Sprint(slot), to)
 	if err == nil && v.Kind == '-' {
 		err = errors.New(string(v.Str))
 	}
@@ -56,6 +46,22 @@ func startMigrate(ns *Nemeses, f *Fault) (func() error, error) {
 		return nil, fmt.Errorf("WALKER.MIGRATE %d %s via %s: %w", slot, to, via.ID, err)
 	}
 	return func() error { return awaitOwner(ns, slot, to) }, nil
+}
+
+// randomSlot picks a live node and the slot of a key the workloads wrote
+// (RANDOMKEY there), with that node's copy of the placement state.
+func randomSlot(ns *Nemeses) (via *Node, key []byte, slot uint16, st *placementState, err error) {
+	i, ok := ns.pick(ns.live())
+	if !ok {
+		return nil, nil, 0, nil, errors.New("no live node")
+	}
+	via = ns.C.Nodes[i]
+	v, err := via.Do(5*time.Second, "RANDOMKEY")
+	if err != nil || v.Kind != '$' || v.Null {
+		return nil, nil, 0, nil, fmt.Errorf("RANDOMKEY on %s: %v %q", via.ID, err, v.Str)
+	}
+	st, err = placementOn(via)
+	return via, v.Str, keyspace.Slot(v.Str), st, err
 }
 
 // awaitOwner waits, up to migrateHeal, until a live node's copy of the
@@ -98,22 +104,12 @@ func awaitOwner(ns *Nemeses, slot uint16, group string) error {
 // group opens, elects, takes the slot and ends under whatever network or
 // process fault runs beside it. Each stage has migrateHeal to finish.
 func startRegroup(ns *Nemeses, f *Fault) (func() error, error) {
-	i, ok := ns.pick(ns.live())
-	if !ok {
-		return nil, errors.New("no live node")
-	}
-	via := ns.C.Nodes[i]
-	v, err := via.Do(5*time.Second, "RANDOMKEY")
-	if err != nil || v.Kind != '$' || v.Null {
-		return nil, fmt.Errorf("RANDOMKEY on %s: %v %q", via.ID, err, v.Str)
-	}
-	slot := keyspace.Slot(v.Str)
-	st, err := placementOn(via)
+	via, key, slot, st, err := randomSlot(ns)
 	if err != nil {
 		return nil, err
 	}
 	from := st.owner(slot)
-	v, err = via.Do(10*time.Second, "WALKER.GROUP", "ADD", "LIKE", from)
+	v, err := via.Do(10*time.Second, "WALKER.GROUP", "ADD", "LIKE", from)
 	if err == nil && v.Kind != '$' {
 		err = errors.New(string(v.Str))
 	}
@@ -122,7 +118,7 @@ func startRegroup(ns *Nemeses, f *Fault) (func() error, error) {
 	}
 	made := string(v.Str)
 	f.Targets = []string{via.ID}
-	f.Detail = fmt.Sprintf("slot %d (key %q) %s -> new group %s, back, %s dropped", slot, v.Str, from, made, made)
+	f.Detail = fmt.Sprintf("slot %d (key %q) %s -> new group %s, back, %s dropped", slot, key, from, made, made)
 	if err := doOK(ns, "WALKER.MIGRATE", fmt.Sprint(slot), made); err != nil {
 		return nil, err
 	}

@@ -233,9 +233,9 @@ func cmdWalkerMigrate(s *Server, c *client, args [][]byte) {
 }
 
 // WALKER.GROUP ADD LIKE group: records a new data group in the placement
-// state (WALKER.PLACE GROUP ADD), with the members the placement state
-// lists for group, and answers its id: g<N>, N one above every group id
-// the state ever recorded. Each member then opens it (walkerd/groups.go);
+// state (WALKER.PLACE GROUP ADD), with group's voters as its members
+// (likeMembers), and answers its id: g<N>, N one above every group id the
+// state ever recorded. Each member then opens it (walkerd/nodegroups.go);
 // it owns no slot until a move gives it some (walkerctl split).
 // WALKER.GROUP DROP group: ends a group that owns no slot and takes part
 // in no move (GROUP DROP); its members close it and delete its

@@ -199,6 +199,21 @@ func (s *Server) allGroups() []backend.Backend {
 	return out
 }
 
+// startGroups lists the groups the node started with that it still runs.
+func (s *Server) startGroups() []backend.Backend {
+	if !s.multi() {
+		return []backend.Backend{s.b}
+	}
+	var out []backend.Backend
+	now := s.groups.list()
+	for i, b := range s.groups.B {
+		if b != nil && i < len(now) && now[i] == b {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // groupID is group i's id ("g1"), "" with one group.
 func (s *Server) groupID(i int) string {
 	if !s.multi() {

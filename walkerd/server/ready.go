@@ -15,9 +15,13 @@ type readier interface{ Ready() bool }
 // yet caught up since it started (a restarted node replaying its log,
 // waiting for a leader). INFO persistence's loading field shows it. Once
 // the backend has been ready it stays so: a node that has served and
-// then loses its leader answers CLUSTERDOWN instead.
+// then loses its leader answers CLUSTERDOWN instead. With several groups,
+// the groups the node started with count while it still runs them; a
+// group opened later (GROUP ADD, SetGroups) does not hold up the node's
+// other slots: until it has a leader, its own commands answer CLUSTERDOWN
+// or are forwarded.
 func (s *Server) loading() bool {
-	for _, g := range s.allGroups() { // every group this node hosts (groups.go)
+	for _, g := range s.startGroups() {
 		if r, ok := g.(readier); ok && !r.Ready() {
 			return true
 		}
