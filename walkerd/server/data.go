@@ -95,7 +95,7 @@ func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.
 		return &command.Result{Error: removedText}
 	}
 	if c.forwarded {
-		return &command.Result{Error: "CLUSTERDOWN not the leader (leadership moved)"}
+		return &command.Result{Error: leadershipMovedText}
 	}
 	if nl.LeaderAddr == "" || s.cfg.Forwarder == nil {
 		return &command.Result{Error: "CLUSTERDOWN no leader"}
@@ -220,7 +220,7 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 		c.errorReply(string(command.ErrSlotMoved))
 		return ""
 	case c.forwarded:
-		c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
+		c.errorReply(leadershipMovedText)
 		return ""
 	case nl.LeaderAddr == "" || s.cfg.Forwarder == nil:
 		c.errorReply("CLUSTERDOWN no leader")
@@ -404,7 +404,7 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	if err != nil {
 		var nl *backend.NotLeaderError
 		if errors.As(err, &nl) {
-			c.errorReply("CLUSTERDOWN not the leader (leadership moved)")
+			c.errorReply(leadershipMovedText)
 			return
 		}
 		res = &command.Result{Error: applyErrorText(err)}

@@ -53,6 +53,12 @@ func (f *follower) ReadBarrier(level int) error {
 
 func (f *follower) InfoRaft() string { return "raft_state:follower\r\n" }
 
+// Leader is the leader the follower names.
+func (f *follower) Leader() (backend.Member, bool, error) {
+	a := *f.leader.Load()
+	return backend.Member{RESPAddr: a}, a != "", nil
+}
+
 func (f *follower) Join(id, raftAddr, respAddr string) error { return f.notLeader() }
 func (f *follower) Leave(id string) error                    { return f.notLeader() }
 
@@ -267,6 +273,39 @@ func TestForwarding_ForwardedCommandsAreNotForwardedTwice(t *testing.T) {
 	}
 	if n := fw.calls.Load(); n != 2 {
 		t.Fatalf("%d forwards, want 2", n)
+	}
+}
+
+// A write forwarded to a node that has just handed leadership over (it
+// answers that it no longer leads: not appended) is sent again to the
+// leader the follower sees next, and the client gets its reply, not
+// CLUSTERDOWN.
+func TestForwarding_AWriteFollowsAHandOver(t *testing.T) {
+	leader := startServer(t, Config{Links: &nodelink.Config{}})
+	old := newFollower(t, "")
+	oldSrv := startServerOn(t, old, Config{Forwarder: &dialForwarder{}, Links: &nodelink.Config{}})
+	gone := oldSrv.addr
+	old.leader.Store(&gone) // it names itself: it answers leadership moved
+	f := newFollower(t, gone)
+	fw := &dialForwarder{}
+	follow := startServerOn(t, f, Config{Forwarder: fw})
+	go func() { // the follower learns the new leader after the first refusal
+		for fw.calls.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		addr := leader.addr
+		f.leader.Store(&addr)
+	}()
+	c := dial(t, follow.addr)
+	if got := c.must(t, "SET", "k", "v"); got != "+OK" {
+		t.Fatalf("SET across a hand-over = %s", got)
+	}
+	if got := dial(t, leader.addr).must(t, "GET", "k"); got != `"v"` {
+		t.Fatalf("GET at the new leader = %s", got)
+	}
+	if n := fw.calls.Load(); n != 2 {
+		t.Fatalf("%d forwards, want 2 (the refused one, then the new leader)", n)
 	}
 }
 

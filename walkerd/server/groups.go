@@ -306,29 +306,47 @@ func (s *Server) entryRoute(e *command.Entry) (gi int, broadcast bool, errText s
 }
 
 // applyGroup applies an entry to group gi, forwarding it to the group's
-// leader when it leads elsewhere.
+// leader when it leads elsewhere. A forwarded entry that the leader it
+// reached refused because it no longer led (leadershipMovedText: refused
+// before it was appended, certainly not applied, as when leadership is
+// handed over) is sent again once this node sees another leader, within
+// leaderWait, so a client sees a hand-over as latency.
 func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result {
-	if s.groupB(gi) == nil {
+	b := s.groupB(gi)
+	if b == nil {
 		return &command.Result{Error: notRunText}
 	}
-	res, err := s.applyWaiting(s.groupB(gi), e)
-	if err == nil {
-		return res
-	}
-	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.groupB(gi)) {
-		res, err = s.applyWaiting(s.groupB(gi), e) // a leader was elected meanwhile: here, or forwarded below
+	deadline := time.Now().Add(leaderWait)
+	for {
+		res, err := s.applyWaiting(b, e)
 		if err == nil {
 			return res
 		}
-	}
-	if errors.As(err, &nl) {
+		var nl *backend.NotLeaderError
+		if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(b) {
+			res, err = s.applyWaiting(b, e) // a leader was elected meanwhile: here, or forwarded below
+			if err == nil {
+				return res
+			}
+		}
+		if !errors.As(err, &nl) {
+			return &command.Result{Error: applyErrorText(err)}
+		}
 		res = s.forwardApply(c, nl, e, s.groupID(gi))
+		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Before(deadline) && s.pollUntil(time.Until(deadline), 10*time.Millisecond, func() bool {
+			m, ok, err := b.Leader()
+			return err == nil && ok && m.RESPAddr != nl.LeaderAddr
+		}) {
+			continue
+		}
 		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
 		return res
 	}
-	return &command.Result{Error: applyErrorText(err)}
 }
+
+// leadershipMovedText answers an entry forwarded to a node that no longer
+// leads its group: it was not appended there.
+const leadershipMovedText = "CLUSTERDOWN not the leader (leadership moved)"
 
 // applyWaiting applies e in group b; while b's leader refuses it because
 // it is handing leadership over (backend.ErrTransferring: refused before
