@@ -309,15 +309,16 @@ func (s *Server) entryRoute(e *command.Entry) (gi int, broadcast bool, errText s
 // leader when it leads elsewhere. A forwarded entry that the leader it
 // reached refused because it no longer led (leadershipMovedText: refused
 // before it was appended, certainly not applied, as when leadership is
-// handed over) is sent again once this node sees another leader, within
-// leaderWait, so a client sees a hand-over as latency.
+// handed over or lost) is sent again, after a pause that doubles from
+// 5 ms, to the leader this node knows then, until leaderWait has passed:
+// a client sees a hand-over or an election as latency.
 func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result {
 	b := s.groupB(gi)
 	if b == nil {
 		return &command.Result{Error: notRunText}
 	}
 	deadline := time.Now().Add(leaderWait)
-	for {
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		res, err := s.applyWaiting(b, e)
 		if err == nil {
 			return res
@@ -333,11 +334,12 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 			return &command.Result{Error: applyErrorText(err)}
 		}
 		res = s.forwardApply(c, nl, e, s.groupID(gi))
-		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Before(deadline) && s.pollUntil(time.Until(deadline), 10*time.Millisecond, func() bool {
-			m, ok, err := b.Leader()
-			return err == nil && ok && m.RESPAddr != nl.LeaderAddr
-		}) {
-			continue
+		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Add(pause).Before(deadline) {
+			select {
+			case <-s.quit:
+			case <-time.After(pause):
+				continue
+			}
 		}
 		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
 		return res
