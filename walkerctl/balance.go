@@ -215,7 +215,7 @@ type twoGroups struct {
 
 // readTwoGroups reads the two group arguments; mk, where b may be
 // absent (split GROUP), makes b after the checks and returns its id.
-func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placementState, a, b string) ([]slotMove, error), mk func(t *twoGroups) (string, error)) (*twoGroups, error) {
+func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(t *twoGroups) ([]slotMove, error), mk func(t *twoGroups) (string, error)) (*twoGroups, error) {
 	least := 2
 	if mk != nil {
 		least = 1
@@ -251,7 +251,7 @@ func readTwoGroups(c *cli.Context, command, sameMsg string, plan func(st *placem
 			return nil, err
 		}
 	}
-	if t.planned, err = plan(t.st, t.a, t.b); err != nil {
+	if t.planned, err = plan(t); err != nil {
 		return nil, err
 	}
 	t.mv = &mover{o: o, wait: t.wait}
@@ -276,7 +276,8 @@ func (t *twoGroups) run(body map[string]any) (report func() error, err error) {
 }
 
 func runMerge(c *cli.Context) error {
-	t, err := readTwoGroups(c, "walkerctl merge", "FROM and INTO are both %s: merge moves one group's slots into another", mergePlan, nil)
+	t, err := readTwoGroups(c, "walkerctl merge", "FROM and INTO are both %s: merge moves one group's slots into another",
+		func(t *twoGroups) ([]slotMove, error) { return mergePlan(t.st, t.a, t.b) }, nil)
 	if err != nil {
 		return err
 	}
@@ -364,7 +365,10 @@ func makeGroup(t *twoGroups) (string, error) {
 }
 
 func runSplit(c *cli.Context) error {
-	t, err := readTwoGroups(c, "walkerctl split", "GROUP and INTO are both %s: split moves half a group into another, empty one", splitPlan, makeGroup)
+	// A group this split made may serve slots already (a rebalance that
+	// ran meanwhile filled it): half of GROUP goes there all the same.
+	t, err := readTwoGroups(c, "walkerctl split", "GROUP and INTO are both %s: split moves half a group into another, empty one",
+		func(t *twoGroups) ([]slotMove, error) { return splitPlanOf(t.st, t.a, t.b, !t.made) }, makeGroup)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ type fakePlacement struct {
 	undoNext      []placementMove
 	refuseMigrate map[string]string // WALKER.MIGRATE's reply for these slots
 	sent          []string          // WALKER.MIGRATE and RAFT.TRANSFER, as "MIGRATE 0-99 g2"
+	fillOnAdd     []int             // first, last: WALKER.GROUP ADD's group owns them at once (a rebalance ran)
 }
 
 // newFakePlacement is nodes ids, all up and members of groups g1..gN,
@@ -101,6 +102,9 @@ func (f *fakePlacement) answer(args []string) string {
 			f.groups = append(f.groups, id)
 			f.members[id] = f.members[like]
 			f.leader[id] = f.members[like][0]
+			for x := 0; len(f.fillOnAdd) == 2 && x <= f.fillOnAdd[1]-f.fillOnAdd[0]; x++ {
+				f.owner[f.fillOnAdd[0]+x] = id
+			}
 			f.epoch++
 			return bulk(id)
 		case len(args) == 3 && strings.EqualFold(args[1], "DROP"):
@@ -547,5 +551,19 @@ func TestSplit_WithoutIntoMakesANewGroup(t *testing.T) {
 	wantExit(t, exitError, []string{"no such Raft group in the slot map: g9"}, "--addr", f.addr, "split", "g9")
 	if got := f.sentText(); got != "" {
 		t.Errorf("sent %s on errors", got)
+	}
+}
+
+// A group split made that a concurrent rebalance filled before the split
+// planned still takes the upper half of GROUP.
+func TestSplit_IntoAGroupItMadeThatARebalanceFilled(t *testing.T) {
+	f := newFakePlacement(t, threeNodes, []string{"node1", "node2"}, "0-8191 g1", "8192-16383 g2")
+	f.fillOnAdd = []int{0, 99} // g3 gets 0-99 at once
+	out := ok(t, "--addr", f.addr, "split", "g2")
+	if !strings.Contains(out, "move 12288-16383: g2 -> g3 (4096 slots)") || !strings.Contains(out, "g2 split: 4096 of its 8192 slots moved to g3") {
+		t.Errorf("printed:\n%s", out)
+	}
+	if got := f.counts(); got != "g1 8092, g2 4096, g3 4196" {
+		t.Errorf("after split: %s", got)
 	}
 }

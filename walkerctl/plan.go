@@ -153,6 +153,11 @@ const errSplitInto = "serves slots already: split moves half a group into an emp
 // Errors: an unknown group, group == into, into owning slots, group owning
 // fewer than 2.
 func splitPlan(st *placementState, group, into string) ([]slotMove, error) {
+	return splitPlanOf(st, group, into, true)
+}
+
+// splitPlanOf is splitPlan; empty false lets into own slots already.
+func splitPlanOf(st *placementState, group, into string, empty bool) ([]slotMove, error) {
 	switch {
 	case group == into:
 		return nil, fmt.Errorf("cannot split %s into itself", group)
@@ -160,7 +165,7 @@ func splitPlan(st *placementState, group, into string) ([]slotMove, error) {
 		return nil, unknownGroup(st, group)
 	case !st.hasGroup(into):
 		return nil, unknownGroup(st, into)
-	case st.slotCount(into) > 0:
+	case empty && st.slotCount(into) > 0:
 		return nil, fmt.Errorf("%s %s", into, errSplitInto)
 	}
 	rs := st.ranges(group)

@@ -82,6 +82,9 @@ type placeGroup interface {
 	Members() ([]backend.Member, error)
 	Unreachable(id string) (since time.Time, failing bool)
 	Apply(e *command.Entry) (*command.Result, error)
+	// Ready reports whether this copy has caught up with the group's
+	// commit index since the node started (store.Store.Ready).
+	Ready() bool
 }
 
 // reporter is one node's placement reporter.
@@ -131,8 +134,12 @@ func (r *reporter) round(now time.Time) {
 	if st.Epoch == 0 && len(changes) == 0 {
 		return // nothing to report on before the first map
 	}
-	if r.groups != nil {
-		r.groups.reconcile(r.self, st) // groups made and ended at run time (nodegroups.go)
+	if r.groups != nil && r.place.Ready() {
+		// Groups made and ended at run time (nodegroups.go), read only
+		// from a copy that has caught up since the node started: one
+		// replaying its log passes through states from before a DROP,
+		// and would open a group that has ended.
+		r.groups.reconcile(r.self, st)
 	}
 	if n := st.Node(r.self); n == nil || n.Raft != r.raft || n.RESP != r.resp {
 		changes = append(changes, []string{"NODE", r.self, r.raft, r.resp})

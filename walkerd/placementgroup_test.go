@@ -22,6 +22,7 @@ type fakePlace struct {
 
 func (f *fakePlace) Engine() *engine.DB { return nil }
 func (f *fakePlace) IsLeader() bool     { return true }
+func (f *fakePlace) Ready() bool        { return true }
 func (f *fakePlace) Members() ([]backend.Member, error) {
 	var ms []backend.Member
 	for _, id := range f.members {

@@ -160,7 +160,7 @@ func init() {
 			Summary: "Returns the placement state (slot map, groups, nodes, epoch) as this node's copy of the placement group holds it, as JSON; also while the node is not ready, as INFO answers."},
 		&Spec{Name: "walker.migrate", Arity: 3, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "cluster", Since: "walkerdb",
 			Summary: "Begins moving hash slots to another Raft group: WALKER.MIGRATE slot|first-last group; the placement leader carries the move out (walkerctl migrate waits for it)."},
-		&Spec{Name: "walker.group", Arity: -3, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "cluster", Since: "walkerdb",
+		&Spec{Name: "walker.group", Arity: -2, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "cluster", Since: "walkerdb",
 			Summary: "Makes or ends a data Raft group: WALKER.GROUP ADD LIKE group (a new group on that group's members, no slot yet; answers its id) or WALKER.GROUP DROP group (one that owns no slot); walkerctl split and merge use it."},
 		&Spec{Name: "walker.apply", Arity: -3, Flags: FlagAdmin | FlagNoMulti | FlagInternal, Group: "cluster", Since: "walkerdb",
 			Summary: "Applies a log entry a follower forwards to the leader: WALKER.APPLY entry user [group] (internal)."},

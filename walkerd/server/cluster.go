@@ -292,7 +292,7 @@ func cmdWalkerGroup(s *Server, c *client, args [][]byte) {
 		}
 		c.ok()
 	default:
-		c.errorReply("ERR syntax error in WALKER.GROUP: ADD LIKE group | DROP group")
+		c.errorReply(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%.128s'. WALKER.GROUP takes ADD LIKE group, or DROP group", args[1]))
 	}
 }
 

@@ -251,6 +251,17 @@ func TestGroups_PlacementIsNamedButNeverRoutedTo(t *testing.T) {
 	if got := c.must(t, "WALKER.PLACEMENT"); !strings.Contains(got, `\"epoch\":1,`) || !strings.Contains(got, `{\"start\":8192,\"end\":16383,\"group\":\"g2\"}`) {
 		t.Fatalf("WALKER.PLACEMENT after INIT = %s", got)
 	}
+	for _, step := range [][2]string{ // WALKER.GROUP's refusals (placement.go's rules, applied in the placement group)
+		{"WALKER.GROUP FOO", "-ERR unknown subcommand or wrong number of arguments for 'FOO'. WALKER.GROUP takes ADD LIKE group, or DROP group"},
+		{"WALKER.GROUP ADD LIKE g9", "-ERR no such Raft group in the slot map: g9"},
+		{"WALKER.GROUP DROP g1", "-ERR g1 is every node's home group and cannot be dropped"},
+		{"WALKER.GROUP DROP g2", "-ERR the group still owns slots, or a move names it"},
+		{"WALKER.GROUP DROP g7", "-ERR no such Raft group in the slot map"},
+	} {
+		if got := c.must(t, strings.Fields(step[0])...); got != step[1] {
+			t.Errorf("%s = %s, want %s", step[0], got, step[1])
+		}
+	}
 	if gi := s.groupByID("placement"); gi != placementIndex || s.groupB(gi) != place || s.groupID(gi) != "placement" || !slices.Equal(s.memberGroups(), []int{0, 1, placementIndex}) {
 		t.Fatalf("GROUP placement: index %d", gi)
 	}

@@ -351,9 +351,19 @@ func (s *Server) startLoops() {
 	go s.statsLoop()   // INFO's instantaneous figures (stats.go)
 }
 
-// Close stops accepting, closes every client connection, stops the
-// sweeper and waits for the connection handlers to return (a handler
-// waiting on Backend.Apply finishes that first).
+// Close stops accepting, ends every client connection once it has
+// answered what it had read, stops the sweeper and waits for the
+// connection handlers to return.
+//
+// A connection's reads end first (closeRead): it runs and answers the
+// commands it has read, a write waiting on Backend.Apply included, then
+// meets the end of its input and closes; commands a client sent after
+// that were not read, did not run, and get no reply. Only then do the
+// listeners close, since redcon closes every connection at once when its
+// listener does, and a command that ran would lose its reply: a client
+// that sends it again (go-redis's ClusterClient does after a lost reply)
+// would apply it twice. A connection still open after closeDrain (a
+// blocked command, a client that does not take its replies) is closed.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -368,6 +378,20 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	close(s.quit)
+	for _, g := range s.allGroups() {
+		command.KillScripts(g.Engine()) // a read script runs until killed
+	}
+	for _, c := range conns {
+		closeRead(c.conn.NetConn())
+	}
+	for deadline := time.Now().Add(closeDrain); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		left := len(s.conns)
+		s.mu.Unlock()
+		if left == 0 {
+			break
+		}
+	}
 	if ln != nil {
 		s.rs.Close()
 		ln.Close()
@@ -379,12 +403,32 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.conn.NetConn().Close()
 	}
-	for _, g := range s.allGroups() {
-		command.KillScripts(g.Engine()) // a read script runs until killed
-	}
 	s.wg.Wait()
 	s.bg.Wait()
 	return nil
+}
+
+// closeDrain bounds how long Close waits for connections to answer what
+// they had read.
+const closeDrain = 2 * time.Second
+
+// closeRead ends the reading side of a client's connection (TCP's
+// shutdown(SHUT_RD): a read waiting returns EOF), under the protocol
+// guard and TLS; false where there is none to end.
+func closeRead(nc net.Conn) bool {
+	for range 4 {
+		switch x := nc.(type) {
+		case interface{ CloseRead() error }:
+			return x.CloseRead() == nil
+		case *guardConn:
+			nc = x.Conn
+		case interface{ NetConn() net.Conn }: // *tls.Conn
+			nc = x.NetConn()
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // TLSAddr is the address ServeTLS serves, or nil.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
 func TestServer_ConnectionCommands(t *testing.T) {
@@ -236,5 +237,57 @@ func TestStandaloneGroupCommit_WritersShareFsyncs(t *testing.T) {
 	}
 	if got := dial(t, s.addr).must(t, "DBSIZE"); got != fmt.Sprint(":", clients*writes) {
 		t.Fatalf("DBSIZE = %s", got)
+	}
+}
+
+// slowApply is a backend whose writes wait until release is closed, and
+// report on applying when one is waiting.
+type slowApply struct {
+	backend.Backend
+	applying chan struct{}
+	release  chan struct{}
+}
+
+func (b *slowApply) Apply(e *command.Entry) (*command.Result, error) {
+	b.applying <- struct{}{}
+	<-b.release
+	return b.Backend.Apply(e)
+}
+
+// Close answers the command a connection is running before it closes the
+// connection: a write applied while the server stops gets its reply (a
+// client that lost it and sent it again would apply it twice), and a
+// client idle meanwhile sees its connection end.
+func TestClose_AnswersTheCommandRunningFirst(t *testing.T) {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &slowApply{Backend: backend.NewStandalone(db), applying: make(chan struct{}, 1), release: make(chan struct{})}
+	s := New(b, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer db.Close()
+	busy, idle := dial(t, ln.Addr().String()), dial(t, ln.Addr().String())
+	if got := idle.must(t, "PING"); got != "+PONG" {
+		t.Fatalf("PING = %s", got)
+	}
+	busy.sendStr(t, "SET", "k", "v")
+	<-b.applying
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	idle.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.r.ReadByte(); err == nil { // EOF: Close has begun, and the write still waits
+		t.Fatal("the idle client got bytes, want its connection closed")
+	}
+	close(b.release)
+	if got, ok := busy.readReply(t, 5*time.Second); !ok || got != "+OK" {
+		t.Fatalf("the write running at Close: %q, %v", got, ok)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
 	}
 }

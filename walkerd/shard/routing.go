@@ -32,7 +32,7 @@ type table struct {
 	gen    uint64
 	epoch  uint64       // the placement epoch it was built from; 0: the layout
 	moved  uint64       // how many rebuilds sent a slot to another group
-	of     [Slots]uint8 // slot -> group index
+	of     [Slots]uint16 // slot -> group index
 	ranges [][]Range    // by group index
 }
 
@@ -110,7 +110,7 @@ func (r *Routing) table() *table {
 			continue
 		}
 		for s := int(sr.Start); s <= int(sr.End); s++ {
-			next.of[s] = uint8(i)
+			next.of[s] = uint16(i)
 		}
 	}
 	next.moved = t.moved

@@ -50,8 +50,10 @@ type RaftGroup interface {
 }
 
 // MaxGroups bounds a data group's number: group g<N> has index N-1 in a
-// node's tables, and a slot's group index is a byte.
-const MaxGroups = 256
+// node's tables, and a slot's group index is a uint16. Ids are never
+// reused, so it bounds the groups a cluster makes over its life (each
+// split makes one): 65,535.
+const MaxGroups = 1<<16 - 1
 
 // GroupIndex is the index of data group id "g<N>" in a node's tables
 // (N-1), -1 for an id that is not one (placement.GroupNumber) or is past
@@ -75,7 +77,7 @@ func GroupID(i int) string { return "g" + strconv.Itoa(i+1) }
 type Layout struct {
 	IDs    []string  // "g1".."gN"
 	Ranges [][]Range // by group
-	of     []uint8   // slot -> group index, Slots entries
+	of     []uint16  // slot -> group index, Slots entries
 }
 
 // Split is the layout of n groups (1 <= n <= 255): each owns one range of
@@ -83,7 +85,7 @@ type Layout struct {
 // last the rest, as redis-cli --cluster create splits slots among masters.
 func Split(n int) Layout {
 	n = max(1, min(n, 255))
-	l := Layout{of: make([]uint8, Slots)}
+	l := Layout{of: make([]uint16, Slots)}
 	per := Slots / n
 	for i := range n {
 		start, end := i*per, (i+1)*per-1
@@ -93,7 +95,7 @@ func Split(n int) Layout {
 		l.IDs = append(l.IDs, "g"+strconv.Itoa(i+1))
 		l.Ranges = append(l.Ranges, []Range{{Start: uint16(start), End: uint16(end)}})
 		for s := start; s <= end; s++ {
-			l.of[s] = uint8(i)
+			l.of[s] = uint16(i)
 		}
 	}
 	return l
