@@ -30,10 +30,10 @@ type Routing struct {
 // table is one version of the routing table.
 type table struct {
 	gen    uint64
-	epoch  uint64       // the placement epoch it was built from; 0: the layout
-	moved  uint64       // how many rebuilds sent a slot to another group
+	epoch  uint64        // the placement epoch it was built from; 0: the layout
+	moved  uint64        // how many rebuilds sent a slot to another group
 	of     [Slots]uint16 // slot -> group index
-	ranges [][]Range    // by group index
+	ranges [][]Range     // by group index
 }
 
 // NewRouting returns the table of layout l, following the placement
