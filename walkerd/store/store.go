@@ -228,7 +228,21 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft transport: %w", err)
 	}
-	s.trans = raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hlog)
+	// MaxRPCsInFlight 1 turns hashicorp/raft's pipelined replication
+	// off. In v1.7.3 a follower's refusal of a pipelined AppendEntries
+	// (a log mismatch after a restart or an election) can deadlock the
+	// pipeline: pipelineDecode returns, decodeResponses then waits for
+	// ever to hand over the next response, and the next send waits for
+	// ever behind it (net_transport.go, replication.go). The follower
+	// keeps getting heartbeats, so no election heals it: it receives no
+	// entry again, and raft.Shutdown waits on the stuck sender (a
+	// tester's nodes hung on SIGTERM, their replication stuck for 13
+	// minutes; grafana/pyroscope#5518 turned pipelining off for the same
+	// reason). Replication is then one AppendEntries at a time per
+	// follower, each carrying every entry appended meanwhile.
+	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog, MaxRPCsInFlight: 1,
+	})
 	s.stream = stream
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
