@@ -67,22 +67,30 @@ func randomSlot(ns *Nemeses) (via *Node, key []byte, slot uint16, st *placementS
 // awaitOwner waits, up to migrateHeal, until a live node's copy of the
 // placement state has slot owned by group with no move of it left.
 func awaitOwner(ns *Nemeses, slot uint16, group string) error {
+	return awaitState(ns, func(id string, st *placementState) error {
+		switch {
+		case st.moving(slot):
+			return fmt.Errorf("slot %d still moving (%s's copy)", slot, id)
+		case st.owner(slot) != group:
+			return fmt.Errorf("slot %d is %s's after its move to %s", slot, st.owner(slot), group)
+		}
+		return nil
+	})
+}
+
+// awaitState waits, up to migrateHeal, until the copy of the placement
+// state of the first live node that answers passes check.
+func awaitState(ns *Nemeses, check func(id string, st *placementState) error) error {
 	deadline := time.Now().Add(migrateHeal)
 	for {
 		last := errors.New("no live node answers")
 		for _, j := range ns.live() {
 			st, err := placementOn(ns.C.Nodes[j])
-			switch {
-			case err != nil:
+			if err != nil {
 				last = err
 				continue
-			case st.moving(slot):
-				last = fmt.Errorf("slot %d still moving (%s's copy)", slot, ns.C.Nodes[j].ID)
-			case st.owner(slot) != group:
-				last = fmt.Errorf("slot %d is %s's after its move to %s", slot, st.owner(slot), group)
-			default:
-				last = nil
 			}
+			last = check(ns.C.Nodes[j].ID, st)
 			break
 		}
 		if last == nil {
@@ -135,13 +143,14 @@ func startRegroup(ns *Nemeses, f *Fault) (func() error, error) {
 		if err := doOK(ns, "WALKER.GROUP", "DROP", made); err != nil {
 			return err
 		}
-		for _, j := range ns.live() {
-			if st, err := placementOn(ns.C.Nodes[j]); err == nil && !slices.Contains(st.Dropped, made) {
-				return fmt.Errorf("%s's placement state does not list %s as dropped after its DROP", ns.C.Nodes[j].ID, made)
+		// A node's copy of the placement state shows the drop a moment
+		// after its leader answered.
+		return awaitState(ns, func(id string, st *placementState) error {
+			if !slices.Contains(st.Dropped, made) {
+				return fmt.Errorf("%s's placement state does not list %s as dropped after its DROP", id, made)
 			}
-			break
-		}
-		return nil
+			return nil
+		})
 	}, nil
 }
 
