@@ -177,6 +177,7 @@ var peerKeys = []string{"peer", "server-id", "target"}
 
 // Log implements hclog.Logger.
 func (r *Raft) Log(level hclog.Level, msg string, args ...any) {
+	r.learn(args)
 	switch level {
 	case hclog.Trace:
 		r.log(LevelTrace, msg, args)
@@ -333,6 +334,28 @@ func (r *Raft) PeerRecovered(id string) {
 	r.emit(slog.LevelInfo, "raft peer reachable again", slog.String("peer", id), slog.Int("failures", p.total),
 		slog.String("down_for", durationString(sh.now().Sub(p.since))))
 }
+
+// learn records the address of every raft.Server a line names, so that
+// a later line that names the peer by address only ("failed to heartbeat
+// to") counts as the same peer as one that names it by id ("failed to
+// appendEntries to"). Raft names a peer by raft.Server in, among others,
+// "pipelining replication" and "appendEntries rejected, sending older
+// logs", the first line about a new member.
+func (r *Raft) learn(args []any) {
+	for i := 1; i < len(args); i += 2 {
+		switch v := args[i].(type) {
+		case raft.Server:
+			r.peerID(v)
+		case *raft.Server:
+			r.peerID(*v)
+		}
+	}
+}
+
+// Learn records a peer's address, so that lines naming it by address
+// count as lines about its id (store: raft's PeerObservation, sent as the
+// leader starts replicating to it, before any line about it).
+func (r *Raft) Learn(srv raft.Server) { r.peerID(srv) }
 
 // peerOf finds the peer a line is about, by its id.
 func (r *Raft) peerOf(args []any) (string, bool) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -279,6 +280,39 @@ func TestRaftPeerBeforeSettled(t *testing.T) {
 	if len(got) != 2 || got[0]["level"] != "INFO" || got[0]["msg"] != "raft peer unreachable" ||
 		got[1]["msg"] != "raft peer reachable again" || got[1]["down_for"] != "2s" {
 		t.Errorf("lines: %v", got)
+	}
+}
+
+// A heartbeat failure that names the peer by address only, before any
+// failure line names it by id, counts for the same peer once its address
+// is known: from Learn (the store passes raft's PeerObservation, sent as
+// replication to the peer starts) or from any earlier line that names it
+// by raft.Server ("appendEntries rejected, sending older logs" for a new
+// member). One unreachable line, one recovery line.
+func TestRaftPeerLearntBeforeItFails(t *testing.T) {
+	for _, how := range []string{"Learn", "a line"} {
+		c := newClock()
+		l, buf := capture(slog.LevelInfo)
+		r := NewRaft(l, RaftOptions{Settled: func() bool { return true }, Now: c.now})
+		peer := raft.Server{Suffrage: raft.Voter, ID: "node2", Address: "127.0.0.1:7002"}
+		if how == "Learn" {
+			r.Learn(peer)
+		} else {
+			r.Warn("appendEntries rejected, sending older logs", "peer", peer, "next", uint64(1))
+		}
+		r.Error("failed to heartbeat to", "peer", peer.Address, "backoff time", 10*time.Millisecond, "error", errors.New("EOF"))
+		r.Error("failed to appendEntries to", "peer", peer, "error", errors.New("EOF"))
+		c.advance(2 * time.Second)
+		r.PeerRecovered("node2")
+		var msgs []string
+		for _, m := range lines(t, buf) {
+			if m["peer"] == "node2" || m["peer"] == string(peer.Address) {
+				msgs = append(msgs, fmt.Sprint(m["msg"], " ", m["peer"]))
+			}
+		}
+		if want := []string{"raft peer unreachable node2", "raft peer reachable again node2"}; !slices.Equal(msgs, want) {
+			t.Errorf("%s: lines %q, want %q", how, msgs, want)
+		}
 	}
 }
 

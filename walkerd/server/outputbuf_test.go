@@ -247,7 +247,13 @@ func TestOutput_ClientThatStopsReadingIsCutOffOneStallAfterItsLastRead(t *testin
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if d := time.Since(last); d < stall-100*time.Millisecond || d > stall+stallTick+500*time.Millisecond {
+	// The stall counts from the server's last progress, which can come
+	// after the client's last read: the kernel's buffers (the client's
+	// receive buffer emptied by that read, the server's send buffer) take
+	// a few more MiB, and under load the server writes them late. CI
+	// measured 4.96 s once; a cut at a fixed deadline, or none, is still
+	// told apart.
+	if d := time.Since(last); d < stall-100*time.Millisecond || d > stall+stallTick+2*time.Second {
 		t.Errorf("cut off %v after the client's last read; the stall is %v, a tick %v", d, stall, stallTick)
 	}
 }

@@ -136,6 +136,9 @@ func (s *Store) observeRaft() {
 			case o := <-ch:
 				s.countLeader(o)
 				s.observeMember(o)
+				if p, ok := o.Data.(raft.PeerObservation); ok && !p.Removed {
+					s.rlog.Learn(p.Peer) // before any failure line names it by address
+				}
 			}
 		}
 	}()

@@ -121,6 +121,7 @@ type Store struct {
 	raft  *raft.Raft
 	fsm   *fsm
 	trans *raft.NetworkTransport
+	rlog  *logging.Raft // raft's lines (observeRaft tells it its peers' addresses)
 	logs  io.Closer
 	logDB raft.LogStore // the same store as logs: HasLog reads it
 	big   *bigEntries   // the same store again: large entries (bigentry.go)
@@ -184,6 +185,7 @@ func Open(cfg Config) (*Store, error) {
 
 	// raft logs through cfg.Logger, component=raft (walkerd/logging).
 	rlog := logging.NewRaft(cfg.Logger, logging.RaftOptions{Settled: s.served.Load})
+	s.rlog = rlog
 	var hlog hclog.Logger = rlog
 	ls, kind, err := openLog(cfg, s.log) // logstore.go
 	if err != nil {
