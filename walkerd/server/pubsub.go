@@ -82,9 +82,22 @@ type subState struct {
 	monitor                      bool
 	proto                        atomic.Int32
 	out                          *pusher
+	// subs is count() plus the shard channels, set under the hub's lock
+	// as they change, and read without it by the client's own goroutine
+	// (subscribed): another goroutine may take the client off its
+	// channels (ACL SETUSER revoking them, closeRevoked).
+	subs atomic.Int32
 }
 
 func (st *subState) count() int { return len(st.channels) + len(st.patterns) }
+
+// counted records the subscriptions' number in subs. The hub's lock is
+// held.
+func (st *subState) counted() { st.subs.Store(int32(st.count() + len(st.shard))) }
+
+// subscribed reports whether the client has a subscription, from its own
+// goroutine, without the hub's lock.
+func (c *client) subscribed() bool { return c.ps != nil && c.ps.subs.Load() > 0 }
 
 // pusher writes a connection's output from its own goroutine.
 type pusher struct {
@@ -281,7 +294,7 @@ func (c *client) pushOutput() bool {
 		return false
 	}
 	c.ps.proto.Store(int32(c.enc.Proto))
-	c.ps.out.subscribed.Store(c.ps.count()+len(c.ps.shard) > 0) // the output class (limits.go)
+	c.ps.out.subscribed.Store(c.subscribed()) // the output class (limits.go)
 	c.ps.out.push(c.enc.B)
 	c.resetOutput()
 	if c.quit {
@@ -315,6 +328,7 @@ func (s *Server) pubsubGone(c *client) {
 		s.ps.nmon.Add(-1)
 	}
 	st.channels, st.shard, st.patterns = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
+	st.counted()
 	st.monitor = false
 	s.ps.mu.Unlock()
 	st.out.stop()
@@ -408,6 +422,7 @@ func (s *Server) subscribe(c *client, kind int, names [][]byte) {
 	if before == 0 && st.count()+len(st.shard) > 0 {
 		s.ps.nsubs.Add(1)
 	}
+	st.counted()
 	// Under the lock: no message to these channels goes out before the
 	// confirmation.
 	c.pushOutput()
@@ -459,6 +474,7 @@ func (s *Server) unsubscribe(c *client, kind int, names [][]byte) {
 	if before > 0 && st.count()+len(st.shard) == 0 {
 		s.ps.nsubs.Add(-1)
 	}
+	st.counted()
 	c.pushOutput()
 }
 
@@ -675,7 +691,7 @@ func cmdPubsubNumpat(s *Server, c *client, args [][]byte) {
 // subscriptions anything but (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT
 // and RESET. It reports whether it refused.
 func (c *client) refusedInSubscribedMode(k *command.Spec) bool {
-	if c.ps == nil || c.ps.count()+len(c.ps.shard) == 0 || c.enc.Proto == 3 {
+	if !c.subscribed() || c.enc.Proto == 3 {
 		return false
 	}
 	switch k.Name {
@@ -693,7 +709,7 @@ func (c *client) refusedInSubscribedMode(k *command.Spec) bool {
 
 // pingSubscribed answers PING in RESP2 subscribed mode: ["pong", arg|""].
 func (c *client) pingSubscribed(args [][]byte) bool {
-	if len(args) > 2 || c.ps == nil || c.ps.count()+len(c.ps.shard) == 0 || c.enc.Proto == 3 || c.w != &c.enc {
+	if len(args) > 2 || !c.subscribed() || c.enc.Proto == 3 || c.w != &c.enc {
 		return false
 	}
 	c.array(2)
@@ -836,6 +852,7 @@ func (s *Server) pubsubReset(c *client) {
 	}
 	st.channels, st.shard, st.patterns = map[string]struct{}{}, map[string]struct{}{}, map[string]struct{}{}
 	st.chanList, st.shardList, st.patList = nil, nil, nil
+	st.counted()
 	if st.monitor {
 		st.monitor = false
 		delete(s.ps.monitors, c)
