@@ -746,6 +746,13 @@ func (db *DB) write(ops []op, seq uint64) error {
 	if batched {
 		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))
 	}
+	if err := act.flush(); err != nil {
+		// As a failed append above: the next open drops a batch without
+		// its commit, or a record cut short.
+		db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
+		db.mu.Unlock()
+		return err
+	}
 	// The records are in place; now make them visible, all under one lock.
 	off := start
 	for i := range ops {

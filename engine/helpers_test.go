@@ -175,3 +175,13 @@ func mergeUpToOutputs(t testing.TB, db *DB, dir string) (mdir string, ids, outID
 	}
 	return mdir, ids, outIDs
 }
+
+// xorActive flips the bits of mask in the active segment's byte at off, as
+// a bad disk would: through the file, since the mapping is read-only.
+func xorActive(t *testing.T, db *DB, off int, mask byte) {
+	t.Helper()
+	b := []byte{db.active.buf[off] ^ mask}
+	if _, err := db.active.f.WriteAt(b, int64(off)); err != nil {
+		t.Fatal(err)
+	}
+}

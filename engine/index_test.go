@@ -57,17 +57,17 @@ func TestGet_MismatchOnAnExactMatchIsCorruption(t *testing.T) {
 	if i < record.HeaderSize {
 		t.Fatal("k1's record not found in the active segment")
 	}
-	buf[i+1] = '9' // k1's record now names k9
+	xorActive(t, db, i+1, '1'^'9') // k1's record now names k9
 	if v, err := db.Get([]byte("k1")); !errors.Is(err, ErrCorruption) {
 		t.Fatalf("Get of a record naming another key after an exact match = %q, %v; want ErrCorruption", v, err)
 	}
 	j := bytes.Index(buf, []byte("k2value two"))
-	buf[j+4] ^= 0xff // inside k2's value: the key still matches, the CRC fails
+	xorActive(t, db, j+4, 0xff) // inside k2's value: the key still matches, the CRC fails
 	if v, err := db.Get([]byte("k2")); !errors.Is(err, ErrCorruption) {
 		t.Fatalf("Get of a record with a bad checksum = %q, %v; want ErrCorruption", v, err)
 	}
-	buf[j+4] ^= 0xff
-	buf[i+1] = '1'
+	xorActive(t, db, j+4, 0xff)
+	xorActive(t, db, i+1, '1'^'9')
 	mustGet(t, db, "k1", "value one")
 }
 

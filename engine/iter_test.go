@@ -363,7 +363,7 @@ func TestIter_SkipsKeysExpiredAtTheViewsTime(t *testing.T) {
 }
 
 // flipValueByte damages the first byte of key's value in the active
-// segment's mapping, as a bad disk would.
+// segment, as a bad disk would.
 func flipValueByte(t *testing.T, db *DB, key string) {
 	t.Helper()
 	db.mu.Lock()
@@ -372,7 +372,7 @@ func flipValueByte(t *testing.T, db *DB, key string) {
 	if !ok || db.segs[loc.Segment()] != db.active {
 		t.Fatalf("%s is not in the active segment", key)
 	}
-	db.active.buf[int(loc.Offset())+record.HeaderSize+len(key)] ^= 0x40
+	xorActive(t, db, int(loc.Offset())+record.HeaderSize+len(key), 0x40)
 }
 
 func TestIter_CorruptRecordIsAnErrorNeverData(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,14 +37,21 @@ func parseSegName(name string) (uint32, bool) {
 }
 
 // segment is one data file. The active segment is preallocated at its
-// capacity and mapped read-write: a write is a copy into the page cache with
-// no system call, and it survives a crash of the process at once. Sealed
-// segments are trimmed to their length and mapped read-only. Either way a
-// Get reads the record in place (readValueSized): its header, key and CRC
-// straight from the mapping, and copies out the value alone.
+// capacity and mapped read-only: a write encodes the batch's records into
+// a buffer and hands them to the page cache with one pwrite (flush), and
+// they survive a crash of the process once it returns. Sealed segments are
+// trimmed to their length and mapped read-only. Either way a Get reads the
+// record in place (readValueSized): its header, key and CRC straight from
+// the mapping, and copies out the value alone.
 //
-// size and live change under DB.mu (held for writing); readers hold DB.mu
-// for reading.
+// Writes go through pwrite rather than through the mapping because a
+// page written through a shared mapping faults on its first write after
+// every writeback (ext4's page_mkwrite, a journal handle each time), and
+// fdatasync must then find the dirty pages through the page tables. An
+// fsync after each group of 17 records of 145 bytes, on ext4, cost 117 µs
+// of CPU a group through the mapping and 96 µs with pwrite; groups of 256
+// records 291 µs and 154 µs, and took 946 µs and 510 µs of wall time
+// (one run of a side-by-side test program on this project's build machine).
 type segment struct {
 	id   uint32
 	path string
@@ -51,7 +59,9 @@ type segment struct {
 	live int64 // bytes of records the keydir points at
 
 	// active only
-	buf []byte // the read-write mapping, len = capacity
+	buf   []byte // the read-only mapping, len = capacity
+	wb    []byte // small records appended and not yet written (flush)
+	wbOff int64  // the file offset of wb[0]
 
 	// sealed only: the read-only mapping, len = size (empty, not nil, for
 	// an empty file)
@@ -162,7 +172,7 @@ func mapActive(f *os.File, path string, id uint32, size, capacity int64) (*segme
 			return nil, fmt.Errorf("segment %d: grow to %d bytes: %w", id, capacity, err)
 		}
 	}
-	buf, err := unix.Mmap(int(f.Fd()), 0, int(capacity), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	buf, err := unix.Mmap(int(f.Fd()), 0, int(capacity), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: map: %w", id, err)
 	}
@@ -178,20 +188,29 @@ func openSealed(path string, id uint32) (*segment, error) {
 	return &segment{id: id, path: path, size: int64(len(ra)), ra: ra}, nil
 }
 
-// appendRecord encodes a record at the end of the active segment and
-// returns its offset. The caller has made room (see DB.rotate). Only a
-// big record can fail (its write's error).
+// appendRecord appends a record to the end of the active segment and
+// returns its offset. The caller has made room (see DB.rotate). A small
+// record is encoded into s.wb, and reaches the file, and the mapping, only
+// when flush writes it; a big one is written at once, after what s.wb
+// holds. Only a write can fail.
 func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value []byte) (int64, error) {
 	off := s.size
 	n := int(record.Size(len(key), len(value)))
 	if n < bigRecord {
-		record.Encode(s.buf[off:], typ, seq, expireAt, key, value)
+		if len(s.wb) == 0 {
+			s.wbOff = off
+		}
+		at := len(s.wb)
+		s.wb = slices.Grow(s.wb, n)[:at+n]
+		record.Encode(s.wb[at:], typ, seq, expireAt, key, value)
 	} else {
-		// Written with pwrite, not copied into the mapping: the pages of a
-		// mapping count in the process's resident set, and a copy that
-		// the kernel throttles while the page cache is full of dirty
-		// pages (balance_dirty_pages, on each page's first write) stalls
-		// the Go scheduler's P with it, where a system call hands it on.
+		if err := s.flush(); err != nil {
+			return 0, err
+		}
+		// Written in pieces, and its pages of the mapping dropped: the
+		// pages of a mapping count in the process's resident set, and one
+		// large write would hold the Go scheduler's P while the kernel
+		// throttles it (balance_dirty_pages).
 		var h [record.HeaderSize]byte
 		record.EncodeHeader(h[:], typ, seq, expireAt, key, value)
 		p := off
@@ -209,6 +228,28 @@ func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value
 	s.size += int64(n)
 	return off, nil
 }
+
+// flush writes the records appendRecord holds in s.wb, with one pwrite.
+// DB.write calls it before it lets any reader see them. A buffer grown
+// past wbKeep is let go.
+func (s *segment) flush() error {
+	if len(s.wb) == 0 {
+		return nil
+	}
+	_, err := s.f.WriteAt(s.wb, s.wbOff)
+	if cap(s.wb) > wbKeep {
+		s.wb = nil
+	} else {
+		s.wb = s.wb[:0]
+	}
+	if err != nil {
+		return fmt.Errorf("segment %d: write at %d: %w", s.id, s.wbOff, err)
+	}
+	return nil
+}
+
+// wbKeep is the largest write buffer a segment keeps between writes.
+const wbKeep = 1 << 20
 
 // bigRecord is the size from which a record's pages leave the process's
 // memory once written, and its value is read with pread rather than
