@@ -56,7 +56,9 @@ import (
 // up when the client has not taken a byte for writeStall: a client that
 // never reads is cut off, one that reads slowly is not. While a write
 // waits, the guard goes on reading the client's commands (readAside), for
-// a client that sends its whole pipeline before it reads a reply.
+// a client that sends its whole pipeline before it reads a reply: up to
+// client-query-buffer-limit bytes of them, large arguments included
+// (asideHeld), which run once the write is done.
 const (
 	maxBulkLen      = 512 << 20     // proto-max-bulk-len's default
 	maxMultibulk    = math.MaxInt32 // INT_MAX: arguments in one command
@@ -172,12 +174,14 @@ type guardConn struct {
 	// big is the large argument being read (gsBig), big.Len bytes: the
 	// first bigGot have arrived, in bigParts until half of them have, then
 	// in big.Buf[big.Off:] (bigSpace). bigs holds those read and not yet
-	// resolved by handle, by number; bigKey begins their tokens.
+	// resolved by handle, by number, bigHeld their bytes; bigKey begins
+	// their tokens.
 	big      command.Roomy
 	bigGot   int
 	bigParts [][]byte
 	bigSeq   uint64
 	bigs     map[uint64]command.Roomy
+	bigHeld  int64
 	bigKey   [bigTokenLen - 8]byte
 	bigKeyd  bool
 }
@@ -453,9 +457,10 @@ func (g *guardConn) rawConn() *rawIO {
 
 // readAside is the reader that runs while a write waits for the client:
 // it queues whole commands as Read would (readOnce), up to
-// client-query-buffer-limit bytes of them, for the connection's goroutine
-// to run once the write is done. Only the guard's write state is used by
-// the waiting write, only its read state by the reader.
+// client-query-buffer-limit bytes of them (asideHeld), for the
+// connection's goroutine to run once the write is done. Only the guard's
+// write state is used by the waiting write, only its read state by the
+// reader.
 type readAside struct {
 	mu      sync.Mutex
 	stopped bool          // stopAside ran: no reader starts
@@ -476,7 +481,7 @@ func (g *guardConn) startAside() {
 	a.done = make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
-		for !a.stop.Load() && g.failed == "" && g.outBytes+g.holdBytes < g.lim.maxQuery() {
+		for !a.stop.Load() && g.failed == "" && g.asideHeld() < g.lim.maxQuery() {
 			err := g.readOnce()
 			g.queued.Store(g.outBytes + g.holdBytes + int64(g.bigGot))
 			if err != nil {
@@ -488,6 +493,16 @@ func (g *guardConn) startAside() {
 			}
 		}
 	}(a.done)
+}
+
+// asideHeld is how many bytes of the client's commands the guard holds
+// that redcon has not run: those queued, the command being read and its
+// large arguments, read and waiting (bigs) or arriving (bigGot). The
+// reader aside stops at client-query-buffer-limit of them, so a client
+// that sends more before it reads its replies costs at most that; it is
+// read again once its replies are written.
+func (g *guardConn) asideHeld() int64 {
+	return g.outBytes + g.holdBytes + g.bigHeld + int64(g.bigGot)
 }
 
 // stopAside ends the reader, if one started, and waits for it: a read
@@ -807,6 +822,7 @@ func (g *guardConn) endBig() {
 	}
 	g.bigSeq++
 	g.bigs[g.bigSeq] = g.big
+	g.bigHeld += int64(g.big.Len)
 	g.big, g.bigGot, g.bigParts = command.Roomy{}, 0, nil
 	h := g.hold[0]
 	h = append(h, "$"+strconv.Itoa(bigTokenLen)+"\r\n"...)
@@ -829,6 +845,7 @@ func (g *guardConn) resolveBig(args [][]byte, room []command.Roomy) []command.Ro
 		seq := binary.LittleEndian.Uint64(a[len(g.bigKey):])
 		if r, ok := g.bigs[seq]; ok {
 			delete(g.bigs, seq)
+			g.bigHeld -= int64(r.Len)
 			args[i] = r.Arg()
 			room = append(room, r)
 		}

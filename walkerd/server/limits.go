@@ -29,10 +29,14 @@ package server
 // taken: the replies of a pipeline not yet written (handle writes them
 // once they pass flushAt) and the rest of a write the client does not read
 // fast enough; for a pub/sub or MONITOR client, its pusher's queue
-// (pubsub.go). walkerd stops reading a normal client's commands while its
+// (pubsub.go). walkerd stops running a normal client's commands while its
 // replies wait to be written, so a client that pipelines without reading
 // holds at most about flushAt plus one reply there, where Redis would
-// keep buffering: the hard limit catches one reply larger than it, the
+// keep buffering (it goes on reading them meanwhile, so that a client that
+// sends its whole pipeline before it reads is not left blocked in its own
+// write: up to client-query-buffer-limit bytes of commands, large
+// arguments included, held until the reply is written; guard.go's
+// readAside): the hard limit catches one reply larger than it, the
 // soft limit a client that takes nothing for its seconds. A pusher's soft
 // limit is checked as output is queued and as each 64 KB of it is
 // written. Redis counts its reply blocks' allocated sizes; walkerd counts

@@ -534,7 +534,9 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 // have waited flushAfter), so a long pipeline streams its replies to a
 // client that reads them and holds at most about flushAt (or one large
 // reply) for one that does not. The socket write waits while the client
-// does not read; the guard's write ends the connection only when the
+// does not read, and the guard reads what the client sends meanwhile (up
+// to client-query-buffer-limit, guard.go's readAside), to run once the
+// write is done; the guard's write ends the connection only when the
 // client takes nothing for writeStall (Redis's client-output-buffer-limit
 // for normal clients is unlimited by default; walkerd bounds memory by
 // waiting instead, and time by the stall). A normal limit, when set,
