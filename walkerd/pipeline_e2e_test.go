@@ -144,6 +144,105 @@ func TestE2E_RedisCliPipe200k(t *testing.T) {
 	})
 }
 
+// maxReplyGap is the longest a pipelining client may wait for its next
+// reply (issue 12: "a client that sends 200k pipelined writes and reads as
+// it goes never waits more than 1 s for its next reply").
+const maxReplyGap = time.Second
+
+// pipeGaps sends n "SET <prefix>:<i> <value>" on one connection from one
+// goroutine, in 64 KB writes that never wait for replies, while another
+// reads the replies as they come. Every reply must be +OK, in order, and
+// the reader never waits more than maxReplyGap for the next one: from the
+// first write to the first reply, and between two replies.
+func pipeGaps(t *testing.T, node *harness.Node, prefix string, n int) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", node.RESP, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(120 * time.Second))
+	sent := make(chan error, 1)
+	start := make(chan time.Time, 1)
+	go func() {
+		var buf []byte
+		first := true
+		for i := range n {
+			buf = resp.AppendCommand(buf, [][]byte{[]byte("SET"),
+				[]byte(prefix + ":" + strconv.Itoa(i)), []byte(pipeValue(prefix, i))})
+			if len(buf) >= 64<<10 || i == n-1 {
+				if first {
+					start <- time.Now()
+					first = false
+				}
+				if _, err := conn.Write(buf); err != nil {
+					sent <- err
+					return
+				}
+				buf = buf[:0]
+			}
+		}
+		sent <- nil
+	}()
+	r := bufio.NewReaderSize(conn, 64<<10)
+	last := <-start
+	begun := last
+	var worst time.Duration
+	worstAt := 0
+	for i := range n {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s: reply %d of %d: %v (the writer: %v)\n%s", node.ID, i, n, err, <-sent, node.Log())
+		}
+		if line != "+OK\r\n" {
+			t.Fatalf("%s: reply %d = %q, want +OK", node.ID, i, line)
+		}
+		now := time.Now()
+		if gap := now.Sub(last); gap > worst {
+			worst, worstAt = gap, i
+		}
+		last = now
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(begun)
+	t.Logf("%d pipelined SETs to %s: %v (%.0f/s), longest wait for a reply %v (before reply %d)",
+		n, node.ID, took.Round(time.Millisecond), float64(n)/took.Seconds(), worst.Round(time.Millisecond), worstAt)
+	if worst > maxReplyGap {
+		t.Errorf("%s: the client waited %v for reply %d of %d; at most %v", node.ID, worst, worstAt, n, maxReplyGap)
+	}
+}
+
+// A client that pipelines 200,000 SETs and reads its replies as they come
+// gets them steadily: never more than maxReplyGap between two, on one
+// node, at a cluster's leader and at a follower.
+func TestE2E_PipelinedRepliesNeverStall(t *testing.T) {
+	b := bin(t)
+	const n = 200_000
+	t.Run("one node", func(t *testing.T) {
+		node := harness.NewNode(t, b, "solo")
+		node.Start()
+		if err := node.WaitLeader(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		pipeGaps(t, node, "solo", n)
+		waitKeys(t, node, n, "solo", n)
+	})
+	t.Run("three nodes, at the leader then at a follower", func(t *testing.T) {
+		c := harness.StartCluster(t, b, 3, "--read-consistency", "stale")
+		leader, err := c.Leader(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pipeGaps(t, leader, "lead", n)
+		pipeGaps(t, c.Followers(leader)[0], "fol", n)
+		for _, node := range c.Nodes {
+			waitKeys(t, node, 2*n, "fol", n)
+		}
+	})
+}
+
 // pipeClient sends RPUSH <list> <prefix><i> for i = 0, 1, ... on one
 // connection, in pipelines written without waiting for their replies,
 // while its reader collects the replies as they come.
