@@ -11,7 +11,7 @@
 //	  000000001.seg        sealed segment: records, trimmed, read through mmap
 //	  000000001.hint       its hint file (flatbuffers, package hint)
 //	  000000002.seg        ...
-//	  000000007.seg        the active segment: preallocated, mapped read-write
+//	  000000007.seg        the active segment: preallocated, written with pwrite, read through mmap
 //	  merge/               a merge in progress (see Merge)
 //	  checkpoints/N/       hard links pinned by a Checkpoint
 //
@@ -35,16 +35,20 @@
 // # Writes
 //
 // The active segment is preallocated at Options.SegmentSize and mapped
-// shared and writable. A write encodes its records straight into the
-// mapping under the write lock, updates the keydir under the same lock (so a
-// reader sees a batch whole or not at all), and releases it. There is no
-// system call on this path, and because the bytes are in the page cache at
-// once, a crash of the process loses nothing that Put returned for, in any
-// sync mode. With SyncAlways the writer then waits for an fdatasync that
-// covers its bytes; concurrent writers share fsyncs (group commit).
+// shared and read-only. A write encodes its records into a buffer under
+// the write lock, hands them to the page cache with one pwrite, updates
+// the keydir under the same lock (so a reader sees a batch whole or not at
+// all), and releases it. Because the bytes are in the page cache once
+// pwrite returns, a crash of the process loses nothing that Put returned
+// for, in any sync mode. With SyncAlways the writer then waits for an
+// fdatasync that covers its bytes; concurrent writers share fsyncs (group
+// commit). Writes went through the mapping until the fsync cost of that
+// was measured (segment.go's doc): a page written through a shared
+// mapping faults again after each writeback, and fdatasync has to find
+// the dirty pages through the page tables.
 //
-// A record of 1 MiB or more (a large Redis value) is written with pwrite
-// instead, and read with pread, and the scans that need only keys (hint
+// A record of 1 MiB or more (a large Redis value) is written on its own, in
+// 4 MiB pwrites, and read with pread, and the scans that need only keys (hint
 // files, loading) check its CRC a chunk at a time without holding its
 // value: pages touched through a mapping count in the process's resident
 // set until it is unmapped, and a 512 MB value would add 512 MB there at
