@@ -207,10 +207,10 @@ func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value
 		if err := s.flush(); err != nil {
 			return 0, err
 		}
-		// Written in pieces, and its pages of the mapping dropped: the
-		// pages of a mapping count in the process's resident set, and one
-		// large write would hold the Go scheduler's P while the kernel
-		// throttles it (balance_dirty_pages).
+		// Written straight from key and value, bigChunk at a time, not
+		// copied into s.wb (a 512 MB value would need a second 512 MB);
+		// and the pages of it a read mapped are dropped, since the pages
+		// of a mapping count in the process's resident set.
 		var h [record.HeaderSize]byte
 		record.EncodeHeader(h[:], typ, seq, expireAt, key, value)
 		p := off

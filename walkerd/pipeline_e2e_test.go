@@ -99,6 +99,43 @@ func waitKeys(t *testing.T, node *harness.Node, want int, prefix string, n int) 
 	}
 }
 
+// pipeEverywhere runs send, which pipelines n SETs of keys <prefix>:<i>
+// to a node, on one node, then at a three-node cluster's leader and at a
+// follower that forwards its groups to the leader; after each, every node
+// must hold every key sent so far (waitKeys).
+func pipeEverywhere(t *testing.T, n int, send func(t *testing.T, node *harness.Node, prefix string)) {
+	b := bin(t)
+	t.Run("one node", func(t *testing.T) {
+		node := harness.NewNode(t, b, "solo")
+		node.Start()
+		if err := node.WaitLeader(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		send(t, node, "solo")
+		waitKeys(t, node, n, "solo", n)
+	})
+	t.Run("three nodes, at the leader then at a follower", func(t *testing.T) {
+		// Stale plain reads: DBSIZE on a follower counts its own keys
+		// instead of asking the leader.
+		c := harness.StartCluster(t, b, 3, "--read-consistency", "stale")
+		leader, err := c.Leader(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, leader, "lead")
+		for _, node := range c.Nodes {
+			waitKeys(t, node, n, "lead", n)
+		}
+		send(t, c.Followers(leader)[0], "fol")
+		for _, node := range c.Nodes {
+			waitKeys(t, node, 2*n, "fol", n)
+		}
+		if l, err := c.Leader(time.Second); err != nil || l != leader {
+			t.Logf("leadership moved during the test (%v): the follower's run may have gone to a new leader", err)
+		}
+	})
+}
+
 // redis-cli --pipe sends its whole input without waiting and counts the
 // replies: 200,000 SETs go through walkerd in groups, and every one is
 // answered (and applied) exactly once, on one node, at a cluster's leader,
@@ -108,39 +145,9 @@ func TestE2E_RedisCliPipe200k(t *testing.T) {
 	if err != nil {
 		t.Skip("redis-cli is not on PATH (Debian: apt-get install redis-tools)")
 	}
-	b := bin(t)
 	const n = 200_000
-
-	t.Run("one node", func(t *testing.T) {
-		node := harness.NewNode(t, b, "solo")
-		node.Start()
-		if err := node.WaitLeader(10 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-		runPipe(t, cli, node, writePipeFile(t, "solo", n), n)
-		waitKeys(t, node, n, "solo", n)
-	})
-
-	t.Run("three nodes, at the leader then at a follower", func(t *testing.T) {
-		// Stale plain reads: DBSIZE on a follower counts its own keys
-		// instead of asking the leader.
-		c := harness.StartCluster(t, b, 3, "--read-consistency", "stale")
-		leader, err := c.Leader(10 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runPipe(t, cli, leader, writePipeFile(t, "lead", n), n)
-		for _, node := range c.Nodes {
-			waitKeys(t, node, n, "lead", n)
-		}
-		follower := c.Followers(leader)[0]
-		runPipe(t, cli, follower, writePipeFile(t, "fol", n), n)
-		for _, node := range c.Nodes {
-			waitKeys(t, node, 2*n, "fol", n)
-		}
-		if l, err := c.Leader(time.Second); err != nil || l != leader {
-			t.Logf("leadership moved during the test (%v): the follower's run may have gone to a new leader", err)
-		}
+	pipeEverywhere(t, n, func(t *testing.T, node *harness.Node, prefix string) {
+		runPipe(t, cli, node, writePipeFile(t, prefix, n), n)
 	})
 }
 
@@ -218,28 +225,9 @@ func pipeGaps(t *testing.T, node *harness.Node, prefix string, n int) {
 // gets them steadily: never more than maxReplyGap between two, on one
 // node, at a cluster's leader and at a follower.
 func TestE2E_PipelinedRepliesNeverStall(t *testing.T) {
-	b := bin(t)
 	const n = 200_000
-	t.Run("one node", func(t *testing.T) {
-		node := harness.NewNode(t, b, "solo")
-		node.Start()
-		if err := node.WaitLeader(10 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-		pipeGaps(t, node, "solo", n)
-		waitKeys(t, node, n, "solo", n)
-	})
-	t.Run("three nodes, at the leader then at a follower", func(t *testing.T) {
-		c := harness.StartCluster(t, b, 3, "--read-consistency", "stale")
-		leader, err := c.Leader(10 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pipeGaps(t, leader, "lead", n)
-		pipeGaps(t, c.Followers(leader)[0], "fol", n)
-		for _, node := range c.Nodes {
-			waitKeys(t, node, 2*n, "fol", n)
-		}
+	pipeEverywhere(t, n, func(t *testing.T, node *harness.Node, prefix string) {
+		pipeGaps(t, node, prefix, n)
 	})
 }
 

@@ -47,31 +47,50 @@ func StartRedisCluster(t testing.TB) (addr string, pid int) {
 	return addr, pid
 }
 
+// startRedis starts redis-server on a free port, and on another if it
+// exits at once: a port it needs may have been taken since FreeAddr found
+// it free, above all a cluster node's bus port, its port + 10000, which
+// nothing reserved (CI saw "Could not create server TCP listening socket
+// 127.0.0.1:36986: bind: Address already in use").
 func startRedis(t testing.TB, extra ...string) (addr string, pid int) {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not on PATH (Debian: apt-get install redis-server): skipping the comparison with a real Redis")
 	}
-	addr = FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	p := &proc.Process{Bin: path, LogPath: filepath.Join(dir, "redis.log")}
-	t.Cleanup(p.Kill) // SIGKILL ends it even if the test left it stopped
-	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, extra...)
-	if err := p.Start(args...); err != nil {
-		t.Fatal(err)
-	}
-	if err := WaitFor(10*time.Second, func() error {
-		r, err := Do(addr, "PING")
-		if err == nil && r != "+PONG\r\n" {
-			err = errors.New("PING answered " + strconv.Quote(r))
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		addr = FreeAddr(t)
+		_, port, _ := net.SplitHostPort(addr)
+		dir := t.TempDir()
+		p := &proc.Process{Bin: path, LogPath: filepath.Join(dir, "redis.log")}
+		t.Cleanup(p.Kill) // SIGKILL ends it even if the test left it stopped
+		args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, extra...)
+		if err := p.Start(args...); err != nil {
+			t.Fatal(err)
 		}
-		return err
-	}); err != nil {
-		t.Fatalf("redis-server on %s: %v\n%s", addr, err, p.Log())
+		exited := false
+		err := WaitFor(10*time.Second, func() error {
+			if !p.Running() {
+				exited = true
+				return nil
+			}
+			r, err := Do(addr, "PING")
+			if err == nil && r != "+PONG\r\n" {
+				err = errors.New("PING answered " + strconv.Quote(r))
+			}
+			return err
+		})
+		switch {
+		case err != nil:
+			t.Fatalf("redis-server on %s: %v\n%s", addr, err, p.Log())
+		case !exited:
+			return addr, p.Pid()
+		case attempt == attempts:
+			t.Fatalf("redis-server exited at start %d times; the last:\n%s", attempts, p.Log())
+		}
+		t.Logf("redis-server on %s exited at start; trying another port", addr)
 	}
-	return addr, p.Pid()
 }
 
 // Replies of a FakeRESP answer function that are not RESP.
