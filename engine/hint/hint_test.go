@@ -134,6 +134,26 @@ func TestBuilder_FinishThenParse_RoundTripsManyEntries(t *testing.T) {
 	assertEntriesEqual(t, h, want)
 }
 
+// The builder holds entries and keys in chunks: a hint past several full
+// chunks, with a key longer than a whole key chunk in the middle, reads
+// back entry for entry.
+func TestBuilder_FinishThenParse_RoundTripsAcrossFullChunks(t *testing.T) {
+	want := sampleEntries(3*entryChunk + 7)
+	want[entryChunk+1].Key = bytes.Repeat([]byte("k"), keyChunk+10)
+	b := NewBuilder(7)
+	for _, e := range want {
+		b.Add(e)
+	}
+	if len(b.entries) < 4 || len(b.keys) < 3 {
+		t.Fatalf("%d entry chunks and %d key chunks: the test no longer crosses chunks", len(b.entries), len(b.keys))
+	}
+	h, err := Parse(b.Finish(1<<30, 99))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEntriesEqual(t, h, want)
+}
+
 func TestBuilder_FinishThenParse_RoundTripsEmptyHintAndZeroHeader(t *testing.T) {
 	h, err := Parse(NewBuilder(0).Finish(0, 0))
 	if err != nil {
