@@ -26,8 +26,12 @@ type fsm struct {
 	log   *slog.Logger
 	fatal func(error)
 
-	mu sync.RWMutex // Restore swaps db under mu; readers take it to load db
+	mu sync.RWMutex // Restore swaps db under mu; ApplyBatch holds it
 	db *engine.DB
+	// cur is db for readers (engine), stored with it under mu: a read
+	// loads it without taking mu, whose reader count every read on every
+	// core would otherwise write (6% of a node's CPU under GET -P 16).
+	cur atomic.Pointer[engine.DB]
 
 	applied atomic.Uint64 // newest log index applied (or skipped as applied)
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
@@ -93,17 +97,14 @@ func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error
 		return nil, err
 	}
 	f.db = db
+	f.cur.Store(db)
 	f.applied.Store(db.Seq())
 	return f, nil
 }
 
 // engine returns the current engine; a Restore may close it at any time,
 // after which it answers engine.ErrClosed.
-func (f *fsm) engine() *engine.DB {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.db
-}
+func (f *fsm) engine() *engine.DB { return f.cur.Load() }
 
 // Apply implements raft.FSM for a single entry: ApplyBatch of one.
 func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
@@ -293,6 +294,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore snapshot: open: %w", err)
 	}
 	f.db = db
+	f.cur.Store(db)
 	command.PlacementRestored() // a placement group's state may have changed: routing reads it again
 	if prev, seq := f.applied.Load(), db.Seq(); seq > prev {
 		f.skipped.Add(seq - prev)
