@@ -156,6 +156,62 @@ func TestE2E_PubsubAcrossNodes(t *testing.T) {
 	}
 }
 
+// "new" keyspace events (class n) on a cluster: each node publishes them
+// as its own notify-keyspace-events asks, for writes made through any
+// node. A node that has them off skips the lookup that tells a created key
+// (Store.SetNewEvents), and turning them on later brings them back. Each
+// subscriber must hear exactly the keys created, in order: a write over a
+// present key is no "new".
+func TestE2E_NewKeyEventsFollowEachNodesSetting(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3)
+	if _, err := c.Leader(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	subs := make([]*psConn, len(c.Nodes))
+	for i, n := range c.Nodes {
+		classes := "En"
+		if i == 0 {
+			classes = "E$" // no "new" on node 0, for now
+		}
+		if got := psDial(t, n.RESP).do(t, "CONFIG", "SET", "notify-keyspace-events", classes); string(got.Str) != "OK" {
+			t.Fatalf("CONFIG SET on %s: %v", n.ID, got)
+		}
+		subs[i] = psDial(t, n.RESP)
+		if v := subs[i].do(t, "SUBSCRIBE", "__keyevent@0__:new"); len(v.Elems) != 3 || v.Elems[2].Int != 1 {
+			t.Fatalf("SUBSCRIBE on %s: %v", n.ID, v)
+		}
+	}
+	set := func(via int, key string) {
+		t.Helper()
+		if got, err := c.Nodes[via].Do("SET", key, "v"); err != nil || got != "+OK\r\n" {
+			t.Fatalf("SET %s through %s: %q %v", key, c.Nodes[via].ID, got, err)
+		}
+	}
+	expect := func(i int, keys ...string) {
+		t.Helper()
+		for _, key := range keys {
+			v, err := subs[i].read(10 * time.Second)
+			if err != nil || len(v.Elems) != 3 || string(v.Elems[2].Str) != key {
+				t.Fatalf("subscriber on %s: %v %v, want the new key %s", c.Nodes[i].ID, v, err, key)
+			}
+		}
+	}
+	set(0, "a")
+	set(1, "a") // present: no "new"
+	set(2, "b")
+	set(0, "b")
+	expect(1, "a", "b")
+	expect(2, "a", "b")
+	if got := psDial(t, c.Nodes[0].RESP).do(t, "CONFIG", "SET", "notify-keyspace-events", "En"); string(got.Str) != "OK" {
+		t.Fatalf("CONFIG SET on %s: %v", c.Nodes[0].ID, got)
+	}
+	set(1, "a")
+	set(1, "c")
+	expect(0, "c") // node 0 heard nothing of a or b
+	expect(1, "c")
+	expect(2, "c")
+}
+
 // TestE2E_PubsubFanoutBench measures 1 publisher, 100 subscribers across
 // 3 nodes: messages per second and p99 delivery latency. Opt in with
 // WALKERD_PUBSUB_BENCH=1 (WALKERD_PUBSUB_BENCH_N messages, default 2000; WALKERD_PUBSUB_BENCH_PIPE

@@ -22,6 +22,22 @@ func BenchmarkApply_Set(b *testing.B) {
 	}
 }
 
+// BenchmarkApply_SetNoNewEvents is BenchmarkApply_Set on a node that
+// publishes no "new" keyspace events (Applier.NoNewEvents): no lookup of
+// whether each SET created its key.
+func BenchmarkApply_SetNoNewEvents(b *testing.B) {
+	db := openDB(b)
+	a := NewApplier(db)
+	a.NoNewEvents = true
+	now := time.Now().UnixMilli()
+	val := []byte("xxx")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
+		a.ApplyOne(uint64(i+1), e)
+	}
+}
+
 // BenchmarkApply_SetOwned is BenchmarkApply_Set on the engine of one of
 // several groups (SetOwner): each entry's keys are checked against the
 // slots the group serves (owner.go).

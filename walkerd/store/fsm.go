@@ -35,6 +35,11 @@ type fsm struct {
 
 	applied atomic.Uint64 // newest log index applied (or skipped as applied)
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
+	// noNew: this node publishes no "new" keyspace events, so batches
+	// skip Touch.New (command.Applier.NoNewEvents; Store.SetNewEvents).
+	// Each node decides for itself: Touch.New changes no state and no
+	// reply, only what this node's notifications say.
+	noNew atomic.Bool
 	// skipped counts the log entries snapshot installs jumped over while
 	// this node ran: their pub/sub messages and keyspace notifications
 	// were never delivered on it (INFO raft's pubsub_entries_missed). What
@@ -119,6 +124,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	a := command.NewApplier(f.db)
+	a.NoNewEvents = f.noNew.Load()
 	applied := f.applied.Load()
 	// big: a large entry's bytes were read from its file. They and the
 	// copies the batch made of them are garbage once applied, and the next

@@ -429,6 +429,13 @@ func (s *Store) Engine() *engine.DB { return s.fsm.engine() }
 // state machine applies, whoever proposed it.
 func (s *Store) Notify(fn func(touched []command.Touch)) { s.fsm.notify.Store(&fn) }
 
+// SetNewEvents implements backend.NewEvents: with on false, the state
+// machine no longer looks up whether each write created its key, a cache
+// miss per write on every node (9% of a follower's CPU under SET -P 16).
+func (s *Store) SetNewEvents(on bool) { s.fsm.noNew.Store(!on) }
+
+var _ backend.NewEvents = (*Store)(nil)
+
 // Apply implements backend.Backend: the write goes through the Raft log.
 // When e carries its commands parsed, the state machine of this node uses
 // them as they are (see fsm.entry): the leader parses a command once.
