@@ -316,6 +316,42 @@ func BenchmarkMerge(b *testing.B) {
 	}
 }
 
+// BenchmarkHintOfBatches builds the hint of a sealed 64 MB segment whose
+// records were written in batches of 16, as walkerd's state machine
+// writes them: the scan that reads the segment and the hint's building.
+func BenchmarkHintOfBatches(b *testing.B) {
+	db, err := Open(b.TempDir(), &Options{Sync: SyncNo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	active := func() uint32 {
+		db.mu.RLock()
+		defer db.mu.RUnlock()
+		return db.active.id
+	}
+	var batch Batch
+	for i := 0; active() == 1; i++ {
+		batch.Put(benchKey(i), benchValue)
+		if batch.Len() == 16 {
+			if err := db.Write(&batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	db.mu.RLock()
+	s := db.segs[1]
+	db.mu.RUnlock()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := buildHint(s.ra, 1, s.size, db.maxRecord()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkIndexMemory reports the keydir's heap cost per key beyond the
 // key's own bytes, measured after a million puts.
 func BenchmarkIndexMemory(b *testing.B) {

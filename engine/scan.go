@@ -154,11 +154,17 @@ func scanKeys(r io.ReaderAt, size, maxRec int64, fn func(off int64, rec record.R
 
 func scanRecords(rr *recordReader, fn func(off int64, rec record.Record) error) scanResult {
 	var res scanResult
+	// A batch's members wait for its Commit with their key and value
+	// bytes in held, one buffer reused from batch to batch: walkerd
+	// writes every record in a batch, so a copy each would be two
+	// allocations per record scanned.
 	type member struct {
-		off int64
-		rec record.Record
+		off        int64
+		rec        record.Record
+		key, value int // where rec.Key and rec.Value start in held
 	}
 	var batch []member
+	var held []byte
 	var batchStart int64 = -1
 	fail := func(at int64, err error) scanResult {
 		res.bad, res.err = at, err
@@ -181,9 +187,11 @@ func scanRecords(rr *recordReader, fn func(off int64, rec record.Record) error) 
 				batchStart = off
 			}
 			// Copy: the window may move before the commit arrives.
-			rec.Key = append([]byte(nil), rec.Key...)
-			rec.Value = append([]byte(nil), rec.Value...)
-			batch = append(batch, member{off, rec})
+			m := member{off: off, rec: rec, key: len(held)}
+			held = append(held, rec.Key...)
+			m.value = len(held)
+			held = append(held, rec.Value...)
+			batch = append(batch, m)
 		case rec.Kind() == record.KindCommit:
 			count, err := record.CommitCount(rec.Value)
 			if err != nil {
@@ -193,11 +201,17 @@ func scanRecords(rr *recordReader, fn func(off int64, rec record.Record) error) 
 				return fail(off, fmt.Errorf("commit counts %d records, batch has %d: %w", count, len(batch), ErrCorruption))
 			}
 			for _, m := range batch {
+				m.rec.Key = held[m.key : m.key+len(m.rec.Key) : m.key+len(m.rec.Key)]
+				if len(m.rec.Value) > 0 {
+					m.rec.Value = held[m.value : m.value+len(m.rec.Value) : m.value+len(m.rec.Value)]
+				} else {
+					m.rec.Value = nil
+				}
 				if err := fn(m.off, m.rec); err != nil {
 					return fail(m.off, err)
 				}
 			}
-			batch, batchStart = batch[:0], -1
+			batch, batchStart, held = batch[:0], -1, held[:0]
 			res.maxSeq = max(res.maxSeq, rec.Seq)
 		default:
 			if batchStart >= 0 {
