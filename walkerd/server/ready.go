@@ -20,11 +20,19 @@ type readier interface{ Ready() bool }
 // group opened later (GROUP ADD, SetGroups) does not hold up the node's
 // other slots: until it has a leader, its own commands answer CLUSTERDOWN
 // or are forwarded.
+//
+// Every command asks, so once the answer is false it is kept (s.loaded):
+// each Ready stays true once true, and a group that joins the start
+// groups later never counts. Asking the groups cost a SET an allocation.
 func (s *Server) loading() bool {
+	if s.loaded.Load() {
+		return false
+	}
 	for _, g := range s.startGroups() {
 		if r, ok := g.(readier); ok && !r.Ready() {
 			return true
 		}
 	}
+	s.loaded.Store(true)
 	return false
 }

@@ -175,6 +175,9 @@ type Server struct {
 	// groups is cfg.Groups: nil when this node hosts one Raft group
 	// (groups.go).
 	groups *Groups
+	// loaded: loading() has answered false, and so will for ever
+	// (ready.go).
+	loaded atomic.Bool
 
 	pass      atomic.Pointer[string] // requirepass
 	readLevel atomic.Int32
