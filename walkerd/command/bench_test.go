@@ -5,47 +5,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/resp"
 )
 
 // The Apply benchmarks apply one entry at a time with one Applier, as
 // standalone mode does.
-func BenchmarkApply_Set(b *testing.B) {
-	db := openDB(b)
-	a := NewApplier(db)
-	now := time.Now().UnixMilli()
-	val := []byte("xxx")
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
-		a.ApplyOne(uint64(i+1), e)
-	}
-}
+func BenchmarkApply_Set(b *testing.B) { benchApplySet(b, nil) }
 
 // BenchmarkApply_SetNoNewEvents is BenchmarkApply_Set on a node that
 // publishes no "new" keyspace events (Applier.NoNewEvents): no lookup of
 // whether each SET created its key.
 func BenchmarkApply_SetNoNewEvents(b *testing.B) {
-	db := openDB(b)
-	a := NewApplier(db)
-	a.NoNewEvents = true
-	now := time.Now().UnixMilli()
-	val := []byte("xxx")
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		e := &Entry{NowMs: now, Cmds: [][][]byte{{[]byte("SET"), []byte("key:" + strconv.Itoa(i%100000)), val}}}
-		a.ApplyOne(uint64(i+1), e)
-	}
+	benchApplySet(b, func(_ *engine.DB, a *Applier) { a.NoNewEvents = true })
 }
 
 // BenchmarkApply_SetOwned is BenchmarkApply_Set on the engine of one of
 // several groups (SetOwner): each entry's keys are checked against the
 // slots the group serves (owner.go).
 func BenchmarkApply_SetOwned(b *testing.B) {
+	benchApplySet(b, func(db *engine.DB, _ *Applier) {
+		SetOwner(db.Dir(), func(uint16) bool { return true })
+		b.Cleanup(func() { SetOwner(db.Dir(), nil) })
+	})
+}
+
+// benchApplySet applies SETs of 100,000 keys in turn, after setup.
+func benchApplySet(b *testing.B, setup func(*engine.DB, *Applier)) {
 	db := openDB(b)
-	SetOwner(db.Dir(), func(uint16) bool { return true })
-	b.Cleanup(func() { SetOwner(db.Dir(), nil) })
 	a := NewApplier(db)
+	if setup != nil {
+		setup(db, a)
+	}
 	now := time.Now().UnixMilli()
 	val := []byte("xxx")
 	b.ReportAllocs()
