@@ -31,7 +31,10 @@ type fsm struct {
 	// cur is db for readers (engine), stored with it under mu: a read
 	// loads it without taking mu, whose reader count every read on every
 	// core would otherwise write (6% of a node's CPU under GET -P 16).
-	cur atomic.Pointer[engine.DB]
+	// restoring is set while Restore swaps the engine: readers then take
+	// mu, and so wait for the new one rather than get the closed one.
+	cur       atomic.Pointer[engine.DB]
+	restoring atomic.Bool
 
 	applied atomic.Uint64 // newest log index applied (or skipped as applied)
 	nowMs   atomic.Int64  // newest Entry.NowMs applied: the state machine's clock
@@ -107,9 +110,17 @@ func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error
 	return f, nil
 }
 
-// engine returns the current engine; a Restore may close it at any time,
-// after which it answers engine.ErrClosed.
-func (f *fsm) engine() *engine.DB { return f.cur.Load() }
+// engine returns the current engine. While a Restore swaps it, engine
+// waits for the new one; an engine returned before a Restore began may be
+// closed by it, and then answers engine.ErrClosed.
+func (f *fsm) engine() *engine.DB {
+	if f.restoring.Load() {
+		f.mu.RLock()
+		defer f.mu.RUnlock()
+		return f.db
+	}
+	return f.cur.Load()
+}
 
 // Apply implements raft.FSM for a single entry: ApplyBatch of one.
 func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
@@ -281,6 +292,8 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if _, err := engine.Restore(rc, incoming, f.opts.LayoutVersion); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	f.restoring.Store(true) // before the lock: a read that comes meanwhile waits for it
+	defer f.restoring.Store(false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	pubBefore, pubErr := command.Published(f.db)
