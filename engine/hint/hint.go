@@ -77,7 +77,7 @@ type builderEntry struct {
 // entries never copies what it holds in order to grow. One growing slice
 // did: Go grows a large slice by a quarter, so everything was copied about
 // four times, each time into a fresh span of tens of MB, while the garbage
-// collector spun waiting to preempt the copy. That cost 0.9-2 µs per entry
+// collector spun waiting to preempt the copy. That cost 0.6-2 µs per entry
 // (BenchmarkBuildAndFinish1M) and about a tenth of standalone walkerd's
 // CPU under SET -P 16, which seals a 64 MB segment and builds its hint
 // every few seconds.
