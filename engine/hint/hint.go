@@ -69,6 +69,18 @@ type builderEntry struct {
 	kind              uint8
 }
 
+// place writes e as a HintEntry struct, the layout in the package doc, in
+// five 8-byte words: what walkerfb.CreateHintEntry writes field by field,
+// each with its own alignment check (a quarter of Finish's time).
+func (e *builderEntry) place(fb *flatbuffers.Builder) {
+	fb.Prep(8, entrySize)
+	fb.PlaceUint64(uint64(e.kind)) // kind, then 7 bytes of padding
+	fb.PlaceUint64(e.seq)
+	fb.PlaceUint64(uint64(e.expireAt))
+	fb.PlaceUint64(uint64(e.offset) | uint64(e.size)<<32)
+	fb.PlaceUint64(uint64(e.keyOffset) | uint64(e.keyLen)<<32)
+}
+
 // Builder accumulates entries for one segment's hint. Not safe for
 // concurrent use.
 //
@@ -159,8 +171,7 @@ func (b *Builder) Finish(segmentSize, maxSeq uint64) []byte {
 	for c := len(b.entries) - 1; c >= 0; c-- { // flatbuffers builds back to front
 		chunk := b.entries[c]
 		for i := len(chunk) - 1; i >= 0; i-- {
-			e := &chunk[i]
-			walkerfb.CreateHintEntry(fb, e.keyOffset, e.keyLen, e.offset, e.size, e.expireAt, e.seq, e.kind)
+			chunk[i].place(fb)
 		}
 	}
 	entries := fb.EndVector(b.n)

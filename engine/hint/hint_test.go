@@ -225,6 +225,22 @@ func TestEntry_KeyAliasesDataWithCapacityClipped(t *testing.T) {
 
 // TestParse_AgreesWithGeneratedAccessors keeps the hand-written struct
 // layout in Parse/Entry honest against the flatc-generated code.
+// builderEntry.place writes the same bytes as the generated
+// walkerfb.CreateHintEntry, padding included, from an unaligned start.
+func TestBuilderEntry_PlacesWhatCreateHintEntryWrites(t *testing.T) {
+	for i, e := range sampleEntries(50) {
+		be := builderEntry{keyOffset: uint32(i * 3), keyLen: uint32(len(e.Key)), offset: e.Offset, size: e.Size, expireAt: e.ExpireAt, seq: e.Seq, kind: e.Kind}
+		gen, ours := flatbuffers.NewBuilder(0), flatbuffers.NewBuilder(0)
+		gen.PrependByte(0xaa) // unaligned: Prep must pad alike
+		ours.PrependByte(0xaa)
+		walkerfb.CreateHintEntry(gen, be.keyOffset, be.keyLen, be.offset, be.size, be.expireAt, be.seq, be.kind)
+		be.place(ours)
+		if g, o := gen.Bytes[gen.Head():], ours.Bytes[ours.Head():]; !bytes.Equal(g, o) {
+			t.Fatalf("entry %d: CreateHintEntry wrote %x, place wrote %x", i, g, o)
+		}
+	}
+}
+
 func TestParse_AgreesWithGeneratedAccessors(t *testing.T) {
 	want := sampleEntries(200)
 	data := encode(9, 1<<40, 77, want)
