@@ -71,7 +71,8 @@ type builderEntry struct {
 
 // place writes e as a HintEntry struct, the layout in the package doc, in
 // five 8-byte words: what walkerfb.CreateHintEntry writes field by field,
-// each with its own alignment check (a quarter of Finish's time).
+// each with its own alignment check (BenchmarkBuildAndFinish1M: 205-233
+// ns per entry that way, 197-210 this way).
 func (e *builderEntry) place(fb *flatbuffers.Builder) {
 	fb.Prep(8, entrySize)
 	fb.PlaceUint64(uint64(e.kind)) // kind, then 7 bytes of padding
