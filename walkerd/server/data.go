@@ -159,9 +159,14 @@ func leaderReply(raw []byte) (body []byte, errText string) {
 // reply) when the backend allows it, else at the leader.
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	err := s.backendOf(c).ReadBarrier(level)
-	var nl *backend.NotLeaderError
-	if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.backendOf(c)) {
-		err = s.backendOf(c).ReadBarrier(level) // a leader was elected meanwhile (groups.go)
+	// nl is declared on the failure paths only: errors.As takes its
+	// address, so it is a heap allocation wherever it is declared, and
+	// the local read is every GET.
+	if err != nil {
+		var nl *backend.NotLeaderError
+		if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.backendOf(c)) {
+			err = s.backendOf(c).ReadBarrier(level) // a leader was elected meanwhile (groups.go)
+		}
 	}
 	if err == nil {
 		msg, moving := s.readRefusal(c, args) // after the barrier: slotmove.go
@@ -193,6 +198,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		}
 		return
 	}
+	var nl *backend.NotLeaderError
 	if !errors.As(err, &nl) {
 		c.fail(err)
 		return
