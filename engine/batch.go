@@ -13,7 +13,9 @@ type op struct {
 
 // Batch collects puts and deletes that DB.Write commits atomically. A Batch
 // keeps references to the keys and values it is given until Write returns:
-// do not change them in between. Not safe for concurrent use.
+// do not change them in between. Write only reads them, and keeps none
+// once it returns (walkerd hands it its overlay's key strings, uncopied).
+// Not safe for concurrent use.
 type Batch struct {
 	ops []op
 	seq uint64

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -113,6 +114,45 @@ type overlay struct {
 
 	// batch is commit's engine batch, reused from commit to commit.
 	batch engine.Batch
+
+	// chunk is where set copies keys and encodeString small values: one
+	// allocation per chunk rather than two per SET (alloc profile of one
+	// node under SET -P 16). Only its free tail is ever written, and a
+	// full chunk is left to the garbage collector, not reused, so a key
+	// or value taken from it stays valid for as long as anything holds
+	// it, past the batch and its reset.
+	chunk []byte
+}
+
+// Chunks of the overlay: chunkSize bytes, holding keys and values of up
+// to chunkMax bytes (a larger one is allocated alone).
+const (
+	chunkSize = 16 << 10
+	chunkMax  = 1 << 10
+)
+
+// take returns n bytes of the overlay's chunk, or a new slice when n is
+// over chunkMax. Its capacity is n, so an append to it moves it out.
+func (o *overlay) take(n int) []byte {
+	if n > chunkMax {
+		return make([]byte, n)
+	}
+	if cap(o.chunk)-len(o.chunk) < n {
+		o.chunk = make([]byte, 0, chunkSize)
+	}
+	l := len(o.chunk)
+	o.chunk = o.chunk[:l+n]
+	return o.chunk[l : l+n : l+n]
+}
+
+// keyOf is k as a string held in the overlay's chunk.
+func (o *overlay) keyOf(k []byte) string {
+	if len(k) == 0 {
+		return ""
+	}
+	b := o.take(len(k))
+	copy(b, k)
+	return unsafe.String(&b[0], len(b))
 }
 
 type undo struct {
@@ -174,11 +214,11 @@ func (o *overlay) reset() {
 func (s slot) live(now int64) bool { return !s.del && (s.exp == 0 || s.exp > now) }
 
 func (o *overlay) set(k []byte, s slot) {
-	key := string(k)
-	prev, ok := o.m[key]
+	prev, ok := o.m[string(k)]
 	if !ok {
 		o.fresh = false
 	}
+	key := o.keyOf(k)
 	o.undo = append(o.undo, undo{key: key, prev: prev, had: ok})
 	o.m[key] = s
 	o.bytes += int64(len(k) + len(s.val) + 32)
@@ -517,6 +557,10 @@ func (c *ctx) encodeString(v []byte) []byte {
 			return r.Buf[r.Off-1 : r.Off+r.Len : r.Off+r.Len]
 		}
 	}
+	if c.tx != nil && len(v) < chunkMax {
+		b := c.tx.take(1 + len(v))
+		return keyspace.AppendString(b[:0], v)
+	}
 	return keyspace.EncodeString(v)
 }
 
@@ -800,10 +844,13 @@ func (o *overlay) commit(db *engine.DB, index uint64) error {
 	keys := o.keysIn(nil, nil)
 	for _, k := range keys {
 		s := o.m[k]
+		// The batch only reads its keys, until Write returns: the
+		// overlay's strings go in as they are, not copied.
+		kb := unsafe.Slice(unsafe.StringData(k), len(k))
 		if s.del {
-			b.Delete([]byte(k))
+			b.Delete(kb)
 		} else {
-			b.PutSeq([]byte(k), s.val, s.exp, s.seq)
+			b.PutSeq(kb, s.val, s.exp, s.seq)
 		}
 	}
 	b.SetSeq(index)
