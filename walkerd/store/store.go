@@ -300,7 +300,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.startMembership() // promote.go: promotes non-voters while leading
 	s.observeRaft()     // promote.go: leader changes, heartbeats
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.watchShutdown()
 	go s.watchLeadership()
 	go s.watchReady(rlog)
 	go s.trimBig()
@@ -692,20 +693,39 @@ var errRaftDown = errors.New("raft has shut down on this node")
 func (s *Store) wait(f raft.Future) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
-	for {
+	select {
+	case err := <-done:
+		return err
+	case <-s.raftDown:
 		select {
 		case err := <-done:
 			return err
-		case <-s.raftDown:
-			select {
-			case err := <-done:
-				return err
-			default:
-				return errRaftDown
-			}
-		case <-time.After(50 * time.Millisecond):
+		default:
+			return errRaftDown
+		}
+	}
+}
+
+// shutdownPoll is how often watchShutdown looks for a raft that shut
+// itself down.
+const shutdownPoll = 50 * time.Millisecond
+
+// watchShutdown marks raft down when it shuts itself down (a leader that
+// removed itself from the configuration); Close marks it when it shuts
+// raft down. It is one ticker for the node, where each wait once polled
+// with a timer of its own: a timer and its channel per write proposed.
+func (s *Store) watchShutdown() {
+	defer s.wg.Done()
+	t := time.NewTicker(shutdownPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
 			if s.raft.State() == raft.Shutdown {
 				s.markRaftDown()
+				return
 			}
 		}
 	}
