@@ -3,7 +3,7 @@
 #   make build && tools/bench/compare.sh
 #   BEFORE=/path/to/older/walkerd tools/bench/compare.sh   (adds its columns)
 #
-# Starts, on loopback:
+# The targets, on loopback:
 #   redis-always     redis-server 7, appendonly yes, appendfsync always
 #   redis-everysec   redis-server 7, appendonly yes, appendfsync everysec
 #   w1-bolt, w1-wal  walkerd, one Raft node, raft-boltdb / raft-wal log
@@ -11,15 +11,25 @@
 #   standalone-es    walkerd --standalone, appendfsync everysec
 #   w3               walkerd, three Raft nodes (default log store), through the leader
 #   before-1, before-3   the same as w1 (default store) and w3 for $BEFORE, if set
-# then runs redis-benchmark (50 clients, 100-byte values, N requests at
-# -P 1 and N16 at -P 16, over 100,000 random keys) for SET and GET against
-# each, in
-# ROUNDS interleaved rounds, and prints the median of each cell, the ratio
-# of each column to redis-always, consistent reads (LEVELGET level 2) on
-# three nodes, and the CPU each server spent per SET (-P 1), summed over
-# a cluster's nodes, from /proc/PID/stat. Every process it started is
-# stopped by pid. The machine is shared and noisy: read the ratios of one
+# Each round starts each target alone, on an empty directory, runs
+# redis-benchmark against it (50 clients, 100-byte values, N requests at
+# -P 1 and N16 at -P 16, over 100,000 random keys; SET, then GET of what
+# the SETs wrote), and stops it by pid before the next target starts. Each
+# round begins one target further down the list. The table gives the
+# median of each cell over ROUNDS rounds, the ratio of each column to
+# redis-always, consistent reads (LEVELGET level 2) on three nodes, and the
+# CPU each server spent per SET (-P 1), summed over a cluster's nodes, from
+# /proc/PID/stat. The machine is shared and noisy: read the ratios of one
 # run, not figures across runs.
+#
+# Why alone: with every target up at once, each cell ran beside two idle
+# three-node clusters (about 0.2 of a core each at a CommitTimeout of
+# 5 ms) and beside the merges and hint files the servers before it were
+# still writing after their SET cells; every GET -P 16 cell, redis-server's
+# included, then ran at about half its speed alone. For the same reason
+# each cell waits (quiet, at most 30 s) until its own target is back near
+# the CPU it used idle after start: a walkerd seals, hints and merges for
+# seconds after a long SET cell.
 #
 # finn (github.com/tidwall/finn), the system WalkerDB succeeds, is not in
 # the table: the module proxy here refuses its dependencies
@@ -70,38 +80,75 @@ redis() { # NAME FSYNC: port into $ret
 	echo $! >"$work/$1.pid"
 }
 
-targets=()
-add() { targets+=("$1:$2"); }
-redis redis-always always; add redis-always "$ret"
-redis redis-everysec everysec; add redis-everysec "$ret"
-p=$(port); node "$BIN/walkerd" w1-bolt "$p" --raft-log bolt; add w1-bolt "$p"
-p=$(port); node "$BIN/walkerd" w1-wal "$p" --raft-log wal; add w1-wal "$p"
-p=$(port); node "$BIN/walkerd" standalone "$p" --standalone; add standalone "$p"
-p=$(port); node "$BIN/walkerd" standalone-es "$p" --standalone --appendfsync everysec; add standalone-es "$p"
-cluster "$BIN/walkerd" w3; add w3 "$ret"
-if [ -n "$BEFORE" ]; then
-	p=$(port); node "$BEFORE" before-1 "$p"; add before-1 "$p"
-	cluster "$BEFORE" before-3; add before-3 "$ret"
-fi
-for t in "${targets[@]}"; do
-	case ${t%%:*} in
-	redis-* | standalone*) wait_ready "${t##*:}" plain ;;
-	*) wait_ready "${t##*:}" ;;
+# start NAME: starts the target NAME on an empty directory and waits
+# until it serves; its port into $ret.
+start() {
+	case $1 in
+	redis-always) redis "$1" always ;;
+	redis-everysec) redis "$1" everysec ;;
+	w1-bolt) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --raft-log bolt ;;
+	w1-wal) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --raft-log wal ;;
+	standalone) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --standalone ;;
+	standalone-es) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --standalone --appendfsync everysec ;;
+	w3) cluster "$BIN/walkerd" "$1" ;;
+	before-1) ret=$(port); node "$BEFORE" "$1" "$ret" ;;
+	before-3) cluster "$BEFORE" "$1" ;;
 	esac
-done
+	case $1 in
+	redis-* | standalone*) wait_ready "$ret" plain ;;
+	*) wait_ready "$ret" ;;
+	esac
+}
+# stop NAME: stops the target's processes by pid (SIGKILL after 10 s),
+# waits for them to exit, and removes their directories.
+stop() {
+	local f pid keep=() q
+	for f in "$work/$1.pid" "$work/$1"[abc].pid; do
+		[ -e "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		rm -f "$f"
+		for q in "${pids[@]}"; do [ "$q" = "$pid" ] || keep+=("$q"); done
+		pids=("${keep[@]}") keep=()
+	done
+	rm -rf "${work:?}/$1" "$work/$1"[abc]
+}
 
-# cpu NAME...: clock ticks (utime+stime) of the named processes, summed.
+targets=(redis-always redis-everysec w1-bolt w1-wal standalone standalone-es w3)
+[ -z "$BEFORE" ] || targets+=(before-1 before-3)
+
+# cpu NAME: clock ticks (utime+stime, 1/100 s) of the target's processes, summed.
 cpu() {
 	local sum=0 f t
-	for n in "$@"; do
-		for f in "$work/$n.pid" "$work/$n"[abc].pid; do
-			[ -e "$f" ] || continue
-			# fields 14 and 15 of stat; after "comm) " they are 12 and 13
-			t=$(sed 's/^.*) //' "/proc/$(cat "$f")/stat" | awk '{print $12 + $13}')
-			sum=$((sum + t))
-		done
+	for f in "$work/$1.pid" "$work/$1"[abc].pid; do
+		[ -e "$f" ] || continue
+		# fields 14 and 15 of stat; after "comm) " they are 12 and 13
+		t=$(sed 's/^.*) //' "/proc/$(cat "$f")/stat" | awk '{print $12 + $13}')
+		sum=$((sum + t))
 	done
 	echo "$sum"
+}
+# idle NAME: the target's ticks over one second, into $idle.
+idle_of() {
+	local c0
+	c0=$(cpu "$1")
+	sleep 1
+	idle=$(($(cpu "$1") - c0))
+}
+# quiet NAME: waits, at most 30 s, until the target spends no more than
+# twice its idle ticks (and 2 more) over half a second.
+quiet() {
+	local c0 d
+	for _ in $(seq 60); do
+		c0=$(cpu "$1")
+		sleep 0.5
+		d=$(($(cpu "$1") - c0))
+		[ "$d" -le $((idle + 2)) ] && return 0
+	done
+	echo "$1 still busy ($d ticks in 0.5 s, idle $idle a second) after 30 s; measuring anyway" >&2
 }
 rb() { # port P test...: requests per second
 	local p=$1 P=$2 n=$N
@@ -112,25 +159,31 @@ rb() { # port P test...: requests per second
 }
 
 : >"$out"
-echo "== $ROUNDS rounds, $N requests each at -P 1 and $N16 at -P 16, 50 clients, 100-byte values, 100,000 keys" >&2
+echo "== $ROUNDS rounds, each target alone, $N requests each at -P 1 and $N16 at -P 16, 50 clients, 100-byte values, 100,000 keys" >&2
+nt=${#targets[@]}
 for r in $(seq "$ROUNDS"); do
-	for test in "SET 1" "SET 16" "GET 1" "GET 16"; do
-		set -- $test
-		for t in "${targets[@]}"; do
-			name=${t%%:*} p=${t##*:}
+	for i in $(seq 0 $((nt - 1))); do
+		name=${targets[$(((i + r - 1) % nt))]}
+		start "$name"
+		p=$ret
+		sleep 1
+		idle_of "$name"
+		for test in "SET 1" "SET 16" "GET 1" "GET 16"; do
+			set -- $test
+			quiet "$name"
 			c0=$(cpu "$name")
 			v=$(rb "$p" "$2" -t "$(echo "$1" | tr A-Z a-z)")
 			c1=$(cpu "$name")
 			echo "$1-P$2 $name ${v:-0} $((c1 - c0))" >>"$out"
 		done
-		echo "round $r: $1 -P $2 done" >&2
-	done
-	for t in "${targets[@]}"; do
-		case ${t%%:*} in w3 | before-3)
-			v=$(rb "${t##*:}" 1 LEVELGET key:__rand_int__ 2)
-			echo "LEVELGET2-P1 ${t%%:*} ${v:-0} 0" >>"$out"
+		case $name in w3 | before-3)
+			quiet "$name"
+			v=$(rb "$p" 1 LEVELGET key:__rand_int__ 2)
+			echo "LEVELGET2-P1 $name ${v:-0} 0" >>"$out"
 			;;
 		esac
+		stop "$name"
+		echo "round $r: $name done" >&2
 	done
 done
 
