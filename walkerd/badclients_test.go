@@ -183,9 +183,9 @@ func TestE2E_BadClientsDoNotHurtOthers(t *testing.T) {
 
 	t.Run("never reads", func(t *testing.T) {
 		// Each pipelines GET big (1 MiB) until its socket blocks. Found by
-		// this test: walkerd answers a whole read batch of commands
-		// (redcon reads 4 KiB: some 160 GETs) before it flushes, with no
-		// limit on the replies it holds for a client, so each such client
+		// this test: walkerd answers a whole read batch of commands (then
+		// redcon's reads of 4 KiB: some 160 GETs) before it flushes, with
+		// no limit on the replies it holds for a client, so each such client
 		// costs it 130 to 350 MiB of RSS, and every other client slows
 		// down. The bound allows each of the ten about 64 MiB (a 32 MiB
 		// output limit, doubled by the garbage collector's headroom).

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/redcon"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
@@ -102,7 +103,8 @@ func isReset(err error) bool {
 
 // FuzzGuard_PassesWellFormedCommandsWhole: any pipeline of commands within
 // Redis's limits, cut anywhere into two reads, passes the protocol guard
-// untouched and whole; and arbitrary bytes never make the guard panic.
+// untouched and whole, with its arguments; and arbitrary bytes never make
+// the guard panic.
 func FuzzGuard_PassesWellFormedCommandsWhole(f *testing.F) {
 	f.Add([]byte("SET\x00k\x00v"), uint16(3), []byte("*1\r\n$4\r\nPING\r\n"))
 	f.Add([]byte("GET\x00"), uint16(0), []byte("*99999999999999999999\r\n"))
@@ -124,7 +126,30 @@ func FuzzGuard_PassesWellFormedCommandsWhole(f *testing.F) {
 		if g.state != gsStart {
 			t.Fatalf("after whole commands the guard is in state %d", g.state)
 		}
-		if got := bytes.Join(g.out, nil); !bytes.Equal(got, stream) {
+		var cmds []redcon.Command
+		for len(g.out) > 0 {
+			batch, err := g.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds = append(cmds, batch...)
+		}
+		if len(cmds) != 2 {
+			t.Fatalf("the guard queued %d commands for two in %q", len(cmds), stream)
+		}
+		var got []byte
+		for _, c := range cmds {
+			got = append(got, c.Raw...)
+			if len(c.Args) != len(args) {
+				t.Fatalf("the guard parsed %q of %q", c.Args, stream)
+			}
+			for i := range args {
+				if !bytes.Equal(c.Args[i], args[i]) {
+					t.Fatalf("the guard parsed %q of %q", c.Args, stream)
+				}
+			}
+		}
+		if !bytes.Equal(got, stream) {
 			t.Fatalf("the guard passed %q for %q", got, stream)
 		}
 

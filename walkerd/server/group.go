@@ -33,24 +33,23 @@ import (
 //     connection stops (QUIT, a client that does not take its replies, a
 //     closed connection, a malformed frame after the group's commands): a
 //     write that joined a group is always proposed, as Redis runs every
-//     command it has read. (redcon hands handle every command of a read,
-//     closed or not, so the last of them flushes the group; a group held
-//     open for the client's next read is proposed by disconnected if that
-//     read never comes.)
+//     command it has read. (The connection's loop, serve.go, hands handle
+//     every command of a batch, closed or not, so the last of them flushes
+//     the group; a group held open for the client's next read is proposed
+//     by disconnected if that read never comes.)
 //
 // Replies stream: a group's replies are written after its entry commits,
 // and handle sends what it holds once it passes flushAt bytes or has
 // waited flushAfter, so a long pipeline's replies arrive as its groups
 // commit rather than at its end.
 //
-// redcon hands over at most 4 KB of commands at a time (its reader's
-// buffer), about 30 small SETs, so a group that ended with each of
-// redcon's pipelines would cost a log entry per 30 writes. When the
+// The connection's loop hands handle batches of at most 16 KB of commands
+// (guard.go's batchBytes, about 100 SETs of 100-byte values), so a group
+// that ended with each batch would cost a log entry per batch. When the
 // client has already sent more whole commands (the protocol guard holds
-// them, or the socket has them), the group stays open across redcon's
-// pipelines instead. It therefore keeps
-// its own copy of its commands' arguments (redcon's buffer is reused once
-// a pipeline is handled) and parses that copy.
+// them, or the socket has them), the group stays open across batches
+// instead. It keeps its commands' arguments as the guard handed them on,
+// uncopied: the guard never reuses the memory they lie in.
 type group struct {
 	nowMs int64 // the clock every command of the group is parsed at: the entry's NowMs
 	db    int
@@ -61,12 +60,6 @@ type group struct {
 	parse []command.Parsed
 	calls []groupCall
 	bytes int
-	// arena holds the arguments' bytes and argv their slices: cmds and
-	// calls point into them. Both are reused after a flush (an arena
-	// larger than groupLarge is dropped); slices into an arena that grew
-	// keep the old array alive until then.
-	arena []byte
-	argv  [][]byte
 }
 
 // groupCall is what dispatch needs once a grouped command's reply is
@@ -85,7 +78,7 @@ type groupCall struct {
 const (
 	groupCmds  = 512
 	groupBytes = 1 << 20
-	groupLarge = 64 << 10 // a command this large runs alone, uncopied
+	groupLarge = 64 << 10 // a command this large runs alone
 )
 
 func (g *group) pending() bool { return len(g.calls) > 0 }
@@ -118,7 +111,7 @@ func (s *Server) joinGroup(c *client, k *command.Spec, args [][]byte, start time
 		size += len(a)
 	}
 	if size > groupLarge {
-		s.flushGroup(c) // a large value is not copied: it runs alone
+		s.flushGroup(c) // a large value runs alone
 		return false
 	}
 	if g.pending() && g.be != s.backendOf(c) {
@@ -131,46 +124,33 @@ func (s *Server) joinGroup(c *client, k *command.Spec, args [][]byte, start time
 		}
 		g.nowMs, g.db = s.nowMs(), c.db
 	}
-	// The copy: the arena's bytes, then argv's slices of them, taken once
-	// the arena has stopped growing for this command.
-	from, n := len(g.arena), size
-	for _, a := range args {
-		g.arena = append(g.arena, a...)
-	}
-	first := len(g.argv)
-	for _, a := range args {
-		g.argv = append(g.argv, g.arena[from:from+len(a):from+len(a)])
-		from += len(a)
-	}
-	own := g.argv[first:len(g.argv):len(g.argv)]
-	p := k.ParseArgs(own, g.nowMs)
+	p := k.ParseArgs(args, g.nowMs)
 	if p.Err != nil {
-		g.arena, g.argv = g.arena[:from-n], g.argv[:first]
 		s.flushGroup(c)
 		return false
 	}
-	g.cmds = append(g.cmds, own)
+	g.cmds = append(g.cmds, args)
 	g.parse = append(g.parse, p)
-	g.calls = append(g.calls, groupCall{spec: k, args: own, start: start})
-	g.bytes += n
+	g.calls = append(g.calls, groupCall{spec: k, args: args, start: start})
+	g.bytes += size
 	if len(g.calls) >= groupCmds || g.bytes >= groupBytes {
 		s.flushGroup(c)
 	}
 	return true
 }
 
-// moreInput reports whether the client has sent whole commands that
-// redcon has not read yet: the protocol guard holds them, or (with poll)
+// moreInput reports whether the client has sent whole commands beyond the
+// batch being run: the protocol guard holds them, or (with poll)
 // the socket has them (guardConn.waiting).
 func moreInput(c *client, poll bool) bool {
 	g, ok := c.conn.NetConn().(*guardConn)
 	return ok && g.waiting(poll)
 }
 
-// holdGroup reports whether c's group, at the end of one of redcon's
-// pipelines, may stay open for the commands the client has already sent.
-// (Should redcon then stop on a malformed frame, or the connection end,
-// disconnected proposes the group.)
+// holdGroup reports whether c's group, at the end of a batch, may stay
+// open for the commands the client has already sent. (Should the loop
+// then stop on a malformed frame, or the connection end, disconnected
+// proposes the group.)
 func holdGroup(c *client) bool {
 	return c.grp.pending() && !c.quit && !c.deaf && moreInput(c, true)
 }
@@ -202,11 +182,5 @@ func (s *Server) flushGroup(c *client) {
 	clear(g.cmds)
 	clear(g.parse)
 	clear(g.calls)
-	clear(g.argv)
-	g.cmds, g.parse, g.calls, g.argv, g.bytes = g.cmds[:0], g.parse[:0], g.calls[:0], g.argv[:0], 0
-	if cap(g.arena) > groupLarge {
-		g.arena = nil // an idle connection does not keep a long pipeline's memory
-	} else {
-		g.arena = g.arena[:0]
-	}
+	g.cmds, g.parse, g.calls, g.bytes = g.cmds[:0], g.parse[:0], g.calls[:0], 0
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -14,45 +15,52 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidwall/redcon"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 )
 
-// The protocol guard sits between each client socket and redcon's reader,
-// and gives redcon only what Redis 7.0 itself would accept:
+// The protocol guard reads each client's socket and parses its commands,
+// once, for the connection's loop (serve.go); it takes only what Redis 7.0
+// itself would accept:
 //
-//   - Multibulk commands pass through verbatim, but only whole: the guard
-//     follows the RESP framing (cheaply: it skips bulk bodies by count)
-//     and holds a command's bytes until its last argument is in. redcon
-//     v1.6.2 re-parses a partial command from its start on every read,
-//     looping through the declared count each time, so a partial
-//     "*2000000000" would cost it seconds per read; a bulk length near
-//     math.MaxInt64 overflows its index arithmetic into a panic.
-//   - Limits are Redis's (networking.c processMultibulkBuffer): a count
-//     above INT_MAX, a bulk length above proto-max-bulk-len are refused
-//     with Redis's error reply and the connection is cut; an argument
-//     above client-query-buffer-limit cuts the connection without a
-//     reply, as readQueryFromClient does (limits.go). "*0" and "*-1" (any count <= 0) are
-//     skipped without a reply, as Redis skips them.
+//   - A multibulk command is handed on whole: the guard follows the RESP
+//     framing (cheaply: it skips bulk bodies by count), holds a command's
+//     bytes until its last argument is in, and queues them; next slices
+//     the arguments out (parse) when it hands the command on. A command
+//     that lies whole in one socket read is not copied: its Raw and Args
+//     are slices of the read buffer, which is never read into again
+//     (readBuf). redcon's reader, which served here before, parsed every
+//     command a second time and copied it, and re-parsed a partial
+//     command from its start on every read, so a partial "*2000000000"
+//     cost it seconds per read.
+//   - Limits and errors are Redis's (networking.c processMultibulkBuffer):
+//     a count or bulk length that is not a number as string2ll reads one,
+//     a count above INT_MAX, a bulk length above proto-max-bulk-len, an
+//     argument that does not start with '$' are refused with Redis's error
+//     reply and the connection is cut; an argument above
+//     client-query-buffer-limit cuts the connection without a reply, as
+//     readQueryFromClient does (limits.go). The two bytes after a bulk are
+//     skipped unread, and "*0" and "*-1" (any count <= 0) without a reply,
+//     as Redis skips them.
 //   - A bulk of bigArgMin bytes or more is read straight into a buffer of
-//     its own, with spare bytes on both sides (command.Roomy), and redcon
-//     gets a placeholder in its stead: a token of this connection's that
-//     handle swaps back for the buffer (resolveBig) before anything sees
-//     the command. redcon's reader would hold the command in a buffer it
-//     grows by doubling (1 GB and the garbage of the smaller ones for a
-//     512 MB SET), and the log entry's encoding may then frame the
-//     argument in place (command.Entry.Encode): one copy of the value in
-//     the process's memory, not six.
+//     its own, with spare bytes on both sides (command.Roomy), and the
+//     command holds a placeholder in its stead: a token of this
+//     connection's that handle swaps back for the buffer (resolveBig)
+//     before anything sees the command. The command's bytes then stay
+//     small, and the log entry's encoding may frame the argument in place
+//     (command.Entry.Encode): one copy of the value in the process's
+//     memory, not six.
 //   - Inline (telnet) lines are split as Redis splits them (sds.c
 //     sdssplitargs: quotes, \xHH and the other escapes) and handed on as
-//     multibulk commands; redcon's own inline parser differs. An inline
+//     multibulk commands. An inline
 //     line holding a NUL byte never ends, as in Redis (it looks for the
 //     newline with strchr), until it passes PROTO_INLINE_MAX_SIZE.
 //
-// Commands before a refused frame are answered first: their bytes reach
-// redcon before the guard writes the error and ends the connection.
+// Commands before a refused frame are answered first: they run before the
+// guard writes the error and ends the connection.
 //
-// Writes (redcon's flushes, and the server's own mid-pipeline flushes) give
+// Writes (the server's replies, at a pipeline's end or mid-pipeline) give
 // up when the client has not taken a byte for writeStall: a client that
 // never reads is cut off, one that reads slowly is not. While a write
 // waits, the guard goes on reading the client's commands (readAside), for
@@ -66,7 +74,6 @@ const (
 	maxCommandBytes = 1 << 30       // client-query-buffer-limit's default
 	maxHeaderLine   = 32            // "*"/"$" and a length: far less than this
 	guardReadSize   = 16 << 10      // PROTO_IOBUF_LEN
-	guardChunk      = 64 << 10      // bytes merged into one queued chunk
 
 	// bigArgMin is the smallest bulk read into a buffer of its own; bigHead
 	// and bigTail are the spare bytes before and after it, enough for the
@@ -111,18 +118,18 @@ func (l guardListener) Accept() (net.Conn, error) {
 type guardState uint8
 
 const (
-	gsStart       guardState = iota // at the start of a command
-	gsInline                        // inside an inline (telnet) command line
-	gsCount                         // inside "*<count>\r\n"
-	gsDollar                        // expecting '$' of the next argument
-	gsLen                           // inside "$<len>\r\n"
-	gsBody                          // skipping an argument's bytes and CRLF
-	gsPassthrough                   // framing redcon will refuse itself
-	gsBig                           // reading a large argument into g.big
+	gsStart  guardState = iota // at the start of a command
+	gsInline                   // inside an inline (telnet) command line
+	gsCount                    // inside "*<count>\r\n"
+	gsDollar                   // expecting '$' of the next argument
+	gsLen                      // inside "$<len>\r\n"
+	gsBody                     // skipping an argument's bytes and CRLF
+	gsBig                      // reading a large argument into g.big
 )
 
-// guardConn is the net.Conn redcon reads from and writes to. Only the
-// connection's goroutine (redcon's handler) uses it.
+// guardConn is a client's socket: the connection's loop takes its commands
+// (next) and the server writes its replies through it (Write). Only the
+// connection's goroutine uses it, and the reader aside while a write waits.
 type guardConn struct {
 	net.Conn
 	rejected *atomic.Int64
@@ -142,11 +149,14 @@ type guardConn struct {
 	// only, until it is a node link (protected.go).
 	protectedHeld bool
 
-	rbuf   []byte   // one socket read
-	out    [][]byte // whole commands, ready for redcon
-	outOff int      // bytes of out[0] already handed over
-	hold   [][]byte // the current multibulk command so far
-	rerr   error    // the socket's read error, owed after out drains
+	// rbuf is where the next socket read goes: the free end of a buffer
+	// whose start holds commands already queued (readBuf).
+	rbuf  []byte
+	out   [][]byte         // runs of whole multibulk commands, ready for next
+	batch []redcon.Command // the commands next hands on, reused after done
+	argv  [][]byte         // where commands' Args are taken from (next)
+	hold  []byte           // the current multibulk command so far
+	rerr  error            // the socket's read error, owed after out drains
 
 	state   guardState
 	line    []byte // the header line or inline line being read
@@ -162,14 +172,11 @@ type guardConn struct {
 	raw   *rawIO
 	noRaw bool
 
-	// outBytes and holdBytes count the bytes in out (not yet handed
-	// over) and in hold; queued publishes their sum after each Read for
-	// CLIENT LIST's qbuf (introspect.go), read by other connections.
-	outBytes, holdBytes int64
-	// good counts the bytes of whole commands still queued before a frame
-	// passed through for redcon to refuse (drain).
-	good   int64
-	queued atomic.Int64
+	// outBytes counts the bytes in out; queued publishes it and hold's
+	// after each next for CLIENT LIST's qbuf (introspect.go), read by
+	// other connections.
+	outBytes int64
+	queued   atomic.Int64
 
 	// big is the large argument being read (gsBig), big.Len bytes: the
 	// first bigGot have arrived, in bigParts until half of them have, then
@@ -186,22 +193,113 @@ type guardConn struct {
 	bigKeyd  bool
 }
 
-func (g *guardConn) Read(p []byte) (int, error) {
-	defer func() { g.queued.Store(g.outBytes + g.holdBytes) }()
+// next returns whole commands the guard holds, reading from the socket
+// until it holds one; once none is left, the refusal of a malformed frame
+// or the socket's error. It hands on at most batchBytes of commands (at
+// least one), parsed out of the bytes scan queued: what waits in out costs
+// its bytes only, which the reader aside bounds (asideHeld). The slice is
+// the caller's until it gives it back (done); the commands' bytes stay
+// valid for as long as anything holds them.
+func (g *guardConn) next() ([]redcon.Command, error) {
 	for {
 		if len(g.out) > 0 {
-			return g.drain(p), nil
+			cmds := g.batch[:0]
+			size := 0
+			for len(g.out) > 0 && size < batchBytes {
+				cmd := g.parse(g.out[0])
+				cmds = append(cmds, cmd)
+				size += len(cmd.Raw)
+				if rest := g.out[0][len(cmd.Raw):]; len(rest) > 0 {
+					g.out[0] = rest
+				} else {
+					g.out[0] = nil
+					g.out = g.out[1:]
+				}
+			}
+			if len(g.out) == 0 {
+				g.out = nil
+			}
+			g.outBytes -= int64(size)
+			g.batch = cmds
+			g.queued.Store(g.outBytes + int64(len(g.hold)))
+			return cmds, nil
 		}
 		if g.failed != "" {
-			return 0, g.refuse()
+			return nil, g.refuse()
 		}
 		if g.rerr != nil {
-			return 0, g.rerr
+			return nil, g.rerr
 		}
-		g.queued.Store(g.holdBytes + int64(g.bigGot)) // while the read waits: a command half read
+		g.queued.Store(int64(len(g.hold) + g.bigGot)) // while the read waits: a command half read
 		if err := g.readOnce(); err != nil {
 			g.rerr = err
 		}
+	}
+}
+
+// batchBytes bounds the bytes of the commands next hands on at once:
+// Redis's read size (PROTO_IOBUF_LEN), about 500 small GETs. A client that
+// sent a long pipeline has its replies written, and what they held let go,
+// as each batch ends (handle).
+const batchBytes = guardReadSize
+
+// done gives back a slice next returned, once its commands have run.
+func (g *guardConn) done(cmds []redcon.Command) {
+	clear(cmds)
+}
+
+// argvChunk is how many argument slices parse takes from one allocation.
+const argvChunk = 512
+
+// parse slices the first command out of run, whose framing scan has
+// followed: "*<count>\r\n" and count bulks, each "$<len>\r\n", its bytes
+// and two more. The command's Args come from a shared chunk (argv), capped
+// to their number; like the read buffers, a chunk is never handed out
+// twice.
+func (g *guardConn) parse(run []byte) redcon.Command {
+	i := bytes.IndexByte(run, '\n')
+	n := digits(run[1 : i-1])
+	if cap(g.argv)-len(g.argv) < n {
+		g.argv = make([][]byte, 0, max(argvChunk, n))
+	}
+	k := len(g.argv)
+	g.argv = g.argv[:k+n]
+	args := g.argv[k : k+n : k+n]
+	i++
+	for a := range args {
+		j := i + bytes.IndexByte(run[i:], '\n')
+		l := digits(run[i+1 : j-1])
+		args[a] = run[j+1 : j+1+l : j+1+l]
+		i = j + 1 + l + 2
+	}
+	return redcon.Command{Raw: run[:i:i], Args: args}
+}
+
+// digits is the value of a run of decimal digits that headerInt accepted.
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// readBuf is where the next socket read goes: the free end of the read
+// buffer, or a new buffer when less than guardReadSize is free. A buffer is
+// never read into twice: commands handed on may be slices of it.
+func (g *guardConn) readBuf() []byte {
+	if len(g.rbuf) < guardReadSize {
+		g.rbuf = make([]byte, 2*guardReadSize)
+	}
+	return g.rbuf
+}
+
+// scanRead follows the framing through the n bytes just read into
+// readBuf, and moves readBuf past them if commands were handed on as
+// slices of them.
+func (g *guardConn) scanRead(n int) {
+	if g.scan(g.rbuf[:n:n]) {
+		g.rbuf = g.rbuf[n:]
 	}
 }
 
@@ -215,14 +313,9 @@ func (g *guardConn) readOnce() error {
 		g.bigAdvance(n)
 		g.skip -= int64(n)
 	} else {
-		if g.rbuf == nil || len(g.out) > 0 {
-			// Queued commands may be slices of rbuf (scan): with some
-			// still queued (a read aside, below), the read takes a new one.
-			g.rbuf = make([]byte, guardReadSize)
-		}
-		n, err = g.Conn.Read(g.rbuf)
+		n, err = g.Conn.Read(g.readBuf())
 		if n > 0 {
-			g.scan(g.rbuf[:n])
+			g.scanRead(n)
 		}
 	}
 	if g.st != nil {
@@ -235,9 +328,9 @@ func (g *guardConn) readOnce() error {
 	return err
 }
 
-// waiting reports whether the guard holds whole commands redcon has not
-// read yet. When it holds none and poll is set, it first takes what the
-// socket has already received, without waiting for more: one
+// waiting reports whether the guard holds whole commands next has not
+// handed on yet. When it holds none and poll is set, it first takes what
+// the socket has already received, without waiting for more: one
 // non-blocking read (not on TLS connections, whose record layer has its
 // own buffer). The pipeline grouping of writes asks (group.go).
 func (g *guardConn) waiting(poll bool) bool {
@@ -248,9 +341,7 @@ func (g *guardConn) waiting(poll bool) bool {
 	if r == nil {
 		return false
 	}
-	if g.rbuf == nil {
-		g.rbuf = make([]byte, guardReadSize)
-	}
+	g.readBuf()
 	if err := r.conn.Read(r.read); err != nil {
 		return false
 	}
@@ -261,41 +352,12 @@ func (g *guardConn) waiting(poll bool) bool {
 			g.st.reads.Add(1)
 			g.st.netIn.Add(int64(n))
 		}
-		g.scan(g.rbuf[:n])
+		g.scanRead(n)
 	case rerr == nil: // n == 0: the client closed its end
 		g.rerr = io.EOF
 	}
-	g.queued.Store(g.outBytes + g.holdBytes)
+	g.queued.Store(g.outBytes + int64(len(g.hold)))
 	return len(g.out) > 0
-}
-
-// drain copies queued bytes into p: no further than the end of the whole
-// commands before a frame passed through (good), while any are left, so
-// that redcon, which drops every command of a read it refuses, reads them
-// apart from it.
-func (g *guardConn) drain(p []byte) int {
-	if g.good > 0 && int64(len(p)) > g.good {
-		p = p[:g.good]
-	}
-	n := 0
-	for n < len(p) && len(g.out) > 0 {
-		k := copy(p[n:], g.out[0][g.outOff:])
-		n += k
-		g.outOff += k
-		if g.outOff == len(g.out[0]) {
-			g.out[0] = nil
-			g.out = g.out[1:]
-			g.outOff = 0
-		}
-	}
-	if len(g.out) == 0 {
-		g.out = nil
-	}
-	g.outBytes -= int64(n)
-	if g.good > 0 {
-		g.good -= int64(n)
-	}
-	return n
 }
 
 // Write writes p, giving up only when the client takes nothing for the
@@ -483,11 +545,11 @@ func (g *guardConn) startAside() {
 		defer close(done)
 		for !a.stop.Load() && g.failed == "" && g.asideHeld() < g.lim.maxQuery() {
 			err := g.readOnce()
-			g.queued.Store(g.outBytes + g.holdBytes + int64(g.bigGot))
+			g.queued.Store(g.outBytes + int64(len(g.hold)+g.bigGot))
 			if err != nil {
 				var ne net.Error
 				if !a.stop.Load() || !errors.As(err, &ne) || !ne.Timeout() {
-					g.rerr = err // Read reports it once the queue drains
+					g.rerr = err // next reports it once the queue drains
 				}
 				return
 			}
@@ -496,13 +558,13 @@ func (g *guardConn) startAside() {
 }
 
 // asideHeld is how many bytes of the client's commands the guard holds
-// that redcon has not run: those queued, the command being read and its
-// large arguments, read and waiting (bigs) or arriving (bigGot). The
+// that next has not handed on: those queued, the command being read and
+// its large arguments, read and waiting (bigs) or arriving (bigGot). The
 // reader aside stops at client-query-buffer-limit of them, so a client
 // that sends more before it reads its replies costs at most that; it is
 // read again once its replies are written.
 func (g *guardConn) asideHeld() int64 {
-	return g.outBytes + g.holdBytes + g.bigHeld + int64(g.bigGot)
+	return g.outBytes + int64(len(g.hold)) + g.bigHeld + int64(g.bigGot)
 }
 
 // stopAside ends the reader, if one started, and waits for it: a read
@@ -548,52 +610,31 @@ func (g *guardConn) refuse() error {
 	return errGuardClosed
 }
 
-// emit queues bytes for redcon (copying them).
-func (g *guardConn) emit(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	g.outBytes += int64(len(b))
-	if k := len(g.out); k > 0 && len(g.out[k-1])+len(b) <= guardChunk {
-		g.out[k-1] = append(g.out[k-1], b...)
-		return
-	}
-	g.out = append(g.out, append(make([]byte, 0, max(len(b), 512)), b...))
+// queue queues raw, whole multibulk commands, for next.
+func (g *guardConn) queue(raw []byte) {
+	g.out = append(g.out, raw)
+	g.outBytes += int64(len(raw))
 }
 
-// release queues the held command, whose last bytes are tail.
-func (g *guardConn) release(tail []byte) {
-	for _, h := range g.hold {
-		g.out = append(g.out, h)
-	}
-	g.outBytes += g.holdBytes
-	g.hold, g.holdBytes = nil, 0
-	g.emit(tail)
-}
-
-// scan follows the framing through b, queueing whole commands for redcon.
-// On a frame beyond the limits it sets g.failed and drops the rest.
-func (g *guardConn) scan(b []byte) {
-	from := 0 // where, in b, the held command's bytes begin
+// scan follows the framing through b, queueing whole commands for next.
+// On a malformed frame, or one beyond the limits, it sets g.failed and
+// drops the rest. It reports whether a queued command is a slice of b
+// (the caller must then not read into b again).
+func (g *guardConn) scan(b []byte) (kept bool) {
+	from := 0 // where, in b, the current command's bytes begin
 	// Whole commands that lie in b one after another are queued as one
-	// slice of b, not copied: Read hands every queued byte to redcon
-	// before it reads into b again. pass is that run; flush queues it
+	// slice of b, not copied. ps and pe are its bounds; flush queues it
 	// before anything else is queued, to keep the order.
 	ps, pe := -1, -1
 	flush := func() {
 		if ps >= 0 {
-			g.out = append(g.out, b[ps:pe:pe])
-			g.outBytes += int64(pe - ps)
-			ps = -1
+			g.queue(b[ps:pe:pe])
+			ps, kept = -1, true
 		}
 	}
 	defer flush()
 	for i := 0; i < len(b); i++ {
 		switch g.state {
-		case gsPassthrough:
-			flush()
-			g.emit(b[i:])
-			return
 		case gsStart:
 			if b[i] == '*' {
 				g.state, g.line = gsCount, g.line[:0]
@@ -607,14 +648,14 @@ func (g *guardConn) scan(b []byte) {
 			if c == '\n' && !g.nul {
 				flush()
 				if !g.inlineDone() {
-					return
+					return kept
 				}
 				g.state = gsStart
 				continue
 			}
 			if len(g.line) >= maxInline {
 				g.failed = "too big inline request"
-				return
+				return kept
 			}
 			g.nul = g.nul || c == 0
 			g.line = append(g.line, c)
@@ -622,25 +663,24 @@ func (g *guardConn) scan(b []byte) {
 			if b[i] != '\n' {
 				if len(g.line) >= maxHeaderLine {
 					g.fail()
-					return
+					return kept
 				}
 				g.line = append(g.line, b[i])
 				continue
 			}
 			n, ok := headerInt(g.line)
 			if !ok {
-				flush()
-				g.passthrough(b, from) // redcon answers the error
-				return
+				g.fail()
+				return kept
 			}
 			if g.state == gsCount {
 				if n > maxMultibulk {
 					g.fail()
-					return
+					return kept
 				}
 				if n <= 0 {
 					// Redis skips an empty command without a reply.
-					g.hold, g.holdBytes, g.state = nil, 0, gsStart
+					g.hold, g.state = nil, gsStart
 					continue
 				}
 				g.args, g.state = n, gsDollar
@@ -648,7 +688,7 @@ func (g *guardConn) scan(b []byte) {
 			}
 			if n < 0 || n > g.maxBulk() {
 				g.fail()
-				return
+				return kept
 			}
 			if n > g.lim.maxQuery() {
 				// client-query-buffer-limit: closed without a reply. It
@@ -656,8 +696,8 @@ func (g *guardConn) scan(b []byte) {
 				// argument of a command (networking.c keeps a large bulk
 				// alone in its query buffer), not the whole command.
 				g.failed, g.silent = "query buffer limit", true
-				g.hold, g.holdBytes = nil, 0
-				return
+				g.hold = nil
+				return kept
 			}
 			g.skip, g.state = n+2, gsBody
 			if n >= bigArgMin {
@@ -681,17 +721,18 @@ func (g *guardConn) scan(b []byte) {
 				g.args--
 				if g.args == 0 {
 					flush()
-					g.release(nil)
-					g.state = gsStart
+					g.queue(g.hold)
+					g.hold, g.state = nil, gsStart
 				} else {
 					g.state = gsDollar
 				}
 			}
 		case gsDollar:
 			if b[i] != '$' {
-				flush()
-				g.passthrough(b, from)
-				return
+				// Redis's words (networking.c processMultibulkBuffer).
+				g.failed = "expected '$', got '" + string(b[i]) + "'"
+				g.hold = nil
+				return kept
 			}
 			g.state, g.line = gsLen, g.line[:0]
 		case gsBody:
@@ -704,7 +745,8 @@ func (g *guardConn) scan(b []byte) {
 					switch {
 					case g.hold != nil:
 						flush()
-						g.release(b[from : i+1])
+						g.queue(append(g.hold, b[from:i+1]...))
+						g.hold = nil
 					case ps >= 0 && pe == from:
 						pe = i + 1
 					default:
@@ -721,13 +763,13 @@ func (g *guardConn) scan(b []byte) {
 	switch g.state {
 	case gsCount, gsDollar, gsLen, gsBody:
 		if from < len(b) {
-			g.hold = append(g.hold, append([]byte(nil), b[from:]...))
-			g.holdBytes += int64(len(b) - from)
+			g.hold = append(g.hold, b[from:]...)
 		}
 	}
 	if g.state == gsStart && cap(g.line) > 4096 {
 		g.line = nil
 	}
+	return kept
 }
 
 // maxBulk is proto-max-bulk-len, plus 64 KiB on another node's link: a
@@ -746,13 +788,10 @@ func (g *guardConn) maxBulk() int64 {
 // buffer is made.
 func (g *guardConn) beginBig(cur []byte, n int) {
 	hdr := 1 + len(g.line) + 1 // '$', the digits and '\r', '\n'
-	cmd := make([]byte, 0, int(g.holdBytes)+len(cur)+bigTokenLen+16)
-	for _, h := range g.hold {
-		cmd = append(cmd, h...)
-	}
+	cmd := make([]byte, 0, len(g.hold)+len(cur)+bigTokenLen+16)
+	cmd = append(cmd, g.hold...)
 	cmd = append(cmd, cur...)
-	cmd = cmd[:len(cmd)-hdr]
-	g.hold, g.holdBytes = [][]byte{cmd}, int64(len(cmd))
+	g.hold = cmd[:len(cmd)-hdr]
 	g.big = command.Roomy{Off: bigHead, Len: n}
 	g.bigGot = 0
 	g.state = gsBig
@@ -824,13 +863,11 @@ func (g *guardConn) endBig() {
 	g.bigs[g.bigSeq] = g.big
 	g.bigHeld += int64(g.big.Len)
 	g.big, g.bigGot, g.bigParts = command.Roomy{}, 0, nil
-	h := g.hold[0]
+	h := g.hold
 	h = append(h, "$"+strconv.Itoa(bigTokenLen)+"\r\n"...)
 	h = append(h, g.bigKey[:]...)
 	h = binary.LittleEndian.AppendUint64(h, g.bigSeq)
-	h = append(h, '\r', '\n')
-	g.holdBytes += int64(len(h) - len(g.hold[0]))
-	g.hold[0] = h
+	g.hold = append(h, '\r', '\n')
 }
 
 // resolveBig swaps the placeholders among args for the large arguments
@@ -853,24 +890,16 @@ func (g *guardConn) resolveBig(args [][]byte, room []command.Roomy) []command.Ro
 	return room
 }
 
-// passthrough hands the held command and the rest of b to redcon, whose
-// parser will refuse the frame at the same byte the guard stopped at.
-func (g *guardConn) passthrough(b []byte, from int) {
-	g.good = g.outBytes // the whole commands before the frame (drain)
-	g.release(b[from:])
-	g.state = gsPassthrough
-}
-
 func (g *guardConn) fail() {
 	if g.state == gsCount {
 		g.failed = "invalid multibulk length"
 	} else {
 		g.failed = "invalid bulk length"
 	}
-	g.hold, g.holdBytes = nil, 0
+	g.hold = nil
 }
 
-// inlineDone turns the inline line just ended into a multibulk command. It
+// inlineDone queues the inline line just ended as a multibulk command. It
 // reports false (and sets g.failed) on unbalanced quotes.
 func (g *guardConn) inlineDone() bool {
 	line := g.line
@@ -885,7 +914,7 @@ func (g *guardConn) inlineDone() bool {
 	if len(args) == 0 {
 		return true // Redis skips an empty line
 	}
-	g.emit(resp.AppendCommand(make([]byte, 0, len(line)+16*len(args)), args))
+	g.queue(resp.AppendCommand(make([]byte, 0, len(line)+16*len(args)), args))
 	return true
 }
 
@@ -895,8 +924,9 @@ func isSpace(c byte) bool {
 }
 
 // headerInt parses the number of a "*n\r" or "$n\r" line (the '\r' is
-// still on it). It reports false for anything redcon would refuse; a
-// number out of int64's range comes back as one beyond every limit.
+// still on it). It reports false for anything Redis's string2ll refuses
+// (util.c: a sign other than one '-', a leading zero, "-0"); a number out
+// of int64's range comes back as one beyond every limit.
 func headerInt(line []byte) (int64, bool) {
 	if len(line) < 2 || line[len(line)-1] != '\r' {
 		return 0, false
@@ -906,7 +936,7 @@ func headerInt(line []byte) (int64, bool) {
 	if digits[0] == '-' {
 		digits = digits[1:]
 	}
-	if len(digits) == 0 {
+	if len(digits) == 0 || digits[0] == '0' && len(num) > 1 {
 		return 0, false
 	}
 	for _, c := range digits {

@@ -47,6 +47,36 @@ func TestMultibulk_EmptyAndNullArraysAreSkippedAndTheConnectionStays(t *testing.
 	}
 }
 
+// The edges of the framing, against a real redis-server: a bulk's two
+// trailing bytes are skipped unread (a bulk longer than declared runs on
+// into the next command), and the numbers of "*" and "$" lines follow
+// string2ll (no leading zero, no '+', no "-0"). Each input ends with a
+// PING, answered only where the connection stays open. redcon's reader,
+// which parsed commands before the protocol guard did, refused the first
+// two and took the rest.
+func TestMultibulk_FramingEdgesMatchRedis(t *testing.T) {
+	redisAddr := startRedis(t)
+	s := startServer(t, Config{})
+	const ping = "*1\r\n$4\r\nPING\r\n"
+	for _, in := range []string{
+		"*1\r\n$1\r\nab\r\n",
+		"*2\r\n$4\r\nECHO\r\n$1\r\nabc\r\n",
+		"*1\r\n$4\r\nPINGxy",
+		"*1\r\n$04\r\nPING\r\n",
+		"*01\r\n$4\r\nPING\r\n",
+		"*1\r\n$-0\r\n\r\n",
+		"*-0\r\n",
+		"*+1\r\n$4\r\nPING\r\n",
+		"*1\r\n$+4\r\nPING\r\n",
+		"*1\r\n$0\r\n\r\n",
+	} {
+		want := exchange(t, redisAddr, in+ping, 500*time.Millisecond)
+		if got := exchange(t, s.addr, in+ping, 500*time.Millisecond); got != want {
+			t.Errorf("%q:\n walkerd %q\n   redis %q", in, got, want)
+		}
+	}
+}
+
 // Redis 7.0 takes a command of more than 1<<20 arguments (its limit is
 // INT_MAX); walkerd refused one at 1<<20 + 1.
 func TestMultibulk_CommandOfMoreThanAMillionArgumentsIsAccepted(t *testing.T) {

@@ -1,5 +1,7 @@
-// Package server is walkerd's RESP front: a redcon server that looks every
-// command up in the command package's registry, speaks Redis's errors and
+// Package server is walkerd's RESP front. A protocol guard parses each
+// client's commands (guard.go) and a loop per connection runs them in order
+// (serve.go), behind redcon's Conn; the server looks every command up in
+// the command package's registry, speaks Redis's errors and
 // reply formats, and runs MULTI/EXEC, AUTH, SELECT over 16 logical
 // databases, and forwarding from followers to the leader.
 //
@@ -192,12 +194,10 @@ type Server struct {
 	ps       *pubsub   // subscriptions, MONITOR clients (pubsub.go)
 	started  time.Time
 
-	rs     *redcon.Server
 	mu     sync.Mutex
 	ln     net.Listener
-	tlsRS  *redcon.Server // ServeTLS's listener and server
-	tlsLn  net.Listener
-	loops  bool // the background loops run (startLoops)
+	tlsLn  net.Listener // ServeTLS's listener
+	loops  bool         // the background loops run (startLoops)
 	closed bool
 	conns  map[*client]struct{}
 	nextID atomic.Int64
@@ -278,7 +278,6 @@ func New(b backend.Backend, cfg Config) *Server {
 			command.SetOwner(g.Engine().Dir(), s.groups.Layout.Owner(i)) // walkerd registered it before the store opened
 		}
 	}
-	s.rs = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
 	s.save.init(s.started)
 	s.aclLog.maxLen.Store(128) // acllog-max-len
 	s.audit.init(cfg.Logger)
@@ -300,7 +299,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.startLoops()
 	s.mu.Unlock()
-	return s.rs.Serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+	return s.serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
 }
 
 // ServeTLS is Serve for a second listener, Redis's tls-port: each
@@ -319,11 +318,9 @@ func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
 		return errors.New("server: already serving TLS")
 	}
 	s.tlsLn = ln
-	s.tlsRS = redcon.NewServerNetwork("tcp", "", s.handle, s.accept, s.disconnected)
-	rs := s.tlsRS
 	s.startLoops()
 	s.mu.Unlock()
-	return rs.Serve(guardListener{Listener: tls.NewListener(ln, cfg), rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+	return s.serve(guardListener{Listener: tls.NewListener(ln, cfg), rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
 }
 
 // startLoops starts the sweeper and the other background loops, once.
@@ -361,10 +358,9 @@ func (s *Server) startLoops() {
 // commands it has read, a write waiting on Backend.Apply included, then
 // meets the end of its input and closes; commands a client sent after
 // that were not read, did not run, and get no reply. Only then do the
-// listeners close, since redcon closes every connection at once when its
-// listener does, and a command that ran would lose its reply: a client
-// that sends it again (go-redis's ClusterClient does after a lost reply)
-// would apply it twice. A connection still open after closeDrain (a
+// listeners close: a connection closed at once would lose the reply of a
+// command that ran, and a client that sends it again (go-redis's
+// ClusterClient does after a lost reply) would apply it twice. A connection still open after closeDrain (a
 // blocked command, a client that does not take its replies) is closed.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -395,11 +391,9 @@ func (s *Server) Close() error {
 		}
 	}
 	if ln != nil {
-		s.rs.Close()
 		ln.Close()
 	}
 	if tln != nil {
-		s.tlsRS.Close()
 		tln.Close()
 	}
 	for _, c := range conns {
@@ -507,15 +501,10 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 		return
 	}
 	if c.grp.pending() {
-		// A group held open for the client's next read, which redcon
-		// will not make (a malformed frame, the connection gone): its
-		// writes were read, so they run. Not here: redcon calls this
-		// under its server's lock.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.flushGroup(c)
-		}()
+		// A group held open for the client's next read, which will not
+		// come (a malformed frame, the connection gone): its writes were
+		// read, so they run.
+		s.flushGroup(c)
 	}
 	s.mu.Lock()
 	_, ok := s.conns[c]
@@ -528,8 +517,9 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 	}
 }
 
-// handle runs one command of a connection. redcon calls it in order for
-// the commands of a pipeline, so replies keep the order of the commands.
+// handle runs one command of a connection. The connection's loop
+// (serve.go) calls it in order for the commands of each batch, so replies
+// keep the order of the commands.
 //
 // Replies collect in c.enc.B over a pipeline and are written to the
 // socket after its last command, or before once they pass flushAt (or
@@ -609,9 +599,9 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	}
 	// Replies go out at the pipeline's end, or mid-pipeline once they
 	// pass flushAt or have waited flushAfter. handle writes them itself
-	// (redcon's own buffer stays empty), so that a write that fails
+	// (the Writer behind conn stays empty), so that a write that fails
 	// because the client has gone leaves the connection deaf rather than
-	// ending redcon's loop with commands read and never run.
+	// ending the connection's loop with commands read and never run.
 	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.spills) > 0 || len(c.enc.B) >= flushAt || time.Since(c.flushed) >= flushAfter) {
 		c.io.ran(c, conn) // before the client can see its reply (introspect.go)
 		if err := c.writeOut(conn); err != nil {
@@ -715,8 +705,8 @@ func (c *client) writeOut(conn redcon.Conn) error {
 	return err
 }
 
-// dropRoom lets go of the running command's large arguments (redcon's
-// args would keep them until its next command) and collects them before
+// dropRoom lets go of the running command's large arguments (the batch
+// would keep them until its last command has run) and collects them before
 // the reply goes out: the client's next command, on this connection or
 // another, may be as large. A command queued in MULTI (kept) keeps them.
 func (c *client) dropRoom(args [][]byte, kept bool) {
