@@ -161,6 +161,7 @@ type guardConn struct {
 	state   guardState
 	line    []byte // the header line or inline line being read
 	nul     bool   // the inline line holds a NUL: it never ends
+	cr      bool   // the header line's '\r' has come: the next byte ends it
 	args    int64  // arguments left in the current command
 	skip    int64  // bytes left to skip in gsBody
 	failed  string // the error reply owed to the client
@@ -252,25 +253,25 @@ func (g *guardConn) done(cmds []redcon.Command) {
 const argvChunk = 512
 
 // parse slices the first command out of run, whose framing scan has
-// followed: "*<count>\r\n" and count bulks, each "$<len>\r\n", its bytes
-// and two more. The command's Args come from a shared chunk (argv), capped
+// followed: "*<count>\r", one byte, and count bulks, each "$<len>\r", one
+// byte, its bytes and two more. The command's Args come from a shared chunk (argv), capped
 // to their number; like the read buffers, a chunk is never handed out
 // twice.
 func (g *guardConn) parse(run []byte) redcon.Command {
-	i := bytes.IndexByte(run, '\n')
-	n := digits(run[1 : i-1])
+	i := bytes.IndexByte(run, '\r')
+	n := digits(run[1:i])
 	if cap(g.argv)-len(g.argv) < n {
 		g.argv = make([][]byte, 0, max(argvChunk, n))
 	}
 	k := len(g.argv)
 	g.argv = g.argv[:k+n]
 	args := g.argv[k : k+n : k+n]
-	i++
+	i += 2
 	for a := range args {
-		j := i + bytes.IndexByte(run[i:], '\n')
-		l := digits(run[i+1 : j-1])
-		args[a] = run[j+1 : j+1+l : j+1+l]
-		i = j + 1 + l + 2
+		j := i + bytes.IndexByte(run[i:], '\r')
+		l := digits(run[i+1 : j])
+		args[a] = run[j+2 : j+2+l : j+2+l]
+		i = j + 2 + l + 2
 	}
 	return redcon.Command{Raw: run[:i:i], Args: args}
 }
@@ -660,7 +661,13 @@ func (g *guardConn) scan(b []byte) (kept bool) {
 			g.nul = g.nul || c == 0
 			g.line = append(g.line, c)
 		case gsCount, gsLen:
-			if b[i] != '\n' {
+			// As in networking.c, a "*" or "$" line ends at its first '\r',
+			// and the byte after that is skipped unread ("\n", or not).
+			if !g.cr {
+				if b[i] == '\r' {
+					g.cr = true
+					continue
+				}
 				if len(g.line) >= maxHeaderLine {
 					g.fail()
 					return kept
@@ -668,6 +675,7 @@ func (g *guardConn) scan(b []byte) (kept bool) {
 				g.line = append(g.line, b[i])
 				continue
 			}
+			g.cr = false
 			n, ok := headerInt(g.line)
 			if !ok {
 				g.fail()
@@ -729,8 +737,13 @@ func (g *guardConn) scan(b []byte) (kept bool) {
 			}
 		case gsDollar:
 			if b[i] != '$' {
-				// Redis's words (networking.c processMultibulkBuffer).
-				g.failed = "expected '$', got '" + string(b[i]) + "'"
+				// Redis's words (networking.c processMultibulkBuffer), with
+				// a CR or LF shown as a space, as addReplyError shows them.
+				got := b[i]
+				if got == '\r' || got == '\n' {
+					got = ' '
+				}
+				g.failed = "expected '$', got '" + string(got) + "'"
 				g.hold = nil
 				return kept
 			}
@@ -787,7 +800,7 @@ func (g *guardConn) maxBulk() int64 {
 // joined into one buffer without that header, and the argument's own
 // buffer is made.
 func (g *guardConn) beginBig(cur []byte, n int) {
-	hdr := 1 + len(g.line) + 1 // '$', the digits and '\r', '\n'
+	hdr := 1 + len(g.line) + 2 // '$', the digits, '\r' and the byte after
 	cmd := make([]byte, 0, len(g.hold)+len(cur)+bigTokenLen+16)
 	cmd = append(cmd, g.hold...)
 	cmd = append(cmd, cur...)
@@ -923,17 +936,13 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
-// headerInt parses the number of a "*n\r" or "$n\r" line (the '\r' is
-// still on it). It reports false for anything Redis's string2ll refuses
-// (util.c: a sign other than one '-', a leading zero, "-0"); a number out
-// of int64's range comes back as one beyond every limit.
-func headerInt(line []byte) (int64, bool) {
-	if len(line) < 2 || line[len(line)-1] != '\r' {
-		return 0, false
-	}
-	num := line[:len(line)-1]
+// headerInt parses the number of a "*" or "$" line, up to its '\r'. It
+// reports false for anything Redis's string2ll refuses (util.c: an empty
+// line, a sign other than one '-', a leading zero, "-0"); a number out of
+// int64's range comes back as one beyond every limit.
+func headerInt(num []byte) (int64, bool) {
 	digits := num
-	if digits[0] == '-' {
+	if len(digits) > 0 && digits[0] == '-' {
 		digits = digits[1:]
 	}
 	if len(digits) == 0 || digits[0] == '0' && len(num) > 1 {
