@@ -254,9 +254,9 @@ const argvChunk = 512
 
 // parse slices the first command out of run, whose framing scan has
 // followed: "*<count>\r", one byte, and count bulks, each "$<len>\r", one
-// byte, its bytes and two more. The command's Args come from a shared chunk (argv), capped
-// to their number; like the read buffers, a chunk is never handed out
-// twice.
+// byte, its bytes and two more. The command's Args come from a shared
+// chunk (argv), capped to their number; like the read buffers, a chunk is
+// never handed out twice.
 func (g *guardConn) parse(run []byte) redcon.Command {
 	i := bytes.IndexByte(run, '\r')
 	n := digits(run[1:i])
