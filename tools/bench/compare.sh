@@ -131,7 +131,7 @@ cpu() {
 	done
 	echo "$sum"
 }
-# idle NAME: the target's ticks over one second, into $idle.
+# idle_of NAME: the target's ticks over one second, into $idle.
 idle_of() {
 	local c0
 	c0=$(cpu "$1")
