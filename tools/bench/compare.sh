@@ -10,6 +10,10 @@
 #   standalone       walkerd --standalone, appendfsync always
 #   standalone-es    walkerd --standalone, appendfsync everysec
 #   w3               walkerd, three Raft nodes (default log store), through the leader
+#   go-floor         tools/bench/respfloor: a goroutine per connection, as
+#                    walkerd, and nothing else (SET stores nothing, GET
+#                    answers a fixed value): what Go's netpoller and
+#                    scheduler cost here, under any server built like walkerd
 #   before-1, before-3   the same as w1 (default store) and w3 for $BEFORE, if set
 # Each round starts each target alone, on an empty directory, runs
 # redis-benchmark against it (50 clients, 100-byte values, N requests at
@@ -93,9 +97,15 @@ start() {
 	w3) cluster "$BIN/walkerd" "$1" ;;
 	before-1) ret=$(port); node "$BEFORE" "$1" "$ret" ;;
 	before-3) cluster "$BEFORE" "$1" ;;
+	go-floor)
+		ret=$(port)
+		"$work/respfloor" -addr 127.0.0.1:"$ret" >"$work/$1.log" 2>&1 &
+		pids+=($!)
+		echo $! >"$work/$1.pid"
+		;;
 	esac
 	case $1 in
-	redis-* | standalone*) wait_ready "$ret" plain ;;
+	redis-* | standalone* | go-floor) wait_ready "$ret" plain ;;
 	*) wait_ready "$ret" ;;
 	esac
 }
@@ -117,7 +127,8 @@ stop() {
 	rm -rf "${work:?}/$1" "$work/$1"[abc]
 }
 
-targets=(redis-always redis-everysec w1-bolt w1-wal standalone standalone-es w3)
+targets=(redis-always redis-everysec go-floor w1-bolt w1-wal standalone standalone-es w3)
+go build -o "$work/respfloor" ./tools/bench/respfloor
 [ -z "$BEFORE" ] || targets+=(before-1 before-3)
 
 # cpu NAME: clock ticks (utime+stime, 1/100 s) of the target's processes, summed.
