@@ -23,6 +23,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
 )
 
@@ -61,18 +62,18 @@ func conn(c net.Conn) {
 	var out, name []byte
 	for {
 		var err error
-		if name, err = command(r, name[:0]); err != nil {
+		if name, err = command(r, name); err != nil {
 			if !errors.Is(err, io.EOF) {
 				c.Write([]byte("-ERR Protocol error: " + err.Error() + "\r\n"))
 			}
 			return
 		}
-		switch string(bytes.ToUpper(name)) {
-		case "GET":
+		switch {
+		case bytes.EqualFold(name, []byte("get")):
 			out = append(out, bulk...)
-		case "PING":
+		case bytes.EqualFold(name, []byte("ping")):
 			out = append(out, "+PONG\r\n"...)
-		case "CONFIG":
+		case bytes.EqualFold(name, []byte("config")):
 			out = append(out, "*0\r\n"...)
 		default:
 			out = append(out, "+OK\r\n"...)
@@ -87,7 +88,8 @@ func conn(c net.Conn) {
 }
 
 // command reads one command, "*N\r\n" and N "$len\r\n<bytes>\r\n", and
-// returns its first argument appended to name.
+// returns its first argument in name's memory (grown if it is too small),
+// so that a command allocates nothing.
 func command(r *bufio.Reader, name []byte) ([]byte, error) {
 	n, err := header(r, '*')
 	if err != nil {
@@ -99,7 +101,7 @@ func command(r *bufio.Reader, name []byte) ([]byte, error) {
 			return nil, err
 		}
 		if i == 0 {
-			name = append(name, make([]byte, size)...)
+			name = slices.Grow(name[:0], size)[:size]
 			if _, err := io.ReadFull(r, name); err != nil {
 				return nil, err
 			}
