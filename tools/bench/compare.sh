@@ -14,6 +14,10 @@
 #                    walkerd, and nothing else (SET stores nothing, GET
 #                    answers a fixed value): what Go's netpoller and
 #                    scheduler cost here, under any server built like walkerd
+#   epoll-floor      respfloor -epoll: the same replies from one event loop
+#                    over epoll on a thread of its own, as redis-server
+#                    serves its clients: what serving connections that way
+#                    would win back
 #   before-1, before-3   the same as w1 (default store) and w3 for $BEFORE, if set
 # Each round starts each target alone, on an empty directory, runs
 # redis-benchmark against it (50 clients, 100-byte values, N requests at
@@ -34,6 +38,8 @@
 # each cell waits (quiet, at most 30 s) until its own target is back near
 # the CPU it used idle after start: a walkerd seals, hints and merges for
 # seconds after a long SET cell.
+#
+# TARGETS="redis-always go-floor epoll-floor" runs only those (in that order).
 #
 # finn (github.com/tidwall/finn), the system WalkerDB succeeds, is not in
 # the table: the module proxy here refuses its dependencies
@@ -97,15 +103,17 @@ start() {
 	w3) cluster "$BIN/walkerd" "$1" ;;
 	before-1) ret=$(port); node "$BEFORE" "$1" "$ret" ;;
 	before-3) cluster "$BEFORE" "$1" ;;
-	go-floor)
+	go-floor | epoll-floor)
 		ret=$(port)
-		"$work/respfloor" -addr 127.0.0.1:"$ret" >"$work/$1.log" 2>&1 &
+		local mode=()
+		[ "$1" = go-floor ] || mode=(-epoll -loops 1)
+		"$work/respfloor" -addr 127.0.0.1:"$ret" "${mode[@]}" >"$work/$1.log" 2>&1 &
 		pids+=($!)
 		echo $! >"$work/$1.pid"
 		;;
 	esac
 	case $1 in
-	redis-* | standalone* | go-floor) wait_ready "$ret" plain ;;
+	redis-* | standalone* | *-floor) wait_ready "$ret" plain ;;
 	*) wait_ready "$ret" ;;
 	esac
 }
@@ -127,7 +135,8 @@ stop() {
 	rm -rf "${work:?}/$1" "$work/$1"[abc]
 }
 
-targets=(redis-always redis-everysec go-floor w1-bolt w1-wal standalone standalone-es w3)
+targets=(redis-always redis-everysec go-floor epoll-floor w1-bolt w1-wal standalone standalone-es w3)
+[ -z "${TARGETS:-}" ] || read -ra targets <<<"$TARGETS"
 go build -o "$work/respfloor" ./tools/bench/respfloor
 [ -z "$BEFORE" ] || targets+=(before-1 before-3)
 

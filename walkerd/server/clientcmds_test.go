@@ -207,6 +207,30 @@ func TestClientPause_WriteHoldsWritesOnly(t *testing.T) {
 	}
 }
 
+// A write that CLIENT PAUSE held reads the clock when it runs, not when it
+// arrived: its relative TTL counts from then, as in Redis, whose paused
+// clients are not in call() until the pause ends.
+func TestClientPause_AHeldWriteTakesItsTTLFromWhenItRuns(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin, c := dial(t, ws.addr), dial(t, ws.addr)
+	if got := admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE"); got != "+OK" {
+		t.Fatal(got)
+	}
+	c.sendStr(t, "SET", "k", "v", "PX", "2000")
+	// Held past its whole TTL: a clock read on arrival would have the key
+	// expire before it is written.
+	if got, ok := c.readReply(t, 2100*time.Millisecond); ok {
+		t.Fatalf("a write answered during the pause: %s", got)
+	}
+	admin.must(t, "CLIENT", "UNPAUSE")
+	if got, ok := c.readReply(t, 5*time.Second); !ok || got != "+OK" {
+		t.Fatalf("after UNPAUSE: %q %v", got, ok)
+	}
+	if got := admin.must(t, "GET", "k"); got != `"v"` {
+		t.Fatalf("GET right after the held SET PX 2000: %s", got)
+	}
+}
+
 func TestClientPause_AllHoldsEverythingUntilTheTimeout(t *testing.T) {
 	ws := startServer(t, Config{})
 	admin, c := dial(t, ws.addr), dial(t, ws.addr)

@@ -16,7 +16,7 @@ import (
 // runWrite parses a write command once and applies it as a one-command
 // entry that carries the parsed arguments.
 func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
-	now := s.nowMs()
+	now := s.cmdNowMs(c)
 	p := spec.ParseArgs(args, now)
 	if p.Err != nil {
 		c.fail(p.Err)
@@ -283,7 +283,7 @@ func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 		return
 	}
 	mark := len(c.enc.B)
-	err := command.ReadCounted(s.backendOf(c).Engine(), c.db, s.nowMs(), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys, // notify.go, stats.go
+	err := command.ReadCounted(s.backendOf(c).Engine(), c.db, s.cmdNowMs(c), spec, args, c.w, s.ps.keyMiss(c.db), &s.st.keys, // notify.go, stats.go
 		s.restrictedUser(c)) // acl.go: what a read script calls
 	if errors.Is(err, command.ErrWriteNeeded) {
 		s.readAsWrite(c, spec, args)
@@ -565,7 +565,7 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		c.errorReply("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	now := s.nowMs()
+	now := s.cmdNowMs(c)
 	e := &command.Entry{NowMs: now, DB: c.db, Exec: true, Watches: watches}
 	denied := s.deniedAtExec(c, queue) // acl.go
 	for i, q := range queue {

@@ -122,7 +122,7 @@ func (s *Server) joinGroup(c *client, k *command.Spec, args [][]byte, start time
 		if len(c.conn.PeekPipeline()) == 0 && !moreInput(c, false) {
 			return false
 		}
-		g.nowMs, g.db = s.nowMs(), c.db
+		g.nowMs, g.db = s.cmdNowMs(c), c.db
 	}
 	p := k.ParseArgs(args, g.nowMs)
 	if p.Err != nil {

@@ -365,7 +365,7 @@ func cmdWalkerBackup(s *Server, c *client, args [][]byte) {
 	if err == nil {
 		_, err = conn.Write([]byte("\r\n"))
 	}
-	c.flushed = time.Now()
+	c.flushed = s.now()
 	if err != nil {
 		// Part of the reply is on the wire: the client can only be told
 		// by the connection's end.
