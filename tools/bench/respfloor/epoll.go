@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"net"
 	"runtime"
 	"strconv"
@@ -118,7 +119,7 @@ func (l *loop) run() {
 			if err == syscall.EINTR {
 				continue
 			}
-			panic(err)
+			log.Fatalf("respfloor: epoll_wait: %v", err)
 		}
 		for _, ev := range events[:n] {
 			fd := int(ev.Fd)
@@ -154,8 +155,8 @@ func (l *loop) accept() {
 func (l *loop) serve(fd int) {
 	s := l.sessions[fd]
 	n, err := syscall.Read(fd, s.room())
-	if err == syscall.EAGAIN {
-		return
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return // level-triggered: the next epoll_wait offers it again
 	}
 	if n <= 0 {
 		l.close(fd)
@@ -175,6 +176,9 @@ func (l *loop) flush(fd int) {
 	s := l.sessions[fd]
 	for len(s.out) > 0 {
 		n, err := syscall.Write(fd, s.out)
+		if err == syscall.EINTR {
+			continue
+		}
 		if err == syscall.EAGAIN {
 			stalls.Add(1)
 			if !l.stalled[fd] {
