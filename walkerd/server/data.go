@@ -302,7 +302,7 @@ func (s *Server) readLocal(c *client, spec *command.Spec, args [][]byte) {
 // every node makes the change. When the write cannot be made (no leader,
 // outcome unknown) it answers from this node without the change.
 func (s *Server) readAsWrite(c *client, spec *command.Spec, args [][]byte) {
-	now := s.nowMs()
+	now := s.cmdNowMs(c)
 	p := spec.ParseArgs(args, now)
 	if p.Err != nil {
 		c.fail(p.Err)
@@ -314,7 +314,7 @@ func (s *Server) readAsWrite(c *client, spec *command.Spec, args [][]byte) {
 		return
 	}
 	mark := len(c.enc.B)
-	if err := command.ReadNoWrite(s.backendOf(c).Engine(), c.db, s.nowMs(), spec, args, c.w); err != nil {
+	if err := command.ReadNoWrite(s.backendOf(c).Engine(), c.db, now, spec, args, c.w); err != nil {
 		if c.w == &c.enc {
 			c.truncateOutput(mark)
 		}
