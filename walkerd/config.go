@@ -361,6 +361,7 @@ var startupNames = []string{
 	"cluster-mode",  // clustermode.go
 	"migrate-batch", // clustermode.go
 	"groups",        // groups.go
+	"event-loop",    // server/evloop.go
 }
 
 // startupSettings are the start-up settings the server shows in CONFIG

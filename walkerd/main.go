@@ -71,6 +71,7 @@ func app() *cli.App {
 			str("join", "", "RESP `ADDRESS` of any member of the cluster to join"),
 			str("restore", "", "seed this new node from a backup `FILE` (walkerctl backup, SAVE): the data directory and Raft directory must be empty; the node starts a one-node cluster that others join"),
 			&cli.BoolFlag{Name: "standalone", Usage: "the engine without Raft, one machine at full speed", EnvVars: env("standalone")},
+			&cli.BoolFlag{Name: "event-loop", Value: true, Usage: "serve plain TCP clients from one event loop, fast reads on its thread (Linux); no: a goroutine per connection", EnvVars: env("event-loop")},
 			str("appendfsync", "always", "when writes reach disk: always, everysec or no (the Raft log; the engine in standalone mode)"),
 			str("read-consistency", "default", "level of plain reads: default (leader), stale (any node), consistent (linearizable); or 0, 1, 2"),
 			str("requirepass", "", "the default user's password (prefer --requirepass-file: ps shows flags)"),
@@ -390,6 +391,7 @@ func run(c *cli.Context) error {
 		Settings:           startup,
 		Defaults:           startupDefaults,
 		TLS:                rl.conf,
+		EventLoop:          c.Bool("event-loop"),
 	})
 	if err := applyServerConfig(srv, s.file); err != nil { // config.go: timeout, maxmemory, ...
 		return err

@@ -7,6 +7,8 @@
 #   redis-always     redis-server 7, appendonly yes, appendfsync always
 #   redis-everysec   redis-server 7, appendonly yes, appendfsync everysec
 #   w1-bolt, w1-wal  walkerd, one Raft node, raft-boltdb / raft-wal log
+#   w1-goroutines    w1-wal with --event-loop=false: a goroutine per
+#                    connection alone, as walkerd served before its loop
 #   standalone       walkerd --standalone, appendfsync always
 #   standalone-es    walkerd --standalone, appendfsync everysec
 #   w3               walkerd, three Raft nodes (default log store), through the leader
@@ -98,6 +100,7 @@ start() {
 	redis-everysec) redis "$1" everysec ;;
 	w1-bolt) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --raft-log bolt ;;
 	w1-wal) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --raft-log wal ;;
+	w1-goroutines) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --raft-log wal --event-loop=false ;;
 	standalone) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --standalone ;;
 	standalone-es) ret=$(port); node "$BIN/walkerd" "$1" "$ret" --standalone --appendfsync everysec ;;
 	w3) cluster "$BIN/walkerd" "$1" ;;
@@ -135,7 +138,7 @@ stop() {
 	rm -rf "${work:?}/$1" "$work/$1"[abc]
 }
 
-targets=(redis-always redis-everysec go-floor epoll-floor w1-bolt w1-wal standalone standalone-es w3)
+targets=(redis-always redis-everysec go-floor epoll-floor w1-bolt w1-wal w1-goroutines standalone standalone-es w3)
 [ -z "${TARGETS:-}" ] || read -ra targets <<<"$TARGETS"
 go build -o "$work/respfloor" ./tools/bench/respfloor
 [ -z "$BEFORE" ] || targets+=(before-1 before-3)

@@ -209,6 +209,10 @@ func (s *standalone) SetNewEvents(on bool) { s.noNew.Store(!on) }
 
 func (s *standalone) ReadBarrier(level int) error { return nil }
 
+// ReadsNow reports that a read at any level runs at once: there is no
+// leader to ask.
+func (s *standalone) ReadsNow(level int) bool { return true }
+
 func (s *standalone) Join(id, raftAddr, respAddr string) error { return ErrStandalone }
 func (s *standalone) Leave(id string) error                    { return ErrStandalone }
 func (s *standalone) Snapshot() error                          { return ErrStandalone }

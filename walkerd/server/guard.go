@@ -18,6 +18,7 @@ import (
 	"github.com/tidwall/redcon"
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/netloop"
 )
 
 // The protocol guard reads each client's socket and parses its commands,
@@ -129,7 +130,9 @@ const (
 
 // guardConn is a client's socket: the connection's loop takes its commands
 // (next) and the server writes its replies through it (Write). Only the
-// connection's goroutine uses it, and the reader aside while a write waits.
+// connection's goroutine uses it, the reader aside while a write waits,
+// and the event loop's thread while the loop holds the connection (its
+// goroutine parked in next: evloop.go).
 type guardConn struct {
 	net.Conn
 	rejected *atomic.Int64
@@ -173,6 +176,21 @@ type guardConn struct {
 	raw   *rawIO
 	noRaw bool
 
+	// ev is the connection as the event loop serves it (evloop.go), nil
+	// when a goroutine alone serves it (TLS, or the loop is off); Conn is
+	// then ev. onLoop: the loop's thread runs the connection now, and a
+	// write must not wait: what the socket does not take waits in pend
+	// for the connection's goroutine (writeLoop). stash holds the rest of
+	// a batch the loop began and left to the goroutine.
+	ev     *netloop.Conn
+	onLoop bool
+	pend   [][]byte
+	stash  []redcon.Command
+	// drained: the last read took all the socket held (readOnce).
+	drained bool
+	// counted is this client's share of clientLimits.aside (account).
+	counted int64
+
 	// outBytes counts the bytes in out; queued publishes it and hold's
 	// after each next for CLIENT LIST's qbuf (introspect.go), read by
 	// other connections.
@@ -203,6 +221,11 @@ type guardConn struct {
 // valid for as long as anything holds them.
 func (g *guardConn) next() ([]redcon.Command, error) {
 	for {
+		if len(g.stash) > 0 {
+			cmds := g.stash
+			g.stash = nil
+			return cmds, nil
+		}
 		if len(g.out) > 0 {
 			cmds := g.batch[:0]
 			size := 0
@@ -223,6 +246,9 @@ func (g *guardConn) next() ([]redcon.Command, error) {
 			g.outBytes -= int64(size)
 			g.batch = cmds
 			g.queued.Store(g.outBytes + int64(len(g.hold)))
+			if g.counted > 0 {
+				g.account()
+			}
 			return cmds, nil
 		}
 		if g.failed != "" {
@@ -232,9 +258,40 @@ func (g *guardConn) next() ([]redcon.Command, error) {
 			return nil, g.rerr
 		}
 		g.queued.Store(int64(len(g.hold) + g.bigGot)) // while the read waits: a command half read
-		if err := g.readOnce(); err != nil {
+		if g.ev != nil {
+			if err := g.awaitInput(); err != nil {
+				g.rerr = err
+			}
+			continue
+		}
+		if err := g.readOnce(false); err != nil {
 			g.rerr = err
 		}
+	}
+}
+
+// awaitInput gives the connection to the event loop until the loop has
+// something for this goroutine (evloop.go): commands it does not run
+// itself, replies the socket did not take, the connection's end. Input
+// that came while the goroutine held the connection it reads itself
+// first, without waiting.
+func (g *guardConn) awaitInput() error {
+	for {
+		parked, err := g.ev.Yield()
+		if err != nil {
+			return err
+		}
+		if parked {
+			return g.flushPend()
+		}
+		err = g.readOnce(true)
+		if err == syscall.EAGAIN {
+			continue
+		}
+		if !g.drained {
+			g.ev.Unread() // more waits: the next Yield reads first
+		}
+		return err
 	}
 }
 
@@ -305,19 +362,37 @@ func (g *guardConn) scanRead(n int) {
 }
 
 // readOnce reads from the socket once and follows the framing through
-// what came: a large argument's bytes go straight to its buffers.
-func (g *guardConn) readOnce() error {
-	var n int
+// what came: a large argument's bytes go straight to its buffers. With
+// now (the event loop's connections, ev) it does not wait: nothing to
+// read is syscall.EAGAIN.
+func (g *guardConn) readOnce(now bool) error {
+	read := g.Conn.Read
+	if now {
+		read = g.ev.ReadNow
+	}
+	var n, room int
 	var err error
 	if g.state == gsBig && g.big.Len-g.bigGot >= guardReadSize {
-		n, err = g.Conn.Read(g.bigSpace())
-		g.bigAdvance(n)
-		g.skip -= int64(n)
+		space := g.bigSpace()
+		n, err = read(space)
+		room = len(space)
+		if n > 0 {
+			g.bigAdvance(n)
+			g.skip -= int64(n)
+		}
 	} else {
-		n, err = g.Conn.Read(g.readBuf())
+		buf := g.readBuf()
+		n, err = read(buf)
+		room = len(buf)
 		if n > 0 {
 			g.scanRead(n)
 		}
+	}
+	// A read that did not fill its buffer took all the socket held: what
+	// comes next is new, and the event loop hears of it (netloop's edge).
+	g.drained = n < room
+	if err == syscall.EAGAIN {
+		return err
 	}
 	if g.st != nil {
 		g.st.reads.Add(1)
@@ -347,6 +422,10 @@ func (g *guardConn) waiting(poll bool) bool {
 		return false
 	}
 	n, rerr := r.n, r.err
+	g.drained = n < len(g.rbuf)
+	if !g.drained && g.ev != nil && !g.onLoop {
+		g.ev.Unread()
+	}
 	switch {
 	case n > 0:
 		if g.st != nil {
@@ -376,6 +455,13 @@ func (g *guardConn) Write(p []byte) (int, error) {
 }
 
 func (g *guardConn) write(p []byte) (int, error) {
+	if g.onLoop {
+		g.writeOrKeep(p, true)
+		return len(p), nil
+	}
+	if err := g.flushPend(); err != nil {
+		return 0, err
+	}
 	// The normal class's output limit (limits.go), for a client's own
 	// connection: what the kernel has not taken of p is pending.
 	var lim obufLimit
@@ -444,6 +530,17 @@ func (g *guardConn) write(p []byte) (int, error) {
 		}
 	}
 }
+
+// asideBudget bounds what the readers aside of all clients hold together,
+// beside client-query-buffer-limit (1 GiB) for each: ten clients that
+// pipelined GETs of a 1 MiB value and never read their replies held 1.5
+// GiB of commands between them after 4 s (walkerd's
+// TestE2E_BadClientsDoNotHurtOthers, on a machine fast enough to send
+// them). One client alone may still send a pipeline of hundreds of MiB
+// before it reads (redis-py does), and have it read while its replies
+// wait; once the budget is spent, the readers aside wait for the commands
+// they hold to run, and the clients' sends wait for them.
+const asideBudget = 256 << 20
 
 // stallTick is how often a waiting write looks whether the client took
 // bytes; a client that takes none for the stall time is cut off between
@@ -544,8 +641,9 @@ func (g *guardConn) startAside() {
 	a.done = make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
-		for !a.stop.Load() && g.failed == "" && g.asideHeld() < g.lim.maxQuery() {
-			err := g.readOnce()
+		for !a.stop.Load() && g.failed == "" && g.asideHeld() < g.lim.maxQuery() && g.lim.asideRoom() {
+			err := g.readOnce(false)
+			g.account()
 			g.queued.Store(g.outBytes + int64(len(g.hold)+g.bigGot))
 			if err != nil {
 				var ne net.Error
@@ -561,11 +659,28 @@ func (g *guardConn) startAside() {
 // asideHeld is how many bytes of the client's commands the guard holds
 // that next has not handed on: those queued, the command being read and
 // its large arguments, read and waiting (bigs) or arriving (bigGot). The
-// reader aside stops at client-query-buffer-limit of them, so a client
-// that sends more before it reads its replies costs at most that; it is
-// read again once its replies are written.
+// reader aside stops at client-query-buffer-limit of them, or when the
+// readers aside of all clients hold asideBudget, so a client that sends
+// more before it reads its replies costs at most that; it is read again
+// once its replies are written.
 func (g *guardConn) asideHeld() int64 {
 	return g.outBytes + int64(len(g.hold)) + g.bigHeld + int64(g.bigGot)
+}
+
+// account brings this client's share of the bytes every client's guard
+// holds (clientLimits.aside, which asideBudget bounds) up to date: the
+// reader aside after each read, next as it hands commands on, and the
+// connection's end (Server.disconnected) with release.
+func (g *guardConn) account() {
+	h := g.asideHeld()
+	g.lim.asideAdd(h - g.counted)
+	g.counted = h
+}
+
+// release gives back this client's share of clientLimits.aside.
+func (g *guardConn) release() {
+	g.lim.asideAdd(-g.counted)
+	g.counted = 0
 }
 
 // stopAside ends the reader, if one started, and waits for it: a read

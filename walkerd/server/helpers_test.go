@@ -37,6 +37,10 @@ func startServer(t testing.TB, cfg Config) *testServer {
 
 func startServerOn(t testing.TB, b backend.Backend, cfg Config) *testServer {
 	t.Helper()
+	// walkerd serves from its event loop by default (--event-loop), and so
+	// do the tests; WALKERD_TEST_EVENT_LOOP=no runs them with a goroutine
+	// per connection alone.
+	cfg.EventLoop = os.Getenv("WALKERD_TEST_EVENT_LOOP") != "no"
 	s := New(b, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

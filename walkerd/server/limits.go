@@ -105,6 +105,22 @@ type clientLimits struct {
 	isLocal atomic.Pointer[func(net.Addr) bool]
 	// obufClosed counts the clients closed over an output buffer limit.
 	obufClosed atomic.Int64
+	// aside is what the readers aside of every client hold between them
+	// (guard.go's asideBudget).
+	aside atomic.Int64
+}
+
+// asideRoom reports whether the readers aside, together, may read more;
+// l may be nil (no shared bound).
+func (l *clientLimits) asideRoom() bool {
+	return l == nil || l.aside.Load() < asideBudget
+}
+
+// asideAdd counts n bytes read aside (negative: let go); l may be nil.
+func (l *clientLimits) asideAdd(n int64) {
+	if l != nil {
+		l.aside.Add(n)
+	}
 }
 
 // maxBulk is proto-max-bulk-len in bytes; l may be nil (the default).

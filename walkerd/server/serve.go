@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidwall/redcon"
+	"github.com/walkerdb/walkerdb/walkerd/netloop"
 )
 
 // The connection loop. Each accepted connection gets a goroutine that takes
@@ -72,11 +73,13 @@ func (c *clientConn) Close() error {
 	return c.g.Close()
 }
 
-// serve accepts connections on ln (a guardListener) until Close. An accept
+// serve accepts connections on ln (a guardListener) until Close, each
+// served by evl's event loop as well as its goroutine when evl is not nil
+// (evloop.go). An accept
 // error that is not the listener's closing (too many open files, say) is
 // retried after a pause that doubles from 5 ms to 1 s, as net/http's
 // Server does.
-func (s *Server) serve(ln net.Listener) error {
+func (s *Server) serve(ln net.Listener, evl *netloop.Loop) error {
 	var pause time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -95,6 +98,13 @@ func (s *Server) serve(ln net.Listener) error {
 		}
 		pause = 0
 		c := &clientConn{g: nc.(*guardConn), addr: nc.RemoteAddr().String()}
+		if evl != nil {
+			// A plain TCP connection joins the event loop (evloop.go);
+			// TLS and the rest stay as they are.
+			if ec, err := evl.Add(c.g.Conn, func(ec *netloop.Conn) { ec.Ctx = c }); err == nil {
+				c.g.Conn, c.g.ev = ec, ec
+			}
+		}
 		c.wr = redcon.NewWriter(c.g)
 		if !s.accept(c) {
 			c.Close()

@@ -51,6 +51,7 @@ import (
 	"github.com/walkerdb/walkerdb/internal/resp"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/netloop"
 	"github.com/walkerdb/walkerdb/walkerd/nodelink"
 	"github.com/walkerdb/walkerdb/walkerd/shard"
 	"github.com/walkerdb/walkerdb/walkerd/tlsconf"
@@ -129,6 +130,12 @@ type Config struct {
 	// read and change it (config.go). nil: those parameters show Redis's
 	// defaults and are read-only.
 	TLS *tlsconf.Config
+	// EventLoop serves the plain TCP connections of Serve from one event
+	// loop over epoll (walkerd/netloop, evloop.go): fast reads run on the
+	// loop's thread, the rest on each connection's goroutine. Linux only;
+	// elsewhere, and for TLS connections, a goroutine serves each
+	// connection alone, as when it is off.
+	EventLoop bool
 }
 
 func (c Config) withDefaults() Config {
@@ -196,8 +203,9 @@ type Server struct {
 
 	mu     sync.Mutex
 	ln     net.Listener
-	tlsLn  net.Listener // ServeTLS's listener
-	loops  bool         // the background loops run (startLoops)
+	tlsLn  net.Listener  // ServeTLS's listener
+	loops  bool          // the background loops run (startLoops)
+	evl    *netloop.Loop // the event loop (Config.EventLoop), made by Serve; nil: off
 	closed bool
 	conns  map[*client]struct{}
 	nextID atomic.Int64
@@ -298,8 +306,16 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.startLoops()
+	if s.cfg.EventLoop {
+		evl, err := netloop.New(s.onInput)
+		if err != nil {
+			s.cfg.Logger.Warn("the event loop is off: a goroutine serves each connection", "err", err)
+		}
+		s.evl = evl
+	}
+	evl := s.evl
 	s.mu.Unlock()
-	return s.serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+	return s.serve(guardListener{Listener: ln, rejected: &s.stats.protocol, st: &s.st, lim: &s.lim}, evl)
 }
 
 // ServeTLS is Serve for a second listener, Redis's tls-port: each
@@ -320,7 +336,7 @@ func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
 	s.tlsLn = ln
 	s.startLoops()
 	s.mu.Unlock()
-	return s.serve(guardListener{Listener: tls.NewListener(ln, cfg), rejected: &s.stats.protocol, st: &s.st, lim: &s.lim})
+	return s.serve(guardListener{Listener: tls.NewListener(ln, cfg), rejected: &s.stats.protocol, st: &s.st, lim: &s.lim}, nil)
 }
 
 // startLoops starts the sweeper and the other background loops, once.
@@ -401,6 +417,12 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.bg.Wait()
+	s.mu.Lock()
+	evl := s.evl
+	s.mu.Unlock()
+	if evl != nil {
+		evl.Close()
+	}
 	return nil
 }
 
@@ -526,6 +548,9 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 		// come (a malformed frame, the connection gone): its writes were
 		// read, so they run.
 		s.flushGroup(c)
+	}
+	if c.guard != nil {
+		c.guard.release() // what its reader aside held (guard.go)
 	}
 	s.mu.Lock()
 	_, ok := s.conns[c]
@@ -713,6 +738,10 @@ func (c *client) truncateOutput(mark int) {
 // writeOut writes the replies c holds, its spilled values in their
 // places, in one writev where the connection has it.
 func (c *client) writeOut(conn redcon.Conn) error {
+	if c.guard != nil && c.guard.onLoop {
+		c.guard.writeLoop(c.enc.B, c.spills) // the event loop's thread (evloop.go)
+		return nil
+	}
 	if len(c.spills) == 0 {
 		_, err := conn.NetConn().Write(c.enc.B)
 		return err

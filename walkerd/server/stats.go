@@ -49,6 +49,11 @@ type stats struct {
 	netIn, netOut atomic.Int64 // total_net_input_bytes, total_net_output_bytes
 	reads, writes atomic.Int64 // total_reads_processed, total_writes_processed
 
+	// inline counts the commands the event loop ran on its own thread,
+	// handoffs the times it gave a connection to its goroutine, and
+	// pended the replies it left for the goroutine to write (evloop.go).
+	inline, handoffs, pended atomic.Int64
+
 	sweepUs   atomic.Int64  // the sweeper's time in µs: expire_cycle_cpu_milliseconds
 	peakHeap  atomic.Uint64 // used_memory_peak, MEMORY STATS's peak.allocated
 	startHeap uint64        // used_memory_startup, startup.allocated

@@ -587,6 +587,21 @@ func (s *Store) ReadBarrier(level int) error {
 	return fmt.Errorf("ERR read consistency level %d: want 0, 1 or 2", level)
 }
 
+// ReadsNow reports whether ReadBarrier(level) would let a read run on
+// this node at once, without waiting or forwarding: at the stale level
+// always, at the default level on a leader that has applied its first
+// barrier, at the consistent level never (it asks the followers). The
+// server's event loop runs such reads on its own thread.
+func (s *Store) ReadsNow(level int) bool {
+	switch level {
+	case 1:
+		return true
+	case 0:
+		return s.raft.State() == raft.Leader && s.ready.Load() == s.raft.CurrentTerm()
+	}
+	return false
+}
+
 // waitReady waits, briefly, until this leader has applied a barrier of its
 // own term, and so every entry earlier leaders committed.
 func (s *Store) waitReady() error {

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+	"github.com/walkerdb/walkerdb/walkerd/netloop"
+)
+
+// The event loop (Config.EventLoop, walkerd/netloop). Plain TCP
+// connections are read by one loop on a thread of its own; a batch of
+// commands that cannot wait runs there too, and its replies go out from
+// there, as redis-server serves every client. Anything that may wait runs
+// on the connection's goroutine, which the loop hands the connection to:
+//
+//	loop (onInput)                         the connection's goroutine (loop)
+//	  read what came, until EAGAIN
+//	  whole commands queued?
+//	    each inlineOK: handle it here  ──▶ (parked in next: awaitInput)
+//	    else: HandOff ───────────────────▶ run the rest (Raft, blocking,
+//	                                       CLIENT PAUSE, a reply that
+//	          ◀────────────────────────── waits), then Yield when no
+//	                                       whole command is left
+//
+// A command runs inline when it is a fast data read (readonly and fast,
+// neither write nor may-replicate, served by the data layer: GET, MGET,
+// HGET, EXISTS, TTL, ...) or PING or ECHO, and nothing about its
+// connection or the server can make it wait: the client is not in MULTI,
+// subscribed, tracking, a node link, holding grouped writes or large
+// arguments; no output limit is set for normal clients; no CLIENT PAUSE
+// is in force; one Raft group, and this node reads at the configured
+// level at once (ReadsNow: the leader past its first barrier, or
+// standalone). Inline replies that the socket does not take wait in the
+// guard (pend) and the goroutine writes them, with the stall time and
+// the reading aside of guardConn.write, before anything after them.
+// TLS connections keep their goroutine for everything.
+
+// maxLoopReads is how many reads in a row the loop gives one connection
+// before it serves the others (the connection's turn comes again after
+// them): 16 reads of guardReadSize, about 8,000 small GETs.
+const maxLoopReads = 16
+
+// onInput is the event loop's netloop.Handler: it runs on the loop's
+// thread for a connection the loop holds.
+func (s *Server) onInput(ec *netloop.Conn) (again bool) {
+	cc := ec.Ctx.(*clientConn)
+	g := cc.g
+	for range maxLoopReads {
+		err := g.readOnce(true)
+		g.queued.Store(g.outBytes + int64(len(g.hold)+g.bigGot)) // CLIENT LIST's qbuf
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			g.rerr = err
+			ec.HandOff(true)
+			return false
+		case g.failed != "":
+			ec.HandOff(g.drained) // the goroutine answers the refusal (next)
+			return false
+		case len(g.out) == 0 && g.drained:
+			return false // a command half read: its rest will come
+		case len(g.out) == 0:
+			continue
+		}
+		if !s.runInline(cc) {
+			s.st.handoffs.Add(1) // before the goroutine's replies
+			ec.HandOff(g.drained)
+			return false
+		}
+		if g.drained {
+			return false
+		}
+	}
+	return true
+}
+
+// runInline runs the commands the guard holds on the loop's thread, as
+// the connection's goroutine would (Server.loop). It stops, reporting
+// false, at the first command that may wait, or once the socket has
+// refused replies, leaving that command and those after it in the guard
+// (stash) for the goroutine; and after a batch that ended the
+// connection. Replies held for the goroutine are then at most a
+// pipeline's flushAt and one reply: the goroutine's write waits for the
+// client, as it always does.
+func (s *Server) runInline(cc *clientConn) bool {
+	g := cc.g
+	c, _ := cc.ctx.(*client)
+	if c == nil || !s.inlineConn(c) {
+		return false
+	}
+	g.onLoop = true
+	defer func() { g.onLoop = false }()
+	for len(g.out) > 0 {
+		cmds, _ := g.next() // returns at once: commands are queued
+		cc.cmds = cmds
+		for len(cc.cmds) > 0 {
+			cmd := cc.cmds[0]
+			if len(g.pend) > 0 || !s.inlineCommand(cmd.Args) {
+				// The socket refused replies (the goroutine writes them
+				// first, and the rest of the batch as the client takes
+				// them), or the command may wait.
+				g.stash = cc.cmds
+				cc.cmds = nil
+				clear(cmds[:len(cmds)-len(g.stash)])
+				return false
+			}
+			cc.cmds = cc.cmds[1:]
+			s.st.inline.Add(1) // before its reply can be seen
+			s.handle(cc, cmd)
+		}
+		g.done(cmds)
+		if cc.closed || c.quit || len(g.pend) > 0 || !s.inlineConn(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// inlineConn reports whether c's state lets its commands run on the
+// loop's thread (the file's doc).
+func (s *Server) inlineConn(c *client) bool {
+	g := c.guard
+	return g != nil && !c.multi && c.ps == nil && c.tr == nil && !c.quit && !c.deaf &&
+		!c.link.linked && !c.nodeLink.Load() && !c.grp.pending() &&
+		len(g.bigs) == 0 && g.lim.output(obufNormal).none() && !s.pauseInForce()
+}
+
+// pauseInForce reports whether a CLIENT PAUSE has not yet ended
+// (pausedFor then decides what it holds).
+func (s *Server) pauseInForce() bool {
+	end := s.pause.endNs.Load()
+	return end != 0 && time.Now().UnixNano() < end
+}
+
+// inlineCommand reports whether the command args names may run on the
+// loop's thread: a fast data read, PING or ECHO.
+func (s *Server) inlineCommand(args [][]byte) bool {
+	if len(args) == 0 {
+		return false
+	}
+	k := command.Lookup(args[0])
+	if k == nil || len(k.Subs) > 0 {
+		return false
+	}
+	if k.Name == "ping" || k.Name == "echo" {
+		return true
+	}
+	const want = command.FlagReadonly | command.FlagFast
+	const not = command.FlagWrite | command.FlagMayReplicate | command.FlagBlocking | command.FlagInternal
+	// readsNow for each command: a leader that lost its place since the
+	// batch began must forward the next read, on the goroutine.
+	return k.Flags&want == want && k.Flags&not == 0 && k.IsData() && s.handlers[k.ID] == nil && s.readsNow()
+}
+
+// nowReader is a Backend that can tell, without waiting, whether
+// ReadBarrier(level) would let a read run at once.
+type nowReader interface{ ReadsNow(level int) bool }
+
+// readsNow reports whether a read at the configured level runs on this
+// node without waiting or forwarding: one group, not cluster mode, and
+// the backend says so.
+func (s *Server) readsNow() bool {
+	if s.shards != nil || s.multi() {
+		return false
+	}
+	r, ok := s.b.(nowReader)
+	return ok && r.ReadsNow(int(s.readLevel.Load()))
+}
+
+// writeLoop writes the replies b holds, with the values spilled out of
+// it in their places, from the loop's thread: what the socket does not
+// take now waits in pend, for the connection's goroutine (flushPend).
+// Spilled values wait by reference (nothing changes them once read); the
+// rest of b, which the connection reuses, is copied.
+func (g *guardConn) writeLoop(b []byte, spills []spilled) {
+	from := 0
+	for _, sp := range spills {
+		g.writeOrKeep(b[from:sp.at], true)
+		g.writeOrKeep(sp.v, false)
+		from = sp.at
+	}
+	g.writeOrKeep(b[from:], true)
+}
+
+// writeOrKeep writes what the socket takes of p without waiting, unless
+// replies wait already, and keeps the rest in pend: a copy when cp.
+func (g *guardConn) writeOrKeep(p []byte, cp bool) {
+	if len(p) == 0 {
+		return
+	}
+	n := 0
+	if len(g.pend) == 0 {
+		n, _ = g.writeNow(p)
+		if g.st != nil {
+			g.st.writes.Add(1)
+			g.st.netOut.Add(int64(n))
+		}
+		if n > 0 && g.owner != nil {
+			g.owner.lastCmd.Store(time.Now().UnixNano())
+		}
+	}
+	if rest := p[n:]; len(rest) > 0 {
+		if g.st != nil {
+			g.st.pended.Add(1)
+		}
+		if cp {
+			rest = append([]byte(nil), rest...)
+		}
+		g.pend = append(g.pend, rest)
+	}
+}
+
+// flushPend writes the replies the loop left in pend, waiting as write
+// does; the connection's goroutine calls it before anything it writes
+// itself.
+func (g *guardConn) flushPend() error {
+	if len(g.pend) == 0 {
+		return nil
+	}
+	pend := g.pend
+	g.pend = nil
+	for i, p := range pend {
+		pend[i] = nil
+		if _, err := g.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
