@@ -198,6 +198,9 @@ func (l *Loop) run() {
 			if c == nil || c.gen != ev.Pad {
 				continue
 			}
+			if ev.Events&(epollRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+				c.hup.Store(true)
+			}
 			if ev.Events&outEvents != 0 && c.wwait.Load() > 0 {
 				signal(c.wwake)
 			}

@@ -97,6 +97,9 @@ type Conn struct {
 
 	own atomic.Int32
 	run chan struct{} // cap 1: HandOff wakes the goroutine parked in Yield
+	// hup: the peer closed its end (or the socket failed); the loop sets
+	// it from an event's EPOLLRDHUP, EPOLLHUP or EPOLLERR (HungUp).
+	hup atomic.Bool
 
 	// rwait and wwait count the callers waiting for readiness; the loop
 	// signals rwake and wwake (cap 1) only when one waits. A waiter counts
@@ -155,6 +158,12 @@ func (c *Conn) Yield() (parked bool, err error) {
 }
 
 var errLoopClosed = errors.New("netloop: the event loop has stopped")
+
+// HungUp reports whether the loop has seen the peer close its end (or
+// the socket fail). A read that did not fill its buffer then did not
+// take all there is: the end of input is still to be read, and with an
+// edge-triggered set no new event will say so.
+func (c *Conn) HungUp() bool { return c.hup.Load() }
 
 // LoopHeld reports whether the loop holds c (its goroutine parked in
 // Yield).

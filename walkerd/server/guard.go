@@ -390,7 +390,8 @@ func (g *guardConn) readOnce(now bool) error {
 	}
 	// A read that did not fill its buffer took all the socket held: what
 	// comes next is new, and the event loop hears of it (netloop's edge).
-	g.drained = n < room
+	// Not so once the peer has closed its end: the end is still to read.
+	g.drained = n < room && (g.ev == nil || !g.ev.HungUp())
 	if err == syscall.EAGAIN {
 		return err
 	}
@@ -422,7 +423,7 @@ func (g *guardConn) waiting(poll bool) bool {
 		return false
 	}
 	n, rerr := r.n, r.err
-	g.drained = n < len(g.rbuf)
+	g.drained = n < len(g.rbuf) && (g.ev == nil || !g.ev.HungUp())
 	if !g.drained && g.ev != nil && !g.onLoop {
 		g.ev.Unread()
 	}
