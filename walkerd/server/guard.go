@@ -484,10 +484,11 @@ func (g *guardConn) write(p []byte) (int, error) {
 	// because it is still sending its pipeline and reads only after: read
 	// what it sends while the write waits (readAside), as Redis's event
 	// loop keeps reading a client whose replies wait.
+	turn := g.aside.open()
 	if raw {
-		g.startAside()
+		g.startAside(turn)
 	} else {
-		t := time.AfterFunc(asideAfter, g.startAside)
+		t := time.AfterFunc(asideAfter, func() { g.startAside(turn) })
 		defer t.Stop()
 	}
 	defer g.stopAside()
@@ -623,19 +624,32 @@ func (g *guardConn) rawConn() *rawIO {
 // write state is used by the waiting write, only its read state by the
 // reader.
 type readAside struct {
-	mu      sync.Mutex
-	stopped bool          // stopAside ran: no reader starts
-	stop    atomic.Bool   // the running reader is to end
-	done    chan struct{} // closed when it has
+	mu   sync.Mutex
+	seq  uint64        // the waiting writes so far (open)
+	live uint64        // the write whose reader may start; 0: none
+	stop atomic.Bool   // the running reader is to end
+	done chan struct{} // closed when it has
 }
 
-// startAside starts the reader, unless it runs or the write has ended.
+// open begins a waiting write, whose reader startAside may start until
+// stopAside: a timer that fires after the write ended (TLS's, asideAfter)
+// names an earlier write and starts nothing.
+func (a *readAside) open() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	a.live = a.seq
+	return a.seq
+}
+
+// startAside starts the reader of the write open numbered turn, unless
+// it runs or that write has ended.
 // The connection's goroutine, or a timer's, calls it.
-func (g *guardConn) startAside() {
+func (g *guardConn) startAside(turn uint64) {
 	a := &g.aside
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stopped || a.done != nil || g.rerr != nil || g.failed != "" {
+	if a.live != turn || a.done != nil || g.rerr != nil || g.failed != "" {
 		return
 	}
 	a.stop.Store(false)
@@ -689,7 +703,7 @@ func (g *guardConn) release() {
 func (g *guardConn) stopAside() {
 	a := &g.aside
 	a.mu.Lock()
-	a.stopped = true
+	a.live = 0
 	done := a.done
 	a.mu.Unlock()
 	if done != nil {
@@ -699,7 +713,7 @@ func (g *guardConn) stopAside() {
 		g.Conn.SetReadDeadline(time.Time{})
 	}
 	a.mu.Lock()
-	a.stopped, a.done = false, nil
+	a.done = nil
 	a.mu.Unlock()
 }
 
