@@ -120,10 +120,9 @@ type Conn struct {
 // returns false at once, without giving c away, when input came while the
 // caller owned c: the caller reads first (ReadNow), calls Unread if its
 // read filled its buffer, and calls Yield again once it has run what it
-// read. After a HandOff it returns true: the loop
-// read what came, or found the connection's end, into the caller's state.
-// It fails when c is closed and the loop no longer holds it, or the loop
-// has stopped.
+// read. After a HandOff it returns true: the loop read what came, or
+// found the connection's end, into the caller's state. It fails when c is
+// closed and the loop no longer holds it, or the loop has stopped.
 func (c *Conn) Yield() (parked bool, err error) {
 	if c.own.CompareAndSwap(ownGoReady, ownGo) {
 		return false, nil
