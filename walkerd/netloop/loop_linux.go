@@ -17,10 +17,11 @@ type Loop struct {
 	wakeR, wakeW int
 	handler      Handler
 
-	mu      sync.Mutex
-	conns   map[int32]*Conn
-	kicked  []*Conn
-	nextGen int32
+	mu        sync.Mutex
+	conns     map[int32]*Conn
+	kicked    []*Conn
+	nextGen   int32
+	fdsClosed bool // closeFds ran
 
 	closed atomic.Bool
 	done   chan struct{} // closed when run has returned
@@ -124,11 +125,16 @@ func (l *Loop) forget(c *Conn) {
 // kick has the loop look at c's input again.
 func (l *Loop) kick(c *Conn) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fdsClosed {
+		return
+	}
 	l.kicked = append(l.kicked, c)
-	l.mu.Unlock()
 	l.wake()
 }
 
+// wake writes to the loop's pipe; l.mu is held, so that the pipe is not
+// closed meanwhile (closeFds): its number could name another file then.
 func (l *Loop) wake() {
 	b := [1]byte{1}
 	syscall.Write(l.wakeW, b[:]) // EAGAIN: a wakeup is pending already
@@ -141,13 +147,20 @@ func (l *Loop) Close() error {
 		<-l.done
 		return nil
 	}
+	l.mu.Lock()
 	l.wake()
+	l.mu.Unlock()
 	<-l.done
 	l.closeFds()
 	return nil
 }
 
+// closeFds closes the loop's epoll set and pipe. A Conn closed after the
+// loop (its Close kicks the loop) then writes to no pipe.
 func (l *Loop) closeFds() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fdsClosed = true
 	syscall.Close(l.ep)
 	syscall.Close(l.wakeR)
 	syscall.Close(l.wakeW)

@@ -420,3 +420,57 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// A Conn closed after its loop (a pusher's, say) writes to no file: the
+// loop's wake pipe is closed, and its numbers may name other files now.
+func TestConn_CloseAfterTheLoopWritesNowhere(t *testing.T) {
+	l, err := New(func(c *Conn) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Add(nc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.acquire() // a call in progress: Close kicks the loop rather than closing at once
+	wakeW := l.wakeW
+	l.Close()
+	// Files opened now take the lowest free numbers: one takes the
+	// number of the loop's pipe's write end.
+	var victim *os.File
+	for range 16 {
+		f, err := os.CreateTemp(t.TempDir(), "victim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if int(f.Fd()) == wakeW {
+			victim = f
+			break
+		}
+	}
+	if victim == nil {
+		t.Skipf("no file took descriptor %d", wakeW)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.release()
+	if st, err := victim.Stat(); err != nil || st.Size() != 0 {
+		t.Fatalf("Close after the loop wrote into a file it does not own: %d bytes, %v", st.Size(), err)
+	}
+}
