@@ -310,7 +310,7 @@ func cmdClientUnpause(s *Server, c *client, args [][]byte) {
 // the client went away meanwhile (the command is then not run).
 func (s *Server) pausedFor(c *client, k *command.Spec) bool {
 	p := &s.pause
-	if end := p.endNs.Load(); end == 0 || time.Now().UnixNano() >= end || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
+	if !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
 		return false
 	}
 	writes := k.Flags&(command.FlagWrite|command.FlagMayReplicate) != 0

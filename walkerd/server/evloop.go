@@ -50,7 +50,7 @@ const inlineBatch = 4
 
 // maxLoopReads is how many reads in a row the loop gives one connection
 // before it serves the others (the connection's turn comes again after
-// them): 16 reads of guardReadSize, about 8,000 small GETs.
+// them): a client that keeps sending short batches of reads.
 const maxLoopReads = 16
 
 // onInput is the event loop's netloop.Handler: it runs on the loop's
@@ -144,7 +144,8 @@ func (s *Server) inlineConn(c *client) bool {
 }
 
 // pauseInForce reports whether a CLIENT PAUSE has not yet ended
-// (pausedFor then decides what it holds).
+// (pausedFor then decides what it holds), reading the clock only while
+// one was set.
 func (s *Server) pauseInForce() bool {
 	end := s.pause.endNs.Load()
 	return end != 0 && time.Now().UnixNano() < end
