@@ -45,14 +45,7 @@ func TestE2E_CrashLoopKeepsEveryAcknowledgedWrite(t *testing.T) {
 	n := harness.NewNode(t, b, "crash", args...)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const writers, keysPer = 4, 40
-	state := map[string]*crashKey{}
-	counters := map[string][2]int64{} // key -> acknowledged, unknown
-	for w := range writers {
-		for k := range keysPer {
-			state[fmt.Sprintf("w%d:k%02d", w, k)] = &crashKey{deleted: true}
-		}
-		counters[fmt.Sprintf("w%d:ctr", w)] = [2]int64{}
-	}
+	state, counters := newCrashState(writers, keysPer)
 	var merges, snapshots, midSnapshot int64
 	var lastSnap string
 	var acked, unknown int
@@ -61,52 +54,11 @@ func TestE2E_CrashLoopKeepsEveryAcknowledgedWrite(t *testing.T) {
 		if err := n.WaitLeader(20 * time.Second); err != nil {
 			t.Fatalf("cycle %d: %v\n%s", cycle, err, n.Log())
 		}
-		// Every acknowledged write survived.
-		for key, ks := range state {
-			got, err := n.Do("GET", key)
-			if err != nil {
-				t.Fatalf("cycle %d: GET %s: %v", cycle, key, err)
-			}
-			val, null := parseBulk(t, got)
-			ok := (null && ks.deleted) || (!null && !ks.deleted && val == ks.acked)
-			for _, m := range ks.maybe {
-				ok = ok || (null && m == "\x00del") || (!null && m == val)
-			}
-			if !ok {
-				t.Fatalf("cycle %d: %s = %q (null %v); the last acknowledged write left %q (deleted %v), writes in flight %q\n%s",
-					cycle, key, val, null, ks.acked, ks.deleted, ks.maybe, n.Log())
-			}
-			*ks = crashKey{acked: val, deleted: null}
-		}
-		for key, c := range counters {
-			got, err := n.Do("GET", key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			val, _ := parseBulk(t, got)
-			v, _ := strconv.ParseInt(val, 10, 64)
-			if v < c[0] || v > c[0]+c[1] {
-				t.Fatalf("cycle %d: counter %s = %d; want %d acknowledged INCRs plus at most %d in flight\n%s", cycle, key, v, c[0], c[1], n.Log())
-			}
-			counters[key] = [2]int64{v, 0}
-		}
+		checkAcknowledged(t, n, cycle, state, counters)
 
 		// Write until the kill.
-		var mu sync.Mutex
-		var wg sync.WaitGroup
 		stop := make(chan struct{})
-		for w := range writers {
-			wg.Add(1)
-			seed := rng.Uint64()
-			go func() {
-				defer wg.Done()
-				a, u := crashWriter(n.RESP, w, keysPer, seed, stop, &mu, state, counters)
-				mu.Lock()
-				acked += a
-				unknown += u
-				mu.Unlock()
-			}()
-		}
+		wait := startCrashWriters(n.RESP, writers, keysPer, rng, stop, state, counters, &acked, &unknown)
 		time.Sleep(time.Duration(150+rng.IntN(500)) * time.Millisecond)
 		info := infoMap(n, "persistence")
 		merges += atoi(info["engine_merges"])
@@ -122,7 +74,7 @@ func TestE2E_CrashLoopKeepsEveryAcknowledgedWrite(t *testing.T) {
 		}
 		n.Kill()
 		close(stop)
-		wg.Wait()
+		wait()
 	}
 	t.Logf("%d cycles: %d writes acknowledged, %d in flight at a kill; %d merges completed, snapshot index moved in %d cycles, %d kills right after SNAPSHOT",
 		cycles, acked, unknown, merges, snapshots, midSnapshot)
@@ -226,4 +178,106 @@ func infoMap(n *harness.Node, section string) map[string]string {
 func atoi(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
+}
+
+// newCrashState is what a crash test knows of its writers' keys before
+// they write: every key absent, every counter at 0 (counters: key ->
+// acknowledged INCRs, INCRs in flight).
+func newCrashState(writers, keysPer int) (map[string]*crashKey, map[string][2]int64) {
+	state := map[string]*crashKey{}
+	counters := map[string][2]int64{}
+	for w := range writers {
+		for k := range keysPer {
+			state[fmt.Sprintf("w%d:k%02d", w, k)] = &crashKey{deleted: true}
+		}
+		counters[fmt.Sprintf("w%d:ctr", w)] = [2]int64{}
+	}
+	return state, counters
+}
+
+// startCrashWriters starts writers crashWriters on addr, which write
+// until stop or the kill; wait waits for them, their counts added to
+// acked and unknown.
+func startCrashWriters(addr string, writers, keysPer int, rng *rand.Rand, stop chan struct{}, state map[string]*crashKey, counters map[string][2]int64, acked, unknown *int) (wait func()) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		seed := rng.Uint64()
+		go func() {
+			defer wg.Done()
+			a, u := crashWriter(addr, w, keysPer, seed, stop, &mu, state, counters)
+			mu.Lock()
+			*acked += a
+			*unknown += u
+			mu.Unlock()
+		}()
+	}
+	return wg.Wait
+}
+
+// checkAcknowledged checks, after a restart, that every key holds its
+// last acknowledged value or the value of a write in flight at the kill,
+// and every counter its acknowledged INCRs plus at most those in flight;
+// then it takes what it read as acknowledged.
+func checkAcknowledged(t *testing.T, n *harness.Node, cycle int, state map[string]*crashKey, counters map[string][2]int64) {
+	t.Helper()
+	for key, ks := range state {
+		got, err := n.Do("GET", key)
+		if err != nil {
+			t.Fatalf("cycle %d: GET %s: %v", cycle, key, err)
+		}
+		val, null := parseBulk(t, got)
+		ok := (null && ks.deleted) || (!null && !ks.deleted && val == ks.acked)
+		for _, m := range ks.maybe {
+			ok = ok || (null && m == "\x00del") || (!null && m == val)
+		}
+		if !ok {
+			t.Fatalf("cycle %d: %s = %q (null %v); the last acknowledged write left %q (deleted %v), writes in flight %q\n%s",
+				cycle, key, val, null, ks.acked, ks.deleted, ks.maybe, n.Log())
+		}
+		*ks = crashKey{acked: val, deleted: null}
+	}
+	for key, c := range counters {
+		got, err := n.Do("GET", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		val, _ := parseBulk(t, got)
+		v, _ := strconv.ParseInt(val, 10, 64)
+		if v < c[0] || v > c[0]+c[1] {
+			t.Fatalf("cycle %d: counter %s = %d; want %d acknowledged INCRs plus at most %d in flight\n%s", cycle, key, v, c[0], c[1], n.Log())
+		}
+		counters[key] = [2]int64{v, 0}
+	}
+}
+
+// Standalone mode runs its clients' writes on the event loop and answers
+// them once the loop's turn has written and fsynced them: killed with
+// SIGKILL 10 times while eight clients write, it keeps every write it
+// acknowledged.
+func TestE2E_StandaloneCrashLoopKeepsEveryAcknowledgedWrite(t *testing.T) {
+	const cycles, writers, keysPer = 10, 8, 20
+	n := harness.NewNode(t, bin(t), "alone", "--standalone", "--appendfsync", "always", "--segment-size", "8192")
+	rng := rand.New(rand.NewPCG(3, 4))
+	state, counters := newCrashState(writers, keysPer)
+	var acked, unknown int
+	for cycle := range cycles {
+		n.Start()
+		if err := n.WaitReady(20 * time.Second); err != nil {
+			t.Fatalf("cycle %d: %v\n%s", cycle, err, n.Log())
+		}
+		checkAcknowledged(t, n, cycle, state, counters)
+		stop := make(chan struct{})
+		wait := startCrashWriters(n.RESP, writers, keysPer, rng, stop, state, counters, &acked, &unknown)
+		before := acked
+		time.Sleep(time.Duration(100+rng.IntN(300)) * time.Millisecond)
+		n.Kill()
+		close(stop)
+		wait()
+		if acked == before {
+			t.Fatalf("cycle %d: no write acknowledged before the kill\n%s", cycle, n.Log())
+		}
+	}
+	t.Logf("%d cycles: %d writes acknowledged, %d in flight at a kill", cycles, acked, unknown)
 }

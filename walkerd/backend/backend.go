@@ -169,28 +169,90 @@ type standalone struct {
 	groupSync atomic.Bool
 	// noNew: nobody hears "new" keyspace events (SetNewEvents).
 	noNew atomic.Bool
+	// touched collects the touches of the writes ApplyDeferred applied,
+	// for SyncDeferred; under mu.
+	touched []command.Touch
 }
 
 func (s *standalone) Engine() *engine.DB { return s.db }
 
 func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
-	s.mu.Lock()
-	s.index++
-	s.a.NoNewEvents = s.noNew.Load()
-	res, err := s.a.ApplyOne(s.index, e)
-	s.mu.Unlock()
+	res, err := s.apply(e, false)
 	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
+		return nil, err
 	}
 	if s.groupSync.Load() {
 		if err := s.db.Sync(); err != nil {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
 	}
-	if fn := s.notify.Load(); fn != nil && len(res.Touched) > 0 {
-		(*fn)(res.Touched)
+	s.notifyTouched(res.Touched)
+	return res, nil
+}
+
+// apply applies e under mu, with the next index; deferred keeps its
+// touches for SyncDeferred.
+func (s *standalone) apply(e *command.Entry, deferred bool) (*command.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index++
+	s.a.NoNewEvents = s.noNew.Load()
+	res, err := s.a.ApplyOne(s.index, e)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	if deferred {
+		s.touched = append(s.touched, res.Touched...)
 	}
 	return res, nil
+}
+
+func (s *standalone) notifyTouched(ts []command.Touch) {
+	if fn := s.notify.Load(); fn != nil && len(ts) > 0 {
+		(*fn)(ts)
+	}
+}
+
+// DeferredApplier is what a Backend may offer to run writes on the event
+// loop's thread (server/evloop.go), where nothing may wait for a disk.
+// ApplyDeferred applies e as Apply does, waiting for nothing but the
+// backend's lock, and leaves to SyncDeferred what Apply does after it:
+// the fsync appendfsync always owes, then Notify's hook for the writes'
+// touches. SyncDeferred covers every write ApplyDeferred returned before
+// it began. The loop calls it once at the end of each turn in which it
+// applied a write, before any reply of that turn goes out, so the writes
+// of every client served in one turn share one fsync, and nothing they
+// wrote is seen by a reply, a blocked client or a subscriber before it is
+// durable: redis-server's beforeSleep writes and fsyncs its AOF once per
+// event-loop iteration, then sends the iteration's replies. An error
+// means those writes may or may not survive a crash (ErrUnknownOutcome).
+// Standalone mode offers it; the Raft store, whose writes wait for their
+// commit, does not.
+type DeferredApplier interface {
+	ApplyDeferred(e *command.Entry) (*command.Result, error)
+	SyncDeferred() error
+}
+
+// ApplyDeferred implements DeferredApplier.
+func (s *standalone) ApplyDeferred(e *command.Entry) (*command.Result, error) {
+	return s.apply(e, true)
+}
+
+// SyncDeferred implements DeferredApplier. The touches go to Notify's
+// hook even when the fsync failed: the writes are visible to reads.
+func (s *standalone) SyncDeferred() error {
+	s.mu.Lock()
+	ts := s.touched
+	s.touched = nil
+	s.mu.Unlock()
+	var err error
+	if s.groupSync.Load() {
+		if err = s.db.Sync(); err != nil {
+			err = fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
+		}
+	}
+	s.notifyTouched(ts)
+	return err
 }
 
 func (s *standalone) Notify(fn func(touched []command.Touch)) { s.notify.Store(&fn) }

@@ -16,6 +16,7 @@ type Loop struct {
 	ep           int
 	wakeR, wakeW int
 	handler      Handler
+	turnEnd      func()
 
 	mu        sync.Mutex
 	conns     map[int32]*Conn
@@ -36,8 +37,12 @@ const (
 )
 
 // New starts a loop that calls h for the input of the connections it
-// owns.
-func New(h Handler) (*Loop, error) {
+// owns, and end (when not nil) on the loop's thread at the end of each
+// turn: once the connections a wakeup found ready have had their turn,
+// before the loop waits again. end may flush what the turn's Handlers
+// held back (redis-server's beforeSleep writes its AOF, fsyncs, then
+// sends the replies) and may HandOff Conns the loop owns.
+func New(h Handler, end func()) (*Loop, error) {
 	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -47,7 +52,7 @@ func New(h Handler) (*Loop, error) {
 		syscall.Close(ep)
 		return nil, err
 	}
-	l := &Loop{ep: ep, wakeR: p[0], wakeW: p[1], handler: h, conns: map[int32]*Conn{}, done: make(chan struct{})}
+	l := &Loop{ep: ep, wakeR: p[0], wakeW: p[1], handler: h, turnEnd: end, conns: map[int32]*Conn{}, done: make(chan struct{})}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.wakeR), Pad: -1}
 	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, l.wakeR, &ev); err != nil {
 		l.closeFds()
@@ -228,6 +233,9 @@ func (l *Loop) run() {
 		}
 		clear(again)
 		again, next = next, again[:0]
+		if l.turnEnd != nil {
+			l.turnEnd()
+		}
 	}
 }
 

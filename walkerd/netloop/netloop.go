@@ -175,7 +175,8 @@ func (c *Conn) Unread() { c.own.CompareAndSwap(ownGo, ownGoReady) }
 
 // HandOff gives c, the loop's, to the goroutine parked in Yield. drained
 // says the Handler's last read found the socket empty; otherwise the
-// goroutine reads before it yields again. Only the Handler calls it.
+// goroutine reads before it yields again. Only the loop's thread calls
+// it: the Handler, or the end of the turn (New).
 func (c *Conn) HandOff(drained bool) {
 	if drained {
 		c.own.Store(ownGo)

@@ -24,7 +24,7 @@ type Conn struct {
 }
 
 // New fails: the event loop is Linux's.
-func New(Handler) (*Loop, error) { return nil, ErrUnsupported }
+func New(Handler, func()) (*Loop, error) { return nil, ErrUnsupported }
 
 // Add fails.
 func (l *Loop) Add(net.Conn, func(*Conn)) (*Conn, error) { return nil, ErrUnsupported }

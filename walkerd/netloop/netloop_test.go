@@ -40,7 +40,7 @@ type echoServer struct {
 func startEcho(t *testing.T) *echoServer {
 	t.Helper()
 	e := &echoServer{t: t, conns: make(chan *Conn, 64)}
-	l, err := New(e.input)
+	l, err := New(e.input, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // A Conn closed after its loop (a pusher's, say) writes to no file: the
 // loop's wake pipe is closed, and its numbers may name other files now.
 func TestConn_CloseAfterTheLoopWritesNowhere(t *testing.T) {
-	l, err := New(func(c *Conn) bool { return false })
+	l, err := New(func(c *Conn) bool { return false }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,19 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/walkerdb/walkerdb/engine"
 	"github.com/walkerdb/walkerdb/internal/resp"
+	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/netloop"
 )
 
@@ -28,9 +33,11 @@ func readReplies(t *testing.T, c *conn, n int, wait time.Duration) [][]byte {
 	return out
 }
 
-// Fast reads run on the event loop's thread, writes on the connection's
-// goroutine; with the loop off, nothing runs on it.
-func TestEventLoop_FastReadsRunOnTheLoopWritesDoNot(t *testing.T) {
+// Fast reads run on the event loop's thread, and so do standalone
+// writes; writes that wait for their commit (a backend without a
+// deferred fsync, as the Raft store) run on the connection's goroutine;
+// with the loop off, nothing runs on it.
+func TestEventLoop_WhatRunsOnTheLoop(t *testing.T) {
 	s := startServer(t, Config{})
 	c := dial(t, s.addr)
 	c.must(t, "SET", "k", "v")
@@ -39,38 +46,55 @@ func TestEventLoop_FastReadsRunOnTheLoopWritesDoNot(t *testing.T) {
 	}
 	waitLoopHeld(t, s, clientID(t, c))
 	before, hb := s.st.inline.Load(), s.st.handoffs.Load()
-	for range 100 {
+	for i := range 100 {
 		if got := c.must(t, "GET", "k"); got != `"v"` {
 			t.Fatal(got)
 		}
+		if i%2 == 0 {
+			c.must(t, "INCR", "n")
+		}
 	}
-	if ran := s.st.inline.Load() - before; ran != 100 {
-		t.Fatalf("the loop ran %d of 100 GETs", ran)
+	if ran := s.st.inline.Load() - before; ran != 150 {
+		t.Fatalf("the loop ran %d of 100 GETs and 50 INCRs", ran)
 	}
 	if h := s.st.handoffs.Load() - hb; h != 0 {
-		t.Fatalf("%d GETs were handed to the goroutine", h)
+		t.Fatalf("%d commands were handed to the goroutine", h)
 	}
-	before, hb = s.st.inline.Load(), s.st.handoffs.Load()
-	for i := range 50 {
-		c.must(t, "SET", "k", strconv.Itoa(i))
-	}
-	if ran := s.st.inline.Load() - before; ran != 0 {
-		t.Fatalf("the loop ran %d SETs itself", ran)
-	}
-	// Each SET is handed on, unless the goroutine, which answers it just
-	// before it yields, reads the next one itself.
-	if h := s.st.handoffs.Load() - hb; h < 1 || h > 50 {
-		t.Fatalf("%d handoffs for 50 SETs, one at a time", h)
+	if got := c.must(t, "GET", "n"); got != `"50"` {
+		t.Fatal(got)
 	}
 	// In MULTI a GET is queued on the goroutine, not run on the loop.
 	before = s.st.inline.Load()
 	c.must(t, "MULTI")
 	c.must(t, "GET", "k")
-	if got := c.must(t, "EXEC"); got != `["49"]` {
+	if got := c.must(t, "EXEC"); got != `["v"]` {
 		t.Fatal(got)
 	}
 	if ran := s.st.inline.Load() - before; ran != 0 {
 		t.Fatalf("the loop ran %d commands of a transaction", ran)
+	}
+
+	// Writes that wait for their commit.
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := startServerOn(t, noDeferred{backend.NewStandalone(db)}, Config{})
+	wc := dial(t, w.addr)
+	wc.must(t, "SET", "k", "v")
+	waitLoopHeld(t, w, clientID(t, wc))
+	before, hb = w.st.inline.Load(), w.st.handoffs.Load()
+	wc.must(t, "GET", "k")
+	for i := range 50 {
+		wc.must(t, "SET", "k", strconv.Itoa(i))
+	}
+	if ran := w.st.inline.Load() - before; ran != 1 {
+		t.Fatalf("the loop ran %d commands, want the GET alone", ran)
+	}
+	// Each SET is handed on, unless the goroutine, which answers it just
+	// before it yields, reads the next one itself.
+	if h := w.st.handoffs.Load() - hb; h < 1 || h > 50 {
+		t.Fatalf("%d handoffs for 50 SETs, one at a time", h)
 	}
 
 	t.Setenv("WALKERD_TEST_EVENT_LOOP", "no")
@@ -81,6 +105,192 @@ func TestEventLoop_FastReadsRunOnTheLoopWritesDoNot(t *testing.T) {
 	if loopOf(plain) != nil || plain.st.inline.Load() != 0 {
 		t.Fatalf("with the loop off: loop %v, %d commands inline", loopOf(plain) != nil, plain.st.inline.Load())
 	}
+}
+
+// noDeferred is a standalone backend whose writes the loop must leave to
+// the goroutines, as the Raft store's: it offers no DeferredApplier.
+type noDeferred struct{ backend.Backend }
+
+func (noDeferred) ReadsNow(int) bool { return true }
+
+// gatedSync is a standalone backend whose turn-end fsync (SyncDeferred)
+// the test holds until it lets it go, or fails.
+type gatedSync struct {
+	backend.Backend
+	d               backend.DeferredApplier
+	hold            atomic.Bool   // SyncDeferred waits for gate
+	gate            chan struct{} // one value lets one SyncDeferred through
+	fail            atomic.Bool   // SyncDeferred reports an error
+	applied, synced atomic.Int64  // ApplyDeferred calls; SyncDeferred calls begun
+}
+
+func newGatedSync(t *testing.T) *gatedSync {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := backend.NewStandaloneGroupCommit(db)
+	return &gatedSync{Backend: b, d: b.(backend.DeferredApplier), gate: make(chan struct{}, 1)}
+}
+
+func (*gatedSync) ReadsNow(int) bool { return true }
+
+func (b *gatedSync) ApplyDeferred(e *command.Entry) (*command.Result, error) {
+	b.applied.Add(1)
+	return b.d.ApplyDeferred(e)
+}
+
+func (b *gatedSync) SyncDeferred() error {
+	b.synced.Add(1)
+	if b.hold.Load() {
+		<-b.gate
+	}
+	err := b.d.SyncDeferred()
+	if b.fail.Load() {
+		return errors.New("injected fsync failure")
+	}
+	return err
+}
+
+// waitCount waits until n reaches want.
+func waitCount(t *testing.T, what string, n *atomic.Int64, want int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); n.Load() < want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d, want %d", what, n.Load(), want)
+		}
+	}
+}
+
+// A write on the loop is answered only once the turn's fsync is done, as
+// is everything the loop answers in that turn after it; the writes of
+// every client a turn serves share one fsync; a connection handed to its
+// goroutine after a write still waits for that fsync; and a failed fsync
+// closes the connections it held, unanswered.
+func TestEventLoop_WritesShareTheTurnsFsyncAndAnswerAfterIt(t *testing.T) {
+	b := newGatedSync(t)
+	s := startServerOn(t, b, Config{})
+	t.Cleanup(func() { // before the server's: a failed test must not leave the loop held
+		b.hold.Store(false)
+		select {
+		case b.gate <- struct{}{}:
+		default:
+		}
+	})
+	const n = 20
+	cs := make([]*conn, n)
+	for i := range cs {
+		cs[i] = dial(t, s.addr)
+		id := clientID(t, cs[i])
+		if loopOf(s) == nil {
+			t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
+		}
+		waitLoopHeld(t, s, id)
+	}
+	noReplyYet := func(c *conn, what string) {
+		t.Helper()
+		c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if k, err := c.c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
+			t.Fatalf("%s: read %d bytes (%v) while the fsync was held", what, k, err)
+		}
+	}
+
+	// One SET, and a GET of its key in the same batch: no reply before
+	// the fsync.
+	b.hold.Store(true)
+	applied, synced := b.applied.Load(), b.synced.Load()
+	if _, err := cs[0].c.Write(append(encodeCommand(bs("SET", "k0", "v")), encodeCommand(bs("GET", "k0"))...)); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "fsyncs begun", &b.synced, synced+1)
+	noReplyYet(cs[0], "SET and GET")
+	// Meanwhile the other clients write: their SETs wait in the sockets
+	// for the loop, then run in one turn and share one fsync. (A write
+	// to a loopback socket is in its peer's queue once it returns.)
+	for i := 1; i < n; i++ {
+		if err := cs[i].send([]byte("SET"), []byte("k"+strconv.Itoa(i)), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.gate <- struct{}{}
+	if got := readReplies(t, cs[0], 2, 10*time.Second); string(got[0]) != "+OK\r\n" || string(got[1]) != "$1\r\nv\r\n" {
+		t.Fatalf("SET, GET: %q", got)
+	}
+	waitCount(t, "fsyncs begun", &b.synced, synced+2)
+	if got := b.applied.Load() - applied; got != n {
+		t.Fatalf("%d writes applied before the second fsync, want %d", got, n)
+	}
+	noReplyYet(cs[1], "the other clients' SETs")
+	b.gate <- struct{}{}
+	for i := 1; i < n; i++ {
+		if got := readReplies(t, cs[i], 1, 10*time.Second); string(got[0]) != "+OK\r\n" {
+			t.Fatalf("client %d: %q", i, got)
+		}
+	}
+	if got := b.synced.Load() - synced; got != 2 {
+		t.Fatalf("%d fsyncs for %d writes in 2 turns", got, n)
+	}
+
+	// A SET, then a command the goroutine runs: the handoff waits for
+	// the SET's fsync.
+	synced = b.synced.Load()
+	if _, err := cs[0].c.Write(append(encodeCommand(bs("SET", "k0", "w")), encodeCommand(bs("BLPOP", "nolist", "0.01"))...)); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "fsyncs begun", &b.synced, synced+1)
+	noReplyYet(cs[0], "SET before BLPOP")
+	b.gate <- struct{}{}
+	if got := readReplies(t, cs[0], 2, 10*time.Second); string(got[0]) != "+OK\r\n" || string(got[1]) != "*-1\r\n" {
+		t.Fatalf("SET, BLPOP: %q", got)
+	}
+
+	// A failed fsync: the client that wrote loses its connection without
+	// a reply (its write's outcome is unknown), and a read in the same
+	// turn never answers the write's value. A first turn, held, lets both
+	// into the next.
+	waitLoopHeld(t, s, clientID(t, cs[0]))
+	synced = b.synced.Load()
+	if err := cs[3].send([]byte("SET"), []byte("k3"), []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "fsyncs begun", &b.synced, synced+1)
+	if err := cs[1].send([]byte("SET"), []byte("k1"), []byte("lost?")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[2].send([]byte("GET"), []byte("k1")); err != nil {
+		t.Fatal(err)
+	}
+	b.gate <- struct{}{}
+	if got := readReplies(t, cs[3], 1, 10*time.Second); string(got[0]) != "+OK\r\n" {
+		t.Fatalf("the turn before: %q", got)
+	}
+	waitCount(t, "fsyncs begun", &b.synced, synced+2)
+	b.fail.Store(true)
+	b.hold.Store(false)
+	b.gate <- struct{}{}
+	cs[1].c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if k, err := io.Copy(io.Discard, cs[1].c); k != 0 || (err != nil && !isReset(err)) {
+		t.Fatalf("the writer, after a failed fsync: %d reply bytes, %v", k, err)
+	}
+	// The reader's GET ran after the SET (closed unanswered: the epoll
+	// set reports sockets in the order they became ready) or before it
+	// (nil).
+	cs[2].c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if got, err := resp.ReadRaw(cs[2].r); err == nil && string(got) != "$-1\r\n" || err != nil && !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Fatalf("the reader, after a failed fsync: %q, %v", got, err)
+	}
+	b.fail.Store(false)
+	if got := cs[4].must(t, "INCR", "after"); got != ":1" {
+		t.Fatalf("the next turn: %s", got)
+	}
+}
+
+func bs(args ...string) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = []byte(a)
+	}
+	return out
 }
 
 // A long pipeline that mixes what the loop runs with what it hands on
@@ -297,5 +507,49 @@ func waitLoopHeld(t *testing.T, s *testServer, id int64) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the event loop never held connection %d", id)
 		}
+	}
+}
+
+// A write on the loop reaches subscribers to keyspace events (its
+// touches go to Notify's hook at the turn's end, SyncDeferred); while a
+// client waits in BLPOP, writes run on the goroutines, which wake it as
+// each write applies (Redis serves blocked clients after each command).
+func TestEventLoop_WritesOnTheLoopNotifyAndLeaveBlockedClientsToTheGoroutines(t *testing.T) {
+	s := startServer(t, Config{})
+	sub, writer, blocked := dial(t, s.addr), dial(t, s.addr), dial(t, s.addr)
+	writer.must(t, "CONFIG", "SET", "notify-keyspace-events", "KEA")
+	if loopOf(s) == nil {
+		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
+	}
+	if got := sub.must(t, "PSUBSCRIBE", "__keyevent@0__:*"); got != `["psubscribe", "__keyevent@0__:*", :1]` {
+		t.Fatal(got)
+	}
+	waitLoopHeld(t, s, clientID(t, writer))
+	inline := s.st.inline.Load()
+	writer.must(t, "SET", "k", "v")
+	if ran := s.st.inline.Load() - inline; ran != 1 {
+		t.Fatalf("the loop ran %d SETs of 1", ran)
+	}
+	if got := readReplies(t, sub, 1, 10*time.Second); string(got[0]) != "*4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nk\r\n" {
+		t.Fatalf("the SET's event: %q", got)
+	}
+
+	if err := blocked.send([]byte("BLPOP"), []byte("list"), []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(writer.must(t, "INFO", "clients"), "blocked_clients:1"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("BLPOP never blocked")
+		}
+	}
+	inline = s.st.inline.Load()
+	if got := writer.must(t, "LPUSH", "list", "x"); got != ":1" {
+		t.Fatal(got)
+	}
+	if ran := s.st.inline.Load() - inline; ran != 0 {
+		t.Fatalf("the loop ran an LPUSH while a client waited in BLPOP")
+	}
+	if got := readReplies(t, blocked, 1, 10*time.Second); string(got[0]) != "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n" {
+		t.Fatalf("BLPOP: %q", got)
 	}
 }

@@ -87,7 +87,9 @@ func (g *group) pending() bool { return len(g.calls) > 0 }
 // write the data layer runs as it is (runWrite), from a client whose
 // replies go out as they are written (no CLIENT REPLY OFF or SKIP, no
 // tracking, no pub/sub), outside MULTI, on a client's connection rather
-// than another node's link, and not one the audit trail names. While a
+// than another node's link, not one the audit trail names, and not one
+// the event loop runs (its writes share the turn's fsync instead:
+// evloop.go). While a
 // client of this node waits in BLPOP or the like, writes go one by one:
 // Redis serves blocked clients after each command, so a pipeline's
 // LPUSH a, LPUSH b must be able to wake one with a before b lands.
@@ -96,6 +98,7 @@ func (s *Server) joinsGroup(c *client, k *command.Spec) bool {
 		!audited[k.Name] && !c.multi && c.tr == nil && c.ps == nil && s.waiters.blocked() == 0 &&
 		!c.replyOff && !c.replySkip && !c.replySkipNext &&
 		!c.forwarded && !c.link.linked && !c.nodeLink.Load() && c.conn != nil && c.askGroup == 0 &&
+		(c.guard == nil || !c.guard.onLoop) &&
 		!(s.multi() && broadcastWrites[k.Name]) // every group applies it (groups.go)
 }
 

@@ -313,6 +313,9 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 	if b == nil {
 		return &command.Result{Error: notRunText}
 	}
+	if c.guard != nil && c.guard.onLoop {
+		return s.applyOnLoop(b, e) // evloop.go: a standalone write on the loop's thread
+	}
 	deadline := time.Now().Add(leaderWait)
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		res, err := s.applyWaiting(b, e)

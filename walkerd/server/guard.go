@@ -186,6 +186,11 @@ type guardConn struct {
 	onLoop bool
 	pend   [][]byte
 	stash  []redcon.Command
+	// held: pend holds replies that wait for the loop's turn to make its
+	// writes durable (turn, endTurn) rather than replies the socket
+	// refused.
+	turn *loopTurn
+	held bool
 	// drained: the last read took all the socket held (readOnce).
 	drained bool
 	// counted is this client's share of clientLimits.aside (account).

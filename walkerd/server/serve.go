@@ -102,7 +102,7 @@ func (s *Server) serve(ln net.Listener, evl *netloop.Loop) error {
 			// A plain TCP connection joins the event loop (evloop.go);
 			// TLS and the rest stay as they are.
 			if ec, err := evl.Add(c.g.Conn, func(ec *netloop.Conn) { ec.Ctx = c }); err == nil {
-				c.g.Conn, c.g.ev = ec, ec
+				c.g.Conn, c.g.ev, c.g.turn = ec, ec, &s.turn
 			}
 		}
 		c.wr = redcon.NewWriter(c.g)

@@ -206,6 +206,7 @@ type Server struct {
 	tlsLn  net.Listener  // ServeTLS's listener
 	loops  bool          // the background loops run (startLoops)
 	evl    *netloop.Loop // the event loop (Config.EventLoop), made by Serve; nil: off
+	turn   loopTurn      // what the loop's turn holds back (evloop.go); the loop's thread only
 	closed bool
 	conns  map[*client]struct{}
 	nextID atomic.Int64
@@ -307,7 +308,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.startLoops()
 	if s.cfg.EventLoop {
-		evl, err := netloop.New(s.onInput)
+		evl, err := netloop.New(s.onInput, s.endTurn)
 		if err != nil {
 			s.cfg.Logger.Warn("the event loop is off: a goroutine serves each connection", "err", err)
 		}
