@@ -380,7 +380,14 @@ func (s *Server) waitTurn(c *client, w *waiter, deadline <-chan time.Time, epoch
 	for {
 		select {
 		case <-w.wake:
-			return true
+			if !peerClosed(c) {
+				return true
+			}
+			// The client has gone: a pop now would hand an element to
+			// nobody. Redis drops a blocked client as it disconnects; the
+			// next waiter on w's keys gets the wake instead.
+			s.waiters.served(w)
+			c.quit = true
 		case <-deadline:
 			c.w.NullArray()
 		case msg := <-w.unblock:

@@ -167,6 +167,31 @@ func TestBlocking_DisconnectedClientTakesNothing(t *testing.T) {
 	}
 }
 
+// An element pushed at once after a blocked client disconnects, before
+// the server's poll has noticed, stays in the list too: the woken client
+// finds its peer gone and pops nothing.
+func TestBlocking_APushJustAfterTheDisconnectStays(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	for i := range 5 {
+		q := "q" + strconv.Itoa(i)
+		gone := dial(t, s.addr)
+		if err := gone.send([]byte("BLPOP"), []byte(q), []byte("0")); err != nil {
+			t.Fatal(err)
+		}
+		waitBlocked(t, s, 1)
+		gone.c.Close() // its FIN is in the server's socket before the RPUSH
+		if got := c.must(t, "RPUSH", q, "kept"); got != ":1" {
+			t.Fatalf("RPUSH: %s", got)
+		}
+		waitBlocked(t, s, 0)
+		waitConns(t, s, 1)
+		if got := c.must(t, "LRANGE", q, "0", "-1"); got != `["kept"]` {
+			t.Fatalf("a push to a list whose only waiter had gone: %s", got)
+		}
+	}
+}
+
 // BLMOVE and BRPOPLPUSH wake on a push, move the element, and a client
 // blocked on the destination is served by the move in turn.
 func TestBlocking_MoveChainsWakeEachOther(t *testing.T) {
