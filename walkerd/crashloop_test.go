@@ -268,9 +268,9 @@ func TestE2E_StandaloneCrashLoopKeepsEveryAcknowledgedWrite(t *testing.T) {
 			t.Fatalf("cycle %d: %v\n%s", cycle, err, n.Log())
 		}
 		checkAcknowledged(t, n, cycle, state, counters)
+		before := acked
 		stop := make(chan struct{})
 		wait := startCrashWriters(n.RESP, writers, keysPer, rng, stop, state, counters, &acked, &unknown)
-		before := acked
 		time.Sleep(time.Duration(100+rng.IntN(300)) * time.Millisecond)
 		n.Kill()
 		close(stop)
