@@ -172,6 +172,10 @@ type standalone struct {
 	// touched collects the touches of the writes ApplyDeferred applied,
 	// for SyncDeferred; under mu.
 	touched []command.Touch
+	// visible is the index of the last write reads may see, set before
+	// it is applied; durable the highest index an fsync is known to cover
+	// (sync).
+	visible, durable atomic.Uint64
 }
 
 func (s *standalone) Engine() *engine.DB { return s.db }
@@ -182,12 +186,32 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 		return nil, err
 	}
 	if s.groupSync.Load() {
-		if err := s.db.Sync(); err != nil {
+		if err := s.sync(); err != nil {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
 	}
 	s.notifyTouched(res.Touched)
 	return res, nil
+}
+
+// sync makes every write applied so far durable (appendfsync always):
+// an fsync the engine shares among concurrent callers, none when one
+// that began after the last write was applied has covered it. It first
+// waits out a write being applied, so that what reads may have seen
+// (visible) is written.
+func (s *standalone) sync() error {
+	s.mu.Lock()
+	idx := s.index
+	s.mu.Unlock()
+	if s.durable.Load() >= idx {
+		return nil
+	}
+	if err := s.db.Sync(); err != nil {
+		return err
+	}
+	for d := s.durable.Load(); d < idx && !s.durable.CompareAndSwap(d, idx); d = s.durable.Load() {
+	}
+	return nil
 }
 
 // apply applies e under mu, with the next index; deferred keeps its
@@ -196,6 +220,7 @@ func (s *standalone) apply(e *command.Entry, deferred bool) (*command.Result, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.index++
+	s.visible.Store(s.index) // before reads can see it
 	s.a.NoNewEvents = s.noNew.Load()
 	res, err := s.a.ApplyOne(s.index, e)
 	if err != nil {
@@ -247,12 +272,56 @@ func (s *standalone) SyncDeferred() error {
 	s.mu.Unlock()
 	var err error
 	if s.groupSync.Load() {
-		if err = s.db.Sync(); err != nil {
+		if err = s.sync(); err != nil {
 			err = fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
 	}
 	s.notifyTouched(ts)
 	return err
+}
+
+// DurableReads is what a Backend may offer when what reads see can be
+// lost: standalone mode with appendfsync always applies a write, then
+// fsyncs, and a read in between sees the write. The server then sends no
+// reply that may have seen a write before that write is durable, as
+// redis-server sends an event-loop iteration's replies only after the
+// iteration's fsync.
+type DurableReads interface {
+	// Unsynced is a mark of what a read sees now when some of it is not
+	// yet durable, 0 when all of it is (or nothing is promised:
+	// appendfsync everysec or no).
+	Unsynced() uint64
+	// Durable reports whether what the read of mark saw is durable now.
+	Durable(mark uint64) bool
+	// SyncTo makes what the read of mark saw durable: an fsync, shared.
+	// An error means it may or may not survive a crash.
+	SyncTo(mark uint64) error
+}
+
+// Unsynced implements DurableReads: the index of the last write reads
+// may see, while an fsync is owed for it.
+func (s *standalone) Unsynced() uint64 {
+	if !s.groupSync.Load() {
+		return 0
+	}
+	if idx := s.visible.Load(); idx > s.durable.Load() {
+		return idx
+	}
+	return 0
+}
+
+// Durable implements DurableReads.
+func (s *standalone) Durable(mark uint64) bool { return s.durable.Load() >= mark }
+
+// SyncTo implements DurableReads.
+func (s *standalone) SyncTo(mark uint64) error {
+	if s.durable.Load() >= mark {
+		return nil
+	}
+	if err := s.sync(); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	return nil
 }
 
 func (s *standalone) Notify(fn func(touched []command.Touch)) { s.notify.Store(&fn) }

@@ -308,6 +308,31 @@ func (s *Server) handOff(g *guardConn, drained bool) {
 	g.ev.HandOff(drained)
 }
 
+// readDurable makes what a command that is not a write read durable
+// before its reply can go out (backend.DurableReads): a write through
+// Apply is answered after its fsync already, which covers every write
+// applied before it. On the loop's thread the turn's fsync does it,
+// holding the turn's replies from then on; on the connection's goroutine
+// an fsync now, shared with other writers'. redis-server, which fsyncs
+// before it sends an iteration's replies, never shows a client what a
+// crash would take back.
+func (s *Server) readDurable(c *client) error {
+	if s.dr == nil {
+		return nil
+	}
+	m := s.dr.Unsynced()
+	if m == 0 {
+		return nil
+	}
+	if c.guard != nil && c.guard.onLoop {
+		if d, ok := s.b.(backend.DeferredApplier); ok {
+			s.turn.b = d
+			return nil
+		}
+	}
+	return s.dr.SyncTo(m)
+}
+
 // outRefused reports whether the socket refused replies the loop wrote:
 // pend holds them for the goroutine, rather than for the turn's fsync.
 func (g *guardConn) outRefused() bool { return len(g.pend) > 0 && !g.held }

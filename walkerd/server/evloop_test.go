@@ -553,3 +553,112 @@ func TestEventLoop_WritesOnTheLoopNotifyAndLeaveBlockedClientsToTheGoroutines(t 
 		t.Fatalf("BLPOP: %q", got)
 	}
 }
+
+// durableProbe is a standalone backend (appendfsync always) whose writes
+// on the goroutines wait for the test between their apply and their
+// fsync, and which counts the fsyncs run since.
+type durableProbe struct {
+	backend.Backend
+	inner interface {
+		backend.DeferredApplier
+		backend.DurableReads
+	}
+	release chan struct{} // Apply waits for it before its fsync
+	syncs   atomic.Int64  // fsyncs asked for: SyncDeferred, SyncTo
+}
+
+func (*durableProbe) ReadsNow(int) bool { return true }
+
+func (b *durableProbe) Apply(e *command.Entry) (*command.Result, error) {
+	res, err := b.inner.ApplyDeferred(e)
+	if err != nil {
+		return nil, err
+	}
+	<-b.release
+	return res, b.SyncDeferred()
+}
+
+func (b *durableProbe) ApplyDeferred(e *command.Entry) (*command.Result, error) {
+	return b.inner.ApplyDeferred(e)
+}
+
+func (b *durableProbe) SyncDeferred() error {
+	err := b.inner.SyncDeferred()
+	b.syncs.Add(1)
+	return err
+}
+
+func (b *durableProbe) Unsynced() uint64      { return b.inner.Unsynced() }
+func (b *durableProbe) Durable(m uint64) bool { return b.inner.Durable(m) }
+func (b *durableProbe) SyncTo(m uint64) error {
+	err := b.inner.SyncTo(m)
+	b.syncs.Add(1)
+	return err
+}
+
+// A read that sees a write not yet durable (a pipeline's writes, applied
+// on a goroutine, their fsync still to come) is answered only after an
+// fsync that covers it: on the loop, and on a goroutine.
+func TestEventLoop_ReadsAreAnsweredOnlyWithWhatIsDurable(t *testing.T) {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := backend.NewStandaloneGroupCommit(db)
+	b := &durableProbe{Backend: sb, inner: sb.(interface {
+		backend.DeferredApplier
+		backend.DurableReads
+	}), release: make(chan struct{})}
+	s := startServerOn(t, b, Config{})
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(b.release)
+		}
+	})
+	r := dial(t, s.addr)
+	// One GET (the loop, when it is on), then 6 (the goroutine), each
+	// after a pipeline of 6 SETs from a writer of its own.
+	var writers []*conn
+	for round, n := range []int{1, 6} {
+		w := dial(t, s.addr)
+		writers = append(writers, w)
+		var in []byte
+		for i := range 6 {
+			in = append(in, encodeCommand(bs("SET", "k", fmt.Sprintf("r%dv%d", round, i)))...)
+		}
+		if _, err := w.c.Write(in); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); b.inner.Unsynced() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the pipeline's writes were never applied", round)
+			}
+		}
+		syncs := b.syncs.Load()
+		var q []byte
+		for range n {
+			q = append(q, encodeCommand(bs("GET", "k"))...)
+		}
+		if _, err := r.c.Write(q); err != nil {
+			t.Fatal(err)
+		}
+		got := readReplies(t, r, n, 10*time.Second)
+		if b.syncs.Load() == syncs {
+			t.Fatalf("%d GETs answered %q before any fsync covered the write they saw", n, got[0])
+		}
+		if want := fmt.Sprintf("$4\r\nr%dv5\r\n", round); string(got[n-1]) != want {
+			t.Fatalf("%d GETs: %q, want %q last", n, got, want)
+		}
+		if b.inner.Unsynced() != 0 {
+			t.Fatalf("%d GETs answered while the write they saw was not durable", n)
+		}
+	}
+	released = true
+	close(b.release)
+	for i, w := range writers {
+		if got := readReplies(t, w, 6, 10*time.Second); string(got[5]) != "+OK\r\n" {
+			t.Fatalf("writer %d: %q", i, got)
+		}
+	}
+}

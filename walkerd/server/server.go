@@ -179,6 +179,9 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	b   backend.Backend
 	cfg Config
+	// dr is b when what reads see may not yet be durable (standalone
+	// mode: readDurable), nil otherwise.
+	dr backend.DurableReads
 	// shards is cfg.Shards: nil outside cluster mode (clustermode.go).
 	shards shard.Source
 	// groups is cfg.Groups: nil when this node hosts one Raft group
@@ -286,6 +289,9 @@ func New(b backend.Backend, cfg Config) *Server {
 			// A script's keys must be its group's (command/owner.go).
 			command.SetOwner(g.Engine().Dir(), s.groups.Layout.Owner(i)) // walkerd registered it before the store opened
 		}
+	}
+	if dr, ok := b.(backend.DurableReads); ok && s.shards == nil && !s.multi() {
+		s.dr = dr
 	}
 	s.save.init(s.started)
 	s.aclLog.maxLen.Store(128) // acllog-max-len
@@ -917,7 +923,15 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	queue := c.queue
 	errs := c.errs
 	c.blockedFor = 0
+	out := len(c.enc.B)
 	s.run(c, k, args)
+	if k.Flags&command.FlagWrite == 0 {
+		if err := s.readDurable(c); err != nil {
+			// What it read may not survive a crash: not sent.
+			c.truncateOutput(out)
+			c.errorReply("ERR what this command read could not be made durable: " + err.Error())
+		}
+	}
 	end := s.now()
 	c.ranAt = end
 	s.record(c, k, args, end.Sub(start)-c.blockedFor, c.errs > errs)
