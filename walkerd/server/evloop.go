@@ -42,17 +42,19 @@ import (
 // In standalone mode a batch's writes run on the loop too (inlineCommand:
 // a data write without a handler of its own that neither blocks nor runs
 // a script, SET, INCR, HSET, DEL, ..., while no client waits in a
-// blocking command), through the backend's
-// DeferredApplier: applied at once, made durable once per turn. From the
-// turn's first write on, every reply the loop writes waits in its
-// connection's pend (held) until the turn ends: then one fsync covers
-// every client's writes (SyncDeferred), and the held replies go out
-// (endTurn), as redis-server's beforeSleep writes and fsyncs its AOF once
-// an iteration and then sends the iteration's replies. A connection
-// handed to its goroutine meanwhile ends the turn first, so its replies
-// never pass its writes' fsync. A failed fsync closes the connections
-// whose replies it held, unanswered: their writes' outcome is unknown.
-// Through Raft a write waits for its commit, so it runs on the goroutine.
+// blocking command), through the backend's DeferredApplier: applied at
+// once, made durable once per turn. From the turn's first write on,
+// every reply the loop writes waits in its connection's pend (held) until
+// the turn ends: then one fsync covers every client's writes
+// (SyncDeferred), and the held replies go out (endTurn), as
+// redis-server's beforeSleep writes and fsyncs its AOF once an iteration
+// and then sends the iteration's replies. A read that may have seen a
+// write whose fsync is still to come (a goroutine's) ends its turn with
+// an fsync too (readDurable). A connection handed to its goroutine
+// meanwhile ends the turn first, so its replies never pass its writes'
+// fsync. A failed fsync closes the connections whose replies it held,
+// unanswered: their writes' outcome is unknown. Through Raft a write
+// waits for its commit, so it runs on the goroutine.
 
 // inlineBatch is the most commands a batch may hold and run on the loop:
 // a longer pipeline goes to the connection's goroutine, whose wakeup its
