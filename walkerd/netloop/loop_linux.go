@@ -127,15 +127,20 @@ func (l *Loop) forget(c *Conn) {
 	l.mu.Unlock()
 }
 
-// kick has the loop look at c's input again.
+// kick has the loop look at c's input again. The pipe is written only
+// when no kick is pending: the loop takes every pending one at once, so
+// a round of Kicks (a consistent reads' check ending for many
+// connections) costs one wakeup.
 func (l *Loop) kick(c *Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fdsClosed {
 		return
 	}
+	if len(l.kicked) == 0 {
+		l.wake()
+	}
 	l.kicked = append(l.kicked, c)
-	l.wake()
 }
 
 // wake writes to the loop's pipe; l.mu is held, so that the pipe is not

@@ -187,6 +187,14 @@ func (c *Conn) HandOff(drained bool) {
 	c.run <- struct{}{}
 }
 
+// Kick has the loop call the Handler for c again, on the loop's thread,
+// if the loop owns c then; any goroutine may call it. A Handler that left
+// c's input unread while it waited for something outside the loop (the
+// server parks a consistent read until its leadership check ends) is
+// called back this way when that thing comes. It does nothing once the
+// loop has stopped.
+func (c *Conn) Kick() { c.l.kick(c) }
+
 // ReadNow reads what the socket holds into p without waiting:
 // syscall.EAGAIN when it holds nothing, io.EOF at its end.
 func (c *Conn) ReadNow(p []byte) (int, error) {

@@ -41,6 +41,9 @@ func (c *Conn) HandOff(bool) {}
 // ReadNow fails.
 func (c *Conn) ReadNow([]byte) (int, error) { return 0, ErrUnsupported }
 
+// Kick does nothing.
+func (c *Conn) Kick() {}
+
 // Unread does nothing.
 func (c *Conn) Unread() {}
 

@@ -158,6 +158,9 @@ func leaderReply(raw []byte) (body []byte, errText string) {
 // readAt runs a read at a consistency level: locally (local writes its
 // reply) when the backend allows it, else at the leader.
 func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
+	if level == 2 && c.guard != nil && c.guard.onLoop && c.guard.verified {
+		level = 0 // the loop held the read until a check begun after it ended (evloop.go)
+	}
 	err := s.backendOf(c).ReadBarrier(level)
 	// nl is declared on the failure paths only: errors.As takes its
 	// address, so it is a heap allocation wherever it is declared, and
@@ -346,6 +349,7 @@ func parseLevel(b []byte) (int, bool) {
 // Specs the server runs reads of itself.
 var (
 	specGet      = command.LookupName("get")
+	specLevelget = command.LookupName("levelget")
 	specVersions = command.LookupName("walker.versions")
 )
 

@@ -54,7 +54,9 @@ import (
 // meanwhile ends the turn first, so its replies never pass its writes'
 // fsync. A failed fsync closes the connections whose replies it held,
 // unanswered: their writes' outcome is unknown. Through Raft a write
-// waits for its commit, so it runs on the goroutine.
+// waits for its commit, so it runs on the goroutine. A consistent read
+// waits for its leadership check on the loop instead, set aside while
+// the loop serves the others (park, below).
 
 // inlineBatch is the most commands a batch may hold and run on the loop:
 // a longer pipeline goes to the connection's goroutine, whose wakeup its
@@ -79,6 +81,9 @@ const maxLoopReads = 16
 func (s *Server) onInput(ec *netloop.Conn) (again bool) {
 	cc := ec.Ctx.(*clientConn)
 	g := cc.g
+	if g.parked && !s.resume(cc) {
+		return false
+	}
 	for range maxLoopReads {
 		err := g.readOnce(true)
 		g.queued.Store(g.outBytes + int64(len(g.hold)+g.bigGot)) // CLIENT LIST's qbuf
@@ -98,6 +103,9 @@ func (s *Server) onInput(ec *netloop.Conn) (again bool) {
 			continue
 		}
 		if !s.runInline(cc) {
+			if g.parked {
+				return false
+			}
 			s.st.handoffs.Add(1) // before the goroutine's replies
 			s.handOff(g, g.drained)
 			return false
@@ -124,9 +132,9 @@ func (s *Server) runInline(cc *clientConn) bool {
 		return false
 	}
 	g.onLoop = true
-	defer func() { g.onLoop = false }()
-	for len(g.out) > 0 {
-		cmds, _ := g.next() // returns at once: commands are queued
+	defer func() { g.onLoop, g.verified = false, false }()
+	for len(g.out) > 0 || len(g.stash) > 0 {
+		cmds, _ := g.next() // returns at once: commands are queued, or a parked batch resumes
 		if len(cmds) > inlineBatch {
 			g.stash = cmds // a pipeline: the goroutine, on another core
 			return false
@@ -134,10 +142,27 @@ func (s *Server) runInline(cc *clientConn) bool {
 		cc.cmds = cmds
 		for len(cc.cmds) > 0 {
 			cmd := cc.cmds[0]
-			if g.outRefused() || !s.inlineCommand(cmd.Args) {
+			run := !g.outRefused() && s.inlineCommand(cmd.Args)
+			if !run && !g.outRefused() {
+				// A read at a level of its own (LEVELGET), or a
+				// consistent one: at once if this node serves the level
+				// so or the read's check has ended, else parked until
+				// that check ends (or to the goroutine).
+				switch level := s.levelOf(cmd.Args); {
+				case level < 0:
+				case s.readsAt(level):
+					run = true
+				case level == 2 && g.verified:
+					run = s.readsAt(0)
+				case level == 2:
+					s.park(g)
+				}
+			}
+			if !run {
 				// The socket refused replies (the goroutine writes them
 				// first, and the rest of the batch as the client takes
-				// them), or the command may wait.
+				// them), or the command may wait: in the goroutine, or
+				// parked on the loop.
 				g.stash = cc.cmds
 				cc.cmds = nil
 				clear(cmds[:len(cmds)-len(g.stash)])
@@ -153,6 +178,108 @@ func (s *Server) runInline(cc *clientConn) bool {
 		}
 	}
 	return true
+}
+
+// Consistent reads (LEVELGET key 2, or every read at read-consistency 2)
+// wait for a leadership check: raft's heartbeat round, answered by a
+// quorum of voters (Store.VerifyLeaderAsync), which every read waiting at
+// once shares. On the loop such a read does not go to its goroutine to
+// wait:
+//
+//	loop: runInline meets the read ── park: the rest of the batch to
+//	      stash, the check joined, the socket left unread
+//	verifier's goroutine: the round ends ── verdict, Kick
+//	loop: onInput ── resume: the batch runs (verified), then the socket
+//	      is read as usual; a failed check hands it all to the goroutine,
+//	      which forwards the reads or answers the error
+//
+// A parked connection's own input waits in its socket; the others' is
+// served meanwhile. Every command the resuming runInline runs (the
+// stash, and what else the guard held) was read before the round began,
+// so the round covers them all (verified lasts that call); what the
+// socket holds is read after it. A connection closed while parked goes
+// once its round ends, which raft bounds: the round fails when this node
+// stops leading, or when raft shuts down. Three nodes, LEVELGET key 2
+// with 50 clients: see tools/bench/compare.sh.
+
+// leaderVerifier is a Backend whose consistent reads may wait for their
+// leadership check without a goroutine (Store.VerifyLeaderAsync).
+type leaderVerifier interface {
+	VerifyLeaderAsync(done func(error)) bool
+}
+
+// parkVerdict is the outcome of the check that the batch parked as gen
+// waited for.
+type parkVerdict struct {
+	gen uint64
+	err error
+}
+
+// levelOf is the consistency level args reads at, for a read the loop
+// may run once this node serves that level: LEVELGET key level, or a
+// fast data read (inlineCommand's) at the configured level; -1 for
+// anything else.
+func (s *Server) levelOf(args [][]byte) int {
+	if len(args) == 0 {
+		return -1
+	}
+	k := command.Lookup(args[0])
+	switch {
+	case k == specLevelget:
+		if level, ok := parseLevel(args[len(args)-1]); ok && len(args) == 3 {
+			return level
+		}
+	case k != nil && len(k.Subs) == 0 && s.fastRead(k):
+		return int(s.readLevel.Load())
+	}
+	return -1
+}
+
+// park has the loop's thread wait for a leadership check that begins now
+// with g's batch, from the consistent read it reached on (the caller
+// stashes it), and sets g.parked: the check's end kicks the loop
+// (resume). Where this node cannot serve the read by its own check (a
+// follower, a new leader short of its first barrier, several groups) it
+// does nothing, and the goroutine takes the read.
+func (s *Server) park(g *guardConn) {
+	v, ok := s.b.(leaderVerifier)
+	if !ok || s.shards != nil || s.multi() {
+		return
+	}
+	g.parkGen++
+	gen, ev := g.parkGen, g.ev
+	if v.VerifyLeaderAsync(func(err error) {
+		g.verdict.Store(&parkVerdict{gen: gen, err: err})
+		ev.Kick()
+	}) {
+		g.parked = true
+		s.st.parked.Add(1)
+	}
+}
+
+// resume runs cc's parked batch once its check has ended, and reports
+// whether the loop goes on to read the socket: false while the check
+// runs, and when the batch or a failed check went to the goroutine.
+func (s *Server) resume(cc *clientConn) bool {
+	g := cc.g
+	v := g.verdict.Load()
+	if v == nil || v.gen != g.parkGen {
+		return false // a kick for something else: the check runs still
+	}
+	g.parked = false
+	if v.err == nil {
+		g.verified = true
+		if s.runInline(cc) {
+			return true
+		}
+		if g.parked {
+			return false
+		}
+	}
+	// The socket was left unread: the goroutine reads it first.
+	s.st.handoffs.Add(1)
+	s.handOff(g, false)
+	return false
 }
 
 // inlineConn reports whether c's state lets its commands run on the
@@ -194,11 +321,16 @@ func (s *Server) inlineCommand(args [][]byte) bool {
 		return k.Flags&not == 0 && k.IsData() && s.handlers[k.ID] == nil && !audited[k.Name] &&
 			s.waiters.blocked() == 0 && s.writesNow()
 	}
-	const want = command.FlagReadonly | command.FlagFast
-	const not = command.FlagWrite | command.FlagMayReplicate | command.FlagBlocking | command.FlagInternal
 	// readsNow for each command: a leader that lost its place since the
 	// batch began must forward the next read, on the goroutine.
-	return k.Flags&want == want && k.Flags&not == 0 && k.IsData() && s.handlers[k.ID] == nil && s.readsNow()
+	return s.fastRead(k) && s.readsNow()
+}
+
+// fastRead reports whether k is a fast data read the data layer serves.
+func (s *Server) fastRead(k *command.Spec) bool {
+	const want = command.FlagReadonly | command.FlagFast
+	const not = command.FlagWrite | command.FlagMayReplicate | command.FlagBlocking | command.FlagInternal
+	return k.Flags&want == want && k.Flags&not == 0 && k.IsData() && s.handlers[k.ID] == nil
 }
 
 // nowReader is a Backend that can tell, without waiting, whether
@@ -208,12 +340,15 @@ type nowReader interface{ ReadsNow(level int) bool }
 // readsNow reports whether a read at the configured level runs on this
 // node without waiting or forwarding: one group, not cluster mode, and
 // the backend says so.
-func (s *Server) readsNow() bool {
+func (s *Server) readsNow() bool { return s.readsAt(int(s.readLevel.Load())) }
+
+// readsAt is readsNow at level.
+func (s *Server) readsAt(level int) bool {
 	if s.shards != nil || s.multi() {
 		return false
 	}
 	r, ok := s.b.(nowReader)
-	return ok && r.ReadsNow(int(s.readLevel.Load()))
+	return ok && r.ReadsNow(level)
 }
 
 // writesNow reports whether writes run on the loop's thread: one group,

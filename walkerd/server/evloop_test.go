@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -660,5 +661,185 @@ func TestEventLoop_ReadsAreAnsweredOnlyWithWhatIsDurable(t *testing.T) {
 		if got := readReplies(t, w, 6, 10*time.Second); string(got[5]) != "+OK\r\n" {
 			t.Fatalf("writer %d: %q", i, got)
 		}
+	}
+}
+
+// heldCheck is a backend that leads a cluster, as far as the loop can
+// tell: reads at the default level run at once, and a consistent read
+// waits for a leadership check that the test ends (VerifyLeaderAsync),
+// as the Raft store's leader does. A consistent read on a goroutine
+// (ReadBarrier(2)) is answered with barrierErr at once, and counted.
+type heldCheck struct {
+	backend.Backend
+	mu         sync.Mutex
+	checks     []func(error)
+	started    atomic.Int64 // VerifyLeaderAsync calls
+	barriers   atomic.Int64 // ReadBarrier(2) calls: the goroutine's checks
+	barrierErr atomic.Pointer[error]
+}
+
+func (*heldCheck) ReadsNow(level int) bool { return level != 2 }
+
+func (b *heldCheck) ReadBarrier(level int) error {
+	if level != 2 {
+		return nil
+	}
+	b.barriers.Add(1)
+	if err := b.barrierErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+func (b *heldCheck) VerifyLeaderAsync(done func(error)) bool {
+	b.mu.Lock()
+	b.checks = append(b.checks, done)
+	b.mu.Unlock()
+	b.started.Add(1)
+	return true
+}
+
+// end ends every check begun so far with err, from a goroutine of its
+// own, as the store's verifier does.
+func (b *heldCheck) end(err error) {
+	b.mu.Lock()
+	checks := b.checks
+	b.checks = nil
+	b.mu.Unlock()
+	go func() {
+		for _, done := range checks {
+			done(err)
+		}
+	}()
+}
+
+// Consistent reads wait for their leadership check on the loop, not on
+// the goroutine: the batch they are in is held, unanswered, while other
+// clients are served; one check covers the whole batch; input that came
+// meanwhile is read once the batch has run; a failed check leaves the
+// reads to the goroutine, which checks again and answers that check's
+// error; at read-consistency 2 a GET waits the same way; a client that
+// leaves while its read waits is let go.
+func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &heldCheck{Backend: backend.NewStandalone(db)}
+	s := startServerOn(t, b, Config{})
+	t.Cleanup(func() { b.end(errors.New("the test is over")) }) // before the server's Close, which waits for parked reads
+	c, other := dial(t, s.addr), dial(t, s.addr)
+	c.must(t, "SET", "a", "1")
+	c.must(t, "SET", "b", "2")
+	if loopOf(s) == nil {
+		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
+	}
+	waitLoopHeld(t, s, clientID(t, c))
+	noReplyYet := func(c *conn, what string) {
+		t.Helper()
+		c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if k, err := c.c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
+			t.Fatalf("%s: read %d bytes (%v) while the check ran", what, k, err)
+		}
+	}
+	replies := func(c *conn, want ...string) {
+		t.Helper()
+		for i, r := range readReplies(t, c, len(want), 5*time.Second) {
+			if string(r) != want[i] {
+				t.Fatalf("reply %d: %q, want %q", i+1, r, want[i])
+			}
+		}
+	}
+
+	// One batch, two consistent reads and a GET: one check, no reply
+	// until it ends.
+	parked, handoffs, inline := s.st.parked.Load(), s.st.handoffs.Load(), s.st.inline.Load()
+	batch := append(encodeCommand(bs("LEVELGET", "a", "2")), encodeCommand(bs("GET", "b"))...)
+	batch = append(batch, encodeCommand(bs("LEVELGET", "b", "consistent"))...)
+	if _, err := c.c.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 1)
+	noReplyYet(c, "the batch")
+	if got := other.must(t, "GET", "a"); got != `"1"` { // the loop serves others meanwhile
+		t.Fatal(got)
+	}
+	// A consistent read sent while the batch waits came after its check
+	// began: it waits for a check of its own.
+	if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	noReplyYet(c, "the batch and a read sent after it")
+	b.end(nil)
+	replies(c, "$1\r\n1\r\n", "$1\r\n2\r\n", "$1\r\n2\r\n")
+	waitCount(t, "checks begun", &b.started, 2)
+	noReplyYet(c, "the read sent while the batch waited")
+	b.end(nil)
+	replies(c, "$1\r\n1\r\n")
+	if n := b.started.Load(); n != 2 {
+		t.Fatalf("%d checks for two batches", n)
+	}
+	if n := s.st.parked.Load() - parked; n != 2 {
+		t.Fatalf("parked %d times, want 2", n)
+	}
+	if h, ran := s.st.handoffs.Load()-handoffs, s.st.inline.Load()-inline; h != 0 || ran < 4 {
+		t.Fatalf("%d handoffs and %d commands inline, want 0 and the 4 of the client (and the other's GET)", h, ran)
+	}
+	if n := b.barriers.Load(); n != 0 {
+		t.Fatalf("%d consistent reads checked on a goroutine", n)
+	}
+
+	// LEVELGET at the levels this node serves at once runs on the loop,
+	// without a check.
+	handoffs, inline = s.st.handoffs.Load(), s.st.inline.Load()
+	for _, level := range []string{"0", "default", "1", "stale"} {
+		if got := c.must(t, "LEVELGET", "a", level); got != `"1"` {
+			t.Fatalf("LEVELGET a %s: %s", level, got)
+		}
+	}
+	if h, ran := s.st.handoffs.Load()-handoffs, s.st.inline.Load()-inline; h != 0 || ran != 4 || b.started.Load() != 2 {
+		t.Fatalf("%d handoffs, %d commands inline and %d checks, want 0, 4 and 2", h, ran, b.started.Load())
+	}
+
+	// A failed check: the read goes to the goroutine, which checks again
+	// (here: refused) and answers that, never the value.
+	refusal := error(command.Error("CLUSTERDOWN the test's check failed"))
+	b.barrierErr.Store(&refusal)
+	if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 3)
+	b.end(errors.New("leadership lost"))
+	replies(c, "-CLUSTERDOWN the test's check failed\r\n")
+	if n := b.barriers.Load(); n != 1 {
+		t.Fatalf("the goroutine checked %d times, want 1", n)
+	}
+	b.barrierErr.Store(nil)
+
+	// read-consistency 2: a GET waits for a check too.
+	c.must(t, "CONFIG", "SET", "read-consistency", "2")
+	waitLoopHeld(t, s, clientID(t, c))
+	if err := c.send([]byte("GET"), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 4)
+	noReplyYet(c, "a GET at read-consistency 2")
+	b.end(nil)
+	replies(c, "$1\r\n2\r\n")
+	c.must(t, "CONFIG", "SET", "read-consistency", "0")
+
+	// A client that leaves while its read waits.
+	gone := dial(t, s.addr)
+	waitLoopHeld(t, s, clientID(t, gone))
+	clients := s.clientCount()
+	if err := gone.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 5)
+	gone.c.Close()
+	b.end(nil)
+	waitFor(t, func() bool { return s.clientCount() == clients-1 })
+	if got := other.must(t, "GET", "a"); got != `"1"` {
+		t.Fatal(got)
 	}
 }

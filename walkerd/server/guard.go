@@ -191,6 +191,15 @@ type guardConn struct {
 	// refused.
 	turn *loopTurn
 	held bool
+	// parked: stash holds a batch from a consistent read on, which waits
+	// on the loop for a leadership check (park): the loop leaves the
+	// socket unread until verdict carries that check's parkGen. verified:
+	// the commands the loop runs now came before such a check, which has
+	// ended: their consistent reads run at once (readAt).
+	parked   bool
+	verified bool
+	parkGen  uint64
+	verdict  atomic.Pointer[parkVerdict]
 	// drained: the last read took all the socket held (readOnce).
 	drained bool
 	// counted is this client's share of clientLimits.aside (account).

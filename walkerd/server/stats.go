@@ -50,9 +50,10 @@ type stats struct {
 	reads, writes atomic.Int64 // total_reads_processed, total_writes_processed
 
 	// inline counts the commands the event loop ran on its own thread,
-	// handoffs the times it gave a connection to its goroutine, and
-	// pended the replies it left for the goroutine to write (evloop.go).
-	inline, handoffs, pended atomic.Int64
+	// handoffs the times it gave a connection to its goroutine, pended
+	// the replies it left for the goroutine to write, and parked the
+	// consistent reads it held for a leadership check (evloop.go).
+	inline, handoffs, pended, parked atomic.Int64
 
 	sweepUs   atomic.Int64  // the sweeper's time in µs: expire_cycle_cpu_milliseconds
 	peakHeap  atomic.Uint64 // used_memory_peak, MEMORY STATS's peak.allocated

@@ -181,3 +181,55 @@ func openSingle(t *testing.T) *Store {
 	waitReady(t, s)
 	return s
 }
+
+// VerifyLeaderAsync, the event loop's consistent-read check: a ready
+// leader calls back with nil; once raft is down the node refuses (false)
+// and never calls back. The verifier's stop, which markRaftDown runs,
+// answers a round in flight and the reads waiting for the next one with
+// errRaftDown, and every later read at once: raft may never answer a
+// round queued as it shut down (the test above).
+func TestStore_VerifyLeaderAsyncAnswersOnceAndStopAnswersEveryWaiter(t *testing.T) {
+	s := openSingle(t)
+	got := make(chan error, 2)
+	if !s.VerifyLeaderAsync(func(err error) { got <- err }) {
+		t.Fatal("a ready leader refused the check")
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("a ready leader's check: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the check has not answered in 5 s")
+	}
+
+	var v verifier
+	answered := make(chan error, 3)
+	answer := func(err error) { answered <- err }
+	v.current, v.waiting = []func(error){answer}, []func(error){answer}
+	v.stop()
+	v.start(answer)
+	for i := range 3 {
+		select {
+		case err := <-answered:
+			if err != errRaftDown {
+				t.Fatalf("read %d: %v, want errRaftDown", i+1, err)
+			}
+		default:
+			t.Fatalf("read %d of 3 unanswered after stop", i+1)
+		}
+	}
+	if v.running || v.current != nil || v.waiting != nil {
+		t.Fatalf("after stop: running %v, %d in a round, %d waiting", v.running, len(v.current), len(v.waiting))
+	}
+
+	s.raft.Shutdown().Error()
+	if s.VerifyLeaderAsync(func(error) { t.Error("a shut-down node called back") }) {
+		t.Fatal("a shut-down node took a consistent read")
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("the first check answered twice: %v", err)
+	default:
+	}
+}
