@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidwall/redcon"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
 	"github.com/walkerdb/walkerdb/walkerd/command"
 	"github.com/walkerdb/walkerdb/walkerd/netloop"
@@ -132,7 +133,7 @@ func (s *Server) runInline(cc *clientConn) bool {
 		return false
 	}
 	g.onLoop = true
-	defer func() { g.onLoop, g.verified = false, false }()
+	defer func() { g.onLoop = false }()
 	for len(g.out) > 0 || len(g.stash) > 0 {
 		cmds, _ := g.next() // returns at once: commands are queued, or a parked batch resumes
 		if len(cmds) > inlineBatch {
@@ -155,7 +156,7 @@ func (s *Server) runInline(cc *clientConn) bool {
 				case level == 2 && g.verified:
 					run = s.readsAt(0)
 				case level == 2:
-					s.park(g)
+					s.park(c, cc.cmds)
 				}
 			}
 			if !run {
@@ -236,25 +237,41 @@ func (s *Server) levelOf(args [][]byte) int {
 }
 
 // park has the loop's thread wait for a leadership check that begins now
-// with g's batch, from the consistent read it reached on (the caller
-// stashes it), and sets g.parked: the check's end kicks the loop
-// (resume). Where this node cannot serve the read by its own check (a
-// follower, a new leader short of its first barrier, several groups) it
-// does nothing, and the goroutine takes the read.
-func (s *Server) park(g *guardConn) {
+// with c's batch cmds, from the consistent read it reached on (the caller
+// stashes them), and sets the guard's parked: the check's end kicks the
+// loop (resume). Where this node cannot serve the read by its own check
+// (a follower, a new leader short of its first barrier, several groups)
+// it does nothing, and the goroutine takes the read.
+func (s *Server) park(c *client, cmds []redcon.Command) {
 	v, ok := s.b.(leaderVerifier)
 	if !ok || s.shards != nil || s.multi() {
 		return
 	}
+	g := c.guard
 	g.parkGen++
 	gen, ev := g.parkGen, g.ev
-	if v.VerifyLeaderAsync(func(err error) {
+	if !v.VerifyLeaderAsync(func(err error) {
 		g.verdict.Store(&parkVerdict{gen: gen, err: err})
 		ev.Kick()
 	}) {
-		g.parked = true
-		s.st.parked.Add(1)
+		return
 	}
+	g.parked = true
+	s.st.parked.Add(1)
+	// CLIENT LIST shows the read waiting, as it does a command that waits
+	// on the goroutine: its name, its arguments' bytes, the batch's.
+	if k := command.Lookup(cmds[0].Args[0]); k != nil {
+		c.last.Store(&k.Name)
+	}
+	var argv, qbuf int64
+	for _, a := range cmds[0].Args {
+		argv += int64(len(a))
+	}
+	for _, cmd := range cmds {
+		qbuf += int64(len(cmd.Raw))
+	}
+	c.io.argv.Store(argv)
+	c.io.qbuf.Store(qbuf + g.outBytes)
 }
 
 // resume runs cc's parked batch once its check has ended, and reports
@@ -268,8 +285,10 @@ func (s *Server) resume(cc *clientConn) bool {
 	}
 	g.parked = false
 	if v.err == nil {
-		g.verified = true
-		if s.runInline(cc) {
+		g.verified = true // for this call only: what comes later was read after the check began
+		ran := s.runInline(cc)
+		g.verified = false
+		if ran {
 			return true
 		}
 		if g.parked {

@@ -718,8 +718,11 @@ func (b *heldCheck) end(err error) {
 // clients are served; one check covers the whole batch; input that came
 // meanwhile is read once the batch has run; a failed check leaves the
 // reads to the goroutine, which checks again and answers that check's
-// error; at read-consistency 2 a GET waits the same way; a client that
-// leaves while its read waits is let go.
+// error; at read-consistency 2 a GET waits the same way; CLIENT LIST
+// shows a read that waits; after a check that ended while the client was
+// kept off the loop, its next read still waits for a check of its own (a
+// tester found it did not); a client that leaves while its read waits is
+// let go. LEVELGET at the levels a node serves at once runs on the loop.
 func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
 	if err != nil {
@@ -734,7 +737,8 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	if loopOf(s) == nil {
 		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
 	}
-	waitLoopHeld(t, s, clientID(t, c))
+	id := clientID(t, c)
+	waitLoopHeld(t, s, id)
 	noReplyYet := func(c *conn, what string) {
 		t.Helper()
 		c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
@@ -828,6 +832,33 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	replies(c, "$1\r\n2\r\n")
 	c.must(t, "CONFIG", "SET", "read-consistency", "0")
 
+	// A check that ends once the client's state keeps its commands off
+	// the loop (an output limit for normal clients, set meanwhile): the
+	// goroutine runs the batch, and the client's next consistent read
+	// waits for a check of its own. Meanwhile CLIENT LIST shows the read.
+	if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 5)
+	line := other.must(t, "CLIENT", "LIST", "ID", itoa(id))
+	for _, want := range []string{" cmd=levelget ", " argv-mem=10 ", " qbuf=32 "} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("CLIENT LIST of a client whose read waits: %s, want %q", line, want)
+		}
+	}
+	other.must(t, "CONFIG", "SET", "client-output-buffer-limit", "normal 100mb 0 0")
+	b.end(nil)
+	replies(c, "$1\r\n1\r\n")
+	other.must(t, "CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
+	waitLoopHeld(t, s, id)
+	if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, "checks begun", &b.started, 6)
+	noReplyYet(c, "a read after a check that ended off the loop")
+	b.end(nil)
+	replies(c, "$1\r\n1\r\n")
+
 	// A client that leaves while its read waits.
 	gone := dial(t, s.addr)
 	waitLoopHeld(t, s, clientID(t, gone))
@@ -835,7 +866,7 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	if err := gone.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
 		t.Fatal(err)
 	}
-	waitCount(t, "checks begun", &b.started, 5)
+	waitCount(t, "checks begun", &b.started, 7)
 	gone.c.Close()
 	b.end(nil)
 	waitFor(t, func() bool { return s.clientCount() == clients-1 })
