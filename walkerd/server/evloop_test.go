@@ -153,6 +153,15 @@ func (b *gatedSync) SyncDeferred() error {
 	return err
 }
 
+// noReplyWithin fails t if c gets a byte of reply within 200 ms.
+func noReplyWithin(t *testing.T, c *conn, what string) {
+	t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if k, err := c.c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
+		t.Fatalf("%s: read %d bytes (%v), want no reply", what, k, err)
+	}
+}
+
 // waitCount waits until n reaches want.
 func waitCount(t *testing.T, what string, n *atomic.Int64, want int64) {
 	t.Helper()
@@ -188,13 +197,7 @@ func TestEventLoop_WritesShareTheTurnsFsyncAndAnswerAfterIt(t *testing.T) {
 		}
 		waitLoopHeld(t, s, id)
 	}
-	noReplyYet := func(c *conn, what string) {
-		t.Helper()
-		c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if k, err := c.c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
-			t.Fatalf("%s: read %d bytes (%v) while the fsync was held", what, k, err)
-		}
-	}
+	noReplyYet := func(c *conn, what string) { t.Helper(); noReplyWithin(t, c, what+", while the fsync was held") }
 
 	// One SET, and a GET of its key in the same batch: no reply before
 	// the fsync.
@@ -739,13 +742,7 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	}
 	id := clientID(t, c)
 	waitLoopHeld(t, s, id)
-	noReplyYet := func(c *conn, what string) {
-		t.Helper()
-		c.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if k, err := c.c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
-			t.Fatalf("%s: read %d bytes (%v) while the check ran", what, k, err)
-		}
-	}
+	noReplyYet := func(c *conn, what string) { t.Helper(); noReplyWithin(t, c, what+", while the check ran") }
 	replies := func(c *conn, want ...string) {
 		t.Helper()
 		for i, r := range readReplies(t, c, len(want), 5*time.Second) {
