@@ -576,6 +576,10 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		if denied != nil && denied[i] != "" {
 			continue
 		}
+		if get, ok := levelgetInExec(q); ok {
+			queue[i] = get
+			q = get
+		}
 		if q.spec.IsData() {
 			e.Cmds = append(e.Cmds, q.args)
 			e.Parsed = append(e.Parsed, q.spec.ParseArgs(q.args, now))
@@ -626,6 +630,22 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		}
 		s.run(c, q.spec, q.args)
 	}
+}
+
+// levelgetInExec is the GET that a LEVELGET with a valid level, queued in
+// MULTI, runs as: inside the transaction's entry, in its place among the
+// queued writes, as a GET would (a tester found it ran after EXEC's
+// entry and saw the writes queued after it). Every level reads the same
+// there: the entry runs at the leader, in the log's order. A LEVELGET
+// with a bad level still runs as itself, to answer its error.
+func levelgetInExec(q queued) (queued, bool) {
+	if q.spec != specLevelget || len(q.args) != 3 {
+		return q, false
+	}
+	if _, ok := parseLevel(q.args[2]); !ok {
+		return q, false
+	}
+	return queued{spec: specGet, args: [][]byte{[]byte("GET"), q.args[1]}}, true
 }
 
 // --- SCAN ---

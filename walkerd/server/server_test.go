@@ -291,3 +291,22 @@ func TestClose_AnswersTheCommandRunningFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A LEVELGET queued in MULTI reads in its place in the transaction, as a
+// GET does: a tester found it ran after the transaction's writes and saw
+// those queued after it. A bad level still answers its error there.
+func TestMulti_LevelgetReadsInItsPlace(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	c.must(t, "SET", "mk", "old")
+	c.must(t, "MULTI")
+	for _, cmd := range [][]string{{"LEVELGET", "mk", "2"}, {"SET", "mk", "new"}, {"LEVELGET", "mk", "stale"}, {"LEVELGET", "mk", "3"}, {"GET", "mk"}} {
+		if got := c.must(t, cmd...); got != "+QUEUED" {
+			t.Fatalf("%q in MULTI: %s", cmd, got)
+		}
+	}
+	want := `["old", +OK, "new", -ERR invalid consistency level: want 0/default, 1/stale or 2/consistent, "new"]`
+	if got := c.must(t, "EXEC"); got != want {
+		t.Fatalf("EXEC = %s, want %s", got, want)
+	}
+}
