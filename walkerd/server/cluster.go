@@ -25,7 +25,9 @@ func (s *Server) clusterError(c *client, args [][]byte, err error, forwardIt boo
 	var nl *backend.NotLeaderError
 	switch {
 	case errors.As(err, &nl) && forwardIt:
-		s.forward(c, nl, 0, args)
+		if msg := s.forward(c, nl, 0, args); msg != "" {
+			c.errorReply(msg)
+		}
 	case errors.As(err, &nl) && nl.Removed:
 		c.errorReply(removedText)
 	case errors.Is(err, backend.ErrStandalone):

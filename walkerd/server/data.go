@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/internal/resp"
@@ -206,8 +207,40 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		c.fail(err)
 		return
 	}
-	if msg := s.forward(c, nl, level, args); msg != "" {
+	msg := s.forward(c, nl, level, args)
+	// The node it reached no longer leads (a leadership transfer or an
+	// election under way) and refused it unrun: the read goes again to
+	// the leader this node knows then, after a pause that doubles from
+	// 5 ms, until leaderWait has passed, as a write does (applyGroup).
+	var deadline time.Time
+	for pause := 5 * time.Millisecond; msg == leadershipMovedText; pause = min(2*pause, 50*time.Millisecond) {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(leaderWait)
+		}
+		if !time.Now().Add(pause).Before(deadline) || !s.pauseFor(pause) {
+			c.errorReply(msg)
+			return
+		}
+		if err := s.backendOf(c).ReadBarrier(level); err == nil || !errors.As(err, &nl) {
+			s.readAt(c, level, args, local) // this node leads now, or it answers the error
+			return
+		}
+		msg = s.forward(c, nl, level, args)
+	}
+	if msg != "" {
 		s.rerouteRead(c, level, args, local, msg, true)
+	}
+}
+
+// pauseFor waits d; false if the server closes meanwhile.
+func (s *Server) pauseFor(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.quit:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -216,8 +249,9 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 // LEAVE). It is the one path every forwarded command takes but writes
 // (forwardApply). A read sent on to a group by a migration's ASK
 // (c.askGroup) names that group: "<level>@<group>". It returns the
-// leader's refusal of the read (isRefusal), having written nothing, for
-// the caller to settle (slotmove.go).
+// leader's refusal of the read (isRefusal), or leadershipMovedText when
+// the node it reached no longer leads, having written nothing, for the
+// caller to settle (slotmove.go, readAt).
 func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) (refusal string) {
 	switch {
 	case nl.Removed:
@@ -259,6 +293,9 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 		return ""
 	}
 	if msg, ok := replyRefusal(r); ok && !c.forwarded {
+		return msg
+	}
+	if msg, ok := r.Err(); ok && msg == leadershipMovedText && !c.forwarded {
 		return msg
 	}
 	r.WriteTo(c.w)

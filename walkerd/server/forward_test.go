@@ -284,6 +284,50 @@ func TestForwarding_ForwardedCommandsAreNotForwardedTwice(t *testing.T) {
 // leader the follower sees next, and the client gets its reply, not
 // CLUSTERDOWN.
 func TestForwarding_AWriteFollowsAHandOver(t *testing.T) {
+	h := newHandOver(t)
+	h.learnAfterFirstForward()
+	if got := h.client.must(t, "SET", "k", "v"); got != "+OK" {
+		t.Fatalf("SET across a hand-over = %s", got)
+	}
+	if got := dial(t, h.leader.addr).must(t, "GET", "k"); got != `"v"` {
+		t.Fatalf("GET at the new leader = %s", got)
+	}
+	if n := h.fw.calls.Load(); n < 2 {
+		t.Fatalf("%d forwards, want the refused one, then the new leader", n)
+	}
+}
+
+// A read forwarded so is sent again too, at the default and at the
+// consistent level: a tester saw LEVELGET key 2 answer CLUSTERDOWN during
+// RAFT.TRANSFER, while the writes beside it were waited out.
+func TestForwarding_AReadFollowsAHandOver(t *testing.T) {
+	h := newHandOver(t)
+	dial(t, h.leader.addr).must(t, "SET", "k", "v")
+	for _, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}} {
+		h.f.leader.Store(&h.gone)
+		before := h.fw.calls.Load()
+		h.learnAfterFirstForward()
+		if got := h.client.must(t, cmd...); got != `"v"` {
+			t.Fatalf("%q across a hand-over = %s", cmd, got)
+		}
+		if n := h.fw.calls.Load() - before; n < 2 {
+			t.Fatalf("%q: %d forwards, want the refused one, then the new leader", cmd, n)
+		}
+	}
+}
+
+// handOver is a follower whose leader has just handed leadership over:
+// the node it names (gone) answers that it no longer leads, until
+// learnAfterFirstForward has it name the new leader.
+type handOver struct {
+	leader *testServer
+	f      *follower
+	fw     *dialForwarder
+	gone   string
+	client *conn // connected to the follower
+}
+
+func newHandOver(t *testing.T) *handOver {
 	leader := startServer(t, Config{Links: &nodelink.Config{}})
 	old := newFollower(t, "")
 	oldSrv := startServerOn(t, old, Config{Forwarder: &dialForwarder{}, Links: &nodelink.Config{}})
@@ -292,24 +336,21 @@ func TestForwarding_AWriteFollowsAHandOver(t *testing.T) {
 	f := newFollower(t, gone)
 	fw := &dialForwarder{}
 	follow := startServerOn(t, f, Config{Forwarder: fw})
-	go func() { // the follower learns the new leader after the first refusal
-		for fw.calls.Load() == 0 {
+	return &handOver{leader: leader, f: f, fw: fw, gone: gone, client: dial(t, follow.addr)}
+}
+
+// learnAfterFirstForward has the follower learn the new leader 20 ms
+// after its next forward.
+func (h *handOver) learnAfterFirstForward() {
+	before := h.fw.calls.Load()
+	go func() {
+		for h.fw.calls.Load() == before {
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(20 * time.Millisecond)
-		addr := leader.addr
-		f.leader.Store(&addr)
+		addr := h.leader.addr
+		h.f.leader.Store(&addr)
 	}()
-	c := dial(t, follow.addr)
-	if got := c.must(t, "SET", "k", "v"); got != "+OK" {
-		t.Fatalf("SET across a hand-over = %s", got)
-	}
-	if got := dial(t, leader.addr).must(t, "GET", "k"); got != `"v"` {
-		t.Fatalf("GET at the new leader = %s", got)
-	}
-	if n := fw.calls.Load(); n < 2 {
-		t.Fatalf("%d forwards, want the refused one, then the new leader", n)
-	}
 }
 
 func TestSweeper_DeletesExpiredKeysOnTheLeaderOnly(t *testing.T) {

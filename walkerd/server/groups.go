@@ -333,12 +333,8 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 			return &command.Result{Error: applyErrorText(err)}
 		}
 		res = s.forwardApply(c, nl, e, s.groupID(gi))
-		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Add(pause).Before(deadline) {
-			select {
-			case <-s.quit:
-			case <-time.After(pause):
-				continue
-			}
+		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Add(pause).Before(deadline) && s.pauseFor(pause) {
+			continue
 		}
 		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
 		return res
@@ -358,13 +354,8 @@ func (s *Server) applyWaiting(b backend.Backend, e *command.Entry) (*command.Res
 	deadline := time.Now().Add(leaderWait)
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		res, err := b.Apply(e)
-		if !errors.Is(err, backend.ErrTransferring) || time.Now().After(deadline) {
+		if !errors.Is(err, backend.ErrTransferring) || time.Now().After(deadline) || !s.pauseFor(pause) {
 			return res, err
-		}
-		select {
-		case <-s.quit:
-			return res, err
-		case <-time.After(pause):
 		}
 	}
 }
