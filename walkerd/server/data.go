@@ -162,16 +162,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	if level == 2 && c.guard != nil && c.guard.onLoop && c.guard.verified {
 		level = 0 // the loop held the read until a check begun after it ended (evloop.go)
 	}
-	err := s.backendOf(c).ReadBarrier(level)
-	// nl is declared on the failure paths only: errors.As takes its
-	// address, so it is a heap allocation wherever it is declared, and
-	// the local read is every GET.
-	if err != nil {
-		var nl *backend.NotLeaderError
-		if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.backendOf(c)) {
-			err = s.backendOf(c).ReadBarrier(level) // a leader was elected meanwhile (groups.go)
-		}
-	}
+	err := s.readBarrier(c, level)
 	if err == nil {
 		msg, moving := s.readRefusal(c, args) // after the barrier: slotmove.go
 		if msg != "" {
@@ -221,7 +212,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 			c.errorReply(msg)
 			return
 		}
-		if err := s.backendOf(c).ReadBarrier(level); err == nil || !errors.As(err, &nl) {
+		if err := s.readBarrier(c, level); err == nil || !errors.As(err, &nl) {
 			s.readAt(c, level, args, local) // this node leads now, or it answers the error
 			return
 		}
@@ -230,6 +221,23 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	if msg != "" {
 		s.rerouteRead(c, level, args, local, msg, true)
 	}
+}
+
+// readBarrier is the ReadBarrier of c's group for a read at level; when
+// the group knows no leader, it waits for one to be elected (awaitLeader)
+// and asks again.
+func (s *Server) readBarrier(c *client, level int) error {
+	err := s.backendOf(c).ReadBarrier(level)
+	// nl is declared on the failure path only: errors.As takes its
+	// address, so it is a heap allocation wherever it is declared, and
+	// the local read is every GET.
+	if err != nil {
+		var nl *backend.NotLeaderError
+		if errors.As(err, &nl) && nl.LeaderAddr == "" && !nl.Removed && !c.forwarded && s.awaitLeader(s.backendOf(c)) {
+			err = s.backendOf(c).ReadBarrier(level) // a leader was elected meanwhile (groups.go)
+		}
+	}
+	return err
 }
 
 // pauseFor waits d; false if the server closes meanwhile.

@@ -285,7 +285,7 @@ func TestForwarding_ForwardedCommandsAreNotForwardedTwice(t *testing.T) {
 // CLUSTERDOWN.
 func TestForwarding_AWriteFollowsAHandOver(t *testing.T) {
 	h := newHandOver(t)
-	h.learnAfterFirstForward()
+	h.learnAfterFirstForward(false)
 	if got := h.client.must(t, "SET", "k", "v"); got != "+OK" {
 		t.Fatalf("SET across a hand-over = %s", got)
 	}
@@ -303,10 +303,10 @@ func TestForwarding_AWriteFollowsAHandOver(t *testing.T) {
 func TestForwarding_AReadFollowsAHandOver(t *testing.T) {
 	h := newHandOver(t)
 	dial(t, h.leader.addr).must(t, "SET", "k", "v")
-	for _, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}} {
+	for i, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}, {"LEVELGET", "k", "consistent"}} {
 		h.f.leader.Store(&h.gone)
 		before := h.fw.calls.Load()
-		h.learnAfterFirstForward()
+		h.learnAfterFirstForward(i == 2) // the last time with an election between
 		if got := h.client.must(t, cmd...); got != `"v"` {
 			t.Fatalf("%q across a hand-over = %s", cmd, got)
 		}
@@ -340,14 +340,20 @@ func newHandOver(t *testing.T) *handOver {
 }
 
 // learnAfterFirstForward has the follower learn the new leader 20 ms
-// after its next forward.
-func (h *handOver) learnAfterFirstForward() {
+// after its next forward; with election, it knows no leader for 50 ms
+// in between.
+func (h *handOver) learnAfterFirstForward(election bool) {
 	before := h.fw.calls.Load()
 	go func() {
 		for h.fw.calls.Load() == before {
 			time.Sleep(time.Millisecond)
 		}
 		time.Sleep(20 * time.Millisecond)
+		if election {
+			none := ""
+			h.f.leader.Store(&none)
+			time.Sleep(50 * time.Millisecond)
+		}
 		addr := h.leader.addr
 		h.f.leader.Store(&addr)
 	}()
