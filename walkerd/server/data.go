@@ -617,11 +617,15 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 	now := s.cmdNowMs(c)
 	e := &command.Entry{NowMs: now, DB: c.db, Exec: true, Watches: watches}
 	denied := s.deniedAtExec(c, queue) // acl.go
+	cloned := false
 	for i, q := range queue {
 		if denied != nil && denied[i] != "" {
 			continue
 		}
 		if get, ok := levelgetInExec(q); ok {
+			if !cloned { // the queue's array is dispatch's too, for MONITOR
+				queue, cloned = slices.Clone(queue), true
+			}
 			queue[i] = get
 			q = get
 		}
