@@ -828,6 +828,7 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	b.end(nil)
 	replies(c, "$1\r\n2\r\n")
 	c.must(t, "CONFIG", "SET", "read-consistency", "0")
+	waitLoopHeld(t, s, id) // else the goroutine that ran CONFIG SET may read the next read itself
 
 	// A check that ends once the client's state keeps its commands off
 	// the loop (an output limit for normal clients, set meanwhile): the
