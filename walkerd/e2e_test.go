@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,6 +123,45 @@ func TestE2E_ThreeNodesFailOverAndCatchUp(t *testing.T) {
 		t.Fatalf("%v\n%s", err, c.Logs())
 	}
 	must(t, leader, bulk("v2"), "LEVELGET", "k2", "1")
+}
+
+// A leader whose followers both stopped answering (SIGSTOP, as a long
+// pause or a partition that drops packets) took 10.7 s to exit on
+// SIGTERM: raft.Shutdown waited for replication RPCs to them, each bounded
+// only by the transport's 10 s timeout. Store.Close now hangs up the
+// connections the node dialed first, and the leader stops at once, as a
+// clean shutdown; the followers, let go, elect one of them and keep the
+// acknowledged write.
+func TestE2E_ALeaderWhoseFollowersAreStoppedExitsAtOnce(t *testing.T) {
+	c := harness.StartCluster(t, bin(t), 3)
+	leader, err := c.Leader(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, leader, "+OK\r\n", "SET", "k", "v")
+	fs := c.Followers(leader)
+	for _, f := range fs {
+		pause(t, f) // wait_e2e_test.go
+	}
+	start := time.Now()
+	if err := syscall.Kill(leader.Pid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Wait(5 * time.Second); err != nil {
+		t.Fatalf("SIGTERM of the leader with its followers stopped: %v\n%s", err, leader.Log())
+	}
+	t.Logf("the leader exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if !strings.Contains(leader.Log(), "msg=stopped") {
+		t.Fatalf("the leader did not stop cleanly:\n%s", leader.Log())
+	}
+	for _, f := range fs {
+		f.Resume()
+	}
+	l, err := c.Leader(15 * time.Second)
+	if err != nil {
+		t.Fatalf("no leader among the followers: %v\n%s", err, c.Logs())
+	}
+	must(t, l, bulk("v"), "LEVELGET", "k", "2")
 }
 
 // logDeletes is the log store for tests that need compacted entries gone,

@@ -21,19 +21,30 @@ import (
 type probes struct {
 	mu      sync.Mutex
 	stores  map[string]*Store
-	down    map[string]bool   // closed: the probe fails
-	lagging map[string]uint64 // reports this applied index instead
+	down    map[string]bool          // closed: the probe fails
+	lagging map[string]uint64        // reports this applied index instead
+	hung    map[string]chan struct{} // the probe waits until it is closed
+	entered chan string              // a hung probe's address, as it starts waiting
 }
 
 func newProbes() *probes {
-	return &probes{stores: map[string]*Store{}, down: map[string]bool{}, lagging: map[string]uint64{}}
+	return &probes{stores: map[string]*Store{}, down: map[string]bool{}, lagging: map[string]uint64{},
+		hung: map[string]chan struct{}{}, entered: make(chan string, 16)}
 }
 
 func (p *probes) probe(addr string) (uint64, error) {
 	p.mu.Lock()
 	s, down := p.stores[addr], p.down[addr]
 	lag, lagging := p.lagging[addr]
+	hung := p.hung[addr]
 	p.mu.Unlock()
+	if hung != nil {
+		select {
+		case p.entered <- addr:
+		default:
+		}
+		<-hung
+	}
 	switch {
 	case s == nil || down:
 		return 0, fmt.Errorf("dial tcp %s: connect: connection refused", addr)
@@ -224,6 +235,37 @@ func TestMember_AJoinerIsANonvoterUntilItHasCaughtUp(t *testing.T) {
 	}
 	if got := n2.raft.AppliedIndex() + promoteMaxLag; got < leader.raft.CommitIndex() {
 		t.Errorf("n2 promoted while %d entries behind", leader.raft.CommitIndex()-n2.raft.AppliedIndex())
+	}
+}
+
+// Close waits for the promotion loop, and a probe of a node that stopped
+// answering ran to its timeout first (a second in walkerd): a leader
+// whose non-voter was SIGSTOPped took a second longer to stop. Close now
+// gives the probe up (Store.probe).
+func TestMember_CloseGivesUpAProbeThatHangs(t *testing.T) {
+	p := newProbes()
+	leader := openMember(t, p, "n1", true, nil)
+	waitReady(t, leader)
+	n2 := openMember(t, p, "n2", false, nil)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	p.set(func() { p.hung[n2.cfg.RESPAddr] = hang })
+	if err := leader.Join("n2", n2.cfg.RaftAddr, n2.cfg.RESPAddr); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the promotion loop never probed the non-voter")
+	}
+	closed := make(chan struct{})
+	start := time.Now()
+	go func() { closeOnce(leader); close(closed) }()
+	select {
+	case <-closed:
+		t.Logf("closed in %v with a probe hanging", time.Since(start).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close still waits for a probe that hangs after 5 s")
 	}
 }
 

@@ -318,11 +318,20 @@ type groupLayer struct {
 	ch     chan net.Conn
 	done   chan struct{}
 	once   sync.Once
+	dialed dialSet // the streams Dial made
 }
 
 var _ raft.StreamLayer = (*groupLayer)(nil)
 
-func (g *groupLayer) closeDone() { g.once.Do(func() { close(g.done) }) }
+// closeDone stops the group's Accept and hangs up its dialed streams.
+func (g *groupLayer) closeDone() {
+	g.once.Do(func() { close(g.done) })
+	g.dialed.close()
+}
+
+// closeDialed closes the streams Dial made, and makes later dials fail at
+// once (dialSet); the group keeps accepting.
+func (g *groupLayer) closeDialed() { g.dialed.close() }
 
 func (g *groupLayer) isDefault() bool {
 	g.mux.mu.Lock()
@@ -374,7 +383,7 @@ func (g *groupLayer) Addr() net.Addr { return g.mux.Addr() }
 // (a node without the mux) and this is the default group, Dial links
 // again and sends no header, as such a node expects.
 func (g *groupLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := g.mux.stream.Dial(addr, timeout)
+	c, err := g.mux.stream.dial(addr, timeout, &g.dialed)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +400,7 @@ func (g *groupLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.C
 			// 'W' (raft: "unknown rpc type 87"). It serves only the
 			// default group, which takes a stream without a header:
 			// send one, so a rolling upgrade works both ways.
-			return g.mux.stream.Dial(addr, timeout)
+			return g.mux.stream.dial(addr, timeout, &g.dialed)
 		}
 		return nil, fmt.Errorf("raft group %s at %s: no status after the group header (a node without the mux?): %w", g.id, addr, err)
 	}

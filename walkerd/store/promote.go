@@ -270,7 +270,7 @@ func (s *Store) promoteRound() {
 // nonvoterCaughtUp asks the node at respAddr for its applied index and
 // compares it with this leader's commit index.
 func (s *Store) nonvoterCaughtUp(srv raft.Server, respAddr string) error {
-	applied, err := s.cfg.Probe(respAddr)
+	applied, err := s.probe(respAddr)
 	if err != nil {
 		return err
 	}
@@ -278,6 +278,28 @@ func (s *Store) nonvoterCaughtUp(srv raft.Server, respAddr string) error {
 		return fmt.Errorf("applied index %d trails the commit index %d", applied, commit)
 	}
 	return nil
+}
+
+// probe is Config.Probe, given up when the store closes: Close waits for
+// the promotion loop, and a probe of a node that stopped answering runs to
+// the probe's own timeout (a second in walkerd, probe.go). A probe given
+// up ends on its own.
+func (s *Store) probe(respAddr string) (uint64, error) {
+	type probed struct {
+		applied uint64
+		err     error
+	}
+	done := make(chan probed, 1)
+	go func() {
+		applied, err := s.cfg.Probe(respAddr)
+		done <- probed{applied, err}
+	}()
+	select {
+	case p := <-done:
+		return p.applied, p.err
+	case <-s.quit:
+		return 0, errRaftDown
+	}
 }
 
 // reachable reports why srv cannot be reached over Raft now, or nil: this

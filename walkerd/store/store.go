@@ -162,6 +162,7 @@ type Store struct {
 // or a Mux group's layer (which also names the group).
 type raftDialer interface {
 	Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error)
+	closeDialed() // hangs up every connection Dial made (dialSet)
 }
 
 // Open starts the engine and the Raft node.
@@ -221,7 +222,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	var stream raft.StreamLayer
+	var stream interface {
+		raft.StreamLayer
+		raftDialer
+	}
 	if cfg.Mux != nil {
 		stream, err = cfg.Mux.Layer(cfg.Group)
 	} else {
@@ -865,6 +869,9 @@ func (s *Store) Close() error {
 		}
 	}
 	close(s.quit)
+	// raft.Shutdown waits for replication, which may be waiting on a
+	// peer that stopped answering: hang up first (dialSet).
+	s.stream.closeDialed()
 	err := s.raft.Shutdown().Error()
 	s.markRaftDown()
 	s.wg.Wait()

@@ -40,6 +40,7 @@ type streamLayer struct {
 	done     chan struct{}
 	close    sync.Once
 	slots    chan struct{} // bounds handshakes in progress
+	dialed   dialSet       // the connections Dial made
 }
 
 // maxHandshakes bounds the accepted connections handshaking at once; more
@@ -138,34 +139,118 @@ func (s *streamLayer) Accept() (net.Conn, error) {
 	}
 }
 
-// Close implements net.Listener: it stops accepting. Handshakes in
-// progress end within nodelink's deadline and close their connections.
+// Close implements net.Listener: it stops accepting, and hangs up the
+// connections it dialed (closeDialed). Handshakes of accepted connections
+// in progress end within nodelink's deadline and close their connections.
 func (s *streamLayer) Close() error {
 	var err error
 	s.close.Do(func() {
 		close(s.done)
 		err = s.ln.Close()
 	})
+	s.dialed.close()
 	return err
 }
+
+// closeDialed closes every connection Dial made, handshakes in progress
+// included, and makes later dials fail at once with net.ErrClosed; the
+// listener keeps accepting.
+func (s *streamLayer) closeDialed() { s.dialed.close() }
 
 // Dial implements raft.StreamLayer: it connects to addr and runs the
 // handshake; a peer that fails it is reported as an error and its
 // connection closed. timeout bounds the TCP connect; the handshake has
 // nodelink's own deadline.
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return s.dial(addr, timeout, &s.dialed)
+}
+
+// dial is Dial with the set that holds the connection until it is closed
+// (a group's, on a Mux).
+func (s *streamLayer) dial(addr raft.ServerAddress, timeout time.Duration, set *dialSet) (net.Conn, error) {
 	d := s.dialer
 	d.Timeout = timeout
 	c, err := d.Dial("tcp", string(addr))
 	if err != nil {
 		return nil, err
 	}
+	if !set.add(c) {
+		return nil, fmt.Errorf("raft link to %s: %w", addr, net.ErrClosed)
+	}
 	lc, err := s.links.Dial(c, string(addr))
 	if err != nil {
-		s.failed("dialed", string(addr), err)
+		set.remove(c)
+		if !set.isClosed() {
+			s.failed("dialed", string(addr), err)
+		}
 		return nil, fmt.Errorf("raft link to %s: %w", addr, err)
 	}
-	return lc, nil
+	return &dialedConn{Conn: lc, raw: c, set: set}, nil
+}
+
+// dialSet is the connections a stream layer dialed, so that its Raft
+// group's shutdown can close them. raft.Shutdown waits for the leader's
+// replication goroutines, and one that waits on a peer that stopped
+// answering (a stopped process, a partition that drops packets) held it
+// for the transport's 10 s timeout, or for nodelink's handshake deadline
+// in a dial: a leader whose followers were both SIGSTOPped took 10.7 s to
+// exit on SIGTERM. Store.Close closes the set first, so replication's
+// reads fail at once, and so do its dials after that.
+type dialSet struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// add holds c; when the set is closed it closes c and reports false.
+func (d *dialSet) add(c net.Conn) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		c.Close()
+		return false
+	}
+	if d.conns == nil {
+		d.conns = map[net.Conn]struct{}{}
+	}
+	d.conns[c] = struct{}{}
+	return true
+}
+
+func (d *dialSet) remove(c net.Conn) {
+	d.mu.Lock()
+	delete(d.conns, c)
+	d.mu.Unlock()
+}
+
+func (d *dialSet) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// close closes every connection held, and every one added later.
+func (d *dialSet) close() {
+	d.mu.Lock()
+	conns := d.conns
+	d.conns, d.closed = nil, true
+	d.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+}
+
+// dialedConn is a dialed link (raw's handshake done) that leaves its set
+// when closed.
+type dialedConn struct {
+	net.Conn
+	raw net.Conn
+	set *dialSet
+}
+
+func (c *dialedConn) Close() error {
+	c.set.remove(c.raw)
+	return c.Conn.Close()
 }
 
 // Addr implements net.Listener: the address peers are told to dial.
