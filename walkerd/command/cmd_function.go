@@ -35,7 +35,7 @@ func init() {
 	}
 	all := []string{"request_policy:all_shards", "response_policy:all_succeeded"}
 	register(
-		fcall("fcall", fcallFlags, false),
+		fcall("fcall", fcallFlags|FlagMayReplicate, false),
 		fcall("fcall_ro", fcallFlags|FlagReadonly, true),
 		&Spec{Name: "function", Arity: -2, Cats: CatSlow, Group: "scripting", Since: "7.0.0", Subs: []*Spec{
 			sub("load", -3, FlagWrite|FlagDenyOOM|FlagNoScript, CatWrite, runFunctionLoad, all...),

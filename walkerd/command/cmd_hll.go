@@ -30,7 +30,7 @@ func init() {
 	wd := FlagWrite | FlagDenyOOM
 	register(
 		hl("pfadd", -2, wd|FlagFast, 1, 1, "2.8.9", runPfadd),
-		hl("pfcount", -2, FlagReadonly, 1, -1, "2.8.9", runPfcount),
+		hl("pfcount", -2, FlagReadonly|FlagMayReplicate, 1, -1, "2.8.9", runPfcount),
 		hl("pfmerge", -2, wd, 1, -1, "2.8.9", runPfmerge),
 		hl("pfdebug", 3, wd|FlagAdmin, 2, 2, "2.8.9", runPfdebug),
 		// PFSELFTEST touches no data: the server runs it (HLLSelfTest).

@@ -28,7 +28,7 @@ func init() {
 		return &Spec{Name: name, Arity: arity, Flags: flags, Group: "pubsub", Since: since}
 	}
 	pub := func(name string, since string) *Spec {
-		s := ps(name, 3, FlagPubSub|FlagLoading|FlagStale|FlagFast, since)
+		s := ps(name, 3, FlagPubSub|FlagLoading|FlagStale|FlagFast|FlagMayReplicate, since)
 		s.parse, s.run = parsePublish, runPublish
 		return s
 	}

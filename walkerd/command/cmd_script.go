@@ -38,8 +38,8 @@ func init() {
 	tips := func(s *Spec, t ...string) *Spec { s.Tips = t; return s }
 	since := func(s *Spec, v string) *Spec { s.Since = v; return s }
 	register(
-		ev("eval", evalFlags, "2.6.0", false, false),
-		ev("evalsha", evalFlags, "2.6.0", false, true),
+		ev("eval", evalFlags|FlagMayReplicate, "2.6.0", false, false),
+		ev("evalsha", evalFlags|FlagMayReplicate, "2.6.0", false, true),
 		ev("eval_ro", evalFlags|FlagReadonly, "7.0.0", true, false),
 		ev("evalsha_ro", evalFlags|FlagReadonly, "7.0.0", true, true),
 		&Spec{Name: "script", Arity: -2, Cats: CatSlow, Group: "scripting", Since: "2.6.0", Subs: []*Spec{

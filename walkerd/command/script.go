@@ -826,9 +826,9 @@ func (sr *scriptRun) call(L *lua.LState, raise bool) int {
 	if s.Flags&FlagNoScript != 0 || top.Flags&FlagNoScript != 0 || !s.IsData() {
 		return fail("ERR This Redis command is not allowed from script")
 	}
-	// scriptVerifyWriteCommandAllow refuses may-replicate commands too,
-	// PUBLISH and SPUBLISH among them (propagated to replicas).
-	if sr.ro && (s.Flags&(FlagWrite|FlagMayReplicate) != 0 || s.Name == "publish" || s.Name == "spublish") {
+	// scriptVerifyWriteCommandAllow refuses may-replicate commands too
+	// (PUBLISH, SPUBLISH, PFCOUNT).
+	if sr.ro && s.Flags&(FlagWrite|FlagMayReplicate) != 0 {
 		return fail("ERR Write commands are not allowed from read-only scripts.")
 	}
 	if c.user != "" && ScriptPermission != nil {

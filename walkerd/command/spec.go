@@ -24,7 +24,7 @@ const (
 	FlagSkipSlowlog                       // "skip_slowlog"
 	FlagFast                              // "fast"
 	FlagNoAuth                            // "no_auth": allowed before AUTH
-	FlagMayReplicate                      // "may_replicate"
+	FlagMayReplicate                      // "may_replicate" (not in COMMAND's reply: FlagNames)
 	FlagNoMandatoryKeys                   // "no_mandatory_keys"
 	FlagNoAsyncLoading                    // "no_async_loading"
 	FlagNoMulti                           // "no_multi": refused inside MULTI
@@ -53,11 +53,14 @@ var flagNames = []string{"write", "readonly", "denyoom", "admin", "pubsub", "nos
 	"stale", "skip_monitor", "skip_slowlog", "fast", "no_auth", "may_replicate", "no_mandatory_keys", "no_async_loading", "no_multi",
 	"movablekeys", "allow_busy"}
 
-// FlagNames lists the Redis flag names set in f, in Redis's order.
+// FlagNames lists the Redis flag names set in f, in Redis's order, as
+// COMMAND replies them: without may_replicate, which redis-server 7.0.15
+// sets (EVAL, FCALL, PUBLISH, PFCOUNT, ...: CLIENT PAUSE WRITE holds them,
+// read-only scripts may not call them) but never replies.
 func (f Flags) FlagNames() []string {
 	var out []string
 	for i, n := range flagNames {
-		if f&redisFlags&(1<<i) != 0 {
+		if f&redisFlags&^FlagMayReplicate&(1<<i) != 0 {
 			out = append(out, n)
 		}
 	}

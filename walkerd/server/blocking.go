@@ -363,6 +363,7 @@ func cmdBlocking(s *Server, c *client, args [][]byte) {
 		if passOn && woken {
 			s.waiters.served(w)
 		}
+		s.pauseTurnDone(c) // the attempt is in the log: commands held after it go on
 		s.waiters.idle.Add(1)
 		again := s.waitTurn(c, w, deadline, epoch, poll.C)
 		s.waiters.idle.Add(-1)

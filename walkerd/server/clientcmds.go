@@ -212,7 +212,17 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 
 // pauseState is CLIENT PAUSE's: until end, commands wait (all of them, or
 // with write only those that write or may replicate). ch closes whenever
-// the pause changes, to wake the waiting clients.
+// the pause or the turn changes, to wake the waiting clients.
+//
+// The commands a pause held go on, once it ends, one at a time in the
+// order it held them, as networking.c's unblockPostponedClients serves its
+// list in order: each takes a ticket when it is first held and runs when
+// every command with an earlier ticket has finished (or blocked, or its
+// client left), so the writes of clients held one after another reach the
+// log in that order (walkerd served them in a random order, every time in
+// five runs of ten clients). A command that arrives after the pause ended
+// while tickets are still out takes one too: in Redis the postponed
+// clients run before the server reads anything new.
 type pauseState struct {
 	mu  sync.Mutex
 	all bool
@@ -221,6 +231,11 @@ type pauseState struct {
 	// endNs is end in Unix nanoseconds (0: none), for the check every
 	// command makes without taking mu.
 	endNs atomic.Int64
+
+	issued, served uint64          // tickets handed out, and finished in order
+	left           map[uint64]bool // tickets finished out of order (their clients left)
+	// out is issued-served, for the check every command makes.
+	out atomic.Int64
 }
 
 // changed wakes the clients waiting on the pause; under p.mu.
@@ -230,9 +245,52 @@ func (p *pauseState) changed() {
 	} else {
 		p.endNs.Store(p.end.UnixNano())
 	}
+	p.wake()
+}
+
+// wake closes ch; under p.mu.
+func (p *pauseState) wake() {
 	if p.ch != nil {
 		close(p.ch)
 		p.ch = nil
+	}
+}
+
+// ticket hands out the next ticket; under p.mu.
+func (p *pauseState) ticket() uint64 {
+	p.issued++
+	p.out.Store(int64(p.issued - p.served))
+	return p.issued
+}
+
+// finish ends ticket t, whose command ran, blocked or was dropped: the
+// next one's turn comes once every ticket before t has ended too.
+func (p *pauseState) finish(t uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t != p.served+1 {
+		if p.left == nil {
+			p.left = map[uint64]bool{}
+		}
+		p.left[t] = true
+		return
+	}
+	p.served = t
+	for p.left[p.served+1] {
+		delete(p.left, p.served+1)
+		p.served++
+	}
+	p.out.Store(int64(p.issued - p.served))
+	p.wake()
+}
+
+// pauseTurnDone ends the pause ticket of c's command, if it has one: the
+// command finished, or it waits for something other clients' commands may
+// bring (a blocking pop between attempts, WAIT), which must not hold them.
+func (s *Server) pauseTurnDone(c *client) {
+	if t := c.pauseTicket; t != 0 {
+		c.pauseTicket = 0
+		s.pause.finish(t)
 	}
 }
 
@@ -306,51 +364,98 @@ func cmdClientUnpause(s *Server, c *client, args [][]byte) {
 // pausedFor holds a command while CLIENT PAUSE applies to it, as
 // server.c's processCommand postpones it: under ALL every command (QUIT
 // and walkerd's internal commands aside), under WRITE those that write or
-// may replicate, and an EXEC whose queue holds one. It returns true when
-// the client went away meanwhile (the command is then not run).
-func (s *Server) pausedFor(c *client, k *command.Spec) bool {
+// may replicate (mayReplicate), and an EXEC whose queue holds one. Once the pause ends,
+// the commands it held run in the order it held them (pauseState), and so
+// does any command that arrives before they all have: the command's ticket
+// is c.pauseTicket then, which dispatch ends when the command is done. It
+// returns true when the client went away meanwhile (the command is then
+// not run).
+func (s *Server) pausedFor(c *client, k *command.Spec, args [][]byte) bool {
 	p := &s.pause
 	if !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
 		return false
 	}
-	writes := k.Flags&(command.FlagWrite|command.FlagMayReplicate) != 0
+	writes := s.mayReplicate(k, args)
 	if k.Name == "exec" && c.multi {
 		for _, q := range c.queue {
-			if q.spec.Flags&(command.FlagWrite|command.FlagMayReplicate) != 0 {
+			if s.mayReplicate(q.spec, q.args) {
 				writes = true
 			}
 		}
 	}
+	var ticket uint64 // 0: none yet
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	for {
 		p.mu.Lock()
 		now := time.Now()
-		if !now.Before(p.end) || (!p.all && !writes) {
+		var timer *time.Timer
+		var timeout <-chan time.Time
+		switch {
+		case now.Before(p.end) && (p.all || writes): // held
+			if ticket == 0 {
+				ticket = p.ticket()
+			}
+			timer = time.NewTimer(p.end.Sub(now))
+			timeout = timer.C
+		case now.Before(p.end) && ticket == 0: // the pause does not hold it
 			p.mu.Unlock()
 			return false
+		case ticket == 0 && p.issued == p.served: // nothing held before it
+			p.mu.Unlock()
+			return false
+		case ticket == 0:
+			ticket = p.ticket()
+			fallthrough
+		default: // the pause is over: its turn, once the tickets before it end
+			if ticket == p.served+1 {
+				c.pauseTicket = ticket
+				p.mu.Unlock()
+				return false
+			}
 		}
 		if p.ch == nil {
 			p.ch = make(chan struct{})
 		}
-		ch, left := p.ch, p.end.Sub(now)
+		ch := p.ch
 		p.mu.Unlock()
-		t := time.NewTimer(left)
+		gone := false
 		select {
 		case <-ch:
-		case <-t.C:
+		case <-timeout:
 		case <-s.quit:
-			t.Stop()
-			return false
+			gone = true
 		case <-poll.C:
 			if peerClosed(c) {
-				t.Stop()
-				c.quit = true
-				return true
+				gone, c.quit = true, true
 			}
 		}
-		t.Stop()
+		if timer != nil {
+			timer.Stop()
+		}
+		if gone {
+			p.finish(ticket)
+			return c.quit
+		}
 	}
+}
+
+// mayReplicate reports whether CLIENT PAUSE WRITE holds the command: it
+// writes, or it may replicate (EVAL, EVALSHA, FCALL, PUBLISH, SPUBLISH,
+// PFCOUNT), but for a script or function flagged no-writes, whose flags
+// replace the command's (eval.c's evalGetCommandFlags, fcall's alike).
+func (s *Server) mayReplicate(k *command.Spec, args [][]byte) bool {
+	switch {
+	case k.Flags&command.FlagWrite != 0:
+		return true
+	case k.Flags&command.FlagMayReplicate == 0:
+		return false
+	case k.Name == "eval" || k.Name == "evalsha":
+		return !command.EvalReadOnly(s.b.Engine(), s.nowMs(), args)
+	case k.Name == "fcall" && len(args) > 1:
+		return !command.FunctionReadOnly(s.b.Engine(), s.nowMs(), args[1])
+	}
+	return true
 }
 
 // WAIT: wait.go.

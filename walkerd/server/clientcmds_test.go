@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,143 @@ func TestClientPause_AllHoldsEverythingUntilTheTimeout(t *testing.T) {
 	admin.must(t, "CLIENT", "UNPAUSE")
 	if got, ok := c.readReply(t, 5*time.Second); !ok || got != "+OK" {
 		t.Fatalf("after UNPAUSE: %q %v", got, ok)
+	}
+}
+
+// CLIENT PAUSE WRITE holds what may replicate as well as writes, as
+// redis-server 7.0.15 does (each checked against it): EVAL, EVALSHA and
+// FCALL, but for a script or function flagged no-writes, and PUBLISH,
+// SPUBLISH and PFCOUNT; it does not hold EVAL_RO, FCALL_RO or SCRIPT LOAD.
+// walkerd held none of the first six.
+func TestClientPause_WriteHoldsWhatMayReplicate(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin := dial(t, ws.addr)
+	admin.must(t, "FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)\n"+
+		"redis.register_function{function_name='g', callback=function() return 1 end, flags={'no-writes'}}")
+	sha := strings.Trim(admin.must(t, "SCRIPT", "LOAD", "return 1"), `"`)
+	held := [][]string{
+		{"EVAL", "return 1", "0"}, {"EVALSHA", sha, "0"}, {"FCALL", "f", "0"},
+		{"PUBLISH", "ch", "m"}, {"SPUBLISH", "ch", "m"}, {"PFCOUNT", "h"},
+	}
+	free := [][]string{
+		{"EVAL_RO", "return 1", "0"}, {"EVAL", "#!lua flags=no-writes\nreturn 1", "0"}, {"FCALL", "g", "0"},
+		{"FCALL_RO", "g", "0"}, {"SCRIPT", "LOAD", "return 2"},
+	}
+	for _, args := range held {
+		admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+		c := dial(t, ws.addr)
+		c.sendStr(t, args...)
+		if got, ok := c.readReply(t, 100*time.Millisecond); ok {
+			t.Fatalf("%v answered during a WRITE pause: %s", args, got)
+		}
+		admin.must(t, "CLIENT", "UNPAUSE")
+		if _, ok := c.readReply(t, 5*time.Second); !ok {
+			t.Fatalf("%v: no reply after UNPAUSE", args)
+		}
+	}
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	for _, args := range free {
+		c := dial(t, ws.addr)
+		c.sendStr(t, args...)
+		if _, ok := c.readReply(t, 5*time.Second); !ok {
+			t.Fatalf("%v held by a WRITE pause", args)
+		}
+	}
+	admin.must(t, "CLIENT", "UNPAUSE")
+}
+
+// The commands a pause held run, once it ends, in the order it held them,
+// as Redis serves its postponed clients: ten clients' RPUSHes, each sent
+// once the one before was held, came out in a random order every time
+// (pauseState). A held blocking pop ends its turn once its first attempt
+// is in, so it holds nobody while it waits; a client that left while held
+// gives its turn up; and a command that arrives after the pause ended
+// waits for the held ones (a script that runs a while, held first, keeps
+// them all waiting).
+func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin := dial(t, ws.addr)
+	if got := admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE"); got != "+OK" {
+		t.Fatal(got)
+	}
+	issued := func() uint64 {
+		ws.pause.mu.Lock()
+		defer ws.pause.mu.Unlock()
+		return ws.pause.issued
+	}
+	hold := func(c *conn, args ...string) {
+		t.Helper()
+		n := issued()
+		c.sendStr(t, args...)
+		deadline := time.Now().Add(5 * time.Second)
+		for issued() == n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v was not held", args)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// Held first, a script that runs a while: the others wait for it, and
+	// so does the read sent after UNPAUSE.
+	slow := dial(t, ws.addr)
+	hold(slow, "EVAL", "local i = 0 while i < 2000000 do i = i + 1 end return 1", "0")
+	const n = 10
+	var cs []*conn
+	for i := range n {
+		c := dial(t, ws.addr)
+		cs = append(cs, c)
+		switch i {
+		case 2:
+			hold(c, "BLPOP", "q", "0")
+		case 4: // leaves while held
+			hold(c, "RPUSH", "k", "gone")
+			c.c.Close()
+			left := func() int {
+				ws.pause.mu.Lock()
+				defer ws.pause.mu.Unlock()
+				return len(ws.pause.left)
+			}
+			for deadline := time.Now().Add(5 * time.Second); left() == 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the server never noticed a held client leave")
+				}
+			}
+		case 6:
+			hold(c, "LPUSH", "q", "x")
+		default:
+			hold(c, "RPUSH", "k", strconv.Itoa(i))
+		}
+	}
+	if got := admin.must(t, "CLIENT", "UNPAUSE"); got != "+OK" {
+		t.Fatal(got)
+	}
+	// Sent once the pause is over: it waits for the held commands.
+	late := dial(t, ws.addr)
+	if got := late.must(t, "LRANGE", "k", "0", "-1"); got != `["0", "1", "3", "5", "7", "8", "9"]` {
+		t.Fatalf("a read right after UNPAUSE saw %s, want every held RPUSH, in the order they were held", got)
+	}
+	if got, ok := slow.readReply(t, 5*time.Second); !ok || got != ":1" {
+		t.Fatalf("the script: %q %v", got, ok)
+	}
+	for i, c := range cs {
+		want := ""
+		switch i {
+		case 2:
+			want = `["q", "x"]`
+		case 4:
+			continue
+		case 6:
+			want = ":1"
+		}
+		got, ok := c.readReply(t, 5*time.Second)
+		if !ok || (want != "" && got != want) {
+			t.Fatalf("client %d: %q %v, want %q", i, got, ok, want)
+		}
+	}
+	ws.pause.mu.Lock()
+	defer ws.pause.mu.Unlock()
+	if p := &ws.pause; p.served != p.issued || len(p.left) != 0 || p.out.Load() != 0 {
+		t.Fatalf("tickets left: issued %d, served %d, left %v, out %d", p.issued, p.served, p.left, p.out.Load())
 	}
 }
 

@@ -315,6 +315,9 @@ func (s *Server) inlineConn(c *client) bool {
 // (pausedFor then decides what it holds), reading the clock only while
 // one was set.
 func (s *Server) pauseInForce() bool {
+	if s.pause.out.Load() > 0 {
+		return true // the commands it held still run in turn
+	}
 	end := s.pause.endNs.Load()
 	return end != 0 && time.Now().UnixNano() < end
 }

@@ -886,9 +886,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		reject(loadingText) // ready.go
 		return
 	}
-	if s.pausedFor(c, k) {
+	if s.pausedFor(c, k, args) {
 		return // the client went away while CLIENT PAUSE held it
 	}
+	defer s.pauseTurnDone(c) // the next held command's turn (clientcmds.go)
 	if c.refusedInSubscribedMode(k) {
 		return
 	}
@@ -1033,6 +1034,9 @@ type client struct {
 	// command waited blocked, which its run time leaves out.
 	errs       int64
 	blockedFor time.Duration
+	// pauseTicket is the running command's turn among those CLIENT PAUSE
+	// held (pausedFor), 0 for none; ended when it is done (pauseTurnDone).
+	pauseTicket uint64
 
 	tr *trackState // CLIENT TRACKING state, nil while off (tracking.go)
 

@@ -76,6 +76,7 @@ func cmdWait(s *Server, c *client, args [][]byte) {
 		g = s.b // dropped since (GROUP DROP): its writes live in the group that took its slots
 	}
 	peers := s.waitReplicas(g) // none standalone: WAIT waits out its timeout, as Redis with no replicas
+	s.pauseTurnDone(c)         // WAIT writes nothing: commands held after it go on
 	index, term := c.wroteIndex, c.wroteTerm
 	done := make(chan struct{})
 	defer close(done)
