@@ -18,7 +18,10 @@
 //     new member or a restarted node causes them as a matter of course.
 //     So is "peer has newer term, stopping replication": the leader steps
 //     down, as it does whenever leadership moves (every rolling restart
-//     hands it over).
+//     hands it over); so is the leader's "failed to get log" for an entry
+//     compacted away, which it sends a snapshot for instead, and the
+//     transport's "failed to flush response" to a peer that hung up (it
+//     gave up waiting on this node, paused and running again).
 //     The transport's "failed to decode incoming command" as the node
 //     stops is DEBUG.
 //   - a peer that cannot be reached makes raft log several ERROR lines per
@@ -172,6 +175,15 @@ var logCatchUp = map[string]bool{
 	"previous log term mis-match":                true,
 }
 
+// catchUp reports whether a raft line is about a follower catching up:
+// logCatchUp's, or the leader's "failed to get log" for an entry its log
+// no longer holds, ERROR in raft, after which it sends a snapshot instead
+// (replication.go, setupAppendEntries): every member that joins or comes
+// back after a compaction causes it.
+func catchUp(msg string, args []any) bool {
+	return logCatchUp[msg] || msg == "failed to get log" && errOf(args) == raft.ErrLogNotFound.Error()
+}
+
 // peerKeys are the attributes by which raft names the peer of a line.
 var peerKeys = []string{"peer", "server-id", "target"}
 
@@ -234,7 +246,12 @@ func (r *Raft) problem(level slog.Level, msg string, args []any) {
 			level = slog.LevelInfo
 		}
 	case strings.HasPrefix(msg, "rejecting vote request") || strings.HasPrefix(msg, "rejecting pre-vote request"),
-		logCatchUp[msg], msg == "peer has newer term, stopping replication":
+		catchUp(msg, args), msg == "peer has newer term, stopping replication":
+		level = slog.LevelInfo
+	case msg == "failed to flush response":
+		// The transport's answer to an RPC whose sender had hung up
+		// (net_transport.go, handleConn): it gave up waiting, as a leader
+		// does on a node that was paused and runs again.
 		level = slog.LevelInfo
 	case msg == "failed to decode incoming command" && errOf(args) == raft.ErrTransportShutdown.Error():
 		level = slog.LevelDebug // this node is stopping

@@ -166,8 +166,10 @@ func TestRaftFollowsLevelVar(t *testing.T) {
 }
 
 // TestRaftRelevel: a node's first election (before it has served) is
-// INFO; an election after it has served is WARN. Vote refusals and a
-// follower catching up are INFO; the transport's shutdown is DEBUG.
+// INFO; an election after it has served is WARN. Vote refusals, a
+// follower catching up (a snapshot sent for entries compacted away too)
+// and a response to a peer that hung up are INFO; the transport's
+// shutdown is DEBUG.
 func TestRaftRelevel(t *testing.T) {
 	var settled atomic.Bool
 	l, buf := capture(slog.LevelInfo)
@@ -181,6 +183,8 @@ func TestRaftRelevel(t *testing.T) {
 	r.Warn("appendEntries rejected, sending older logs", "peer", raft.Server{ID: "n2"}, "next", 1)
 	r.Warn("failed to get previous log", "previous-index", 5, "last-index", 0, "error", raft.ErrLogNotFound)
 	r.Error("peer has newer term, stopping replication", "peer", raft.Server{ID: "n3"})
+	r.Error("failed to get log", "index", 1, "error", raft.ErrLogNotFound) // then a snapshot
+	r.Error("failed to flush response", "error", errors.New("write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"))
 	// The transport closing as the node stops: DEBUG, not shown.
 	r.Error("failed to decode incoming command", "error", raft.ErrTransportShutdown)
 	r.Error("failed to decode incoming command", "error", errors.New("unexpected EOF"))
@@ -188,7 +192,7 @@ func TestRaftRelevel(t *testing.T) {
 	for _, m := range lines(t, buf) {
 		levels = append(levels, m["level"].(string))
 	}
-	if want := []string{"INFO", "INFO", "INFO", "WARN", "INFO", "INFO", "INFO", "ERROR"}; !slices.Equal(levels, want) {
+	if want := []string{"INFO", "INFO", "INFO", "WARN", "INFO", "INFO", "INFO", "INFO", "INFO", "ERROR"}; !slices.Equal(levels, want) {
 		t.Errorf("levels %v, want %v\n%s", levels, want, buf.String())
 	}
 }

@@ -194,8 +194,9 @@ func (s *streamLayer) dial(addr raft.ServerAddress, timeout time.Duration, set *
 // answering (a stopped process, a partition that drops packets) held it
 // for the transport's 10 s timeout, or for nodelink's handshake deadline
 // in a dial: a leader whose followers were both SIGSTOPped took 10.7 s to
-// exit on SIGTERM. Store.Close closes the set first, so replication's
-// reads fail at once, and so do its dials after that.
+// exit on SIGTERM. Store.Close closes the set when raft has not stopped
+// within shutdownGrace, so replication's reads fail at once, and so do its
+// dials after that.
 type dialSet struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
