@@ -217,12 +217,15 @@ func cmdClientKill(s *Server, c *client, args [][]byte) {
 // The commands a pause held go on, once it ends, one at a time in the
 // order it held them, as networking.c's unblockPostponedClients serves its
 // list in order: each takes a ticket when it is first held and runs when
-// every command with an earlier ticket has finished (or blocked, or its
-// client left), so the writes of clients held one after another reach the
-// log in that order (walkerd served them in a random order, every time in
-// five runs of ten clients). A command that arrives after the pause ended
-// while tickets are still out takes one too: in Redis the postponed
-// clients run before the server reads anything new.
+// the turns of the earlier tickets have ended, so the writes of clients
+// held one after another reach the log in that order (walkerd served them
+// in a random order, every time in five runs of ten clients). A turn
+// lasts while the held command's pipeline runs, as Redis runs what an
+// unblocked client has sent, until its writes are proposed; a blocking
+// pop or WAIT that waits, or the client leaving, ends it early
+// (pauseTurnDone). A command that arrives after the pause ended while
+// tickets are still out takes one too: in Redis the postponed clients run
+// before the server reads anything new.
 type pauseState struct {
 	mu  sync.Mutex
 	all bool
@@ -284,9 +287,10 @@ func (p *pauseState) finish(t uint64) {
 	p.wake()
 }
 
-// pauseTurnDone ends the pause ticket of c's command, if it has one: the
-// command finished, or it waits for something other clients' commands may
-// bring (a blocking pop between attempts, WAIT), which must not hold them.
+// pauseTurnDone ends c's pause ticket, if it has one: its pipeline ran
+// and its writes are proposed, its client left, or its command waits for
+// something other clients' commands may bring (a blocking pop between
+// attempts, WAIT), which must not hold them.
 func (s *Server) pauseTurnDone(c *client) {
 	if t := c.pauseTicket; t != 0 {
 		c.pauseTicket = 0
@@ -364,16 +368,16 @@ func cmdClientUnpause(s *Server, c *client, args [][]byte) {
 // pausedFor holds a command while CLIENT PAUSE applies to it, as
 // server.c's processCommand postpones it: under ALL every command (QUIT
 // and walkerd's internal commands aside), under WRITE those that write or
-// may replicate (mayReplicate), and an EXEC whose queue holds one. Once the pause ends,
-// the commands it held run in the order it held them (pauseState), and so
-// does any command that arrives before they all have: the command's ticket
-// is c.pauseTicket then, which dispatch ends when the command is done. It
-// returns true when the client went away meanwhile (the command is then
-// not run).
+// may replicate (mayReplicate), and an EXEC whose queue holds one. Once
+// the pause ends, the commands it held run in the order it held them
+// (pauseState), and so does any command that arrives before they all
+// have: the command's ticket is c.pauseTicket then, and the turn lasts
+// while its pipeline runs (handle ends it). It returns true when the
+// client went away meanwhile (the command is then not run).
 func (s *Server) pausedFor(c *client, k *command.Spec, args [][]byte) bool {
 	p := &s.pause
-	if !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
-		return false
+	if c.pauseTicket != 0 || !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
+		return false // c.pauseTicket: its turn, in the pipeline it was taken for
 	}
 	writes := s.mayReplicate(k, args)
 	if k.Name == "exec" && c.multi {

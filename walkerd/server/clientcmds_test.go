@@ -310,7 +310,8 @@ func TestClientPause_WriteHoldsWhatMayReplicate(t *testing.T) {
 // once the one before was held, came out in a random order every time
 // (pauseState). A held blocking pop ends its turn once its first attempt
 // is in, so it holds nobody while it waits; a client that left while held
-// gives its turn up; and a command that arrives after the pause ended
+// gives its turn up; a held client's pipeline runs in its turn, as Redis
+// runs what an unblocked client has sent; and a command that arrives after the pause ended
 // waits for the held ones (a script that runs a while, held first, keeps
 // them all waiting).
 func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
@@ -363,6 +364,18 @@ func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
 			}
 		case 6:
 			hold(c, "LPUSH", "q", "x")
+		case 8: // a pipeline: the rest of it runs in the held command's turn
+			n := issued()
+			pipe := append(encodeCommand([][]byte{[]byte("RPUSH"), []byte("k"), []byte("8a")}),
+				encodeCommand([][]byte{[]byte("RPUSH"), []byte("k"), []byte("8b")})...)
+			if _, err := c.c.Write(pipe); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); issued() == n; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the pipeline was not held")
+				}
+			}
 		default:
 			hold(c, "RPUSH", "k", strconv.Itoa(i))
 		}
@@ -372,7 +385,7 @@ func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
 	}
 	// Sent once the pause is over: it waits for the held commands.
 	late := dial(t, ws.addr)
-	if got := late.must(t, "LRANGE", "k", "0", "-1"); got != `["0", "1", "3", "5", "7", "8", "9"]` {
+	if got := late.must(t, "LRANGE", "k", "0", "-1"); got != `["0", "1", "3", "5", "7", "8a", "8b", "9"]` {
 		t.Fatalf("a read right after UNPAUSE saw %s, want every held RPUSH, in the order they were held", got)
 	}
 	if got, ok := slow.readReply(t, 5*time.Second); !ok || got != ":1" {
@@ -387,6 +400,11 @@ func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
 			continue
 		case 6:
 			want = ":1"
+		case 8:
+			if got, ok := c.readReply(t, 5*time.Second); !ok || got != ":6" {
+				t.Fatalf("client 8's first reply: %q %v, want :6", got, ok)
+			}
+			want = ":7"
 		}
 		got, ok := c.readReply(t, 5*time.Second)
 		if !ok || (want != "" && got != want) {

@@ -556,6 +556,7 @@ func (s *Server) disconnected(conn redcon.Conn, err error) {
 		// read, so they run.
 		s.flushGroup(c)
 	}
+	s.pauseTurnDone(c) // a turn after CLIENT PAUSE (clientcmds.go)
 	if c.guard != nil {
 		c.guard.release() // what its reader aside held (guard.go)
 	}
@@ -605,6 +606,7 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		// stopped taking replies: as Redis, run nothing after it. The
 		// writes read before it still run (group.go).
 		s.flushGroup(c)
+		s.pauseTurnDone(c)
 		return
 	}
 	if c.grp.pending() && (len(rc.Args) == 0 || !s.joinsGroup(c, command.Lookup(rc.Args[0]))) {
@@ -638,6 +640,12 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	last := c.quit || len(conn.PeekPipeline()) == 0
 	if last && !holdGroup(c) {
 		s.flushGroup(c) // the pipeline's last writes (group.go)
+	}
+	if last && !c.grp.pending() {
+		// A pipeline that CLIENT PAUSE held has run, its writes proposed:
+		// the next held command's turn, before the replies go out
+		// (clientcmds.go).
+		s.pauseTurnDone(c)
 	}
 	if s.outputOverLimit(c) {
 		s.flushGroup(c) // a held group's writes were read: they run
@@ -889,7 +897,6 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if s.pausedFor(c, k, args) {
 		return // the client went away while CLIENT PAUSE held it
 	}
-	defer s.pauseTurnDone(c) // the next held command's turn (clientcmds.go)
 	if c.refusedInSubscribedMode(k) {
 		return
 	}
@@ -1034,8 +1041,11 @@ type client struct {
 	// command waited blocked, which its run time leaves out.
 	errs       int64
 	blockedFor time.Duration
-	// pauseTicket is the running command's turn among those CLIENT PAUSE
-	// held (pausedFor), 0 for none; ended when it is done (pauseTurnDone).
+	// pauseTicket is the client's turn among the commands CLIENT PAUSE
+	// held (pausedFor), 0 for none: it lasts while the pipeline of the
+	// command it was taken for runs, as Redis runs what an unblocked
+	// client has sent before anything else, and ends once the pipeline's
+	// writes are proposed (handle, pauseTurnDone).
 	pauseTicket uint64
 
 	tr *trackState // CLIENT TRACKING state, nil while off (tracking.go)
