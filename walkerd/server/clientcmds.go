@@ -266,8 +266,9 @@ func (p *pauseState) ticket() uint64 {
 	return p.issued
 }
 
-// finish ends ticket t, whose command ran, blocked or was dropped: the
-// next one's turn comes once every ticket before t has ended too.
+// finish ends ticket t's turn (pauseTurnDone), or gives it up (its
+// client left while held): the next ticket's turn comes once every ticket
+// before it has ended.
 func (p *pauseState) finish(t uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -538,6 +541,47 @@ func TestClientKill_BlockedAndPausedClients(t *testing.T) {
 	if got := admin.must(t, "EXISTS", "k"); got != ":0" {
 		t.Fatalf("the killed client's write ran: %s", got)
 	}
+}
+
+// A client that CLIENT KILL closes while the server writes it replies it
+// does not read is the server's doing, not a client that stalls: no
+// "closing a client that does not take its replies" WARN (it was logged,
+// with "use of closed network connection").
+func TestClientKill_AKilledClientIsNotLoggedAsStalled(t *testing.T) {
+	logs := &lockedBuffer{}
+	ws := startServer(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	admin, slow := dial(t, ws.addr), dial(t, ws.addr)
+	admin.must(t, "SET", "big", strings.Repeat("x", 8<<20))
+	id := strings.TrimPrefix(slow.must(t, "CLIENT", "ID"), ":")
+	for range 4 { // 32 MiB of replies, never read: the write waits
+		slow.sendStr(t, "GET", "big")
+	}
+	waitFor(t, func() bool { return strings.Contains(admin.must(t, "CLIENT", "LIST", "ID", id), "cmd=get") })
+	if got := admin.must(t, "CLIENT", "KILL", "ID", id); got != ":1" {
+		t.Fatal(got)
+	}
+	waitFor(t, func() bool { return ws.clientCount() == 1 })
+	if strings.Contains(logs.String(), "does not take its replies") {
+		t.Fatalf("a killed client was logged as one that stalls:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a logger and a test may use at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A follower's forwarding link to the leader is spared by CLIENT KILL

@@ -672,8 +672,12 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 				c.deaf = true
 			} else {
 				// It took nothing for writeStall, or broke its output
-				// limit: run nothing more for it.
-				s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", c.held(), "err", err)
+				// limit, or the server closed it (CLIENT KILL, an ACL
+				// change, the idle timeout: no news, not logged): run
+				// nothing more for it.
+				if !c.killed.Load() {
+					s.cfg.Logger.Warn("closing a client that does not take its replies", "addr", c.addr, "bytes", c.held(), "err", err)
+				}
 				c.quit = true
 				s.flushGroup(c) // read, so run (group.go); the replies go nowhere
 			}
