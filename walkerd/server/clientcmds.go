@@ -373,12 +373,13 @@ func cmdClientUnpause(s *Server, c *client, args [][]byte) {
 // the pause ends, the commands it held run in the order it held them
 // (pauseState), and so does any command that arrives before they all
 // have: the command's ticket is c.pauseTicket then, and the turn lasts
-// while its pipeline runs (handle ends it). It returns true when the
-// client went away meanwhile (the command is then not run).
+// while its pipeline runs (handle ends it), unless the pipeline pauses
+// the clients again. It returns true when the command is not to run: its
+// client went away or was killed meanwhile, or the server stops.
 func (s *Server) pausedFor(c *client, k *command.Spec, args [][]byte) bool {
 	p := &s.pause
-	if c.pauseTicket != 0 || !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
-		return false // c.pauseTicket: its turn, in the pipeline it was taken for
+	if !s.pauseInForce() || c.forwarded || k.Flags&command.FlagInternal != 0 || k.Name == "quit" {
+		return false
 	}
 	writes := s.mayReplicate(k, args)
 	if k.Name == "exec" && c.multi {
@@ -388,10 +389,29 @@ func (s *Server) pausedFor(c *client, k *command.Spec, args [][]byte) bool {
 			}
 		}
 	}
+	if c.pauseTicket != 0 {
+		p.mu.Lock()
+		held := time.Now().Before(p.end) && (p.all || writes)
+		p.mu.Unlock()
+		if !held {
+			return false // its turn goes on, in the pipeline it was taken for
+		}
+		// Its pipeline paused the clients again (CLIENT PAUSE): as Redis
+		// postpones the client anew, it gives its turn up and queues.
+		s.flushGroup(c)
+		s.pauseTurnDone(c)
+	}
 	var ticket uint64 // 0: none yet
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	for {
+		if c.killed.Load() { // CLIENT KILL: gone at once, as Redis frees it
+			if ticket != 0 {
+				p.finish(ticket)
+			}
+			c.quit = true
+			return true
+		}
 		p.mu.Lock()
 		now := time.Now()
 		var timer *time.Timer
@@ -428,19 +448,18 @@ func (s *Server) pausedFor(c *client, k *command.Spec, args [][]byte) bool {
 		select {
 		case <-ch:
 		case <-timeout:
-		case <-s.quit:
+		case <-s.quit: // the server stops: what the pause held never runs, as in Redis
 			gone = true
 		case <-poll.C:
-			if peerClosed(c) {
-				gone, c.quit = true, true
-			}
+			gone = peerClosed(c)
 		}
 		if timer != nil {
 			timer.Stop()
 		}
 		if gone {
 			p.finish(ticket)
-			return c.quit
+			c.quit = true
+			return true
 		}
 	}
 }

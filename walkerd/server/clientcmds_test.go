@@ -421,6 +421,92 @@ func TestClientPause_HeldCommandsRunInTheOrderTheyWereHeld(t *testing.T) {
 	}
 }
 
+// What a tester found in the turns after CLIENT PAUSE: a held client
+// that does not read its replies held every other client's turn for the
+// 30 s of writeStall; a held client whose pipeline paused the clients
+// again ran the writes after that pause; a held client killed before the
+// pause ended ran its command. Redis does none of these.
+func TestClientPause_TurnsAfterThePauseHoldNobodyLong(t *testing.T) {
+	ws := startServer(t, Config{})
+	admin := dial(t, ws.addr)
+	admin.must(t, "SET", "big", strings.Repeat("x", 1<<20))
+	issued := func() uint64 {
+		ws.pause.mu.Lock()
+		defer ws.pause.mu.Unlock()
+		return ws.pause.issued
+	}
+	held := func(n uint64) {
+		t.Helper()
+		waitFor(t, func() bool { return issued() > n })
+	}
+
+	// A client that does not read: its pipeline's 16 MiB of replies.
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	deaf, b := dial(t, ws.addr), dial(t, ws.addr)
+	n := issued()
+	pipe := encodeCommand([][]byte{[]byte("SET"), []byte("a"), []byte("1")})
+	for range 16 {
+		pipe = append(pipe, encodeCommand([][]byte{[]byte("GET"), []byte("big")})...)
+	}
+	if _, err := deaf.c.Write(pipe); err != nil {
+		t.Fatal(err)
+	}
+	held(n)
+	n = issued()
+	b.sendStr(t, "RPUSH", "q", "b")
+	held(n)
+	admin.must(t, "CLIENT", "UNPAUSE")
+	if got, ok := b.readReply(t, 5*time.Second); !ok || got != ":1" {
+		t.Fatalf("the client held after one that does not read: %q %v", got, ok)
+	}
+	if got := dial(t, ws.addr).must(t, "GET", "a"); got != `"1"` {
+		t.Fatalf("GET a after UNPAUSE: %s", got)
+	}
+	deaf.c.Close()
+
+	// A held pipeline that pauses the clients again.
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	again := dial(t, ws.addr)
+	n = issued()
+	pipe = append(encodeCommand([][]byte{[]byte("RPUSH"), []byte("ord"), []byte("A1")}),
+		encodeCommand([][]byte{[]byte("CLIENT"), []byte("PAUSE"), []byte("60000"), []byte("WRITE")})...)
+	pipe = append(pipe, encodeCommand([][]byte{[]byte("RPUSH"), []byte("ord"), []byte("A2")})...)
+	if _, err := again.c.Write(pipe); err != nil {
+		t.Fatal(err)
+	}
+	held(n)
+	n = issued()
+	admin.must(t, "CLIENT", "UNPAUSE")
+	held(n) // A2, held by the pipeline's own pause
+	if got := admin.must(t, "LRANGE", "ord", "0", "-1"); got != `["A1"]` {
+		t.Fatalf("during the pipeline's pause: %s", got)
+	}
+	// (The pipeline's first replies wait with A2: walkerd writes a
+	// connection's replies between its commands, not while one is held.)
+	admin.must(t, "CLIENT", "UNPAUSE")
+	for _, want := range []string{":1", "+OK", ":2"} {
+		if got, ok := again.readReply(t, 5*time.Second); !ok || got != want {
+			t.Fatalf("the pipeline's replies: %q %v, want %q", got, ok, want)
+		}
+	}
+
+	// A held client killed before the pause ends.
+	admin.must(t, "CLIENT", "PAUSE", "60000", "WRITE")
+	victim := dial(t, ws.addr)
+	id := strings.TrimPrefix(victim.must(t, "CLIENT", "ID"), ":")
+	n = issued()
+	victim.sendStr(t, "SET", "killed", "ran")
+	held(n)
+	if got := admin.must(t, "CLIENT", "KILL", "ID", id); got != ":1" {
+		t.Fatal(got)
+	}
+	admin.must(t, "CLIENT", "UNPAUSE")
+	waitFor(t, func() bool { return !strings.Contains(admin.must(t, "CLIENT", "LIST"), "id="+id+" ") })
+	if got := admin.must(t, "EXISTS", "killed"); got != ":0" {
+		t.Fatalf("a held client killed before UNPAUSE ran its write: %s", got)
+	}
+}
+
 func TestWait_StandaloneAnswersZero(t *testing.T) {
 	ws := startServer(t, Config{})
 	c := dial(t, ws.addr)

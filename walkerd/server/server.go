@@ -641,10 +641,19 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	if last && !holdGroup(c) {
 		s.flushGroup(c) // the pipeline's last writes (group.go)
 	}
-	if last && !c.grp.pending() {
-		// A pipeline that CLIENT PAUSE held has run, its writes proposed:
-		// the next held command's turn, before the replies go out
-		// (clientcmds.go).
+	ranAt := c.ranAt
+	c.ranAt = time.Time{}
+	// A client whose turn after CLIENT PAUSE runs (clientcmds.go) holds
+	// every other held client: its replies go out only once the turn is
+	// over, since a client that does not read them would hold the others
+	// for as long as the write waits (a tester's froze the server for the
+	// 30 s of writeStall). So it writes no replies for their age alone,
+	// and before it writes any (its pipeline's end, or flushAt), its
+	// writes are proposed and the next held command's turn comes.
+	write := !c.deaf && len(c.enc.B) > 0 && (last || len(c.spills) > 0 || len(c.enc.B) >= flushAt ||
+		c.pauseTicket == 0 && s.sinceFlush(c, ranAt) >= flushAfter)
+	if c.pauseTicket != 0 && (write || last && !c.grp.pending()) {
+		s.flushGroup(c)
 		s.pauseTurnDone(c)
 	}
 	if s.outputOverLimit(c) {
@@ -659,13 +668,11 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 		return
 	}
 	// Replies go out at the pipeline's end, or mid-pipeline once they
-	// pass flushAt or have waited flushAfter. handle writes them itself
-	// (the Writer behind conn stays empty), so that a write that fails
-	// because the client has gone leaves the connection deaf rather than
-	// ending the connection's loop with commands read and never run.
-	ranAt := c.ranAt
-	c.ranAt = time.Time{}
-	if !c.deaf && len(c.enc.B) > 0 && (last || len(c.spills) > 0 || len(c.enc.B) >= flushAt || s.sinceFlush(c, ranAt) >= flushAfter) {
+	// pass flushAt or have waited flushAfter (write). handle writes them
+	// itself (the Writer behind conn stays empty), so that a write that
+	// fails because the client has gone leaves the connection deaf rather
+	// than ending the connection's loop with commands read and never run.
+	if write {
 		c.io.ran(c, conn) // before the client can see its reply (introspect.go)
 		if err := c.writeOut(conn); err != nil {
 			if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
