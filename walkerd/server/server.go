@@ -1056,7 +1056,8 @@ type client struct {
 	// held (pausedFor), 0 for none: it lasts while the pipeline of the
 	// command it was taken for runs, as Redis runs what an unblocked
 	// client has sent before anything else, and ends once the pipeline's
-	// writes are proposed (handle, pauseTurnDone).
+	// writes are proposed, before any of its replies go out (handle), or
+	// when a pause holds the client again (pausedFor).
 	pauseTicket uint64
 
 	tr *trackState // CLIENT TRACKING state, nil while off (tracking.go)
