@@ -247,6 +247,11 @@ func (s *Store) InfoRaft() string {
 	line("raft_last_snapshot_index", st["last_snapshot_index"])
 	line("raft_last_contact", st["last_contact"])
 	line("raft_log_store", s.logKind) // bolt or wal (logstore.go)
+	// Consistent reads' leadership checks (verify.go): the rounds, and
+	// those whose raft check passed on answers older than them and
+	// waited for newer ones.
+	line("raft_leader_checks", strconv.FormatUint(s.verify.checked.Load(), 10))
+	line("raft_leader_checks_waited", strconv.FormatUint(s.verify.waits.Load(), 10))
 	line("raft_ready", strconv.FormatBool(s.ready.Load() == s.raft.CurrentTerm() && s.raft.State() == raft.Leader))
 	ms, _ := s.Members()
 	line("raft_members", strconv.Itoa(len(ms)))

@@ -120,7 +120,7 @@ type Store struct {
 	log   *slog.Logger
 	raft  *raft.Raft
 	fsm   *fsm
-	trans *raft.NetworkTransport
+	trans *ackTransport // raft's, noting AppendEntries answers for verify (verify.go)
 	rlog  *logging.Raft // raft's lines (observeRaft tells it its peers' addresses)
 	logs  io.Closer
 	logDB raft.LogStore // the same store as logs: HasLog reads it
@@ -246,9 +246,9 @@ func Open(cfg Config) (*Store, error) {
 	// minutes; grafana/pyroscope#5518 turned pipelining off for the same
 	// reason). Replication is then one AppendEntries at a time per
 	// follower, each carrying every entry appended meanwhile.
-	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	s.trans = &ackTransport{acks: new(acks), NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog, MaxRPCsInFlight: 1,
-	})
+	})}
 	s.stream = stream
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
@@ -287,7 +287,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.verify.store = s
+	s.verify.raft, s.verify.self, s.verify.acks = s.raft, rc.LocalID, s.trans.acks
 	if !hasState && (cfg.Bootstrap || len(cfg.Peers) > 0) {
 		servers := []raft.Server{{ID: rc.LocalID, Address: s.trans.LocalAddr()}}
 		if len(cfg.Peers) > 0 {
@@ -773,89 +773,6 @@ func (s *Store) watchShutdown() {
 				return
 			}
 		}
-	}
-}
-
-// verifier lets concurrent consistent reads share VerifyLeader rounds: a
-// read joins the next round that starts after it arrived. A round is
-// raft's heartbeat to every voter, answered by a quorum (or the leader
-// stepping down), so one round serves every read that waits for it: the
-// connections' goroutines (do) and the reads the event loop parks
-// (VerifyLeaderAsync) alike.
-//
-// The rounds' goroutine waits on each round's future itself, rather than
-// through Store.wait, whose goroutine is one more wakeup between a
-// round's end and its reads' answers: LEVELGET key 2 on three nodes, 50
-// clients, 3 paired rounds, 48.7k/54.1k/50.2k reads a second through
-// wait, 54.9k/53.2k/54.2k so. Instead stop, once raft is down, answers
-// the round and the waiting reads, since raft may leave a round's future
-// unanswered then (a VerifyLeader queued as it shut down); the goroutine
-// left waiting on it ends with the process, as wait's does.
-type verifier struct {
-	store   *Store
-	mu      sync.Mutex
-	running bool
-	down    bool          // stop ran: calls are answered errRaftDown at once
-	waiting []func(error) // for the next round
-	current []func(error) // the round's, nil once stop answered them
-}
-
-// do waits for the next round's outcome.
-func (v *verifier) do() error {
-	ch := make(chan error, 1)
-	v.start(func(err error) { ch <- err })
-	return <-ch
-}
-
-// start has done called, on the verifier's goroutine, with the outcome
-// of the next round that starts after it; once raft is down, at once
-// with errRaftDown, on the caller's.
-func (v *verifier) start(done func(error)) {
-	v.mu.Lock()
-	if v.down {
-		v.mu.Unlock()
-		done(errRaftDown)
-		return
-	}
-	v.waiting = append(v.waiting, done)
-	if !v.running {
-		v.running = true
-		go v.rounds()
-	}
-	v.mu.Unlock()
-}
-
-func (v *verifier) rounds() {
-	for {
-		v.mu.Lock()
-		if len(v.waiting) == 0 || v.down {
-			v.running = false
-			v.mu.Unlock()
-			return
-		}
-		v.current, v.waiting = v.waiting, nil
-		v.mu.Unlock()
-		err := v.store.raft.VerifyLeader().Error()
-		v.mu.Lock()
-		batch := v.current
-		v.current = nil
-		v.mu.Unlock()
-		for _, done := range batch {
-			done(err)
-		}
-	}
-}
-
-// stop answers every read waiting, in a round or for one, with
-// errRaftDown, and every later one at once.
-func (v *verifier) stop() {
-	v.mu.Lock()
-	v.down = true
-	batch := append(v.current, v.waiting...)
-	v.current, v.waiting = nil, nil
-	v.mu.Unlock()
-	for _, done := range batch {
-		done(errRaftDown)
 	}
 }
 
