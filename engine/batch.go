@@ -17,8 +17,9 @@ type op struct {
 // once it returns (walkerd hands it its overlay's key strings, uncopied).
 // Not safe for concurrent use.
 type Batch struct {
-	ops []op
-	seq uint64
+	ops  []op
+	seq  uint64
+	held bool
 }
 
 // Put adds a put with no expiry.
@@ -48,11 +49,24 @@ func (b *Batch) PutSeq(key, value []byte, expireAt int64, seq uint64) {
 // returns it after a restart.
 func (b *Batch) SetSeq(seq uint64) { b.seq = seq }
 
+// Hold lets Write leave the batch's records in the active segment's write
+// buffer rather than write them to the file at once. They reach the file
+// with Flush, Sync, the next Write that is not held, or once held records
+// pass heldMax bytes. Readers see them at once, from the buffer; a crash of
+// the process loses those not yet flushed, so the caller flushes before it
+// tells anyone about the write. walkerd's standalone mode holds the writes
+// of one event-loop turn and flushes them with one pwrite at the turn's
+// end, before the turn's replies go out, as redis-server writes its AOF
+// buffer once per event-loop iteration (beforeSleep in server.c). In
+// SyncAlways, Write's fsync writes the records first (syncTo), so a held
+// batch returns durable as any other.
+func (b *Batch) Hold() { b.held = true }
+
 // Len is the number of operations.
 func (b *Batch) Len() int { return len(b.ops) }
 
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() {
 	clear(b.ops)
-	b.ops, b.seq = b.ops[:0], 0
+	b.ops, b.seq, b.held = b.ops[:0], 0, false
 }

@@ -379,6 +379,9 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	var errs []error
+	if err := db.active.flush(); err != nil { // held records (Batch.Hold)
+		errs = append(errs, err)
+	}
 	if err := db.active.sync(); err != nil {
 		errs = append(errs, err)
 	}
@@ -652,30 +655,64 @@ func (db *DB) Dir() string { return db.dir }
 
 // Put sets key to value with no expiry.
 func (db *DB) Put(key, value []byte) error {
-	return db.write([]op{{kind: record.KindPut, key: key, value: value}}, 0)
+	return db.write([]op{{kind: record.KindPut, key: key, value: value}}, 0, false)
 }
 
 // PutWithExpiry sets key to value until expireAt (Unix milliseconds; 0 =
 // never). A time already past writes a key that no read will see until
 // merge removes it.
 func (db *DB) PutWithExpiry(key, value []byte, expireAt int64) error {
-	return db.write([]op{{kind: record.KindPut, key: key, value: value, expireAt: expireAt}}, 0)
+	return db.write([]op{{kind: record.KindPut, key: key, value: value, expireAt: expireAt}}, 0, false)
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (db *DB) Delete(key []byte) error {
-	return db.write([]op{{kind: record.KindDelete, key: key}}, 0)
+	return db.write([]op{{kind: record.KindDelete, key: key}}, 0, false)
 }
 
 // Write commits a batch atomically: after a crash all of it is there or
-// none, and no reader ever sees part of it.
+// none, and no reader ever sees part of it. A held batch (Batch.Hold) may
+// stay in memory until Flush.
 func (db *DB) Write(b *Batch) error {
-	return db.write(b.ops, b.seq)
+	return db.write(b.ops, b.seq, b.held)
 }
 
+// Flush writes the records held batches left in the active segment's
+// write buffer (Batch.Hold) to its file, with one pwrite: from then on
+// they survive a crash of the process. An error stops writes, as a failed
+// Write does.
+func (db *DB) Flush() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	return db.flushActive()
+}
+
+// flushActive writes the active segment's buffered records. The caller
+// holds mu for writing.
+func (db *DB) flushActive() error {
+	if db.failErr != nil {
+		return db.failErr
+	}
+	if err := db.active.flush(); err != nil {
+		// The next open drops a batch without its commit, or a record
+		// cut short; readers still find the records in the buffer.
+		db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
+		return err
+	}
+	return nil
+}
+
+// heldMax bounds the bytes of records held batches leave buffered
+// (Batch.Hold): past it, a held Write flushes.
+const heldMax = 256 << 10
+
 // write appends ops (and, for more than one, a commit) to the active
-// segment, updates the keydir, and in SyncAlways waits for the fsync.
-func (db *DB) write(ops []op, seq uint64) error {
+// segment, writes them to its file unless held, updates the keydir, and in
+// SyncAlways waits for the fsync.
+func (db *DB) write(ops []op, seq uint64, held bool) error {
 	var total int64
 	puts := 0
 	for i := range ops {
@@ -746,12 +783,11 @@ func (db *DB) write(ops []op, seq uint64) error {
 	if batched {
 		act.appendRecord(record.KindCommit, seq, 0, nil, record.CommitValue(uint32(len(ops))))
 	}
-	if err := act.flush(); err != nil {
-		// As a failed append above: the next open drops a batch without
-		// its commit, or a record cut short.
-		db.failErr = fmt.Errorf("engine: writes stopped: %w", err)
-		db.mu.Unlock()
-		return err
+	if !held || len(act.wb) >= heldMax {
+		if err := db.flushActive(); err != nil {
+			db.mu.Unlock()
+			return err
+		}
 	}
 	// The records are in place; now make them visible, all under one lock.
 	off := start
@@ -878,10 +914,22 @@ func (db *DB) syncTo(seg uint32, end int64) error {
 	g.mu.Unlock()
 
 	db.gather()
-	db.mu.RLock()
+	// Held records (Batch.Hold) reach the file first, so the fsync
+	// covers everything up to size.
+	db.mu.Lock()
 	act := db.active
 	id, size := act.id, act.size
-	db.mu.RUnlock()
+	var ferr error
+	if !db.closed && len(act.wb) > 0 {
+		ferr = db.flushActive()
+	}
+	db.mu.Unlock()
+	if ferr != nil {
+		g.mu.Lock()
+		g.running = false
+		g.cond.Broadcast()
+		return ferr
+	}
 	start := time.Now()
 	err := act.sync()
 	took := time.Since(start)

@@ -39,7 +39,9 @@ func parseSegName(name string) (uint32, bool) {
 // segment is one data file. The active segment is preallocated at its
 // capacity and mapped read-only: a write encodes the batch's records into
 // a buffer and hands them to the page cache with one pwrite (flush), and
-// they survive a crash of the process once it returns. Sealed segments are
+// they survive a crash of the process once it returns (a held write's,
+// Batch.Hold, once a later flush returns; until then reads find them in
+// the buffer, from). Sealed segments are
 // trimmed to their length and mapped read-only. Either way a Get reads the
 // record in place (readValueSized): its header, key and CRC straight from
 // the mapping, and copies out the value alone.
@@ -230,20 +232,21 @@ func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value
 }
 
 // flush writes the records appendRecord holds in s.wb, with one pwrite.
-// DB.write calls it before it lets any reader see them. A buffer grown
-// past wbKeep is let go.
+// DB.write calls it before it lets any reader see them, unless the write
+// is held (Batch.Hold): readers then find them in s.wb (from). A buffer
+// grown past wbKeep is let go.
 func (s *segment) flush() error {
 	if len(s.wb) == 0 {
 		return nil
 	}
-	_, err := s.f.WriteAt(s.wb, s.wbOff)
+	if _, err := s.f.WriteAt(s.wb, s.wbOff); err != nil {
+		// The records stay in s.wb, where reads of held ones find them.
+		return fmt.Errorf("segment %d: write at %d: %w", s.id, s.wbOff, err)
+	}
 	if cap(s.wb) > wbKeep {
 		s.wb = nil
 	} else {
 		s.wb = s.wb[:0]
-	}
-	if err != nil {
-		return fmt.Errorf("segment %d: write at %d: %w", s.id, s.wbOff, err)
 	}
 	return nil
 }
@@ -302,6 +305,9 @@ func (s *segment) sync() error {
 // seal trims the active segment to its records, syncs it and remaps it
 // read-only. The caller holds DB.mu for writing.
 func (s *segment) seal() error {
+	if err := s.flush(); err != nil { // held records (Batch.Hold)
+		return err
+	}
 	if err := s.sync(); err != nil {
 		return fmt.Errorf("segment %d: sync: %w", s.id, err)
 	}
@@ -359,13 +365,27 @@ func (s *segment) mapped() []byte {
 	return s.ra
 }
 
+// from is the segment's bytes from off on: the write buffer's for a
+// record a held write left there (Batch.Hold), else the mapping's; nil
+// while Open scans the last segment. Callers hold DB.mu, which writes
+// hold for writing while they change s.wb.
+func (s *segment) from(off uint32) []byte {
+	if len(s.wb) > 0 && int64(off) >= s.wbOff {
+		return s.wb[int64(off)-s.wbOff:]
+	}
+	if m := s.mapped(); m != nil {
+		return m[off:]
+	}
+	return nil
+}
+
 // readHeader decodes the header of the record at off.
 func (s *segment) readHeader(off uint32) (record.Header, error) {
 	if int64(off)+record.HeaderSize > s.size && s.loading == nil {
 		return record.Header{}, s.corrupt(off, "record header past the end of the segment")
 	}
-	if m := s.mapped(); m != nil {
-		return record.DecodeHeader(m[off:])
+	if b := s.from(off); b != nil {
+		return record.DecodeHeader(b)
 	}
 	return s.readHeaderLoading(off)
 }
@@ -401,8 +421,8 @@ func (s *segment) readValue(off uint32, key []byte) (value []byte, expireAt int6
 // again in the same runs. The header must then agree with size, or the
 // record is read as if size were not known, which names what is wrong.
 func (s *segment) readValueSized(off, size uint32, key []byte) (value []byte, expireAt int64, err error) {
-	if m := s.mapped(); m != nil && size >= record.HeaderSize && size < bigRecord && int64(off)+int64(size) <= s.size {
-		rec := m[off : off+size]
+	if b := s.from(off); b != nil && size >= record.HeaderSize && size < bigRecord && int64(off)+int64(size) <= s.size {
+		rec := b[:size]
 		if record.Verify(rec) == nil {
 			h, err := record.DecodeHeader(rec)
 			if err == nil && h.Kind() == record.KindPut && h.Size() == int64(size) && int(h.KeyLen) == len(key) &&
@@ -420,12 +440,12 @@ func (s *segment) readValueSized(off, size uint32, key []byte) (value []byte, ex
 		return nil, 0, s.corrupt(off, "keydir points at a record that is not this key's")
 	}
 	kEnd := int(off) + record.HeaderSize + len(key)
-	if m := s.mapped(); m != nil && h.Size() < bigRecord {
-		rec := m[off:end]
+	if b := s.from(off); b != nil && h.Size() < bigRecord {
+		rec := b[:h.Size()]
 		if err := record.Verify(rec); err != nil || string(rec[record.HeaderSize:record.HeaderSize+len(key)]) != string(key) {
 			return nil, 0, s.corrupt(off, "checksum or key mismatch")
 		}
-		return append([]byte(nil), m[kEnd:end]...), h.ExpireAt, nil
+		return append([]byte(nil), rec[record.HeaderSize+len(key):]...), h.ExpireAt, nil
 	}
 	// One allocation holds the whole record, to check its CRC; the value is
 	// returned from it. (crc32 lets any buffer it sums escape to the heap,
@@ -461,8 +481,8 @@ func (s *segment) holdsOtherKey(off uint32, key []byte) bool {
 		return true
 	}
 	at := int(off) + record.HeaderSize
-	if m := s.mapped(); m != nil {
-		return string(m[at:at+len(key)]) != string(key)
+	if b := s.from(off); b != nil {
+		return string(b[record.HeaderSize:record.HeaderSize+len(key)]) != string(key)
 	}
 	got := make([]byte, len(key))
 	if s.loading == nil {

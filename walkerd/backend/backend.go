@@ -172,10 +172,14 @@ type standalone struct {
 	// touched collects the touches of the writes ApplyDeferred applied,
 	// for SyncDeferred; under mu.
 	touched []command.Touch
+	// held: a deferred write left records in the engine's write buffer
+	// (engine.Batch.Hold) that no flush has written since; under mu.
+	held bool
 	// visible is the index of the last write reads may see, set before
 	// it is applied; durable the highest index an fsync is known to cover
-	// (sync).
-	visible, durable atomic.Uint64
+	// (sync); written the highest index known to be in the engine's file,
+	// where a crash of the process keeps it (flush).
+	visible, durable, written atomic.Uint64
 }
 
 func (s *standalone) Engine() *engine.DB { return s.db }
@@ -216,20 +220,53 @@ func (s *standalone) sync() error {
 
 // apply applies e under mu, with the next index; deferred keeps its
 // touches for SyncDeferred.
+//
+// A deferred write's engine batch is held (engine.Batch.Hold): the event
+// loop writes a turn's batches to the file with one pwrite, at the turn's
+// end, before the turn's replies go out (SyncDeferred), as redis-server
+// writes its AOF buffer once per event-loop iteration. SET -P 1, 50
+// clients, appendfsync everysec, 5 paired rounds: 17.4 µs of CPU a SET
+// (median) against 20.0 with a pwrite per write, lower in each round.
+// Any other write writes what deferred ones held before it returns, so
+// a reply never tells of a write that a crash of the process would take
+// back.
 func (s *standalone) apply(e *command.Entry, deferred bool) (*command.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.index++
 	s.visible.Store(s.index) // before reads can see it
 	s.a.NoNewEvents = s.noNew.Load()
+	s.a.Hold = deferred
 	res, err := s.a.ApplyOne(s.index, e)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	if deferred {
+		s.held = true
 		s.touched = append(s.touched, res.Touched...)
+	} else if err := s.flushLocked(); err != nil {
+		return nil, fmt.Errorf("%w: write: %v", ErrUnknownOutcome, err)
 	}
 	return res, nil
+}
+
+// flush writes what deferred writes held (engine.Batch.Hold) to the
+// engine's file.
+func (s *standalone) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *standalone) flushLocked() error {
+	if s.held {
+		if err := s.db.Flush(); err != nil {
+			return err
+		}
+		s.held = false
+	}
+	s.written.Store(s.index)
+	return nil
 }
 
 func (s *standalone) notifyTouched(ts []command.Touch) {
@@ -272,9 +309,12 @@ func (s *standalone) SyncDeferred() error {
 	s.mu.Unlock()
 	var err error
 	if s.groupSync.Load() {
-		if err = s.sync(); err != nil {
-			err = fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
-		}
+		err = s.sync() // its fsync writes the held records first
+	} else {
+		err = s.flush()
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 	}
 	s.notifyTouched(ts)
 	return err
@@ -282,14 +322,17 @@ func (s *standalone) SyncDeferred() error {
 
 // DurableReads is what a Backend may offer when what reads see can be
 // lost: standalone mode with appendfsync always applies a write, then
-// fsyncs, and a read in between sees the write. The server then sends no
-// reply that may have seen a write before that write is durable, as
-// redis-server sends an event-loop iteration's replies only after the
-// iteration's fsync.
+// fsyncs, and a read in between sees the write; with everysec or no, the
+// event loop's writes wait in the engine's buffer until the turn's end
+// (engine.Batch.Hold), and a read meanwhile sees them. The server then
+// sends no reply that may have seen a write before that write is durable
+// (fsynced with always; with everysec and no, in the file, where a crash
+// of the process keeps it), as redis-server sends an event-loop
+// iteration's replies only after it has written the iteration's AOF
+// buffer (and fsynced it, with always).
 type DurableReads interface {
 	// Unsynced is a mark of what a read sees now when some of it is not
-	// yet durable, 0 when all of it is (or nothing is promised:
-	// appendfsync everysec or no).
+	// yet durable, 0 when all of it is.
 	Unsynced() uint64
 	// Durable reports whether what the read of mark saw is durable now.
 	Durable(mark uint64) bool
@@ -299,27 +342,36 @@ type DurableReads interface {
 }
 
 // Unsynced implements DurableReads: the index of the last write reads
-// may see, while an fsync is owed for it.
+// may see, while it is not durable (Durable).
 func (s *standalone) Unsynced() uint64 {
-	if !s.groupSync.Load() {
-		return 0
-	}
-	if idx := s.visible.Load(); idx > s.durable.Load() {
+	if idx := s.visible.Load(); !s.Durable(idx) {
 		return idx
 	}
 	return 0
 }
 
-// Durable implements DurableReads.
-func (s *standalone) Durable(mark uint64) bool { return s.durable.Load() >= mark }
+// Durable implements DurableReads: fsynced with appendfsync always, in
+// the engine's file otherwise.
+func (s *standalone) Durable(mark uint64) bool {
+	if s.groupSync.Load() {
+		return s.durable.Load() >= mark
+	}
+	return s.written.Load() >= mark
+}
 
 // SyncTo implements DurableReads.
 func (s *standalone) SyncTo(mark uint64) error {
-	if s.durable.Load() >= mark {
+	if s.Durable(mark) {
 		return nil
 	}
-	if err := s.sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+	if s.groupSync.Load() {
+		if err := s.sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+		return nil
+	}
+	if err := s.flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }

@@ -33,6 +33,11 @@ type Applier struct {
 	// no "new" keyspace events (notify-keyspace-events without n). It
 	// changes no state and no reply, only what Result.Touched reports.
 	NoNewEvents bool
+	// Hold has Commit hold its engine batch (engine.Batch.Hold): its
+	// records may stay in the engine's write buffer until the caller's
+	// engine.DB.Flush. Standalone mode's event loop sets it, and flushes
+	// at the end of each turn, before the turn's replies go out.
+	Hold bool
 	// c and rec are the entry's ctx and the running command's reply,
 	// reused from entry to entry (Apply is not reentrant).
 	c   ctx
@@ -212,7 +217,7 @@ func (a *Applier) Commit() error {
 	if len(a.tx.m) == 0 && a.tx.flushed == [Databases]bool{} {
 		return nil
 	}
-	err := a.tx.commit(a.db, a.last)
+	err := a.tx.commit(a.db, a.last, a.Hold)
 	if a.tx.aclChanged {
 		// After the commit, so that a reader who sees the new generation
 		// reads the new users (ACLGeneration).

@@ -817,10 +817,14 @@ func (c *ctx) randomKey() ([]byte, bool) {
 
 // commit writes the overlay as one engine batch whose seq is index (the
 // last entry's), each key stamped with the index of the entry that wrote
-// it, and empties the overlay.
-func (o *overlay) commit(db *engine.DB, index uint64) error {
+// it, and empties the overlay; held, the batch may wait in the engine's
+// write buffer for engine.DB.Flush (Applier.Hold).
+func (o *overlay) commit(db *engine.DB, index uint64, hold bool) error {
 	b := &o.batch
 	defer b.Reset() // the engine keeps nothing of it
+	if hold {
+		b.Hold()
+	}
 	for d, f := range o.flushed {
 		if !f {
 			continue

@@ -325,7 +325,7 @@ func withCtx(t *testing.T, a *applier, f func(c *ctx)) []string {
 	for _, tc := range c.tx.touched {
 		ev = append(ev, string(tc.Key)+":"+tc.Event)
 	}
-	if err := c.tx.commit(a.db, a.index); err != nil {
+	if err := c.tx.commit(a.db, a.index, false); err != nil {
 		t.Fatal(err)
 	}
 	return ev

@@ -523,7 +523,7 @@ func TestZset_PopHelper(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ov.commit(a.db, a.index); err != nil {
+		if err := ov.commit(a.db, a.index, false); err != nil {
 			t.Fatal(err)
 		}
 		return p
