@@ -414,3 +414,61 @@ func TestE2E_VersionNamesTheCommitOnce(t *testing.T) {
 		}
 	}
 }
+
+// SIGTERM before the node serves (here while it reads its config file, a
+// FIFO the test holds open; in life while it opens a big engine) killed
+// walkerd without a line in its log. It still dies of the signal, at
+// once, and says so first.
+func TestE2E_SIGTERMDuringStartupIsLogged(t *testing.T) {
+	b := bin(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "walkerd.conf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd := exec.Command(b, "--standalone", "-tcp", "127.0.0.1:0", "-dir", filepath.Join(dir, "data"), "--config", fifo)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Opening the FIFO for writing returns once walkerd has opened it to
+	// read: it is starting, and waits for the config's bytes.
+	opened := make(chan *os.File, 1)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- w
+	}()
+	select {
+	case w := <-opened:
+		if w != nil {
+			defer w.Close()
+		}
+	case err := <-done:
+		t.Fatalf("walkerd exited before it read its config: %v\n%s", err, out.String())
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("walkerd never opened its config file")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Errorf("walkerd ended with %v, want killed by SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("walkerd still runs 10 s after SIGTERM during startup\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "stopping during startup") || !strings.Contains(out.String(), "signal=terminated") {
+		t.Fatalf("walkerd's log says nothing of the SIGTERM:\n%s", out.String())
+	}
+}

@@ -227,6 +227,15 @@ func newLogger(level string, json bool) (*slog.Logger, *slog.LevelVar, error) {
 }
 
 func run(c *cli.Context) error {
+	// SIGINT and SIGTERM are caught from the start. Until the node serves
+	// (reading the config, opening the engine and Raft: seconds on a big
+	// data directory) one logs why the process stops and lets the signal
+	// kill it, as it did before it was caught; from then on it shuts the
+	// node down in order (below).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	serving, handedOver := make(chan struct{}), make(chan struct{})
+	go dieDuringStartup(sig, serving, handedOver)
 	setProcs() // procs.go
 	if c.NArg() > 0 {
 		// The original walkerDb's examples end in a stray path
@@ -438,8 +447,8 @@ func run(c *cli.Context) error {
 			place: place, groups: groups}, shutdown) // migrate.go
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	close(serving)
+	<-handedOver // dieDuringStartup no longer reads sig
 	select {
 	case got := <-sig:
 		log.Info("shutting down", "signal", got.String())
@@ -586,4 +595,21 @@ func logStart(log *slog.Logger, s *settings) {
 	log.Info("walkerd starting", "version", version.String(), "mode", "cluster", "id", s.id, "resp", s.tcp,
 		"advertise", s.advertise, "raft", s.raftAddr, "raft_advertise", s.raftAdvertise, "dir", s.dir,
 		"raftdir", raftDir, "raft_log", s.raftLog)
+}
+
+// dieDuringStartup logs a SIGINT or SIGTERM that arrives before the node
+// serves (serving closed), with the logger of the moment (stderr's until
+// the configured one is set), and dies of it: its default action, as if
+// it had not been caught. Once serving closes it closes handedOver and
+// leaves sig to run's shutdown.
+func dieDuringStartup(sig chan os.Signal, serving <-chan struct{}, handedOver chan<- struct{}) {
+	select {
+	case got := <-sig:
+		slog.Default().Warn("stopping during startup", "signal", got.String())
+		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+		syscall.Kill(os.Getpid(), got.(syscall.Signal))
+		select {} // the signal ends the process
+	case <-serving:
+		close(handedOver)
+	}
 }
