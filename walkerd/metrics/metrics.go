@@ -80,6 +80,9 @@
 //	walkerd_raft_last_contact_seconds              gauge    time since a follower heard from its leader:
 //	                                               0 on the leader, -1 never
 //	walkerd_raft_leader_changes_total              counter  leaders this node has learnt of (elections seen)
+//	walkerd_raft_leader_checks_total               counter  leadership rounds consistent reads ran
+//	walkerd_raft_leader_checks_waited_total        counter  rounds whose raft check passed on answers older
+//	                                               than them, which waited for newer ones (store/verify.go)
 //
 // Raft's own measurements (hashicorp/raft emits them through go-metrics;
 // with Options.RaftSink, the go-metrics prometheus sink re-exports them under
@@ -267,6 +270,8 @@ var (
 	dRaftPeers         = desc("raft_peers", "Other voters in the Raft configuration.")
 	dRaftLastContact   = desc("raft_last_contact_seconds", "Seconds since a follower heard from its leader: 0 on the leader, -1 never.")
 	dRaftLeaderChanges = desc("raft_leader_changes_total", "Raft leaders this node has learnt of.")
+	dRaftLeaderChecks  = desc("raft_leader_checks_total", "Leadership rounds consistent reads ran.")
+	dRaftChecksWaited  = desc("raft_leader_checks_waited_total", "Leadership rounds whose raft check passed on answers older than the round, which waited for newer ones.")
 )
 
 var raftStates = []string{"follower", "candidate", "leader", "shutdown"}
@@ -321,7 +326,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.o.Raft != nil {
 		for _, d := range []*prometheus.Desc{dRaftState, dRaftTerm, dRaftCommit, dRaftApplied, dRaftLastLog,
-			dRaftLastSnap, dRaftPeers, dRaftLastContact, dRaftLeaderChanges} {
+			dRaftLastSnap, dRaftPeers, dRaftLastContact, dRaftLeaderChanges, dRaftLeaderChecks, dRaftChecksWaited} {
 			ch <- d
 		}
 	}
@@ -427,6 +432,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(dRaftLastContact, lc)
 		counter(dRaftLeaderChanges, float64(rs.LeaderChanges))
+		counter(dRaftLeaderChecks, float64(rs.LeaderChecks))
+		counter(dRaftChecksWaited, float64(rs.LeaderChecksWaited))
 	}
 }
 

@@ -328,6 +328,17 @@ func TestMetrics_RaftFiguresOfALeader(t *testing.T) {
 	if v := value(fams, "walkerd_raft_last_contact_seconds"); v != 0 {
 		t.Errorf("raft_last_contact_seconds = %v on the leader, want 0", v)
 	}
+	// Two consistent reads, one leadership round each (one node: no
+	// answers to wait for).
+	n.do(t, "$1", "LEVELGET", "k0", "2")
+	n.do(t, "$1", "LEVELGET", "k1", "2")
+	fams = n.scrape(t)
+	if v := value(fams, "walkerd_raft_leader_checks_total"); v != 2 {
+		t.Errorf("raft_leader_checks_total = %v after 2 consistent reads, want 2", v)
+	}
+	if v := value(fams, "walkerd_raft_leader_checks_waited_total"); v != 0 {
+		t.Errorf("raft_leader_checks_waited_total = %v on one node, want 0", v)
+	}
 	// raft's own figures, through the go-metrics sink.
 	for _, c := range []struct {
 		name string

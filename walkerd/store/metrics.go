@@ -28,6 +28,10 @@ type RaftStatus struct {
 	// election's winner, even when it is the same node again after an
 	// interval with no leader).
 	LeaderChanges uint64
+	// LeaderChecks counts the leadership rounds consistent reads ran
+	// (verify.go); LeaderChecksWaited those whose raft check passed on
+	// answers older than the round, which then waited for newer ones.
+	LeaderChecks, LeaderChecksWaited uint64
 }
 
 // RaftStatus returns this node's Raft figures.
@@ -38,6 +42,7 @@ func (s *Store) RaftStatus() RaftStatus {
 		State: m["state"], Term: u("term"), CommitIndex: u("commit_index"), AppliedIndex: u("applied_index"),
 		LastLogIndex: u("last_log_index"), LastSnapshotIndex: u("last_snapshot_index"), Peers: int(u("num_peers")),
 		LeaderChanges: s.leaderChanges.Load(),
+		LeaderChecks:  s.verify.checked.Load(), LeaderChecksWaited: s.verify.waits.Load(),
 	}
 	switch c := m["last_contact"]; c {
 	case "0":
