@@ -234,8 +234,10 @@ func run(c *cli.Context) error {
 	// node down in order (below).
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	serving, handedOver := make(chan struct{}), make(chan struct{})
-	go dieDuringStartup(sig, serving, handedOver)
+	defer signal.Stop(sig)
+	serving := dieDuringStartup(sig)
+	defer serving() // a startup that fails lets the watch go
+
 	setProcs() // procs.go
 	if c.NArg() > 0 {
 		// The original walkerDb's examples end in a stray path
@@ -447,8 +449,7 @@ func run(c *cli.Context) error {
 			place: place, groups: groups}, shutdown) // migrate.go
 	}
 
-	close(serving)
-	<-handedOver // dieDuringStartup no longer reads sig
+	serving() // dieDuringStartup no longer reads sig
 	select {
 	case got := <-sig:
 		log.Info("shutting down", "signal", got.String())
@@ -597,19 +598,25 @@ func logStart(log *slog.Logger, s *settings) {
 		"raftdir", raftDir, "raft_log", s.raftLog)
 }
 
-// dieDuringStartup logs a SIGINT or SIGTERM that arrives before the node
-// serves (serving closed), with the logger of the moment (stderr's until
-// the configured one is set), and dies of it: its default action, as if
-// it had not been caught. Once serving closes it closes handedOver and
-// leaves sig to run's shutdown.
-func dieDuringStartup(sig chan os.Signal, serving <-chan struct{}, handedOver chan<- struct{}) {
-	select {
-	case got := <-sig:
-		slog.Default().Warn("stopping during startup", "signal", got.String())
-		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
-		syscall.Kill(os.Getpid(), got.(syscall.Signal))
-		select {} // the signal ends the process
-	case <-serving:
-		close(handedOver)
-	}
+// dieDuringStartup watches sig until the node serves: a SIGINT or SIGTERM
+// that arrives meanwhile is logged, with the logger of the moment
+// (stderr's until the configured one is set), and kills the process (its
+// default action, as if it had not been caught). serving ends the watch
+// and returns once sig is left to run's shutdown; calls after the first
+// do nothing.
+func dieDuringStartup(sig chan os.Signal) (serving func()) {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		select {
+		case got := <-sig:
+			slog.Default().Warn("stopping during startup", "signal", got.String())
+			signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+			syscall.Kill(os.Getpid(), got.(syscall.Signal))
+			select {} // the signal ends the process
+		case <-stop:
+			close(stopped)
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(stop); <-stopped }) }
 }
