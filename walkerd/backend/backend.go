@@ -295,6 +295,19 @@ type DeferredApplier interface {
 	SyncDeferred() error
 }
 
+// AsyncApplier is what a Backend may offer to run writes that wait for a
+// commit on the event loop's thread (server/evloop.go), which must not
+// wait: ApplyAsync proposes e and returns at once, and done is called
+// once, from another goroutine, with what Apply would have returned. It
+// returns false, and never calls done, when it cannot take e now; the
+// caller then applies it with Apply. e's arguments must stay as they are
+// until done. WritesNow reports whether ApplyAsync would take a write
+// now (this node leads). The Raft store offers it (store/async.go).
+type AsyncApplier interface {
+	ApplyAsync(e *command.Entry, done func(*command.Result, error)) bool
+	WritesNow() bool
+}
+
 // ApplyDeferred implements DeferredApplier.
 func (s *standalone) ApplyDeferred(e *command.Entry) (*command.Result, error) {
 	return s.apply(e, true)

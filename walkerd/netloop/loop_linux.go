@@ -127,6 +127,13 @@ func (l *Loop) forget(c *Conn) {
 	l.mu.Unlock()
 }
 
+// Inputs is how many input events epoll has reported for c: a Handler
+// that left c's socket drained (a read took less than it asked for) and
+// sees the same count later knows that nothing has come since, as epoll
+// reports each arrival (edge-triggered). Only the loop's thread may call
+// it.
+func (c *Conn) Inputs() uint64 { return c.inputs }
+
 // kick has the loop look at c's input again. The pipe is written only
 // when no kick is pending: the loop takes every pending one at once, so
 // a round of Kicks (a consistent reads' check ending for many
@@ -227,8 +234,11 @@ func (l *Loop) run() {
 			if ev.Events&outEvents != 0 && c.wwait.Load() > 0 {
 				signal(c.wwake)
 			}
-			if ev.Events&inEvents != 0 && l.input(c) {
-				next = append(next, c)
+			if ev.Events&inEvents != 0 {
+				c.inputs++
+				if l.input(c) {
+					next = append(next, c)
+				}
 			}
 		}
 		for _, c := range again {

@@ -97,6 +97,9 @@ type Conn struct {
 
 	own atomic.Int32
 	run chan struct{} // cap 1: HandOff wakes the goroutine parked in Yield
+	// inputs counts the input events epoll reported for c; the loop's
+	// thread alone touches it (Inputs).
+	inputs uint64
 	// hup: the peer closed its end (or the socket failed); the loop sets
 	// it from an event's EPOLLRDHUP, EPOLLHUP or EPOLLERR (HungUp).
 	hup atomic.Bool

@@ -41,6 +41,9 @@ func (c *Conn) HandOff(bool) {}
 // ReadNow fails.
 func (c *Conn) ReadNow([]byte) (int, error) { return 0, ErrUnsupported }
 
+// Inputs reports 0.
+func (c *Conn) Inputs() uint64 { return 0 }
+
 // Kick does nothing.
 func (c *Conn) Kick() {}
 

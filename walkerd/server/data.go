@@ -27,6 +27,9 @@ func (s *Server) runWrite(c *client, spec *command.Spec, args [][]byte) {
 	w.cmds[0], w.parsed[0] = args, p
 	w.e = command.Entry{NowMs: now, DB: c.db, Cmds: w.cmds[:], Parsed: w.parsed[:], Room: c.room}
 	res := s.propose(c, &w.e)
+	if res == pendingResult {
+		return // answered once it commits (commitloop.go)
+	}
 	res.Reply().WriteTo(c.w)
 }
 

@@ -55,7 +55,10 @@ import (
 // meanwhile ends the turn first, so its replies never pass its writes'
 // fsync. A failed fsync closes the connections whose replies it held,
 // unanswered: their writes' outcome is unknown. Through Raft a write
-// waits for its commit, so it runs on the goroutine. A consistent read
+// waits for its commit: on a leader, a client's last command is proposed
+// from the loop and its batch parks there until the entry commits
+// (commitloop.go); a pipeline's writes run on the goroutine, whose group
+// makes them one entry. A consistent read
 // waits for its leadership check on the loop instead, set aside while
 // the loop serves the others (park, below).
 
@@ -143,7 +146,7 @@ func (s *Server) runInline(cc *clientConn) bool {
 		cc.cmds = cmds
 		for len(cc.cmds) > 0 {
 			cmd := cc.cmds[0]
-			run := !g.outRefused() && s.inlineCommand(cmd.Args)
+			run := !g.outRefused() && s.inlineCommand(cmd.Args) && s.commitOnLoop(c, cc, cmd.Args)
 			if !run && !g.outRefused() {
 				// A read at a level of its own (LEVELGET), or a
 				// consistent one: at once if this node serves the level
@@ -172,6 +175,22 @@ func (s *Server) runInline(cc *clientConn) bool {
 			cc.cmds = cc.cmds[1:]
 			s.st.inline.Add(1) // before its reply can be seen
 			s.handle(cc, cmd)
+			if pw := c.pw; pw != nil {
+				// A write proposed from here (applyAsync): the batch
+				// waits for its commit, parked, and the socket with it.
+				pw.cmd = cmd
+				g.stash = cc.cmds
+				cc.cmds = nil
+				clear(cmds[:len(cmds)-len(g.stash)])
+				if pw.refused {
+					s.runElsewhere(cc, c) // onInput hands the connection over
+					return false
+				}
+				g.parked = true
+				g.parkIn = g.ev.Inputs()
+				s.st.parked.Add(1)
+				return false
+			}
 		}
 		g.done(cmds)
 		if cc.closed || c.quit || g.outRefused() || !s.inlineConn(c) {
@@ -285,8 +304,20 @@ func (s *Server) resume(cc *clientConn) bool {
 		return false // a kick for something else: the check runs still
 	}
 	g.parked = false
-	if v.err == nil {
-		g.verified = true // for this call only: what comes later was read after the check began
+	c, _ := cc.ctx.(*client)
+	write := c != nil && c.pw != nil
+	refused := write && neverAppended(c.pw.err)
+	switch {
+	case refused:
+		s.runElsewhere(cc, c) // the goroutine runs it again
+	case write:
+		s.finishWrite(cc, c) // then the batch's rest, as after a read's check
+		if g.drained && g.ev.Inputs() == g.parkIn && len(g.out) == 0 && len(g.stash) == 0 && len(g.pend) == 0 && !cc.closed && !c.quit {
+			return false // nothing has come since: a read would find the socket empty
+		}
+	}
+	if !refused && (write || v.err == nil) {
+		g.verified = !write // for this call only: what comes later was read after the check began
 		ran := s.runInline(cc)
 		g.verified = false
 		if ran {
@@ -342,7 +373,7 @@ func (s *Server) inlineCommand(args [][]byte) bool {
 		// wake them only at the turn's end (SyncDeferred).
 		const not = command.FlagBlocking | command.FlagMayReplicate | command.FlagInternal
 		return k.Flags&not == 0 && k.IsData() && s.handlers[k.ID] == nil && !audited[k.Name] &&
-			s.waiters.blocked() == 0 && s.writesNow()
+			s.waiters.blocked() == 0 && (s.writesNow() || s.commitsNow())
 	}
 	// readsNow for each command: a leader that lost its place since the
 	// batch began must forward the next read, on the goroutine.
@@ -383,6 +414,18 @@ func (s *Server) writesNow() bool {
 	}
 	_, ok := s.b.(backend.DeferredApplier)
 	return ok
+}
+
+// commitsNow reports whether writes may be proposed from the loop's
+// thread and wait for their commit parked there (applyAsync): one group,
+// not cluster mode, and a backend that proposes without waiting and leads
+// now (a Raft leader).
+func (s *Server) commitsNow() bool {
+	if s.shards != nil || s.multi() {
+		return false
+	}
+	a, ok := s.b.(backend.AsyncApplier)
+	return ok && a.WritesNow()
 }
 
 // loopTurn is what one turn of the event loop holds back until its end

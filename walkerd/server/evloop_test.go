@@ -35,9 +35,9 @@ func readReplies(t *testing.T, c *conn, n int, wait time.Duration) [][]byte {
 }
 
 // Fast reads run on the event loop's thread, and so do standalone
-// writes; writes that wait for their commit (a backend without a
-// deferred fsync, as the Raft store) run on the connection's goroutine;
-// with the loop off, nothing runs on it.
+// writes; writes to a backend that offers neither a deferred fsync nor
+// proposals without waiting (the Raft store's: commitloop_test.go) run on
+// the connection's goroutine; with the loop off, nothing runs on it.
 func TestEventLoop_WhatRunsOnTheLoop(t *testing.T) {
 	s := startServer(t, Config{})
 	c := dial(t, s.addr)
@@ -109,7 +109,7 @@ func TestEventLoop_WhatRunsOnTheLoop(t *testing.T) {
 }
 
 // noDeferred is a standalone backend whose writes the loop must leave to
-// the goroutines, as the Raft store's: it offers no DeferredApplier.
+// the goroutines: it offers no DeferredApplier and no AsyncApplier.
 type noDeferred struct{ backend.Backend }
 
 func (noDeferred) ReadsNow(int) bool { return true }

@@ -314,7 +314,10 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 		return &command.Result{Error: notRunText}
 	}
 	if c.guard != nil && c.guard.onLoop {
-		return s.applyOnLoop(b, e) // evloop.go: a standalone write on the loop's thread
+		if _, ok := b.(backend.DeferredApplier); ok {
+			return s.applyOnLoop(b, e) // evloop.go: a standalone write on the loop's thread
+		}
+		return s.applyAsync(c, b, e) // commitloop.go: a write through Raft, proposed from the loop
 	}
 	deadline := time.Now().Add(leaderWait)
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {

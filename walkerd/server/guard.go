@@ -199,7 +199,11 @@ type guardConn struct {
 	parked   bool
 	verified bool
 	parkGen  uint64
-	verdict  atomic.Pointer[parkVerdict]
+	// parkIn is ev.Inputs() when a write parked (commitloop.go): if the
+	// socket was drained then, the same count at its commit means nothing
+	// came meanwhile, and the loop need not read the socket.
+	parkIn  uint64
+	verdict atomic.Pointer[parkVerdict]
 	// drained: the last read took all the socket held (readOnce).
 	drained bool
 	// counted is this client's share of clientLimits.aside (account).

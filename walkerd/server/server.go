@@ -672,6 +672,13 @@ func (s *Server) handle(conn redcon.Conn, rc redcon.Command) {
 	// itself (the Writer behind conn stays empty), so that a write that
 	// fails because the client has gone leaves the connection deaf rather
 	// than ending the connection's loop with commands read and never run.
+	s.writeReplies(c, conn, write, last)
+}
+
+// writeReplies is the end of handle once the command has run: the
+// replies c holds go out when write, and a client that closed or quit
+// ends; last: the command was the last one the client had sent.
+func (s *Server) writeReplies(c *client, conn redcon.Conn, write, last bool) {
 	if write {
 		c.io.ran(c, conn) // before the client can see its reply (introspect.go)
 		if err := c.writeOut(conn); err != nil {
@@ -944,6 +951,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	c.blockedFor = 0
 	out := len(c.enc.B)
 	s.run(c, k, args)
+	if pw := c.pw; pw != nil {
+		// Proposed from the event loop: its reply, statistics and
+		// MONITOR line wait for its commit (finishWrite).
+		pw.spec, pw.args, pw.start = k, args, start
+		return
+	}
 	if k.Flags&command.FlagWrite == 0 {
 		if err := s.readDurable(c); err != nil {
 			// What it read may not survive a crash: not sent.
@@ -987,8 +1000,11 @@ type client struct {
 	// guard is the connection's protocol guard (guard.go); room holds the
 	// large arguments of the command running, read into buffers with
 	// spare room (command.Entry.Room).
-	guard   *guardConn
-	room    []command.Roomy
+	guard *guardConn
+	room  []command.Roomy
+	// pw is the write the event loop proposed for the client and parked
+	// its batch on until it commits (commitloop.go).
+	pw      *pendingWrite
 	spillOK bool      // a large bulk may be kept aside (Server.spill)
 	spills  []spilled // the values kept aside, written by writeOut
 	moved   int       // bytes of large values moved since the last collect

@@ -52,7 +52,8 @@ type stats struct {
 	// inline counts the commands the event loop ran on its own thread,
 	// handoffs the times it gave a connection to its goroutine, pended
 	// the replies it left for the goroutine to write, and parked the
-	// consistent reads it held for a leadership check (evloop.go).
+	// consistent reads it held for a leadership check and the writes it
+	// held for their commit (evloop.go, commitloop.go).
 	inline, handoffs, pended, parked atomic.Int64
 
 	sweepUs   atomic.Int64  // the sweeper's time in µs: expire_cycle_cpu_milliseconds

@@ -59,17 +59,25 @@ type fsm struct {
 	// a mutex: every key is added once and deleted once, the pattern
 	// sync.Map is slowest at.
 	proposedMu sync.Mutex
-	proposed   map[*byte]*command.Entry
+	proposed   map[*byte]proposal
 
 	// notify, when set, is told the keys each batch's writes touched once
 	// they are visible to reads (Store.Notify).
 	notify atomic.Pointer[func([]command.Touch)]
 }
 
-// propose registers an entry this node is about to hand raft as data.
-func (f *fsm) propose(data []byte, e *command.Entry) {
+// proposal is an entry this node proposed: its commands parsed, and,
+// when ApplyAsync proposed it, the write to answer once it is applied.
+type proposal struct {
+	e     *command.Entry
+	async *asyncWrite
+}
+
+// propose registers an entry this node is about to hand raft as data;
+// async is nil for Apply's.
+func (f *fsm) propose(data []byte, e *command.Entry, async *asyncWrite) {
 	f.proposedMu.Lock()
-	f.proposed[unsafe.SliceData(data)] = e
+	f.proposed[unsafe.SliceData(data)] = proposal{e: e, async: async}
 	f.proposedMu.Unlock()
 }
 
@@ -81,7 +89,7 @@ func (f *fsm) isProposed(l *raft.Log) bool {
 	}
 	f.proposedMu.Lock()
 	defer f.proposedMu.Unlock()
-	return f.proposed[unsafe.SliceData(l.Data)] != nil
+	return f.proposed[unsafe.SliceData(l.Data)].e != nil
 }
 
 // unpropose forgets it.
@@ -92,7 +100,7 @@ func (f *fsm) unpropose(data []byte) {
 }
 
 func openFSM(dir string, opts engine.Options, log *slog.Logger, fatal func(error)) (*fsm, error) {
-	f := &fsm{dir: dir, log: log, fatal: fatal, proposed: make(map[*byte]*command.Entry)}
+	f := &fsm{dir: dir, log: log, fatal: fatal, proposed: make(map[*byte]proposal)}
 	// Merge judges expiry by the state machine's clock, never the wall clock:
 	// see engine.Options.MergeNow.
 	opts.MergeNow = func() time.Time { return time.UnixMilli(f.nowMs.Load()) }
@@ -156,6 +164,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}()
 	last, n, only := applied, 0, -1
+	var asyncs []asyncAt // ApplyAsync's writes: answered once the batch is visible and notified
 	for i, l := range logs {
 		if l.Type != raft.LogCommand || l.Index <= applied {
 			continue // in the engine already: written before a restart
@@ -163,7 +172,10 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if _, ok := parseBigRef(l); ok {
 			big = true
 		}
-		e, err := f.entry(l)
+		e, async, err := f.entry(l)
+		if async != nil {
+			asyncs = append(asyncs, asyncAt{i, async})
+		}
 		if err != nil {
 			// Every node reads the same bytes and refuses them alike; the
 			// entry still counts as applied.
@@ -221,20 +233,31 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			}
 		}
 	}
+	for _, a := range asyncs {
+		if res, ok := out[a.i].(*command.Result); ok {
+			a.w.finish(res, nil)
+		}
+	}
 	return out
+}
+
+// asyncAt is an ApplyAsync write at index i of a batch.
+type asyncAt struct {
+	i int
+	w *asyncWrite
 }
 
 // entry returns a log entry's command.Entry: the proposer's own, already
 // parsed, when this node proposed it (Store.Apply registers it by the
 // address of the bytes it handed raft, which raft gives back unchanged on
 // the leader), or else decoded from the log.
-func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
+func (f *fsm) entry(l *raft.Log) (*command.Entry, *asyncWrite, error) {
 	if len(l.Data) > 0 {
 		f.proposedMu.Lock()
-		e := f.proposed[unsafe.SliceData(l.Data)]
+		p := f.proposed[unsafe.SliceData(l.Data)]
 		f.proposedMu.Unlock()
-		if e != nil {
-			return e, nil
+		if p.e != nil {
+			return p.e, p.async, nil
 		}
 	}
 	if ref, ok := parseBigRef(l); ok && f.big != nil {
@@ -243,7 +266,7 @@ func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
 			// The file of an entry the log holds is missing or damaged:
 			// this node cannot apply what the others do.
 			f.fatal(err)
-			return nil, err
+			return nil, nil, err
 		}
 		e, err := command.DecodeEntry(data)
 		if err == nil {
@@ -253,9 +276,10 @@ func (f *fsm) entry(l *raft.Log) (*command.Entry, error) {
 			// is this state machine's own (Room).
 			e.FrameIn(command.Roomy{Buf: data, Len: len(data)}, bigEntryMin)
 		}
-		return e, err
+		return e, nil, err
 	}
-	return command.DecodeEntry(l.Data)
+	e, err := command.DecodeEntry(l.Data)
+	return e, nil, err
 }
 
 // Snapshot implements raft.FSM: a checkpoint of the engine's files.

@@ -140,6 +140,8 @@ type Store struct {
 	raftDown     chan struct{}
 	raftDownOnce sync.Once
 
+	async asyncWrites // ApplyAsync's writes in flight (async.go)
+
 	// removed is set while this node is out of the cluster's
 	// configuration: its latest configuration does not list it, or raft
 	// shut itself down because a leader removed itself (ShutdownOnRemove).
@@ -177,6 +179,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), raftDown: make(chan struct{})}
+	s.async.wake = make(chan struct{}, 1)
 	ok := false
 	defer func() {
 		if !ok {
@@ -304,6 +307,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.startMembership() // promote.go: promotes non-voters while leading
 	s.observeRaft()     // promote.go: leader changes, heartbeats
+	go s.watchAsync()   // not in wg: it may wait for good on a future raft left unanswered
 	s.wg.Add(4)
 	go s.watchShutdown()
 	go s.watchLeadership()
@@ -456,7 +460,7 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 		data = ref
 	}
 	if e.Parsed != nil {
-		s.fsm.propose(data, e)
+		s.fsm.propose(data, e, nil)
 		defer func() {
 			s.fsm.unpropose(data)
 			if err != nil {
@@ -472,16 +476,7 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 	}
 	f := s.raft.Apply(data, 0)
 	if err := s.wait(f); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) {
-			return nil, s.notLeader() // never appended: the server may forward it
-		}
-		if errors.Is(err, raft.ErrLeadershipTransferInProgress) {
-			// raft refuses new entries before it appends them while it
-			// hands leadership over: certainly not applied. TRYAGAIN is
-			// the reply Redis Cluster clients retry by themselves.
-			return nil, errTransferring
-		}
-		return nil, fmt.Errorf("%w: %v", backend.ErrUnknownOutcome, err)
+		return nil, s.applyError(err)
 	}
 	res, ok := f.Response().(*command.Result)
 	if !ok {
@@ -723,6 +718,7 @@ func (s *Store) markRaftDown() {
 	s.raftDownOnce.Do(func() {
 		close(s.raftDown)
 		s.verify.stop()
+		s.failAsync()
 	})
 }
 

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"bytes"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walkerdb/walkerdb/walkerd/command"
+)
+
+// parsedEntry is a one-command entry carrying its parsed form, as the
+// server proposes.
+func parsedEntry(args ...string) *command.Entry {
+	now := time.Now().UnixMilli()
+	cmd := make([][]byte, len(args))
+	for i, a := range args {
+		cmd[i] = []byte(a)
+	}
+	p := command.Lookup(cmd[0]).ParseArgs(cmd, now)
+	return &command.Entry{NowMs: now, Cmds: [][][]byte{cmd}, Parsed: []command.Parsed{p}}
+}
+
+// ApplyAsync answers each write once, with its own result, in the order
+// the writes were proposed, and forgets it once answered. It refuses what
+// it cannot take without waiting: an entry without its parsed form, a
+// large entry, more than maxAsync writes in flight.
+func TestStore_ApplyAsyncAnswersEachWriteOnceWithItsResult(t *testing.T) {
+	s := openSingle(t)
+	const n = 300
+	type answer struct {
+		i   int
+		res *command.Result
+		err error
+	}
+	got := make(chan answer, n)
+	calls := make([]atomic.Int32, n)
+	for i := range n {
+		for !s.ApplyAsync(parsedEntry("INCR", "n"), func(res *command.Result, err error) {
+			calls[i].Add(1)
+			got <- answer{i, res, err}
+		}) {
+			// maxAsync in flight: the server would propose on the
+			// client's goroutine; here, wait for room.
+			time.Sleep(time.Millisecond)
+		}
+	}
+	seen := map[string]bool{}
+	for range n {
+		select {
+		case a := <-got:
+			if a.err != nil {
+				t.Fatalf("write %d: %v", a.i, a.err)
+			}
+			r := render(a.res)
+			if seen[r] {
+				t.Fatalf("write %d answered %q, as another did", a.i, r)
+			}
+			seen[r] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d writes answered in 10 s", len(seen), n)
+		}
+	}
+	for i := 1; i <= n; i++ {
+		if !seen[":"+strconv.Itoa(i)+"\r\n"] {
+			t.Fatalf("no write answered :%d", i)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.fsm.proposedMu.Lock()
+		left := len(s.fsm.proposed)
+		s.fsm.proposedMu.Unlock()
+		if left == 0 && s.async.n.Load() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
+		}
+	}
+	for i := range calls {
+		if c := calls[i].Load(); c != 1 {
+			t.Fatalf("write %d answered %d times", i, c)
+		}
+	}
+
+	never := func(*command.Result, error) { t.Error("done called for a refused write") }
+	if s.ApplyAsync(&command.Entry{NowMs: 1, Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("v")}}}, never) {
+		t.Fatal("an entry without its parsed form was taken")
+	}
+	big := parsedEntry("SET", "k", string(bytes.Repeat([]byte("x"), bigEntryMin)))
+	if s.ApplyAsync(big, never) {
+		t.Fatal("a large entry was taken")
+	}
+	s.async.n.Add(maxAsync)
+	if s.ApplyAsync(parsedEntry("SET", "k", "v"), never) {
+		t.Fatal("a write past maxAsync in flight was taken")
+	}
+	s.async.n.Add(-maxAsync)
+}
+
+// Writes in flight when the store closes are each answered once: with
+// their result, or with an error (raft may never answer their futures);
+// once it has closed, ApplyAsync refuses.
+func TestStore_ApplyAsyncAnswersEveryWriteInFlightAtClose(t *testing.T) {
+	s := openSingle(t)
+	var taken, answered atomic.Int64
+	var twice atomic.Bool
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var once atomic.Bool
+			if s.ApplyAsync(parsedEntry("INCR", "n"), func(*command.Result, error) {
+				if once.Swap(true) {
+					twice.Store(true)
+				}
+				answered.Add(1)
+			}) {
+				taken.Add(1)
+			} else {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); taken.Load() < 500; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes taken in 5 s", taken.Load())
+		}
+	}
+	closeOnce(s)
+	close(stop)
+	<-done
+	for deadline := time.Now().Add(5 * time.Second); answered.Load() != taken.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d writes answered 5 s after Close", answered.Load(), taken.Load())
+		}
+	}
+	if twice.Load() {
+		t.Fatal("a write was answered twice")
+	}
+	if s.ApplyAsync(parsedEntry("SET", "k", "v"), func(*command.Result, error) { t.Error("answered after Close") }) {
+		t.Fatal("a closed store took a write")
+	}
+}
