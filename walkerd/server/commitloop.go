@@ -105,6 +105,7 @@ func neverAppended(err error) bool {
 func (s *Server) runElsewhere(cc *clientConn, c *client) {
 	pw := c.pw
 	c.pw = nil
+	c.running.Store(false)
 	cc.g.stash = append([]redcon.Command{pw.cmd}, cc.g.stash...)
 	s.stats.commands.Add(-1)
 }
@@ -115,6 +116,7 @@ func (s *Server) runElsewhere(cc *clientConn, c *client) {
 func (s *Server) finishWrite(cc *clientConn, c *client) {
 	pw := c.pw
 	c.pw = nil
+	c.running.Store(false) // parked since runInline
 	res := pw.res
 	if pw.err != nil {
 		res = &command.Result{Error: applyErrorText(pw.err)}

@@ -188,6 +188,7 @@ func (s *Server) runInline(cc *clientConn) bool {
 				}
 				g.parked = true
 				g.parkIn = g.ev.Inputs()
+				c.running.Store(true) // until its commit: the idle timeout spares it (timeout.go)
 				s.st.parked.Add(1)
 				return false
 			}
