@@ -135,9 +135,10 @@ func TestE2E_Member_APausedVoterDoesNotCountTowardTheQuorum(t *testing.T) {
 	paused, other := fs[0], fs[1]
 	paused.Pause()
 	want := fmt.Sprintf("-ERR refused: removing %s would leave 1 of 2 voters reachable, fewer than a quorum of 2\r\n", other.ID)
-	// Once in CI (of many runs) this answered "leadership lost while
-	// committing log", as if the removal had passed the check: the
-	// nodes' logs say what happened.
+	// Pause returns once every thread of the paused node is stopped.
+	// Before it waited for that, this answered "leadership lost while
+	// committing log" twice in CI: the paused node's threads still ran
+	// for a moment after SIGSTOP and answered the check's handshake.
 	if got, err := leader.Do("LEAVE", other.ID); err != nil || got != want {
 		t.Fatalf("%s [LEAVE %s] = %q, %v, want %q\n%s", leader.ID, other.ID, got, err, want, c.Logs())
 	}

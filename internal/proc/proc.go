@@ -144,14 +144,55 @@ func (p *Process) Stop(timeout time.Duration) {
 	}
 }
 
-// Pause stops the process with SIGSTOP, as a long GC pause would.
+// Pause stops the process with SIGSTOP, as a long GC pause would, and
+// returns once the kernel reports every one of its threads stopped (or
+// after pauseWait, or at once where there is no /proc).
+//
+// SIGSTOP is not instant: the kernel wakes one thread to take the group
+// stop, and the others run on until that thread has been scheduled,
+// which on a loaded machine can be milliseconds. A paused node that
+// still answered a handshake in that window once made a quorum check
+// count it as reachable.
 func (p *Process) Pause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil && !p.paused {
 		p.cmd.Process.Signal(syscall.SIGSTOP)
 		p.paused = true
+		deadline := time.Now().Add(pauseWait)
+		for allStopped(p.cmd.Process.Pid) != nil && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 	}
+}
+
+// pauseWait bounds Pause's wait for the threads to stop.
+const pauseWait = 5 * time.Second
+
+// allStopped returns nil when every thread of pid is stopped (state T or
+// t in /proc/PID/task/TID/stat) or gone, or when /proc cannot say.
+func allStopped(pid int) error {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			continue // the thread exited
+		}
+		_, rest, ok := strings.Cut(string(b), ") ")
+		if !ok || rest == "" {
+			continue
+		}
+		switch state := rest[:1]; state {
+		case "T", "t", "Z", "X":
+		default:
+			return fmt.Errorf("pid %d thread %s in state %s", pid, task.Name(), state)
+		}
+	}
+	return nil
 }
 
 // Resume continues a paused process with SIGCONT.

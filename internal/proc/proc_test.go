@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,11 +14,20 @@ import (
 )
 
 // TestMain lets the test binary play the child: "child" prints "ready"
-// and sleeps; "child ignore-term" also ignores SIGTERM.
+// and sleeps; "child ignore-term" also ignores SIGTERM; "child spin"
+// keeps a goroutine for each CPU busy.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "child" {
 		if len(os.Args) > 2 && os.Args[2] == "ignore-term" {
 			signal.Ignore(syscall.SIGTERM)
+		}
+		if len(os.Args) > 2 && os.Args[2] == "spin" {
+			for range runtime.NumCPU() {
+				go func() {
+					for n := 0; ; n++ {
+					}
+				}()
+			}
 		}
 		fmt.Println("ready")
 		time.Sleep(time.Minute)
@@ -118,6 +128,26 @@ func TestProcess_PauseStopsItAndResumeContinuesIt(t *testing.T) {
 		t.Fatal("Paused after Resume")
 	}
 	waitStopped(t, p.Pid(), false)
+}
+
+// Pause returns only once every thread is stopped, even while they
+// all run: a paused node must not answer anything after Pause returns.
+func TestProcess_PauseReturnsOnceEveryThreadIsStopped(t *testing.T) {
+	for range 5 {
+		p := child(t)
+		if err := p.Start("child", "spin"); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, p, "ready", 1)
+		p.Pause()
+		if err := allStopped(p.Pid()); err != nil {
+			t.Fatalf("after Pause: %v", err)
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/task", p.Pid())); err != nil {
+			t.Skipf("no /proc: %v", err)
+		}
+		p.Kill()
+	}
 }
 
 func TestProcess_StopTerminatesEvenAPausedProcess(t *testing.T) {
