@@ -26,8 +26,9 @@ import (
 // entry: no goroutine wakes for it alone. The futures go to one goroutine
 // (watchAsync), which waits on them in the order they were proposed and
 // answers those that failed; a batch of entries costs it one wakeup, as
-// raft answers a batch's futures together. Store.Apply instead waits on its
-// future from the proposer's goroutine.
+// raft answers a batch's futures together. Store.Apply proposes the same
+// way (proposeAsync) and waits on a channel its callback fills: the
+// goroutine path and the loop's share one mechanism.
 
 // maxAsync bounds the writes ApplyAsync has in flight: raft's applyCh
 // holds MaxAppendEntries proposals (BatchApplyCh), and a send to a full
@@ -35,7 +36,7 @@ import (
 // ApplyAsync refuses and the server proposes on the client's goroutine.
 const maxAsync = 128
 
-// asyncWrite is a write ApplyAsync proposed. done is called once: by the
+// asyncWrite is a write proposeAsync queued. done is called once: by the
 // state machine with the entry's result, by watchAsync with a failure, or
 // by markRaftDown.
 type asyncWrite struct {
@@ -52,7 +53,8 @@ func (w *asyncWrite) finish(res *command.Result, err error) {
 }
 
 // asyncWrites is the store's queue of writes proposed by ApplyAsync and
-// not yet answered through their futures, in the order proposed.
+// Apply and not yet answered through their futures, in the order
+// proposed. n counts Apply's too: they take room in raft's applyCh.
 type asyncWrites struct {
 	mu    sync.Mutex
 	queue []*asyncWrite
@@ -85,8 +87,20 @@ func (s *Store) ApplyAsync(e *command.Entry, done func(*command.Result, error)) 
 		s.async.n.Add(-1)
 		return false
 	}
+	s.proposeAsync(data, e, done)
+	return true
+}
+
+// proposeAsync hands raft data, e's encoding (or its reference), and
+// queues it for watchAsync; the caller has counted it in async.n. When e
+// carries its commands parsed, the state machine uses them and calls done
+// as it applies the entry; otherwise watchAsync calls done with the
+// future's response.
+func (s *Store) proposeAsync(data []byte, e *command.Entry, done func(*command.Result, error)) {
 	w := &asyncWrite{data: data, done: done}
-	s.fsm.propose(data, e, w)
+	if e.Parsed != nil {
+		s.fsm.propose(data, e, w)
+	}
 	w.f = s.raft.Apply(data, 0)
 	s.async.mu.Lock()
 	s.async.queue = append(s.async.queue, w)
@@ -95,7 +109,6 @@ func (s *Store) ApplyAsync(e *command.Entry, done func(*command.Result, error)) 
 	case s.async.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // WritesNow implements backend.AsyncApplier: this node leads.
@@ -103,10 +116,11 @@ func (s *Store) WritesNow() bool { return s.raft.State() == raft.Leader }
 
 var _ backend.AsyncApplier = (*Store)(nil)
 
-// watchAsync waits on the futures of ApplyAsync's writes, oldest first,
-// and answers those the state machine did not: a write refused or lost
-// with leadership. A future raft leaves unanswered at shutdown keeps it
-// waiting for good (as wait's goroutines); markRaftDown answers the writes
+// watchAsync waits on the futures of the writes proposeAsync queued
+// (ApplyAsync's and Apply's), oldest first, and answers those the state
+// machine did not: a write refused or lost with leadership, or one
+// proposed without its parsed form. A future raft leaves unanswered at
+// shutdown keeps it waiting for good; markRaftDown answers the writes
 // then.
 func (s *Store) watchAsync() {
 	q := &s.async

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -147,5 +148,94 @@ func TestStore_ApplyAsyncAnswersEveryWriteInFlightAtClose(t *testing.T) {
 	}
 	if s.ApplyAsync(parsedEntry("SET", "k", "v"), func(*command.Result, error) { t.Error("answered after Close") }) {
 		t.Fatal("a closed store took a write")
+	}
+}
+
+// Apply proposes through ApplyAsync's queue and waits for its answer
+// without a goroutine of its own: writes waiting on a held state machine
+// cost one goroutine each (the caller's), where waiting on each future
+// cost two. Each is answered with its own result, parsed or not, large or
+// not, and nothing stays registered or counted in flight.
+func TestStore_ApplyWaitsWithoutAGoroutineOfItsOwn(t *testing.T) {
+	s := openSingle(t)
+	if _, err := s.Apply(parsedEntry("SET", "warm", "up")); err != nil {
+		t.Fatal(err)
+	}
+	const k = 60
+	before := runtime.NumGoroutine()
+	first := s.raft.LastIndex()
+	s.fsm.mu.Lock() // the state machine waits: no write is answered
+	type answer struct {
+		i   int
+		res *command.Result
+		err error
+	}
+	got := make(chan answer, k)
+	big := string(bytes.Repeat([]byte("x"), bigEntryMin))
+	for i := range k {
+		go func() {
+			var e *command.Entry
+			switch i % 3 {
+			case 0:
+				e = parsedEntry("INCR", "n")
+			case 1: // no parsed form: the state machine decodes it
+				e = &command.Entry{NowMs: time.Now().UnixMilli(), Cmds: [][][]byte{{[]byte("INCR"), []byte("n")}}}
+			default: // proposed by reference
+				e = parsedEntry("SET", "big"+strconv.Itoa(i), big)
+			}
+			res, err := s.Apply(e)
+			got <- answer{i, res, err}
+		}()
+	}
+	// Every write appended (and so handed raft by its caller's Apply).
+	last := first + k
+	for deadline := time.Now().Add(10 * time.Second); s.raft.LastIndex() < last; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.fsm.mu.Unlock()
+			t.Fatalf("log at %d, short of %d, 10 s after %d writes began", s.raft.LastIndex(), last, k)
+		}
+	}
+	waiting := runtime.NumGoroutine() - before
+	s.fsm.mu.Unlock()
+	if waiting > k+k/2 {
+		t.Errorf("%d goroutines more while %d writes waited: more than one each", waiting, k)
+	}
+	incrs := map[string]bool{}
+	for range k {
+		select {
+		case a := <-got:
+			if a.err != nil {
+				t.Fatalf("write %d: %v", a.i, a.err)
+			}
+			r := render(a.res)
+			if a.i%3 == 2 {
+				if r != "+OK\r\n" {
+					t.Fatalf("write %d (large SET) answered %q", a.i, r)
+				}
+				continue
+			}
+			if incrs[r] {
+				t.Fatalf("write %d answered %q, as another did", a.i, r)
+			}
+			incrs[r] = true
+		case <-time.After(10 * time.Second):
+			t.Fatal("writes unanswered 10 s after the state machine went on")
+		}
+	}
+	for i := 1; i <= 2*k/3; i++ {
+		if !incrs[":"+strconv.Itoa(i)+"\r\n"] {
+			t.Fatalf("no INCR answered :%d: %v", i, incrs)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.fsm.proposedMu.Lock()
+		left := len(s.fsm.proposed)
+		s.fsm.proposedMu.Unlock()
+		if left == 0 && s.async.n.Load() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
+		}
 	}
 }

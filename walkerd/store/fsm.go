@@ -66,15 +66,15 @@ type fsm struct {
 	notify atomic.Pointer[func([]command.Touch)]
 }
 
-// proposal is an entry this node proposed: its commands parsed, and,
-// when ApplyAsync proposed it, the write to answer once it is applied.
+// proposal is an entry this node proposed: its commands parsed, and the
+// write to answer once it is applied (proposeAsync).
 type proposal struct {
 	e     *command.Entry
 	async *asyncWrite
 }
 
-// propose registers an entry this node is about to hand raft as data;
-// async is nil for Apply's.
+// propose registers an entry this node is about to hand raft as data, and
+// the write that async answers once the entry is applied.
 func (f *fsm) propose(data []byte, e *command.Entry, async *asyncWrite) {
 	f.proposedMu.Lock()
 	f.proposed[unsafe.SliceData(data)] = proposal{e: e, async: async}
@@ -248,7 +248,7 @@ type asyncAt struct {
 }
 
 // entry returns a log entry's command.Entry: the proposer's own, already
-// parsed, when this node proposed it (Store.Apply registers it by the
+// parsed, when this node proposed it (proposeAsync registers it by the
 // address of the bytes it handed raft, which raft gives back unchanged on
 // the leader), or else decoded from the log.
 func (f *fsm) entry(l *raft.Log) (*command.Entry, *asyncWrite, error) {

@@ -445,10 +445,18 @@ func (s *Store) SetNewEvents(on bool) { s.fsm.noNew.Store(!on) }
 
 var _ backend.NewEvents = (*Store)(nil)
 
-// Apply implements backend.Backend: the write goes through the Raft log.
-// When e carries its commands parsed, the state machine of this node uses
-// them as they are (see fsm.entry): the leader parses a command once.
-func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
+// Apply implements backend.Backend: the write goes through the Raft log,
+// and Apply returns once this node's state machine has applied it (or
+// raft refused or lost it). When e carries its commands parsed, the state
+// machine of this node uses them as they are (see fsm.entry): the leader
+// parses a command once.
+//
+// It proposes as ApplyAsync does (proposeAsync), through the same queue:
+// the state machine answers a write it applies, and watchAsync one that
+// failed; Apply only waits for the answer. Unlike ApplyAsync it never
+// refuses: an entry of bigEntryMin bytes or more is proposed by
+// reference (bigentry.go), and a full applyCh makes it wait.
+func (s *Store) Apply(e *command.Entry) (*command.Result, error) {
 	if s.raft.State() != raft.Leader {
 		return nil, s.notLeader()
 	}
@@ -459,30 +467,35 @@ func (s *Store) Apply(e *command.Entry) (_ *command.Result, err error) {
 		defer release()
 		data = ref
 	}
-	if e.Parsed != nil {
-		s.fsm.propose(data, e, nil)
-		defer func() {
-			s.fsm.unpropose(data)
-			if err != nil {
-				// The entry's arguments alias the client's buffer, which
-				// is reused once we return. A batch that took the entry
-				// may still be applying it (raft shutting down): the FSM
-				// holds mu for reading while it does, so wait it out.
-				//lint:ignore SA2001 the empty critical section waits for readers to leave
-				s.fsm.mu.Lock()
-				s.fsm.mu.Unlock()
-			}
-		}()
+	answer := make(chan applied, 1)
+	s.async.n.Add(1)
+	s.proposeAsync(data, e, func(res *command.Result, err error) { answer <- applied{res, err} })
+	select {
+	case a := <-answer:
+		return a.res, a.err
+	case <-s.raftDown:
+		// failAsync answers the writes queued when raft went down; one
+		// queued after it went may be left to this.
+		select {
+		case a := <-answer:
+			return a.res, a.err
+		default:
+		}
+		// The entry's arguments alias the client's buffer, which is
+		// reused once we return. A batch that took the entry may still
+		// be applying it: the FSM holds mu for reading while it does,
+		// so wait it out.
+		//lint:ignore SA2001 the empty critical section waits for readers to leave
+		s.fsm.mu.Lock()
+		s.fsm.mu.Unlock()
+		return nil, s.applyError(errRaftDown)
 	}
-	f := s.raft.Apply(data, 0)
-	if err := s.wait(f); err != nil {
-		return nil, s.applyError(err)
-	}
-	res, ok := f.Response().(*command.Result)
-	if !ok {
-		return nil, fmt.Errorf("%w: no result from the state machine", backend.ErrUnknownOutcome)
-	}
-	return res, nil
+}
+
+// applied is a write's answer: its result, or why it has none.
+type applied struct {
+	res *command.Result
+	err error
 }
 
 // fetchBig copies the bytes of the large entry at f to w
