@@ -28,6 +28,10 @@
 //	walkerd_keyspace_misses_total                  counter  key lookups that did not
 //	walkerd_expired_keys_total                     counter  keys deleted on expiry
 //	walkerd_forwarded_commands_total               counter  commands a follower forwarded to the leader
+//	walkerd_event_loop_commands_total              counter  commands run on the event loop's thread
+//	walkerd_event_loop_handoffs_total              counter  connections the loop handed to their goroutine
+//	walkerd_event_loop_parked_total                counter  client batches the loop held for a commit or a
+//	                                               leadership check
 //	walkerd_net_input_bytes_total                  counter  bytes read from clients
 //	walkerd_net_output_bytes_total                 counter  bytes written to clients
 //	walkerd_slowlog_length                         gauge    entries in the slow log
@@ -243,6 +247,9 @@ var (
 	dMisses            = desc("keyspace_misses_total", "Key lookups that did not find the key.")
 	dExpired           = desc("expired_keys_total", "Keys deleted on expiry.")
 	dForwarded         = desc("forwarded_commands_total", "Commands forwarded to the leader.")
+	dLoopCommands      = desc("event_loop_commands_total", "Commands run on the event loop's thread.")
+	dLoopHandoffs      = desc("event_loop_handoffs_total", "Connections the event loop handed to their goroutine.")
+	dLoopParked        = desc("event_loop_parked_total", "Client batches the event loop held for a commit or a leadership check.")
 	dNetIn             = desc("net_input_bytes_total", "Bytes read from clients.")
 	dNetOut            = desc("net_output_bytes_total", "Bytes written to clients.")
 	dSlowlog           = desc("slowlog_length", "Entries in the slow log.")
@@ -314,7 +321,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		dCommands, dCommandsDuration, dCommandsRejected, dCommandsFailed, dErrors, dErrorReplies,
 		dProcessed, dConnsReceived, dConnsRejected, dConnected, dBlocked, dHits, dMisses, dExpired,
-		dForwarded, dNetIn, dNetOut, dSlowlog, dDBKeys, dDBExpiring, dDBAvgTTL, dBuildInfo, dScrapeError,
+		dForwarded, dLoopCommands, dLoopHandoffs, dLoopParked, dNetIn, dNetOut, dSlowlog, dDBKeys, dDBExpiring, dDBAvgTTL, dBuildInfo, dScrapeError,
 	} {
 		ch <- d
 	}
@@ -366,6 +373,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(dMisses, float64(st.KeyspaceMisses))
 	counter(dExpired, float64(st.ExpiredKeys))
 	counter(dForwarded, float64(st.ForwardedCommands))
+	counter(dLoopCommands, float64(st.EventLoopCommands))
+	counter(dLoopHandoffs, float64(st.EventLoopHandoffs))
+	counter(dLoopParked, float64(st.EventLoopParked))
 	counter(dNetIn, float64(st.NetInputBytes))
 	counter(dNetOut, float64(st.NetOutputBytes))
 	gauge(dSlowlog, float64(st.SlowlogLen))

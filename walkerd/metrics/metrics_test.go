@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ type node struct {
 // serve starts a RESP server on b and an exporter for it.
 func serve(t testing.TB, b backend.Backend, mo metrics.Options) *node {
 	t.Helper()
-	srv := server.New(b, server.Config{})
+	// As walkerd runs by default: with its event loop where it has one.
+	srv := server.New(b, server.Config{EventLoop: runtime.GOOS == "linux"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -235,6 +237,29 @@ func TestMetrics_CountersMoveAfterCommands(t *testing.T) {
 	}
 	if v := value(after, "walkerd_engine_bytes"); !(v > 0) {
 		t.Errorf("engine_bytes = %v after three SETs", v)
+	}
+	for _, name := range []string{"walkerd_event_loop_commands_total", "walkerd_event_loop_handoffs_total", "walkerd_event_loop_parked_total"} {
+		if math.IsNaN(value(after, name)) {
+			t.Errorf("no %s", name)
+		}
+	}
+	// A connection's lone GETs run on the event loop once it holds the
+	// connection (the first command of a new one runs on its goroutine).
+	if runtime.GOOS == "linux" {
+		c, err := harness.Dial(n.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for range 200 {
+			if _, err := c.Do("GET", "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, a := value(after, "walkerd_event_loop_commands_total"), value(n.scrape(t), "walkerd_event_loop_commands_total")
+		if !(a > b) || float64(n.srv.Stats().EventLoopCommands) != a {
+			t.Errorf("walkerd_event_loop_commands_total %v, then %v after 200 GETs; the server counts %d", b, a, n.srv.Stats().EventLoopCommands)
+		}
 	}
 	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "walkerd_build_info"} {
 		if value(after, name) <= 0 {

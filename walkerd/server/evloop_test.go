@@ -872,3 +872,55 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// INFO stats shows the loop's counters: event_loop_commands counts the
+// commands run on the loop, event_loop_handoffs the batches handed to the
+// goroutine (a pipeline here), and CONFIG RESETSTAT zeroes them.
+func TestEventLoop_InfoCountsWhatRanOnTheLoop(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.addr)
+	c.must(t, "SET", "k", "v")
+	if loopOf(s) == nil {
+		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
+	}
+	waitLoopHeld(t, s, clientID(t, c))
+	field := func(name string) int64 {
+		t.Helper()
+		v, err := strconv.ParseInt(infoOf(t, c, "stats")["stats"][name], 10, 64)
+		if err != nil {
+			t.Fatalf("INFO stats %s: %v", name, err)
+		}
+		return v
+	}
+	c.must(t, "CONFIG", "RESETSTAT")
+	// INFO and CONFIG run on the goroutine; a GET or SET alone on the loop.
+	if n := field("event_loop_commands"); n != 0 {
+		t.Fatalf("event_loop_commands %d after CONFIG RESETSTAT", n)
+	}
+	waitLoopHeld(t, s, clientID(t, c)) // back on the loop after INFO
+	for range 10 {
+		c.must(t, "GET", "k")
+	}
+	if n := field("event_loop_commands"); n != 10 {
+		t.Fatalf("event_loop_commands %d after 10 GETs", n)
+	}
+	// A long pipeline goes to the goroutine whole (inlineBatch).
+	h0 := field("event_loop_handoffs")
+	waitLoopHeld(t, s, clientID(t, c))
+	var in []byte
+	for i := range 100 {
+		in = append(in, encodeCommand([][]byte{[]byte("SET"), []byte("p" + strconv.Itoa(i)), []byte("v")})...)
+	}
+	go c.c.Write(in)
+	for i, r := range readReplies(t, c, 100, 10*time.Second) {
+		if string(r) != "+OK\r\n" {
+			t.Fatalf("pipelined SET %d: %q", i, r)
+		}
+	}
+	if h := field("event_loop_handoffs") - h0; h < 1 {
+		t.Fatalf("event_loop_handoffs moved by %d for a pipeline of 100", h)
+	}
+	if _, ok := infoOf(t, c, "stats")["stats"]["event_loop_parked"]; !ok {
+		t.Fatal("INFO stats has no event_loop_parked")
+	}
+}

@@ -22,7 +22,8 @@ import (
 // INFO, as Redis 7.0 lays it out (server.c genRedisInfoString): the same
 // sections in the same order, Redis's field names and units for every
 // field that means something here, then walkerd's own fields at the end
-// of a section (engine_*, go_*, forwarded_commands) and the raft section.
+// of a section (engine_*, go_*, forwarded_commands, event_loop_*) and the
+// raft section.
 // The fields Redis has and walkerd leaves out, with the reason for each,
 // are listed in README.md ("INFO fields"); TestInfo_FieldsMatchRedis holds
 // the two lists together.
@@ -185,6 +186,10 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("protocol_error_connections", s.stats.protocol.Load())
 		line("reclaimed_elements", s.stats.reclaimed.Load())
 		line("forwarded_commands", s.stats.forwarded.Load())
+		line("event_loop_commands", s.st.inline.Load())
+		line("event_loop_handoffs", s.st.handoffs.Load())
+		line("event_loop_pended_replies", s.st.pended.Load())
+		line("event_loop_parked", s.st.parked.Load())
 	case "replication":
 		s.infoReplication(b, line)
 	case "cpu":

@@ -192,6 +192,10 @@ func (st *stats) reset() {
 	st.keys.Misses.Store(0)
 	st.netIn.Store(0)
 	st.netOut.Store(0)
+	st.inline.Store(0)
+	st.handoffs.Store(0)
+	st.pended.Store(0)
+	st.parked.Store(0)
 }
 
 // --- latency histogram ---
@@ -366,6 +370,9 @@ type Stats struct {
 	KeyspaceMisses      int64
 	ExpiredKeys         int64
 	ForwardedCommands   int64
+	EventLoopCommands   int64 // run on the event loop's thread (event_loop_commands)
+	EventLoopHandoffs   int64 // connections handed to their goroutine (event_loop_handoffs)
+	EventLoopParked     int64 // batches held for a commit or a leadership check (event_loop_parked)
 	NetInputBytes       int64
 	NetOutputBytes      int64
 	SlowlogLen          int
@@ -385,6 +392,9 @@ func (s *Server) Stats() Stats {
 		KeyspaceMisses:      s.st.keys.Misses.Load(),
 		ExpiredKeys:         s.stats.expired.Load(),
 		ForwardedCommands:   s.stats.forwarded.Load(),
+		EventLoopCommands:   s.st.inline.Load(),
+		EventLoopHandoffs:   s.st.handoffs.Load(),
+		EventLoopParked:     s.st.parked.Load(),
 		NetInputBytes:       s.st.netIn.Load(),
 		NetOutputBytes:      s.st.netOut.Load(),
 		SlowlogLen:          s.st.slow.len(),
