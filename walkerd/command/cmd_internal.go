@@ -404,45 +404,29 @@ func ScanKeysApart(db *engine.DB, dbi int, now int64, cursor []byte, count int, 
 	if cursor != nil && !bytes.HasPrefix(cursor, prefix) {
 		return nil, nil, ErrInvalidCursor
 	}
-	// An unknown type matches nothing, as in Redis 7.0 (7.2 made it an
-	// error).
-	want, known := keyspace.ParseType(lowerASCII(typ))
 	lower := cursor
 	if lower == nil {
 		lower = prefix
 	}
-	o := ownerOf(db) // a slot the group does not serve (moved away or not yet in) is not listed
 	err = db.View(now, func(v *engine.View) error {
 		it := v.Iter(engine.IterOptions{Lower: lower, Upper: keyspace.PrefixEnd(prefix), KeysOnly: typ == nil})
-		seen := 0
-		var last []byte
-		for ok := it.First(); ok; ok = it.Next() {
-			if seen >= count && (apart == nil || apart(last, it.Key())) {
-				next = bytes.Clone(it.Key())
-				break
+		first := true
+		keys, next, err = scanKeysPage(db, count, pattern, typ, apart, func() ([]byte, bool) {
+			ok := false
+			if first {
+				ok = it.First()
+			} else {
+				ok = it.Next()
 			}
-			seen++
-			if apart != nil {
-				last = append(last[:0], it.Key()...)
+			first = false
+			if !ok {
+				return nil, false
 			}
-			if o != nil && !o.owns(db, keyspace.SlotOf(it.Key())) {
-				continue
-			}
-			_, k, _ := keyspace.SplitMeta(it.Key())
-			if pattern != nil && !Match(pattern, k) {
-				continue
-			}
-			if typ != nil {
-				val, err := it.Value()
-				if err != nil {
-					it.Close()
-					return err
-				}
-				if t, ok := keyspace.TypeOf(val); !known || !ok || t != want {
-					continue
-				}
-			}
-			keys = append(keys, bytes.Clone(k))
+			return it.Key(), true
+		}, it.Value)
+		if err != nil {
+			it.Close()
+			return err
 		}
 		return closeIter(it)
 	})

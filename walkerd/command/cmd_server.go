@@ -145,7 +145,10 @@ func init() {
 			Group: "transactions", Since: "2.2.0"},
 		tx("unwatch", 1, FlagFast, "2.2.0"),
 
-		&Spec{Name: "scan", Arity: -2, Flags: FlagReadonly, Cats: CatKeyspace, Group: "generic", Since: "2.8.0"},
+		// SCAN has a handler of the server's outside MULTI and scripts
+		// (over every group a node holds), and runs in an entry inside
+		// them (scan.go).
+		&Spec{Name: "scan", Arity: -2, Flags: FlagReadonly, Cats: CatKeyspace, Group: "generic", Since: "2.8.0", parse: parseScan, run: runScan},
 		&Spec{Name: "levelget", Arity: 3, Flags: FlagReadonly, Cats: CatString, FirstKey: 1, LastKey: 1, Step: 1, Group: "string",
 			Since: "walkerdb", Summary: "Returns the string value of a key, read at a consistency level: 0 default, 1 stale, 2 consistent."},
 

@@ -75,8 +75,8 @@ package command
 // math.random restarts from seed 0 in every script (Redis 7.0 carries its
 // state from script to script, which is nondeterministic); the coroutine
 // library, collectgarbage and gcinfo are missing, and goto is reserved;
-// server-local commands (SCAN, INFO, CONFIG, CLIENT, ...) cannot be
-// called from a script; memory is not bounded beyond string.rep's 512 MB
+// server-local commands (INFO, CONFIG, CLIENT, ...) cannot be called
+// from a script (SCAN can, through its run: scan.go); memory is not bounded beyond string.rep's 512 MB
 // (proto-max-bulk-len).
 
 import (

@@ -10,7 +10,15 @@ import (
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
 	"github.com/walkerdb/walkerdb/walkerd/backend"
+	"github.com/walkerdb/walkerdb/walkerd/command"
 )
+
+// The cursor's encoding is the command package's (scancursor.go): SCAN
+// runs there inside MULTI and scripts, and here outside them.
+var encodeCursor, decodeCursor = command.EncodeScanCursor, command.DecodeScanCursor
+
+// cursorTag and cursorTagMask are scancursor.go's tag: the top two bits 01.
+const cursorTag, cursorTagMask = 1 << 62, 3 << 62
 
 // scanPage sends one SCAN and returns its cursor and keys.
 func scanPage(t *testing.T, c *conn, cursor string, opts ...string) (string, []string) {
@@ -214,7 +222,7 @@ func TestScan_CursorAnyTaggedNumberWorks(t *testing.T) {
 	}
 }
 
-// The facts cursor.go's proof rests on, over random and tricky keys:
+// The facts scancursor.go's proof rests on, over random and tricky keys:
 // encodeCursor keeps key order, decodeCursor(encodeCursor(k)) <= k, and
 // encodeCursor(decodeCursor(c)) = c.
 func TestCursor_EncodingKeepsKeyOrder(t *testing.T) {

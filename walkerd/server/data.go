@@ -398,6 +398,7 @@ func parseLevel(b []byte) (int, bool) {
 var (
 	specGet      = command.LookupName("get")
 	specLevelget = command.LookupName("levelget")
+	specScan     = command.LookupName("scan")
 	specVersions = command.LookupName("walker.versions")
 )
 
@@ -603,9 +604,9 @@ func cmdUnwatch(s *Server, c *client, args [][]byte) {
 
 // cmdExec runs the queued commands. Data commands (and PING, ECHO, SELECT,
 // TIME) go into one entry, parsed once here at the entry's time, that the
-// state machine applies atomically, its reads included; server-local
-// commands (CONFIG, CLIENT, INFO, SCAN, ...) run here after the entry, and
-// their replies take their places in the array.
+// state machine applies atomically, its reads included (SCAN too:
+// inEntry); server-local commands (CONFIG, CLIENT, INFO, ...) run here
+// after the entry, and their replies take their places in the array.
 func cmdExec(s *Server, c *client, args [][]byte) {
 	if !c.multi {
 		c.errorReply("ERR EXEC without MULTI")
@@ -632,7 +633,7 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 			queue[i] = get
 			q = get
 		}
-		if q.spec.IsData() {
+		if s.inEntry(q) {
 			e.Cmds = append(e.Cmds, q.args)
 			e.Parsed = append(e.Parsed, q.spec.ParseArgs(q.args, now))
 		}
@@ -672,7 +673,7 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 			c.errorReply(denied[i])
 			continue
 		}
-		if q.spec.IsData() {
+		if s.inEntry(q) {
 			// PING after a SUBSCRIBE the EXEC ran: RESP2's ["pong", arg].
 			if !s.publishReply(c, q.spec, q.args, res.Replies[next]) && !(q.spec.Name == "ping" && c.pingSubscribed(q.args)) {
 				res.Replies[next].WriteTo(c.w)
@@ -682,6 +683,16 @@ func cmdExec(s *Server, c *client, args [][]byte) {
 		}
 		s.run(c, q.spec, q.args)
 	}
+}
+
+// inEntry reports whether EXEC runs queued command q inside the
+// transaction's entry, in its place among the queued writes: the data
+// commands do, SCAN among them, except on a node of several groups,
+// where a page spans the groups the node holds and the entry is one
+// group's (scanLocal), so SCAN runs after the entry. Every other command
+// runs after the entry, its reply in its place.
+func (s *Server) inEntry(q queued) bool {
+	return q.spec.IsData() && !(q.spec == specScan && s.multi())
 }
 
 // levelgetInExec is the GET that a LEVELGET with a valid level, queued in
@@ -702,51 +713,8 @@ func levelgetInExec(q queued) (queued, bool) {
 
 // --- SCAN ---
 
-type scanArgs struct {
-	cursor  uint64
-	count   int
-	pattern []byte
-	typ     []byte
-}
-
-func parseScan(args [][]byte) (scanArgs, error) {
-	a := scanArgs{count: 10}
-	cur, ok := command.ParseScanCursor(args[1])
-	if !ok {
-		return a, command.ErrInvalidCursor
-	}
-	a.cursor = cur
-	for i := 2; i < len(args); i++ {
-		more := len(args) - i
-		switch {
-		case equalFoldStr(args[i], "count") && more >= 2:
-			n, ok := command.ParseInt(args[i+1])
-			if !ok {
-				return a, command.ErrNotInteger
-			}
-			if n < 1 {
-				return a, command.ErrSyntax
-			}
-			a.count = int(min(n, 1<<30))
-			i++
-		case equalFoldStr(args[i], "match") && more >= 2:
-			a.pattern = args[i+1]
-			if len(a.pattern) == 1 && a.pattern[0] == '*' {
-				a.pattern = nil
-			}
-			i++
-		case equalFoldStr(args[i], "type") && more >= 2:
-			a.typ = args[i+1]
-			i++
-		default:
-			return a, command.ErrSyntax
-		}
-	}
-	return a, nil
-}
-
 func cmdScan(s *Server, c *client, args [][]byte) {
-	a, err := parseScan(args)
+	a, err := command.ParseScan(args)
 	if err != nil {
 		c.fail(err)
 		return
@@ -759,9 +727,10 @@ func cmdScan(s *Server, c *client, args [][]byte) {
 }
 
 // scanLocal answers one page of SCAN from this node's engine. The cursor
-// carries its own position (cursor.go): no state is kept between pages.
-func (s *Server) scanLocal(c *client, a scanArgs) {
-	start, ok := decodeCursor(c.db, a.cursor)
+// carries its own position (command/scancursor.go): no state is kept
+// between pages.
+func (s *Server) scanLocal(c *client, a command.ScanArgs) {
+	start, ok := command.DecodeScanCursor(c.db, a.Cursor)
 	if !ok {
 		c.fail(command.ErrInvalidCursor)
 		return
@@ -781,7 +750,7 @@ func (s *Server) scanLocal(c *client, a scanArgs) {
 			start = nil // that group's keys from its first
 		}
 		var err error
-		keys, next, err = command.ScanKeysApart(s.groupB(own[at]).Engine(), c.db, s.nowMs(), start, a.count, a.pattern, a.typ, cursorApart)
+		keys, next, err = command.ScanKeysApart(s.groupB(own[at]).Engine(), c.db, s.nowMs(), start, a.Count, a.Pattern, a.Type, command.ScanCursorApart)
 		if err != nil {
 			c.fail(err)
 			return
@@ -794,7 +763,7 @@ func (s *Server) scanLocal(c *client, a scanArgs) {
 	}
 	var cursor uint64
 	if next != nil {
-		cursor = encodeCursor(next)
+		cursor = command.EncodeScanCursor(next)
 	}
 	c.array(2)
 	c.bulkString(strconv.FormatUint(cursor, 10))

@@ -310,3 +310,37 @@ func TestMulti_LevelgetReadsInItsPlace(t *testing.T) {
 		t.Fatalf("EXEC = %s, want %s", got, want)
 	}
 }
+
+// SCAN queued in MULTI runs in its place among the queued writes, as in
+// Redis: it sees the writes queued before it and not those after (it
+// used to run after the transaction's entry and see them all). In
+// scripts it runs too, as in Redis. Each SCAN here matches at most one
+// key, so that Redis's hash order and walkerd's key order agree.
+func TestMulti_ScanReadsInItsPlace(t *testing.T) {
+	r := dial(t, startRedis(t))
+	w := dial(t, startServer(t, Config{}).addr)
+	cmds := [][]string{
+		{"SET", "a", "1"},
+		{"MULTI"},
+		{"SCAN", "0", "COUNT", "100"},
+		{"SET", "b", "2"},
+		{"SCAN", "0", "COUNT", "100", "MATCH", "b*"},
+		{"DEL", "a"},
+		{"SCAN", "0", "COUNT", "100", "MATCH", "a*"},
+		{"HSET", "h", "f", "v"},
+		{"SCAN", "0", "TYPE", "hash"},
+		{"SCAN", "notacursor"},
+		{"SCAN", "0", "COUNT", "0"},
+		{"SCAN", "0", "TYPE", "nosuchtype"},
+		{"EXEC"},
+		{"EVAL", "return redis.call('SCAN', '0', 'MATCH', 'h*')", "0"},
+		{"EVAL_RO", "return redis.call('SCAN', '0', 'TYPE', 'string')", "0"},
+		{"EVAL", "return redis.pcall('SCAN', 'x')", "0"},
+	}
+	for _, cmd := range cmds {
+		want, got := r.must(t, cmd...), w.must(t, cmd...)
+		if got != want {
+			t.Errorf("%q: walkerd %s, redis %s", cmd, got, want)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package server
+package command
 
 import (
 	"encoding/binary"
@@ -57,18 +57,18 @@ const (
 	slotMask      = 1<<14 - 1 // hash slots are 0..16383 (keyspace.Slot)
 )
 
-// encodeCursor returns the cursor of a metadata key (keyspace.MetaKey).
-func encodeCursor(k []byte) uint64 {
+// EncodeScanCursor returns the cursor of a metadata key (keyspace.MetaKey).
+func EncodeScanCursor(k []byte) uint64 {
 	slot := uint64(binary.BigEndian.Uint16(k[1:3])) & slotMask
 	var p [8]byte
 	copy(p[2:], k[3:])
 	return cursorTag | slot<<48 | binary.BigEndian.Uint64(p[:])
 }
 
-// decodeCursor returns the engine key of database db that a page from
+// DecodeScanCursor returns the engine key of database db that a page from
 // cursor c starts at (nil for 0, the start); ok is false when c is not a
 // cursor.
-func decodeCursor(db int, c uint64) (start []byte, ok bool) {
+func DecodeScanCursor(db int, c uint64) (start []byte, ok bool) {
 	if c == 0 {
 		return nil, true
 	}
@@ -85,6 +85,6 @@ func decodeCursor(db int, c uint64) (start []byte, ok bool) {
 	return append(keyspace.SlotPrefix(db, slot), user...), true
 }
 
-// cursorApart reports whether a page may end between engine keys last and
-// next: when their cursors differ.
-func cursorApart(last, next []byte) bool { return encodeCursor(last) != encodeCursor(next) }
+// ScanCursorApart reports whether a page may end between engine keys last
+// and next: when their cursors differ.
+func ScanCursorApart(last, next []byte) bool { return EncodeScanCursor(last) != EncodeScanCursor(next) }
