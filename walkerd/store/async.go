@@ -58,6 +58,7 @@ func (w *asyncWrite) finish(res *command.Result, err error) {
 type asyncWrites struct {
 	mu    sync.Mutex
 	queue []*asyncWrite
+	down  bool // failAsync has answered the queue: nothing is queued after
 	wake  chan struct{}
 	n     atomic.Int64 // in flight: queued, or taken by watchAsync
 }
@@ -102,7 +103,18 @@ func (s *Store) proposeAsync(data []byte, e *command.Entry, done func(*command.R
 		s.fsm.propose(data, e, w)
 	}
 	w.f = s.raft.Apply(data, 0)
+	if hook := afterPropose.Load(); hook != nil {
+		(*hook)(data)
+	}
 	s.async.mu.Lock()
+	if s.async.down {
+		// Raft shut down after the caller looked, and failAsync has
+		// answered the queue already (watchAsync may have ended with
+		// Close): answer this one as failAsync would.
+		s.async.mu.Unlock()
+		s.failWrites([]*asyncWrite{w})
+		return
+	}
 	s.async.queue = append(s.async.queue, w)
 	s.async.mu.Unlock()
 	select {
@@ -110,6 +122,10 @@ func (s *Store) proposeAsync(data []byte, e *command.Entry, done func(*command.R
 	default:
 	}
 }
+
+// afterPropose, when a test sets it, runs between a write's raft.Apply
+// and its queueing, with the write's data: where a Close may pass.
+var afterPropose atomic.Pointer[func(data []byte)]
 
 // WritesNow implements backend.AsyncApplier: this node leads.
 func (s *Store) WritesNow() bool { return s.raft.State() == raft.Leader }
@@ -172,8 +188,15 @@ func (s *Store) watchAsync() {
 func (s *Store) failAsync() {
 	q := &s.async
 	q.mu.Lock()
+	q.down = true
 	ws := slices.Clone(q.queue) // watchAsync clears the entries it takes
 	q.mu.Unlock()
+	s.failWrites(ws)
+}
+
+// failWrites answers ws with errRaftDown, once no batch of the state
+// machine may still be applying them.
+func (s *Store) failWrites(ws []*asyncWrite) {
 	if len(ws) > 0 {
 		//lint:ignore SA2001 the empty critical section waits for readers to leave
 		s.fsm.mu.Lock() // as watchAsync: a batch may still be applying them

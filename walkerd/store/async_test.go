@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -237,5 +238,39 @@ func TestStore_ApplyWaitsWithoutAGoroutineOfItsOwn(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
 		}
+	}
+}
+
+// A write proposed just before raft shuts down and queued just after
+// failAsync answered the queue is answered too: failAsync leaves the
+// queue down, and such a write is failed at once. (In CI a write was
+// left unanswered so: watchAsync had ended with Close.)
+func TestStore_AWriteQueuedAfterRaftWentDownIsAnswered(t *testing.T) {
+	s := openSingle(t)
+	in, release := make(chan struct{}), make(chan struct{})
+	hook := func(data []byte) {
+		if bytes.Contains(data, []byte("late-key")) { // not the store's own writes
+			close(in)
+			<-release
+		}
+	}
+	afterPropose.Store(&hook)
+	t.Cleanup(func() { afterPropose.Store(nil) })
+	answered := make(chan error, 1)
+	go func() {
+		if !s.ApplyAsync(parsedEntry("SET", "late-key", "v"), func(_ *command.Result, err error) { answered <- err }) {
+			answered <- errors.New("refused")
+		}
+	}()
+	<-in
+	closeOnce(s) // failAsync runs: the write is not queued yet
+	close(release)
+	select {
+	case err := <-answered:
+		if err == nil || err.Error() == "refused" {
+			t.Fatalf("answered %v, want raft's shutdown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write queued after raft went down was never answered")
 	}
 }
