@@ -24,6 +24,23 @@ func parsedEntry(args ...string) *command.Entry {
 	return &command.Entry{NowMs: now, Cmds: [][][]byte{cmd}, Parsed: []command.Parsed{p}}
 }
 
+// waitForgotten waits until s holds no proposal registered and counts no
+// write in flight, as once every write has been answered.
+func waitForgotten(t *testing.T, s *Store) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.fsm.proposedMu.Lock()
+		left := len(s.fsm.proposed)
+		s.fsm.proposedMu.Unlock()
+		if left == 0 && s.async.n.Load() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
+		}
+	}
+}
+
 // ApplyAsync answers each write once, with its own result, in the order
 // the writes were proposed, and forgets it once answered. It refuses what
 // it cannot take without waiting: an entry without its parsed form, a
@@ -69,17 +86,7 @@ func TestStore_ApplyAsyncAnswersEachWriteOnceWithItsResult(t *testing.T) {
 			t.Fatalf("no write answered :%d", i)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.fsm.proposedMu.Lock()
-		left := len(s.fsm.proposed)
-		s.fsm.proposedMu.Unlock()
-		if left == 0 && s.async.n.Load() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
-		}
-	}
+	waitForgotten(t, s)
 	for i := range calls {
 		if c := calls[i].Load(); c != 1 {
 			t.Fatalf("write %d answered %d times", i, c)
@@ -228,17 +235,7 @@ func TestStore_ApplyWaitsWithoutAGoroutineOfItsOwn(t *testing.T) {
 			t.Fatalf("no INCR answered :%d: %v", i, incrs)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.fsm.proposedMu.Lock()
-		left := len(s.fsm.proposed)
-		s.fsm.proposedMu.Unlock()
-		if left == 0 && s.async.n.Load() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d proposals registered and %d writes in flight after every answer", left, s.async.n.Load())
-		}
-	}
+	waitForgotten(t, s)
 }
 
 // A write proposed just before raft shuts down and queued just after
