@@ -402,3 +402,44 @@ func TestPool_DropWhileDialingDoesNotLoseTheSlots(t *testing.T) {
 		t.Fatalf("after the drops: %q, %v", raw, err)
 	}
 }
+
+// A call in flight when Drop closes its connection (another node leads
+// now) fails with an error that says so, beside ErrConnLost: the server
+// sends a read so failed to the new leader (server/data.go, forward).
+func TestPool_ACallDroppedInFlightSaysTheLeaderMoved(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	link := linkAnswerer(nil)
+	addr := harness.FakeRESP(t, func(args []string) string {
+		if reply, ok := link(args); ok {
+			return reply
+		}
+		close(arrived)
+		<-release // no reply until the test ends
+		return "+OK\r\n"
+	})
+	p := New(Options{})
+	defer p.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Do(addr, [][]byte{[]byte("GET"), []byte("k")})
+		errc <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call never reached the server")
+	}
+	p.Drop(addr)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, backend.ErrLeaderMoved) || !errors.Is(err, ErrConnLost) {
+			t.Fatalf("call dropped in flight: %v, want ErrConnLost and backend.ErrLeaderMoved", err)
+		}
+		if errors.Is(err, backend.ErrNotSent) {
+			t.Fatalf("call dropped in flight: %v claims it was not sent", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drop did not fail the call in flight")
+	}
+}

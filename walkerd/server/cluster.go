@@ -25,7 +25,7 @@ func (s *Server) clusterError(c *client, args [][]byte, err error, forwardIt boo
 	var nl *backend.NotLeaderError
 	switch {
 	case errors.As(err, &nl) && forwardIt:
-		if msg := s.forward(c, nl, 0, args); msg != "" {
+		if msg := s.forward(c, nl, 0, args, false); msg != "" {
 			c.errorReply(msg)
 		}
 	case errors.As(err, &nl) && nl.Removed:

@@ -201,7 +201,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 		c.fail(err)
 		return
 	}
-	msg := s.forward(c, nl, level, args)
+	msg := s.forward(c, nl, level, args, true)
 	// The node it reached no longer leads (a leadership transfer or an
 	// election under way) and refused it unrun: the read goes again to
 	// the leader this node knows then, after a pause that doubles from
@@ -219,7 +219,7 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 			s.readAt(c, level, args, local) // this node leads now, or it answers the error
 			return
 		}
-		msg = s.forward(c, nl, level, args)
+		msg = s.forward(c, nl, level, args, true)
 	}
 	if msg != "" {
 		s.rerouteRead(c, level, args, local, msg, true)
@@ -262,8 +262,11 @@ func (s *Server) pauseFor(d time.Duration) bool {
 // (c.askGroup) names that group: "<level>@<group>". It returns the
 // leader's refusal of the read (isRefusal), or leadershipMovedText when
 // the node it reached no longer leads, having written nothing, for the
-// caller to settle (slotmove.go, readAt).
-func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte) (refusal string) {
+// caller to settle (slotmove.go, readAt). read says the command changes
+// nothing: when the connection to the leader was dropped under it because
+// another node leads now (backend.ErrLeaderMoved), it returns
+// leadershipMovedText too, for the read to go to that node.
+func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte, read bool) (refusal string) {
 	switch {
 	case nl.Removed:
 		c.errorReply(removedText)
@@ -290,6 +293,11 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 	fw = append(fw, args...)
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
+		if read && errors.Is(err, backend.ErrLeaderMoved) && !c.forwarded {
+			// The link was dropped because another node leads now: a
+			// read changes nothing, so readAt sends it there.
+			return leadershipMovedText
+		}
 		c.errorReply("CLUSTERDOWN forwarding to the leader failed: " + err.Error())
 		return ""
 	}

@@ -68,12 +68,17 @@ type dialForwarder struct {
 	links *nodelink.Config
 	calls atomic.Int64
 	fail  error
+	// failNext, when set, fails the next call with it, once.
+	failNext atomic.Pointer[error]
 }
 
 func (d *dialForwarder) Do(addr string, args [][]byte) ([]byte, error) {
 	d.calls.Add(1)
 	if d.fail != nil {
 		return nil, d.fail
+	}
+	if err := d.failNext.Swap(nil); err != nil {
+		return nil, *err
 	}
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -313,6 +318,35 @@ func TestForwarding_AReadFollowsAHandOver(t *testing.T) {
 		if n := h.fw.calls.Load() - before; n < 2 {
 			t.Fatalf("%q: %d forwards, want the refused one, then the new leader", cmd, n)
 		}
+	}
+}
+
+// A read whose link to the old leader was dropped under it, because
+// another node leads now (forward.Pool.Drop, from watchLeader), goes to
+// the new leader: a tester saw a follower's pipelined GET answer
+// "CLUSTERDOWN forwarding to the leader failed: ... leadership moved"
+// during RAFT.TRANSFER. A JOIN so dropped may have run, and says so.
+func TestForwarding_AReadWhoseLinkWasDroppedGoesToTheNewLeader(t *testing.T) {
+	h := newHandOver(t)
+	dial(t, h.leader.addr).must(t, "SET", "k", "v")
+	dropped := fmt.Errorf("%w: %w", errors.New("forward: connection to leader lost"),
+		fmt.Errorf("forward: %w from %s", backend.ErrLeaderMoved, h.gone))
+	for _, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}} {
+		h.f.leader.Store(&h.gone)
+		h.fw.failNext.Store(&dropped)
+		before := h.fw.calls.Load()
+		h.learnAfterFirstForward(false)
+		if got := h.client.must(t, cmd...); got != `"v"` {
+			t.Fatalf("%q whose link was dropped = %s", cmd, got)
+		}
+		if n := h.fw.calls.Load() - before; n < 2 {
+			t.Fatalf("%q: %d forwards, want the dropped one, then the new leader", cmd, n)
+		}
+	}
+	h.f.leader.Store(&h.gone)
+	h.fw.failNext.Store(&dropped)
+	if got := h.client.must(t, "JOIN", "n9", "127.0.0.1:1", "127.0.0.1:2"); !strings.HasPrefix(got, "-CLUSTERDOWN forwarding to the leader failed: ") {
+		t.Fatalf("JOIN whose link was dropped = %s, want the forwarding failure", got)
 	}
 }
 
