@@ -395,7 +395,6 @@ func (c *conn) err() error {
 		return ErrConnLost
 	}
 	return fmt.Errorf("%w: %w", ErrConnLost, c.failErr) // both: Drop's backend.ErrLeaderMoved too
-
 }
 
 // close marks the connection dead and fails its queued calls.

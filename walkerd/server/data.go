@@ -265,7 +265,9 @@ func (s *Server) pauseFor(d time.Duration) bool {
 // caller to settle (slotmove.go, readAt). read says the command changes
 // nothing: when the connection to the leader was dropped under it because
 // another node leads now (backend.ErrLeaderMoved), it returns
-// leadershipMovedText too, for the read to go to that node.
+// leadershipMovedText too, for the read to go to that node. SCRIPT KILL
+// and FUNCTION KILL, which readAt forwards too, may have stopped a script
+// there: they answer the failure.
 func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte, read bool) (refusal string) {
 	switch {
 	case nl.Removed:
@@ -293,7 +295,7 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 	fw = append(fw, args...)
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
-		if read && errors.Is(err, backend.ErrLeaderMoved) && !c.forwarded {
+		if read && errors.Is(err, backend.ErrLeaderMoved) && !c.forwarded && !kills(args) {
 			// The link was dropped because another node leads now: a
 			// read changes nothing, so readAt sends it there.
 			return leadershipMovedText
@@ -477,6 +479,12 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 		res = &command.Result{Error: applyErrorText(err)}
 	}
 	c.bulk(command.EncodeResult(res))
+}
+
+// kills reports whether args is SCRIPT KILL or FUNCTION KILL.
+func kills(args [][]byte) bool {
+	return len(args) == 2 && bytes.EqualFold(args[1], []byte("kill")) &&
+		(bytes.EqualFold(args[0], []byte("script")) || bytes.EqualFold(args[0], []byte("function")))
 }
 
 // forwardable reports whether a follower may run a command at the leader

@@ -325,7 +325,8 @@ func TestForwarding_AReadFollowsAHandOver(t *testing.T) {
 // another node leads now (forward.Pool.Drop, from watchLeader), goes to
 // the new leader: a tester saw a follower's pipelined GET answer
 // "CLUSTERDOWN forwarding to the leader failed: ... leadership moved"
-// during RAFT.TRANSFER. A JOIN so dropped may have run, and says so.
+// during RAFT.TRANSFER. A JOIN or SCRIPT KILL so dropped may have run,
+// and says so.
 func TestForwarding_AReadWhoseLinkWasDroppedGoesToTheNewLeader(t *testing.T) {
 	h := newHandOver(t)
 	dial(t, h.leader.addr).must(t, "SET", "k", "v")
@@ -343,10 +344,12 @@ func TestForwarding_AReadWhoseLinkWasDroppedGoesToTheNewLeader(t *testing.T) {
 			t.Fatalf("%q: %d forwards, want the dropped one, then the new leader", cmd, n)
 		}
 	}
-	h.f.leader.Store(&h.gone)
-	h.fw.failNext.Store(&dropped)
-	if got := h.client.must(t, "JOIN", "n9", "127.0.0.1:1", "127.0.0.1:2"); !strings.HasPrefix(got, "-CLUSTERDOWN forwarding to the leader failed: ") {
-		t.Fatalf("JOIN whose link was dropped = %s, want the forwarding failure", got)
+	for _, cmd := range [][]string{{"JOIN", "n9", "127.0.0.1:1", "127.0.0.1:2"}, {"SCRIPT", "KILL"}, {"FUNCTION", "KILL"}} {
+		h.f.leader.Store(&h.gone)
+		h.fw.failNext.Store(&dropped)
+		if got := h.client.must(t, cmd...); !strings.HasPrefix(got, "-CLUSTERDOWN forwarding to the leader failed: ") {
+			t.Fatalf("%q whose link was dropped = %s, want the forwarding failure", cmd, got)
+		}
 	}
 }
 
