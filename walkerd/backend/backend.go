@@ -120,11 +120,6 @@ var (
 	// certainly never reached the leader (a failed dial): the server then
 	// reports a plain failure instead of an unknown outcome.
 	ErrNotSent = errors.New("backend: request not sent")
-	// ErrLeaderMoved may be wrapped by a Forwarder's error to say the
-	// connection to the leader was closed because another node leads now
-	// (walkerd/forward's Pool.Drop). The command may have run there; a
-	// read, which changes nothing, may go again to the new leader.
-	ErrLeaderMoved = errors.New("leadership moved")
 	// ErrStandalone answers the cluster commands in standalone mode.
 	ErrStandalone = errors.New("this command requires cluster mode")
 	// ErrTransferring: the leader refused a write before appending it,

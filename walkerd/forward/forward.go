@@ -214,7 +214,7 @@ func (p *Pool) Drop(addr string) {
 	p.mu.Unlock()
 	for _, c := range cs {
 		if c != nil {
-			c.close(fmt.Errorf("forward: %w from %s", backend.ErrLeaderMoved, addr))
+			c.close(errors.New("forward: leadership moved from " + addr))
 		}
 	}
 }
@@ -391,10 +391,7 @@ func (c *conn) readLoop(r *bufio.Reader) {
 func (c *conn) err() error {
 	c.failMu.Lock()
 	defer c.failMu.Unlock()
-	if c.failErr == nil {
-		return ErrConnLost
-	}
-	return fmt.Errorf("%w: %w", ErrConnLost, c.failErr) // both: Drop's backend.ErrLeaderMoved too
+	return fmt.Errorf("%w: %v", ErrConnLost, c.failErr)
 }
 
 // close marks the connection dead and fails its queued calls.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/walkerdb/walkerdb/internal/keyspace"
@@ -203,11 +204,13 @@ func (s *Server) readAt(c *client, level int, args [][]byte, local func()) {
 	}
 	msg := s.forward(c, nl, level, args, true)
 	// The node it reached no longer leads (a leadership transfer or an
-	// election under way) and refused it unrun: the read goes again to
-	// the leader this node knows then, after a pause that doubles from
-	// 5 ms, until leaderWait has passed, as a write does (applyGroup).
+	// election under way) and refused it unrun, or the forward failed (the
+	// link was dropped as leadership moved, or the leader could not be
+	// reached): the read goes again to the leader this node knows then,
+	// after a pause that doubles from 5 ms, until leaderWait has passed,
+	// as a write does (applyGroup); then it answers the last failure.
 	var deadline time.Time
-	for pause := 5 * time.Millisecond; msg == leadershipMovedText; pause = min(2*pause, 50*time.Millisecond) {
+	for pause := 5 * time.Millisecond; msg == leadershipMovedText || strings.HasPrefix(msg, forwardFailed); pause = min(2*pause, 50*time.Millisecond) {
 		if deadline.IsZero() {
 			deadline = time.Now().Add(leaderWait)
 		}
@@ -263,11 +266,12 @@ func (s *Server) pauseFor(d time.Duration) bool {
 // leader's refusal of the read (isRefusal), or leadershipMovedText when
 // the node it reached no longer leads, having written nothing, for the
 // caller to settle (slotmove.go, readAt). read says the command changes
-// nothing: when the connection to the leader was dropped under it because
-// another node leads now (backend.ErrLeaderMoved), it returns
-// leadershipMovedText too, for the read to go to that node. SCRIPT KILL
-// and FUNCTION KILL, which readAt forwards too, may have stopped a script
-// there: they answer the failure.
+// nothing, so that it may be sent again: when the forward itself fails
+// (the link dropped because another node leads now, a leader that cannot
+// be reached, a connection lost), it returns the failure's text, which
+// begins with forwardFailed, rather than answer it. SCRIPT KILL and
+// FUNCTION KILL, which readAt forwards too, may have stopped a script at
+// the leader: they answer the failure, as JOIN does.
 func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args [][]byte, read bool) (refusal string) {
 	switch {
 	case nl.Removed:
@@ -295,12 +299,10 @@ func (s *Server) forward(c *client, nl *backend.NotLeaderError, level int, args 
 	fw = append(fw, args...)
 	raw, err := s.cfg.Forwarder.Do(nl.LeaderAddr, fw)
 	if err != nil {
-		if read && errors.Is(err, backend.ErrLeaderMoved) && !c.forwarded && !kills(args) {
-			// The link was dropped because another node leads now: a
-			// read changes nothing, so readAt sends it there.
-			return leadershipMovedText
+		if read && !c.forwarded && !kills(args) {
+			return forwardFailed + err.Error() // readAt sends it again
 		}
-		c.errorReply("CLUSTERDOWN forwarding to the leader failed: " + err.Error())
+		c.errorReply(forwardFailed + err.Error())
 		return ""
 	}
 	body, errText := leaderReply(raw)
@@ -480,6 +482,10 @@ func cmdWalkerApply(s *Server, c *client, args [][]byte) {
 	}
 	c.bulk(command.EncodeResult(res))
 }
+
+// forwardFailed begins the answer to a command whose forward to the
+// leader failed: no reply came (it may have run there, or not).
+const forwardFailed = "CLUSTERDOWN forwarding to the leader failed: "
 
 // kills reports whether args is SCRIPT KILL or FUNCTION KILL.
 func kills(args [][]byte) bool {

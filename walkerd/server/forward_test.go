@@ -321,35 +321,64 @@ func TestForwarding_AReadFollowsAHandOver(t *testing.T) {
 	}
 }
 
-// A read whose link to the old leader was dropped under it, because
-// another node leads now (forward.Pool.Drop, from watchLeader), goes to
-// the new leader: a tester saw a follower's pipelined GET answer
-// "CLUSTERDOWN forwarding to the leader failed: ... leadership moved"
-// during RAFT.TRANSFER. A JOIN or SCRIPT KILL so dropped may have run,
-// and says so.
-func TestForwarding_AReadWhoseLinkWasDroppedGoesToTheNewLeader(t *testing.T) {
+// A read whose forward fails goes again to the leader the follower knows
+// next, within leaderWait, as a read the old leader refused does: a tester
+// saw a follower's pipelined GET answer "CLUSTERDOWN forwarding to the
+// leader failed: ... leadership moved" during RAFT.TRANSFER (the link
+// dropped under it, forward.Pool.Drop), and reads fail the same way while
+// a killed leader refuses connections or a frozen new one never finishes
+// the link's handshake. A read changes nothing, so it may run twice. JOIN
+// and SCRIPT or FUNCTION KILL may have run, and answer the failure.
+func TestForwarding_AReadWhoseForwardFailedGoesToTheNextLeader(t *testing.T) {
 	h := newHandOver(t)
 	dial(t, h.leader.addr).must(t, "SET", "k", "v")
-	dropped := fmt.Errorf("%w: %w", errors.New("forward: connection to leader lost"),
-		fmt.Errorf("forward: %w from %s", backend.ErrLeaderMoved, h.gone))
-	for _, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}} {
-		h.f.leader.Store(&h.gone)
-		h.fw.failNext.Store(&dropped)
-		before := h.fw.calls.Load()
-		h.learnAfterFirstForward(false)
-		if got := h.client.must(t, cmd...); got != `"v"` {
-			t.Fatalf("%q whose link was dropped = %s", cmd, got)
-		}
-		if n := h.fw.calls.Load() - before; n < 2 {
-			t.Fatalf("%q: %d forwards, want the dropped one, then the new leader", cmd, n)
+	failures := []error{
+		fmt.Errorf("forward: connection to leader lost: forward: leadership moved from %s", h.gone),
+		fmt.Errorf("%w: dial tcp %s: connect: connection refused", backend.ErrNotSent, h.gone),
+		fmt.Errorf("%w: nodelink: WALKER.LINK HELLO: i/o timeout", backend.ErrNotSent),
+		errors.New("forward: connection to leader lost: EOF"),
+	}
+	for _, failure := range failures {
+		for _, cmd := range [][]string{{"GET", "k"}, {"LEVELGET", "k", "2"}} {
+			h.f.leader.Store(&h.gone)
+			h.fw.failNext.Store(&failure)
+			before := h.fw.calls.Load()
+			h.learnAfterFirstForward(false)
+			if got := h.client.must(t, cmd...); got != `"v"` {
+				t.Fatalf("%q whose forward failed (%v) = %s", cmd, failure, got)
+			}
+			if n := h.fw.calls.Load() - before; n < 2 {
+				t.Fatalf("%q: %d forwards, want the failed one, then the new leader", cmd, n)
+			}
 		}
 	}
 	for _, cmd := range [][]string{{"JOIN", "n9", "127.0.0.1:1", "127.0.0.1:2"}, {"SCRIPT", "KILL"}, {"FUNCTION", "KILL"}} {
 		h.f.leader.Store(&h.gone)
-		h.fw.failNext.Store(&dropped)
-		if got := h.client.must(t, cmd...); !strings.HasPrefix(got, "-CLUSTERDOWN forwarding to the leader failed: ") {
-			t.Fatalf("%q whose link was dropped = %s, want the forwarding failure", cmd, got)
+		h.fw.failNext.Store(&failures[0])
+		before := h.fw.calls.Load()
+		if got := h.client.must(t, cmd...); got != "-"+forwardFailed+failures[0].Error() {
+			t.Fatalf("%q whose forward failed = %s, want the failure", cmd, got)
 		}
+		if n := h.fw.calls.Load() - before; n != 1 {
+			t.Fatalf("%q: %d forwards, want 1", cmd, n)
+		}
+	}
+}
+
+// A read whose forwards keep failing answers the last failure once
+// leaderWait has passed, having tried again meanwhile.
+func TestForwarding_AReadGivesUpAfterLeaderWait(t *testing.T) {
+	_, follow, _, fw := startPair(t, "")
+	fw.fail = errors.New("forward: connection to leader lost: connection reset by peer")
+	start := time.Now()
+	if got := dial(t, follow.addr).must(t, "GET", "k"); got != "-"+forwardFailed+fw.fail.Error() {
+		t.Fatalf("GET with every forward failing = %s", got)
+	}
+	if took := time.Since(start); took < leaderWait-100*time.Millisecond {
+		t.Fatalf("GET gave up after %v, before leaderWait (%v)", took, leaderWait)
+	}
+	if n := fw.calls.Load(); n < 3 {
+		t.Fatalf("%d forwards, want it tried again meanwhile", n)
 	}
 }
 
