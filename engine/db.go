@@ -807,7 +807,7 @@ func (db *DB) write(ops []op, seq uint64, held bool) error {
 	db.mu.Unlock()
 
 	if db.SyncMode() == SyncAlways {
-		return db.syncTo(id, end)
+		return db.syncTo(id, end, true)
 	}
 	return nil
 }
@@ -846,8 +846,21 @@ func (db *DB) rotate(need int64) error {
 	return nil
 }
 
-// Sync makes every write so far durable, whatever the sync mode.
-func (db *DB) Sync() error {
+// Sync makes every write so far durable, whatever the sync mode. Before
+// its fsync it yields the processor while other writers keep appending
+// (gather), so that the fsync covers them too.
+func (db *DB) Sync() error { return db.sync(true) }
+
+// SyncNow is Sync without the yielding: for a caller that has gathered
+// the writes itself, as the server's event loop does with a turn's
+// (backend.DeferredApplier), and that runs on a thread of its own
+// (runtime.LockOSThread), where each yield hands the thread's processor
+// to another thread and back: four futex calls and two context switches,
+// even when nothing else is runnable. Standalone appendfsync always, SET
+// -P 1, 50 clients: gather made 23k futex calls per 100k SETs.
+func (db *DB) SyncNow() error { return db.sync(false) }
+
+func (db *DB) sync(gather bool) error {
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -855,7 +868,7 @@ func (db *DB) Sync() error {
 	}
 	id, end := db.active.id, db.active.size
 	db.mu.RUnlock()
-	return db.syncTo(id, end)
+	return db.syncTo(id, end, gather)
 }
 
 // groupCommit lets concurrent writers share fsyncs: the first writer to
@@ -893,8 +906,9 @@ func (g *groupCommit) advance(seg uint32, off int64) {
 	g.mu.Unlock()
 }
 
-// syncTo returns once everything up to (seg, end) is durable.
-func (db *DB) syncTo(seg uint32, end int64) error {
+// syncTo returns once everything up to (seg, end) is durable; gather:
+// yield first to the writers still appending (gather).
+func (db *DB) syncTo(seg uint32, end int64, gather bool) error {
 	g := &db.gc
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -913,7 +927,9 @@ func (db *DB) syncTo(seg uint32, end int64) error {
 	g.running = true
 	g.mu.Unlock()
 
-	db.gather()
+	if gather {
+		db.gather()
+	}
 	// Held records (Batch.Hold) reach the file first, so the fsync
 	// covers everything up to size.
 	db.mu.Lock()

@@ -49,3 +49,51 @@ func TestGroupCommit_FsyncWaitsForRunnableWriters(t *testing.T) {
 		t.Fatalf("%d fsyncs for %d writers ready together; want 1", n, writers+1)
 	}
 }
+
+// TestGroupCommit_SyncNowDoesNotWaitForOthers: SyncNow, the event loop's
+// sync at its turn's end, makes what was written durable without yielding
+// to the writers that are runnable (on the loop's locked thread each yield
+// is a handoff between threads). With one processor its fsync covers only
+// the write before it; the writers need fsyncs of their own.
+func TestGroupCommit_SyncNowDoesNotWaitForOthers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	db, dir := openTest(t, &Options{SegmentSize: 1 << 20, Sync: SyncNo})
+	st0, _ := db.Stats()
+	const writers = 16
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := db.Put([]byte(fmt.Sprintf("w%d", w)), []byte("v")); err != nil {
+				errs <- err
+				return
+			}
+			errs <- db.Sync()
+		}()
+	}
+	mustPut(t, db, "leader", "v")
+	close(start) // the writers are runnable, and have not run yet
+	if err := db.SyncNow(); err != nil {
+		t.Fatal(err)
+	}
+	st1, _ := db.Stats()
+	mustGet(t, crashImage(t, dir), "leader", "v") // durable at SyncNow's return
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := db.Stats()
+	if n := st1.Fsyncs - st0.Fsyncs; n != 1 {
+		t.Fatalf("SyncNow ran %d fsyncs; want 1", n)
+	}
+	if n := st.Fsyncs - st1.Fsyncs; n < 1 {
+		t.Fatalf("the writers' Syncs ran %d fsyncs after SyncNow's; want at least 1 (SyncNow covered them: it waited)", n)
+	}
+}

@@ -190,7 +190,7 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 		return nil, err
 	}
 	if s.groupSync.Load() {
-		if err := s.sync(); err != nil {
+		if err := s.sync(false); err != nil {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
 	}
@@ -202,15 +202,22 @@ func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
 // an fsync the engine shares among concurrent callers, none when one
 // that began after the last write was applied has covered it. It first
 // waits out a write being applied, so that what reads may have seen
-// (visible) is written.
-func (s *standalone) sync() error {
+// (visible) is written. The engine yields to writers still appending
+// before its fsync (engine.DB.Sync) unless gathered: the event loop's
+// turn has gathered its writes, and the loop's thread pays a handoff for
+// each yield (engine.DB.SyncNow).
+func (s *standalone) sync(gathered bool) error {
 	s.mu.Lock()
 	idx := s.index
 	s.mu.Unlock()
 	if s.durable.Load() >= idx {
 		return nil
 	}
-	if err := s.db.Sync(); err != nil {
+	sync := s.db.Sync
+	if gathered {
+		sync = s.db.SyncNow
+	}
+	if err := sync(); err != nil {
 		return err
 	}
 	for d := s.durable.Load(); d < idx && !s.durable.CompareAndSwap(d, idx); d = s.durable.Load() {
@@ -322,7 +329,7 @@ func (s *standalone) SyncDeferred() error {
 	s.mu.Unlock()
 	var err error
 	if s.groupSync.Load() {
-		err = s.sync() // its fsync writes the held records first
+		err = s.sync(true) // its fsync writes the held records first
 	} else {
 		err = s.flush()
 	}
@@ -378,7 +385,7 @@ func (s *standalone) SyncTo(mark uint64) error {
 		return nil
 	}
 	if s.groupSync.Load() {
-		if err := s.sync(); err != nil {
+		if err := s.sync(false); err != nil {
 			return fmt.Errorf("fsync: %w", err)
 		}
 		return nil
