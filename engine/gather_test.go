@@ -17,33 +17,13 @@ func TestGroupCommit_FsyncWaitsForRunnableWriters(t *testing.T) {
 	db, _ := openTest(t, &Options{SegmentSize: 1 << 20, Sync: SyncNo})
 	st0, _ := db.Stats()
 	const writers = 16
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if err := db.Put([]byte(fmt.Sprintf("w%d", w)), []byte("v")); err != nil {
-				errs <- err
-				return
-			}
-			errs <- db.Sync() // as walkerd's standalone appendfsync always does
-		}()
-	}
+	release, wait := runnableWriters(t, db, writers)
 	mustPut(t, db, "leader", "v")
-	close(start) // the writers are runnable, and have not run yet
+	release() // the writers are runnable, and have not run yet
 	if err := db.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	wait()
 	st, _ := db.Stats()
 	if n := st.Fsyncs - st0.Fsyncs; n != 1 {
 		t.Fatalf("%d fsyncs for %d writers ready together; want 1", n, writers+1)
@@ -59,11 +39,32 @@ func TestGroupCommit_SyncNowDoesNotWaitForOthers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	db, dir := openTest(t, &Options{SegmentSize: 1 << 20, Sync: SyncNo})
 	st0, _ := db.Stats()
-	const writers = 16
+	release, wait := runnableWriters(t, db, 16)
+	mustPut(t, db, "leader", "v")
+	release() // the writers are runnable, and have not run yet
+	if err := db.SyncNow(); err != nil {
+		t.Fatal(err)
+	}
+	st1, _ := db.Stats()
+	mustGet(t, crashImage(t, dir), "leader", "v") // durable at SyncNow's return
+	wait()
+	st, _ := db.Stats()
+	if n := st1.Fsyncs - st0.Fsyncs; n != 1 {
+		t.Fatalf("SyncNow ran %d fsyncs; want 1", n)
+	}
+	if n := st.Fsyncs - st1.Fsyncs; n < 1 {
+		t.Fatalf("the writers' Syncs ran %d fsyncs after SyncNow's; want at least 1 (SyncNow covered them: it waited)", n)
+	}
+}
+
+// runnableWriters starts n goroutines that each Put a key of its own and
+// Sync once release is called; wait waits for them and fails t on any
+// error.
+func runnableWriters(t *testing.T, db *DB, n int) (release, wait func()) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
+	errs := make(chan error, n)
+	for w := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -72,28 +73,17 @@ func TestGroupCommit_SyncNowDoesNotWaitForOthers(t *testing.T) {
 				errs <- err
 				return
 			}
-			errs <- db.Sync()
+			errs <- db.Sync() // as walkerd's standalone appendfsync always does
 		}()
 	}
-	mustPut(t, db, "leader", "v")
-	close(start) // the writers are runnable, and have not run yet
-	if err := db.SyncNow(); err != nil {
-		t.Fatal(err)
-	}
-	st1, _ := db.Stats()
-	mustGet(t, crashImage(t, dir), "leader", "v") // durable at SyncNow's return
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	return func() { close(start) }, func() {
+		t.Helper()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	st, _ := db.Stats()
-	if n := st1.Fsyncs - st0.Fsyncs; n != 1 {
-		t.Fatalf("SyncNow ran %d fsyncs; want 1", n)
-	}
-	if n := st.Fsyncs - st1.Fsyncs; n < 1 {
-		t.Fatalf("the writers' Syncs ran %d fsyncs after SyncNow's; want at least 1 (SyncNow covered them: it waited)", n)
 	}
 }
