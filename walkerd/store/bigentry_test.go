@@ -955,7 +955,6 @@ func applyOnLeader(t *testing.T, nodes []*Store, e *command.Entry) {
 	}
 }
 
-// bigDirBytes is the bytes of the files in a node's bigentries directory.
 // bigDirBytes sums the sizes of the large entries' files in raftDir. The
 // store may delete a file between the listing and its stat (a snapshot
 // trims them as this runs): such a file counts as gone.
