@@ -213,11 +213,11 @@ func (s *standalone) sync(gathered bool) error {
 	if s.durable.Load() >= idx {
 		return nil
 	}
-	sync := s.db.Sync
+	fsync := s.db.Sync
 	if gathered {
-		sync = s.db.SyncNow
+		fsync = s.db.SyncNow
 	}
-	if err := sync(); err != nil {
+	if err := fsync(); err != nil {
 		return err
 	}
 	for d := s.durable.Load(); d < idx && !s.durable.CompareAndSwap(d, idx); d = s.durable.Load() {
