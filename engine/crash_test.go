@@ -317,8 +317,11 @@ func runCrashCycle(t *testing.T, bin, dir string, cycle, mode int, rng *rand.Ran
 	l := &cycleLog{m: m, pending: map[string]keyState{}, inFlight: map[string]int{}, lastMerge: st.lastMerge}
 	defer func() { st.lastMerge = l.lastMerge }()
 	start := time.Now()
+	// Odd cycles zero the active segment ahead of the writes
+	// (Options.ZeroAhead): a kill may land in a chunk of zeros, and the
+	// next cycle reopens a segment that one zeroed, or not.
 	c := startChild(t, bin, "-dir", dir, "-cycle", strconv.Itoa(cycle), "-seed", strconv.FormatUint(childSeed, 10),
-		"-segsize", strconv.Itoa(crashSegSize))
+		"-segsize", strconv.Itoa(crashSegSize), "-zeroahead="+strconv.FormatBool(cycle%2 == 1))
 	deadline := time.NewTimer(crashCycleWait)
 	defer deadline.Stop()
 	arm := time.NewTimer(killAfter)

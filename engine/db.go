@@ -164,7 +164,7 @@ func (db *DB) load() error {
 		}
 	}
 	if db.active == nil {
-		s, err := createActive(db.dir, 1, db.opts.SegmentSize)
+		s, err := createActive(db.dir, 1, db.opts.SegmentSize, db.opts.ZeroAhead)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
@@ -265,7 +265,7 @@ func (db *DB) loadActive(id uint32) error {
 		f.Close()
 		return fmt.Errorf("engine: %w", err)
 	}
-	act, err := mapActive(f, path, id, res.end, max(db.opts.SegmentSize, res.end))
+	act, err := mapActive(f, path, id, res.end, max(db.opts.SegmentSize, res.end), db.opts.ZeroAhead)
 	if err != nil {
 		f.Close()
 		return err
@@ -823,7 +823,7 @@ func (db *DB) rotate(need int64) error {
 		if err := os.Remove(old.path); err != nil {
 			return err
 		}
-		s, err := createActive(db.dir, old.id, capacity)
+		s, err := createActive(db.dir, old.id, capacity, db.opts.ZeroAhead)
 		if err != nil {
 			return err
 		}
@@ -836,7 +836,7 @@ func (db *DB) rotate(need int64) error {
 	if err := old.seal(); err != nil {
 		return err
 	}
-	s, err := createActive(db.dir, old.id+1, capacity)
+	s, err := createActive(db.dir, old.id+1, capacity, db.opts.ZeroAhead)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,15 @@ type Options struct {
 	// new one started. The active segment is preallocated at this size.
 	// Zero: 64 MiB. Range: 4 KiB to 4 GiB-1.
 	SegmentSize int64
+	// ZeroAhead keeps the blocks just ahead of the writes to the active
+	// segment written with zeros, in the background, so that an fsync
+	// after a write writes the data alone, not the filesystem's journal
+	// too: about 40% off each fdatasync on ext4 (package zeroahead). It is
+	// for a DB synced after every write (SyncAlways, or SyncNo with Sync
+	// called after each write, as walkerd's standalone appendfsync always
+	// does), and costs up to zeroahead.Window bytes of writes ahead of the
+	// data. Zero: off.
+	ZeroAhead bool
 	// MaxKeySize bounds key length in bytes. Zero: 64 KiB.
 	MaxKeySize int
 	// MaxValueSize bounds value length in bytes. Zero: 512 MiB, Redis's

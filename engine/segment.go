@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/walkerdb/walkerdb/engine/record"
+	"github.com/walkerdb/walkerdb/engine/zeroahead"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,6 +72,10 @@ type segment struct {
 
 	fmu sync.Mutex // guards f against Close while a sync runs
 	f   *os.File   // active only
+	// z, active only and with Options.ZeroAhead: writes to f go through
+	// it, and it keeps the blocks ahead of them written with zeros
+	// (package zeroahead); stopped before f is trimmed or closed.
+	z *zeroahead.File
 
 	// loading reads the last segment while Open scans it, before it is
 	// mapped, so that records it replaces can be measured.
@@ -144,14 +149,15 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// createActive makes a new segment file of the given capacity and maps it.
-func createActive(dir string, id uint32, capacity int64) (*segment, error) {
+// createActive makes a new segment file of the given capacity and maps
+// it; zero: see mapActive.
+func createActive(dir string, id uint32, capacity int64, zero bool) (*segment, error) {
 	path := filepath.Join(dir, segName(id))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	s, err := mapActive(f, path, id, 0, capacity)
+	s, err := mapActive(f, path, id, 0, capacity, zero)
 	if err != nil {
 		f.Close()
 		os.Remove(path)
@@ -164,8 +170,10 @@ func createActive(dir string, id uint32, capacity int64) (*segment, error) {
 	return s, nil
 }
 
-// mapActive grows f to capacity and maps it for writing at size.
-func mapActive(f *os.File, path string, id uint32, size, capacity int64) (*segment, error) {
+// mapActive grows f to capacity and maps it for writing at size. With
+// zero, the blocks ahead of the writes are written with zeros as they go
+// (Options.ZeroAhead).
+func mapActive(f *os.File, path string, id uint32, size, capacity int64, zero bool) (*segment, error) {
 	// Reserve the blocks so that a full disk fails here, not as a fault on a
 	// later copy into the mapping. Some filesystems cannot; they get a
 	// sparse file.
@@ -178,7 +186,30 @@ func mapActive(f *os.File, path string, id uint32, size, capacity int64) (*segme
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: map: %w", id, err)
 	}
-	return &segment{id: id, path: path, size: size, buf: buf, f: f}, nil
+	s := &segment{id: id, path: path, size: size, buf: buf, f: f}
+	if zero {
+		// Without its own descriptor the zeroing is off: slower fsyncs,
+		// nothing else.
+		s.z, _ = zeroahead.Start(f, path, size, capacity)
+	}
+	return s, nil
+}
+
+// writeAt writes p at off in the active segment's file.
+func (s *segment) writeAt(p []byte, off int64) (int, error) {
+	if s.z != nil {
+		return s.z.WriteAt(p, off)
+	}
+	return s.f.WriteAt(p, off)
+}
+
+// stopZeroing ends the zeroing ahead of the writes, if any: before f is
+// trimmed or closed.
+func (s *segment) stopZeroing() {
+	if s.z != nil {
+		s.z.Stop()
+		s.z = nil
+	}
 }
 
 // openSealed maps a sealed segment for reading.
@@ -219,7 +250,7 @@ func (s *segment) appendRecord(typ uint8, seq uint64, expireAt int64, key, value
 		for _, part := range [][]byte{h[:], key, value} {
 			for len(part) > 0 {
 				k := min(len(part), bigChunk)
-				if _, err := s.f.WriteAt(part[:k], p); err != nil {
+				if _, err := s.writeAt(part[:k], p); err != nil {
 					return 0, fmt.Errorf("segment %d: write at %d: %w", s.id, p, err)
 				}
 				p, part = p+int64(k), part[k:]
@@ -239,7 +270,7 @@ func (s *segment) flush() error {
 	if len(s.wb) == 0 {
 		return nil
 	}
-	if _, err := s.f.WriteAt(s.wb, s.wbOff); err != nil {
+	if _, err := s.writeAt(s.wb, s.wbOff); err != nil {
 		// The records stay in s.wb, where reads of held ones find them.
 		return fmt.Errorf("segment %d: write at %d: %w", s.id, s.wbOff, err)
 	}
@@ -317,6 +348,7 @@ func (s *segment) seal() error {
 		return fmt.Errorf("segment %d: unmap: %w", s.id, err)
 	}
 	s.buf = nil
+	s.stopZeroing()
 	if err := s.f.Truncate(s.size); err != nil {
 		return fmt.Errorf("segment %d: trim: %w", s.id, err)
 	}
@@ -346,6 +378,7 @@ func (s *segment) close() error {
 		s.buf = nil
 	}
 	if s.f != nil {
+		s.stopZeroing()
 		errs = append(errs, s.f.Close())
 		s.f = nil
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	raftwal "github.com/hashicorp/raft-wal"
+	walfs "github.com/hashicorp/raft-wal/fs"
+	"github.com/hashicorp/raft-wal/segment"
 
 	"github.com/walkerdb/walkerdb/engine"
 )
@@ -119,7 +121,7 @@ func openKind(path, kind string, sync engine.SyncMode) (logStore, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
-	w, err := raftwal.Open(path)
+	w, err := raftwal.Open(path, raftwal.WithSegmentFiler(segment.NewFiler(path, zeroFS{walfs.New()})))
 	if err != nil {
 		return nil, fmt.Errorf("raft log: %w", err)
 	}

@@ -52,6 +52,7 @@ var (
 	writers  = flag.Int("writers", 3, "goroutines doing single puts and deletes")
 	batchers = flag.Int("batchers", 2, "goroutines writing batches")
 	pause    = flag.Duration("merge-pause", 40*time.Millisecond, "most pause between merges")
+	zero     = flag.Bool("zeroahead", false, "Options.ZeroAhead")
 )
 
 const (
@@ -91,7 +92,7 @@ func main() {
 	if *dir == "" {
 		fail("no -dir")
 	}
-	db, err := engine.Open(*dir, &engine.Options{Sync: engine.SyncAlways, SegmentSize: *segSize})
+	db, err := engine.Open(*dir, &engine.Options{Sync: engine.SyncAlways, SegmentSize: *segSize, ZeroAhead: *zero})
 	if err != nil {
 		fail("open: %v", err)
 	}
