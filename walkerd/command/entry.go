@@ -102,6 +102,26 @@ const (
 // ErrBadEntry wraps every reason DecodeEntry refuses its input.
 var ErrBadEntry = errors.New("command: malformed log entry")
 
+// ReadOnly reports whether applying e can change nothing: e.Parsed is set
+// and each of its commands reads (FlagReadonly) or touches no data
+// (FlagPure), and is neither a write nor a command that may replicate (a
+// script that may write, PUBLISH), as EVAL_RO refuses them (Redis's
+// script.c scriptVerifyWriteCommandAllow). A MULTI/EXEC of reads is one.
+// Such an entry may be proposed again when its first proposal's outcome
+// was lost: a second apply answers as a first would and changes nothing.
+func (e *Entry) ReadOnly() bool {
+	if len(e.Parsed) != len(e.Cmds) {
+		return false
+	}
+	for _, p := range e.Parsed {
+		f := p.Spec.Flags
+		if f&(FlagReadonly|FlagPure) == 0 || f&(FlagWrite|FlagMayReplicate) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Encode returns the entry's compact binary form. When an argument is in
 // e.Room and the bytes around it fit its buffer's spare room, the result is
 // that buffer, framed in place: a 512 MB SET is not copied to be logged.

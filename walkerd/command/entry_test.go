@@ -214,3 +214,43 @@ func TestEntry_FrameInReframesAForwardedEntryInItsBuffer(t *testing.T) {
 		t.Fatalf("the entry's small arguments changed under the new frame: %q %q %q", e.Cmds[0][1], e.Cmds[1][3], e.Watches[0].Key)
 	}
 }
+
+// ReadOnly is true for an entry of reads and pure commands only, as
+// EVAL_RO would allow them, and false for anything that writes or may
+// replicate, or whose commands are not parsed.
+func TestEntry_ReadOnly(t *testing.T) {
+	entry := func(parsed bool, cmds ...[]string) *Entry {
+		e := &Entry{Exec: true}
+		for _, c := range cmds {
+			args := make([][]byte, len(c))
+			for i, a := range c {
+				args[i] = []byte(a)
+			}
+			e.Cmds = append(e.Cmds, args)
+			if parsed {
+				e.Parsed = append(e.Parsed, Lookup(args[0]).ParseArgs(args, 0))
+			}
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		cmds [][]string
+		want bool
+	}{
+		{nil, true}, // EXEC of nothing, or of WATCHed keys alone
+		{[][]string{{"GET", "k"}, {"EXISTS", "k"}, {"PING"}, {"SELECT", "2"}, {"ZRANGE", "z", "0", "-1"}}, true},
+		{[][]string{{"EVAL_RO", "return 1", "0"}}, true},
+		{[][]string{{"GET", "k"}, {"INCR", "n"}}, false},
+		{[][]string{{"EVAL", "return 1", "0"}}, false},
+		{[][]string{{"FCALL", "f", "0"}}, false},
+		{[][]string{{"PUBLISH", "ch", "m"}}, false},
+		{[][]string{{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"}}, false},
+	} {
+		if got := entry(true, tc.cmds...).ReadOnly(); got != tc.want {
+			t.Errorf("%q: ReadOnly = %v, want %v", tc.cmds, got, tc.want)
+		}
+	}
+	if entry(false, []string{"GET", "k"}).ReadOnly() {
+		t.Error("an entry without Parsed is read-only")
+	}
+}

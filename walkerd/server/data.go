@@ -80,6 +80,10 @@ func (s *Server) backendOf(c *client) backend.Backend {
 
 const unknownOutcome = "UNKNOWN the outcome of this write is unknown: "
 
+// leaderUnreachable begins the answer to an entry whose forward never
+// left this node (backend.ErrNotSent): certainly not applied.
+const leaderUnreachable = "CLUSTERDOWN leader unreachable: "
+
 func applyErrorText(err error) string {
 	if errors.Is(err, backend.ErrUnknownOutcome) {
 		return unknownOutcome + "leadership was lost while it was in flight; it may or may not have been applied"
@@ -109,7 +113,7 @@ func (s *Server) forwardApply(c *client, nl *backend.NotLeaderError, e *command.
 	res, err := ApplyAt(s.cfg.Forwarder, nl.LeaderAddr, e, c.userName(), group)
 	switch {
 	case errors.Is(err, backend.ErrNotSent):
-		return &command.Result{Error: "CLUSTERDOWN leader unreachable: " + err.Error()}
+		return &command.Result{Error: leaderUnreachable + err.Error()}
 	case err != nil:
 		return &command.Result{Error: unknownOutcome + err.Error()}
 	}

@@ -365,6 +365,78 @@ func TestForwarding_AReadWhoseForwardFailedGoesToTheNextLeader(t *testing.T) {
 	}
 }
 
+// A MULTI/EXEC of reads through a follower is an entry like a write's,
+// but a second apply of it changes nothing: when its forward's outcome is
+// lost, or the forward never left, it goes again to the next known leader,
+// as a read does, and answers the reads; so when the leader it reached
+// lost its outcome. A transaction that writes answers
+// the failure after one forward, as before. A read-only transaction whose
+// outcome keeps being lost here, until leaderWait, says it changed nothing
+// rather than that a write's outcome is unknown.
+func TestForwarding_AReadOnlyTransactionIsSentAgain(t *testing.T) {
+	h := newHandOver(t)
+	dial(t, h.leader.addr).must(t, "SET", "k", "v")
+	tx := func(cmds ...[]string) string {
+		t.Helper()
+		h.client.must(t, "MULTI")
+		for _, c := range cmds {
+			if got := h.client.must(t, c...); got != "+QUEUED" {
+				t.Fatalf("%q in MULTI = %s", c, got)
+			}
+		}
+		return h.client.must(t, "EXEC")
+	}
+	lost := errors.New("forward: connection to leader lost: EOF")
+	refused := fmt.Errorf("%w: dial tcp %s: connect: connection refused", backend.ErrNotSent, h.gone)
+	for _, failure := range []error{lost, refused} {
+		h.f.leader.Store(&h.gone)
+		h.fw.failNext.Store(&failure)
+		before := h.fw.calls.Load()
+		h.learnAfterFirstForward(false)
+		if got := tx([]string{"GET", "k"}, []string{"EXISTS", "k"}, []string{"PING"}); got != `["v", :1, +PONG]` {
+			t.Fatalf("read-only EXEC whose forward failed (%v) = %s", failure, got)
+		}
+		if n := h.fw.calls.Load() - before; n < 2 {
+			t.Fatalf("read-only EXEC: %d forwards, want the failed one, then the new leader", n)
+		}
+	}
+	h.f.leader.Store(&h.gone)
+	h.fw.failNext.Store(&lost)
+	before := h.fw.calls.Load()
+	if got := tx([]string{"GET", "k"}, []string{"INCR", "n"}); !strings.HasPrefix(got, "-"+unknownOutcome) {
+		t.Fatalf("EXEC with a write whose forward was lost = %s, want UNKNOWN", got)
+	}
+	if n := h.fw.calls.Load() - before; n != 1 {
+		t.Fatalf("EXEC with a write: %d forwards, want 1", n)
+	}
+
+	// The old leader lost leadership with the forwarded transaction in
+	// flight (WALKER.APPLY): it answers UNKNOWN, and the follower sends it
+	// again.
+	h.old.outcome = fmt.Errorf("raft: %w", backend.ErrUnknownOutcome)
+	h.f.leader.Store(&h.gone)
+	before = h.fw.calls.Load()
+	h.learnAfterFirstForward(false)
+	if got := tx([]string{"GET", "k"}); got != `["v"]` {
+		t.Fatalf("read-only EXEC the old leader lost = %s", got)
+	}
+	if n := h.fw.calls.Load() - before; n < 2 {
+		t.Fatalf("read-only EXEC the old leader lost: %d forwards, want 2", n)
+	}
+
+	h.f.outcome = fmt.Errorf("raft: %w", backend.ErrUnknownOutcome)
+	start := time.Now()
+	if got := tx([]string{"GET", "k"}); got != "-"+readOnlyLostText {
+		t.Fatalf("read-only EXEC whose outcome keeps being lost = %s", got)
+	}
+	if took := time.Since(start); took < leaderWait-100*time.Millisecond {
+		t.Fatalf("read-only EXEC gave up after %v, before leaderWait (%v)", took, leaderWait)
+	}
+	if got := tx([]string{"INCR", "n"}); !strings.HasPrefix(got, "-"+unknownOutcome) {
+		t.Fatalf("EXEC with a write whose outcome was lost = %s, want UNKNOWN", got)
+	}
+}
+
 // A read whose forwards keep failing answers the last failure once
 // leaderWait has passed, having tried again meanwhile.
 func TestForwarding_AReadGivesUpAfterLeaderWait(t *testing.T) {
@@ -390,7 +462,8 @@ type handOver struct {
 	f      *follower
 	fw     *dialForwarder
 	gone   string
-	client *conn // connected to the follower
+	old    *follower // the backend of the node at gone
+	client *conn     // connected to the follower
 }
 
 func newHandOver(t *testing.T) *handOver {
@@ -402,7 +475,7 @@ func newHandOver(t *testing.T) *handOver {
 	f := newFollower(t, gone)
 	fw := &dialForwarder{}
 	follow := startServerOn(t, f, Config{Forwarder: fw})
-	return &handOver{leader: leader, f: f, fw: fw, gone: gone, client: dial(t, follow.addr)}
+	return &handOver{leader: leader, f: f, fw: fw, gone: gone, old: old, client: dial(t, follow.addr)}
 }
 
 // learnAfterFirstForward has the follower learn the new leader 20 ms

@@ -320,6 +320,7 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 		return s.applyAsync(c, b, e) // commitloop.go: a write through Raft, proposed from the loop
 	}
 	deadline := time.Now().Add(leaderWait)
+	readOnly := e.ReadOnly()
 	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
 		res, err := s.applyWaiting(b, e)
 		if err == nil {
@@ -332,17 +333,40 @@ func (s *Server) applyGroup(c *client, gi int, e *command.Entry) *command.Result
 				return res
 			}
 		}
-		if !errors.As(err, &nl) {
-			return &command.Result{Error: applyErrorText(err)}
+		forwarded := errors.As(err, &nl)
+		if forwarded {
+			res = s.forwardApply(c, nl, e, s.groupID(gi))
+		} else {
+			res = &command.Result{Error: applyErrorText(err)}
 		}
-		res = s.forwardApply(c, nl, e, s.groupID(gi))
-		if res.Error == leadershipMovedText && !c.forwarded && time.Now().Add(pause).Before(deadline) && s.pauseFor(pause) {
+		if resend(res.Error, readOnly) && !c.forwarded && time.Now().Add(pause).Before(deadline) && s.pauseFor(pause) {
 			continue
 		}
-		s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
+		if readOnly && !c.forwarded && strings.HasPrefix(res.Error, unknownOutcome) {
+			res.Error = readOnlyLostText // forwarded here (WALKER.FORWARD): its sender judges, and needs UNKNOWN
+		}
+		if forwarded {
+			s.trackForwarded(c, e, res) // CLIENT TRACKING (tracking.go)
+		}
 		return res
 	}
 }
+
+// resend reports whether an entry whose proposal failed with errText is
+// proposed again, here or at the next known leader, while leaderWait
+// allows: when the leader refused it (leadership moved: certainly not
+// appended); and when it is read-only (command.Entry.ReadOnly) and its
+// outcome was lost or its forward never left, since a second apply of it
+// changes nothing, as a read a follower forwards is sent again (readAt).
+func resend(errText string, readOnly bool) bool {
+	return errText == leadershipMovedText ||
+		readOnly && (strings.HasPrefix(errText, unknownOutcome) || strings.HasPrefix(errText, leaderUnreachable))
+}
+
+// readOnlyLostText answers a read-only entry (a MULTI/EXEC of reads) whose
+// outcome was lost until leaderWait ran out: unknownOutcome would say a
+// write may have been applied, and there is none.
+const readOnlyLostText = "CLUSTERDOWN leadership was lost while the transaction was in flight; it changed nothing"
 
 // leadershipMovedText answers an entry forwarded to a node that no longer
 // leads its group: it was not appended there.
