@@ -125,6 +125,9 @@ type Store struct {
 	logs  io.Closer
 	logDB raft.LogStore // the same store as logs: HasLog reads it
 	big   *bigEntries   // the same store again: large entries (bigentry.go)
+	// stable is the same store as raft's StableStore, behind the gate
+	// Close shuts before it closes logs (stable.go).
+	stable *stableStore
 	// logKind is the log store in use, LogBolt or LogWAL (logstore.go).
 	logKind string
 	snaps   *raft.FileSnapshotStore
@@ -197,8 +200,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.logKind = kind
 	var logStore raft.LogStore = newLogCache(ls) // logcache.go
-	var stable raft.StableStore = ls
 	s.logs, s.logDB = ls, ls
+	s.stable = &stableStore{StableStore: ls} // stable.go
 	s.big = ls.(*bigEntries)
 	s.big.fetch = s.fetchBig
 	s.big.self = cfg.RESPAddr
@@ -276,17 +279,17 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 
-	hasState, err := raft.HasExistingState(logStore, stable, snaps)
+	hasState, err := raft.HasExistingState(logStore, s.stable, snaps)
 	if err != nil {
 		return nil, err
 	}
-	if hasState, err = s.seedFromEngine(hasState, stable, rc.LocalID); err != nil { // seed.go: a restored backup
+	if hasState, err = s.seedFromEngine(hasState, s.stable, rc.LocalID); err != nil { // seed.go: a restored backup
 		return nil, err
 	}
 	if err := s.checkJoinEmpty(hasState); err != nil { // seed.go
 		return nil, err
 	}
-	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, stable, snaps, s.trans)
+	s.raft, err = raft.NewRaft(rc, s.fsm, logStore, s.stable, snaps, s.trans)
 	if err != nil {
 		return nil, err
 	}
@@ -808,6 +811,7 @@ func (s *Store) Close() error {
 		err = <-done
 	}
 	s.markRaftDown()
+	s.stable.shut() // a heartbeat raft did not wait for may still save a term
 	s.wg.Wait()
 	return errors.Join(err, s.closeParts())
 }
