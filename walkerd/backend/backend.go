@@ -308,10 +308,14 @@ type DeferredApplier interface {
 // once, from another goroutine, with what Apply would have returned. It
 // returns false, and never calls done, when it cannot take e now; the
 // caller then applies it with Apply. e's arguments must stay as they are
-// until done. WritesNow reports whether ApplyAsync would take a write
-// now (this node leads). The Raft store offers it (store/async.go).
+// until done. committed, when not nil, is called first, once, from
+// another goroutine, when e has committed and is about to be applied, so
+// that the caller may propose what it held back meanwhile: it is not
+// called for a write that fails before then. WritesNow reports whether
+// ApplyAsync would take a write now (this node leads). The Raft store
+// offers it (store/async.go).
 type AsyncApplier interface {
-	ApplyAsync(e *command.Entry, done func(*command.Result, error)) bool
+	ApplyAsync(e *command.Entry, committed func(), done func(*command.Result, error)) bool
 	WritesNow() bool
 }
 

@@ -150,6 +150,15 @@ func (l *Loop) kick(c *Conn) {
 	l.kicked = append(l.kicked, c)
 }
 
+// wakeTurn wakes the loop for a turn of no input (Conn.WakeLoop).
+func (l *Loop) wakeTurn() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.fdsClosed && len(l.kicked) == 0 {
+		l.wake()
+	}
+}
+
 // wake writes to the loop's pipe; l.mu is held, so that the pipe is not
 // closed meanwhile (closeFds): its number could name another file then.
 func (l *Loop) wake() {

@@ -198,6 +198,12 @@ func (c *Conn) HandOff(drained bool) {
 // loop has stopped.
 func (c *Conn) Kick() { c.l.kick(c) }
 
+// WakeLoop has c's loop run a turn, and so call its turn's end (New's
+// end), without calling any Handler: for what a turn's end holds back
+// until something outside the loop happens. Any goroutine may call it; it
+// does nothing once the loop has stopped.
+func (c *Conn) WakeLoop() { c.l.wakeTurn() }
+
 // ReadNow reads what the socket holds into p without waiting:
 // syscall.EAGAIN when it holds nothing, io.EOF at its end.
 func (c *Conn) ReadNow(p []byte) (int, error) {

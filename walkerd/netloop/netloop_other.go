@@ -47,6 +47,9 @@ func (c *Conn) Inputs() uint64 { return 0 }
 // Kick does nothing.
 func (c *Conn) Kick() {}
 
+// WakeLoop does nothing.
+func (c *Conn) WakeLoop() {}
+
 // Unread does nothing.
 func (c *Conn) Unread() {}
 

@@ -15,17 +15,21 @@ import (
 )
 
 // asyncRaft is a standalone backend that proposes as the Raft store does
-// (backend.AsyncApplier): a write ApplyAsync takes applies on a goroutine
-// of its own, once the test lets it when hold is set, and its answer can be
-// replaced by an error; refuse makes ApplyAsync refuse.
+// (backend.AsyncApplier): a write ApplyAsync takes commits on a goroutine
+// of its own, once the test lets it (gate) when hold is set, and is then
+// applied, once the test lets it (applyGate) when holdApply is set; its
+// answer can be replaced by an error; refuse makes ApplyAsync refuse.
 type asyncRaft struct {
 	backend.Backend
-	hold     atomic.Bool
-	gate     chan struct{}
-	refuse   atomic.Bool
-	answer   atomic.Pointer[error]
-	proposed atomic.Int64 // writes ApplyAsync took
-	applied  atomic.Int64 // Apply calls (the goroutine's writes)
+	hold      atomic.Bool
+	gate      chan struct{}
+	holdApply atomic.Bool
+	applyGate chan struct{}
+	refuse    atomic.Bool
+	answer    atomic.Pointer[error]
+	proposed  atomic.Int64 // writes ApplyAsync took
+	applied   atomic.Int64 // Apply calls (the goroutine's writes)
+	maxCmds   atomic.Int64 // the most commands an entry ApplyAsync took held
 }
 
 func (a *asyncRaft) ReadsNow(int) bool { return true }
@@ -36,11 +40,14 @@ func (a *asyncRaft) Apply(e *command.Entry) (*command.Result, error) {
 	return a.Backend.Apply(e)
 }
 
-func (a *asyncRaft) ApplyAsync(e *command.Entry, done func(*command.Result, error)) bool {
+func (a *asyncRaft) ApplyAsync(e *command.Entry, committed func(), done func(*command.Result, error)) bool {
 	if a.refuse.Load() {
 		return false
 	}
 	a.proposed.Add(1)
+	if n := int64(len(e.Cmds)); n > a.maxCmds.Load() {
+		a.maxCmds.Store(n) // ApplyAsync runs on the loop's thread alone
+	}
 	go func() {
 		if a.hold.Load() {
 			<-a.gate
@@ -48,6 +55,12 @@ func (a *asyncRaft) ApplyAsync(e *command.Entry, done func(*command.Result, erro
 		if p := a.answer.Load(); p != nil {
 			done(nil, *p)
 			return
+		}
+		if committed != nil {
+			committed()
+		}
+		if a.holdApply.Load() {
+			<-a.applyGate
 		}
 		done(a.Backend.Apply(e))
 	}()
@@ -60,7 +73,7 @@ func startAsyncRaft(t *testing.T) (*testServer, *asyncRaft) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &asyncRaft{Backend: backend.NewStandalone(db), gate: make(chan struct{})}
+	a := &asyncRaft{Backend: backend.NewStandalone(db), gate: make(chan struct{}), applyGate: make(chan struct{})}
 	return startServerOn(t, a, Config{}), a
 }
 
@@ -230,5 +243,166 @@ func TestEventLoop_ARefusedRaftWriteRunsOnTheGoroutine(t *testing.T) {
 	}
 	if _, failed := cmdstat(t, c, "set"); failed != 1 {
 		t.Fatalf("cmdstat_set failed_calls=%d, want 1", failed)
+	}
+}
+
+// The writes the loop holds at the end of its turn go as one entry when
+// they share a database, a user and a clock (proposeTurn), each client
+// answered with its own reply: clients in databases 0 and 1 increment
+// keys of the same names, and one client per round increments a string.
+// A mix-up of databases doubles a counter, of replies shows a count that
+// is not the client's, and the string's error reaches its client alone.
+// Rounds run until an entry of several clients' writes has been seen
+// (the clients' writes must reach the loop within one turn) or 10 s.
+func TestEventLoop_ClientsWritesOfOneTurnShareAnEntry(t *testing.T) {
+	s, a := startAsyncRaft(t)
+	setup := dial(t, s.addr)
+	setup.must(t, "SET", "str", "x")
+	setup.must(t, "SELECT", "1")
+	setup.must(t, "SET", "str", "x")
+	if loopOf(s) == nil {
+		t.Skip("no event loop here")
+	}
+	const clients = 12
+	cs := make([]*conn, clients)
+	for i := range cs {
+		cs[i] = dial(t, s.addr)
+		if got := cs[i].must(t, "SELECT", strconv.Itoa(i%2)); got != "+OK" {
+			t.Fatal(got)
+		}
+		waitLoopHeld(t, s, clientID(t, cs[i]))
+		cs[i].c.SetDeadline(time.Time{}) // must's; readReply sets its own
+	}
+	p0, ap0 := a.proposed.Load(), a.applied.Load()
+	rounds := 0
+	for deadline := time.Now().Add(10 * time.Second); a.maxCmds.Load() < 2 || rounds < 3; rounds++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rounds of %d clients' writes in 10 s, and no entry held two", rounds, clients)
+		}
+		odd := rounds % clients
+		for i, c := range cs {
+			key := "n:" + strconv.Itoa(i/2)
+			if i == odd {
+				key = "str"
+			}
+			c.sendStr(t, "INCR", key)
+		}
+		for i, c := range cs {
+			want := ":" + strconv.Itoa(rounds+1-(rounds+clients-i)/clients)
+			if i == odd {
+				want = "-ERR value is not an integer or out of range"
+			}
+			if got, ok := c.readReply(t, 5*time.Second); !ok || got != want {
+				t.Fatalf("round %d, client %d (db %d): INCR answered %q (%v), want %q", rounds, i, i%2, got, ok, want)
+			}
+		}
+	}
+	if p, ap := a.proposed.Load()-p0, a.applied.Load()-ap0; p >= int64(rounds*clients) || ap != 0 {
+		t.Fatalf("%d rounds of %d writes took %d entries from the loop and %d through Apply", rounds, clients, p, ap)
+	}
+	for i := range clients {
+		want := strconv.Itoa(rounds - (rounds+clients-1-i)/clients)
+		if got := cs[i].must(t, "GET", "n:"+strconv.Itoa(i/2)); got != strconv.Quote(want) {
+			t.Fatalf("db %d, n:%d = %s, want %s", i%2, i/2, got, want)
+		}
+	}
+}
+
+// Writes join an entry only when every node parses them alike: the same
+// backend, database, ACL user and clock (their arguments were parsed at
+// NowMs, as followers parse them at the entry's), and within its bounds.
+func TestTurnEntry_JoinsOnlyWritesParsedAlike(t *testing.T) {
+	var a1, a2 asyncRaft
+	write := func(a backend.AsyncApplier, db int, user string, now int64) *pendingWrite {
+		args := [][]byte{[]byte("SET"), []byte("k"), []byte("v")}
+		return &pendingWrite{a: a, e: &command.Entry{NowMs: now, DB: db, User: user, Cmds: [][][]byte{args},
+			Parsed: []command.Parsed{command.ParseCommand(args, now)}}}
+	}
+	first := write(&a1, 0, "", 1000)
+	te := &turnEntry{e: first.e, a: first.a, writes: []*pendingWrite{first}, bytes: 5}
+	for _, c := range []struct {
+		name string
+		pw   *pendingWrite
+		size int
+		want bool
+	}{
+		{"alike", write(&a1, 0, "", 1000), 5, true},
+		{"another backend", write(&a2, 0, "", 1000), 5, false},
+		{"another database", write(&a1, 1, "", 1000), 5, false},
+		{"another user", write(&a1, 0, "u", 1000), 5, false},
+		{"another millisecond", write(&a1, 0, "", 1001), 5, false},
+		{"past the bytes", write(&a1, 0, "", 1000), maxTurnEntryBytes - 4, false},
+	} {
+		if got := te.joins(c.pw, c.size); got != c.want {
+			t.Errorf("%s: joins %v, want %v", c.name, got, c.want)
+		}
+	}
+	te.writes = make([]*pendingWrite, maxTurnEntryCmds)
+	if te.joins(write(&a1, 0, "", 1000), 5) {
+		t.Errorf("an entry of %d commands took one more", maxTurnEntryCmds)
+	}
+}
+
+// While the loop's last entry has not committed, the writes of later
+// turns wait for it (proposeTurn), and go as the next entry as soon as the
+// state machine reports the commit, before the entry is applied (its
+// committed call wakes the loop): here the backend holds the first entry
+// until the test lets it commit, and then holds its apply.
+func TestEventLoop_WritesWaitForTheLastEntrysCommit(t *testing.T) {
+	s, a := startAsyncRaft(t)
+	cs := []*conn{dial(t, s.addr), dial(t, s.addr), dial(t, s.addr)}
+	for _, c := range cs {
+		c.must(t, "SET", "k", "v")
+	}
+	if loopOf(s) == nil {
+		t.Skip("no event loop here")
+	}
+	for _, c := range cs {
+		waitLoopHeld(t, s, clientID(t, c))
+		c.c.SetDeadline(time.Time{})
+	}
+	a.hold.Store(true)
+	a.holdApply.Store(true)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			a.hold.Store(false)
+			a.holdApply.Store(false)
+			close(a.gate)
+			close(a.applyGate)
+		}
+	}
+	t.Cleanup(release) // before the server closes: it waits for the writes
+	p0, parked := a.proposed.Load(), s.st.parked.Load()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5 s", what)
+			}
+		}
+	}
+	cs[0].sendStr(t, "SET", "a", "1")
+	waitFor("the first write proposed", func() bool { return a.proposed.Load() == p0+1 })
+	cs[1].sendStr(t, "SET", "b", "2")
+	cs[2].sendStr(t, "INCR", "c")
+	waitFor("three writes parked", func() bool { return s.st.parked.Load() == parked+3 })
+	if p := a.proposed.Load() - p0; p != 1 {
+		t.Fatalf("%d entries proposed while the first had not committed, want 1", p)
+	}
+	a.gate <- struct{}{} // the first entry commits, and waits to be applied
+	waitFor("the held writes proposed once the first entry committed", func() bool { return a.proposed.Load() > p0+1 })
+	if got, ok := cs[0].readReply(t, 0); ok {
+		t.Fatalf("the first write answered %s before it was applied", got)
+	}
+	release()
+	for i, want := range []string{"+OK", "+OK", ":1"} {
+		if got, ok := cs[i].readReply(t, 5*time.Second); !ok || got != want {
+			t.Fatalf("write %d's reply: %q %v, want %s", i, got, ok, want)
+		}
+	}
+	if got := cs[0].must(t, "MGET", "a", "b", "c"); got != `["1", "2", "1"]` {
+		t.Fatalf("MGET a b c: %s", got)
 	}
 }

@@ -40,10 +40,11 @@ const maxAsync = 128
 // state machine with the entry's result, by watchAsync with a failure, or
 // by markRaftDown.
 type asyncWrite struct {
-	data   []byte
-	f      raft.ApplyFuture
-	done   func(*command.Result, error)
-	called atomic.Bool
+	data      []byte
+	f         raft.ApplyFuture
+	committed func() // nil, or called by the state machine before it applies the entry
+	done      func(*command.Result, error)
+	called    atomic.Bool
 }
 
 func (w *asyncWrite) finish(res *command.Result, err error) {
@@ -71,7 +72,7 @@ type asyncWrites struct {
 // its encoding is a large entry's (bigEntryMin: those go by reference,
 // through Apply), maxAsync writes are in flight, or raft has shut down.
 // e's arguments must stay as they are until done.
-func (s *Store) ApplyAsync(e *command.Entry, done func(*command.Result, error)) bool {
+func (s *Store) ApplyAsync(e *command.Entry, committed func(), done func(*command.Result, error)) bool {
 	if e.Parsed == nil || s.raft.State() != raft.Leader {
 		return false
 	}
@@ -88,17 +89,17 @@ func (s *Store) ApplyAsync(e *command.Entry, done func(*command.Result, error)) 
 		s.async.n.Add(-1)
 		return false
 	}
-	s.proposeAsync(data, e, done)
+	s.proposeAsync(data, e, committed, done)
 	return true
 }
 
 // proposeAsync hands raft data, e's encoding (or its reference), and
 // queues it for watchAsync; the caller has counted it in async.n. When e
-// carries its commands parsed, the state machine uses them and calls done
-// as it applies the entry; otherwise watchAsync calls done with the
-// future's response.
-func (s *Store) proposeAsync(data []byte, e *command.Entry, done func(*command.Result, error)) {
-	w := &asyncWrite{data: data, done: done}
+// carries its commands parsed, the state machine uses them, calls
+// committed (when not nil) before it applies the entry and done once it
+// has; otherwise watchAsync calls done with the future's response.
+func (s *Store) proposeAsync(data []byte, e *command.Entry, committed func(), done func(*command.Result, error)) {
+	w := &asyncWrite{data: data, committed: committed, done: done}
 	if e.Parsed != nil {
 		s.fsm.propose(data, e, w)
 	}

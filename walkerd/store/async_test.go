@@ -42,7 +42,8 @@ func waitForgotten(t *testing.T, s *Store) {
 }
 
 // ApplyAsync answers each write once, with its own result, in the order
-// the writes were proposed, and forgets it once answered. It refuses what
+// the writes were proposed, after one call of its committed, and forgets
+// it once answered. It refuses what
 // it cannot take without waiting: an entry without its parsed form, a
 // large entry, more than maxAsync writes in flight.
 func TestStore_ApplyAsyncAnswersEachWriteOnceWithItsResult(t *testing.T) {
@@ -54,9 +55,13 @@ func TestStore_ApplyAsyncAnswersEachWriteOnceWithItsResult(t *testing.T) {
 		err error
 	}
 	got := make(chan answer, n)
-	calls := make([]atomic.Int32, n)
+	calls, commits := make([]atomic.Int32, n), make([]atomic.Int32, n)
+	var early atomic.Int32 // answers that came before their committed call
 	for i := range n {
-		for !s.ApplyAsync(parsedEntry("INCR", "n"), func(res *command.Result, err error) {
+		for !s.ApplyAsync(parsedEntry("INCR", "n"), func() { commits[i].Add(1) }, func(res *command.Result, err error) {
+			if commits[i].Load() != 1 {
+				early.Add(1)
+			}
 			calls[i].Add(1)
 			got <- answer{i, res, err}
 		}) {
@@ -91,18 +96,24 @@ func TestStore_ApplyAsyncAnswersEachWriteOnceWithItsResult(t *testing.T) {
 		if c := calls[i].Load(); c != 1 {
 			t.Fatalf("write %d answered %d times", i, c)
 		}
+		if c := commits[i].Load(); c != 1 {
+			t.Fatalf("write %d's committed called %d times", i, c)
+		}
+	}
+	if e := early.Load(); e > 0 {
+		t.Fatalf("%d writes answered before their committed call", e)
 	}
 
 	never := func(*command.Result, error) { t.Error("done called for a refused write") }
-	if s.ApplyAsync(&command.Entry{NowMs: 1, Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("v")}}}, never) {
+	if s.ApplyAsync(&command.Entry{NowMs: 1, Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("v")}}}, nil, never) {
 		t.Fatal("an entry without its parsed form was taken")
 	}
 	big := parsedEntry("SET", "k", string(bytes.Repeat([]byte("x"), bigEntryMin)))
-	if s.ApplyAsync(big, never) {
+	if s.ApplyAsync(big, nil, never) {
 		t.Fatal("a large entry was taken")
 	}
 	s.async.n.Add(maxAsync)
-	if s.ApplyAsync(parsedEntry("SET", "k", "v"), never) {
+	if s.ApplyAsync(parsedEntry("SET", "k", "v"), nil, never) {
 		t.Fatal("a write past maxAsync in flight was taken")
 	}
 	s.async.n.Add(-maxAsync)
@@ -126,7 +137,7 @@ func TestStore_ApplyAsyncAnswersEveryWriteInFlightAtClose(t *testing.T) {
 			default:
 			}
 			var once atomic.Bool
-			if s.ApplyAsync(parsedEntry("INCR", "n"), func(*command.Result, error) {
+			if s.ApplyAsync(parsedEntry("INCR", "n"), nil, func(*command.Result, error) {
 				if once.Swap(true) {
 					twice.Store(true)
 				}
@@ -154,7 +165,7 @@ func TestStore_ApplyAsyncAnswersEveryWriteInFlightAtClose(t *testing.T) {
 	if twice.Load() {
 		t.Fatal("a write was answered twice")
 	}
-	if s.ApplyAsync(parsedEntry("SET", "k", "v"), func(*command.Result, error) { t.Error("answered after Close") }) {
+	if s.ApplyAsync(parsedEntry("SET", "k", "v"), nil, func(*command.Result, error) { t.Error("answered after Close") }) {
 		t.Fatal("a closed store took a write")
 	}
 }
@@ -255,7 +266,7 @@ func TestStore_AWriteQueuedAfterRaftWentDownIsAnswered(t *testing.T) {
 	t.Cleanup(func() { afterPropose.Store(nil) })
 	answered := make(chan error, 1)
 	go func() {
-		if !s.ApplyAsync(parsedEntry("SET", "late-key", "v"), func(_ *command.Result, err error) { answered <- err }) {
+		if !s.ApplyAsync(parsedEntry("SET", "late-key", "v"), nil, func(_ *command.Result, err error) { answered <- err }) {
 			answered <- errors.New("refused")
 		}
 	}()

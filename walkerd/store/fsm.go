@@ -175,6 +175,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		e, async, err := f.entry(l)
 		if async != nil {
 			asyncs = append(asyncs, asyncAt{i, async})
+			if async.committed != nil {
+				async.committed()
+			}
 		}
 		if err != nil {
 			// Every node reads the same bytes and refuses them alike; the

@@ -472,7 +472,7 @@ func (s *Store) Apply(e *command.Entry) (*command.Result, error) {
 	}
 	answer := make(chan applied, 1)
 	s.async.n.Add(1)
-	s.proposeAsync(data, e, func(res *command.Result, err error) { answer <- applied{res, err} })
+	s.proposeAsync(data, e, nil, func(res *command.Result, err error) { answer <- applied{res, err} })
 	select {
 	case a := <-answer:
 		return a.res, a.err
