@@ -46,9 +46,9 @@ import (
 // the goroutine.
 
 // pendingWrite is a write the loop proposes (applyAsync, proposeTurn) and
-// has not yet answered. The goroutine that answers it sets res and err before it
-// stores the verdict that the loop loads first; the loop alone touches
-// the rest.
+// has not yet answered. The goroutine that answers it sets res and err
+// before it stores the verdict that the loop loads first; the loop alone
+// touches the rest.
 type pendingWrite struct {
 	cmd   redcon.Command // to run again on the goroutine (refused)
 	spec  *command.Spec  // for record and MONITOR, set by dispatch
@@ -114,31 +114,38 @@ func (s *Server) applyAsync(c *client, b backend.Backend, e *command.Entry) *com
 // apply for the writes of many clients, as redis-server's beforeSleep
 // writes one iteration's commands to its AOF with one write.
 //
-// While the loop's last entry has not committed, the turns' writes wait
-// for it, and go together as the next entry once it has (the state
-// machine's committed call wakes the loop for a turn): one entry in
-// raft's hands at a time, whose log write and fsync cover every write
-// that came during the previous one's:
+// While maxTurnEntriesInFlight of the loop's entries have not committed,
+// the turns' writes wait, and go together as the next entry once one has
+// (the state machine's committed call wakes the loop for a turn), so that
+// one log write and fsync covers every write that came meanwhile:
 //
 //	turn: A: SET a ─┐  B: SET b ─┐  C: INCR c ─┐
 //	endTurn: proposeTurn ──▶ ApplyAsync(Cmds: SET a, SET b, INCR c)
-//	turns: D: SET d, E: DEL e: held (the entry above not yet committed)
-//	state machine: committed ──▶ WakeLoop ──▶ proposeTurn: SET d, DEL e
+//	turn: D: SET d ──▶ ApplyAsync(Cmds: SET d): the second in flight
+//	turns: E: SET e, F: DEL f: held (two entries not yet committed)
+//	state machine: committed ──▶ WakeLoop ──▶ proposeTurn: SET e, DEL f
 //	               applied   ──▶ A, B, C: reply i of the result, Kick
 //
 // hashicorp/raft's leader loop picks at random among the channels ready
 // when it comes back from a log write: a proposal waiting beside a commit
 // had the next write and fsync run before the commit was handed to the
-// state machine, half the time, and the replies of the committed writes
-// waited that much longer. Holding the next entry until the last has
-// committed leaves the commit alone to take.
+// state machine, half the time. With 50 clients, one node, a proposal
+// a turn made 25,000 entries of 100,000 SETs, and waiting for the commits
+// 6,000 to 8,000, at the same rate; three nodes 13.3k SETs a second
+// against 12.9k, with 25% less CPU a SET than an entry a SET. A second
+// entry in flight keeps a client of few from waiting out another's
+// commit before its write is even proposed: with one, 2 clients wrote
+// 20-35% fewer SETs a second than with an entry a SET; with two, as many
+// (one node, 6 paired rounds, medians 3.7k against 3.5k), and 50 clients
+// as many as with one.
 //
 // An entry stops growing at maxTurnEntryBytes of arguments or
 // maxTurnEntryCmds commands, far below a large entry's bigEntryMin (which
 // goes by reference, through Apply, never from the loop).
 const (
-	maxTurnEntryBytes = 256 << 10
-	maxTurnEntryCmds  = 512
+	maxTurnEntryBytes      = 256 << 10
+	maxTurnEntryCmds       = 512
+	maxTurnEntriesInFlight = 2
 )
 
 // turnEntry is one entry proposeTurn builds: the writes it answers, in
@@ -159,15 +166,16 @@ func (t *turnEntry) joins(pw *pendingWrite, size int) bool {
 
 // turnCommits is the loop's count of its entries proposed and not yet
 // committed (or failed), and the connection whose loop to wake when the
-// count falls to zero while writes wait (Conn.WakeLoop).
+// count falls below maxTurnEntriesInFlight while writes wait
+// (Conn.WakeLoop).
 type turnCommits struct {
 	n    atomic.Int64
 	wake atomic.Pointer[netloop.Conn]
 }
 
 // proposeTurn proposes the writes the turn holds (applyAsync), one entry
-// per backend, database, user and clock, unless an entry it proposed has
-// not yet committed: they wait for it. A write the backend refuses at once
+// per backend, database, user and clock, unless maxTurnEntriesInFlight
+// entries it proposed have not yet committed: they wait for one. A write the backend refuses at once
 // gets a refusal: it runs again on its goroutine (resume).
 func (s *Server) proposeTurn() {
 	t := &s.turn
@@ -176,8 +184,8 @@ func (s *Server) proposeTurn() {
 	}
 	tc := &s.turnCommits
 	tc.wake.Store(t.writes[0].g.ev) // before the count is read: see committed below
-	if tc.n.Load() > 0 {
-		return // the last entry's committed call wakes the loop
+	if tc.n.Load() >= maxTurnEntriesInFlight {
+		return // the next committed call wakes the loop
 	}
 	tc.wake.Store(nil)
 	var entries []*turnEntry
@@ -214,7 +222,7 @@ func (s *Server) proposeTurn() {
 		ws := te.writes
 		var once atomic.Bool
 		committed := func() { // the entry committed, or failed: the next may go
-			if once.CompareAndSwap(false, true) && tc.n.Add(-1) == 0 {
+			if once.CompareAndSwap(false, true) && tc.n.Add(-1) < maxTurnEntriesInFlight {
 				if ev := tc.wake.Swap(nil); ev != nil {
 					ev.WakeLoop()
 				}

@@ -343,16 +343,18 @@ func TestTurnEntry_JoinsOnlyWritesParsedAlike(t *testing.T) {
 	}
 }
 
-// While the loop's last entry has not committed, the writes of later
-// turns wait for it (proposeTurn), and go as the next entry as soon as the
-// state machine reports the commit, before the entry is applied (its
-// committed call wakes the loop): here the backend holds the first entry
-// until the test lets it commit, and then holds its apply.
-func TestEventLoop_WritesWaitForTheLastEntrysCommit(t *testing.T) {
+// While maxTurnEntriesInFlight of the loop's entries have not committed,
+// the writes of later turns wait (proposeTurn), and go as the next entry
+// as soon as the state machine reports a commit, before that entry is
+// applied (its committed call wakes the loop): here the backend holds
+// each entry until the test lets it commit, and then holds its apply.
+func TestEventLoop_WritesWaitForAnEntrysCommit(t *testing.T) {
 	s, a := startAsyncRaft(t)
-	cs := []*conn{dial(t, s.addr), dial(t, s.addr), dial(t, s.addr)}
-	for _, c := range cs {
-		c.must(t, "SET", "k", "v")
+	const n = maxTurnEntriesInFlight + 2
+	cs := make([]*conn, n)
+	for i := range cs {
+		cs[i] = dial(t, s.addr)
+		cs[i].must(t, "SET", "k", "v")
 	}
 	if loopOf(s) == nil {
 		t.Skip("no event loop here")
@@ -383,26 +385,35 @@ func TestEventLoop_WritesWaitForTheLastEntrysCommit(t *testing.T) {
 			}
 		}
 	}
-	cs[0].sendStr(t, "SET", "a", "1")
-	waitFor("the first write proposed", func() bool { return a.proposed.Load() == p0+1 })
-	cs[1].sendStr(t, "SET", "b", "2")
-	cs[2].sendStr(t, "INCR", "c")
-	waitFor("three writes parked", func() bool { return s.st.parked.Load() == parked+3 })
-	if p := a.proposed.Load() - p0; p != 1 {
-		t.Fatalf("%d entries proposed while the first had not committed, want 1", p)
+	// One write a turn until maxTurnEntriesInFlight entries are out.
+	for i := range maxTurnEntriesInFlight {
+		cs[i].sendStr(t, "SET", "k"+strconv.Itoa(i), "1")
+		waitFor("write "+strconv.Itoa(i)+" proposed", func() bool { return a.proposed.Load() == p0+int64(i)+1 })
 	}
-	a.gate <- struct{}{} // the first entry commits, and waits to be applied
-	waitFor("the held writes proposed once the first entry committed", func() bool { return a.proposed.Load() > p0+1 })
-	if got, ok := cs[0].readReply(t, 0); ok {
-		t.Fatalf("the first write answered %s before it was applied", got)
+	cs[n-2].sendStr(t, "SET", "b", "2")
+	cs[n-1].sendStr(t, "INCR", "c")
+	waitFor("every write parked", func() bool { return s.st.parked.Load() == parked+n })
+	if p := a.proposed.Load() - p0; p != maxTurnEntriesInFlight {
+		t.Fatalf("%d entries proposed while none had committed, want %d", p, maxTurnEntriesInFlight)
+	}
+	a.gate <- struct{}{} // one entry commits, and waits to be applied
+	waitFor("the held writes proposed once an entry committed", func() bool { return a.proposed.Load() > p0+maxTurnEntriesInFlight })
+	for i := range maxTurnEntriesInFlight {
+		if got, ok := cs[i].readReply(t, 0); ok {
+			t.Fatalf("write %d answered %s before it was applied", i, got)
+		}
 	}
 	release()
-	for i, want := range []string{"+OK", "+OK", ":1"} {
-		if got, ok := cs[i].readReply(t, 5*time.Second); !ok || got != want {
+	for i, c := range cs {
+		want := "+OK"
+		if i == n-1 {
+			want = ":1"
+		}
+		if got, ok := c.readReply(t, 5*time.Second); !ok || got != want {
 			t.Fatalf("write %d's reply: %q %v, want %s", i, got, ok, want)
 		}
 	}
-	if got := cs[0].must(t, "MGET", "a", "b", "c"); got != `["1", "2", "1"]` {
-		t.Fatalf("MGET a b c: %s", got)
+	if got := cs[0].must(t, "MGET", "k0", "k1", "b", "c"); got != `["1", "1", "2", "1"]` {
+		t.Fatalf("MGET: %s", got)
 	}
 }
