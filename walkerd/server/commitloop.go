@@ -131,8 +131,9 @@ func (s *Server) applyAsync(c *client, b backend.Backend, e *command.Entry) *com
 // had the next write and fsync run before the commit was handed to the
 // state machine, half the time. With 50 clients, one node, a proposal
 // a turn made 25,000 entries of 100,000 SETs, and waiting for the commits
-// 6,000 to 8,000, at the same rate; three nodes 13.3k SETs a second
-// against 12.9k, with 25% less CPU a SET than an entry a SET. A second
+// 6,000 to 7,300 with one entry in flight, 8,600 to 8,800 with two, at
+// the same rate; three nodes 13.3k SETs a second against 12.9k, with 25%
+// less CPU a SET than an entry a SET. A second
 // entry in flight keeps a client of few from waiting out another's
 // commit before its write is even proposed: with one, 2 clients wrote
 // 20-35% fewer SETs a second than with an entry a SET; with two, as many

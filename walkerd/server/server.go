@@ -204,19 +204,22 @@ type Server struct {
 	ps       *pubsub   // subscriptions, MONITOR clients (pubsub.go)
 	started  time.Time
 
-	mu          sync.Mutex
-	ln          net.Listener
-	tlsLn       net.Listener  // ServeTLS's listener
-	loops       bool          // the background loops run (startLoops)
-	evl         *netloop.Loop // the event loop (Config.EventLoop), made by Serve; nil: off
-	turn        loopTurn      // what the loop's turn holds back (evloop.go); the loop's thread only
-	turnCommits turnCommits   // the loop's entries not yet committed (commitloop.go)
-	closed      bool
-	conns       map[*client]struct{}
-	nextID      atomic.Int64
-	wg          sync.WaitGroup // connection handlers
-	quit        chan struct{}
-	bg          sync.WaitGroup // the sweeper and the other background loops
+	mu     sync.Mutex
+	ln     net.Listener
+	tlsLn  net.Listener  // ServeTLS's listener
+	loops  bool          // the background loops run (startLoops)
+	evl    *netloop.Loop // the event loop (Config.EventLoop), made by Serve; nil: off
+	turn   loopTurn      // what the loop's turn holds back (evloop.go); the loop's thread only
+	closed bool
+	conns  map[*client]struct{}
+	nextID atomic.Int64
+	wg     sync.WaitGroup // connection handlers
+	quit   chan struct{}
+	bg     sync.WaitGroup // the sweeper and the other background loops
+
+	// turnCommits counts the loop's entries in raft not yet committed
+	// (commitloop.go); any goroutine.
+	turnCommits turnCommits
 
 	st    stats      // commandstats, errorstats, slowlog, latency (stats.go)
 	conf  confState  // CONFIG SET state, the idle timeout (config.go, timeout.go)
