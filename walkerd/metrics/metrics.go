@@ -32,6 +32,7 @@
 //	walkerd_event_loop_handoffs_total              counter  connections the loop handed to their goroutine
 //	walkerd_event_loop_parked_total                counter  client batches the loop held for a commit or a
 //	                                               leadership check
+//	walkerd_event_loop_empty_reads_total           counter  the loop's reads that found the socket empty
 //	walkerd_net_input_bytes_total                  counter  bytes read from clients
 //	walkerd_net_output_bytes_total                 counter  bytes written to clients
 //	walkerd_slowlog_length                         gauge    entries in the slow log
@@ -250,6 +251,7 @@ var (
 	dLoopCommands      = desc("event_loop_commands_total", "Commands run on the event loop's thread.")
 	dLoopHandoffs      = desc("event_loop_handoffs_total", "Connections the event loop handed to their goroutine.")
 	dLoopParked        = desc("event_loop_parked_total", "Client batches the event loop held for a commit or a leadership check.")
+	dLoopEmptyReads    = desc("event_loop_empty_reads_total", "Reads of the event loop that found the socket empty.")
 	dNetIn             = desc("net_input_bytes_total", "Bytes read from clients.")
 	dNetOut            = desc("net_output_bytes_total", "Bytes written to clients.")
 	dSlowlog           = desc("slowlog_length", "Entries in the slow log.")
@@ -321,7 +323,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		dCommands, dCommandsDuration, dCommandsRejected, dCommandsFailed, dErrors, dErrorReplies,
 		dProcessed, dConnsReceived, dConnsRejected, dConnected, dBlocked, dHits, dMisses, dExpired,
-		dForwarded, dLoopCommands, dLoopHandoffs, dLoopParked, dNetIn, dNetOut, dSlowlog, dDBKeys, dDBExpiring, dDBAvgTTL, dBuildInfo, dScrapeError,
+		dForwarded, dLoopCommands, dLoopHandoffs, dLoopParked, dLoopEmptyReads, dNetIn, dNetOut, dSlowlog, dDBKeys, dDBExpiring, dDBAvgTTL, dBuildInfo, dScrapeError,
 	} {
 		ch <- d
 	}
@@ -376,6 +378,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(dLoopCommands, float64(st.EventLoopCommands))
 	counter(dLoopHandoffs, float64(st.EventLoopHandoffs))
 	counter(dLoopParked, float64(st.EventLoopParked))
+	counter(dLoopEmptyReads, float64(st.EventLoopEmptyReads))
 	counter(dNetIn, float64(st.NetInputBytes))
 	counter(dNetOut, float64(st.NetOutputBytes))
 	gauge(dSlowlog, float64(st.SlowlogLen))

@@ -238,7 +238,7 @@ func TestMetrics_CountersMoveAfterCommands(t *testing.T) {
 	if v := value(after, "walkerd_engine_bytes"); !(v > 0) {
 		t.Errorf("engine_bytes = %v after three SETs", v)
 	}
-	for _, name := range []string{"walkerd_event_loop_commands_total", "walkerd_event_loop_handoffs_total", "walkerd_event_loop_parked_total"} {
+	for _, name := range []string{"walkerd_event_loop_commands_total", "walkerd_event_loop_handoffs_total", "walkerd_event_loop_parked_total", "walkerd_event_loop_empty_reads_total"} {
 		if math.IsNaN(value(after, name)) {
 			t.Errorf("no %s", name)
 		}

@@ -93,8 +93,9 @@ func cmdstat(t *testing.T, c *conn, cmd string) (calls, failed int) {
 // A write through Raft that is the last command its client sent is
 // proposed from the event loop and answered there once it commits: no
 // handoff to the connection's goroutine, one proposal each, the statistics
-// counted once. A pipeline's writes still go to the goroutine, as one
-// entry.
+// counted once, and no read of the socket after a commit that finds it
+// empty (quietSincePark). A pipeline's writes still go to the goroutine,
+// as one entry.
 func TestEventLoop_RaftWritesAreProposedFromTheLoop(t *testing.T) {
 	s, a := startAsyncRaft(t)
 	c := dial(t, s.addr)
@@ -103,7 +104,7 @@ func TestEventLoop_RaftWritesAreProposedFromTheLoop(t *testing.T) {
 		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
 	}
 	waitLoopHeld(t, s, clientID(t, c))
-	before, hb, p0, ap0 := s.st.inline.Load(), s.st.handoffs.Load(), a.proposed.Load(), a.applied.Load()
+	before, hb, p0, ap0, empty := s.st.inline.Load(), s.st.handoffs.Load(), a.proposed.Load(), a.applied.Load(), s.st.emptyReads.Load()
 	for i := range 50 {
 		if got := c.must(t, "INCR", "n"); got != ":"+strconv.Itoa(i+1) {
 			t.Fatalf("INCR %d: %s", i+1, got)
@@ -117,6 +118,9 @@ func TestEventLoop_RaftWritesAreProposedFromTheLoop(t *testing.T) {
 	}
 	if h := s.st.handoffs.Load() - hb; h != 0 {
 		t.Fatalf("%d handoffs for writes proposed from the loop", h)
+	}
+	if n := s.st.emptyReads.Load() - empty; n != 0 {
+		t.Fatalf("%d reads found the socket empty after 51 writes' commits", n)
 	}
 	if p, ap := a.proposed.Load()-p0, a.applied.Load()-ap0; p != 51 || ap != 0 {
 		t.Fatalf("%d writes proposed from the loop, %d through Apply; want 51 and 0", p, ap)

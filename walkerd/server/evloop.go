@@ -278,6 +278,7 @@ func (s *Server) park(c *client, cmds []redcon.Command) {
 		return
 	}
 	g.parked = true
+	g.parkIn = g.ev.Inputs()
 	s.st.parked.Add(1)
 	// CLIENT LIST shows the read waiting, as it does a command that waits
 	// on the goroutine: its name, its arguments' bytes, the batch's.
@@ -313,8 +314,8 @@ func (s *Server) resume(cc *clientConn) bool {
 		s.runElsewhere(cc, c) // the goroutine runs it again
 	case write:
 		s.finishWrite(cc, c) // then the batch's rest, as after a read's check
-		if g.drained && g.ev.Inputs() == g.parkIn && len(g.out) == 0 && len(g.stash) == 0 && len(g.pend) == 0 && !cc.closed && !c.quit {
-			return false // nothing has come since: a read would find the socket empty
+		if quietSincePark(cc, c) {
+			return false // nothing to run, and a read would find the socket empty
 		}
 	}
 	if !refused && (write || v.err == nil) {
@@ -322,7 +323,7 @@ func (s *Server) resume(cc *clientConn) bool {
 		ran := s.runInline(cc)
 		g.verified = false
 		if ran {
-			return true
+			return !quietSincePark(cc, c)
 		}
 		if g.parked {
 			return false
@@ -332,6 +333,17 @@ func (s *Server) resume(cc *clientConn) bool {
 	s.st.handoffs.Add(1)
 	s.handOff(g, false)
 	return false
+}
+
+// quietSincePark reports whether cc's socket holds nothing to read now
+// that its parked batch has run: it was drained when the batch parked,
+// epoll has reported no input since (parkIn), and the guard holds no
+// command or reply. The loop then skips the read, which would only find
+// the socket empty: one system call a client's request, at -P 1, for
+// writes and consistent reads alike.
+func quietSincePark(cc *clientConn, c *client) bool {
+	g := cc.g
+	return g.drained && g.ev.Inputs() == g.parkIn && len(g.out) == 0 && len(g.stash) == 0 && len(g.pend) == 0 && !cc.closed && !c.quit
 }
 
 // inlineConn reports whether c's state lets its commands run on the

@@ -873,6 +873,60 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 	}
 }
 
+// A client at -P 1 whose consistent read was parked is not read again
+// once the read has run, unless something came meanwhile: its socket was
+// drained when the read parked, and epoll reported no input since, so a
+// read would only find it empty (event_loop_empty_reads). A read sent
+// while the first waits is still read, and waits for a check of its own.
+func TestEventLoop_ParkedReadsCostNoEmptyRead(t *testing.T) {
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &heldCheck{Backend: backend.NewStandalone(db)}
+	s := startServerOn(t, b, Config{})
+	t.Cleanup(func() { b.end(errors.New("the test is over")) })
+	c := dial(t, s.addr)
+	c.must(t, "SET", "a", "1")
+	if loopOf(s) == nil {
+		t.Skip("no event loop here (not Linux, or WALKERD_TEST_EVENT_LOOP=no)")
+	}
+	waitLoopHeld(t, s, clientID(t, c))
+	reply := func(want string) {
+		t.Helper()
+		if r := readReplies(t, c, 1, 5*time.Second); string(r[0]) != want {
+			t.Fatalf("reply %q, want %q", r[0], want)
+		}
+	}
+	const rounds = 20
+	parked, empty, checks := s.st.parked.Load(), s.st.emptyReads.Load(), b.started.Load()
+	for i := range rounds {
+		if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+			t.Fatal(err)
+		}
+		checks++
+		waitCount(t, "checks begun", &b.started, checks)
+		if i%4 == 3 { // one sent while it waits: read once the first has run
+			if err := c.send([]byte("LEVELGET"), []byte("a"), []byte("2")); err != nil {
+				t.Fatal(err)
+			}
+			noReplyWithin(t, c, "the check ran")
+			b.end(nil)
+			reply("$1\r\n1\r\n")
+			checks++
+			waitCount(t, "checks begun", &b.started, checks)
+		}
+		b.end(nil)
+		reply("$1\r\n1\r\n")
+	}
+	if n := s.st.parked.Load() - parked; n != rounds+rounds/4 {
+		t.Fatalf("parked %d times, want %d", n, rounds+rounds/4)
+	}
+	if n := s.st.emptyReads.Load() - empty; n != 0 {
+		t.Fatalf("%d reads found the socket empty over %d parked reads", n, rounds+rounds/4)
+	}
+}
+
 // INFO stats shows the loop's counters: event_loop_commands counts the
 // commands run on the loop, event_loop_handoffs the batches handed to the
 // goroutine (a pipeline here), and CONFIG RESETSTAT zeroes them.

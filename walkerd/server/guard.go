@@ -199,9 +199,10 @@ type guardConn struct {
 	parked   bool
 	verified bool
 	parkGen  uint64
-	// parkIn is ev.Inputs() when a write parked (commitloop.go): if the
-	// socket was drained then, the same count at its commit means nothing
-	// came meanwhile, and the loop need not read the socket.
+	// parkIn is ev.Inputs() when the batch parked, for a write's commit
+	// or a read's check: if the socket was drained then, the same count
+	// at the resume means nothing came meanwhile, and the loop need not
+	// read the socket (quietSincePark).
 	parkIn  uint64
 	verdict atomic.Pointer[parkVerdict]
 	// drained: the last read took all the socket held (readOnce).
@@ -411,6 +412,9 @@ func (g *guardConn) readOnce(now bool) error {
 	// Not so once the peer has closed its end: the end is still to read.
 	g.drained = n < room && (g.ev == nil || !g.ev.HungUp())
 	if err == syscall.EAGAIN {
+		if g.st != nil {
+			g.st.emptyReads.Add(1)
+		}
 		return err
 	}
 	if g.st != nil {

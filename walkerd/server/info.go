@@ -190,6 +190,7 @@ func (s *Server) infoSection(b *strings.Builder, sec string) {
 		line("event_loop_handoffs", s.st.handoffs.Load())
 		line("event_loop_pended_replies", s.st.pended.Load())
 		line("event_loop_parked", s.st.parked.Load())
+		line("event_loop_empty_reads", s.st.emptyReads.Load())
 	case "replication":
 		s.infoReplication(b, line)
 	case "cpu":

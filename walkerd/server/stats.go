@@ -53,8 +53,10 @@ type stats struct {
 	// handoffs the times it gave a connection to its goroutine, pended
 	// the replies it left for the goroutine to write, and parked the
 	// consistent reads it held for a leadership check and the writes it
-	// held for their commit (evloop.go, commitloop.go).
-	inline, handoffs, pended, parked atomic.Int64
+	// held for their commit (evloop.go, commitloop.go); emptyReads counts
+	// its reads that found the socket empty, each a system call spent for
+	// nothing.
+	inline, handoffs, pended, parked, emptyReads atomic.Int64
 
 	sweepUs   atomic.Int64  // the sweeper's time in µs: expire_cycle_cpu_milliseconds
 	peakHeap  atomic.Uint64 // used_memory_peak, MEMORY STATS's peak.allocated
@@ -196,6 +198,7 @@ func (st *stats) reset() {
 	st.handoffs.Store(0)
 	st.pended.Store(0)
 	st.parked.Store(0)
+	st.emptyReads.Store(0)
 }
 
 // --- latency histogram ---
@@ -373,6 +376,7 @@ type Stats struct {
 	EventLoopCommands   int64 // run on the event loop's thread (event_loop_commands)
 	EventLoopHandoffs   int64 // connections handed to their goroutine (event_loop_handoffs)
 	EventLoopParked     int64 // batches held for a commit or a leadership check (event_loop_parked)
+	EventLoopEmptyReads int64 // the loop's reads that found the socket empty (event_loop_empty_reads)
 	NetInputBytes       int64
 	NetOutputBytes      int64
 	SlowlogLen          int
@@ -395,6 +399,7 @@ func (s *Server) Stats() Stats {
 		EventLoopCommands:   s.st.inline.Load(),
 		EventLoopHandoffs:   s.st.handoffs.Load(),
 		EventLoopParked:     s.st.parked.Load(),
+		EventLoopEmptyReads: s.st.emptyReads.Load(),
 		NetInputBytes:       s.st.netIn.Load(),
 		NetOutputBytes:      s.st.netOut.Load(),
 		SlowlogLen:          s.st.slow.len(),
