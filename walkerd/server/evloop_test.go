@@ -702,6 +702,21 @@ func (b *heldCheck) VerifyLeaderAsync(done func(error)) bool {
 	return true
 }
 
+// startHeldCheck starts a server over a heldCheck of an empty engine.
+// Every check still waiting when the test ends is ended first, before the
+// server's Close, which waits for parked reads.
+func startHeldCheck(t *testing.T) (*testServer, *heldCheck) {
+	t.Helper()
+	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &heldCheck{Backend: backend.NewStandalone(db)}
+	s := startServerOn(t, b, Config{})
+	t.Cleanup(func() { b.end(errors.New("the test is over")) })
+	return s, b
+}
+
 // end ends every check begun so far with err, from a goroutine of its
 // own, as the store's verifier does.
 func (b *heldCheck) end(err error) {
@@ -727,13 +742,7 @@ func (b *heldCheck) end(err error) {
 // tester found it did not); a client that leaves while its read waits is
 // let go. LEVELGET at the levels a node serves at once runs on the loop.
 func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
-	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &heldCheck{Backend: backend.NewStandalone(db)}
-	s := startServerOn(t, b, Config{})
-	t.Cleanup(func() { b.end(errors.New("the test is over")) }) // before the server's Close, which waits for parked reads
+	s, b := startHeldCheck(t)
 	c, other := dial(t, s.addr), dial(t, s.addr)
 	c.must(t, "SET", "a", "1")
 	c.must(t, "SET", "b", "2")
@@ -879,13 +888,7 @@ func TestEventLoop_ConsistentReadsWaitForTheirCheckOnTheLoop(t *testing.T) {
 // read would only find it empty (event_loop_empty_reads). A read sent
 // while the first waits is still read, and waits for a check of its own.
 func TestEventLoop_ParkedReadsCostNoEmptyRead(t *testing.T) {
-	db, err := engine.Open(t.TempDir(), &engine.Options{Sync: engine.SyncNo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &heldCheck{Backend: backend.NewStandalone(db)}
-	s := startServerOn(t, b, Config{})
-	t.Cleanup(func() { b.end(errors.New("the test is over")) })
+	s, b := startHeldCheck(t)
 	c := dial(t, s.addr)
 	c.must(t, "SET", "a", "1")
 	if loopOf(s) == nil {
