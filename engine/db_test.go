@@ -439,6 +439,58 @@ func TestRecovery_CorruptRecordBehindAGoodHintIsNeverReturned(t *testing.T) {
 	mustGet(t, db, "k001", "some value bytes")
 }
 
+// The hint loop keeps one hint.Builder's memory from one segment to the
+// next (hintLoop): each hint it writes must be the one a fresh Builder
+// builds from its segment, whatever the segments before it held (more
+// records, longer keys, or fewer).
+func TestHints_TheHintLoopsBuilderCarriesNothingOver(t *testing.T) {
+	db, dir := openTest(t, &Options{SegmentSize: 64 << 10, Sync: SyncNo})
+	value := strings.Repeat("v", 400)
+	for i := range 800 { // short keys: about six segments
+		mustPut(t, db, fmt.Sprintf("k%04d", i), value)
+	}
+	for i := range 40 { // keys longer than the key chunks kept
+		mustPut(t, db, strings.Repeat(fmt.Sprintf("long%02d", i), 300), "x")
+	}
+	for i := 0; i < 800; i += 3 { // tombstones: many short records
+		if err := db.Delete([]byte(fmt.Sprintf("k%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 200 {
+		mustPut(t, db, fmt.Sprintf("after%04d", i), value)
+	}
+	nsegs := len(enginetest.Files(t, dir, ".seg"))
+	if nsegs < 8 {
+		t.Fatalf("%d segments: the test needs more to cross", nsegs)
+	}
+	waitFor(t, "hints for every sealed segment", 10*time.Second, func() bool {
+		return len(enginetest.Files(t, dir, ".hint")) == nsegs-1
+	})
+	db.Close()
+	for _, seg := range enginetest.Files(t, dir, ".seg")[:nsegs-1] {
+		var id uint32
+		if _, err := fmt.Sscanf(filepath.Base(seg), "%d.seg", &id); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := buildHint(bytesReaderAt(data), id, int64(len(data)), db.maxRecord())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, hintName(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("segment %d: the hint loop wrote %d bytes, a fresh Builder builds %d, not the same", id, len(got), len(want))
+		}
+	}
+}
+
 func TestHints_BadOrMissingHintFallsBackToScanning(t *testing.T) {
 	db, dir := openTest(t, &Options{SegmentSize: 4096, Sync: SyncNo})
 	want := map[string]string{}

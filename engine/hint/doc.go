@@ -24,11 +24,15 @@
 //
 //	0        4        8                                      n        n+4
 //	+--------+--------+--------------------------------------+--------+
-//	| root   | "WHNT" | vtable, Hint table, keys vector,     | CRC32-C|
-//	| uoffset| file id| entries vector (40-byte structs) ... | LE u32 |
+//	| root   | "WHNT" | vtable, Hint table, entries vector   | CRC32-C|
+//	| uoffset| file id| (40-byte structs), keys vector       | LE u32 |
 //	+--------+--------+--------------------------------------+--------+
 //	|<------------- flatbuffer: n bytes -------------------->|
 //	                   the CRC32-C (Castagnoli) covers [0, n)
+//
+// Any valid flatbuffer of the schema parses; Builder writes the one laid
+// out at headSize in hint.go, whose head is the same for every hint, so
+// that it streams the entries and keys to the file as it holds them.
 //
 // Inside the flatbuffer, Hint.keys holds every key concatenated and
 // Hint.entries is a vector of fixed-size HintEntry structs, in record-offset

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 
 	flatbuffers "github.com/google/flatbuffers/go"
-
-	"github.com/walkerdb/walkerdb/fbs/walkerfb"
 )
 
 // Kind values stored in Entry.Kind.
@@ -61,45 +59,36 @@ type Entry struct {
 	Kind     uint8  // KindPut or KindDelete
 }
 
-type builderEntry struct {
-	keyOffset, keyLen uint32
-	offset, size      uint32
-	expireAt          int64
-	seq               uint64
-	kind              uint8
-}
-
-// place writes e as a HintEntry struct, the layout in the package doc, in
-// five 8-byte words: what walkerfb.CreateHintEntry writes field by field,
-// each with its own alignment check (BenchmarkBuildAndFinish1M: 205-233
-// ns per entry that way, 197-210 this way).
-func (e *builderEntry) place(fb *flatbuffers.Builder) {
-	fb.Prep(8, entrySize)
-	fb.PlaceUint64(uint64(e.kind)) // kind, then 7 bytes of padding
-	fb.PlaceUint64(e.seq)
-	fb.PlaceUint64(uint64(e.expireAt))
-	fb.PlaceUint64(uint64(e.offset) | uint64(e.size)<<32)
-	fb.PlaceUint64(uint64(e.keyOffset) | uint64(e.keyLen)<<32)
-}
-
-// Builder accumulates entries for one segment's hint. Not safe for
-// concurrent use.
+// Builder accumulates entries for one segment's hint and writes it. Not
+// safe for concurrent use.
 //
-// Entries and keys are kept in chunks (entryChunk entries, keyChunk bytes;
-// the first chunks start small and double), so a builder of a million
-// entries never copies what it holds in order to grow. One growing slice
-// did: Go grows a large slice by a quarter, so everything was copied about
-// four times, each time into a fresh span of tens of MB, while the garbage
-// collector spun waiting to preempt the copy. That cost 0.6-2 µs per entry
-// (BenchmarkBuildAndFinish1M) and about a tenth of standalone walkerd's
-// CPU under SET -P 16, which seals a 64 MB segment and builds its hint
-// every few seconds.
+// Entries are kept encoded, as the HintEntry structs the file holds, and
+// keys as they will lie in the keys vector, both in chunks (entryChunk
+// entries, keyChunk bytes; the first chunks start small and double), so a
+// builder of a million entries never copies what it holds in order to
+// grow. One growing slice did: Go grows a large slice by a quarter, so
+// everything was copied about four times, each time into a fresh span of
+// tens of MB, while the garbage collector spun waiting to preempt the
+// copy. That cost 0.6-2 µs per entry (BenchmarkBuildAndFinish1M) and
+// about a tenth of standalone walkerd's CPU under SET -P 16, which seals a
+// 64 MB segment and builds its hint every few seconds.
+//
+// Writing the hint (encode) then hands those chunks out in file order
+// behind a fixed head, so WriteFile streams them to the file with no
+// buffer of the file's size. A flatbuffers.Builder, which builds back to
+// front, needed one (and the whole hint placed into it a word at a time):
+// Finish so cost 50-320 ns an entry, and a sealed segment's hint 0.3 s of
+// a node's CPU under SET -P 16, much of it page faults in the fresh
+// buffer.
 type Builder struct {
 	segmentID uint32
-	keys      [][]byte // chunks; only the last one has room
+	keys      [][]byte // chunks of keys
 	keyLen    int      // bytes in keys, all chunks
-	entries   [][]builderEntry
-	n         int // entries, all chunks
+	entries   [][]byte // chunks of encoded HintEntry structs
+	n         int      // entries, all chunks
+	// The chunks in use: the first ent of entries and key of keys, all
+	// full but the last. Those after them are empty, kept by Reset.
+	ent, key int
 }
 
 const (
@@ -123,86 +112,171 @@ func (b *Builder) Add(e Entry) {
 	if uint64(b.keyLen)+uint64(len(e.Key)) > math.MaxUint32 {
 		panic("hint: Builder.Add: keys exceed 4 GiB")
 	}
-	if n := len(b.entries); n == 0 || len(b.entries[n-1]) == cap(b.entries[n-1]) {
-		b.entries = append(b.entries, make([]builderEntry, 0, min(entryChunk, max(64, b.n))))
+	if b.ent == 0 || len(b.entries[b.ent-1]) == cap(b.entries[b.ent-1]) {
+		if b.ent == len(b.entries) {
+			b.entries = append(b.entries, make([]byte, 0, entrySize*min(entryChunk, max(64, b.n))))
+		}
+		b.ent++
 	}
-	last := &b.entries[len(b.entries)-1]
-	*last = append(*last, builderEntry{
-		keyOffset: uint32(b.keyLen),
-		keyLen:    uint32(len(e.Key)),
-		offset:    e.Offset,
-		size:      e.Size,
-		expireAt:  e.ExpireAt,
-		seq:       e.Seq,
-		kind:      e.Kind,
-	})
+	last := &b.entries[b.ent-1]
+	o := len(*last)
+	*last = (*last)[:o+entrySize]
+	ent := (*[entrySize]byte)((*last)[o:])
+	le := binary.LittleEndian
+	le.PutUint32(ent[entKeyOffset:], uint32(b.keyLen))
+	le.PutUint32(ent[entKeyLen:], uint32(len(e.Key)))
+	le.PutUint32(ent[entOffset:], e.Offset)
+	le.PutUint32(ent[entSize:], e.Size)
+	le.PutUint64(ent[entExpireAt:], uint64(e.ExpireAt))
+	le.PutUint64(ent[entSeq:], e.Seq)
+	le.PutUint64(ent[entKind:], uint64(e.Kind)) // kind, then 7 bytes of padding
 	b.n++
-	if n := len(b.keys); n == 0 || len(b.keys[n-1])+len(e.Key) > cap(b.keys[n-1]) {
-		b.keys = append(b.keys, make([]byte, 0, max(len(e.Key), min(keyChunk, max(1024, b.keyLen)))))
+	if b.key == 0 || len(b.keys[b.key-1])+len(e.Key) > cap(b.keys[b.key-1]) {
+		if b.key == len(b.keys) {
+			b.keys = append(b.keys, nil)
+		}
+		if cap(b.keys[b.key]) < len(e.Key) || cap(b.keys[b.key]) == 0 { // new, or kept by Reset and too small
+			b.keys[b.key] = make([]byte, 0, max(len(e.Key), min(keyChunk, max(1024, b.keyLen))))
+		}
+		b.key++
 	}
-	k := &b.keys[len(b.keys)-1]
+	k := &b.keys[b.key-1]
 	*k = append(*k, e.Key...)
 	b.keyLen += len(e.Key)
 }
 
+// Reset empties b for the hint of another segment, keeping the chunks it
+// has for the entries and keys to come.
+func (b *Builder) Reset(segmentID uint32) {
+	for i := range b.entries {
+		b.entries[i] = b.entries[i][:0]
+	}
+	for i := range b.keys {
+		b.keys[i] = b.keys[i][:0]
+	}
+	b.segmentID, b.keyLen, b.n, b.ent, b.key = segmentID, 0, 0, 0, 0
+}
+
+// Held is the bytes of memory b's chunks take, in use or kept by Reset.
+func (b *Builder) Held() int {
+	n := 0
+	for _, c := range b.entries {
+		n += cap(c)
+	}
+	for _, c := range b.keys {
+		n += cap(c)
+	}
+	return n
+}
+
+// SegmentID is the id of the segment the hint describes.
+func (b *Builder) SegmentID() uint32 { return b.segmentID }
+
 // Len returns the number of entries added so far.
 func (b *Builder) Len() int { return b.n }
 
-// Finish encodes the hint: the flatbuffer followed by its CRC32-C trailer.
-// segmentSize is the length of the data file the hint describes and maxSeq
-// the highest sequence number in it. Finish does not reset the Builder;
-// calling it again returns the same bytes plus any entries added since.
+// The head of every hint file the Builder writes: the root offset, the
+// identifier, the vtable and the Hint table, then the entries vector's
+// length, so that its structs start 8-aligned. The keys vector follows
+// the entries. Offsets are from the start of the file:
+//
+//	 0 root uoffset = 24     24 table: soffset = 16 (vtable at 8)
+//	 4 "WHNT"                28   segment_id     u32
+//	 8 vtable: 14, 32,       32   segment_size   u64
+//	   4, 8, 16, 24, 28      40   max_seq        u64
+//	22 (2 bytes pad)         48   keys uoffset    → 64 + 40n
+//	                         52   entries uoffset → 60
+//	                         56 (4 bytes pad)
+//	                         60 entries: n, then n × 40 bytes at 64
+//	                    64 + 40n keys: length, then the bytes
+//
+// Every field is written, zero or not; a reader finds them through the
+// vtable as in any flatbuffer (TestParse_AgreesWithGeneratedAccessors,
+// TestBuilder_LaysOutEntriesAsCreateHintEntryDoesAligned).
+const (
+	headSize    = 64
+	headTable   = 24
+	headVtable  = 8
+	headKeysAt  = 48
+	headEntryAt = 52
+	headEntries = 60
+)
+
+// Size is the length in bytes of the hint file that Finish returns and
+// WriteFile writes, its trailer included.
+func (b *Builder) Size() int { return headSize + b.n*entrySize + 4 + b.keyLen + trailerSize }
+
+// encode hands the hint file's bytes to emit in order, in pieces that
+// alias the Builder's chunks: the head, the entries, the keys vector and
+// the CRC32-C trailer. It stops at emit's first error.
+func (b *Builder) encode(segmentSize, maxSeq uint64, emit func([]byte) error) error {
+	le := binary.LittleEndian
+	var head [headSize]byte
+	le.PutUint32(head[0:], headTable)
+	copy(head[4:], FileIdentifier)
+	for i, v := range []uint16{14, 32, 4, 8, 16, 24, 28} { // vtable: its size, the table's, the fields'
+		le.PutUint16(head[headVtable+2*i:], v)
+	}
+	le.PutUint32(head[headTable:], headTable-headVtable)
+	le.PutUint32(head[headTable+4:], b.segmentID)
+	le.PutUint64(head[headTable+8:], segmentSize)
+	le.PutUint64(head[headTable+16:], maxSeq)
+	le.PutUint32(head[headKeysAt:], uint32(headSize+b.n*entrySize-headKeysAt))
+	le.PutUint32(head[headEntryAt:], headEntries-headEntryAt)
+	le.PutUint32(head[headEntries:], uint32(b.n))
+	var keysLen [4]byte
+	le.PutUint32(keysLen[:], uint32(b.keyLen))
+
+	crc := uint32(0)
+	put := func(p []byte) error {
+		crc = crc32.Update(crc, castagnoli, p)
+		return emit(p)
+	}
+	if err := put(head[:]); err != nil {
+		return err
+	}
+	for _, c := range b.entries { // those past ent are empty
+		if err := put(c); err != nil {
+			return err
+		}
+	}
+	if err := put(keysLen[:]); err != nil {
+		return err
+	}
+	for _, c := range b.keys { // those past key are empty
+		if err := put(c); err != nil {
+			return err
+		}
+	}
+	var trailer [trailerSize]byte
+	le.PutUint32(trailer[:], crc)
+	return emit(trailer[:])
+}
+
+// Finish returns the hint file's bytes (Size of them): the flatbuffer
+// followed by its CRC32-C trailer. segmentSize is the length of the data
+// file the hint describes and maxSeq the highest sequence number in it.
+// Finish does not reset the Builder; calling it again returns the same
+// bytes plus any entries added since.
 func (b *Builder) Finish(segmentSize, maxSeq uint64) []byte {
-	fb := flatbuffers.NewBuilder(b.keyLen + b.n*entrySize + 128 + trailerSize)
-
-	var all []byte // the keys vector takes them in one piece
-	switch len(b.keys) {
-	case 0:
-	case 1:
-		all = b.keys[0]
-	default:
-		all = make([]byte, 0, b.keyLen)
-		for _, c := range b.keys {
-			all = append(all, c...)
-		}
-	}
-	keys := fb.CreateByteVector(all)
-
-	walkerfb.HintStartEntriesVector(fb, b.n)
-	for c := len(b.entries) - 1; c >= 0; c-- { // flatbuffers builds back to front
-		chunk := b.entries[c]
-		for i := len(chunk) - 1; i >= 0; i-- {
-			chunk[i].place(fb)
-		}
-	}
-	entries := fb.EndVector(b.n)
-
-	walkerfb.HintStart(fb)
-	walkerfb.HintAddSegmentId(fb, b.segmentID)
-	walkerfb.HintAddSegmentSize(fb, segmentSize)
-	walkerfb.HintAddMaxSeq(fb, maxSeq)
-	walkerfb.HintAddKeys(fb, keys)
-	walkerfb.HintAddEntries(fb, entries)
-	root := walkerfb.HintEnd(fb)
-	fb.FinishWithFileIdentifier(root, []byte(FileIdentifier))
-
-	// The body ends where the builder's buffer ends, and the buffer was
-	// sized with room before the body: move the body back by the
-	// trailer's size, in memory already touched, rather than copy it to a
-	// new buffer (4% of a node's CPU under SET -P 16, for the page faults
-	// of tens of MB each time a segment is sealed).
-	body := fb.FinishedBytes()
-	crc := crc32.Checksum(body, castagnoli)
-	var out []byte
-	if h := int(fb.Head()); h >= trailerSize {
-		out = fb.Bytes[h-trailerSize:]
-		copy(out, body)
-	} else {
-		out = make([]byte, len(body)+trailerSize)
-		copy(out, body)
-	}
-	binary.LittleEndian.PutUint32(out[len(body):], crc)
+	out := make([]byte, 0, b.Size())
+	b.encode(segmentSize, maxSeq, func(p []byte) error {
+		out = append(out, p...)
+		return nil
+	})
 	return out
+}
+
+// WriteFile atomically replaces path with the hint file that Finish would
+// return, as the package's WriteFile does, written from the Builder's
+// chunks as they stand.
+func (b *Builder) WriteFile(path string, segmentSize, maxSeq uint64) error {
+	return writeFile(path, func(f *os.File) error {
+		return b.encode(segmentSize, maxSeq, func(p []byte) error {
+			_, err := f.Write(p)
+			return err
+		})
+	})
 }
 
 // Hint is a parsed, validated hint file. Its accessors never fail: every
@@ -307,7 +381,16 @@ func (h *Hint) Entry(i int) Entry {
 
 // WriteFile atomically replaces path with data: it writes path+".tmp",
 // fsyncs it, renames it over path and fsyncs the directory.
-func WriteFile(path string, data []byte) (err error) {
+func WriteFile(path string, data []byte) error {
+	return writeFile(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// writeFile atomically replaces path with what write writes to the file
+// it is given, as WriteFile describes.
+func writeFile(path string, write func(*os.File) error) (err error) {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -320,7 +403,7 @@ func WriteFile(path string, data []byte) (err error) {
 			err = fmt.Errorf("hint: write %s: %w", path, err)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = write(f); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -223,24 +224,81 @@ func TestEntry_KeyAliasesDataWithCapacityClipped(t *testing.T) {
 	}
 }
 
-// TestParse_AgreesWithGeneratedAccessors keeps the hand-written struct
-// layout in Parse/Entry honest against the flatc-generated code.
-// builderEntry.place writes the same bytes as the generated
-// walkerfb.CreateHintEntry, padding included, from an unaligned start.
-func TestBuilderEntry_PlacesWhatCreateHintEntryWrites(t *testing.T) {
-	for i, e := range sampleEntries(50) {
-		be := builderEntry{keyOffset: uint32(i * 3), keyLen: uint32(len(e.Key)), offset: e.Offset, size: e.Size, expireAt: e.ExpireAt, seq: e.Seq, kind: e.Kind}
-		gen, ours := flatbuffers.NewBuilder(0), flatbuffers.NewBuilder(0)
-		gen.PrependByte(0xaa) // unaligned: Prep must pad alike
-		ours.PrependByte(0xaa)
-		walkerfb.CreateHintEntry(gen, be.keyOffset, be.keyLen, be.offset, be.size, be.expireAt, be.seq, be.kind)
-		be.place(ours)
-		if g, o := gen.Bytes[gen.Head():], ours.Bytes[ours.Head():]; !bytes.Equal(g, o) {
-			t.Fatalf("entry %d: CreateHintEntry wrote %x, place wrote %x", i, g, o)
+// The Builder writes each entry as the generated walkerfb.CreateHintEntry
+// does, padding included, at an 8-aligned offset from the file's start,
+// and the head's 8-byte fields 8-aligned too: what a reader that maps the
+// file (flatbuffers' C++ verifier, say) asks of it.
+func TestBuilder_LaysOutEntriesAsCreateHintEntryDoesAligned(t *testing.T) {
+	want := sampleEntries(50)
+	data := encode(3, 1<<33, 9, want)
+	h, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(p []byte) int {
+		return int(uintptr(unsafe.Pointer(unsafe.SliceData(p))) - uintptr(unsafe.Pointer(&data[0])))
+	}
+	if o := at(h.entries); o%8 != 0 {
+		t.Fatalf("entries start at offset %d, not 8-aligned", o)
+	}
+	if headTable%4 != 0 || (headTable+8)%8 != 0 || (headTable+16)%8 != 0 {
+		t.Fatal("the head's table fields are not aligned")
+	}
+	for i := range want {
+		e := h.Entry(i)
+		off := binary.LittleEndian.Uint32(h.entries[i*entrySize+entKeyOffset:])
+		gen := flatbuffers.NewBuilder(0)
+		walkerfb.CreateHintEntry(gen, off, uint32(len(e.Key)), e.Offset, e.Size, e.ExpireAt, e.Seq, e.Kind)
+		if g, o := gen.Bytes[gen.Head():], h.entries[i*entrySize:(i+1)*entrySize]; !bytes.Equal(g, o) {
+			t.Fatalf("entry %d: CreateHintEntry writes %x, the Builder wrote %x", i, g, o)
 		}
 	}
 }
 
+// Builder.WriteFile streams the bytes Finish returns, Size of them, and
+// replaces the file atomically, as WriteFile does.
+func TestBuilder_WriteFileWritesWhatFinishReturns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "000004.hint")
+	if err := WriteFile(path, encode(4, 1, 1, sampleEntries(3))); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBuilder(4)
+	for _, e := range sampleEntries(2*entryChunk + 5) {
+		b.Add(e)
+	}
+	if err := b.WriteFile(path, 1<<31, 77); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b.Finish(1<<31, 77)
+	if len(want) != b.Size() || !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, Finish returns %d, Size says %d; equal: %v", len(got), len(want), b.Size(), bytes.Equal(got, want))
+	}
+	if _, err := ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Fatalf("directory holds %v, want only the hint", names)
+	}
+}
+
+// A Builder whose file cannot be created leaves nothing behind and says
+// which file it was.
+func TestBuilder_WriteFileReportsFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing-dir", "000001.hint")
+	err := NewBuilder(1).WriteFile(path, 0, 0)
+	if err == nil || !strings.Contains(err.Error(), "000001.hint") {
+		t.Fatalf("err = %v, want one naming the hint", err)
+	}
+}
+
+// TestParse_AgreesWithGeneratedAccessors keeps the hand-written struct
+// layout in Parse/Entry, and the Builder's head, honest against the
+// flatc-generated code.
 func TestParse_AgreesWithGeneratedAccessors(t *testing.T) {
 	want := sampleEntries(200)
 	data := encode(9, 1<<40, 77, want)
@@ -524,4 +582,40 @@ func BenchmarkEntry(b *testing.B) {
 		sink += uint64(len(e.Key)) + e.Seq
 	}
 	_ = sink
+}
+
+// Reset keeps the Builder's chunks and starts a hint over: the next
+// hint holds only what was added since, and refilling the kept chunks
+// allocates nothing.
+func TestBuilder_ResetKeepsItsMemoryAndStartsOver(t *testing.T) {
+	b := NewBuilder(1)
+	for _, e := range sampleEntries(3 * entryChunk) {
+		b.Add(e)
+	}
+	held := b.Held()
+	want := sampleEntries(entryChunk)
+	want[5].Key = bytes.Repeat([]byte("k"), 3000) // longer than the first key chunk kept
+	b.Reset(2)
+	if b.Len() != 0 || b.Held() != held {
+		t.Fatalf("after Reset: Len %d, Held %d (was %d)", b.Len(), b.Held(), held)
+	}
+	for _, e := range want {
+		b.Add(e)
+	}
+	h, err := Parse(b.Finish(10, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.SegmentID() != 2 {
+		t.Fatalf("segment id %d, want 2", h.SegmentID())
+	}
+	assertEntriesEqual(t, h, want)
+	if allocs := testing.AllocsPerRun(3, func() {
+		b.Reset(3)
+		for i := range entryChunk {
+			b.Add(Entry{Key: want[i%4].Key, Kind: KindPut})
+		}
+	}); allocs != 0 {
+		t.Fatalf("refilling kept chunks allocated %v times", allocs)
+	}
 }
