@@ -206,9 +206,13 @@ func (db *DB) loadSealed(id uint32) error {
 	db.segs[id] = s
 	if h, err := hint.ReadFile(filepath.Join(db.dir, hintName(id))); err == nil &&
 		h.SegmentID() == id && h.SegmentSize() == uint64(s.size) {
-		for i := range h.Len() {
-			e := h.Entry(i)
-			db.applyLoaded(s, e.Kind, e.Key, int64(e.Offset), int64(e.Size), e.ExpireAt)
+		for c := 0; c < h.Len(); c += loadBatch {
+			n := min(loadBatch, h.Len()-c)
+			db.kd.Prefetch(n, func(i int) []byte { return h.Entry(c + i).Key })
+			for i := c; i < c+n; i++ {
+				e := h.Entry(i)
+				db.applyLoaded(s, e.Kind, e.Key, int64(e.Offset), int64(e.Size), e.ExpireAt)
+			}
 		}
 		db.seq = max(db.seq, h.MaxSeq())
 		return nil
@@ -275,6 +279,10 @@ func (db *DB) loadActive(id uint32) error {
 	db.active = act
 	return nil
 }
+
+// loadBatch is how many of a hint's entries Open applies to the keydir
+// after one Keydir.Prefetch of their keys.
+const loadBatch = 64
 
 // scanInto applies every record of a segment to the keydir.
 func (db *DB) scanInto(s *segment, r io.ReaderAt, size int64) scanResult {
@@ -789,7 +797,11 @@ func (db *DB) write(ops []op, seq uint64, held bool) error {
 			return err
 		}
 	}
-	// The records are in place; now make them visible, all under one lock.
+	// The records are in place; now make them visible, all under one lock,
+	// with the cache misses of a batch's lookups overlapped.
+	if len(ops) > 1 {
+		db.kd.Prefetch(len(ops), func(i int) []byte { return ops[i].key })
+	}
 	off := start
 	for i := range ops {
 		o := &ops[i]

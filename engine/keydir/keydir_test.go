@@ -1,6 +1,7 @@
 package keydir
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -236,4 +237,43 @@ func sharedSlots(d *Keydir) int {
 		}
 	}
 	return n
+}
+
+// Prefetch only reads: every table's slots are the same bytes after it,
+// for keys present and absent, with fingerprints whole and narrowed to
+// two bits (every key then shares its fingerprint with others).
+func TestKeydir_PrefetchChangesNothing(t *testing.T) {
+	for _, mask := range []uint64{^uint64(0), 3} {
+		k := New(0)
+		k.SetHashMaskForTest(mask)
+		var keys [][]byte
+		for i := range 3000 {
+			keys = append(keys, fmt.Appendf(nil, "key:%d", i))
+			if i%3 != 0 {
+				k.Put(keys[i], MakeLoc(1, uint32(i), 0), 10)
+			}
+		}
+		snapshot := func() (out [][]byte) {
+			for _, tb := range k.dir {
+				out = append(out, slices.Clone(tb.slots))
+			}
+			return out
+		}
+		before, n := snapshot(), k.Len()
+		k.Prefetch(len(keys), func(i int) []byte { return keys[i] })
+		after := snapshot()
+		if k.Len() != n || len(after) != len(before) {
+			t.Fatalf("mask %x: Len %d (was %d), %d tables (were %d)", mask, k.Len(), n, len(after), len(before))
+		}
+		for i := range before {
+			if !bytes.Equal(before[i], after[i]) {
+				t.Fatalf("mask %x: table %d changed", mask, i)
+			}
+		}
+		for i, key := range keys {
+			if _, ok := k.Get(key); ok != (i%3 != 0) {
+				t.Fatalf("mask %x: Get(%s) found %v", mask, key, ok)
+			}
+		}
+	}
 }

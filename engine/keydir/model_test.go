@@ -107,6 +107,10 @@ func testAgainstModel(t *testing.T, mask uint64, seed uint64, poolSize, ops, rar
 		cur, present := m.loc[k]
 		switch op := r.IntN(100); {
 		case op < 40:
+			if r.IntN(4) == 0 { // as the engine does before a batch
+				batch := []string{k, pool[r.IntN(len(pool))], pool[r.IntN(len(pool))]}
+				d.Prefetch(len(batch), func(i int) []byte { return []byte(batch[i]) })
+			}
 			l, sz := Loc(i+1), uint32(r.IntN(1000))
 			if r.IntN(10) == 0 { // kept aside of the slot
 				sz = sizeEscape + uint32(r.IntN(3))
