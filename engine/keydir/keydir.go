@@ -159,6 +159,8 @@ type Keydir struct {
 
 	pending order    // keys new to the tables since the last Sync, sorted
 	removed []keyRef // keys deleted since the last Sync
+
+	sink byte // Prefetch's reads, kept so that they are not dropped
 }
 
 // New returns an empty Keydir sized for about n keys.
@@ -385,13 +387,13 @@ const prefetchBatch = 32
 //
 // The engine calls it before it applies a batch (engine.DB.Write: one
 // entry of walkerd's state machine is one batch of many clients' SETs)
-// and before each 64 entries of a hint that Open loads (BenchmarkOpen,
-// a million keys from hints, 3 runs in turns: 333-378 ms without it,
-// 273-284 with).
-// BenchmarkWriteBatch64 (package engine), batches of 64 puts into a
-// million keys, 3 runs in turns: overwrites of random keys 0.69-0.73 µs a
-// put without it, 0.59-0.60 with (the Puts' lookups from 2.0 s of CPU to
-// 1.2 s, Prefetch included); new keys 1.07-1.14 against 0.89-1.11.
+// and before each 64 entries of a hint that Open loads. In package
+// engine's benchmarks, 3 runs in turns without it and with it:
+// BenchmarkWriteBatch64 (batches of 64 puts into a million keys),
+// overwrites of random keys 0.69-0.73 µs a put against 0.59-0.60 (the
+// Puts' lookups from 2.0 s of CPU to 1.2 s, Prefetch included), new keys
+// 1.07-1.14 against 0.89-1.11; BenchmarkOpen, a million keys from hints,
+// 333-378 ms against 273-284.
 func (k *Keydir) Prefetch(n int, key func(i int) []byte) {
 	var ts [prefetchBatch]*table
 	var is [prefetchBatch]uint32
@@ -431,7 +433,7 @@ func (k *Keydir) Prefetch(n int, key func(i int) []byte) {
 			}
 		}
 	}
-	k.ord.sink += sink
+	k.sink += sink
 }
 
 // Delete removes key and returns the location and size it had, if any.
