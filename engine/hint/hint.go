@@ -208,8 +208,13 @@ func (b *Builder) Size() int { return headSize + b.n*entrySize + 4 + b.keyLen + 
 
 // encode hands the hint file's bytes to emit in order, in pieces that
 // alias the Builder's chunks: the head, the entries, the keys vector and
-// the CRC32-C trailer. It stops at emit's first error.
+// the CRC32-C trailer. It stops at emit's first error, and refuses a hint
+// past 4 GiB, which a flatbuffer's 32-bit offsets cannot span (a segment
+// of the largest size, all of records shorter than an entry).
 func (b *Builder) encode(segmentSize, maxSeq uint64, emit func([]byte) error) error {
+	if b.Size() > math.MaxUint32 {
+		return fmt.Errorf("hint: %d entries and %d bytes of keys do not fit one hint file", b.n, b.keyLen)
+	}
 	le := binary.LittleEndian
 	var head [headSize]byte
 	le.PutUint32(head[0:], headTable)
@@ -257,8 +262,12 @@ func (b *Builder) encode(segmentSize, maxSeq uint64, emit func([]byte) error) er
 // followed by its CRC32-C trailer. segmentSize is the length of the data
 // file the hint describes and maxSeq the highest sequence number in it.
 // Finish does not reset the Builder; calling it again returns the same
-// bytes plus any entries added since.
+// bytes plus any entries added since. A hint that encode refuses comes
+// back nil, which Parse rejects.
 func (b *Builder) Finish(segmentSize, maxSeq uint64) []byte {
+	if b.Size() > math.MaxUint32 {
+		return nil
+	}
 	out := make([]byte, 0, b.Size())
 	b.encode(segmentSize, maxSeq, func(p []byte) error {
 		out = append(out, p...)

@@ -619,3 +619,22 @@ func TestBuilder_ResetKeepsItsMemoryAndStartsOver(t *testing.T) {
 		t.Fatalf("refilling kept chunks allocated %v times", allocs)
 	}
 }
+
+// A hint past 4 GiB cannot be one flatbuffer (its offsets are 32 bits):
+// the Builder refuses it rather than write offsets that wrap. (The count
+// is set by hand: 108 million real entries would take 4 GiB here too.)
+func TestBuilder_RefusesAHintPast4GiB(t *testing.T) {
+	b := NewBuilder(1)
+	b.Add(Entry{Key: []byte("k"), Kind: KindPut})
+	b.n = math.MaxUint32 / entrySize
+	if b.Finish(1, 1) != nil {
+		t.Fatal("Finish returned bytes for a hint past 4 GiB")
+	}
+	dir := t.TempDir()
+	if err := b.WriteFile(filepath.Join(dir, "000001.hint"), 1, 1); err == nil || !strings.Contains(err.Error(), "do not fit") {
+		t.Fatalf("WriteFile: %v, want a refusal", err)
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 0 {
+		t.Fatalf("directory holds %v after a refused hint", names)
+	}
+}
