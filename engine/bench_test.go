@@ -156,6 +156,37 @@ func BenchmarkGet(b *testing.B) {
 	stop()
 }
 
+// BenchmarkGetPipelined16 is BenchmarkGet as walkerd runs a pipeline of
+// 16 GETs: PrefetchGets of the 16 keys, then their Gets. Per Get; compare
+// BenchmarkGet and BenchmarkMemoryFloor.
+func BenchmarkGetPipelined16(b *testing.B) {
+	const depth = 16
+	db := openFixture(b, benchKeys, &Options{Sync: SyncNo})
+	r := rand.New(rand.NewPCG(1, 2))
+	var keys [depth][]byte
+	for i := range keys {
+		keys[i] = make([]byte, 0, 16)
+	}
+	key := func(i int) []byte { return keys[i] }
+	b.ReportAllocs()
+	b.ResetTimer()
+	stop := cpuClock(b)
+	for i := 0; i < b.N; i += depth {
+		m := min(depth, b.N-i)
+		for j := range m {
+			keys[j] = appendBenchKey(keys[j][:0], r.IntN(benchKeys))
+		}
+		db.PrefetchGets(m, key)
+		for j := range m {
+			v, err := db.Get(keys[j])
+			if err != nil || len(v) != benchValueLen {
+				b.Fatal(err)
+			}
+		}
+	}
+	stop()
+}
+
 func BenchmarkPut(b *testing.B) {
 	for _, mode := range []string{"overwrite", "new"} {
 		b.Run("sync=no/"+mode, func(b *testing.B) {

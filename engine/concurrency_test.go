@@ -177,6 +177,10 @@ func concReader(db *engine.DB, rng *rand.Rand, writers int, s *seen) error {
 		if p >= 20 {
 			k = groupKey(w, rng.IntN(concGroups), rng.IntN(concGroupSize))
 		}
+		if p%2 == 0 { // read ahead as walkerd does a pipeline's reads, beside writes and merges
+			ahead := [][]byte{[]byte(k), []byte(singleKey(w, rng.IntN(concSingles))), []byte(groupKey(w, 0, 0))}
+			db.PrefetchGets(len(ahead), func(i int) []byte { return ahead[i] })
+		}
 		v, err := db.Get([]byte(k))
 		if errors.Is(err, engine.ErrNotFound) {
 			s.absent(k)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walkerdb/walkerdb/engine/hint"
@@ -43,6 +44,8 @@ type DB struct {
 	failErr error // sticky: a failed fsync or rotation stops all writes
 
 	gc groupCommit
+
+	prefetched atomic.Uint32 // PrefetchGets' reads, kept so that they are not dropped
 
 	mergeMu   sync.Mutex
 	mergeErr  error // last automatic merge's error, for Stats
@@ -440,6 +443,33 @@ func (db *DB) Exists(key []byte) (bool, error) {
 		return false, ErrClosed
 	}
 	return db.exists(key, 0)
+}
+
+// PrefetchGets reads ahead what Gets of n keys (key(i)) will wait on: for
+// each key, the keydir slots where its lookup looks, and then the first
+// cache lines of the record the lookup finds. Each Get waits on two cache
+// misses, one after the other (the slot, then the record); read for many
+// keys at once, the misses of different keys overlap, and the Gets that
+// follow find both in cache. It changes nothing, returns nothing, and
+// takes the read lock as Get does; an absent key costs its slot's read.
+//
+// walkerd calls it with the keys of a pipeline's reads before it runs
+// them.
+func (db *DB) PrefetchGets(n int, key func(i int) []byte) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed || n == 0 {
+		return
+	}
+	sink := db.kd.PrefetchLookups(n, key, func(loc keydir.Loc, size uint32) []byte {
+		s := db.segs[loc.Segment()]
+		if s == nil {
+			return nil
+		}
+		b := s.from(loc.Offset())
+		return b[:min(len(b), int(size))]
+	})
+	db.prefetched.Add(uint32(sink))
 }
 
 // get reads key as of now (Unix ms; 0: the clock, read only if the record

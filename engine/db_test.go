@@ -833,3 +833,48 @@ func TestStats_FsyncLatencyCountsEverySyncInItsBucket(t *testing.T) {
 		t.Fatalf("%d fsyncs, %v", g.fsyncs, g.fsyncTime)
 	}
 }
+
+// PrefetchGets reads ahead and changes no answer: for keys in sealed
+// segments and in the active one's write buffer, a value of 2 MiB, keys
+// deleted, expired and never written, and on a closed DB.
+func TestDB_PrefetchGetsChangesNoAnswer(t *testing.T) {
+	db, _ := openTest(t, nil)
+	want := map[string]string{}
+	for i := range 600 { // 16 KiB segments: most of these are sealed
+		k, v := fmt.Sprintf("k%03d", i), strings.Repeat(fmt.Sprint(i%10), 40+i%90)
+		mustPut(t, db, k, v)
+		want[k] = v
+	}
+	big := strings.Repeat("b", 2<<20)
+	mustPut(t, db, "big", big)
+	want["big"] = big
+	for i := range 600 {
+		if i%7 == 0 {
+			k := fmt.Sprintf("k%03d", i)
+			if err := db.Delete([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+	}
+	if err := db.PutWithExpiry([]byte("gone"), []byte("v"), time.Now().Add(-time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, db, "last", "in the write buffer")
+	want["last"] = "in the write buffer"
+	var keys [][]byte
+	for i := range 620 {
+		keys = append(keys, fmt.Appendf(nil, "k%03d", i))
+	}
+	keys = append(keys, []byte("big"), []byte("gone"), []byte("last"), nil)
+	db.PrefetchGets(len(keys), func(i int) []byte { return keys[i] })
+	for _, k := range keys {
+		v, err := db.Get(k)
+		w, ok := want[string(k)]
+		if ok && (err != nil || string(v) != w) || !ok && !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get(%q) after PrefetchGets: %.20q, %v; want %.20q (present %v)", k, v, err, w, ok)
+		}
+	}
+	db.Close()
+	db.PrefetchGets(len(keys), func(i int) []byte { return keys[i] }) // nothing to read, no panic
+}

@@ -188,3 +188,14 @@ func (a *arena) touch(r keyRef) byte {
 	}
 	return a.slabs[r>>slabBits][r&(slabSize-1)]
 }
+
+// entry is the first byte of r's entry, for Prefetch to read (and so to
+// bring the entry into cache ahead of its compare); nil for a key kept
+// aside.
+func (a *arena) entry(r keyRef) []byte {
+	if r&bigRef != 0 {
+		return nil
+	}
+	off := r & (slabSize - 1)
+	return a.slabs[r>>slabBits][off : off+1]
+}

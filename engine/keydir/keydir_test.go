@@ -242,7 +242,7 @@ func sharedSlots(d *Keydir) int {
 // Prefetch only reads: every table's slots are the same bytes after it,
 // for keys present and absent, with fingerprints whole and narrowed to
 // two bits (every key then shares its fingerprint with others).
-func TestKeydir_PrefetchChangesNothing(t *testing.T) {
+func TestKeydir_PrefetchesChangeNothing(t *testing.T) {
 	for _, mask := range []uint64{^uint64(0), 3} {
 		k := New(0)
 		k.SetHashMaskForTest(mask)
@@ -260,7 +260,44 @@ func TestKeydir_PrefetchChangesNothing(t *testing.T) {
 			return out
 		}
 		before, n := snapshot(), k.Len()
-		k.Prefetch(len(keys), func(i int) []byte { return keys[i] })
+		key := func(i int) []byte { return keys[i] }
+		k.Prefetch(len(keys), key)
+		// PrefetchLookups hands at the first slot with each key's
+		// fingerprint: with whole fingerprints, exactly what LookupSize
+		// finds, for the present keys alone.
+		seen, calls := map[Loc]uint32{}, 0
+		var zero, lines [5 * 64]byte
+		for i := range lines {
+			lines[i] = byte(i%64) + 7 // 7 at each line's start, more between
+		}
+		lookups := func(region []byte) byte {
+			return k.PrefetchLookups(len(keys), key, func(loc Loc, size uint32) []byte {
+				seen[loc] = size
+				calls++
+				return region
+			})
+		}
+		// The slots read are the same both times: the difference is what
+		// was read of the regions, the first byte of each of 4 lines.
+		if got, want := lookups(lines[:])-lookups(zero[:]), byte(calls/2*4*7); got != want {
+			t.Fatalf("mask %x: PrefetchLookups read %d of the regions, want the first byte of 4 lines of %d (%d)", mask, got, calls/2, want)
+		}
+		if mask == ^uint64(0) {
+			for i, key := range keys {
+				loc, size, _, ok := k.LookupSize(key)
+				got, called := seen[loc]
+				if ok != called || ok && got != size {
+					t.Fatalf("mask %x: %s: LookupSize %v %d %v, PrefetchLookups %v %d", mask, key, loc, size, ok, called, got)
+				}
+				if ok != (i%3 != 0) {
+					t.Fatalf("mask %x: LookupSize(%s) found %v", mask, key, ok)
+				}
+			}
+		} else if calls/2 < n || calls/2 > len(keys) {
+			// Every present key's fingerprint is found; an absent one's may
+			// be a stranger's.
+			t.Fatalf("mask %x: PrefetchLookups found %d of %d keys, %d present", mask, calls/2, len(keys), n)
+		}
 		after := snapshot()
 		if k.Len() != n || len(after) != len(before) {
 			t.Fatalf("mask %x: Len %d (was %d), %d tables (were %d)", mask, k.Len(), n, len(after), len(before))

@@ -144,6 +144,7 @@ func (s *Server) runInline(cc *clientConn) bool {
 			return false
 		}
 		cc.cmds = cmds
+		s.prefetchReads(c, cmds) // prefetch.go
 		for len(cc.cmds) > 0 {
 			cmd := cc.cmds[0]
 			run := !g.outRefused() && s.inlineCommand(cmd.Args) && s.commitOnLoop(c, cc, cmd.Args)

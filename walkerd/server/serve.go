@@ -129,6 +129,9 @@ func (s *Server) loop(c *clientConn) {
 			return
 		}
 		c.cmds = cmds
+		if cl, ok := c.ctx.(*client); ok {
+			s.prefetchReads(cl, cmds) // prefetch.go
+		}
 		for len(c.cmds) > 0 {
 			cmd := c.cmds[0]
 			c.cmds = c.cmds[1:]

@@ -1022,7 +1022,9 @@ type client struct {
 	mu   sync.Mutex
 	name string
 	db   int
-	last atomic.Pointer[string] // the last command's name
+
+	prefetch prefetchKeys           // the keys of the batch's reads (prefetch.go)
+	last     atomic.Pointer[string] // the last command's name
 
 	authed bool
 	// user is the ACL user the connection runs as (acl.go); guarded by mu
