@@ -185,11 +185,12 @@ type standalone struct {
 func (s *standalone) Engine() *engine.DB { return s.db }
 
 func (s *standalone) Apply(e *command.Entry) (*command.Result, error) {
-	res, err := s.apply(e, false)
+	always := s.groupSync.Load()
+	res, err := s.apply(e, false, always)
 	if err != nil {
 		return nil, err
 	}
-	if s.groupSync.Load() {
+	if always {
 		if err := s.sync(false); err != nil {
 			return nil, fmt.Errorf("%w: sync: %v", ErrUnknownOutcome, err)
 		}
@@ -226,7 +227,8 @@ func (s *standalone) sync(gathered bool) error {
 }
 
 // apply applies e under mu, with the next index; deferred keeps its
-// touches for SyncDeferred.
+// touches for SyncDeferred; hold leaves its records in the engine's
+// buffer for a flush or fsync to come.
 //
 // A deferred write's engine batch is held (engine.Batch.Hold): the event
 // loop writes a turn's batches to the file with one pwrite, at the turn's
@@ -236,23 +238,33 @@ func (s *standalone) sync(gathered bool) error {
 // (median) against 20.0 with a pwrite per write, lower in each round.
 // Any other write writes what deferred ones held before it returns, so
 // a reply never tells of a write that a crash of the process would take
-// back.
-func (s *standalone) apply(e *command.Entry, deferred bool) (*command.Result, error) {
+// back. With appendfsync always, any other write is held too: Apply's
+// fsync (engine.DB.Sync) writes the engine's buffer first, with the
+// records of every writer that fsync covers, one pwrite for them all
+// rather than one each. Standalone SET -P 16, 50 clients, 3 paired
+// rounds: pwrites 0.099 a SET -> 0.042 (those left are the zeroing
+// ahead, engine/zeroahead), 4.87/4.84/5.08 -> 4.68/4.76/5.00 µs of CPU
+// a SET.
+func (s *standalone) apply(e *command.Entry, deferred, hold bool) (*command.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.index++
 	s.visible.Store(s.index) // before reads can see it
 	s.a.NoNewEvents = s.noNew.Load()
-	s.a.Hold = deferred
+	s.a.Hold = hold
 	res, err := s.a.ApplyOne(s.index, e)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	if deferred {
+	if hold {
 		s.held = true
+	}
+	if deferred {
 		s.touched = append(s.touched, res.Touched...)
-	} else if err := s.flushLocked(); err != nil {
-		return nil, fmt.Errorf("%w: write: %v", ErrUnknownOutcome, err)
+	} else if !hold {
+		if err := s.flushLocked(); err != nil {
+			return nil, fmt.Errorf("%w: write: %v", ErrUnknownOutcome, err)
+		}
 	}
 	return res, nil
 }
@@ -321,7 +333,7 @@ type AsyncApplier interface {
 
 // ApplyDeferred implements DeferredApplier.
 func (s *standalone) ApplyDeferred(e *command.Entry) (*command.Result, error) {
-	return s.apply(e, true)
+	return s.apply(e, true, true)
 }
 
 // SyncDeferred implements DeferredApplier. The touches go to Notify's

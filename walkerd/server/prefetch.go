@@ -19,13 +19,17 @@ import (
 // 438-475 (two dependent misses), and the Gets of pipelines of 16 after
 // their PrefetchGets 301-327 ns each (BenchmarkGetPipelined16).
 
-// maxPrefetch bounds the keys one batch reads ahead: the records of more
-// would push the first ones out of the cache before their commands run.
-// maxPrefetchKey bounds a key read ahead, and so the buffer a client keeps
-// for them (64 such keys, 32 KiB).
 const (
-	maxPrefetch    = 64
+	// maxPrefetch bounds the keys one batch reads ahead: the records of
+	// more would push the first ones out of the cache before their
+	// commands run.
+	maxPrefetch = 64
+	// maxPrefetchKey bounds a key read ahead, and so the buffer a client
+	// keeps for them (64 such keys, 32 KiB).
 	maxPrefetchKey = 512
+	// scanAlone is how many commands collect looks at before it gives up
+	// on a batch without a read.
+	scanAlone = 4
 )
 
 // prefetchKeys is the metadata keys of a batch's reads, kept by a client
@@ -39,10 +43,15 @@ type prefetchKeys struct {
 // the keys of the reads in cmds: commands flagged FlagReadonly, whose keys
 // are at FirstKey, LastKey (from the end if negative) and Step, as COMMAND
 // INFO gives them. At most maxPrefetch keys, none longer than
-// maxPrefetchKey.
+// maxPrefetchKey. A batch whose first scanAlone commands hold no read is
+// taken for a batch of writes, and left there: looking its commands up
+// cost 2% of a standalone node's CPU under SET -P 16.
 func (pk *prefetchKeys) collect(dbi int, cmds []redcon.Command) {
 	buf, ends := pk.buf[:0], pk.ends[:0]
-	for _, cmd := range cmds {
+	for n, cmd := range cmds {
+		if n == scanAlone && len(ends) == 0 {
+			break
+		}
 		if len(cmd.Args) == 0 {
 			continue
 		}

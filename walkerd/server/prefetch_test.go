@@ -65,4 +65,17 @@ func TestPrefetchKeys_AreTheKeysOfTheBatchsReads(t *testing.T) {
 	if len(pk.ends) != 0 {
 		t.Fatalf("a batch of writes kept %d keys", len(pk.ends))
 	}
+	// A batch whose first scanAlone commands are writes is not read on.
+	writes := make([]string, scanAlone, scanAlone+1)
+	for i := range writes {
+		writes[i] = "SET a b"
+	}
+	pk.collect(0, cmdsOf(append(writes, "GET late")...))
+	if len(pk.ends) != 0 {
+		t.Fatalf("a batch of %d writes, then a read, kept %d keys", scanAlone, len(pk.ends))
+	}
+	pk.collect(0, cmdsOf(append(writes[1:], "GET late", "GET later")...))
+	if len(pk.ends) != 2 {
+		t.Fatalf("a batch of %d writes, then reads, kept %d keys, want 2", scanAlone-1, len(pk.ends))
+	}
 }
