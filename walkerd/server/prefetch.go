@@ -24,9 +24,10 @@ const (
 	// more would push the first ones out of the cache before their
 	// commands run.
 	maxPrefetch = 64
-	// maxPrefetchKey bounds a key read ahead, and so the buffer a client
-	// keeps for them (64 such keys, 32 KiB).
+	// maxPrefetchKey bounds a key read ahead. A client keeps the buffer
+	// of a batch's keys up to keptPrefetch bytes (64 keys of 60 bytes).
 	maxPrefetchKey = 512
+	keptPrefetch   = 4 << 10
 	// scanAlone is how many commands collect looks at before it gives up
 	// on a batch without a read.
 	scanAlone = 4
@@ -98,5 +99,8 @@ func (s *Server) prefetchReads(c *client, cmds []redcon.Command) {
 	pk.collect(c.db, cmds)
 	if db := s.b.Engine(); len(pk.ends) > 1 && db != nil {
 		db.PrefetchGets(len(pk.ends), pk.key)
+	}
+	if cap(pk.buf) > keptPrefetch {
+		pk.buf = nil // long keys: not kept for every idle client
 	}
 }
