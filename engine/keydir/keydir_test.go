@@ -239,9 +239,11 @@ func sharedSlots(d *Keydir) int {
 	return n
 }
 
-// Prefetch only reads: every table's slots are the same bytes after it,
-// for keys present and absent, with fingerprints whole and narrowed to
-// two bits (every key then shares its fingerprint with others).
+// Prefetch and PrefetchLookups only read: every table's slots are the
+// same bytes after them, for keys present and absent, with fingerprints
+// whole and narrowed to two bits (every key then shares its fingerprint
+// with others). PrefetchLookups finds what LookupSize finds, and reads
+// the first byte of each of the first 4 lines of what at gives it.
 func TestKeydir_PrefetchesChangeNothing(t *testing.T) {
 	for _, mask := range []uint64{^uint64(0), 3} {
 		k := New(0)
