@@ -381,7 +381,7 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	if find := movableKeys[s.Name]; find != nil {
 		return find(args)
 	}
-	last, step := s.keyRange(len(args))
+	last, step := s.KeyRange(len(args))
 	var keys [][]byte
 	for i := s.FirstKey; i <= last; i += step {
 		keys = append(keys, args[i])
@@ -389,10 +389,12 @@ func (s *Spec) Keys(args [][]byte) [][]byte {
 	return keys
 }
 
-// keyRange is where the keys of a command of n arguments lie, by the
+// KeyRange is where the keys of a command of n arguments lie, by the
 // spec's fixed key positions: from FirstKey to last, every step; last is
-// below FirstKey when there are none.
-func (s *Spec) keyRange(n int) (last, step int) {
+// below FirstKey when there are none. A command with movable keys may
+// have others (Keys finds them); walkerd's read-ahead (server/prefetch.go)
+// takes these alone, without collecting them.
+func (s *Spec) KeyRange(n int) (last, step int) {
 	if s.FirstKey <= 0 || s.FirstKey >= n {
 		return s.FirstKey - 1, 1
 	}
@@ -414,7 +416,7 @@ func (s *Spec) keyTooLong(args [][]byte) bool {
 		}
 		return false
 	}
-	last, step := s.keyRange(len(args))
+	last, step := s.KeyRange(len(args))
 	for i := s.FirstKey; i <= last; i += step {
 		if len(args[i]) > MaxKeyLen {
 			return true

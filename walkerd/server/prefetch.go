@@ -41,9 +41,9 @@ type prefetchKeys struct {
 }
 
 // collect replaces pk's keys with the metadata keys, in database dbi, of
-// the keys of the reads in cmds: commands flagged FlagReadonly, whose keys
-// are at FirstKey, LastKey (from the end if negative) and Step, as COMMAND
-// INFO gives them. At most maxPrefetch keys, none longer than
+// the keys of the reads in cmds: commands flagged FlagReadonly, their keys
+// at the fixed positions COMMAND INFO gives (command.Spec.KeyRange). At
+// most maxPrefetch keys, none longer than
 // maxPrefetchKey. A batch whose first scanAlone commands hold no read is
 // taken for a batch of writes, and left there: looking its commands up
 // cost 2% of a standalone node's CPU under SET -P 16.
@@ -57,14 +57,11 @@ func (pk *prefetchKeys) collect(dbi int, cmds []redcon.Command) {
 			continue
 		}
 		k := command.Lookup(cmd.Args[0])
-		if k == nil || k.Flags&command.FlagReadonly == 0 || k.FirstKey <= 0 || k.Step <= 0 {
+		if k == nil || k.Flags&command.FlagReadonly == 0 {
 			continue
 		}
-		last := k.LastKey
-		if last < 0 {
-			last += len(cmd.Args)
-		}
-		for i := k.FirstKey; i <= last && i < len(cmd.Args) && len(ends) < maxPrefetch; i += k.Step {
+		last, step := k.KeyRange(len(cmd.Args))
+		for i := k.FirstKey; i <= last && len(ends) < maxPrefetch; i += step {
 			if len(cmd.Args[i]) > maxPrefetchKey {
 				continue
 			}

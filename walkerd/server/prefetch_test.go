@@ -21,8 +21,9 @@ func cmdsOf(lines ...string) []redcon.Command {
 }
 
 // A batch's reads give their keys, as COMMAND INFO places them, in the
-// client's database; writes, keyless commands, unknown ones and keys over
-// maxPrefetchKey give none; a batch gives at most maxPrefetch.
+// client's database; writes, keyless commands, unknown ones, reads short
+// of their keys and keys over maxPrefetchKey give none; a batch gives at
+// most maxPrefetch.
 func TestPrefetchKeys_AreTheKeysOfTheBatchsReads(t *testing.T) {
 	long := strings.Repeat("x", maxPrefetchKey+1)
 	cmds := cmdsOf(
@@ -34,6 +35,8 @@ func TestPrefetchKeys_AreTheKeysOfTheBatchsReads(t *testing.T) {
 		"PING",
 		"NOSUCH k",
 		"",
+		"GET",
+		"MGET",
 		"ZRANGE z 0 -1",
 		"GET "+long,
 		"HMGET hm f1 f2",
